@@ -1,0 +1,37 @@
+//! `vm-core`: the plugin model, registry, composition checks, lifecycle, config and the
+//! WebAssembly runtime data of the vm.
+//!
+//! A plugin author depends on this crate only: it re-exports the macros
+//! (`#[plugin]`, `compose!`, `#[derive(PluginConfig)]`).
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`plugin`] | [`PluginMeta`], the [`Plugin`] trait, states and stats |
+//! | [`slot`] | slot traits: [`slot::Engine`], [`slot::Virt`], [`slot::HostModule`], [`slot::Observer`], [`slot::Collector`], [`slot::Simd`] |
+//! | [`registry`] | the `linkme` registry of every linked plugin |
+//! | [`check`] | the `const` composition checks and init order |
+//! | [`compose`] | [`Composition`] and the [`Vm`] typestate |
+//! | [`config`] | layered typed configuration |
+//! | [`runtime`] | values, traps, the host-function ABI |
+
+pub mod check;
+pub mod compose;
+pub mod config;
+pub mod error;
+pub mod plugin;
+pub mod registry;
+pub mod runtime;
+pub mod slot;
+
+pub use compose::{Composition, Vm};
+pub use config::{PluginConfig, Settings};
+pub use error::{ConfigError, PluginError};
+pub use plugin::{Plugin, PluginMeta, Slot, Version};
+pub use vm_macros::{PluginConfig, compose, plugin};
+
+/// Items the macros' expansions name; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use linkme;
+    pub use serde;
+}

@@ -1,0 +1,51 @@
+//! The plugin registry: every linked plugin crate adds one [`Registration`] to the
+//! [`VM_PLUGIN_REGISTRY`] distributed slice through `#[plugin(...)]`. Nothing central
+//! lists plugins; the linker gathers them.
+//!
+//! The registry serves discovery and cold paths (listing, config schema, finding host
+//! modules by import module name at instantiation); the hot path goes through the
+//! static composition.
+
+use crate::plugin::{PluginMeta, Slot};
+
+/// One registry entry: a non-generic `'static` descriptor.
+#[derive(Debug)]
+pub struct Registration {
+    /// The plugin's static description.
+    pub meta: &'static PluginMeta,
+    /// For host plugins: the import module it serves and its functions.
+    pub host: Option<&'static crate::runtime::host::HostModuleDef>,
+}
+
+/// The distributed slice that `#[plugin]` appends to. The name is unique to this
+/// project because linkme slice names are global per binary.
+#[linkme::distributed_slice]
+pub static VM_PLUGIN_REGISTRY: [Registration];
+
+/// Every registered plugin, sorted by slot then id.
+pub fn plugins() -> Vec<&'static Registration> {
+    let mut all: Vec<&'static Registration> = VM_PLUGIN_REGISTRY.iter().collect();
+    all.sort_by(|a, b| (a.meta.slot, a.meta.id).cmp(&(b.meta.slot, b.meta.id)));
+    all
+}
+
+/// The registered plugin with this id.
+pub fn find(id: &str) -> Option<&'static Registration> {
+    VM_PLUGIN_REGISTRY.iter().find(|r| r.meta.id == id)
+}
+
+/// The registered plugins of one slot, sorted by id.
+pub fn in_slot(slot: Slot) -> Vec<&'static Registration> {
+    plugins()
+        .into_iter()
+        .filter(|r| r.meta.slot == slot)
+        .collect()
+}
+
+/// The registered host module serving imports from `module`.
+pub fn host_module(module: &str) -> Option<&'static crate::runtime::host::HostModuleDef> {
+    VM_PLUGIN_REGISTRY
+        .iter()
+        .filter_map(|r| r.host)
+        .find(|h| h.module == module)
+}

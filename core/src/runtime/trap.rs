@@ -1,0 +1,141 @@
+//! Traps: values, never panics or crashes of the host.
+
+use core::fmt;
+
+/// Why execution trapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TrapCode {
+    /// `unreachable` executed.
+    Unreachable,
+    /// Out-of-bounds linear memory access.
+    MemoryOutOfBounds,
+    /// Out-of-bounds table access.
+    TableOutOfBounds,
+    /// `call_indirect` through a null entry.
+    IndirectCallToNull,
+    /// `call_indirect` signature mismatch.
+    BadSignature,
+    /// Integer division by zero.
+    IntegerDivisionByZero,
+    /// Integer overflow (`i32.div_s` of MIN by -1, float-to-int out of range).
+    IntegerOverflow,
+    /// Float-to-int conversion of NaN.
+    BadConversionToInteger,
+    /// Call stack exhausted.
+    StackOverflow,
+    /// Fuel ran out.
+    OutOfFuel,
+    /// The epoch deadline passed.
+    Interrupted,
+    /// A null reference was dereferenced.
+    NullReference,
+    /// Element or data segment access out of bounds.
+    ElementOutOfBounds,
+    /// A host function failed.
+    HostError,
+    /// The guest asked to exit (WASI `proc_exit`) with this status.
+    Exit(i32),
+}
+
+impl TrapCode {
+    /// The message a user reads (matches the spec testsuite's wording where it has one).
+    pub const fn message(&self) -> &'static str {
+        match self {
+            TrapCode::Unreachable => "unreachable",
+            TrapCode::MemoryOutOfBounds => "out of bounds memory access",
+            TrapCode::TableOutOfBounds => "out of bounds table access",
+            TrapCode::IndirectCallToNull => "uninitialized element",
+            TrapCode::BadSignature => "indirect call type mismatch",
+            TrapCode::IntegerDivisionByZero => "integer divide by zero",
+            TrapCode::IntegerOverflow => "integer overflow",
+            TrapCode::BadConversionToInteger => "invalid conversion to integer",
+            TrapCode::StackOverflow => "call stack exhausted",
+            TrapCode::OutOfFuel => "out of fuel",
+            TrapCode::Interrupted => "interrupted",
+            TrapCode::NullReference => "null reference",
+            TrapCode::ElementOutOfBounds => "out of bounds table access",
+            TrapCode::HostError => "host error",
+            TrapCode::Exit(_) => "exit",
+        }
+    }
+}
+
+/// One frame of a wasm backtrace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Function index in its module.
+    pub func_index: u32,
+    /// Function name from the name section, when present.
+    pub func_name: Option<String>,
+    /// Byte offset of the instruction in the module, when known.
+    pub offset: Option<u32>,
+}
+
+/// A trap: a code, an optional message, and the wasm backtrace (innermost first).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trap {
+    /// Why execution trapped.
+    pub code: TrapCode,
+    /// Extra detail (a host function's error), if any.
+    pub message: Option<String>,
+    /// Wasm frames, innermost first.
+    pub backtrace: Vec<FrameInfo>,
+}
+
+impl Trap {
+    /// A trap with this code and no backtrace yet.
+    pub fn new(code: TrapCode) -> Self {
+        Self {
+            code,
+            message: None,
+            backtrace: Vec::new(),
+        }
+    }
+
+    /// A host error with a message.
+    pub fn host(message: impl Into<String>) -> Self {
+        Self {
+            code: TrapCode::HostError,
+            message: Some(message.into()),
+            backtrace: Vec::new(),
+        }
+    }
+
+    /// The guest asked to exit with `status`.
+    pub fn exit(status: i32) -> Self {
+        Self::new(TrapCode::Exit(status))
+    }
+}
+
+impl From<TrapCode> for Trap {
+    fn from(code: TrapCode) -> Self {
+        Trap::new(code)
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.code, &self.message) {
+            (TrapCode::Exit(s), _) => write!(f, "exit with status {s}")?,
+            (_, Some(m)) => write!(f, "{}: {m}", self.code.message())?,
+            (_, None) => f.write_str(self.code.message())?,
+        }
+        if !self.backtrace.is_empty() {
+            f.write_str("\nwasm backtrace:")?;
+            for (i, fr) in self.backtrace.iter().enumerate() {
+                write!(f, "\n  {i:>2}: ")?;
+                if let Some(off) = fr.offset {
+                    write!(f, "{off:#08x} - ")?;
+                }
+                match &fr.func_name {
+                    Some(n) => write!(f, "{n}")?,
+                    None => write!(f, "<wasm function {}>", fr.func_index)?,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Trap {}

@@ -1,0 +1,92 @@
+//! The `observer` slot: typed events by static dispatch.
+
+use crate::plugin::Plugin;
+
+/// Which events an observer subscribes to (a bit set).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct EventMask(pub u32);
+
+impl EventMask {
+    /// No events.
+    pub const NONE: EventMask = EventMask(0);
+    /// Every event.
+    pub const ALL: EventMask = EventMask(u32::MAX);
+
+    /// Whether `kind` is in the set.
+    pub const fn contains(self, kind: EventKind) -> bool {
+        self.0 & (1 << kind as u32) != 0
+    }
+
+    /// The set with `kind` added.
+    pub const fn with(self, kind: EventKind) -> EventMask {
+        EventMask(self.0 | (1 << kind as u32))
+    }
+}
+
+/// The kinds of event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A module was compiled.
+    Compile = 0,
+    /// An exported function was called from the host.
+    Call = 1,
+    /// A trap was raised.
+    Trap = 2,
+    /// A GC cycle ran.
+    GcCycle = 3,
+}
+
+/// An event.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A module was compiled: functions and time taken.
+    Compile {
+        /// Functions compiled.
+        functions: u32,
+        /// Nanoseconds.
+        nanos: u64,
+    },
+    /// An export was called from the host.
+    Call {
+        /// Export name.
+        name: &'a str,
+    },
+    /// A trap was raised.
+    Trap {
+        /// The trap.
+        trap: &'a crate::runtime::Trap,
+    },
+    /// A GC cycle ran.
+    GcCycle {
+        /// Bytes reclaimed.
+        reclaimed: u64,
+    },
+}
+
+impl Event<'_> {
+    /// The event's kind.
+    pub const fn kind(&self) -> EventKind {
+        match self {
+            Event::Compile { .. } => EventKind::Compile,
+            Event::Call { .. } => EventKind::Call,
+            Event::Trap { .. } => EventKind::Trap,
+            Event::GcCycle { .. } => EventKind::GcCycle,
+        }
+    }
+}
+
+/// An observer of typed events.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is registered in slot `observer` but does not implement `vm_core::slot::Observer`",
+    label = "this plugin type does not implement `Observer`",
+    note = "add `impl vm_core::slot::Observer for {Self} {{ ... }}` or register it in the slot it implements"
+)]
+pub trait Observer: Plugin {
+    /// The events this observer subscribes to; others cost nothing.
+    const EVENTS: EventMask;
+    /// Receives an event in [`Self::EVENTS`].
+    fn on_event(&self, event: &Event<'_>);
+}
