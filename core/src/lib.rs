@@ -27,7 +27,7 @@ pub use compose::{Composition, Vm};
 pub use config::{PluginConfig, Settings};
 pub use error::{ConfigError, PluginError};
 pub use plugin::{Plugin, PluginMeta, Slot, Version};
-pub use vm_macros::{PluginConfig, compose, plugin};
+pub use vm_macros::{PluginConfig, compose, host_fn, plugin};
 
 /// Items the macros' expansions name; not part of the public API.
 #[doc(hidden)]
