@@ -1,0 +1,1 @@
+//! The `engine-interp` plugin (in progress).

@@ -1,0 +1,1 @@
+//! The `host-wasi` plugin (in progress).

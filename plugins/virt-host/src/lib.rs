@@ -1,0 +1,1 @@
+//! The `virt-host` plugin (in progress).
