@@ -53,26 +53,14 @@ pub const KNOWN_CAPABILITIES: &[KnownCapability] = &[
         doc: "the WASI preview1 host interface (`wasi_snapshot_preview1`)",
         providers: &["host-wasi"],
     },
-    KnownCapability {
-        name: "gc",
-        doc: "allocates and reclaims GC objects",
-        providers: &[],
-    },
+    KnownCapability { name: "gc", doc: "allocates and reclaims GC objects", providers: &[] },
     KnownCapability {
         name: "roots:precise",
         doc: "the engine reports exact stack roots to the collector",
         providers: &[],
     },
-    KnownCapability {
-        name: "simd",
-        doc: "executes simd128 instructions",
-        providers: &[],
-    },
-    KnownCapability {
-        name: "pic",
-        doc: "generated code is position independent",
-        providers: &[],
-    },
+    KnownCapability { name: "simd", doc: "executes simd128 instructions", providers: &[] },
+    KnownCapability { name: "pic", doc: "generated code is position independent", providers: &[] },
 ];
 
 /// A message under construction in a fixed buffer (`const`-friendly).
@@ -85,10 +73,7 @@ pub struct Msg {
 impl Msg {
     /// An empty message.
     pub const fn new() -> Self {
-        Self {
-            buf: [0; 2048],
-            len: 0,
-        }
+        Self { buf: [0; 2048], len: 0 }
     }
 
     /// Appends text (truncated, on a char boundary, when the buffer is full).
@@ -234,11 +219,7 @@ const fn fail(msg: Msg) -> ! {
 }
 
 const fn push_version(m: Msg, v: &crate::plugin::Version) -> Msg {
-    m.push_u64(v.major)
-        .push(".")
-        .push_u64(v.minor)
-        .push(".")
-        .push_u64(v.patch)
+    m.push_u64(v.major).push(".").push_u64(v.minor).push(".").push_u64(v.patch)
 }
 
 /// Checks every rule and returns the init order. Panics (a compile error when
@@ -325,12 +306,7 @@ const fn semver_mismatch(plugins: &[&PluginMeta], p: &PluginMeta, req: &Requirem
         let mut k = 0;
         while k < q.provides.len() {
             if str_eq(q.provides[k].name, req.name) {
-                m = m
-                    .push(" plugin `")
-                    .push(q.id)
-                    .push("` provides `")
-                    .push(req.name)
-                    .push("` ");
+                m = m.push(" plugin `").push(q.id).push("` provides `").push(req.name).push("` ");
                 m = push_version(m, &q.provides[k].version).push(";");
             }
             k += 1;
@@ -358,10 +334,7 @@ const fn unmet(p: &PluginMeta, req: &Requirement, k: &KnownCapability) -> ! {
         .push(req.req)
         .push(", but no plugin in this composition provides it; ");
     if k.providers.is_empty() {
-        m = m
-            .push("no plugin of this project provides `")
-            .push(req.name)
-            .push("` yet");
+        m = m.push("no plugin of this project provides `").push(req.name).push("` yet");
     } else {
         m = m.push("plugins that provide `").push(req.name).push("`: ");
         let mut i = 0;

@@ -58,15 +58,15 @@ pub trait Composition: Sized + Send + 'static {
     /// observer switched off at run time costs one relaxed atomic load).
     fn emit(&self, event: &Event<'_>);
 
+    /// Switches the observer with this id on or off at run time; false when no composed
+    /// observer has that id.
+    fn set_observer_enabled(&self, id: &str, on: bool) -> bool;
+
     /// The config section of the plugin at `index` in [`Self::PLUGINS`]: the slot name
     /// for singleton slots, the plugin id otherwise.
     fn section(index: usize) -> &'static str {
         let meta = Self::PLUGINS[index];
-        if meta.slot.is_singleton() {
-            meta.slot.name()
-        } else {
-            meta.id
-        }
+        if meta.slot.is_singleton() { meta.slot.name() } else { meta.id }
     }
 }
 
@@ -206,10 +206,7 @@ impl<C: Composition, S> std::fmt::Debug for Vm<C, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Vm")
             .field("state", &std::any::type_name::<S>())
-            .field(
-                "plugins",
-                &C::PLUGINS.iter().map(|m| m.id).collect::<Vec<_>>(),
-            )
+            .field("plugins", &C::PLUGINS.iter().map(|m| m.id).collect::<Vec<_>>())
             .finish()
     }
 }
@@ -240,11 +237,8 @@ impl<C: Composition> Vm<C, Created> {
     /// The first hook error; plugins already initialized are cleaned up when the VM
     /// is dropped.
     pub fn init(mut self) -> Result<Vm<C, Ready>, PluginError> {
-        self.inner.run_hooks(
-            C::INIT_ORDER.iter().copied(),
-            PluginState::Initialized,
-            |p| p.init(),
-        )?;
+        self.inner
+            .run_hooks(C::INIT_ORDER.iter().copied(), PluginState::Initialized, |p| p.init())?;
         Ok(self.into_state())
     }
 }
@@ -255,10 +249,7 @@ impl<C: Composition> Vm<C, Ready> {
     /// # Errors
     /// The first hook error.
     pub fn start(mut self) -> Result<Vm<C, Running>, PluginError> {
-        self.inner
-            .run_hooks(C::INIT_ORDER.iter().copied(), PluginState::Running, |p| {
-                p.start()
-            })?;
+        self.inner.run_hooks(C::INIT_ORDER.iter().copied(), PluginState::Running, |p| p.start())?;
         self.inner.started = Some(Instant::now());
         Ok(self.into_state())
     }
@@ -269,9 +260,7 @@ impl<C: Composition> Vm<C, Running> {
     /// recorded in that plugin's health; the others still stop.
     pub fn stop(mut self) -> Vm<C, Stopped> {
         for &i in C::INIT_ORDER.iter().rev() {
-            let _ = self
-                .inner
-                .run_hooks(std::iter::once(i), PluginState::Stopped, |p| p.stop());
+            let _ = self.inner.run_hooks(std::iter::once(i), PluginState::Stopped, |p| p.stop());
         }
         self.inner.started = None;
         self.into_state()
@@ -287,10 +276,7 @@ impl<C: Composition, S: Started> Vm<C, S> {
 
 impl<C: Composition, S> Vm<C, S> {
     fn into_state<T>(self) -> Vm<C, T> {
-        Vm {
-            inner: self.inner,
-            _state: PhantomData,
-        }
+        Vm { inner: self.inner, _state: PhantomData }
     }
 
     /// The composed plugins.
@@ -309,11 +295,7 @@ impl<C: Composition, S> Vm<C, S> {
             .map(|(i, p)| PluginHealth {
                 id: p.meta().id,
                 state: self.inner.states[i],
-                uptime: if self.inner.states[i] == PluginState::Running {
-                    uptime
-                } else {
-                    None
-                },
+                uptime: if self.inner.states[i] == PluginState::Running { uptime } else { None },
                 errors: self.inner.errors[i].0,
                 last_error: self.inner.errors[i].1.clone(),
                 stats: p.stats(),

@@ -55,12 +55,10 @@ impl Settings {
     /// # Errors
     /// When the text is not TOML or a top-level item is not a table.
     pub fn merge_toml(&mut self, path: &str, text: &str) -> Result<(), ConfigError> {
-        let doc: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| ConfigError::File {
-                path: path.to_owned(),
-                reason: e.to_string(),
-            })?;
+        let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::File {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
         for (section, value) in doc {
             let toml::Value::Table(t) = value else {
                 return Err(ConfigError::File {
@@ -81,10 +79,9 @@ impl Settings {
         match std::fs::read_to_string(path) {
             Ok(text) => self.merge_toml(&path.display().to_string(), &text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(ConfigError::File {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            }),
+            Err(e) => {
+                Err(ConfigError::File { path: path.display().to_string(), reason: e.to_string() })
+            }
         }
     }
 
@@ -95,12 +92,7 @@ impl Settings {
     {
         let mut by_prefix: Vec<(String, &str)> = sections
             .iter()
-            .map(|s| {
-                (
-                    format!("VM_{}_", s.to_ascii_uppercase().replace('-', "_")),
-                    *s,
-                )
-            })
+            .map(|s| (format!("VM_{}_", s.to_ascii_uppercase().replace('-', "_")), *s))
             .collect();
         // Longest prefix first, so `VM_HOST_WASI_X` is not read as section `host`.
         by_prefix.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
@@ -121,12 +113,10 @@ impl Settings {
     /// # Errors
     /// When the setting is not of the form `section.key=value`.
     pub fn merge_flag(&mut self, flag: &str) -> Result<(), ConfigError> {
-        let (path, value) = flag
-            .split_once('=')
-            .ok_or_else(|| ConfigError::Malformed(flag.to_owned()))?;
-        let (section, key) = path
-            .split_once('.')
-            .ok_or_else(|| ConfigError::Malformed(flag.to_owned()))?;
+        let (path, value) =
+            flag.split_once('=').ok_or_else(|| ConfigError::Malformed(flag.to_owned()))?;
+        let (section, key) =
+            path.split_once('.').ok_or_else(|| ConfigError::Malformed(flag.to_owned()))?;
         if section.is_empty() || key.is_empty() {
             return Err(ConfigError::Malformed(flag.to_owned()));
         }
@@ -174,9 +164,7 @@ impl Settings {
         let config: P::Config = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| bad_value(meta, section, "", e.message().to_owned()))?;
-        config
-            .validate()
-            .map_err(|(key, reason)| bad_value(meta, section, key, reason))?;
+        config.validate().map_err(|(key, reason)| bad_value(meta, section, key, reason))?;
         Ok(config)
     }
 }
@@ -208,14 +196,11 @@ fn coerce(schema: &ConfigKey, value: &toml::Value) -> Result<toml::Value, String
         },
         (ConfigType::Int, V::String(s)) => {
             let t = s.replace('_', "");
-            t.parse::<i64>()
-                .map(V::Integer)
-                .map_err(|_| format!("`{s}` is not an integer"))
+            t.parse::<i64>().map(V::Integer).map_err(|_| format!("`{s}` is not an integer"))
         }
-        (ConfigType::Float, V::String(s)) => s
-            .parse::<f64>()
-            .map(V::Float)
-            .map_err(|_| format!("`{s}` is not a number")),
+        (ConfigType::Float, V::String(s)) => {
+            s.parse::<f64>().map(V::Float).map_err(|_| format!("`{s}` is not a number"))
+        }
         (ty, v) => Err(format!("expected {}, found {}", ty.name(), v.type_str())),
     }
 }
@@ -228,19 +213,9 @@ pub fn describe_keys(meta: &PluginMeta) -> String {
     meta.config
         .iter()
         .map(|k| {
-            let range = if k.range.is_empty() {
-                String::new()
-            } else {
-                format!(" (range {})", k.range)
-            };
-            format!(
-                "  {}: {} = {}{}  {}",
-                k.name,
-                k.ty.name(),
-                k.default,
-                range,
-                k.doc
-            )
+            let range =
+                if k.range.is_empty() { String::new() } else { format!(" (range {})", k.range) };
+            format!("  {}: {} = {}{}  {}", k.name, k.ty.name(), k.default, range, k.doc)
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -249,12 +224,7 @@ pub fn describe_keys(meta: &PluginMeta) -> String {
 /// The nearest name by edit distance, when it is close enough to be a likely typo.
 pub fn nearest<'a>(given: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     names
-        .map(|n| {
-            (
-                crate::check::edit_distance(given.as_bytes(), n.as_bytes()),
-                n,
-            )
-        })
+        .map(|n| (crate::check::edit_distance(given.as_bytes(), n.as_bytes()), n))
         .filter(|(d, n)| *d <= 2.max(n.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n)

@@ -15,10 +15,7 @@ pub struct PluginError {
 impl PluginError {
     /// Builds an error for `plugin`.
     pub fn new(plugin: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            plugin,
-            message: message.into(),
-        }
+        Self { plugin, message: message.into() }
     }
 }
 
@@ -67,6 +64,9 @@ pub enum ConfigError {
     /// A malformed `-C` flag or environment variable.
     #[error("malformed setting `{0}`: expected `slot.key=value`")]
     Malformed(String),
+    /// A plugin refused its (well-typed) configuration.
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
     /// `vm.toml` could not be read or parsed.
     #[error("config file {path}: {reason}")]
     File {

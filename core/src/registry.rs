@@ -36,16 +36,10 @@ pub fn find(id: &str) -> Option<&'static Registration> {
 
 /// The registered plugins of one slot, sorted by id.
 pub fn in_slot(slot: Slot) -> Vec<&'static Registration> {
-    plugins()
-        .into_iter()
-        .filter(|r| r.meta.slot == slot)
-        .collect()
+    plugins().into_iter().filter(|r| r.meta.slot == slot).collect()
 }
 
 /// The registered host module serving imports from `module`.
 pub fn host_module(module: &str) -> Option<&'static crate::runtime::host::HostModuleDef> {
-    VM_PLUGIN_REGISTRY
-        .iter()
-        .filter_map(|r| r.host)
-        .find(|h| h.module == module)
+    VM_PLUGIN_REGISTRY.iter().filter_map(|r| r.host).find(|h| h.module == module)
 }

@@ -1,25 +1,49 @@
-//! Procedural macros of the vm, re-exported by `vm-core`.
+//! Procedural macros of the vm, re-exported by `vm-core` (plugin authors depend on
+//! `vm-core` only).
+//!
+//! | macro | what it does |
+//! |---|---|
+//! | `#[plugin(...)]` | emits the plugin's `META` and its registry entry |
+//! | `compose!` | builds a composition type, with `const` checks of the plugin set |
+//! | `#[derive(PluginConfig)]` | a config schema, defaults and range checks |
+//! | `#[host_fn]` | a typed host function with zero-copy views of guest memory |
+//!
+//! Each macro parses, validates, expands, and on error still emits a stub so the user
+//! sees one spanned error rather than a cascade.
+
 use proc_macro::TokenStream;
 
+mod compose;
+mod config;
 mod host_fn;
 mod krate;
+mod plugin;
+mod semver_tokens;
 
-/// Registers a plugin.
+/// Registers a plugin type: `#[plugin(id = "engine-interp", slot = engine,
+/// provides = ["engine@1.0.0"], requires = ["virt ^1"])]`.
+///
+/// Keys: `id` (required), `slot` (required: `engine`, `gc`, `simd`, `virt`, `host`,
+/// `observer`, `extra`), `version` (default: the crate's version), `description`
+/// (default: the first line of the type's doc comment), `provides` (`"name@x.y.z"`),
+/// `requires` (`"name <semver requirement>"`), `crate` (path to `vm-core`).
 #[proc_macro_attribute]
-pub fn plugin(_args: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn plugin(args: TokenStream, item: TokenStream) -> TokenStream {
+    plugin::expand(args.into(), item.into()).into()
 }
 
-/// Composes a VM.
+/// Declares a composition: one plugin type per singleton slot (alternatives under
+/// `#[cfg(feature = ...)]`) and lists of host, observer and extra plugins.
 #[proc_macro]
-pub fn compose(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn compose(input: TokenStream) -> TokenStream {
+    compose::expand(input.into()).into()
 }
 
-/// Derives `PluginConfig`.
+/// Derives `PluginConfig`: schema from field types, `///` docs and
+/// `#[config(default = ..., range = "lo..=hi")]`; also derives `Default`.
 #[proc_macro_derive(PluginConfig, attributes(config))]
-pub fn derive_plugin_config(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn derive_plugin_config(input: TokenStream) -> TokenStream {
+    config::expand(input.into()).into()
 }
 
 /// Turns a typed Rust function into a host function of a host module.

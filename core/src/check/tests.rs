@@ -16,12 +16,7 @@ fn msg_builds_text_and_numbers() {
 }
 
 const fn cmp(op: ReqOp, major: u64, minor: Option<u64>, patch: Option<u64>) -> Comparator {
-    Comparator {
-        op,
-        major,
-        minor,
-        patch,
-    }
+    Comparator { op, major, minor, patch }
 }
 
 #[test]
@@ -43,10 +38,7 @@ static A: PluginMeta = PluginMeta {
     slot: Slot::Engine,
     version: Version::new(1, 0, 0),
     description: "",
-    provides: &[Capability {
-        name: "engine",
-        version: Version::new(1, 0, 0),
-    }],
+    provides: &[Capability { name: "engine", version: Version::new(1, 0, 0) }],
     requires: &[Requirement {
         name: "virt",
         req: "^1",
@@ -59,10 +51,7 @@ static B: PluginMeta = PluginMeta {
     slot: Slot::Virt,
     version: Version::new(1, 0, 0),
     description: "",
-    provides: &[Capability {
-        name: "virt",
-        version: Version::new(1, 4, 0),
-    }],
+    provides: &[Capability { name: "virt", version: Version::new(1, 4, 0) }],
     requires: &[],
     config: &[],
 };

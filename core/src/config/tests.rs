@@ -4,18 +4,9 @@ use super::*;
 fn flag_parsing_rejects_malformed() {
     let mut s = Settings::new();
     assert!(s.merge_flag("engine.fuel=10").is_ok());
-    assert!(matches!(
-        s.merge_flag("enginefuel=10"),
-        Err(ConfigError::Malformed(_))
-    ));
-    assert!(matches!(
-        s.merge_flag("engine.fuel"),
-        Err(ConfigError::Malformed(_))
-    ));
-    assert!(matches!(
-        s.merge_flag(".x=1"),
-        Err(ConfigError::Malformed(_))
-    ));
+    assert!(matches!(s.merge_flag("enginefuel=10"), Err(ConfigError::Malformed(_))));
+    assert!(matches!(s.merge_flag("engine.fuel"), Err(ConfigError::Malformed(_))));
+    assert!(matches!(s.merge_flag(".x=1"), Err(ConfigError::Malformed(_))));
 }
 
 #[test]
@@ -34,9 +25,6 @@ fn env_prefers_longest_section() {
 
 #[test]
 fn nearest_finds_typos() {
-    assert_eq!(
-        nearest("feul", ["fuel", "opt_level"].into_iter()),
-        Some("fuel")
-    );
+    assert_eq!(nearest("feul", ["fuel", "opt_level"].into_iter()), Some("fuel"));
     assert_eq!(nearest("zzzzzz", ["fuel"].into_iter()), None);
 }

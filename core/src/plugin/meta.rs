@@ -25,15 +25,8 @@ pub enum Slot {
 
 impl Slot {
     /// Every slot, in display order.
-    pub const ALL: [Slot; 7] = [
-        Slot::Engine,
-        Slot::Gc,
-        Slot::Simd,
-        Slot::Virt,
-        Slot::Host,
-        Slot::Observer,
-        Slot::Extra,
-    ];
+    pub const ALL: [Slot; 7] =
+        [Slot::Engine, Slot::Gc, Slot::Simd, Slot::Virt, Slot::Host, Slot::Observer, Slot::Extra];
 
     /// The slot's name as written in `#[plugin(slot = ...)]`, config keys and features.
     pub const fn name(self) -> &'static str {
@@ -74,11 +67,7 @@ pub struct Version {
 impl Version {
     /// Builds a version.
     pub const fn new(major: u64, minor: u64, patch: u64) -> Self {
-        Self {
-            major,
-            minor,
-            patch,
-        }
+        Self { major, minor, patch }
     }
 
     /// `self` compared with `other`: -1, 0 or 1 (usable in `const` code).

@@ -73,14 +73,9 @@ impl<'a> Caller<'a> {
     /// # Errors
     /// A trap when the instance has no memory or the state is not a `T`.
     pub fn parts<T: 'static>(&mut self) -> Result<(&mut [u8], &mut T), Trap> {
-        let mem = self
-            .memory
-            .as_deref_mut()
-            .ok_or_else(|| Trap::host("no exported memory"))?;
-        let st = self
-            .state
-            .downcast_mut::<T>()
-            .ok_or_else(|| Trap::host("host state type mismatch"))?;
+        let mem = self.memory.as_deref_mut().ok_or_else(|| Trap::host("no exported memory"))?;
+        let st =
+            self.state.downcast_mut::<T>().ok_or_else(|| Trap::host("host state type mismatch"))?;
         Ok((mem, st))
     }
 

@@ -86,20 +86,12 @@ pub struct Trap {
 impl Trap {
     /// A trap with this code and no backtrace yet.
     pub fn new(code: TrapCode) -> Self {
-        Self {
-            code,
-            message: None,
-            backtrace: Vec::new(),
-        }
+        Self { code, message: None, backtrace: Vec::new() }
     }
 
     /// A host error with a message.
     pub fn host(message: impl Into<String>) -> Self {
-        Self {
-            code: TrapCode::HostError,
-            message: Some(message.into()),
-            backtrace: Vec::new(),
-        }
+        Self { code: TrapCode::HostError, message: Some(message.into()), backtrace: Vec::new() }
     }
 
     /// The guest asked to exit with `status`.
