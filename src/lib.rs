@@ -3,6 +3,20 @@
 //!
 //! It re-exports [`vm_core`] and, under Cargo features of the same names, the plugin
 //! crates that are enabled, so an embedder can write its own composition with
-//! [`compose!`](vm_core::compose) while depending on one crate.
+//! [`compose!`](vm_core::compose) while depending on one crate. The features are
+//! additive: this crate never composes anything itself.
+//!
+//! | feature | crate | slot |
+//! |---|---|---|
+//! | `engine-interp` | [`vm_engine_interp`] | engine |
+//! | `virt-host` | [`vm_virt_host`] | virt |
+//! | `host-wasi` | [`vm_host_wasi`] | host |
 
 pub use vm_core::*;
+
+#[cfg(feature = "engine-interp")]
+pub use vm_engine_interp;
+#[cfg(feature = "host-wasi")]
+pub use vm_host_wasi;
+#[cfg(feature = "virt-host")]
+pub use vm_virt_host;

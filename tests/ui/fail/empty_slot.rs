@@ -1,0 +1,12 @@
+// No alternative of the engine slot is enabled.
+vm::compose! {
+    pub struct Edge {
+        engine: {
+            #[cfg(feature = "engine-cranelift")] vm_engine_interp::Interp,
+            #[cfg(feature = "engine-dynasm")] vm_engine_interp::Interp,
+        },
+        virt: vm_virt_host::HostVirt,
+    }
+}
+
+fn main() {}
