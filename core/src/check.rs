@@ -281,7 +281,7 @@ const fn check_requirements(plugins: &[&PluginMeta]) {
                     semver_mismatch(plugins, p, req);
                 }
                 match known(req.name) {
-                    Some(k) => unmet(p, req, k),
+                    Some(k) => unmet(plugins, p, req, k),
                     None => unknown(plugins, p, req),
                 }
             }
@@ -322,7 +322,7 @@ const fn semver_mismatch(plugins: &[&PluginMeta], p: &PluginMeta, req: &Requirem
     )
 }
 
-const fn unmet(p: &PluginMeta, req: &Requirement, k: &KnownCapability) -> ! {
+const fn unmet(plugins: &[&PluginMeta], p: &PluginMeta, req: &Requirement, k: &KnownCapability) -> ! {
     let mut m = Msg::new()
         .push("unmet capability: plugin `")
         .push(p.id)
@@ -332,7 +332,32 @@ const fn unmet(p: &PluginMeta, req: &Requirement, k: &KnownCapability) -> ! {
         .push(req.name)
         .push("` ")
         .push(req.req)
-        .push(", but no plugin in this composition provides it; ");
+        .push(", but no plugin in this composition provides it (");
+    let mut j = 0;
+    let mut listed = 0;
+    while j < plugins.len() {
+        let q = plugins[j];
+        if !str_eq(q.id, p.id) {
+            if listed > 0 {
+                m = m.push("; ");
+            }
+            m = m.push("`").push(q.id).push("` in slot `").push(q.slot.name()).push("` provides ");
+            if q.provides.is_empty() {
+                m = m.push("nothing");
+            }
+            let mut c = 0;
+            while c < q.provides.len() {
+                if c > 0 {
+                    m = m.push(", ");
+                }
+                m = m.push("`").push(q.provides[c].name).push("`");
+                c += 1;
+            }
+            listed += 1;
+        }
+        j += 1;
+    }
+    m = m.push("); ");
     if k.providers.is_empty() {
         m = m.push("no plugin of this project provides `").push(req.name).push("` yet");
     } else {

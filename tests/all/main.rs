@@ -1,3 +1,5 @@
 //! The integration tests: one binary, one module per topic.
 
+mod cli;
+mod support;
 mod ui;

@@ -1,0 +1,50 @@
+//! The `vm` command: listings, composition, config.
+
+use crate::support::vm;
+
+/// The plugins vm-bin's default features select.
+const DEFAULT_PLUGINS: &[&str] = &["engine-interp", "virt-host", "host-wasi"];
+
+#[test]
+fn plugins_json_lists_every_enabled_plugin() {
+    let (code, out, err) = vm(&["plugins", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    let ids: Vec<&str> = v.as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    for id in DEFAULT_PLUGINS {
+        assert!(ids.contains(id), "{id} missing from {ids:?}");
+    }
+    for p in v.as_array().unwrap() {
+        assert!(p["slot"].is_string() && p["version"].is_string() && p["provides"].is_array());
+        assert!(p["requires"].is_array() && p["config"].is_array());
+    }
+}
+
+#[test]
+fn info_shows_slots_and_init_order() {
+    let (code, out, err) = vm(&["info"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("engine    engine-interp"), "{out}");
+    assert!(out.contains("virt      virt-host"), "{out}");
+    let order = out.lines().find(|l| l.starts_with("init order:")).expect("init order line");
+    let pos = |id| order.find(id).unwrap_or_else(|| panic!("{id} not in {order}"));
+    assert!(pos("virt-host") < pos("engine-interp"), "{order}");
+}
+
+#[test]
+fn config_lists_keys_with_types_and_defaults() {
+    let (code, out, err) = vm(&["config"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("[engine]") && out.contains("[virt]") && out.contains("[host-wasi]"), "{out}");
+    let (code, out, _) = vm(&["config", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    assert!(v.as_array().unwrap().iter().any(|s| s["section"] == "engine"));
+}
+
+#[test]
+fn bad_flag_is_a_clear_error() {
+    let (code, _, err) = vm(&["plugins", "--frobnicate"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--frobnicate"), "{err}");
+}

@@ -1,0 +1,61 @@
+//! Shared helpers: the `vm` binary, the `../shared` corpus, skipping rules.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The repository root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared` beside the repository, when present.
+///
+/// When it is absent the test is skipped with a printed reason, except under `CI`,
+/// where a missing corpus is a failure (CI must never pass by skipping).
+pub fn shared(what: &str) -> Option<PathBuf> {
+    let dir = root().join("..").join("shared").join(what);
+    if dir.exists() {
+        return Some(dir);
+    }
+    let reason = format!("{} is absent: skipping (it ships beside the repository, not in it)", dir.display());
+    if std::env::var_os("CI").is_some() {
+        panic!("{reason}; CI requires it");
+    }
+    eprintln!("SKIPPED: {reason}");
+    None
+}
+
+/// The `vm` binary built with vm-bin's default features, in a target directory of its
+/// own (the outer `cargo test` holds the main one).
+pub fn vm_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let target = root().join("target").join("cli-tests");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let release = !cfg!(debug_assertions);
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-q", "-p", "vm-bin", "--bin", "vm", "--target-dir"]).arg(&target);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.current_dir(root()).status().expect("run cargo to build the vm binary");
+        assert!(status.success(), "building the vm binary failed");
+        target.join(if release { "release" } else { "debug" }).join("vm")
+    })
+}
+
+/// Runs `vm` with `args`; returns (exit code, stdout, stderr).
+pub fn vm(args: &[&str]) -> (i32, String, String) {
+    vm_in(root(), args)
+}
+
+/// Runs `vm` with `args` in `dir`.
+pub fn vm_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(vm_bin()).args(args).current_dir(dir).output().expect("run vm");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
