@@ -322,7 +322,12 @@ const fn semver_mismatch(plugins: &[&PluginMeta], p: &PluginMeta, req: &Requirem
     )
 }
 
-const fn unmet(plugins: &[&PluginMeta], p: &PluginMeta, req: &Requirement, k: &KnownCapability) -> ! {
+const fn unmet(
+    plugins: &[&PluginMeta],
+    p: &PluginMeta,
+    req: &Requirement,
+    k: &KnownCapability,
+) -> ! {
     let mut m = Msg::new()
         .push("unmet capability: plugin `")
         .push(p.id)

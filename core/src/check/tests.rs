@@ -61,3 +61,90 @@ fn providers_initialize_first() {
     let order = check::<2>(&[&A, &B]);
     assert_eq!(order, [1, 0]);
 }
+
+fn meta(
+    id: &'static str,
+    provides: &'static [Capability],
+    requires: &'static [Requirement],
+) -> PluginMeta {
+    PluginMeta {
+        id,
+        slot: Slot::Extra,
+        version: Version::new(1, 0, 0),
+        description: "",
+        provides,
+        requires,
+        config: &[],
+    }
+}
+
+const ANY: &[Comparator] = &[];
+
+fn failure(plugins: &[&PluginMeta]) -> String {
+    let plugins: Vec<PluginMeta> = plugins.iter().map(|p| **p).collect();
+    let err = std::panic::catch_unwind(move || {
+        let refs: Vec<&PluginMeta> = plugins.iter().collect();
+        match refs.len() {
+            2 => drop(check::<2>(&refs)),
+            3 => drop(check::<3>(&refs)),
+            n => panic!("unexpected size {n}"),
+        }
+    })
+    .expect_err("the check must fail");
+    err.downcast_ref::<String>().cloned().unwrap_or_default()
+}
+
+#[test]
+fn unmet_names_the_plugins_and_the_capability() {
+    let jit =
+        meta("jit-user", &[], &[Requirement { name: "native-code", req: "*", comparators: ANY }]);
+    static E: &[Capability] = &[Capability { name: "engine", version: Version::new(1, 0, 0) }];
+    let interp = meta("interp", E, &[]);
+    let msg = failure(&[&jit, &interp]);
+    assert!(msg.contains("`jit-user`") && msg.contains("`native-code`"), "{msg}");
+    assert!(msg.contains("`interp` in slot `extra` provides `engine`"), "{msg}");
+}
+
+#[test]
+fn cycle_is_printed_once_around() {
+    static C1: &[Capability] = &[Capability { name: "x", version: Version::new(1, 0, 0) }];
+    static C2: &[Capability] = &[Capability { name: "y", version: Version::new(1, 0, 0) }];
+    let a = meta("a", C1, &[Requirement { name: "y", req: "*", comparators: ANY }]);
+    let b = meta("b", C2, &[Requirement { name: "x", req: "*", comparators: ANY }]);
+    let msg = failure(&[&a, &b]);
+    assert!(msg.starts_with("dependency cycle: "), "{msg}");
+    assert!(msg.contains("`a` requires `y` from `b` -> `b` requires `x` from `a`"), "{msg}");
+}
+
+#[test]
+fn semver_mismatch_shows_versions() {
+    static V: &[Capability] = &[Capability { name: "virt", version: Version::new(1, 4, 0) }];
+    static REQ: &[Comparator] = &[cmp(ReqOp::Caret, 2, None, None)];
+    static R: &[Requirement] = &[Requirement { name: "virt", req: "^2", comparators: REQ }];
+    let user = meta("user", &[], R);
+    let virt = meta("virt-x", V, &[]);
+    let msg = failure(&[&user, &virt]);
+    assert!(
+        msg.contains("version mismatch") && msg.contains("`virt-x` provides `virt` 1.4.0"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn unknown_capability_suggests_nearest() {
+    let typo = meta("typo", &[], &[Requirement { name: "native-cod", req: "*", comparators: ANY }]);
+    let other = meta("other", &[], &[]);
+    let msg = failure(&[&typo, &other]);
+    assert!(
+        msg.contains("unknown capability `native-cod`")
+            && msg.contains("did you mean `native-code`?"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn duplicate_ids_are_rejected() {
+    let a = meta("same", &[], &[]);
+    let msg = failure(&[&a, &a]);
+    assert!(msg.contains("duplicate plugin id `same`"), "{msg}");
+}
