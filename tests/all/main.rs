@@ -1,5 +1,6 @@
 //! The integration tests: one binary, one module per topic.
 
 mod cli;
+mod registry;
 mod support;
 mod ui;
