@@ -22,6 +22,7 @@ pub mod plugin;
 pub mod registry;
 pub mod runtime;
 pub mod slot;
+pub mod vm_api;
 
 pub use compose::{Composition, Vm};
 pub use config::{PluginConfig, Settings};

@@ -1,10 +1,27 @@
-//! WebAssembly runtime data shared by every engine: values, traps and the host-function
-//! ABI. (Module, instance, memory, table, globals, linker and offsets live here too.)
+//! WebAssembly runtime data shared by every engine: values, traps, the host-function
+//! ABI, modules, the store (memories, tables, globals, instances), the linker and the
+//! `#[repr(C)]` layouts generated code reads.
 
+pub mod error;
 pub mod host;
+pub mod linker;
+pub mod memory;
+pub mod module;
+pub mod offsets;
+pub mod store;
 pub mod trap;
+pub mod types;
 pub mod value;
 
+pub use error::{
+    CompileError, DecodeError, Error, InstantiationError, InvokeError, LinkError, MemoryError,
+};
 pub use host::{Caller, HostFn, HostFuncDef, HostModuleDef, RunContext};
-pub use trap::{Trap, TrapCode};
+pub use linker::Linker;
+pub use memory::{LinearMemory, MAX_PAGES, MemorySlot, PAGE_SIZE};
+pub use module::{Features, ModuleInfo};
+pub use offsets::{RawRef, VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMTableDefinition};
+pub use store::{Extern, FuncKind, Instance, InstanceData, Module, Store};
+pub use trap::{FrameInfo, Trap, TrapCode};
+pub use types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
 pub use value::{Val, ValType};

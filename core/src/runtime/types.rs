@@ -113,7 +113,7 @@ impl ValType {
     ///
     /// # Errors
     /// A typed reference other than `funcref`/`externref` (GC proposal).
-    pub(crate) fn from_wasmparser(ty: wasmparser::ValType, offset: usize) -> Result<Self, DecodeError> {
+    pub(crate) fn from_wasmparser(ty: wasmparser::ValType, offset: u64) -> Result<Self, DecodeError> {
         Ok(match ty {
             wasmparser::ValType::I32 => ValType::I32,
             wasmparser::ValType::I64 => ValType::I64,
@@ -128,7 +128,7 @@ impl ValType {
     ///
     /// # Errors
     /// A typed reference other than `funcref`/`externref` (GC proposal).
-    pub(crate) fn from_ref_type(r: wasmparser::RefType, offset: usize) -> Result<Self, DecodeError> {
+    pub(crate) fn from_ref_type(r: wasmparser::RefType, offset: u64) -> Result<Self, DecodeError> {
         if r == wasmparser::RefType::FUNCREF {
             Ok(ValType::FuncRef)
         } else if r == wasmparser::RefType::EXTERNREF {

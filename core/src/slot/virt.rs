@@ -1,6 +1,7 @@
 //! The `virt` slot.
 
 use crate::plugin::Plugin;
+use crate::runtime::{LinearMemory, MemoryError, MemoryType};
 
 /// Where guest code runs and how linear memory is isolated.
 #[diagnostic::on_unimplemented(
@@ -12,4 +13,21 @@ pub trait Virt: Plugin {
     /// Whether linear memory sits in a reservation with guard pages large enough that
     /// engines may omit explicit bounds checks for 32-bit addresses.
     const GUARD_PAGES: bool;
+
+    /// A linear memory's backing storage.
+    type Memory: LinearMemory;
+
+    /// Creates a memory of `ty.min` pages, able to grow to `ty.max` (or 4 GiB).
+    ///
+    /// # Errors
+    /// The reservation or commit failed, or the size exceeds the plugin's limit.
+    fn new_memory(&mut self, ty: &MemoryType) -> Result<Self::Memory, MemoryError>;
+
+    /// Deepest wasm call stack allowed; deeper calls trap with
+    /// [`crate::runtime::TrapCode::StackOverflow`].
+    fn max_call_depth(&self) -> u32;
+
+    /// Largest operand stack (in 8-byte slots) of one call from the host; beyond it
+    /// calls trap with [`crate::runtime::TrapCode::StackOverflow`].
+    fn max_stack_slots(&self) -> usize;
 }

@@ -1,0 +1,210 @@
+//! Typed errors of the runtime: one enum per subsystem and a root [`Error`].
+
+use thiserror::Error;
+
+use super::Trap;
+
+/// A module failed to decode or validate.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// Malformed or invalid binary.
+    #[error("{message} (at offset {offset:#x})")]
+    Invalid {
+        /// Byte offset in the module.
+        offset: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// The module uses a proposal this composition does not support.
+    #[error("unsupported: {proposal} (at offset {offset:#x})")]
+    Unsupported {
+        /// Byte offset in the module.
+        offset: u64,
+        /// The proposal's name (`simd`, `gc`, `tail-call`...).
+        proposal: &'static str,
+    },
+    /// The `.wat` text did not parse.
+    #[error("text format: {0}")]
+    Text(String),
+}
+
+impl DecodeError {
+    /// An "unsupported: <proposal>" error.
+    pub fn unsupported(proposal: &'static str, offset: u64) -> Self {
+        DecodeError::Unsupported { offset, proposal }
+    }
+
+    pub(crate) fn from_parser(e: &wasmparser::BinaryReaderError) -> Self {
+        DecodeError::Invalid {
+            offset: e.offset(),
+            message: e.message().to_owned(),
+        }
+    }
+}
+
+/// An engine could not compile a validated module.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CompileError {
+    /// An operator the engine does not implement.
+    #[error("unsupported: {op} (feature {proposal}) at offset {offset:#x}")]
+    Unsupported {
+        /// The operator's name.
+        op: &'static str,
+        /// The proposal it belongs to.
+        proposal: &'static str,
+        /// Byte offset in the module.
+        offset: u64,
+    },
+    /// The function body could not be read (it passed validation, so this is a bug
+    /// in a reader or an engine limit).
+    #[error("{message} (at offset {offset:#x})")]
+    Body {
+        /// Byte offset in the module.
+        offset: u64,
+        /// What went wrong.
+        message: String,
+    },
+    /// An engine limit was exceeded (code size, locals, stack height).
+    #[error("engine limit exceeded: {0}")]
+    Limit(&'static str),
+}
+
+impl From<wasmparser::BinaryReaderError> for CompileError {
+    fn from(e: wasmparser::BinaryReaderError) -> Self {
+        CompileError::Body {
+            offset: e.offset(),
+            message: e.message().to_owned(),
+        }
+    }
+}
+
+/// An import could not be resolved.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LinkError {
+    /// No registered instance or host module provides the import.
+    #[error("unknown import: `{module}`.`{name}`")]
+    UnknownImport {
+        /// Import module name.
+        module: String,
+        /// Import field name.
+        name: String,
+    },
+    /// The provider's item has another type.
+    #[error("incompatible import type for `{module}`.`{name}`: expected {expected}, found {found}")]
+    IncompatibleImport {
+        /// Import module name.
+        module: String,
+        /// Import field name.
+        name: String,
+        /// The type the module asks for.
+        expected: String,
+        /// The type the provider has.
+        found: String,
+    },
+    /// A host module's state constructor failed.
+    #[error("host module `{module}` failed to start: {trap}")]
+    HostState {
+        /// Host module name.
+        module: String,
+        /// Its error.
+        trap: Trap,
+    },
+}
+
+/// A linear memory could not be created or grown.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MemoryError {
+    /// The address space reservation failed.
+    #[error("cannot reserve {bytes} bytes of address space: os error {errno}")]
+    Reserve {
+        /// Bytes asked for.
+        bytes: usize,
+        /// `errno`.
+        errno: i32,
+    },
+    /// Committing pages failed.
+    #[error("cannot commit {bytes} bytes: os error {errno}")]
+    Commit {
+        /// Bytes asked for.
+        bytes: usize,
+        /// `errno`.
+        errno: i32,
+    },
+    /// More pages than the virt plugin allows.
+    #[error("memory of {pages} pages exceeds the limit of {limit} pages")]
+    TooLarge {
+        /// Pages asked for.
+        pages: u64,
+        /// The limit.
+        limit: u64,
+    },
+}
+
+/// Instantiation failed.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InstantiationError {
+    /// An import could not be resolved.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// A memory could not be created.
+    #[error(transparent)]
+    Memory(#[from] MemoryError),
+    /// A table is larger than allowed.
+    #[error("table of {0} elements exceeds the limit")]
+    TableTooLarge(u64),
+    /// A segment initializer or the start function trapped. Effects before the trap
+    /// stay visible through imported memories and tables (WebAssembly 2.0 semantics).
+    #[error("{0}")]
+    Trap(#[from] Trap),
+}
+
+/// Calling an export failed before or during execution.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvokeError {
+    /// The instance has no export of that name or it is not a function.
+    #[error("no exported function `{0}`")]
+    NoSuchFunction(String),
+    /// Arguments do not match the signature.
+    #[error("argument mismatch calling `{name}`: expected {expected}")]
+    Signature {
+        /// Export name.
+        name: String,
+        /// The signature.
+        expected: String,
+    },
+    /// The call trapped.
+    #[error("{0}")]
+    Trap(#[from] Trap),
+}
+
+/// The root error of the runtime.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Decoding or validation failed.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The engine could not compile the module.
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    /// Instantiation failed.
+    #[error(transparent)]
+    Instantiation(#[from] InstantiationError),
+    /// A call failed.
+    #[error(transparent)]
+    Invoke(#[from] InvokeError),
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,389 @@
+//! The linker: resolves imports from registered instances, embedder definitions and
+//! host modules (the composition's, then the registry's), and owns the [`Store`] its
+//! instances live in.
+
+use std::collections::HashMap;
+
+use super::error::{InstantiationError, LinkError};
+use super::host::{HostModuleDef, RunContext};
+use super::memory::MemorySlot;
+use super::module::{DataMode, ElemMode, ImportKind};
+use super::offsets::{RawRef, VMContext};
+use super::store::{Extern, FuncKind, Instance, InstanceData, Module, Store};
+use super::types::{ExternType, FuncType, limits_match};
+use super::{Trap, TrapCode, Val};
+use crate::compose::Composition;
+use crate::slot::{Engine, Virt};
+
+/// Resolves imports and instantiates modules into its store.
+pub struct Linker<C: Composition> {
+    store: Store<C>,
+    names: HashMap<String, Instance>,
+    defined: HashMap<(String, String), Extern>,
+    run: RunContext,
+}
+
+impl<C: Composition> std::fmt::Debug for Linker<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Linker")
+            .field("store", &self.store)
+            .field("registered", &self.names.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl<C: Composition> Default for Linker<C> {
+    fn default() -> Self {
+        Self::new(RunContext::default())
+    }
+}
+
+impl<C: Composition> Linker<C> {
+    /// An empty linker; host modules get `run` (arguments, environment, preopens).
+    pub fn new(run: RunContext) -> Self {
+        Self {
+            store: Store::default(),
+            names: HashMap::new(),
+            defined: HashMap::new(),
+            run,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store<C> {
+        &self.store
+    }
+
+    /// The store, mutably.
+    pub fn store_mut(&mut self) -> &mut Store<C> {
+        &mut self.store
+    }
+
+    /// Makes `instance`'s exports importable under module name `name` (wast's
+    /// `register`).
+    pub fn register(&mut self, name: impl Into<String>, instance: Instance) {
+        self.names.insert(name.into(), instance);
+    }
+
+    /// The instance registered as `name`.
+    pub fn registered(&self, name: &str) -> Option<Instance> {
+        self.names.get(name).copied()
+    }
+
+    /// Defines one importable item.
+    pub fn define(&mut self, module: impl Into<String>, name: impl Into<String>, item: Extern) {
+        self.defined.insert((module.into(), name.into()), item);
+    }
+
+    /// The export `name` of `instance`.
+    pub fn export(&self, instance: Instance, name: &str) -> Option<Extern> {
+        self.store.instance(instance)?.export(name)
+    }
+
+    /// The type of a store item.
+    pub fn extern_type(&self, item: Extern) -> Option<ExternType> {
+        let s = &self.store;
+        Some(match item {
+            Extern::Func(a) => ExternType::Func(s.func_type(a)?.clone()),
+            Extern::Table(a) => {
+                let t = s.tables.get(a as usize)?;
+                let mut ty = t.ty;
+                ty.min = t.elements.len() as u32;
+                ExternType::Table(ty)
+            }
+            Extern::Memory(a) => {
+                let m = s.memories.get(a as usize)?;
+                let mut ty = m.ty;
+                ty.min = m.pages();
+                ExternType::Memory(ty)
+            }
+            Extern::Global(a) => ExternType::Global(s.globals.get(a as usize)?.ty),
+        })
+    }
+
+    fn host_module(module: &str) -> Option<&'static HostModuleDef> {
+        C::HOST_MODULES
+            .iter()
+            .copied()
+            .find(|h| h.module == module)
+            .or_else(|| crate::registry::host_module(module))
+    }
+
+    /// Resolves one import to a store item.
+    fn resolve(
+        &mut self,
+        module: &str,
+        name: &str,
+        want: &ImportKind,
+        want_func: Option<&FuncType>,
+        host_states: &mut HashMap<&'static str, u32>,
+    ) -> Result<Extern, LinkError> {
+        let unknown = || LinkError::UnknownImport {
+            module: module.to_owned(),
+            name: name.to_owned(),
+        };
+        let item = if let Some(&item) = self.defined.get(&(module.to_owned(), name.to_owned())) {
+            item
+        } else if let Some(&inst) = self.names.get(module) {
+            self.export(inst, name).ok_or_else(unknown)?
+        } else if let Some(host) = Self::host_module(module) {
+            let f = host.functions.iter().find(|f| f.name == name).ok_or_else(unknown)?;
+            let state = match host_states.get(host.module) {
+                Some(&s) => s,
+                None => {
+                    let st = (host.new_state)(&self.run).map_err(|trap| LinkError::HostState {
+                        module: host.module.to_owned(),
+                        trap,
+                    })?;
+                    self.store.host_states.push(st);
+                    let s = (self.store.host_states.len() - 1) as u32;
+                    host_states.insert(host.module, s);
+                    s
+                }
+            };
+            let sig = self.store.sigs.intern(&FuncType::new(f.params, f.results));
+            Extern::Func(self.store.push_func(
+                sig,
+                FuncKind::Host { def: f, state },
+                std::ptr::null_mut(),
+            ))
+        } else {
+            return Err(unknown());
+        };
+        let found = self.extern_type(item).ok_or_else(unknown)?;
+        let ok = match (want, &found) {
+            (ImportKind::Func(_), ExternType::Func(f)) => Some(f) == want_func,
+            (ImportKind::Table(w), ExternType::Table(t)) => {
+                w.elem == t.elem
+                    && limits_match(
+                        t.min.into(),
+                        t.max.map(Into::into),
+                        w.min.into(),
+                        w.max.map(Into::into),
+                    )
+            }
+            (ImportKind::Memory(w), ExternType::Memory(m)) => limits_match(
+                m.min.into(),
+                m.max.map(Into::into),
+                w.min.into(),
+                w.max.map(Into::into),
+            ),
+            (ImportKind::Global(w), ExternType::Global(g)) => w == g,
+            _ => false,
+        };
+        if ok {
+            Ok(item)
+        } else {
+            Err(LinkError::IncompatibleImport {
+                module: module.to_owned(),
+                name: name.to_owned(),
+                expected: match want {
+                    ImportKind::Func(_) => want_func.map_or("func".into(), |f| f.to_string()),
+                    other => format!("{other:?}"),
+                },
+                found: format!("{found:?}"),
+            })
+        }
+    }
+
+    /// Instantiates `module`: resolves imports, creates its items, applies element and
+    /// data segments and runs the start function with the composition's engine.
+    ///
+    /// # Errors
+    /// An unresolved or mistyped import, a memory that cannot be created, or a trap in
+    /// a segment initializer or the start function (earlier effects stay visible).
+    pub fn instantiate(
+        &mut self,
+        plugins: &mut C,
+        module: &Module<C>,
+    ) -> Result<Instance, InstantiationError> {
+        let info = module.info();
+        let mut func_addrs = Vec::with_capacity(info.funcs.len());
+        let mut table_addrs = Vec::with_capacity(info.tables.len());
+        let mut memory_addrs = Vec::with_capacity(info.memories.len());
+        let mut global_addrs = Vec::with_capacity(info.globals.len());
+        let mut host_states = HashMap::new();
+        for imp in &info.imports {
+            let want_func = match imp.kind {
+                ImportKind::Func(t) => info.types.get(t as usize),
+                _ => None,
+            };
+            match self.resolve(&imp.module, &imp.name, &imp.kind, want_func, &mut host_states)? {
+                Extern::Func(a) => func_addrs.push(a),
+                Extern::Table(a) => table_addrs.push(a),
+                Extern::Memory(a) => memory_addrs.push(a),
+                Extern::Global(a) => global_addrs.push(a),
+            }
+        }
+
+        let inst_id = self.store.instances.len() as u32;
+        let sigs: Box<[u32]> = info.types.iter().map(|t| self.store.sigs.intern(t)).collect();
+        for i in info.num_imported_funcs..info.funcs.len() as u32 {
+            let sig = sigs.get(info.funcs[i as usize] as usize).copied().unwrap_or(0);
+            func_addrs.push(self.store.push_func(
+                sig,
+                FuncKind::Wasm {
+                    instance: inst_id,
+                    index: i,
+                },
+                std::ptr::null_mut(),
+            ));
+        }
+        for ty in &info.memories[info.num_imported_memories as usize..] {
+            let mem = plugins.virt_mut().new_memory(ty)?;
+            self.store.memories.push(Box::new(MemorySlot::new(mem, *ty)));
+            memory_addrs.push((self.store.memories.len() - 1) as u32);
+        }
+        for (i, ty) in info.globals[info.num_imported_globals as usize..].iter().enumerate() {
+            let v = self.eval(&info.global_inits[i], &global_addrs, &func_addrs);
+            global_addrs.push(self.store.push_global(*ty, v));
+        }
+        for (i, ty) in info.tables[info.num_imported_tables as usize..].iter().enumerate() {
+            let init = match info.table_inits.get(i).and_then(Option::as_ref) {
+                Some(e) => {
+                    let v = self.eval(e, &global_addrs, &func_addrs);
+                    self.store.val_to_raw(v)
+                }
+                None => 0,
+            };
+            table_addrs.push(self.store.push_table(*ty, init));
+        }
+
+        let elems: Vec<Box<[RawRef]>> = info
+            .elems
+            .iter()
+            .map(|seg| {
+                seg.items
+                    .iter()
+                    .map(|e| {
+                        let v = self.eval(e, &global_addrs, &func_addrs);
+                        self.store.val_to_raw(v)
+                    })
+                    .collect()
+            })
+            .collect();
+
+        let s = &mut self.store;
+        let mut data = Box::new(InstanceData {
+            vmctx: VMContext {
+                memory0: std::ptr::null_mut(),
+                memories: std::ptr::null(),
+                tables: std::ptr::null(),
+                globals: std::ptr::null(),
+                funcs: std::ptr::null(),
+                sigs: std::ptr::null(),
+            },
+            module: module.clone(),
+            funcs: func_addrs.iter().map(|&a| &s.funcs[a as usize].vm as *const _).collect(),
+            func_addrs: func_addrs.into(),
+            memories: memory_addrs
+                .iter()
+                .map(|&a| &mut s.memories[a as usize].def as *mut _)
+                .collect(),
+            memory_addrs: memory_addrs.into(),
+            tables: table_addrs
+                .iter()
+                .map(|&a| &mut s.tables[a as usize].def as *mut _)
+                .collect(),
+            table_addrs: table_addrs.into(),
+            globals: global_addrs
+                .iter()
+                .map(|&a| &mut s.globals[a as usize].value as *mut _)
+                .collect(),
+            global_addrs: global_addrs.into(),
+            sigs,
+            elems,
+            data_dropped: vec![false; info.datas.len()],
+        });
+        data.vmctx = VMContext {
+            memory0: data.memories.first().copied().unwrap_or(std::ptr::null_mut()),
+            memories: data.memories.as_ptr(),
+            tables: data.tables.as_ptr(),
+            globals: data.globals.as_ptr(),
+            funcs: data.funcs.as_ptr(),
+            sigs: data.sigs.as_ptr(),
+        };
+        let vmctx: *mut VMContext = &mut data.vmctx;
+        for &a in &data.func_addrs[info.num_imported_funcs as usize..] {
+            s.funcs[a as usize].vm.vmctx = vmctx;
+        }
+        s.instances.push(data);
+        let inst = Instance(inst_id);
+
+        // Segments, in order; a trap leaves earlier effects in place.
+        for (i, seg) in info.elems.iter().enumerate() {
+            match &seg.mode {
+                ElemMode::Passive => {}
+                ElemMode::Declared => s.instances[inst_id as usize].elems[i] = Box::new([]),
+                ElemMode::Active { table, offset } => {
+                    let d = &s.instances[inst_id as usize];
+                    let off = match offset.eval(
+                        |g| {
+                            d.global_addrs
+                                .get(g as usize)
+                                .and_then(|&a| s.global_value(a))
+                                .unwrap_or(Val::I32(0))
+                        },
+                        |_| Val::I32(0),
+                    ) {
+                        Val::I32(v) => v as u32 as usize,
+                        _ => 0,
+                    };
+                    let taddr = d.table_addrs.get(*table as usize).copied().unwrap_or(0) as usize;
+                    let items = std::mem::take(&mut s.instances[inst_id as usize].elems[i]);
+                    let t = &mut s.tables[taddr];
+                    let end = off.checked_add(items.len());
+                    match end {
+                        Some(end) if end <= t.elements.len() => {
+                            t.elements[off..end].copy_from_slice(&items);
+                        }
+                        _ => return Err(Trap::new(TrapCode::TableOutOfBounds).into()),
+                    }
+                }
+            }
+        }
+        for (i, seg) in info.datas.iter().enumerate() {
+            if let DataMode::Active { memory, offset } = &seg.mode {
+                let d = &s.instances[inst_id as usize];
+                let off = match offset.eval(
+                    |g| {
+                        d.global_addrs
+                            .get(g as usize)
+                            .and_then(|&a| s.global_value(a))
+                            .unwrap_or(Val::I32(0))
+                    },
+                    |_| Val::I32(0),
+                ) {
+                    Val::I32(v) => v as u32 as usize,
+                    _ => 0,
+                };
+                let maddr = d.memory_addrs.get(*memory as usize).copied().unwrap_or(0) as usize;
+                let bytes = info.bytes.get(seg.range.clone()).unwrap_or(&[]);
+                let mem = s.memories[maddr].data_mut();
+                match off.checked_add(bytes.len()) {
+                    Some(end) if end <= mem.len() => mem[off..end].copy_from_slice(bytes),
+                    _ => return Err(Trap::new(TrapCode::MemoryOutOfBounds).into()),
+                }
+                s.instances[inst_id as usize].data_dropped[i] = true;
+            }
+        }
+        if let Some(start) = info.start {
+            let addr = s.instances[inst_id as usize].func_addrs[start as usize];
+            let mut results = Vec::new();
+            <C::Engine as Engine>::call(plugins, &mut self.store, addr, &[], &mut results)?;
+        }
+        Ok(inst)
+    }
+
+    fn eval(&self, e: &super::module::ConstExpr, globals: &[u32], funcs: &[u32]) -> Val {
+        e.eval(
+            |g| {
+                globals
+                    .get(g as usize)
+                    .and_then(|&a| self.store.global_value(a))
+                    .unwrap_or(Val::I32(0))
+            },
+            |f| Val::FuncRef(funcs.get(f as usize).copied()),
+        )
+    }
+}

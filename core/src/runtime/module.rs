@@ -1,0 +1,638 @@
+//! Decoded and validated modules: [`ModuleInfo`] is the engine-independent description
+//! an engine compiles.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+use wasmparser::{
+    ElementItems, ElementKind, ExternalKind, KnownCustom, Name, Operator, Parser, Payload, TypeRef,
+    Validator, WasmFeatures,
+};
+
+use super::error::DecodeError;
+use super::types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
+use super::{Val, ValType};
+
+/// Proposals beyond WebAssembly 2.0 the runtime can be asked to accept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Features {
+    /// simd128 (needs a `simd` plugin).
+    pub simd: bool,
+    /// GC and function references (needs a `gc` plugin).
+    pub gc: bool,
+}
+
+impl Features {
+    fn wasmparser(self) -> WasmFeatures {
+        let mut f = WasmFeatures::WASM2.difference(WasmFeatures::SIMD);
+        if self.simd {
+            f |= WasmFeatures::SIMD;
+        }
+        if self.gc {
+            f |= WasmFeatures::GC | WasmFeatures::FUNCTION_REFERENCES;
+        }
+        f
+    }
+}
+
+/// Proposals named in "unsupported: <proposal>" errors, in the order they are tried.
+const PROPOSALS: &[(WasmFeatures, &str)] = &[
+    (WasmFeatures::SIMD, "simd"),
+    (WasmFeatures::RELAXED_SIMD, "relaxed-simd"),
+    (WasmFeatures::GC, "gc"),
+    (WasmFeatures::FUNCTION_REFERENCES, "function-references"),
+    (WasmFeatures::TAIL_CALL, "tail-call"),
+    (WasmFeatures::EXCEPTIONS, "exceptions"),
+    (WasmFeatures::LEGACY_EXCEPTIONS, "legacy-exceptions"),
+    (WasmFeatures::MEMORY64, "memory64"),
+    (WasmFeatures::MULTI_MEMORY, "multi-memory"),
+    (WasmFeatures::THREADS, "threads"),
+    (WasmFeatures::SHARED_EVERYTHING_THREADS, "shared-everything-threads"),
+    (WasmFeatures::EXTENDED_CONST, "extended-const"),
+    (WasmFeatures::CUSTOM_PAGE_SIZES, "custom-page-sizes"),
+    (WasmFeatures::WIDE_ARITHMETIC, "wide-arithmetic"),
+    (WasmFeatures::STACK_SWITCHING, "stack-switching"),
+    (WasmFeatures::MEMORY_CONTROL, "memory-control"),
+    (WasmFeatures::COMPACT_IMPORTS, "compact-imports"),
+];
+
+/// One operation of a constant expression.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ConstOp {
+    /// Push a constant.
+    Const(Val),
+    /// Push the value of global `n` (module index space).
+    GlobalGet(u32),
+    /// Push a reference to function `n` (module index space).
+    RefFunc(u32),
+    /// `i32.add` (extended-const).
+    I32Add,
+    /// `i32.sub` (extended-const).
+    I32Sub,
+    /// `i32.mul` (extended-const).
+    I32Mul,
+    /// `i64.add` (extended-const).
+    I64Add,
+    /// `i64.sub` (extended-const).
+    I64Sub,
+    /// `i64.mul` (extended-const).
+    I64Mul,
+}
+
+/// A constant expression (global initializers, segment offsets and items).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConstExpr {
+    /// The operations, in order; the result is the single value left.
+    pub ops: Box<[ConstOp]>,
+}
+
+impl ConstExpr {
+    fn parse(expr: &wasmparser::ConstExpr<'_>) -> Result<Self, DecodeError> {
+        let mut ops = Vec::new();
+        let mut reader = expr.get_operators_reader();
+        while !reader.eof() {
+            let offset = reader.original_position();
+            let op = reader.read().map_err(|e| DecodeError::from_parser(&e))?;
+            ops.push(match op {
+                Operator::I32Const { value } => ConstOp::Const(Val::I32(value)),
+                Operator::I64Const { value } => ConstOp::Const(Val::I64(value)),
+                Operator::F32Const { value } => ConstOp::Const(Val::F32(value.bits())),
+                Operator::F64Const { value } => ConstOp::Const(Val::F64(value.bits())),
+                Operator::V128Const { value } => {
+                    ConstOp::Const(Val::V128(u128::from_le_bytes(*value.bytes())))
+                }
+                Operator::RefNull { hty } => ConstOp::Const(match hty {
+                    wasmparser::HeapType::Abstract {
+                        ty: wasmparser::AbstractHeapType::Extern,
+                        ..
+                    } => Val::ExternRef(None),
+                    wasmparser::HeapType::Abstract {
+                        ty: wasmparser::AbstractHeapType::Func,
+                        ..
+                    } => Val::FuncRef(None),
+                    _ => return Err(DecodeError::unsupported("gc", offset)),
+                }),
+                Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+                Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+                Operator::I32Add => ConstOp::I32Add,
+                Operator::I32Sub => ConstOp::I32Sub,
+                Operator::I32Mul => ConstOp::I32Mul,
+                Operator::I64Add => ConstOp::I64Add,
+                Operator::I64Sub => ConstOp::I64Sub,
+                Operator::I64Mul => ConstOp::I64Mul,
+                Operator::End => break,
+                _ => return Err(DecodeError::unsupported("gc", offset)),
+            });
+        }
+        Ok(Self { ops: ops.into() })
+    }
+
+    /// Evaluates the expression. `global` reads a global of the module's index space;
+    /// `func` makes a function reference.
+    pub fn eval(&self, global: impl Fn(u32) -> Val, func: impl Fn(u32) -> Val) -> Val {
+        let mut stack: Vec<Val> = Vec::with_capacity(2);
+        for op in self.ops.iter() {
+            let v = match *op {
+                ConstOp::Const(v) => v,
+                ConstOp::GlobalGet(g) => global(g),
+                ConstOp::RefFunc(f) => func(f),
+                bin => {
+                    let (b, a) = (stack.pop(), stack.pop());
+                    match (bin, a, b) {
+                        (ConstOp::I32Add, Some(Val::I32(a)), Some(Val::I32(b))) => {
+                            Val::I32(a.wrapping_add(b))
+                        }
+                        (ConstOp::I32Sub, Some(Val::I32(a)), Some(Val::I32(b))) => {
+                            Val::I32(a.wrapping_sub(b))
+                        }
+                        (ConstOp::I32Mul, Some(Val::I32(a)), Some(Val::I32(b))) => {
+                            Val::I32(a.wrapping_mul(b))
+                        }
+                        (ConstOp::I64Add, Some(Val::I64(a)), Some(Val::I64(b))) => {
+                            Val::I64(a.wrapping_add(b))
+                        }
+                        (ConstOp::I64Sub, Some(Val::I64(a)), Some(Val::I64(b))) => {
+                            Val::I64(a.wrapping_sub(b))
+                        }
+                        (ConstOp::I64Mul, Some(Val::I64(a)), Some(Val::I64(b))) => {
+                            Val::I64(a.wrapping_mul(b))
+                        }
+                        // Validation guarantees well-typed expressions.
+                        _ => Val::I32(0),
+                    }
+                }
+            };
+            stack.push(v);
+        }
+        stack.pop().unwrap_or(Val::I32(0))
+    }
+}
+
+/// An import of a module.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Import {
+    /// Import module name.
+    pub module: String,
+    /// Import field name.
+    pub name: String,
+    /// What is imported.
+    pub kind: ImportKind,
+}
+
+/// What an import is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ImportKind {
+    /// A function of this type index.
+    Func(u32),
+    /// A table.
+    Table(TableType),
+    /// A memory.
+    Memory(MemoryType),
+    /// A global.
+    Global(GlobalType),
+}
+
+/// The kind and index of an export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportKind {
+    /// Function index.
+    Func(u32),
+    /// Table index.
+    Table(u32),
+    /// Memory index.
+    Memory(u32),
+    /// Global index.
+    Global(u32),
+}
+
+/// How an element segment is used.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ElemMode {
+    /// `table.init` only.
+    Passive,
+    /// Copied into `table` at `offset` during instantiation, then dropped.
+    Active {
+        /// Table index.
+        table: u32,
+        /// Offset expression.
+        offset: ConstExpr,
+    },
+    /// Only declares functions referenced by `ref.func`; dropped at instantiation.
+    Declared,
+}
+
+/// An element segment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ElemSegment {
+    /// How it is used.
+    pub mode: ElemMode,
+    /// Element type.
+    pub ty: ValType,
+    /// The items.
+    pub items: Box<[ConstExpr]>,
+}
+
+/// How a data segment is used.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DataMode {
+    /// `memory.init` only.
+    Passive,
+    /// Copied into `memory` at `offset` during instantiation, then dropped.
+    Active {
+        /// Memory index.
+        memory: u32,
+        /// Offset expression.
+        offset: ConstExpr,
+    },
+}
+
+/// A data segment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataSegment {
+    /// How it is used.
+    pub mode: DataMode,
+    /// Its bytes: a range of [`ModuleInfo::bytes`].
+    pub range: Range<usize>,
+}
+
+/// A defined function's body: a range of [`ModuleInfo::bytes`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuncBody {
+    /// The body's bytes (locals and code) in the module.
+    pub range: Range<usize>,
+}
+
+/// A decoded, validated module, independent of any engine.
+#[derive(Debug)]
+pub struct ModuleInfo {
+    /// The binary.
+    pub bytes: Arc<[u8]>,
+    /// Function types by type index.
+    pub types: Vec<FuncType>,
+    /// Imports in order.
+    pub imports: Vec<Import>,
+    /// Type index of every function (imports first).
+    pub funcs: Vec<u32>,
+    /// Every table (imports first).
+    pub tables: Vec<TableType>,
+    /// Every memory (imports first).
+    pub memories: Vec<MemoryType>,
+    /// Every global (imports first).
+    pub globals: Vec<GlobalType>,
+    /// Initializers of defined globals.
+    pub global_inits: Vec<ConstExpr>,
+    /// Initializers of defined tables (`None`: null).
+    pub table_inits: Vec<Option<ConstExpr>>,
+    /// Exports by name.
+    pub exports: HashMap<String, ExportKind>,
+    /// Export names in order.
+    pub export_order: Vec<String>,
+    /// Start function.
+    pub start: Option<u32>,
+    /// Element segments.
+    pub elems: Vec<ElemSegment>,
+    /// Data segments.
+    pub datas: Vec<DataSegment>,
+    /// Bodies of defined functions.
+    pub bodies: Vec<FuncBody>,
+    /// Imported function count.
+    pub num_imported_funcs: u32,
+    /// Imported table count.
+    pub num_imported_tables: u32,
+    /// Imported memory count.
+    pub num_imported_memories: u32,
+    /// Imported global count.
+    pub num_imported_globals: u32,
+    /// Module name from the name section.
+    pub name: Option<String>,
+    /// Function names from the name section.
+    pub func_names: HashMap<u32, String>,
+}
+
+impl ModuleInfo {
+    /// Decodes and validates `bytes` (binary, or `.wat` text).
+    ///
+    /// # Errors
+    /// A malformed or invalid module (with byte offset), a text syntax error, or a
+    /// proposal outside `features` ("unsupported: <proposal>").
+    pub fn decode(bytes: &[u8], features: Features) -> Result<Self, DecodeError> {
+        let bytes: Arc<[u8]> = if bytes.starts_with(b"\0asm") {
+            bytes.into()
+        } else {
+            wat::parse_bytes(bytes)
+                .map_err(|e| DecodeError::Text(e.to_string()))?
+                .into_owned()
+                .into()
+        };
+        validate(&bytes, features)?;
+        Self::parse(bytes)
+    }
+
+    /// The signature of function `func` (module index space).
+    pub fn func_type(&self, func: u32) -> Option<&FuncType> {
+        let ty = *self.funcs.get(func as usize)?;
+        self.types.get(ty as usize)
+    }
+
+    /// The type of an export.
+    pub fn export_type(&self, name: &str) -> Option<ExternType> {
+        Some(match *self.exports.get(name)? {
+            ExportKind::Func(i) => ExternType::Func(self.func_type(i)?.clone()),
+            ExportKind::Table(i) => ExternType::Table(*self.tables.get(i as usize)?),
+            ExportKind::Memory(i) => ExternType::Memory(*self.memories.get(i as usize)?),
+            ExportKind::Global(i) => ExternType::Global(*self.globals.get(i as usize)?),
+        })
+    }
+
+    /// The name of function `func` from the name section.
+    pub fn func_name(&self, func: u32) -> Option<&str> {
+        self.func_names.get(&func).map(String::as_str)
+    }
+
+    fn parse(bytes: Arc<[u8]>) -> Result<Self, DecodeError> {
+        let mut m = ModuleInfo {
+            bytes: bytes.clone(),
+            types: Vec::new(),
+            imports: Vec::new(),
+            funcs: Vec::new(),
+            tables: Vec::new(),
+            memories: Vec::new(),
+            globals: Vec::new(),
+            global_inits: Vec::new(),
+            table_inits: Vec::new(),
+            exports: HashMap::new(),
+            export_order: Vec::new(),
+            start: None,
+            elems: Vec::new(),
+            datas: Vec::new(),
+            bodies: Vec::new(),
+            num_imported_funcs: 0,
+            num_imported_tables: 0,
+            num_imported_memories: 0,
+            num_imported_globals: 0,
+            name: None,
+            func_names: HashMap::new(),
+        };
+        let err = |e: wasmparser::BinaryReaderError| DecodeError::from_parser(&e);
+        for payload in Parser::new(0).parse_all(&bytes) {
+            match payload.map_err(err)? {
+                Payload::TypeSection(r) => {
+                    let offset = r.range().start;
+                    for ty in r.into_iter_err_on_gc_types() {
+                        let ty = ty.map_err(err)?;
+                        let conv = |ts: &[wasmparser::ValType]| {
+                            ts.iter()
+                                .map(|t| ValType::from_wasmparser(*t, offset))
+                                .collect::<Result<Vec<_>, _>>()
+                        };
+                        m.types.push(FuncType::new(conv(ty.params())?, conv(ty.results())?));
+                    }
+                }
+                Payload::ImportSection(r) => {
+                    for imp in r.into_imports_with_offsets() {
+                        let (offset, imp) = imp.map_err(err)?;
+                        
+                        let kind = match imp.ty {
+                            TypeRef::Func(t) | TypeRef::FuncExact(t) => {
+                                m.funcs.push(t);
+                                m.num_imported_funcs += 1;
+                                ImportKind::Func(t)
+                            }
+                            TypeRef::Table(t) => {
+                                let t = table_type(&t, offset)?;
+                                m.tables.push(t);
+                                m.num_imported_tables += 1;
+                                ImportKind::Table(t)
+                            }
+                            TypeRef::Memory(t) => {
+                                let t = memory_type(&t, offset)?;
+                                m.memories.push(t);
+                                m.num_imported_memories += 1;
+                                ImportKind::Memory(t)
+                            }
+                            TypeRef::Global(t) => {
+                                let t = global_type(&t, offset)?;
+                                m.globals.push(t);
+                                m.num_imported_globals += 1;
+                                ImportKind::Global(t)
+                            }
+                            TypeRef::Tag(_) => {
+                                return Err(DecodeError::unsupported("exceptions", offset));
+                            }
+                        };
+                        m.imports.push(Import {
+                            module: imp.module.to_owned(),
+                            name: imp.name.to_owned(),
+                            kind,
+                        });
+                    }
+                }
+                Payload::FunctionSection(r) => {
+                    for t in r {
+                        m.funcs.push(t.map_err(err)?);
+                    }
+                }
+                Payload::TableSection(r) => {
+                    let offset = r.range().start;
+                    for t in r {
+                        let t = t.map_err(err)?;
+                        m.tables.push(table_type(&t.ty, offset)?);
+                        m.table_inits.push(match t.init {
+                            wasmparser::TableInit::RefNull => None,
+                            wasmparser::TableInit::Expr(e) => Some(ConstExpr::parse(&e)?),
+                        });
+                    }
+                }
+                Payload::MemorySection(r) => {
+                    let offset = r.range().start;
+                    for t in r {
+                        m.memories.push(memory_type(&t.map_err(err)?, offset)?);
+                    }
+                }
+                Payload::GlobalSection(r) => {
+                    let offset = r.range().start;
+                    for g in r {
+                        let g = g.map_err(err)?;
+                        m.globals.push(global_type(&g.ty, offset)?);
+                        m.global_inits.push(ConstExpr::parse(&g.init_expr)?);
+                    }
+                }
+                Payload::ExportSection(r) => {
+                    for e in r {
+                        let e = e.map_err(err)?;
+                        let kind = match e.kind {
+                            ExternalKind::Func | ExternalKind::FuncExact => {
+                                ExportKind::Func(e.index)
+                            }
+                            ExternalKind::Table => ExportKind::Table(e.index),
+                            ExternalKind::Memory => ExportKind::Memory(e.index),
+                            ExternalKind::Global => ExportKind::Global(e.index),
+                            ExternalKind::Tag => {
+                                return Err(DecodeError::unsupported("exceptions", 0));
+                            }
+                        };
+                        m.export_order.push(e.name.to_owned());
+                        m.exports.insert(e.name.to_owned(), kind);
+                    }
+                }
+                Payload::StartSection { func, .. } => m.start = Some(func),
+                Payload::ElementSection(r) => {
+                    for e in r {
+                        let e = e.map_err(err)?;
+                        let offset = e.range.start;
+                        let mode = match e.kind {
+                            ElementKind::Passive => ElemMode::Passive,
+                            ElementKind::Declared => ElemMode::Declared,
+                            ElementKind::Active {
+                                table_index,
+                                offset_expr,
+                            } => ElemMode::Active {
+                                table: table_index.unwrap_or(0),
+                                offset: ConstExpr::parse(&offset_expr)?,
+                            },
+                        };
+                        let (ty, items) = match e.items {
+                            ElementItems::Functions(fs) => {
+                                let mut items = Vec::new();
+                                for f in fs {
+                                    items.push(ConstExpr {
+                                        ops: Box::new([ConstOp::RefFunc(f.map_err(err)?)]),
+                                    });
+                                }
+                                (ValType::FuncRef, items)
+                            }
+                            ElementItems::Expressions(rt, es) => {
+                                let mut items = Vec::new();
+                                for x in es {
+                                    items.push(ConstExpr::parse(&x.map_err(err)?)?);
+                                }
+                                (ValType::from_ref_type(rt, offset)?, items)
+                            }
+                        };
+                        m.elems.push(ElemSegment {
+                            mode,
+                            ty,
+                            items: items.into(),
+                        });
+                    }
+                }
+                Payload::DataSection(r) => {
+                    for d in r {
+                        let d = d.map_err(err)?;
+                        let mode = match d.kind {
+                            wasmparser::DataKind::Passive => DataMode::Passive,
+                            wasmparser::DataKind::Active {
+                                memory_index,
+                                offset_expr,
+                            } => DataMode::Active {
+                                memory: memory_index,
+                                offset: ConstExpr::parse(&offset_expr)?,
+                            },
+                        };
+                        let end = d.range.end as usize;
+                        let start = end - d.data.len();
+                        m.datas.push(DataSegment {
+                            mode,
+                            range: start..end,
+                        });
+                    }
+                }
+                Payload::CodeSectionEntry(body) => {
+                    let r = body.range();
+                    m.bodies.push(FuncBody {
+                        range: r.start as usize..r.end as usize,
+                    });
+                }
+                Payload::CustomSection(c) => {
+                    if let KnownCustom::Name(names) = c.as_known() {
+                        // A malformed name section is ignored, as the spec allows.
+                        for n in names.into_iter().flatten() {
+                            match n {
+                                Name::Module { name, .. } => m.name = Some(name.to_owned()),
+                                Name::Function(map) => {
+                                    for naming in map.into_iter().flatten() {
+                                        m.func_names.insert(naming.index, naming.name.to_owned());
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(m)
+    }
+}
+
+fn table_type(t: &wasmparser::TableType, offset: u64) -> Result<TableType, DecodeError> {
+    if t.table64 {
+        return Err(DecodeError::unsupported("memory64", offset));
+    }
+    Ok(TableType {
+        elem: ValType::from_ref_type(t.element_type, offset)?,
+        min: u32::try_from(t.initial).map_err(|_| DecodeError::unsupported("memory64", offset))?,
+        max: t.maximum.map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+    })
+}
+
+fn memory_type(t: &wasmparser::MemoryType, offset: u64) -> Result<MemoryType, DecodeError> {
+    if t.memory64 {
+        return Err(DecodeError::unsupported("memory64", offset));
+    }
+    if t.shared {
+        return Err(DecodeError::unsupported("threads", offset));
+    }
+    if t.page_size_log2.is_some() {
+        return Err(DecodeError::unsupported("custom-page-sizes", offset));
+    }
+    Ok(MemoryType {
+        min: u32::try_from(t.initial).map_err(|_| DecodeError::unsupported("memory64", offset))?,
+        max: t.maximum.map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+    })
+}
+
+fn global_type(t: &wasmparser::GlobalType, offset: u64) -> Result<GlobalType, DecodeError> {
+    if t.shared {
+        return Err(DecodeError::unsupported("shared-everything-threads", offset));
+    }
+    Ok(GlobalType {
+        ty: ValType::from_wasmparser(t.content_type, offset)?,
+        mutable: t.mutable,
+    })
+}
+
+/// Validates `bytes` with `features`; on failure names the first later proposal that
+/// would have accepted the module at the failing offset.
+fn validate(bytes: &[u8], features: Features) -> Result<(), DecodeError> {
+    let base = features.wasmparser();
+    let Err(e) = Validator::new_with_features(base).validate_all(bytes) else {
+        return Ok(());
+    };
+    let all = WasmFeatures::all();
+    if Validator::new_with_features(all).validate_all(bytes).is_ok() {
+        for &(flag, name) in PROPOSALS {
+            if base.contains(flag) {
+                continue;
+            }
+            if let Err(e2) = Validator::new_with_features(all.difference(flag)).validate_all(bytes)
+                && e2.offset() == e.offset()
+            {
+                return Err(DecodeError::unsupported(name, e.offset()));
+            }
+        }
+        for &(flag, name) in PROPOSALS {
+            if !base.contains(flag)
+                && Validator::new_with_features(all.difference(flag))
+                    .validate_all(bytes)
+                    .is_err()
+            {
+                return Err(DecodeError::unsupported(name, e.offset()));
+            }
+        }
+    }
+    Err(DecodeError::from_parser(&e))
+}

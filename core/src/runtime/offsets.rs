@@ -1,0 +1,150 @@
+//! `#[repr(C)]` runtime structures that engines' generated code touches, and their
+//! field offsets: the single source of truth for JIT plugins (tests assert every
+//! constant against `core::mem::offset_of!`).
+
+/// A linear memory as generated code sees it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMMemoryDefinition {
+    /// First byte of the memory.
+    pub base: *mut u8,
+    /// Current size in bytes.
+    pub length: usize,
+}
+
+/// A table as generated code sees it. Elements are raw references (see [`RawRef`]).
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTableDefinition {
+    /// First element.
+    pub base: *mut u64,
+    /// Current number of elements.
+    pub length: u64,
+}
+
+/// A global's storage: 16 bytes so a `v128` fits; scalars use `lo`.
+#[repr(C, align(16))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VMGlobal {
+    /// Low 64 bits (every scalar type, as raw bits).
+    pub lo: u64,
+    /// High 64 bits (`v128` only).
+    pub hi: u64,
+}
+
+/// A function reference: what a non-null `funcref` points to.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMFuncRef {
+    /// Native entry point for JIT engines (null for the interpreter).
+    pub code: *const u8,
+    /// The owning instance's context (null for host functions).
+    pub vmctx: *mut VMContext,
+    /// Canonical signature id in the store (compared by `call_indirect`).
+    pub sig: u32,
+    /// The function's address in the store.
+    pub func: u32,
+}
+
+/// Per-instance context: pointers to the instance's items. Generated code receives a
+/// pointer to it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMContext {
+    /// Memory 0, or null.
+    pub memory0: *mut VMMemoryDefinition,
+    /// Every memory of the instance, in module index order.
+    pub memories: *const *mut VMMemoryDefinition,
+    /// Every table of the instance.
+    pub tables: *const *mut VMTableDefinition,
+    /// Every global of the instance.
+    pub globals: *const *mut VMGlobal,
+    /// Every function of the instance.
+    pub funcs: *const *const VMFuncRef,
+    /// Canonical signature id of every type index of the module.
+    pub sigs: *const u32,
+}
+
+/// A reference as stored in tables, globals and the operand stack: `0` is null; a
+/// `funcref` is a `*const VMFuncRef`; an `externref` is the host value plus one.
+pub type RawRef = u64;
+
+/// Field offsets in bytes. Generated code reads these, never literal numbers.
+pub mod offsets {
+    /// `VMMemoryDefinition::base`.
+    pub const MEMORY_BASE: usize = 0;
+    /// `VMMemoryDefinition::length`.
+    pub const MEMORY_LENGTH: usize = 8;
+    /// `size_of::<VMMemoryDefinition>()`.
+    pub const MEMORY_SIZE: usize = 16;
+    /// `VMTableDefinition::base`.
+    pub const TABLE_BASE: usize = 0;
+    /// `VMTableDefinition::length`.
+    pub const TABLE_LENGTH: usize = 8;
+    /// `size_of::<VMTableDefinition>()`.
+    pub const TABLE_SIZE: usize = 16;
+    /// Size of a table element.
+    pub const TABLE_ELEMENT_SIZE: usize = 8;
+    /// `VMGlobal::lo`.
+    pub const GLOBAL_LO: usize = 0;
+    /// `VMGlobal::hi`.
+    pub const GLOBAL_HI: usize = 8;
+    /// `size_of::<VMGlobal>()`.
+    pub const GLOBAL_SIZE: usize = 16;
+    /// `VMFuncRef::code`.
+    pub const FUNCREF_CODE: usize = 0;
+    /// `VMFuncRef::vmctx`.
+    pub const FUNCREF_VMCTX: usize = 8;
+    /// `VMFuncRef::sig`.
+    pub const FUNCREF_SIG: usize = 16;
+    /// `VMFuncRef::func`.
+    pub const FUNCREF_FUNC: usize = 20;
+    /// `size_of::<VMFuncRef>()`.
+    pub const FUNCREF_SIZE: usize = 24;
+    /// `VMContext::memory0`.
+    pub const VMCTX_MEMORY0: usize = 0;
+    /// `VMContext::memories`.
+    pub const VMCTX_MEMORIES: usize = 8;
+    /// `VMContext::tables`.
+    pub const VMCTX_TABLES: usize = 16;
+    /// `VMContext::globals`.
+    pub const VMCTX_GLOBALS: usize = 24;
+    /// `VMContext::funcs`.
+    pub const VMCTX_FUNCS: usize = 32;
+    /// `VMContext::sigs`.
+    pub const VMCTX_SIGS: usize = 40;
+    /// `size_of::<VMContext>()`.
+    pub const VMCTX_SIZE: usize = 48;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::{offset_of, size_of};
+
+    #[test]
+    fn offsets_match_layout() {
+        assert_eq!(offsets::MEMORY_BASE, offset_of!(VMMemoryDefinition, base));
+        assert_eq!(offsets::MEMORY_LENGTH, offset_of!(VMMemoryDefinition, length));
+        assert_eq!(offsets::MEMORY_SIZE, size_of::<VMMemoryDefinition>());
+        assert_eq!(offsets::TABLE_BASE, offset_of!(VMTableDefinition, base));
+        assert_eq!(offsets::TABLE_LENGTH, offset_of!(VMTableDefinition, length));
+        assert_eq!(offsets::TABLE_SIZE, size_of::<VMTableDefinition>());
+        assert_eq!(offsets::TABLE_ELEMENT_SIZE, size_of::<RawRef>());
+        assert_eq!(offsets::GLOBAL_LO, offset_of!(VMGlobal, lo));
+        assert_eq!(offsets::GLOBAL_HI, offset_of!(VMGlobal, hi));
+        assert_eq!(offsets::GLOBAL_SIZE, size_of::<VMGlobal>());
+        assert_eq!(offsets::FUNCREF_CODE, offset_of!(VMFuncRef, code));
+        assert_eq!(offsets::FUNCREF_VMCTX, offset_of!(VMFuncRef, vmctx));
+        assert_eq!(offsets::FUNCREF_SIG, offset_of!(VMFuncRef, sig));
+        assert_eq!(offsets::FUNCREF_FUNC, offset_of!(VMFuncRef, func));
+        assert_eq!(offsets::FUNCREF_SIZE, size_of::<VMFuncRef>());
+        assert_eq!(offsets::VMCTX_MEMORY0, offset_of!(VMContext, memory0));
+        assert_eq!(offsets::VMCTX_MEMORIES, offset_of!(VMContext, memories));
+        assert_eq!(offsets::VMCTX_TABLES, offset_of!(VMContext, tables));
+        assert_eq!(offsets::VMCTX_GLOBALS, offset_of!(VMContext, globals));
+        assert_eq!(offsets::VMCTX_FUNCS, offset_of!(VMContext, funcs));
+        assert_eq!(offsets::VMCTX_SIGS, offset_of!(VMContext, sigs));
+        assert_eq!(offsets::VMCTX_SIZE, size_of::<VMContext>());
+    }
+}

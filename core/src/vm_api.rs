@@ -1,0 +1,147 @@
+//! The embedding API: compile, instantiate and call modules on a started [`Vm`].
+//!
+//! Every method lives in an `impl<C: Composition, S: Started> Vm<C, S>` block, so
+//! calling into a VM that was not started does not compile.
+//!
+//! ```ignore
+//! let mut vm = Vm::<MyVm>::new(&Settings::new())?.init()?.start()?;
+//! let module = vm.compile(br#"(module (func (export "add") (param i32 i32) (result i32)
+//!     local.get 0 local.get 1 i32.add))"#)?;
+//! let mut linker = Linker::default();
+//! let inst = vm.instantiate(&module, &mut linker)?;
+//! assert_eq!(vm.invoke(&mut linker, inst, "add", &[Val::I32(1), Val::I32(2)])?, [Val::I32(3)]);
+//! ```
+
+use std::path::Path;
+
+use crate::compose::lifecycle::Started;
+use crate::compose::{Composition, Vm};
+use crate::runtime::{
+    Error, Extern, Features, Instance, InstantiationError, InvokeError, Linker, Module,
+    ModuleInfo, Val,
+};
+use crate::slot::{Collector, Engine, Simd};
+
+impl<C: Composition, S: Started> Vm<C, S> {
+    /// The proposals this composition accepts beyond WebAssembly 2.0.
+    pub fn features(&self) -> Features {
+        Features {
+            simd: <C::Simd as Simd>::PRESENT,
+            gc: <C::Gc as Collector>::PRESENT,
+        }
+    }
+
+    /// Decodes, validates and compiles a module from binary or `.wat` text.
+    ///
+    /// # Errors
+    /// A malformed or invalid module (with byte offset), an unsupported proposal, or
+    /// an engine compile error.
+    pub fn compile(&mut self, bytes: impl AsRef<[u8]>) -> Result<Module<C>, Error> {
+        let info = ModuleInfo::decode(bytes.as_ref(), self.features())?;
+        let code = self.plugins_mut().engine_mut().compile(&info)?;
+        Ok(Module::new(info, code))
+    }
+
+    /// Reads and compiles a `.wasm` or `.wat` file.
+    ///
+    /// # Errors
+    /// An unreadable file, or as [`Vm::compile`].
+    pub fn load(&mut self, path: impl AsRef<Path>) -> Result<Module<C>, Error> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        self.compile(bytes)
+    }
+
+    /// Instantiates `module`, resolving imports through `linker` (whose store then
+    /// owns the instance).
+    ///
+    /// # Errors
+    /// An unresolved or mistyped import, a resource limit, or a trap in a segment
+    /// initializer or the start function.
+    pub fn instantiate(
+        &mut self,
+        module: &Module<C>,
+        linker: &mut Linker<C>,
+    ) -> Result<Instance, InstantiationError> {
+        linker.instantiate(self.plugins_mut(), module)
+    }
+
+    /// Calls the exported function `name` of `instance`.
+    ///
+    /// # Errors
+    /// No such function, arguments that do not match its signature, or a trap.
+    pub fn invoke(
+        &mut self,
+        linker: &mut Linker<C>,
+        instance: Instance,
+        name: &str,
+        args: &[Val],
+    ) -> Result<Vec<Val>, InvokeError> {
+        let Some(Extern::Func(addr)) = linker.export(instance, name) else {
+            return Err(InvokeError::NoSuchFunction(name.to_owned()));
+        };
+        self.call_func(linker, addr, args, name)
+    }
+
+    /// Calls the function at store address `func`.
+    ///
+    /// # Errors
+    /// Arguments that do not match its signature, or a trap.
+    pub fn call_func(
+        &mut self,
+        linker: &mut Linker<C>,
+        func: u32,
+        args: &[Val],
+        name: &str,
+    ) -> Result<Vec<Val>, InvokeError> {
+        let store = linker.store_mut();
+        let ty = store
+            .func_type(func)
+            .ok_or_else(|| InvokeError::NoSuchFunction(name.to_owned()))?;
+        if ty.params().len() != args.len() || ty.params().iter().zip(args).any(|(t, a)| *t != a.ty()) {
+            return Err(InvokeError::Signature {
+                name: name.to_owned(),
+                expected: ty.to_string(),
+            });
+        }
+        let mut results = Vec::with_capacity(ty.results().len());
+        <C::Engine as Engine>::call(self.plugins_mut(), store, func, args, &mut results)?;
+        Ok(results)
+    }
+
+    /// The value of the exported global `name` of `instance`.
+    pub fn global(&self, linker: &Linker<C>, instance: Instance, name: &str) -> Option<Val> {
+        match linker.export(instance, name)? {
+            Extern::Global(a) => linker.store().global_value(a),
+            _ => None,
+        }
+    }
+
+    /// The bytes of the exported memory `name` of `instance`.
+    pub fn memory<'l>(&self, linker: &'l Linker<C>, instance: Instance, name: &str) -> Option<&'l [u8]> {
+        match linker.export(instance, name)? {
+            Extern::Memory(a) => linker.store().memories.get(a as usize).map(|m| m.data()),
+            _ => None,
+        }
+    }
+
+    /// The bytes of the exported memory `name` of `instance`, mutably.
+    pub fn memory_mut<'l>(
+        &self,
+        linker: &'l mut Linker<C>,
+        instance: Instance,
+        name: &str,
+    ) -> Option<&'l mut [u8]> {
+        match linker.export(instance, name)? {
+            Extern::Memory(a) => linker
+                .store_mut()
+                .memories
+                .get_mut(a as usize)
+                .map(|m| m.data_mut()),
+            _ => None,
+        }
+    }
+}
