@@ -1,1 +1,95 @@
-//! The `virt-host` plugin (in progress).
+//! The `virt-host` plugin: guest code runs in this process; every linear memory lives
+//! in its own `mmap` reservation of 4 GiB plus a 4 GiB guard region (`PROT_NONE`),
+//! committed with `mprotect` as it grows. Any 32-bit address plus a 32-bit offset
+//! lands inside the reservation, so a JIT may drop bounds checks
+//! ([`Virt::GUARD_PAGES`]); the interpreter still checks explicitly.
+//!
+//! | config key | default | meaning |
+//! |---|---|---|
+//! | `max_call_depth` | 100000 | deepest wasm call stack; deeper traps with `call stack exhausted` |
+//! | `max_stack_slots` | 4194304 | operand stack (8-byte slots) per call from the host |
+//! | `max_memory_pages` | 65536 | largest linear memory, in 64 KiB pages |
+//!
+//! ```
+//! use vm_core::runtime::LinearMemory;
+//! use vm_core::slot::Virt;
+//! use vm_core::Plugin;
+//! let mut virt = vm_virt_host::HostVirt::new(Default::default()).unwrap();
+//! let mut mem = virt.new_memory(&vm_core::runtime::MemoryType { min: 1, max: None }).unwrap();
+//! assert_eq!(mem.byte_len(), 65536);
+//! mem.grow_to(2).unwrap();
+//! assert_eq!(mem.byte_len(), 2 * 65536);
+//! ```
+
+mod memory;
+
+pub use memory::MmapMemory;
+
+use vm_core::plugin::PluginStats;
+use vm_core::runtime::{MemoryError, MemoryType};
+use vm_core::slot::Virt;
+use vm_core::{Plugin, PluginError};
+
+/// Configuration of `virt-host`.
+#[derive(Debug, Clone, serde::Deserialize, vm_core::PluginConfig)]
+#[serde(default, deny_unknown_fields)]
+pub struct HostVirtConfig {
+    /// Deepest wasm call stack; deeper calls trap with "call stack exhausted".
+    #[config(default = 100_000, range = "1..=10000000")]
+    pub max_call_depth: u32,
+    /// Operand stack size in 8-byte slots for one call from the host.
+    #[config(default = 4_194_304, range = "1024..=268435456")]
+    pub max_stack_slots: u64,
+    /// Largest linear memory in 64 KiB pages.
+    #[config(default = 65536, range = "0..=65536")]
+    pub max_memory_pages: u32,
+}
+
+/// In-process execution with guard-page isolated linear memories.
+#[vm_core::plugin(id = "virt-host", slot = virt, provides = ["virt@1.0.0", "guard-pages@1.0.0"])]
+pub struct HostVirt {
+    config: HostVirtConfig,
+    memories_created: u64,
+}
+
+impl Plugin for HostVirt {
+    type Config = HostVirtConfig;
+
+    fn new(config: HostVirtConfig) -> Result<Self, PluginError> {
+        Ok(Self {
+            config,
+            memories_created: 0,
+        })
+    }
+
+    fn stats(&self) -> PluginStats {
+        let mut s = PluginStats::default();
+        s.custom.push(("memories_created", self.memories_created));
+        s
+    }
+}
+
+impl Virt for HostVirt {
+    const GUARD_PAGES: bool = true;
+    type Memory = MmapMemory;
+
+    fn new_memory(&mut self, ty: &MemoryType) -> Result<MmapMemory, MemoryError> {
+        if ty.min > self.config.max_memory_pages {
+            return Err(MemoryError::TooLarge {
+                pages: ty.min.into(),
+                limit: self.config.max_memory_pages.into(),
+            });
+        }
+        let m = MmapMemory::new(ty.min, self.config.max_memory_pages)?;
+        self.memories_created += 1;
+        Ok(m)
+    }
+
+    fn max_call_depth(&self) -> u32 {
+        self.config.max_call_depth
+    }
+
+    fn max_stack_slots(&self) -> usize {
+        self.config.max_stack_slots as usize
+    }
+}
