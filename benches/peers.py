@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""Peer comparison harness: runs every program of the benchmark corpus on each of our
+engines, on wasmtime, wasmi and a native gcc -O2 build, checks every output against
+the expected one, and prints medians and ratios (plus a JSON file).
+
+    python3 benches/peers.py                 # default sizes, 3 runs each
+    python3 benches/peers.py --runs 5 --size small --programs fib,sha256
+    python3 benches/peers.py --update-features   # also rewrite the table in features.md
+
+Missing peers are installed (pip install wasmtime; cargo install wasmi_cli --locked);
+a peer that cannot be installed is skipped with a message. All columns of one table are
+taken in one run of this script: compare ratios, not absolute times across runs.
+"""
+
+import argparse
+import datetime
+import json
+import math
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "bench"
+OUT = ROOT / "target" / "peers"
+
+WASMTIME_PY_RUNNER = r"""
+import sys, time, wasmtime
+path, args = sys.argv[1], sys.argv[2:]
+t0 = time.perf_counter()
+engine = wasmtime.Engine()
+module = wasmtime.Module.from_file(engine, path)
+t1 = time.perf_counter()
+linker = wasmtime.Linker(engine)
+linker.define_wasi()
+store = wasmtime.Store(engine)
+wasi = wasmtime.WasiConfig()
+wasi.argv = [path] + args
+wasi.inherit_stdout()
+wasi.inherit_stderr()
+store.set_wasi(wasi)
+inst = linker.instantiate(store, module)
+code = 0
+try:
+    inst.exports(store)["_start"](store)
+except wasmtime.ExitTrap as e:
+    code = e.code
+t2 = time.perf_counter()
+sys.stdout.flush()
+print(f"__timing__ compile={t1 - t0:.6f} run={t2 - t1:.6f}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def cases(size, only):
+    rows = []
+    for line in (CORPUS / "cases.tsv").read_text().splitlines()[1:]:
+        name, small = line.split("\t")
+        if only and name not in only:
+            continue
+        args = small.split() if size == "small" else []
+        expected = CORPUS / "expected" / (f"{name}.small.txt" if size == "small" else f"{name}.txt")
+        rows.append((name, args, expected.read_bytes()))
+    return rows
+
+
+def our_engines():
+    """Engine features of vm-bin, read from its Cargo.toml."""
+    text = (ROOT / "vm-bin" / "Cargo.toml").read_text()
+    return sorted(set(re.findall(r"^(engine-[a-z0-9-]+)\s*=", text, re.M)))
+
+
+def build_ours(engine):
+    target = OUT / engine
+    feats = f"{engine},virt-host,host-wasi"
+    log(f"building vm with --features {feats}")
+    subprocess.run(
+        ["cargo", "build", "--release", "-q", "-p", "vm-bin", "--no-default-features",
+         "--features", feats, "--target-dir", str(target)],
+        cwd=ROOT, check=True)
+    return target / "release" / "vm"
+
+
+def build_native(names):
+    d = OUT / "native"
+    d.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        exe = d / n
+        src = CORPUS / "src" / f"{n}.c"
+        if not exe.exists() or exe.stat().st_mtime < src.stat().st_mtime:
+            subprocess.run(["gcc", "-O2", "-o", str(exe), str(src), "-lm"], check=True)
+    return d
+
+
+def ensure_wasmtime():
+    if shutil.which("wasmtime"):
+        return ("cli", shutil.which("wasmtime"))
+    try:
+        import wasmtime  # noqa: F401
+    except ImportError:
+        log("wasmtime: installing the Python package (pip install wasmtime)")
+        r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "wasmtime"])
+        if r.returncode != 0:
+            log("wasmtime: could not be installed; skipping its column")
+            return None
+    runner = OUT / "wasmtime_runner.py"
+    runner.parent.mkdir(parents=True, exist_ok=True)
+    runner.write_text(WASMTIME_PY_RUNNER)
+    return ("py", str(runner))
+
+
+def ensure_wasmi():
+    exe = shutil.which("wasmi_cli") or str(Path.home() / ".cargo" / "bin" / "wasmi_cli")
+    if Path(exe).exists():
+        return exe
+    log("wasmi: installing (cargo install wasmi_cli --locked); this takes a few minutes")
+    r = subprocess.run(["cargo", "install", "wasmi_cli", "--locked", "-q"])
+    if r.returncode != 0 or not Path(exe).exists():
+        log("wasmi: could not be installed; skipping its column")
+        return None
+    return exe
+
+
+def timed(cmd, expected):
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, timeout=600)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0 or p.stdout != expected:
+        return None, f"exit {p.returncode}, stdout {p.stdout[:120]!r}, stderr {p.stderr[-300:]!r}"
+    m = re.search(rb"__timing__ compile=([0-9.]+) run=([0-9.]+)", p.stderr)
+    split = (float(m.group(1)), float(m.group(2))) if m else None
+    return (wall, split), None
+
+
+def geomean(xs):
+    xs = [x for x in xs if x]
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=3, help="runs per program and runtime (median is kept)")
+    ap.add_argument("--size", choices=["default", "small"], default="default")
+    ap.add_argument("--programs", default="", help="comma-separated subset")
+    ap.add_argument("--no-peers", action="store_true", help="only our engines and native")
+    ap.add_argument("--json", default=str(OUT / "results.json"))
+    ap.add_argument("--update-features", action="store_true", help="rewrite the peers table in features.md")
+    a = ap.parse_args()
+    if not CORPUS.exists():
+        sys.exit(f"{CORPUS} is absent: the corpus ships beside the repository")
+    only = set(filter(None, a.programs.split(",")))
+    rows = cases(a.size, only)
+    names = [r[0] for r in rows]
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    columns = {}  # column name -> function(name, args) -> cmd
+    native = build_native(names)
+    columns["native"] = lambda n, args: [str(native / n)] + args
+    for eng in our_engines():
+        exe = build_ours(eng)
+        columns[f"vm {eng}"] = (lambda exe: lambda n, args: [str(exe), "run", str(CORPUS / "wasm" / f"{n}.wasm")] + args)(exe)
+    if not a.no_peers:
+        wt = ensure_wasmtime()
+        if wt and wt[0] == "cli":
+            columns["wasmtime"] = lambda n, args: [wt[1], "run", str(CORPUS / "wasm" / f"{n}.wasm")] + args
+        elif wt:
+            columns["wasmtime-py"] = lambda n, args: [sys.executable, wt[1], str(CORPUS / "wasm" / f"{n}.wasm")] + args
+        wi = ensure_wasmi()
+        if wi:
+            columns["wasmi"] = lambda n, args: [wi, str(CORPUS / "wasm" / f"{n}.wasm")] + args
+
+    results = {}
+    failures = []
+    for name, args, expected in rows:
+        results[name] = {}
+        # Interleave columns run by run so machine noise spreads evenly.
+        samples = {c: [] for c in columns}
+        splits = {c: [] for c in columns}
+        for _ in range(a.runs):
+            for col, mk in columns.items():
+                if samples[col] is None:
+                    continue
+                r, err = timed(mk(name, args), expected)
+                if err:
+                    failures.append(f"{name} on {col}: {err}")
+                    samples[col] = None
+                    continue
+                samples[col].append(r[0])
+                if r[1]:
+                    splits[col].append(r[1])
+        for col in columns:
+            if samples[col]:
+                entry = {"median": statistics.median(samples[col]), "runs": samples[col]}
+                if splits[col]:
+                    entry["compile"] = statistics.median(s[0] for s in splits[col])
+                    entry["run"] = statistics.median(s[1] for s in splits[col])
+                results[name][col] = entry
+        log(f"{name}: " + ", ".join(f"{c}={results[name][c]['median']:.3f}s" for c in results[name]))
+
+    cols = list(columns)
+    lines = ["| program | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+    for name in names:
+        base = results[name].get("native", {}).get("median")
+        cells = []
+        for c in cols:
+            e = results[name].get(c)
+            if not e:
+                cells.append("FAIL")
+            elif base:
+                cells.append(f"{e['median']:.3f} ({e['median'] / base:.2f}x)")
+            else:
+                cells.append(f"{e['median']:.3f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    geo = []
+    for c in cols:
+        g = geomean([results[n][c]["median"] / results[n]["native"]["median"]
+                     for n in names if c in results[n] and "native" in results[n]])
+        geo.append(f"{g:.2f}x" if g else "-")
+    lines.append("| **geomean vs native** | " + " | ".join(geo) + " |")
+    summary = []
+    for c in cols:
+        if c.startswith("vm "):
+            for peer in ("wasmi", "wasmtime", "wasmtime-py"):
+                if peer in cols:
+                    g = geomean([results[n][peer]["median"] / results[n][c]["median"]
+                                 for n in names if c in results[n] and peer in results[n]])
+                    if g:
+                        summary.append(f"{c} vs {peer}: {g:.2f}x {'faster' if g >= 1 else 'slower'} "
+                                       f"(geomean of {peer} time / our time)")
+    table = "\n".join(lines)
+    date = datetime.date.today().isoformat()
+    cmd = "python3 benches/peers.py " + " ".join(sys.argv[1:])
+    print(f"\n{table}\n")
+    for s in summary:
+        print(s)
+    Path(a.json).write_text(json.dumps({"date": date, "command": cmd, "size": a.size, "runs": a.runs,
+                                        "results": results, "summary": summary, "failures": failures}, indent=2))
+    print(f"\nJSON: {a.json}")
+    if failures:
+        print("\nOUTPUT MISMATCHES / FAILURES:")
+        for f in failures:
+            print("  " + f)
+    if a.update_features:
+        block = (f"<!-- peers:begin -->\nMeasured {date} with `{cmd.strip()}` ({a.size} sizes, median of "
+                 f"{a.runs} runs, whole-command wall time; every output verified). Seconds, ratio to native.\n\n"
+                 f"{table}\n\n" + "\n".join(f"- {s}" for s in summary) + "\n<!-- peers:end -->")
+        fm = ROOT / "features.md"
+        text = fm.read_text()
+        if "<!-- peers:begin -->" in text:
+            text = re.sub(r"<!-- peers:begin -->.*?<!-- peers:end -->", lambda _: block, text, flags=re.S)
+        else:
+            text += "\n" + block + "\n"
+        fm.write_text(text)
+        print("features.md updated")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
