@@ -1,1 +1,181 @@
-//! The `host-wasi` plugin (in progress).
+//! The `host-wasi` plugin: WASI preview1 (`wasi_snapshot_preview1`) for ordinary C
+//! programs — arguments, environment, clocks, randomness, stdio, and files inside the
+//! preopened directories.
+//!
+//! ```
+//! use vm_core::runtime::{Caller, RunContext, Val};
+//! use vm_host_wasi::{WASI_MODULE, WasiCtx};
+//!
+//! let run = RunContext { args: vec!["app".into(), "7".into()], ..Default::default() };
+//! let mut state = (WASI_MODULE.new_state)(&run).unwrap();
+//! let mut memory = vec![0u8; 64];
+//! let mut caller = Caller::new(Some(&mut memory), state.as_mut());
+//! let args_sizes_get = WASI_MODULE.functions.iter().find(|f| f.name == "args_sizes_get").unwrap();
+//! let mut errno = [Val::I32(-1)];
+//! (args_sizes_get.call)(&mut caller, &[Val::I32(0), Val::I32(4)], &mut errno).unwrap();
+//! assert_eq!(errno, [Val::I32(0)]);
+//! assert_eq!(&memory[0..8], &[2, 0, 0, 0, 6, 0, 0, 0]); // argc 2, "app\0" + "7\0"
+//! # let _ = WasiCtx::new(&run).unwrap();
+//! ```
+//!
+//! | piece | where |
+//! |---|---|
+//! | the module linkers find by name | [`WASI_MODULE`] (also `<Wasi as HostModule>::MODULE`) |
+//! | per-instance state | [`WasiCtx`], built from a [`RunContext`] |
+//! | errno values | [`Errno`] |
+//! | the plugin | [`Wasi`] (`host-wasi`, provides `wasi:preview1@1.0.0`) |
+//!
+//! Every function of `wasi_snapshot_preview1` is present with its signature, so a
+//! standard libc program always links. Signals (`proc_raise`) answer `Nosys`; sockets
+//! answer `Notsock` (none can be preopened yet). Rights are reported as libc expects
+//! but not enforced beyond what the host's open mode enforces.
+//!
+//! **Sandbox.** Paths resolve component by component below the directory descriptor
+//! they are relative to, with `O_NOFOLLOW` at every step; absolute paths, `..` above
+//! that directory, and symbolic links whose target leaves it are `Notcapable`. See
+//! [`sandbox`](crate::sandbox) for the rules.
+
+pub mod abi;
+mod ctx;
+mod funcs;
+mod mem;
+mod sandbox;
+
+use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use vm_core::config::NoConfig;
+use vm_core::plugin::PluginStats;
+use vm_core::runtime::{HostModuleDef, RunContext, Trap};
+use vm_core::{Plugin, PluginError};
+
+pub use abi::Errno;
+pub use ctx::{MAX_FDS, WasiCtx, WasiError};
+
+use funcs::{args, clock, fd, path, poll, proc, sock};
+
+/// The `wasi_snapshot_preview1` host module: every preview1 function, and a state
+/// constructor that builds a [`WasiCtx`] from the [`RunContext`].
+pub static WASI_MODULE: HostModuleDef = HostModuleDef {
+    module: "wasi_snapshot_preview1",
+    functions: &[
+        args::ARGS_GET,
+        args::ARGS_SIZES_GET,
+        args::ENVIRON_GET,
+        args::ENVIRON_SIZES_GET,
+        clock::CLOCK_RES_GET,
+        clock::CLOCK_TIME_GET,
+        fd::FD_ADVISE,
+        fd::FD_ALLOCATE,
+        fd::FD_CLOSE,
+        fd::FD_DATASYNC,
+        fd::FD_FDSTAT_GET,
+        fd::FD_FDSTAT_SET_FLAGS,
+        fd::FD_FDSTAT_SET_RIGHTS,
+        fd::FD_FILESTAT_GET,
+        fd::FD_FILESTAT_SET_SIZE,
+        fd::FD_FILESTAT_SET_TIMES,
+        fd::FD_PREAD,
+        fd::FD_PRESTAT_GET,
+        fd::FD_PRESTAT_DIR_NAME,
+        fd::FD_PWRITE,
+        fd::FD_READ,
+        fd::FD_READDIR,
+        fd::FD_RENUMBER,
+        fd::FD_SEEK,
+        fd::FD_SYNC,
+        fd::FD_TELL,
+        fd::FD_WRITE,
+        path::PATH_CREATE_DIRECTORY,
+        path::PATH_FILESTAT_GET,
+        path::PATH_FILESTAT_SET_TIMES,
+        path::PATH_LINK,
+        path::PATH_OPEN,
+        path::PATH_READLINK,
+        path::PATH_REMOVE_DIRECTORY,
+        path::PATH_RENAME,
+        path::PATH_SYMLINK,
+        path::PATH_UNLINK_FILE,
+        poll::POLL_ONEOFF,
+        proc::PROC_EXIT,
+        proc::PROC_RAISE,
+        proc::SCHED_YIELD,
+        clock::RANDOM_GET,
+        sock::SOCK_ACCEPT,
+        sock::SOCK_RECV,
+        sock::SOCK_SEND,
+        sock::SOCK_SHUTDOWN,
+    ],
+    new_state,
+};
+
+/// Builds the per-instance [`WasiCtx`] (the module's `new_state`).
+///
+/// # Errors
+/// A host trap naming the preopened directory that could not be opened, or the bad
+/// argument or environment string.
+pub fn new_state(run: &RunContext) -> Result<Box<dyn Any + Send>, Trap> {
+    let ctx = WasiCtx::new(run).map_err(|e| Trap::host(format!("host-wasi: {e}")))?;
+    STATS.instances.fetch_add(1, Ordering::Relaxed);
+    Ok(Box::new(ctx))
+}
+
+/// Process-wide counters (host modules are plain `fn`s, so they cannot reach a plugin
+/// instance; relaxed atomics on the I/O paths only).
+pub(crate) struct Stats {
+    instances: AtomicU64,
+    bytes_read: AtomicU64,
+    bytes_written: AtomicU64,
+    files_opened: AtomicU64,
+}
+
+impl Stats {
+    pub(crate) fn read(&self, n: usize) {
+        self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    pub(crate) fn wrote(&self, n: usize) {
+        self.bytes_written.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    pub(crate) fn opened(&self) {
+        self.files_opened.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub(crate) static STATS: Stats = Stats {
+    instances: AtomicU64::new(0),
+    bytes_read: AtomicU64::new(0),
+    bytes_written: AtomicU64::new(0),
+    files_opened: AtomicU64::new(0),
+};
+
+/// WASI preview1 for ordinary C programs (args, env, clocks, random, files inside preopens).
+#[vm_core::plugin(id = "host-wasi", slot = host, provides = ["wasi:preview1@1.0.0"])]
+#[derive(Debug, Default)]
+pub struct Wasi;
+
+impl Plugin for Wasi {
+    type Config = NoConfig;
+
+    fn new(_config: NoConfig) -> Result<Self, PluginError> {
+        Ok(Self)
+    }
+
+    fn stats(&self) -> PluginStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut stats = PluginStats::default();
+        stats.custom = vec![
+            ("instances", get(&STATS.instances)),
+            ("files_opened", get(&STATS.files_opened)),
+            ("bytes_read", get(&STATS.bytes_read)),
+            ("bytes_written", get(&STATS.bytes_written)),
+        ];
+        stats
+    }
+}
+
+impl vm_core::slot::HostModule for Wasi {
+    const MODULE: &'static HostModuleDef = &WASI_MODULE;
+}
+
+#[cfg(test)]
+mod tests;
