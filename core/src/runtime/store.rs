@@ -169,7 +169,9 @@ pub enum Extern {
 pub struct Instance(pub u32);
 
 /// An instance's state: its module, the addresses of its items and the
-/// [`VMContext`] whose pointers refer to them.
+/// [`VMContext`] whose pointers refer to them. `vmctx` is the first field, so a
+/// funcref's `vmctx` pointer is also a pointer to its instance.
+#[repr(C)]
 pub struct InstanceData<C: Composition> {
     /// The context generated code receives.
     pub vmctx: VMContext,

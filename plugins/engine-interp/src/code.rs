@@ -1,0 +1,291 @@
+//! The internal code: a compact stack-machine instruction set ([`Op`], 16 bytes each)
+//! with branch targets resolved to instruction indexes and stack adjustments
+//! precomputed, so execution never looks at control structure.
+
+/// The numeric operators: one list, expanded into [`Op`] variants, the translator's
+/// mapping from `wasmparser::Operator` and the executor's arms.
+///
+/// Groups: `unary` and `binary` are total; `unary_trap` and `binary_trap` return
+/// `Result<_, TrapCode>`. Each entry is `Name (operand types) -> result type = fn`.
+macro_rules! for_each_numeric {
+    ($m:ident) => {
+        $m! {
+            unary {
+                I32Eqz (i32) -> i32 = crate::exec::unary::i32_eqz;
+                I64Eqz (i64) -> i32 = crate::exec::unary::i64_eqz;
+                I32Clz (u32) -> u32 = u32::leading_zeros;
+                I32Ctz (u32) -> u32 = u32::trailing_zeros;
+                I32Popcnt (u32) -> u32 = u32::count_ones;
+                I64Clz (u64) -> u64 = crate::exec::unary::i64_clz;
+                I64Ctz (u64) -> u64 = crate::exec::unary::i64_ctz;
+                I64Popcnt (u64) -> u64 = crate::exec::unary::i64_popcnt;
+                F32Abs (u32) -> u32 = crate::exec::unary::f32_abs;
+                F32Neg (u32) -> u32 = crate::exec::unary::f32_neg;
+                F32Ceil (f32) -> f32 = f32::ceil;
+                F32Floor (f32) -> f32 = f32::floor;
+                F32Trunc (f32) -> f32 = f32::trunc;
+                F32Nearest (f32) -> f32 = f32::round_ties_even;
+                F32Sqrt (f32) -> f32 = f32::sqrt;
+                F64Abs (u64) -> u64 = crate::exec::unary::f64_abs;
+                F64Neg (u64) -> u64 = crate::exec::unary::f64_neg;
+                F64Ceil (f64) -> f64 = f64::ceil;
+                F64Floor (f64) -> f64 = f64::floor;
+                F64Trunc (f64) -> f64 = f64::trunc;
+                F64Nearest (f64) -> f64 = f64::round_ties_even;
+                F64Sqrt (f64) -> f64 = f64::sqrt;
+                I32WrapI64 (u64) -> u32 = crate::exec::convert::i32_wrap_i64;
+                I64ExtendI32S (i32) -> i64 = crate::exec::convert::i64_extend_i32_s;
+                I64ExtendI32U (u32) -> u64 = crate::exec::convert::i64_extend_i32_u;
+                F32ConvertI32S (i32) -> f32 = crate::exec::convert::f32_convert_i32_s;
+                F32ConvertI32U (u32) -> f32 = crate::exec::convert::f32_convert_i32_u;
+                F32ConvertI64S (i64) -> f32 = crate::exec::convert::f32_convert_i64_s;
+                F32ConvertI64U (u64) -> f32 = crate::exec::convert::f32_convert_i64_u;
+                F32DemoteF64 (f64) -> f32 = crate::exec::convert::f32_demote_f64;
+                F64ConvertI32S (i32) -> f64 = crate::exec::convert::f64_convert_i32_s;
+                F64ConvertI32U (u32) -> f64 = crate::exec::convert::f64_convert_i32_u;
+                F64ConvertI64S (i64) -> f64 = crate::exec::convert::f64_convert_i64_s;
+                F64ConvertI64U (u64) -> f64 = crate::exec::convert::f64_convert_i64_u;
+                F64PromoteF32 (f32) -> f64 = crate::exec::convert::f64_promote_f32;
+                I32ReinterpretF32 (u32) -> u32 = core::convert::identity;
+                I64ReinterpretF64 (u64) -> u64 = core::convert::identity;
+                F32ReinterpretI32 (u32) -> u32 = core::convert::identity;
+                F64ReinterpretI64 (u64) -> u64 = core::convert::identity;
+                I32Extend8S (i32) -> i32 = crate::exec::convert::i32_extend8_s;
+                I32Extend16S (i32) -> i32 = crate::exec::convert::i32_extend16_s;
+                I64Extend8S (i64) -> i64 = crate::exec::convert::i64_extend8_s;
+                I64Extend16S (i64) -> i64 = crate::exec::convert::i64_extend16_s;
+                I64Extend32S (i64) -> i64 = crate::exec::convert::i64_extend32_s;
+                I32TruncSatF32S (f32) -> i32 = crate::exec::convert::i32_trunc_sat_f32_s;
+                I32TruncSatF32U (f32) -> u32 = crate::exec::convert::i32_trunc_sat_f32_u;
+                I32TruncSatF64S (f64) -> i32 = crate::exec::convert::i32_trunc_sat_f64_s;
+                I32TruncSatF64U (f64) -> u32 = crate::exec::convert::i32_trunc_sat_f64_u;
+                I64TruncSatF32S (f32) -> i64 = crate::exec::convert::i64_trunc_sat_f32_s;
+                I64TruncSatF32U (f32) -> u64 = crate::exec::convert::i64_trunc_sat_f32_u;
+                I64TruncSatF64S (f64) -> i64 = crate::exec::convert::i64_trunc_sat_f64_s;
+                I64TruncSatF64U (f64) -> u64 = crate::exec::convert::i64_trunc_sat_f64_u;
+            }
+            unary_trap {
+                I32TruncF32S (f32) -> i32 = crate::exec::convert::i32_trunc_f32_s;
+                I32TruncF32U (f32) -> u32 = crate::exec::convert::i32_trunc_f32_u;
+                I32TruncF64S (f64) -> i32 = crate::exec::convert::i32_trunc_f64_s;
+                I32TruncF64U (f64) -> u32 = crate::exec::convert::i32_trunc_f64_u;
+                I64TruncF32S (f32) -> i64 = crate::exec::convert::i64_trunc_f32_s;
+                I64TruncF32U (f32) -> u64 = crate::exec::convert::i64_trunc_f32_u;
+                I64TruncF64S (f64) -> i64 = crate::exec::convert::i64_trunc_f64_s;
+                I64TruncF64U (f64) -> u64 = crate::exec::convert::i64_trunc_f64_u;
+            }
+            binary {
+                I32Eq (i32, i32) -> i32 = crate::exec::binary::eq;
+                I32Ne (i32, i32) -> i32 = crate::exec::binary::ne;
+                I32LtS (i32, i32) -> i32 = crate::exec::binary::lt;
+                I32LtU (u32, u32) -> i32 = crate::exec::binary::lt;
+                I32GtS (i32, i32) -> i32 = crate::exec::binary::gt;
+                I32GtU (u32, u32) -> i32 = crate::exec::binary::gt;
+                I32LeS (i32, i32) -> i32 = crate::exec::binary::le;
+                I32LeU (u32, u32) -> i32 = crate::exec::binary::le;
+                I32GeS (i32, i32) -> i32 = crate::exec::binary::ge;
+                I32GeU (u32, u32) -> i32 = crate::exec::binary::ge;
+                I64Eq (i64, i64) -> i32 = crate::exec::binary::eq;
+                I64Ne (i64, i64) -> i32 = crate::exec::binary::ne;
+                I64LtS (i64, i64) -> i32 = crate::exec::binary::lt;
+                I64LtU (u64, u64) -> i32 = crate::exec::binary::lt;
+                I64GtS (i64, i64) -> i32 = crate::exec::binary::gt;
+                I64GtU (u64, u64) -> i32 = crate::exec::binary::gt;
+                I64LeS (i64, i64) -> i32 = crate::exec::binary::le;
+                I64LeU (u64, u64) -> i32 = crate::exec::binary::le;
+                I64GeS (i64, i64) -> i32 = crate::exec::binary::ge;
+                I64GeU (u64, u64) -> i32 = crate::exec::binary::ge;
+                F32Eq (f32, f32) -> i32 = crate::exec::binary::eq;
+                F32Ne (f32, f32) -> i32 = crate::exec::binary::ne;
+                F32Lt (f32, f32) -> i32 = crate::exec::binary::lt;
+                F32Gt (f32, f32) -> i32 = crate::exec::binary::gt;
+                F32Le (f32, f32) -> i32 = crate::exec::binary::le;
+                F32Ge (f32, f32) -> i32 = crate::exec::binary::ge;
+                F64Eq (f64, f64) -> i32 = crate::exec::binary::eq;
+                F64Ne (f64, f64) -> i32 = crate::exec::binary::ne;
+                F64Lt (f64, f64) -> i32 = crate::exec::binary::lt;
+                F64Gt (f64, f64) -> i32 = crate::exec::binary::gt;
+                F64Le (f64, f64) -> i32 = crate::exec::binary::le;
+                F64Ge (f64, f64) -> i32 = crate::exec::binary::ge;
+                I32Add (u32, u32) -> u32 = u32::wrapping_add;
+                I32Sub (u32, u32) -> u32 = u32::wrapping_sub;
+                I32Mul (u32, u32) -> u32 = u32::wrapping_mul;
+                I32And (u32, u32) -> u32 = crate::exec::binary::and;
+                I32Or (u32, u32) -> u32 = crate::exec::binary::or;
+                I32Xor (u32, u32) -> u32 = crate::exec::binary::xor;
+                I32Shl (u32, u32) -> u32 = crate::exec::binary::i32_shl;
+                I32ShrS (i32, u32) -> i32 = crate::exec::binary::i32_shr_s;
+                I32ShrU (u32, u32) -> u32 = crate::exec::binary::i32_shr_u;
+                I32Rotl (u32, u32) -> u32 = u32::rotate_left;
+                I32Rotr (u32, u32) -> u32 = u32::rotate_right;
+                I64Add (u64, u64) -> u64 = u64::wrapping_add;
+                I64Sub (u64, u64) -> u64 = u64::wrapping_sub;
+                I64Mul (u64, u64) -> u64 = u64::wrapping_mul;
+                I64And (u64, u64) -> u64 = crate::exec::binary::and;
+                I64Or (u64, u64) -> u64 = crate::exec::binary::or;
+                I64Xor (u64, u64) -> u64 = crate::exec::binary::xor;
+                I64Shl (u64, u64) -> u64 = crate::exec::binary::i64_shl;
+                I64ShrS (i64, u64) -> i64 = crate::exec::binary::i64_shr_s;
+                I64ShrU (u64, u64) -> u64 = crate::exec::binary::i64_shr_u;
+                I64Rotl (u64, u64) -> u64 = crate::exec::binary::i64_rotl;
+                I64Rotr (u64, u64) -> u64 = crate::exec::binary::i64_rotr;
+                F32Add (f32, f32) -> f32 = crate::exec::binary::add;
+                F32Sub (f32, f32) -> f32 = crate::exec::binary::sub;
+                F32Mul (f32, f32) -> f32 = crate::exec::binary::mul;
+                F32Div (f32, f32) -> f32 = crate::exec::binary::div;
+                F32Min (f32, f32) -> f32 = crate::exec::binary::f32_min;
+                F32Max (f32, f32) -> f32 = crate::exec::binary::f32_max;
+                F32Copysign (u32, u32) -> u32 = crate::exec::binary::f32_copysign;
+                F64Add (f64, f64) -> f64 = crate::exec::binary::add;
+                F64Sub (f64, f64) -> f64 = crate::exec::binary::sub;
+                F64Mul (f64, f64) -> f64 = crate::exec::binary::mul;
+                F64Div (f64, f64) -> f64 = crate::exec::binary::div;
+                F64Min (f64, f64) -> f64 = crate::exec::binary::f64_min;
+                F64Max (f64, f64) -> f64 = crate::exec::binary::f64_max;
+                F64Copysign (u64, u64) -> u64 = crate::exec::binary::f64_copysign;
+            }
+            binary_trap {
+                I32DivS (i32, i32) -> i32 = crate::exec::binary::i32_div_s;
+                I32DivU (u32, u32) -> u32 = crate::exec::binary::i32_div_u;
+                I32RemS (i32, i32) -> i32 = crate::exec::binary::i32_rem_s;
+                I32RemU (u32, u32) -> u32 = crate::exec::binary::i32_rem_u;
+                I64DivS (i64, i64) -> i64 = crate::exec::binary::i64_div_s;
+                I64DivU (u64, u64) -> u64 = crate::exec::binary::i64_div_u;
+                I64RemS (i64, i64) -> i64 = crate::exec::binary::i64_rem_s;
+                I64RemU (u64, u64) -> u64 = crate::exec::binary::i64_rem_u;
+            }
+        }
+    };
+}
+pub(crate) use for_each_numeric;
+
+macro_rules! define_op {
+    (
+        unary { $( $u:ident ($ua:ty) -> $ur:ty = $uf:path; )* }
+        unary_trap { $( $ut:ident ($uta:ty) -> $utr:ty = $utf:path; )* }
+        binary { $( $b:ident ($ba:ty, $bb:ty) -> $br:ty = $bf:path; )* }
+        binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
+    ) => {
+        /// One instruction of the internal code.
+        ///
+        /// Local indexes are slots from the frame pointer; branch targets are
+        /// instruction indexes in the module's code; `drop`/`keep` say how many
+        /// values a taken branch discards below the `keep` values it carries.
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        #[allow(missing_docs)]
+        pub enum Op {
+            Unreachable,
+            /// Charge fuel for the straight-line code that follows.
+            Fuel(u32),
+            Br { target: u32 },
+            BrAdjust { target: u32, drop: u32, keep: u32 },
+            BrIf { target: u32 },
+            BrIfAdjust { target: u32, drop: u32, keep: u32 },
+            /// Branch when the condition is zero (`if`).
+            BrIfNot { target: u32 },
+            /// Jump to one of the `len + 1` branch instructions that follow.
+            BrTable { len: u32 },
+            /// Return `results` values from the current function.
+            Return { results: u32 },
+            /// Call a function defined in this module (index without imports).
+            Call { func: u32 },
+            /// Call an imported function (module index).
+            CallImport { func: u32 },
+            CallIndirect { ty: u32, table: u32 },
+            Drop,
+            Select,
+            LocalGet(u32),
+            LocalSet(u32),
+            LocalTee(u32),
+            GlobalGet(u32),
+            GlobalSet(u32),
+            Const(u64),
+            I32Load { offset: u32 },
+            I64Load { offset: u32 },
+            F32Load { offset: u32 },
+            F64Load { offset: u32 },
+            I32Load8S { offset: u32 },
+            I32Load8U { offset: u32 },
+            I32Load16S { offset: u32 },
+            I32Load16U { offset: u32 },
+            I64Load8S { offset: u32 },
+            I64Load8U { offset: u32 },
+            I64Load16S { offset: u32 },
+            I64Load16U { offset: u32 },
+            I64Load32S { offset: u32 },
+            I64Load32U { offset: u32 },
+            I32Store { offset: u32 },
+            I64Store { offset: u32 },
+            F32Store { offset: u32 },
+            F64Store { offset: u32 },
+            I32Store8 { offset: u32 },
+            I32Store16 { offset: u32 },
+            I64Store8 { offset: u32 },
+            I64Store16 { offset: u32 },
+            I64Store32 { offset: u32 },
+            MemorySize,
+            MemoryGrow,
+            MemoryFill,
+            MemoryCopy,
+            MemoryInit(u32),
+            DataDrop(u32),
+            TableGet(u32),
+            TableSet(u32),
+            TableSize(u32),
+            TableGrow(u32),
+            TableFill(u32),
+            TableCopy { dst: u32, src: u32 },
+            TableInit { table: u32, elem: u32 },
+            ElemDrop(u32),
+            RefIsNull,
+            RefFunc(u32),
+            $( $u, )*
+            $( $ut, )*
+            $( $b, )*
+            $( $bt, )*
+        }
+
+        impl Op {
+            /// The numeric `Op` for a numeric operator, with its stack effect.
+            pub(crate) fn numeric(op: &wasmparser::Operator<'_>) -> Option<(Op, i32)> {
+                use wasmparser::Operator as O;
+                Some(match op {
+                    $( O::$u => (Op::$u, 0), )*
+                    $( O::$ut => (Op::$ut, 0), )*
+                    $( O::$b => (Op::$b, -1), )*
+                    $( O::$bt => (Op::$bt, -1), )*
+                    _ => return None,
+                })
+            }
+        }
+    };
+}
+for_each_numeric!(define_op);
+
+const _: () = assert!(core::mem::size_of::<Op>() == 16);
+
+/// A translated function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FuncCode {
+    /// First instruction.
+    pub entry: u32,
+    /// Parameter count.
+    pub params: u32,
+    /// Declared locals (zeroed on entry), excluding parameters.
+    pub locals: u32,
+    /// Stack slots the function needs beyond its locals.
+    pub max_height: u32,
+    /// Module function index (for backtraces).
+    pub index: u32,
+}
+
+/// A translated module: every defined function's code in one array.
+#[derive(Debug, Default)]
+pub struct ModuleCode {
+    /// All instructions.
+    pub ops: Box<[Op]>,
+    /// Defined functions, by index without imports.
+    pub funcs: Box<[FuncCode]>,
+    /// Imported function count.
+    pub num_imported_funcs: u32,
+}
