@@ -14,6 +14,8 @@
 
 pub use vm_core::*;
 
+pub mod wast;
+
 #[cfg(feature = "engine-interp")]
 pub use vm_engine_interp;
 #[cfg(feature = "host-wasi")]

@@ -17,18 +17,15 @@ use std::path::Path;
 use crate::compose::lifecycle::Started;
 use crate::compose::{Composition, Vm};
 use crate::runtime::{
-    Error, Extern, Features, Instance, InstantiationError, InvokeError, Linker, Module,
-    ModuleInfo, Val,
+    Error, Extern, Features, Instance, InstantiationError, InvokeError, Linker, Module, ModuleInfo,
+    Val,
 };
 use crate::slot::{Collector, Engine, Simd};
 
 impl<C: Composition, S: Started> Vm<C, S> {
     /// The proposals this composition accepts beyond WebAssembly 2.0.
     pub fn features(&self) -> Features {
-        Features {
-            simd: <C::Simd as Simd>::PRESENT,
-            gc: <C::Gc as Collector>::PRESENT,
-        }
+        Features { simd: <C::Simd as Simd>::PRESENT, gc: <C::Gc as Collector>::PRESENT }
     }
 
     /// Decodes, validates and compiles a module from binary or `.wat` text.
@@ -48,10 +45,8 @@ impl<C: Composition, S: Started> Vm<C, S> {
     /// An unreadable file, or as [`Vm::compile`].
     pub fn load(&mut self, path: impl AsRef<Path>) -> Result<Module<C>, Error> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let bytes = std::fs::read(path)
+            .map_err(|source| Error::Io { path: path.display().to_string(), source })?;
         self.compile(bytes)
     }
 
@@ -98,14 +93,12 @@ impl<C: Composition, S: Started> Vm<C, S> {
         name: &str,
     ) -> Result<Vec<Val>, InvokeError> {
         let store = linker.store_mut();
-        let ty = store
-            .func_type(func)
-            .ok_or_else(|| InvokeError::NoSuchFunction(name.to_owned()))?;
-        if ty.params().len() != args.len() || ty.params().iter().zip(args).any(|(t, a)| *t != a.ty()) {
-            return Err(InvokeError::Signature {
-                name: name.to_owned(),
-                expected: ty.to_string(),
-            });
+        let ty =
+            store.func_type(func).ok_or_else(|| InvokeError::NoSuchFunction(name.to_owned()))?;
+        if ty.params().len() != args.len()
+            || ty.params().iter().zip(args).any(|(t, a)| *t != a.ty())
+        {
+            return Err(InvokeError::Signature { name: name.to_owned(), expected: ty.to_string() });
         }
         let mut results = Vec::with_capacity(ty.results().len());
         <C::Engine as Engine>::call(self.plugins_mut(), store, func, args, &mut results)?;
@@ -121,7 +114,12 @@ impl<C: Composition, S: Started> Vm<C, S> {
     }
 
     /// The bytes of the exported memory `name` of `instance`.
-    pub fn memory<'l>(&self, linker: &'l Linker<C>, instance: Instance, name: &str) -> Option<&'l [u8]> {
+    pub fn memory<'l>(
+        &self,
+        linker: &'l Linker<C>,
+        instance: Instance,
+        name: &str,
+    ) -> Option<&'l [u8]> {
         match linker.export(instance, name)? {
             Extern::Memory(a) => linker.store().memories.get(a as usize).map(|m| m.data()),
             _ => None,
@@ -136,11 +134,9 @@ impl<C: Composition, S: Started> Vm<C, S> {
         name: &str,
     ) -> Option<&'l mut [u8]> {
         match linker.export(instance, name)? {
-            Extern::Memory(a) => linker
-                .store_mut()
-                .memories
-                .get_mut(a as usize)
-                .map(|m| m.data_mut()),
+            Extern::Memory(a) => {
+                linker.store_mut().memories.get_mut(a as usize).map(|m| m.data_mut())
+            }
             _ => None,
         }
     }

@@ -36,10 +36,7 @@ impl DecodeError {
     }
 
     pub(crate) fn from_parser(e: &wasmparser::BinaryReaderError) -> Self {
-        DecodeError::Invalid {
-            offset: e.offset(),
-            message: e.message().to_owned(),
-        }
+        DecodeError::Invalid { offset: e.offset(), message: e.message().to_owned() }
     }
 }
 
@@ -73,10 +70,7 @@ pub enum CompileError {
 
 impl From<wasmparser::BinaryReaderError> for CompileError {
     fn from(e: wasmparser::BinaryReaderError) -> Self {
-        CompileError::Body {
-            offset: e.offset(),
-            message: e.message().to_owned(),
-        }
+        CompileError::Body { offset: e.offset(), message: e.message().to_owned() }
     }
 }
 

@@ -41,12 +41,7 @@ impl<C: Composition> Default for Linker<C> {
 impl<C: Composition> Linker<C> {
     /// An empty linker; host modules get `run` (arguments, environment, preopens).
     pub fn new(run: RunContext) -> Self {
-        Self {
-            store: Store::default(),
-            names: HashMap::new(),
-            defined: HashMap::new(),
-            run,
-        }
+        Self { store: Store::default(), names: HashMap::new(), defined: HashMap::new(), run }
     }
 
     /// The store.
@@ -118,10 +113,8 @@ impl<C: Composition> Linker<C> {
         want_func: Option<&FuncType>,
         host_states: &mut HashMap<&'static str, u32>,
     ) -> Result<Extern, LinkError> {
-        let unknown = || LinkError::UnknownImport {
-            module: module.to_owned(),
-            name: name.to_owned(),
-        };
+        let unknown =
+            || LinkError::UnknownImport { module: module.to_owned(), name: name.to_owned() };
         let item = if let Some(&item) = self.defined.get(&(module.to_owned(), name.to_owned())) {
             item
         } else if let Some(&inst) = self.names.get(module) {
@@ -222,10 +215,7 @@ impl<C: Composition> Linker<C> {
             let sig = sigs.get(info.funcs[i as usize] as usize).copied().unwrap_or(0);
             func_addrs.push(self.store.push_func(
                 sig,
-                FuncKind::Wasm {
-                    instance: inst_id,
-                    index: i,
-                },
+                FuncKind::Wasm { instance: inst_id, index: i },
                 std::ptr::null_mut(),
             ));
         }
@@ -281,10 +271,7 @@ impl<C: Composition> Linker<C> {
                 .map(|&a| &mut s.memories[a as usize].def as *mut _)
                 .collect(),
             memory_addrs: memory_addrs.into(),
-            tables: table_addrs
-                .iter()
-                .map(|&a| &mut s.tables[a as usize].def as *mut _)
-                .collect(),
+            tables: table_addrs.iter().map(|&a| &mut s.tables[a as usize].def as *mut _).collect(),
             table_addrs: table_addrs.into(),
             globals: global_addrs
                 .iter()

@@ -43,14 +43,7 @@ pub struct MemorySlot<M> {
 impl<M: LinearMemory> MemorySlot<M> {
     /// Wraps a backing storage.
     pub fn new(mem: M, ty: MemoryType) -> Self {
-        Self {
-            def: VMMemoryDefinition {
-                base: mem.base(),
-                length: mem.byte_len(),
-            },
-            ty,
-            mem,
-        }
+        Self { def: VMMemoryDefinition { base: mem.base(), length: mem.byte_len() }, ty, mem }
     }
 
     /// Current size in pages.

@@ -21,7 +21,9 @@ pub use linker::Linker;
 pub use memory::{LinearMemory, MAX_PAGES, MemorySlot, PAGE_SIZE};
 pub use module::{Features, ModuleInfo};
 pub use offsets::{RawRef, VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMTableDefinition};
-pub use store::{Extern, FuncKind, FuncSlot, GlobalSlot, Instance, InstanceData, Module, Store, TableSlot};
+pub use store::{
+    Extern, FuncKind, FuncSlot, GlobalSlot, Instance, InstanceData, Module, Store, TableSlot,
+};
 pub use trap::{FrameInfo, Trap, TrapCode};
 pub use types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
 pub use value::{Val, ValType};

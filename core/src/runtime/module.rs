@@ -393,7 +393,7 @@ impl ModuleInfo {
                 Payload::ImportSection(r) => {
                     for imp in r.into_imports_with_offsets() {
                         let (offset, imp) = imp.map_err(err)?;
-                        
+
                         let kind = match imp.ty {
                             TypeRef::Func(t) | TypeRef::FuncExact(t) => {
                                 m.funcs.push(t);
@@ -485,10 +485,7 @@ impl ModuleInfo {
                         let mode = match e.kind {
                             ElementKind::Passive => ElemMode::Passive,
                             ElementKind::Declared => ElemMode::Declared,
-                            ElementKind::Active {
-                                table_index,
-                                offset_expr,
-                            } => ElemMode::Active {
+                            ElementKind::Active { table_index, offset_expr } => ElemMode::Active {
                                 table: table_index.unwrap_or(0),
                                 offset: ConstExpr::parse(&offset_expr)?,
                             },
@@ -511,11 +508,7 @@ impl ModuleInfo {
                                 (ValType::from_ref_type(rt, offset)?, items)
                             }
                         };
-                        m.elems.push(ElemSegment {
-                            mode,
-                            ty,
-                            items: items.into(),
-                        });
+                        m.elems.push(ElemSegment { mode, ty, items: items.into() });
                     }
                 }
                 Payload::DataSection(r) => {
@@ -523,27 +516,21 @@ impl ModuleInfo {
                         let d = d.map_err(err)?;
                         let mode = match d.kind {
                             wasmparser::DataKind::Passive => DataMode::Passive,
-                            wasmparser::DataKind::Active {
-                                memory_index,
-                                offset_expr,
-                            } => DataMode::Active {
-                                memory: memory_index,
-                                offset: ConstExpr::parse(&offset_expr)?,
-                            },
+                            wasmparser::DataKind::Active { memory_index, offset_expr } => {
+                                DataMode::Active {
+                                    memory: memory_index,
+                                    offset: ConstExpr::parse(&offset_expr)?,
+                                }
+                            }
                         };
                         let end = d.range.end as usize;
                         let start = end - d.data.len();
-                        m.datas.push(DataSegment {
-                            mode,
-                            range: start..end,
-                        });
+                        m.datas.push(DataSegment { mode, range: start..end });
                     }
                 }
                 Payload::CodeSectionEntry(body) => {
                     let r = body.range();
-                    m.bodies.push(FuncBody {
-                        range: r.start as usize..r.end as usize,
-                    });
+                    m.bodies.push(FuncBody { range: r.start as usize..r.end as usize });
                 }
                 Payload::CustomSection(c) => {
                     if let KnownCustom::Name(names) = c.as_known() {
@@ -599,10 +586,7 @@ fn global_type(t: &wasmparser::GlobalType, offset: u64) -> Result<GlobalType, De
     if t.shared {
         return Err(DecodeError::unsupported("shared-everything-threads", offset));
     }
-    Ok(GlobalType {
-        ty: ValType::from_wasmparser(t.content_type, offset)?,
-        mutable: t.mutable,
-    })
+    Ok(GlobalType { ty: ValType::from_wasmparser(t.content_type, offset)?, mutable: t.mutable })
 }
 
 /// Validates `bytes` with `features`; on failure names the first later proposal that
@@ -626,9 +610,7 @@ fn validate(bytes: &[u8], features: Features) -> Result<(), DecodeError> {
         }
         for &(flag, name) in PROPOSALS {
             if !base.contains(flag)
-                && Validator::new_with_features(all.difference(flag))
-                    .validate_all(bytes)
-                    .is_err()
+                && Validator::new_with_features(all.difference(flag)).validate_all(bytes).is_err()
             {
                 return Err(DecodeError::unsupported(name, e.offset()));
             }

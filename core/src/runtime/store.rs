@@ -10,7 +10,9 @@ use std::sync::Arc;
 use super::host::HostFuncDef;
 use super::memory::MemorySlot;
 use super::module::{ExportKind, ModuleInfo};
-use super::offsets::{RawRef, VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMTableDefinition};
+use super::offsets::{
+    RawRef, VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMTableDefinition,
+};
 use super::types::{FuncType, GlobalType, TableType};
 use super::{Val, ValType};
 use crate::compose::Composition;
@@ -31,9 +33,7 @@ struct ModuleInner<C: Composition> {
 
 impl<C: Composition> Clone for Module<C> {
     fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-        }
+        Self { inner: self.inner.clone() }
     }
 }
 
@@ -49,9 +49,7 @@ impl<C: Composition> std::fmt::Debug for Module<C> {
 impl<C: Composition> Module<C> {
     /// Pairs a module description with the engine's code for it.
     pub fn new(info: ModuleInfo, code: <C::Engine as Engine>::Code) -> Self {
-        Self {
-            inner: Arc::new(ModuleInner { info, code }),
-        }
+        Self { inner: Arc::new(ModuleInner { info, code }) }
     }
 
     /// The module's description.
@@ -110,10 +108,7 @@ pub struct TableSlot {
 impl TableSlot {
     fn new(ty: TableType, init: RawRef) -> Self {
         let mut t = Self {
-            def: VMTableDefinition {
-                base: std::ptr::null_mut(),
-                length: 0,
-            },
+            def: VMTableDefinition { base: std::ptr::null_mut(), length: 0 },
             ty,
             elements: vec![init; ty.min as usize],
         };
@@ -219,10 +214,7 @@ impl<C: Composition> InstanceData<C> {
             return &[];
         }
         let info = self.module.info();
-        info.datas
-            .get(i)
-            .and_then(|d| info.bytes.get(d.range.clone()))
-            .unwrap_or(&[])
+        info.datas.get(i).and_then(|d| info.bytes.get(d.range.clone())).unwrap_or(&[])
     }
 }
 
@@ -306,12 +298,7 @@ impl<C: Composition> Store<C> {
     pub fn push_func(&mut self, sig: u32, kind: FuncKind, vmctx: *mut VMContext) -> u32 {
         let addr = self.funcs.len() as u32;
         self.funcs.push(Box::new(FuncSlot {
-            vm: VMFuncRef {
-                code: std::ptr::null(),
-                vmctx,
-                sig,
-                func: addr,
-            },
+            vm: VMFuncRef { code: std::ptr::null(), vmctx, sig, func: addr },
             kind,
         }));
         addr
@@ -337,9 +324,7 @@ impl<C: Composition> Store<C> {
 
     /// The funcref of function `addr`.
     pub fn func_ref(&self, addr: u32) -> RawRef {
-        self.funcs
-            .get(addr as usize)
-            .map_or(0, |f| &f.vm as *const VMFuncRef as RawRef)
+        self.funcs.get(addr as usize).map_or(0, |f| &f.vm as *const VMFuncRef as RawRef)
     }
 
     /// A value as raw bits (references as [`RawRef`]s of this store).
@@ -372,25 +357,17 @@ impl<C: Composition> Store<C> {
                 // until the store drops): `func_ref` is the only producer.
                 Some(unsafe { (*(raw as *const VMFuncRef)).func })
             }),
-            ValType::ExternRef => Val::ExternRef(if raw == 0 {
-                None
-            } else {
-                Some((raw - 1) as u32)
-            }),
+            ValType::ExternRef => {
+                Val::ExternRef(if raw == 0 { None } else { Some((raw - 1) as u32) })
+            }
         }
     }
 
     /// A global's storage for a value.
     pub fn val_to_global(&self, v: Val) -> VMGlobal {
         match v {
-            Val::V128(x) => VMGlobal {
-                lo: x as u64,
-                hi: (x >> 64) as u64,
-            },
-            v => VMGlobal {
-                lo: self.val_to_raw(v),
-                hi: 0,
-            },
+            Val::V128(x) => VMGlobal { lo: x as u64, hi: (x >> 64) as u64 },
+            v => VMGlobal { lo: self.val_to_raw(v), hi: 0 },
         }
     }
 

@@ -13,10 +13,7 @@ pub struct FuncType {
 impl FuncType {
     /// A signature with these parameters and results.
     pub fn new(params: impl Into<Box<[ValType]>>, results: impl Into<Box<[ValType]>>) -> Self {
-        Self {
-            params: params.into(),
-            results: results.into(),
-        }
+        Self { params: params.into(), results: results.into() }
     }
 
     /// Parameter types.
@@ -113,7 +110,10 @@ impl ValType {
     ///
     /// # Errors
     /// A typed reference other than `funcref`/`externref` (GC proposal).
-    pub(crate) fn from_wasmparser(ty: wasmparser::ValType, offset: u64) -> Result<Self, DecodeError> {
+    pub(crate) fn from_wasmparser(
+        ty: wasmparser::ValType,
+        offset: u64,
+    ) -> Result<Self, DecodeError> {
         Ok(match ty {
             wasmparser::ValType::I32 => ValType::I32,
             wasmparser::ValType::I64 => ValType::I64,

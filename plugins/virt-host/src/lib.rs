@@ -56,10 +56,7 @@ impl Plugin for HostVirt {
     type Config = HostVirtConfig;
 
     fn new(config: HostVirtConfig) -> Result<Self, PluginError> {
-        Ok(Self {
-            config,
-            memories_created: 0,
-        })
+        Ok(Self { config, memories_created: 0 })
     }
 
     fn stats(&self) -> PluginStats {

@@ -42,16 +42,9 @@ impl MmapMemory {
             )
         };
         if base == libc::MAP_FAILED {
-            return Err(MemoryError::Reserve {
-                bytes: RESERVATION,
-                errno: errno(),
-            });
+            return Err(MemoryError::Reserve { bytes: RESERVATION, errno: errno() });
         }
-        let mut m = Self {
-            base: base.cast(),
-            len: 0,
-            max_pages,
-        };
+        let mut m = Self { base: base.cast(), len: 0, max_pages };
         m.grow_to(pages)?;
         Ok(m)
     }
@@ -88,10 +81,7 @@ impl LinearMemory for MmapMemory {
             )
         };
         if r != 0 {
-            return Err(MemoryError::Commit {
-                bytes: new_len - self.len,
-                errno: errno(),
-            });
+            return Err(MemoryError::Commit { bytes: new_len - self.len, errno: errno() });
         }
         self.len = new_len;
         Ok(())

@@ -54,9 +54,7 @@ pub unsafe fn host_call<C: Composition>(
         } else {
             Some(core::slice::from_raw_parts_mut((*mem).base, (*mem).length))
         };
-        let st = (*store)
-            .host_state_mut(state)
-            .ok_or_else(|| Trap::host("missing host state"))?;
+        let st = (*store).host_state_mut(state).ok_or_else(|| Trap::host("missing host state"))?;
         let mut caller = Caller::new(memory, st);
         (def.call)(&mut caller, args, results)?;
         for (i, v) in results.iter().enumerate() {
@@ -80,7 +78,5 @@ pub unsafe fn backtrace<C: Composition>(cur: (*const u8, u32), frames: &[Frame])
             offset: None,
         }
     };
-    std::iter::once(info(cur))
-        .chain(frames.iter().rev().map(|f| info((f.inst, f.func))))
-        .collect()
+    std::iter::once(info(cur)).chain(frames.iter().rev().map(|f| info((f.inst, f.func)))).collect()
 }

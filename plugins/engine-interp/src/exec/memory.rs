@@ -10,7 +10,11 @@ use vm_core::runtime::{PAGE_SIZE, TrapCode, VMMemoryDefinition};
 /// # Safety
 /// `mem` points to a live memory definition.
 #[inline(always)]
-unsafe fn ea<const N: usize>(mem: *const VMMemoryDefinition, addr: u64, offset: u32) -> Result<*mut u8, TrapCode> {
+unsafe fn ea<const N: usize>(
+    mem: *const VMMemoryDefinition,
+    addr: u64,
+    offset: u32,
+) -> Result<*mut u8, TrapCode> {
     // SAFETY: the caller guarantees `mem` is live.
     let def = unsafe { &*mem };
     let ea = (addr as u32 as u64) + u64::from(offset);
@@ -26,7 +30,11 @@ unsafe fn ea<const N: usize>(mem: *const VMMemoryDefinition, addr: u64, offset: 
 /// # Safety
 /// `mem` points to a live memory definition.
 #[inline(always)]
-pub unsafe fn load<const N: usize>(mem: *const VMMemoryDefinition, addr: u64, offset: u32) -> Result<[u8; N], TrapCode> {
+pub unsafe fn load<const N: usize>(
+    mem: *const VMMemoryDefinition,
+    addr: u64,
+    offset: u32,
+) -> Result<[u8; N], TrapCode> {
     // SAFETY: `ea` checked the access is in bounds; unaligned reads are allowed.
     unsafe { Ok(core::ptr::read_unaligned(ea::<N>(mem, addr, offset)?.cast::<[u8; N]>())) }
 }
@@ -36,7 +44,12 @@ pub unsafe fn load<const N: usize>(mem: *const VMMemoryDefinition, addr: u64, of
 /// # Safety
 /// `mem` points to a live memory definition.
 #[inline(always)]
-pub unsafe fn store<const N: usize>(mem: *const VMMemoryDefinition, addr: u64, offset: u32, bytes: [u8; N]) -> Result<(), TrapCode> {
+pub unsafe fn store<const N: usize>(
+    mem: *const VMMemoryDefinition,
+    addr: u64,
+    offset: u32,
+    bytes: [u8; N],
+) -> Result<(), TrapCode> {
     // SAFETY: `ea` checked the access is in bounds; unaligned writes are allowed.
     unsafe { core::ptr::write_unaligned(ea::<N>(mem, addr, offset)?.cast::<[u8; N]>(), bytes) };
     Ok(())
@@ -67,7 +80,12 @@ pub fn check_range(start: u64, len: u64, size: usize) -> Result<usize, TrapCode>
 ///
 /// # Safety
 /// `mem` points to a live memory definition.
-pub unsafe fn fill(mem: *const VMMemoryDefinition, d: u64, val: u64, n: u64) -> Result<(), TrapCode> {
+pub unsafe fn fill(
+    mem: *const VMMemoryDefinition,
+    d: u64,
+    val: u64,
+    n: u64,
+) -> Result<(), TrapCode> {
     // SAFETY: the caller guarantees `mem` is live; the range is checked.
     unsafe {
         let def = &*mem;
@@ -96,7 +114,13 @@ pub unsafe fn copy(mem: *const VMMemoryDefinition, d: u64, s: u64, n: u64) -> Re
 ///
 /// # Safety
 /// `mem` points to a live memory definition not overlapping `data`.
-pub unsafe fn init(mem: *const VMMemoryDefinition, data: &[u8], d: u64, s: u64, n: u64) -> Result<(), TrapCode> {
+pub unsafe fn init(
+    mem: *const VMMemoryDefinition,
+    data: &[u8],
+    d: u64,
+    s: u64,
+    n: u64,
+) -> Result<(), TrapCode> {
     // SAFETY: the caller guarantees `mem` is live; both ranges are checked.
     unsafe {
         let def = &*mem;

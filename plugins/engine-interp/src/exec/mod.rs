@@ -65,17 +65,12 @@ pub fn call<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
         return Err(Trap::host("no such function"));
     };
     let (sig, kind) = (slot.vm.sig, slot.kind);
-    let result_types: Vec<_> = store
-        .sigs
-        .get(sig)
-        .map(|t| t.results().to_vec())
-        .unwrap_or_default();
+    let result_types: Vec<_> =
+        store.sigs.get(sig).map(|t| t.results().to_vec()).unwrap_or_default();
     let (inst_id, index) = match kind {
         FuncKind::Host { def, state } => {
             let mut out: Vec<Val> = def.results.iter().map(|&t| Val::default_for(t)).collect();
-            let st = store
-                .host_state_mut(state)
-                .ok_or_else(|| Trap::host("missing host state"))?;
+            let st = store.host_state_mut(state).ok_or_else(|| Trap::host("missing host state"))?;
             let mut caller = vm_core::runtime::Caller::new(None, st);
             (def.call)(&mut caller, args, &mut out)?;
             limits.host_calls += 1;
@@ -103,7 +98,9 @@ pub fn call<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
 /// # Safety
 /// `inst` is a live instance whose module was compiled by this engine.
 #[inline(always)]
-unsafe fn code_of<C: Composition<Engine = crate::Interp>>(inst: *const InstanceData<C>) -> *const ModuleCode {
+unsafe fn code_of<C: Composition<Engine = crate::Interp>>(
+    inst: *const InstanceData<C>,
+) -> *const ModuleCode {
     // SAFETY: the caller guarantees `inst` is live.
     unsafe { (*inst).module.code() }
 }
@@ -122,12 +119,7 @@ where
     C: Composition<Engine = crate::Interp>,
 {
     let store: *mut Store<C> = store;
-    let ExecBuffers {
-        stack,
-        frames,
-        args,
-        results,
-    } = buf;
+    let ExecBuffers { stack, frames, args, results } = buf;
     let stack_base = stack.as_mut_ptr();
     let stack_len = stack.len();
 
@@ -186,13 +178,7 @@ where
                     if frames.len() >= limits.max_depth {
                         break Err(Trap::new(TrapCode::StackOverflow));
                     }
-                    frames.push(Frame {
-                        ret_pc: pc,
-                        fp,
-                        inst: inst.cast(),
-                        code,
-                        func: cur_func,
-                    });
+                    frames.push(Frame { ret_pc: pc, fp, inst: inst.cast(), code, func: cur_func });
                 }
                 let need = fc.params as usize + fc.locals as usize + fc.max_height as usize;
                 if (stack_end as usize - new_fp as usize) / 8 < need {
@@ -216,7 +202,8 @@ where
                 match (*f.cast::<FuncSlot>()).kind {
                     FuncKind::Wasm { index, .. } if !callee.is_null() => {
                         let ccode = code_of(callee);
-                        let fc = *(&(*ccode).funcs).get_unchecked((index - (*ccode).num_imported_funcs) as usize);
+                        let fc = *(&(*ccode).funcs)
+                            .get_unchecked((index - (*ccode).num_imported_funcs) as usize);
                         enter!(fc, callee, ccode, true);
                     }
                     FuncKind::Host { def, state } => {
@@ -372,15 +359,23 @@ where
                 Op::I64Load { offset } => load!(8, offset, u64::from_le_bytes),
                 Op::F32Load { offset } => load!(4, offset, |b| u64::from(u32::from_le_bytes(b))),
                 Op::F64Load { offset } => load!(8, offset, u64::from_le_bytes),
-                Op::I32Load8S { offset } => load!(1, offset, |b: [u8; 1]| u64::from(b[0] as i8 as i32 as u32)),
+                Op::I32Load8S { offset } => {
+                    load!(1, offset, |b: [u8; 1]| u64::from(b[0] as i8 as i32 as u32))
+                }
                 Op::I32Load8U { offset } => load!(1, offset, |b: [u8; 1]| u64::from(b[0])),
-                Op::I32Load16S { offset } => load!(2, offset, |b| u64::from(i16::from_le_bytes(b) as i32 as u32)),
+                Op::I32Load16S { offset } => {
+                    load!(2, offset, |b| u64::from(i16::from_le_bytes(b) as i32 as u32))
+                }
                 Op::I32Load16U { offset } => load!(2, offset, |b| u64::from(u16::from_le_bytes(b))),
                 Op::I64Load8S { offset } => load!(1, offset, |b: [u8; 1]| b[0] as i8 as i64 as u64),
                 Op::I64Load8U { offset } => load!(1, offset, |b: [u8; 1]| u64::from(b[0])),
-                Op::I64Load16S { offset } => load!(2, offset, |b| i16::from_le_bytes(b) as i64 as u64),
+                Op::I64Load16S { offset } => {
+                    load!(2, offset, |b| i16::from_le_bytes(b) as i64 as u64)
+                }
                 Op::I64Load16U { offset } => load!(2, offset, |b| u64::from(u16::from_le_bytes(b))),
-                Op::I64Load32S { offset } => load!(4, offset, |b| i32::from_le_bytes(b) as i64 as u64),
+                Op::I64Load32S { offset } => {
+                    load!(4, offset, |b| i32::from_le_bytes(b) as i64 as u64)
+                }
                 Op::I64Load32U { offset } => load!(4, offset, |b| u64::from(u32::from_le_bytes(b))),
                 Op::I32Store { offset } | Op::F32Store { offset } => {
                     store!(4, offset, |v: u64| (v as u32).to_le_bytes())

@@ -69,7 +69,13 @@ pub unsafe fn fill(t: *mut VMTableDefinition, i: u64, v: RawRef, n: u64) -> Resu
 ///
 /// # Safety
 /// Both point to live table definitions.
-pub unsafe fn copy(dst: *mut VMTableDefinition, src: *mut VMTableDefinition, d: u64, s: u64, n: u64) -> Result<(), TrapCode> {
+pub unsafe fn copy(
+    dst: *mut VMTableDefinition,
+    src: *mut VMTableDefinition,
+    d: u64,
+    s: u64,
+    n: u64,
+) -> Result<(), TrapCode> {
     // SAFETY: the caller guarantees both are live; ranges are checked; `ptr::copy`
     // handles overlap within one table.
     unsafe {
@@ -84,7 +90,13 @@ pub unsafe fn copy(dst: *mut VMTableDefinition, src: *mut VMTableDefinition, d: 
 ///
 /// # Safety
 /// As [`elements`].
-pub unsafe fn init(t: *mut VMTableDefinition, seg: &[RawRef], d: u64, s: u64, n: u64) -> Result<(), TrapCode> {
+pub unsafe fn init(
+    t: *mut VMTableDefinition,
+    seg: &[RawRef],
+    d: u64,
+    s: u64,
+    n: u64,
+) -> Result<(), TrapCode> {
     // SAFETY: forwarded contract.
     let e = unsafe { elements(t) };
     let d = range(d, n, e.len())?;

@@ -81,11 +81,13 @@ impl<'m> FuncTranslator<'m> {
     ///
     /// # Errors
     /// An unsupported operator or an engine limit.
-    pub fn translate(&mut self, index: u32, body: &FunctionBody<'_>) -> Result<FuncCode, CompileError> {
-        let ty: &FuncType = self
-            .module
-            .func_type(index)
-            .ok_or(CompileError::Limit("function type"))?;
+    pub fn translate(
+        &mut self,
+        index: u32,
+        body: &FunctionBody<'_>,
+    ) -> Result<FuncCode, CompileError> {
+        let ty: &FuncType =
+            self.module.func_type(index).ok_or(CompileError::Limit("function type"))?;
         let params = limit(ty.params().len())?;
         self.results = limit(ty.results().len())?;
         let mut locals: u32 = 0;
@@ -165,11 +167,8 @@ impl<'m> FuncTranslator<'m> {
             BlockType::Empty => (0, 0),
             BlockType::Type(_) => (0, 1),
             BlockType::FuncType(i) => {
-                let t = self
-                    .module
-                    .types
-                    .get(i as usize)
-                    .ok_or(CompileError::Limit("block type"))?;
+                let t =
+                    self.module.types.get(i as usize).ok_or(CompileError::Limit("block type"))?;
                 (limit(t.params().len())?, limit(t.results().len())?)
             }
         })
@@ -216,9 +215,7 @@ impl<'m> FuncTranslator<'m> {
     }
 
     fn return_op(&mut self) {
-        self.emit(Op::Return {
-            results: self.results,
-        });
+        self.emit(Op::Return { results: self.results });
     }
 
     /// Translates one operator of a supported proposal.
@@ -368,22 +365,15 @@ impl<'m> FuncTranslator<'m> {
                 let (p, r) = self.call_arity(ty)?;
                 let imported = self.module.num_imported_funcs;
                 self.emit(if function_index < imported {
-                    Op::CallImport {
-                        func: function_index,
-                    }
+                    Op::CallImport { func: function_index }
                 } else {
-                    Op::Call {
-                        func: function_index - imported,
-                    }
+                    Op::Call { func: function_index - imported }
                 });
                 self.pop(p);
                 self.push(r);
                 self.fuel_point();
             }
-            Operator::CallIndirect {
-                type_index,
-                table_index,
-            } => {
+            Operator::CallIndirect { type_index, table_index } => {
                 let ty = self
                     .module
                     .types
@@ -391,10 +381,7 @@ impl<'m> FuncTranslator<'m> {
                     .ok_or(CompileError::Limit("type index"))?;
                 let (p, r) = self.call_arity(ty)?;
                 self.pop(1);
-                self.emit(Op::CallIndirect {
-                    ty: type_index,
-                    table: table_index,
-                });
+                self.emit(Op::CallIndirect { ty: type_index, table: table_index });
                 self.pop(p);
                 self.push(r);
                 self.fuel_point();
@@ -472,21 +459,12 @@ impl<'m> FuncTranslator<'m> {
                 self.emit(Op::TableFill(table));
                 self.pop(3);
             }
-            Operator::TableCopy {
-                dst_table,
-                src_table,
-            } => {
-                self.emit(Op::TableCopy {
-                    dst: dst_table,
-                    src: src_table,
-                });
+            Operator::TableCopy { dst_table, src_table } => {
+                self.emit(Op::TableCopy { dst: dst_table, src: src_table });
                 self.pop(3);
             }
             Operator::TableInit { elem_index, table } => {
-                self.emit(Op::TableInit {
-                    table,
-                    elem: elem_index,
-                });
+                self.emit(Op::TableInit { table, elem: elem_index });
                 self.pop(3);
             }
             Operator::ElemDrop { elem_index } => self.emit(Op::ElemDrop(elem_index)),
@@ -542,9 +520,5 @@ fn off(m: &wasmparser::MemArg) -> Result<u32, CompileError> {
 }
 
 pub(crate) fn unsupported(op: &'static str, proposal: &'static str, offset: u64) -> CompileError {
-    CompileError::Unsupported {
-        op,
-        proposal,
-        offset,
-    }
+    CompileError::Unsupported { op, proposal, offset }
 }

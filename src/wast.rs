@@ -1,0 +1,355 @@
+//! The spec-script runner: runs a `.wast` file against a composition and reports
+//! passed and failed assertions with line numbers.
+//!
+//! Supported: `module` (text, binary, quote, definitions and instances), `register`,
+//! `invoke`, `get`, `assert_return` (including `nan:canonical`, `nan:arithmetic`,
+//! `ref.null`, `ref.extern`, `ref.func`, `either`), `assert_trap` (calls and
+//! modules), `assert_exhaustion`, `assert_invalid`, `assert_malformed`,
+//! `assert_unlinkable`. The `spectest` module is a plain instance registered in the
+//! linker.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use vm_core::compose::lifecycle::Running;
+use vm_core::runtime::{
+    Error, Instance, InstantiationError, InvokeError, Linker, Module, Trap, TrapCode, Val,
+};
+use vm_core::{Composition, Settings, Vm};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::lexer::Lexer;
+use wast::parser::{self, ParseBuffer};
+use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet};
+
+/// One failed assertion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WastFailure {
+    /// 1-based line of the directive.
+    pub line: usize,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// The outcome of one `.wast` file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WastReport {
+    /// The file.
+    pub file: PathBuf,
+    /// Directives that passed.
+    pub passed: usize,
+    /// Directives that failed.
+    pub failed: usize,
+    /// The failures, in file order.
+    pub failures: Vec<WastFailure>,
+}
+
+impl WastReport {
+    fn fail(&mut self, line: usize, reason: impl Into<String>) {
+        self.failed += 1;
+        self.failures.push(WastFailure { line, reason: reason.into() });
+    }
+}
+
+/// The `spectest` module of the reference interpreter.
+const SPECTEST: &str = r#"(module
+  (global (export "global_i32") i32 (i32.const 666))
+  (global (export "global_i64") i64 (i64.const 666))
+  (global (export "global_f32") f32 (f32.const 666.6))
+  (global (export "global_f64") f64 (f64.const 666.6))
+  (table (export "table") 10 20 funcref)
+  (memory (export "memory") 1 2)
+  (func (export "print"))
+  (func (export "print_i32") (param i32))
+  (func (export "print_i64") (param i64))
+  (func (export "print_f32") (param f32))
+  (func (export "print_f64") (param f64))
+  (func (export "print_i32_f32") (param i32 f32))
+  (func (export "print_f64_f64") (param f64 f64))
+)"#;
+
+/// Runs every directive of the `.wast` file at `path` on a fresh VM of composition
+/// `C` (default settings).
+pub fn run_wast_file<C: Composition>(path: impl AsRef<Path>) -> WastReport {
+    let path = path.as_ref();
+    let mut report = WastReport { file: path.to_owned(), ..WastReport::default() };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            report.fail(0, format!("cannot read: {e}"));
+            return report;
+        }
+    };
+    let vm = Vm::<C>::new(&Settings::new())
+        .map_err(|e| e.to_string())
+        .and_then(|vm| vm.init().map_err(|e| e.to_string()))
+        .and_then(|vm| vm.start().map_err(|e| e.to_string()));
+    match vm {
+        Ok(mut vm) => run_wast_text(&mut vm, &text, &mut report),
+        Err(e) => report.fail(0, format!("cannot start the VM: {e}")),
+    }
+    report
+}
+
+/// Runs the directives of `text` on `vm`, adding to `report`.
+pub fn run_wast_text<C: Composition>(vm: &mut Vm<C, Running>, text: &str, report: &mut WastReport) {
+    let mut lexer = Lexer::new(text);
+    lexer.allow_confusing_unicode(true);
+    let buf = match ParseBuffer::new_with_lexer(lexer) {
+        Ok(b) => b,
+        Err(e) => return report.fail(0, format!("lex error: {e}")),
+    };
+    let wast: Wast<'_> = match parser::parse(&buf) {
+        Ok(w) => w,
+        Err(e) => return report.fail(0, format!("parse error: {e}")),
+    };
+    let mut r = Runner {
+        vm,
+        linker: Linker::default(),
+        named: HashMap::new(),
+        defs: HashMap::new(),
+        current: None,
+    };
+    if let Err(e) = r.spectest() {
+        return report.fail(0, format!("spectest: {e}"));
+    }
+    for d in wast.directives {
+        let line = d.span().linecol_in(text).0 + 1;
+        match r.directive(d) {
+            Ok(()) => report.passed += 1,
+            Err(reason) => report.fail(line, reason),
+        }
+    }
+}
+
+struct Runner<'v, C: Composition> {
+    vm: &'v mut Vm<C, Running>,
+    linker: Linker<C>,
+    named: HashMap<String, Instance>,
+    defs: HashMap<String, Module<C>>,
+    current: Option<Instance>,
+}
+
+fn trap_matches(t: &Trap, expected: &str) -> bool {
+    let msg = t.code.message();
+    msg.starts_with(expected)
+        || expected.starts_with(msg)
+        || (expected.starts_with("undefined element") && t.code == TrapCode::TableOutOfBounds)
+        || (expected.starts_with("uninitialized element") && t.code == TrapCode::IndirectCallToNull)
+        || (expected.contains("out of bounds") && msg.contains("out of bounds"))
+}
+
+impl<C: Composition> Runner<'_, C> {
+    fn spectest(&mut self) -> Result<(), String> {
+        let m = self.vm.compile(SPECTEST).map_err(|e| e.to_string())?;
+        let i = self.vm.instantiate(&m, &mut self.linker).map_err(|e| e.to_string())?;
+        self.linker.register("spectest", i);
+        Ok(())
+    }
+
+    fn compile(&mut self, qw: &mut QuoteWat<'_>) -> Result<Module<C>, String> {
+        let bytes = qw.encode().map_err(|e| format!("encode: {e}"))?;
+        self.vm.compile(bytes).map_err(|e| e.to_string())
+    }
+
+    fn instance(&self, id: Option<wast::token::Id<'_>>) -> Result<Instance, String> {
+        match id {
+            Some(id) => self
+                .named
+                .get(id.name())
+                .copied()
+                .ok_or_else(|| format!("unknown module ${}", id.name())),
+            None => self.current.ok_or_else(|| "no current module".to_owned()),
+        }
+    }
+
+    fn define(&mut self, mut qw: QuoteWat<'_>) -> Result<(), String> {
+        let name = qw.name().map(|n| n.name().to_owned());
+        let m = self.compile(&mut qw)?;
+        let i = self.vm.instantiate(&m, &mut self.linker).map_err(|e| e.to_string())?;
+        self.current = Some(i);
+        if let Some(n) = name {
+            self.named.insert(n, i);
+        }
+        Ok(())
+    }
+
+    fn invoke(&mut self, inv: &WastInvoke<'_>) -> Result<Result<Vec<Val>, Trap>, String> {
+        let inst = self.instance(inv.module)?;
+        let args = inv.args.iter().map(arg).collect::<Result<Vec<_>, _>>()?;
+        match self.vm.invoke(&mut self.linker, inst, inv.name, &args) {
+            Ok(v) => Ok(Ok(v)),
+            Err(InvokeError::Trap(t)) => Ok(Err(t)),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn execute(&mut self, exec: WastExecute<'_>) -> Result<Result<Vec<Val>, Trap>, String> {
+        match exec {
+            WastExecute::Invoke(inv) => self.invoke(&inv),
+            WastExecute::Get { module, global, .. } => {
+                let inst = self.instance(module)?;
+                self.vm
+                    .global(&self.linker, inst, global)
+                    .map(|v| Ok(vec![v]))
+                    .ok_or_else(|| format!("no exported global `{global}`"))
+            }
+            WastExecute::Wat(w) => {
+                let mut qw = QuoteWat::Wat(w);
+                let m = self.compile(&mut qw)?;
+                match self.vm.instantiate(&m, &mut self.linker) {
+                    Ok(i) => {
+                        self.current = Some(i);
+                        Ok(Ok(Vec::new()))
+                    }
+                    Err(InstantiationError::Trap(t)) => Ok(Err(t)),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        }
+    }
+
+    fn directive(&mut self, d: WastDirective<'_>) -> Result<(), String> {
+        match d {
+            WastDirective::Module(qw) => self.define(qw),
+            WastDirective::ModuleDefinition(mut qw) => {
+                let name = qw.name().map(|n| n.name().to_owned());
+                let m = self.compile(&mut qw)?;
+                if let Some(n) = name {
+                    self.defs.insert(n, m);
+                }
+                Ok(())
+            }
+            WastDirective::ModuleInstance { instance, module, .. } => {
+                let m = module
+                    .and_then(|m| self.defs.get(m.name()))
+                    .cloned()
+                    .ok_or("unknown module definition")?;
+                let i = self.vm.instantiate(&m, &mut self.linker).map_err(|e| e.to_string())?;
+                self.current = Some(i);
+                if let Some(n) = instance {
+                    self.named.insert(n.name().to_owned(), i);
+                }
+                Ok(())
+            }
+            WastDirective::Register { name, module, .. } => {
+                let i = self.instance(module)?;
+                self.linker.register(name, i);
+                Ok(())
+            }
+            WastDirective::Invoke(inv) => match self.invoke(&inv)? {
+                Ok(_) => Ok(()),
+                Err(t) => Err(format!("invoke `{}` trapped: {t}", inv.name)),
+            },
+            WastDirective::AssertReturn { exec, results, .. } => {
+                let got = match self.execute(exec)? {
+                    Ok(v) => v,
+                    Err(t) => return Err(format!("expected results, got trap: {t}")),
+                };
+                if got.len() != results.len() {
+                    return Err(format!("expected {} results, got {got:?}", results.len()));
+                }
+                for (g, e) in got.iter().zip(&results) {
+                    if !ret_matches(g, e)? {
+                        return Err(format!("result mismatch: got {got:?}, expected {results:?}"));
+                    }
+                }
+                Ok(())
+            }
+            WastDirective::AssertTrap { exec, message, .. } => match self.execute(exec)? {
+                Ok(v) => Err(format!("expected trap `{message}`, got {v:?}")),
+                Err(t) if trap_matches(&t, message) => Ok(()),
+                Err(t) => Err(format!("expected trap `{message}`, got `{t}`")),
+            },
+            WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call)? {
+                Ok(v) => Err(format!("expected exhaustion `{message}`, got {v:?}")),
+                Err(t) if t.code == TrapCode::StackOverflow => Ok(()),
+                Err(t) => Err(format!("expected exhaustion `{message}`, got `{t}`")),
+            },
+            WastDirective::AssertInvalid { mut module, message, .. }
+            | WastDirective::AssertMalformed { mut module, message, .. } => match module.encode() {
+                Err(_) => Ok(()),
+                Ok(bytes) => match self.vm.compile(bytes) {
+                    Ok(_) => Err(format!("expected error `{message}`, module compiled")),
+                    Err(Error::Decode(_) | Error::Compile(_)) => Ok(()),
+                    Err(e) => Err(format!("expected decode error `{message}`, got {e}")),
+                },
+            },
+            WastDirective::AssertUnlinkable { module, message, .. } => {
+                let mut qw = QuoteWat::Wat(module);
+                let m = self.compile(&mut qw)?;
+                match self.vm.instantiate(&m, &mut self.linker) {
+                    Ok(_) => Err(format!("expected unlinkable `{message}`, instantiated")),
+                    Err(InstantiationError::Link(_)) => Ok(()),
+                    Err(e) => Err(format!("expected link error `{message}`, got {e}")),
+                }
+            }
+            other => Err(format!("unsupported directive {:?}", std::mem::discriminant(&other))),
+        }
+    }
+}
+
+fn arg(a: &WastArg<'_>) -> Result<Val, String> {
+    let WastArg::Core(a) = a else {
+        return Err("component values are not supported".into());
+    };
+    Ok(match a {
+        WastArgCore::I32(v) => Val::I32(*v),
+        WastArgCore::I64(v) => Val::I64(*v),
+        WastArgCore::F32(f) => Val::F32(f.bits),
+        WastArgCore::F64(f) => Val::F64(f.bits),
+        WastArgCore::RefNull(HeapType::Abstract { ty: AbstractHeapType::Extern, .. }) => {
+            Val::ExternRef(None)
+        }
+        WastArgCore::RefNull(_) => Val::FuncRef(None),
+        WastArgCore::RefExtern(n) => Val::ExternRef(Some(*n)),
+        other => return Err(format!("unsupported argument {other:?}")),
+    })
+}
+
+fn f32_matches(bits: u32, p: &NanPattern<wast::token::F32>) -> bool {
+    match p {
+        NanPattern::CanonicalNan => bits & 0x7fff_ffff == 0x7fc0_0000,
+        NanPattern::ArithmeticNan => f32::from_bits(bits).is_nan() && bits & 0x0040_0000 != 0,
+        NanPattern::Value(v) => v.bits == bits,
+    }
+}
+
+fn f64_matches(bits: u64, p: &NanPattern<wast::token::F64>) -> bool {
+    match p {
+        NanPattern::CanonicalNan => bits & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+        NanPattern::ArithmeticNan => {
+            f64::from_bits(bits).is_nan() && bits & 0x0008_0000_0000_0000 != 0
+        }
+        NanPattern::Value(v) => v.bits == bits,
+    }
+}
+
+fn ret_matches(got: &Val, expected: &WastRet<'_>) -> Result<bool, String> {
+    let WastRet::Core(e) = expected else {
+        return Err("component values are not supported".into());
+    };
+    core_matches(got, e)
+}
+
+fn core_matches(got: &Val, e: &WastRetCore<'_>) -> Result<bool, String> {
+    Ok(match (e, got) {
+        (WastRetCore::I32(x), Val::I32(y)) => x == y,
+        (WastRetCore::I64(x), Val::I64(y)) => x == y,
+        (WastRetCore::F32(p), Val::F32(b)) => f32_matches(*b, p),
+        (WastRetCore::F64(p), Val::F64(b)) => f64_matches(*b, p),
+        (WastRetCore::RefNull(_), Val::FuncRef(None) | Val::ExternRef(None)) => true,
+        (WastRetCore::RefExtern(None), Val::ExternRef(Some(_))) => true,
+        (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(m))) => n == m,
+        (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,
+        (WastRetCore::Either(alts), g) => {
+            for a in alts {
+                if core_matches(g, a)? {
+                    return Ok(true);
+                }
+            }
+            false
+        }
+        (WastRetCore::V128(_), _) => return Err("v128 results are not supported".into()),
+        _ => false,
+    })
+}
