@@ -8,8 +8,9 @@
 /// Groups: `unary` and `binary` are total; `unary_trap` and `binary_trap` return
 /// `Result<_, TrapCode>`. Each entry is `Name (operand types) -> result type = fn`.
 macro_rules! for_each_numeric {
-    ($m:ident) => {
+    ($m:ident $($extra:tt)*) => {
         $m! {
+            $($extra)*
             unary {
                 I32Eqz (i32) -> i32 = crate::exec::unary::i32_eqz;
                 I64Eqz (i64) -> i32 = crate::exec::unary::i64_eqz;

@@ -21,7 +21,8 @@ use vm_core::runtime::{
 };
 use vm_core::slot::Virt;
 
-use crate::code::{FuncCode, ModuleCode, Op};
+use crate::code::{FuncCode, ModuleCode, Op, for_each_numeric};
+use raw::Raw;
 use call::Frame;
 
 /// Reusable buffers of the executor, kept by the plugin between calls.
@@ -105,6 +106,14 @@ unsafe fn code_of<C: Composition<Engine = crate::Interp>>(
     unsafe { (*inst).module.code() }
 }
 
+macro_rules! define_run {
+    (
+        $d:tt
+        unary { $( $u:ident ($ua:ty) -> $ur:ty = $uf:path; )* }
+        unary_trap { $( $ut:ident ($uta:ty) -> $utr:ty = $utf:path; )* }
+        binary { $( $b:ident ($ba:ty, $bb:ty) -> $br:ty = $bf:path; )* }
+        binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
+    ) => {
 /// Runs the dispatch loop for function `index` of `inst` whose `nargs` arguments are
 /// at the bottom of the stack; returns the number of results left there.
 fn run<C: Composition, const FUEL: bool>(
@@ -151,8 +160,8 @@ where
             }};
         }
         macro_rules! push {
-            ($v:expr) => {{
-                let v = $v;
+            ($d v:expr) => {{
+                let v = $d v;
                 *sp = v;
                 sp = sp.add(1);
             }};
@@ -169,12 +178,12 @@ where
                 ops = (*code).ops.as_ptr();
             }};
         }
-        // Enters `fc` of instance `$inst` (code `$code`); arguments are on the stack.
+        // Enters `fc` of instance `$d inst` (code `$d code`); arguments are on the stack.
         macro_rules! enter {
-            ($fc:expr, $inst:expr, $code:expr, $save:expr) => {{
-                let fc: FuncCode = $fc;
+            ($d fc:expr, $d inst:expr, $d code:expr, $d save:expr) => {{
+                let fc: FuncCode = $d fc;
                 let new_fp = sp.sub(fc.params as usize);
-                if $save {
+                if $d save {
                     if frames.len() >= limits.max_depth {
                         break Err(Trap::new(TrapCode::StackOverflow));
                     }
@@ -184,20 +193,22 @@ where
                 if (stack_end as usize - new_fp as usize) / 8 < need {
                     break Err(Trap::new(TrapCode::StackOverflow));
                 }
-                core::ptr::write_bytes(sp, 0, fc.locals as usize);
-                sp = sp.add(fc.locals as usize);
+                for _ in 0..fc.locals {
+                    *sp = 0;
+                    sp = sp.add(1);
+                }
                 fp = new_fp;
-                inst = $inst;
-                code = $code;
+                inst = $d inst;
+                code = $d code;
                 reload!();
                 pc = ops.add(fc.entry as usize);
                 cur_func = fc.index;
             }};
         }
-        // Calls the function behind funcref `$f`.
+        // Calls the function behind funcref `$d f`.
         macro_rules! call_ref {
-            ($f:expr) => {{
-                let f: *const VMFuncRef = $f;
+            ($d f:expr) => {{
+                let f: *const VMFuncRef = $d f;
                 let callee = (*f).vmctx as *const InstanceData<C>;
                 match (*f.cast::<FuncSlot>()).kind {
                     FuncKind::Wasm { index, .. } if !callee.is_null() => {
@@ -220,38 +231,42 @@ where
             }};
         }
         macro_rules! trap {
-            ($e:expr) => {
-                match $e {
+            ($d e:expr) => {
+                match $d e {
                     Ok(v) => v,
                     Err(code) => break Err(Trap::new(code)),
                 }
             };
         }
         macro_rules! jump {
-            ($target:expr) => {
-                pc = ops.add($target as usize)
+            ($d target:expr) => {
+                pc = ops.add($d target as usize)
             };
         }
         macro_rules! adjust {
-            ($drop:expr, $keep:expr) => {{
-                let keep = $keep as usize;
-                let drop = $drop as usize;
-                core::ptr::copy(sp.sub(keep), sp.sub(keep + drop), keep);
+            ($d drop:expr, $d keep:expr) => {{
+                let keep = $d keep as usize;
+                let drop = $d drop as usize;
+                let src = sp.sub(keep);
+                let dst = src.sub(drop);
+                for k in 0..keep {
+                    *dst.add(k) = *src.add(k);
+                }
                 sp = sp.sub(drop);
             }};
         }
         macro_rules! load {
-            ($n:literal, $offset:expr, $conv:expr) => {{
+            ($d n:literal, $d offset:expr, $d conv:expr) => {{
                 let a = top!();
-                let bytes = trap!(memory::load::<$n>(mem, a, $offset));
-                *sp.sub(1) = $conv(bytes);
+                let bytes = trap!(memory::load::<$d n>(mem, a, $d offset));
+                *sp.sub(1) = $d conv(bytes);
             }};
         }
         macro_rules! store {
-            ($n:literal, $offset:expr, $conv:expr) => {{
+            ($d n:literal, $d offset:expr, $d conv:expr) => {{
                 let v = pop!();
                 let a = pop!();
-                trap!(memory::store::<$n>(mem, a, $offset, $conv(v)));
+                trap!(memory::store::<$d n>(mem, a, $d offset, $d conv(v)));
             }};
         }
 
@@ -307,7 +322,10 @@ where
                 }
                 Op::Return { results } => {
                     let n = results as usize;
-                    core::ptr::copy(sp.sub(n), fp, n);
+                    let src = sp.sub(n);
+                    for k in 0..n {
+                        *fp.add(k) = *src.add(k);
+                    }
                     sp = fp.add(n);
                     match frames.pop() {
                         None => break Ok(n),
@@ -461,7 +479,26 @@ where
                 }
                 Op::RefIsNull => *sp.sub(1) = u64::from(top!() == 0),
                 Op::RefFunc(f) => push!(*(*inst).vmctx.funcs.add(f as usize) as u64),
-                num => trap!(numeric::exec_numeric(num, &mut sp)),
+                $(Op::$u => {
+                    let t = sp.sub(1);
+                    *t = <$ur as Raw>::to_raw($uf(<$ua as Raw>::from_raw(*t)));
+                })*
+                $(Op::$ut => {
+                    let t = sp.sub(1);
+                    *t = <$utr as Raw>::to_raw(trap!($utf(<$uta as Raw>::from_raw(*t))));
+                })*
+                $(Op::$b => {
+                    sp = sp.sub(1);
+                    let b = *sp;
+                    let t = sp.sub(1);
+                    *t = <$br as Raw>::to_raw($bf(<$ba as Raw>::from_raw(*t), <$bb as Raw>::from_raw(b)));
+                })*
+                $(Op::$bt => {
+                    sp = sp.sub(1);
+                    let b = *sp;
+                    let t = sp.sub(1);
+                    *t = <$btr as Raw>::to_raw(trap!($btf(<$bta as Raw>::from_raw(*t), <$btb as Raw>::from_raw(b))));
+                })*
             }
         };
         match outcome {
@@ -474,3 +511,6 @@ where
         }
     }
 }
+    };
+}
+for_each_numeric!(define_run $);
