@@ -76,22 +76,8 @@ macro_rules! for_each_numeric {
                 I64TruncF64U (f64) -> u64 = crate::exec::convert::i64_trunc_f64_u;
             }
             binary {
-                I32Eq (i32, i32) -> i32 = crate::exec::binary::eq;
-                I32Ne (i32, i32) -> i32 = crate::exec::binary::ne;
-                I32LtS (i32, i32) -> i32 = crate::exec::binary::lt;
-                I32LtU (u32, u32) -> i32 = crate::exec::binary::lt;
-                I32GtS (i32, i32) -> i32 = crate::exec::binary::gt;
-                I32GtU (u32, u32) -> i32 = crate::exec::binary::gt;
-                I32LeS (i32, i32) -> i32 = crate::exec::binary::le;
-                I32LeU (u32, u32) -> i32 = crate::exec::binary::le;
-                I32GeS (i32, i32) -> i32 = crate::exec::binary::ge;
-                I32GeU (u32, u32) -> i32 = crate::exec::binary::ge;
-                I64Eq (i64, i64) -> i32 = crate::exec::binary::eq;
-                I64Ne (i64, i64) -> i32 = crate::exec::binary::ne;
                 I64LtS (i64, i64) -> i32 = crate::exec::binary::lt;
-                I64LtU (u64, u64) -> i32 = crate::exec::binary::lt;
                 I64GtS (i64, i64) -> i32 = crate::exec::binary::gt;
-                I64GtU (u64, u64) -> i32 = crate::exec::binary::gt;
                 I64LeS (i64, i64) -> i32 = crate::exec::binary::le;
                 I64LeU (u64, u64) -> i32 = crate::exec::binary::le;
                 I64GeS (i64, i64) -> i32 = crate::exec::binary::ge;
@@ -108,26 +94,7 @@ macro_rules! for_each_numeric {
                 F64Gt (f64, f64) -> i32 = crate::exec::binary::gt;
                 F64Le (f64, f64) -> i32 = crate::exec::binary::le;
                 F64Ge (f64, f64) -> i32 = crate::exec::binary::ge;
-                I32Add (u32, u32) -> u32 = u32::wrapping_add;
-                I32Sub (u32, u32) -> u32 = u32::wrapping_sub;
-                I32Mul (u32, u32) -> u32 = u32::wrapping_mul;
-                I32And (u32, u32) -> u32 = crate::exec::binary::and;
-                I32Or (u32, u32) -> u32 = crate::exec::binary::or;
-                I32Xor (u32, u32) -> u32 = crate::exec::binary::xor;
-                I32Shl (u32, u32) -> u32 = crate::exec::binary::i32_shl;
-                I32ShrS (i32, u32) -> i32 = crate::exec::binary::i32_shr_s;
-                I32ShrU (u32, u32) -> u32 = crate::exec::binary::i32_shr_u;
-                I32Rotl (u32, u32) -> u32 = u32::rotate_left;
-                I32Rotr (u32, u32) -> u32 = u32::rotate_right;
-                I64Add (u64, u64) -> u64 = u64::wrapping_add;
-                I64Sub (u64, u64) -> u64 = u64::wrapping_sub;
-                I64Mul (u64, u64) -> u64 = u64::wrapping_mul;
-                I64And (u64, u64) -> u64 = crate::exec::binary::and;
-                I64Or (u64, u64) -> u64 = crate::exec::binary::or;
-                I64Xor (u64, u64) -> u64 = crate::exec::binary::xor;
-                I64Shl (u64, u64) -> u64 = crate::exec::binary::i64_shl;
                 I64ShrS (i64, u64) -> i64 = crate::exec::binary::i64_shr_s;
-                I64ShrU (u64, u64) -> u64 = crate::exec::binary::i64_shr_u;
                 I64Rotl (u64, u64) -> u64 = crate::exec::binary::i64_rotl;
                 I64Rotr (u64, u64) -> u64 = crate::exec::binary::i64_rotr;
                 F32Add (f32, f32) -> f32 = crate::exec::binary::add;
@@ -137,13 +104,48 @@ macro_rules! for_each_numeric {
                 F32Min (f32, f32) -> f32 = crate::exec::binary::f32_min;
                 F32Max (f32, f32) -> f32 = crate::exec::binary::f32_max;
                 F32Copysign (u32, u32) -> u32 = crate::exec::binary::f32_copysign;
-                F64Add (f64, f64) -> f64 = crate::exec::binary::add;
-                F64Sub (f64, f64) -> f64 = crate::exec::binary::sub;
-                F64Mul (f64, f64) -> f64 = crate::exec::binary::mul;
                 F64Div (f64, f64) -> f64 = crate::exec::binary::div;
                 F64Min (f64, f64) -> f64 = crate::exec::binary::f64_min;
                 F64Max (f64, f64) -> f64 = crate::exec::binary::f64_max;
                 F64Copysign (u64, u64) -> u64 = crate::exec::binary::f64_copysign;
+            }
+            fused {
+                I32Add [I32AddI I32AddL I32AddLL] (u32, u32) -> u32 = u32::wrapping_add;
+                I32Sub [I32SubI I32SubL I32SubLL] (u32, u32) -> u32 = u32::wrapping_sub;
+                I32Mul [I32MulI I32MulL I32MulLL] (u32, u32) -> u32 = u32::wrapping_mul;
+                I32And [I32AndI I32AndL I32AndLL] (u32, u32) -> u32 = crate::exec::binary::and;
+                I32Or [I32OrI I32OrL I32OrLL] (u32, u32) -> u32 = crate::exec::binary::or;
+                I32Xor [I32XorI I32XorL I32XorLL] (u32, u32) -> u32 = crate::exec::binary::xor;
+                I32Shl [I32ShlI I32ShlL I32ShlLL] (u32, u32) -> u32 = crate::exec::binary::i32_shl;
+                I32ShrS [I32ShrSI I32ShrSL I32ShrSLL] (i32, u32) -> i32 = crate::exec::binary::i32_shr_s;
+                I32ShrU [I32ShrUI I32ShrUL I32ShrULL] (u32, u32) -> u32 = crate::exec::binary::i32_shr_u;
+                I32Rotl [I32RotlI I32RotlL I32RotlLL] (u32, u32) -> u32 = u32::rotate_left;
+                I32Rotr [I32RotrI I32RotrL I32RotrLL] (u32, u32) -> u32 = u32::rotate_right;
+                I32Eq [I32EqI I32EqL I32EqLL] (i32, i32) -> i32 = crate::exec::binary::eq;
+                I32Ne [I32NeI I32NeL I32NeLL] (i32, i32) -> i32 = crate::exec::binary::ne;
+                I32LtS [I32LtSI I32LtSL I32LtSLL] (i32, i32) -> i32 = crate::exec::binary::lt;
+                I32LtU [I32LtUI I32LtUL I32LtULL] (u32, u32) -> i32 = crate::exec::binary::lt;
+                I32GtS [I32GtSI I32GtSL I32GtSLL] (i32, i32) -> i32 = crate::exec::binary::gt;
+                I32GtU [I32GtUI I32GtUL I32GtULL] (u32, u32) -> i32 = crate::exec::binary::gt;
+                I32LeS [I32LeSI I32LeSL I32LeSLL] (i32, i32) -> i32 = crate::exec::binary::le;
+                I32LeU [I32LeUI I32LeUL I32LeULL] (u32, u32) -> i32 = crate::exec::binary::le;
+                I32GeS [I32GeSI I32GeSL I32GeSLL] (i32, i32) -> i32 = crate::exec::binary::ge;
+                I32GeU [I32GeUI I32GeUL I32GeULL] (u32, u32) -> i32 = crate::exec::binary::ge;
+                I64Add [I64AddI I64AddL I64AddLL] (u64, u64) -> u64 = u64::wrapping_add;
+                I64Sub [I64SubI I64SubL I64SubLL] (u64, u64) -> u64 = u64::wrapping_sub;
+                I64Mul [I64MulI I64MulL I64MulLL] (u64, u64) -> u64 = u64::wrapping_mul;
+                I64And [I64AndI I64AndL I64AndLL] (u64, u64) -> u64 = crate::exec::binary::and;
+                I64Or [I64OrI I64OrL I64OrLL] (u64, u64) -> u64 = crate::exec::binary::or;
+                I64Xor [I64XorI I64XorL I64XorLL] (u64, u64) -> u64 = crate::exec::binary::xor;
+                I64Shl [I64ShlI I64ShlL I64ShlLL] (u64, u64) -> u64 = crate::exec::binary::i64_shl;
+                I64ShrU [I64ShrUI I64ShrUL I64ShrULL] (u64, u64) -> u64 = crate::exec::binary::i64_shr_u;
+                I64Eq [I64EqI I64EqL I64EqLL] (i64, i64) -> i32 = crate::exec::binary::eq;
+                I64Ne [I64NeI I64NeL I64NeLL] (i64, i64) -> i32 = crate::exec::binary::ne;
+                I64LtU [I64LtUI I64LtUL I64LtULL] (u64, u64) -> i32 = crate::exec::binary::lt;
+                I64GtU [I64GtUI I64GtUL I64GtULL] (u64, u64) -> i32 = crate::exec::binary::gt;
+                F64Add [F64AddI F64AddL F64AddLL] (f64, f64) -> f64 = crate::exec::binary::add;
+                F64Sub [F64SubI F64SubL F64SubLL] (f64, f64) -> f64 = crate::exec::binary::sub;
+                F64Mul [F64MulI F64MulL F64MulLL] (f64, f64) -> f64 = crate::exec::binary::mul;
             }
             binary_trap {
                 I32DivS (i32, i32) -> i32 = crate::exec::binary::i32_div_s;
@@ -165,6 +167,7 @@ macro_rules! define_op {
         unary { $( $u:ident ($ua:ty) -> $ur:ty = $uf:path; )* }
         unary_trap { $( $ut:ident ($uta:ty) -> $utr:ty = $utf:path; )* }
         binary { $( $b:ident ($ba:ty, $bb:ty) -> $br:ty = $bf:path; )* }
+        fused { $( $f:ident [$fi:ident $fl:ident $fll:ident] ($fa:ty, $fb:ty) -> $fr:ty = $ff:path; )* }
         binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
     ) => {
         /// One instruction of the internal code.
@@ -244,6 +247,13 @@ macro_rules! define_op {
             $( $ut, )*
             $( $b, )*
             $( $bt, )*
+            $( $f, )*
+            /// Fused: the right operand is a constant.
+            $( $fi(u64), )*
+            /// Fused: the right operand is a local.
+            $( $fl(u32), )*
+            /// Fused: both operands are locals.
+            $( $fll(u32, u32), )*
         }
 
         impl Op {
@@ -255,8 +265,23 @@ macro_rules! define_op {
                     $( O::$ut => (Op::$ut, 0), )*
                     $( O::$b => (Op::$b, -1), )*
                     $( O::$bt => (Op::$bt, -1), )*
+                    $( O::$f => (Op::$f, -1), )*
                     _ => return None,
                 })
+            }
+
+            /// Fuses a binary `self` with the operand-pushing ops before it (`prev2`,
+            /// `prev`); returns the fused op and how many previous ops it replaces.
+            pub(crate) fn fuse(self, prev2: Option<Op>, prev: Option<Op>) -> Option<(Op, usize)> {
+                match self {
+                    $( Op::$f => match (prev2, prev) {
+                        (Some(Op::LocalGet(a)), Some(Op::LocalGet(b))) => Some((Op::$fll(a, b), 2)),
+                        (_, Some(Op::Const(c))) => Some((Op::$fi(c), 1)),
+                        (_, Some(Op::LocalGet(b))) => Some((Op::$fl(b), 1)),
+                        _ => None,
+                    }, )*
+                    _ => None,
+                }
             }
         }
     };

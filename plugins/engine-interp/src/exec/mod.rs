@@ -9,7 +9,6 @@ pub mod binary;
 pub mod call;
 pub mod convert;
 pub mod memory;
-pub mod numeric;
 pub mod raw;
 pub mod table;
 pub mod unary;
@@ -112,6 +111,7 @@ macro_rules! define_run {
         unary { $( $u:ident ($ua:ty) -> $ur:ty = $uf:path; )* }
         unary_trap { $( $ut:ident ($uta:ty) -> $utr:ty = $utf:path; )* }
         binary { $( $b:ident ($ba:ty, $bb:ty) -> $br:ty = $bf:path; )* }
+        fused { $( $f:ident [$fi:ident $fl:ident $fll:ident] ($fa:ty, $fb:ty) -> $fr:ty = $ff:path; )* }
         binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
     ) => {
 /// Runs the dispatch loop for function `index` of `inst` whose `nargs` arguments are
@@ -492,6 +492,23 @@ where
                     let b = *sp;
                     let t = sp.sub(1);
                     *t = <$br as Raw>::to_raw($bf(<$ba as Raw>::from_raw(*t), <$bb as Raw>::from_raw(b)));
+                })*
+                $(Op::$f => {
+                    sp = sp.sub(1);
+                    let b = *sp;
+                    let t = sp.sub(1);
+                    *t = <$fr as Raw>::to_raw($ff(<$fa as Raw>::from_raw(*t), <$fb as Raw>::from_raw(b)));
+                })*
+                $(Op::$fi(c) => {
+                    let t = sp.sub(1);
+                    *t = <$fr as Raw>::to_raw($ff(<$fa as Raw>::from_raw(*t), <$fb as Raw>::from_raw(c)));
+                })*
+                $(Op::$fl(l) => {
+                    let t = sp.sub(1);
+                    *t = <$fr as Raw>::to_raw($ff(<$fa as Raw>::from_raw(*t), <$fb as Raw>::from_raw(*fp.add(l as usize))));
+                })*
+                $(Op::$fll(a, b) => {
+                    push!(<$fr as Raw>::to_raw($ff(<$fa as Raw>::from_raw(*fp.add(a as usize)), <$fb as Raw>::from_raw(*fp.add(b as usize)))));
                 })*
                 $(Op::$bt => {
                     sp = sp.sub(1);

@@ -46,6 +46,8 @@ pub struct FuncTranslator<'m> {
     /// Index of the `Fuel` op charging the current straight-line run.
     fuel_op: Option<usize>,
     fuel: bool,
+    /// First instruction that may be fused with later ones (after the last label).
+    barrier: usize,
     results: u32,
     offset: u64,
 }
@@ -67,6 +69,7 @@ impl<'m> FuncTranslator<'m> {
             dead_depth: 0,
             fuel_op: None,
             fuel,
+            barrier: 0,
             results: 0,
             offset: 0,
         }
@@ -104,6 +107,7 @@ impl<'m> FuncTranslator<'m> {
         self.unreachable = false;
         self.dead_depth = 0;
         self.fuel_op = None;
+        self.barrier = self.ops.len();
         self.ctrl.clear();
         self.ctrl.push(Ctrl {
             kind: CtrlKind::Block,
@@ -148,10 +152,25 @@ impl<'m> FuncTranslator<'m> {
 
     /// Starts a new straight-line run for fuel accounting.
     fn fuel_point(&mut self) {
+        self.label();
         if self.fuel {
             self.fuel_op = Some(self.ops.len());
             self.emit(Op::Fuel(0));
         }
+    }
+
+    /// Marks the current position as a possible branch target: no fusion across it.
+    fn label(&mut self) {
+        self.barrier = self.ops.len();
+    }
+
+    /// The op `back` places before the end, if it may be fused.
+    fn fusable(&self, back: usize) -> Option<Op> {
+        let i = self.ops.len().checked_sub(back)?;
+        if i < self.barrier {
+            return None;
+        }
+        self.ops.get(i).copied()
     }
 
     fn charge(&mut self) {
@@ -237,7 +256,13 @@ impl<'m> FuncTranslator<'m> {
         }
         self.charge();
         if let Some((num, effect)) = Op::numeric(&op) {
-            self.emit(num);
+            match num.fuse(self.fusable(2), self.fusable(1)) {
+                Some((fused, n)) => {
+                    self.ops.truncate(self.ops.len() - n);
+                    self.emit(fused);
+                }
+                None => self.emit(num),
+            }
             if effect < 0 {
                 self.pop(1);
             }
@@ -263,6 +288,7 @@ impl<'m> FuncTranslator<'m> {
             }
             Operator::Loop { blockty } => {
                 let (params, results) = self.block_arity(blockty)?;
+                self.label();
                 self.fuel_point();
                 self.ctrl.push(Ctrl {
                     kind: CtrlKind::Loop,
@@ -299,6 +325,7 @@ impl<'m> FuncTranslator<'m> {
                     }
                 }
                 let pc = self.pc();
+                self.label();
                 let f = self.ctrl.last_mut().ok_or(CompileError::Limit("else"))?;
                 f.kind = CtrlKind::Else;
                 let branch = f.if_branch.take();
@@ -324,6 +351,7 @@ impl<'m> FuncTranslator<'m> {
                     return Ok(());
                 }
                 let pc = self.pc();
+                self.label();
                 for at in f.fixups {
                     self.patch(at, pc);
                 }
