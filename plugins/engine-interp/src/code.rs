@@ -110,42 +110,42 @@ macro_rules! for_each_numeric {
                 F64Copysign (u64, u64) -> u64 = crate::exec::binary::f64_copysign;
             }
             fused {
-                I32Add [I32AddI I32AddL I32AddLL] (u32, u32) -> u32 = u32::wrapping_add;
-                I32Sub [I32SubI I32SubL I32SubLL] (u32, u32) -> u32 = u32::wrapping_sub;
-                I32Mul [I32MulI I32MulL I32MulLL] (u32, u32) -> u32 = u32::wrapping_mul;
-                I32And [I32AndI I32AndL I32AndLL] (u32, u32) -> u32 = crate::exec::binary::and;
-                I32Or [I32OrI I32OrL I32OrLL] (u32, u32) -> u32 = crate::exec::binary::or;
-                I32Xor [I32XorI I32XorL I32XorLL] (u32, u32) -> u32 = crate::exec::binary::xor;
-                I32Shl [I32ShlI I32ShlL I32ShlLL] (u32, u32) -> u32 = crate::exec::binary::i32_shl;
-                I32ShrS [I32ShrSI I32ShrSL I32ShrSLL] (i32, u32) -> i32 = crate::exec::binary::i32_shr_s;
-                I32ShrU [I32ShrUI I32ShrUL I32ShrULL] (u32, u32) -> u32 = crate::exec::binary::i32_shr_u;
-                I32Rotl [I32RotlI I32RotlL I32RotlLL] (u32, u32) -> u32 = u32::rotate_left;
-                I32Rotr [I32RotrI I32RotrL I32RotrLL] (u32, u32) -> u32 = u32::rotate_right;
-                I32Eq [I32EqI I32EqL I32EqLL] (i32, i32) -> i32 = crate::exec::binary::eq;
-                I32Ne [I32NeI I32NeL I32NeLL] (i32, i32) -> i32 = crate::exec::binary::ne;
-                I32LtS [I32LtSI I32LtSL I32LtSLL] (i32, i32) -> i32 = crate::exec::binary::lt;
-                I32LtU [I32LtUI I32LtUL I32LtULL] (u32, u32) -> i32 = crate::exec::binary::lt;
-                I32GtS [I32GtSI I32GtSL I32GtSLL] (i32, i32) -> i32 = crate::exec::binary::gt;
-                I32GtU [I32GtUI I32GtUL I32GtULL] (u32, u32) -> i32 = crate::exec::binary::gt;
-                I32LeS [I32LeSI I32LeSL I32LeSLL] (i32, i32) -> i32 = crate::exec::binary::le;
-                I32LeU [I32LeUI I32LeUL I32LeULL] (u32, u32) -> i32 = crate::exec::binary::le;
-                I32GeS [I32GeSI I32GeSL I32GeSLL] (i32, i32) -> i32 = crate::exec::binary::ge;
-                I32GeU [I32GeUI I32GeUL I32GeULL] (u32, u32) -> i32 = crate::exec::binary::ge;
-                I64Add [I64AddI I64AddL I64AddLL] (u64, u64) -> u64 = u64::wrapping_add;
-                I64Sub [I64SubI I64SubL I64SubLL] (u64, u64) -> u64 = u64::wrapping_sub;
-                I64Mul [I64MulI I64MulL I64MulLL] (u64, u64) -> u64 = u64::wrapping_mul;
-                I64And [I64AndI I64AndL I64AndLL] (u64, u64) -> u64 = crate::exec::binary::and;
-                I64Or [I64OrI I64OrL I64OrLL] (u64, u64) -> u64 = crate::exec::binary::or;
-                I64Xor [I64XorI I64XorL I64XorLL] (u64, u64) -> u64 = crate::exec::binary::xor;
-                I64Shl [I64ShlI I64ShlL I64ShlLL] (u64, u64) -> u64 = crate::exec::binary::i64_shl;
-                I64ShrU [I64ShrUI I64ShrUL I64ShrULL] (u64, u64) -> u64 = crate::exec::binary::i64_shr_u;
-                I64Eq [I64EqI I64EqL I64EqLL] (i64, i64) -> i32 = crate::exec::binary::eq;
-                I64Ne [I64NeI I64NeL I64NeLL] (i64, i64) -> i32 = crate::exec::binary::ne;
-                I64LtU [I64LtUI I64LtUL I64LtULL] (u64, u64) -> i32 = crate::exec::binary::lt;
-                I64GtU [I64GtUI I64GtUL I64GtULL] (u64, u64) -> i32 = crate::exec::binary::gt;
-                F64Add [F64AddI F64AddL F64AddLL] (f64, f64) -> f64 = crate::exec::binary::add;
-                F64Sub [F64SubI F64SubL F64SubLL] (f64, f64) -> f64 = crate::exec::binary::sub;
-                F64Mul [F64MulI F64MulL F64MulLL] (f64, f64) -> f64 = crate::exec::binary::mul;
+                I32Add [I32AddI I32AddL I32AddLL I32AddLI] (u32, u32) -> u32 = u32::wrapping_add;
+                I32Sub [I32SubI I32SubL I32SubLL I32SubLI] (u32, u32) -> u32 = u32::wrapping_sub;
+                I32Mul [I32MulI I32MulL I32MulLL I32MulLI] (u32, u32) -> u32 = u32::wrapping_mul;
+                I32And [I32AndI I32AndL I32AndLL I32AndLI] (u32, u32) -> u32 = crate::exec::binary::and;
+                I32Or [I32OrI I32OrL I32OrLL I32OrLI] (u32, u32) -> u32 = crate::exec::binary::or;
+                I32Xor [I32XorI I32XorL I32XorLL I32XorLI] (u32, u32) -> u32 = crate::exec::binary::xor;
+                I32Shl [I32ShlI I32ShlL I32ShlLL I32ShlLI] (u32, u32) -> u32 = crate::exec::binary::i32_shl;
+                I32ShrS [I32ShrSI I32ShrSL I32ShrSLL I32ShrSLI] (i32, u32) -> i32 = crate::exec::binary::i32_shr_s;
+                I32ShrU [I32ShrUI I32ShrUL I32ShrULL I32ShrULI] (u32, u32) -> u32 = crate::exec::binary::i32_shr_u;
+                I32Rotl [I32RotlI I32RotlL I32RotlLL I32RotlLI] (u32, u32) -> u32 = u32::rotate_left;
+                I32Rotr [I32RotrI I32RotrL I32RotrLL I32RotrLI] (u32, u32) -> u32 = u32::rotate_right;
+                I32Eq [I32EqI I32EqL I32EqLL I32EqLI] (i32, i32) -> i32 = crate::exec::binary::eq;
+                I32Ne [I32NeI I32NeL I32NeLL I32NeLI] (i32, i32) -> i32 = crate::exec::binary::ne;
+                I32LtS [I32LtSI I32LtSL I32LtSLL I32LtSLI] (i32, i32) -> i32 = crate::exec::binary::lt;
+                I32LtU [I32LtUI I32LtUL I32LtULL I32LtULI] (u32, u32) -> i32 = crate::exec::binary::lt;
+                I32GtS [I32GtSI I32GtSL I32GtSLL I32GtSLI] (i32, i32) -> i32 = crate::exec::binary::gt;
+                I32GtU [I32GtUI I32GtUL I32GtULL I32GtULI] (u32, u32) -> i32 = crate::exec::binary::gt;
+                I32LeS [I32LeSI I32LeSL I32LeSLL I32LeSLI] (i32, i32) -> i32 = crate::exec::binary::le;
+                I32LeU [I32LeUI I32LeUL I32LeULL I32LeULI] (u32, u32) -> i32 = crate::exec::binary::le;
+                I32GeS [I32GeSI I32GeSL I32GeSLL I32GeSLI] (i32, i32) -> i32 = crate::exec::binary::ge;
+                I32GeU [I32GeUI I32GeUL I32GeULL I32GeULI] (u32, u32) -> i32 = crate::exec::binary::ge;
+                I64Add [I64AddI I64AddL I64AddLL I64AddLI] (u64, u64) -> u64 = u64::wrapping_add;
+                I64Sub [I64SubI I64SubL I64SubLL I64SubLI] (u64, u64) -> u64 = u64::wrapping_sub;
+                I64Mul [I64MulI I64MulL I64MulLL I64MulLI] (u64, u64) -> u64 = u64::wrapping_mul;
+                I64And [I64AndI I64AndL I64AndLL I64AndLI] (u64, u64) -> u64 = crate::exec::binary::and;
+                I64Or [I64OrI I64OrL I64OrLL I64OrLI] (u64, u64) -> u64 = crate::exec::binary::or;
+                I64Xor [I64XorI I64XorL I64XorLL I64XorLI] (u64, u64) -> u64 = crate::exec::binary::xor;
+                I64Shl [I64ShlI I64ShlL I64ShlLL I64ShlLI] (u64, u64) -> u64 = crate::exec::binary::i64_shl;
+                I64ShrU [I64ShrUI I64ShrUL I64ShrULL I64ShrULI] (u64, u64) -> u64 = crate::exec::binary::i64_shr_u;
+                I64Eq [I64EqI I64EqL I64EqLL I64EqLI] (i64, i64) -> i32 = crate::exec::binary::eq;
+                I64Ne [I64NeI I64NeL I64NeLL I64NeLI] (i64, i64) -> i32 = crate::exec::binary::ne;
+                I64LtU [I64LtUI I64LtUL I64LtULL I64LtULI] (u64, u64) -> i32 = crate::exec::binary::lt;
+                I64GtU [I64GtUI I64GtUL I64GtULL I64GtULI] (u64, u64) -> i32 = crate::exec::binary::gt;
+                F64Add [F64AddI F64AddL F64AddLL F64AddLI] (f64, f64) -> f64 = crate::exec::binary::add;
+                F64Sub [F64SubI F64SubL F64SubLL F64SubLI] (f64, f64) -> f64 = crate::exec::binary::sub;
+                F64Mul [F64MulI F64MulL F64MulLL F64MulLI] (f64, f64) -> f64 = crate::exec::binary::mul;
             }
             binary_trap {
                 I32DivS (i32, i32) -> i32 = crate::exec::binary::i32_div_s;
@@ -167,7 +167,7 @@ macro_rules! define_op {
         unary { $( $u:ident ($ua:ty) -> $ur:ty = $uf:path; )* }
         unary_trap { $( $ut:ident ($uta:ty) -> $utr:ty = $utf:path; )* }
         binary { $( $b:ident ($ba:ty, $bb:ty) -> $br:ty = $bf:path; )* }
-        fused { $( $f:ident [$fi:ident $fl:ident $fll:ident] ($fa:ty, $fb:ty) -> $fr:ty = $ff:path; )* }
+        fused { $( $f:ident [$fi:ident $fl:ident $fll:ident $fli:ident] ($fa:ty, $fb:ty) -> $fr:ty = $ff:path; )* }
         binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
     ) => {
         /// One instruction of the internal code.
@@ -254,6 +254,8 @@ macro_rules! define_op {
             $( $fl(u32), )*
             /// Fused: both operands are locals.
             $( $fll(u32, u32), )*
+            /// Fused: a local and a constant.
+            $( $fli(u32, u64), )*
         }
 
         impl Op {
@@ -276,6 +278,7 @@ macro_rules! define_op {
                 match self {
                     $( Op::$f => match (prev2, prev) {
                         (Some(Op::LocalGet(a)), Some(Op::LocalGet(b))) => Some((Op::$fll(a, b), 2)),
+                        (Some(Op::LocalGet(a)), Some(Op::Const(c))) => Some((Op::$fli(a, c), 2)),
                         (_, Some(Op::Const(c))) => Some((Op::$fi(c), 1)),
                         (_, Some(Op::LocalGet(b))) => Some((Op::$fl(b), 1)),
                         _ => None,

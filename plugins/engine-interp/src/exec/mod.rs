@@ -111,7 +111,7 @@ macro_rules! define_run {
         unary { $( $u:ident ($ua:ty) -> $ur:ty = $uf:path; )* }
         unary_trap { $( $ut:ident ($uta:ty) -> $utr:ty = $utf:path; )* }
         binary { $( $b:ident ($ba:ty, $bb:ty) -> $br:ty = $bf:path; )* }
-        fused { $( $f:ident [$fi:ident $fl:ident $fll:ident] ($fa:ty, $fb:ty) -> $fr:ty = $ff:path; )* }
+        fused { $( $f:ident [$fi:ident $fl:ident $fll:ident $fli:ident] ($fa:ty, $fb:ty) -> $fr:ty = $ff:path; )* }
         binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
     ) => {
 /// Runs the dispatch loop for function `index` of `inst` whose `nargs` arguments are
@@ -509,6 +509,9 @@ where
                 })*
                 $(Op::$fll(a, b) => {
                     push!(<$fr as Raw>::to_raw($ff(<$fa as Raw>::from_raw(*fp.add(a as usize)), <$fb as Raw>::from_raw(*fp.add(b as usize)))));
+                })*
+                $(Op::$fli(a, c) => {
+                    push!(<$fr as Raw>::to_raw($ff(<$fa as Raw>::from_raw(*fp.add(a as usize)), <$fb as Raw>::from_raw(c))));
                 })*
                 $(Op::$bt => {
                     sp = sp.sub(1);

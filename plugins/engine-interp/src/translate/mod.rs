@@ -368,7 +368,31 @@ impl<'m> FuncTranslator<'m> {
             }
             Operator::BrIf { relative_depth } => {
                 self.pop(1);
+                // `i32.eqz; br_if` branches on zero: invert instead of computing.
+                let negate = self.fusable(1) == Some(Op::I32Eqz);
+                if negate {
+                    self.ops.pop();
+                }
                 self.branch(relative_depth, true)?;
+                if negate {
+                    let at = self.ops.len() - 1;
+                    match self.ops[at] {
+                        Op::BrIf { target } => self.ops[at] = Op::BrIfNot { target },
+                        _ => {
+                            // A branch that adjusts the stack: keep the `eqz`.
+                            let op = self.ops[at];
+                            self.ops[at] = Op::I32Eqz;
+                            self.ops.push(op);
+                            for f in &mut self.ctrl {
+                                for x in &mut f.fixups {
+                                    if *x == at {
+                                        *x = at + 1;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
                 self.fuel_point();
             }
             Operator::BrTable { targets } => {
