@@ -1,5 +1,5 @@
 //! `#[repr(C)]` runtime structures that engines' generated code touches, and their
-//! field offsets: the single source of truth for JIT plugins (tests assert every
+//! field offsets (the `*_BASE`, `*_LENGTH`... constants): the single source of truth for JIT plugins (tests assert every
 //! constant against `core::mem::offset_of!`).
 
 /// A linear memory as generated code sees it.
@@ -69,53 +69,51 @@ pub struct VMContext {
 /// `funcref` is a `*const VMFuncRef`; an `externref` is the host value plus one.
 pub type RawRef = u64;
 
-/// Field offsets in bytes. Generated code reads these, never literal numbers.
-pub mod offsets {
-    /// `VMMemoryDefinition::base`.
-    pub const MEMORY_BASE: usize = 0;
-    /// `VMMemoryDefinition::length`.
-    pub const MEMORY_LENGTH: usize = 8;
-    /// `size_of::<VMMemoryDefinition>()`.
-    pub const MEMORY_SIZE: usize = 16;
-    /// `VMTableDefinition::base`.
-    pub const TABLE_BASE: usize = 0;
-    /// `VMTableDefinition::length`.
-    pub const TABLE_LENGTH: usize = 8;
-    /// `size_of::<VMTableDefinition>()`.
-    pub const TABLE_SIZE: usize = 16;
-    /// Size of a table element.
-    pub const TABLE_ELEMENT_SIZE: usize = 8;
-    /// `VMGlobal::lo`.
-    pub const GLOBAL_LO: usize = 0;
-    /// `VMGlobal::hi`.
-    pub const GLOBAL_HI: usize = 8;
-    /// `size_of::<VMGlobal>()`.
-    pub const GLOBAL_SIZE: usize = 16;
-    /// `VMFuncRef::code`.
-    pub const FUNCREF_CODE: usize = 0;
-    /// `VMFuncRef::vmctx`.
-    pub const FUNCREF_VMCTX: usize = 8;
-    /// `VMFuncRef::sig`.
-    pub const FUNCREF_SIG: usize = 16;
-    /// `VMFuncRef::func`.
-    pub const FUNCREF_FUNC: usize = 20;
-    /// `size_of::<VMFuncRef>()`.
-    pub const FUNCREF_SIZE: usize = 24;
-    /// `VMContext::memory0`.
-    pub const VMCTX_MEMORY0: usize = 0;
-    /// `VMContext::memories`.
-    pub const VMCTX_MEMORIES: usize = 8;
-    /// `VMContext::tables`.
-    pub const VMCTX_TABLES: usize = 16;
-    /// `VMContext::globals`.
-    pub const VMCTX_GLOBALS: usize = 24;
-    /// `VMContext::funcs`.
-    pub const VMCTX_FUNCS: usize = 32;
-    /// `VMContext::sigs`.
-    pub const VMCTX_SIGS: usize = 40;
-    /// `size_of::<VMContext>()`.
-    pub const VMCTX_SIZE: usize = 48;
-}
+// Field offsets in bytes. Generated code reads these, never literal numbers.
+/// `VMMemoryDefinition::base`.
+pub const MEMORY_BASE: usize = 0;
+/// `VMMemoryDefinition::length`.
+pub const MEMORY_LENGTH: usize = 8;
+/// `size_of::<VMMemoryDefinition>()`.
+pub const MEMORY_SIZE: usize = 16;
+/// `VMTableDefinition::base`.
+pub const TABLE_BASE: usize = 0;
+/// `VMTableDefinition::length`.
+pub const TABLE_LENGTH: usize = 8;
+/// `size_of::<VMTableDefinition>()`.
+pub const TABLE_SIZE: usize = 16;
+/// Size of a table element.
+pub const TABLE_ELEMENT_SIZE: usize = 8;
+/// `VMGlobal::lo`.
+pub const GLOBAL_LO: usize = 0;
+/// `VMGlobal::hi`.
+pub const GLOBAL_HI: usize = 8;
+/// `size_of::<VMGlobal>()`.
+pub const GLOBAL_SIZE: usize = 16;
+/// `VMFuncRef::code`.
+pub const FUNCREF_CODE: usize = 0;
+/// `VMFuncRef::vmctx`.
+pub const FUNCREF_VMCTX: usize = 8;
+/// `VMFuncRef::sig`.
+pub const FUNCREF_SIG: usize = 16;
+/// `VMFuncRef::func`.
+pub const FUNCREF_FUNC: usize = 20;
+/// `size_of::<VMFuncRef>()`.
+pub const FUNCREF_SIZE: usize = 24;
+/// `VMContext::memory0`.
+pub const VMCTX_MEMORY0: usize = 0;
+/// `VMContext::memories`.
+pub const VMCTX_MEMORIES: usize = 8;
+/// `VMContext::tables`.
+pub const VMCTX_TABLES: usize = 16;
+/// `VMContext::globals`.
+pub const VMCTX_GLOBALS: usize = 24;
+/// `VMContext::funcs`.
+pub const VMCTX_FUNCS: usize = 32;
+/// `VMContext::sigs`.
+pub const VMCTX_SIGS: usize = 40;
+/// `size_of::<VMContext>()`.
+pub const VMCTX_SIZE: usize = 48;
 
 #[cfg(test)]
 mod tests {
@@ -124,27 +122,27 @@ mod tests {
 
     #[test]
     fn offsets_match_layout() {
-        assert_eq!(offsets::MEMORY_BASE, offset_of!(VMMemoryDefinition, base));
-        assert_eq!(offsets::MEMORY_LENGTH, offset_of!(VMMemoryDefinition, length));
-        assert_eq!(offsets::MEMORY_SIZE, size_of::<VMMemoryDefinition>());
-        assert_eq!(offsets::TABLE_BASE, offset_of!(VMTableDefinition, base));
-        assert_eq!(offsets::TABLE_LENGTH, offset_of!(VMTableDefinition, length));
-        assert_eq!(offsets::TABLE_SIZE, size_of::<VMTableDefinition>());
-        assert_eq!(offsets::TABLE_ELEMENT_SIZE, size_of::<RawRef>());
-        assert_eq!(offsets::GLOBAL_LO, offset_of!(VMGlobal, lo));
-        assert_eq!(offsets::GLOBAL_HI, offset_of!(VMGlobal, hi));
-        assert_eq!(offsets::GLOBAL_SIZE, size_of::<VMGlobal>());
-        assert_eq!(offsets::FUNCREF_CODE, offset_of!(VMFuncRef, code));
-        assert_eq!(offsets::FUNCREF_VMCTX, offset_of!(VMFuncRef, vmctx));
-        assert_eq!(offsets::FUNCREF_SIG, offset_of!(VMFuncRef, sig));
-        assert_eq!(offsets::FUNCREF_FUNC, offset_of!(VMFuncRef, func));
-        assert_eq!(offsets::FUNCREF_SIZE, size_of::<VMFuncRef>());
-        assert_eq!(offsets::VMCTX_MEMORY0, offset_of!(VMContext, memory0));
-        assert_eq!(offsets::VMCTX_MEMORIES, offset_of!(VMContext, memories));
-        assert_eq!(offsets::VMCTX_TABLES, offset_of!(VMContext, tables));
-        assert_eq!(offsets::VMCTX_GLOBALS, offset_of!(VMContext, globals));
-        assert_eq!(offsets::VMCTX_FUNCS, offset_of!(VMContext, funcs));
-        assert_eq!(offsets::VMCTX_SIGS, offset_of!(VMContext, sigs));
-        assert_eq!(offsets::VMCTX_SIZE, size_of::<VMContext>());
+        assert_eq!(MEMORY_BASE, offset_of!(VMMemoryDefinition, base));
+        assert_eq!(MEMORY_LENGTH, offset_of!(VMMemoryDefinition, length));
+        assert_eq!(MEMORY_SIZE, size_of::<VMMemoryDefinition>());
+        assert_eq!(TABLE_BASE, offset_of!(VMTableDefinition, base));
+        assert_eq!(TABLE_LENGTH, offset_of!(VMTableDefinition, length));
+        assert_eq!(TABLE_SIZE, size_of::<VMTableDefinition>());
+        assert_eq!(TABLE_ELEMENT_SIZE, size_of::<RawRef>());
+        assert_eq!(GLOBAL_LO, offset_of!(VMGlobal, lo));
+        assert_eq!(GLOBAL_HI, offset_of!(VMGlobal, hi));
+        assert_eq!(GLOBAL_SIZE, size_of::<VMGlobal>());
+        assert_eq!(FUNCREF_CODE, offset_of!(VMFuncRef, code));
+        assert_eq!(FUNCREF_VMCTX, offset_of!(VMFuncRef, vmctx));
+        assert_eq!(FUNCREF_SIG, offset_of!(VMFuncRef, sig));
+        assert_eq!(FUNCREF_FUNC, offset_of!(VMFuncRef, func));
+        assert_eq!(FUNCREF_SIZE, size_of::<VMFuncRef>());
+        assert_eq!(VMCTX_MEMORY0, offset_of!(VMContext, memory0));
+        assert_eq!(VMCTX_MEMORIES, offset_of!(VMContext, memories));
+        assert_eq!(VMCTX_TABLES, offset_of!(VMContext, tables));
+        assert_eq!(VMCTX_GLOBALS, offset_of!(VMContext, globals));
+        assert_eq!(VMCTX_FUNCS, offset_of!(VMContext, funcs));
+        assert_eq!(VMCTX_SIGS, offset_of!(VMContext, sigs));
+        assert_eq!(VMCTX_SIZE, size_of::<VMContext>());
     }
 }

@@ -16,7 +16,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             continue;
         }
         let end = code.funcs.get(i + 1).map_or(code.ops.len(), |n| n.entry as usize);
-        println!("func {} {:?} params {} locals {}", f.index, info.func_name(f.index), f.params, f.locals);
+        println!(
+            "func {} {:?} params {} locals {}",
+            f.index,
+            info.func_name(f.index),
+            f.params,
+            f.locals
+        );
         for (pc, op) in code.ops[f.entry as usize..end].iter().enumerate() {
             println!("  {:5} {:?}", f.entry as usize + pc, op);
         }

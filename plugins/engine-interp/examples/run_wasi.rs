@@ -19,16 +19,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let Some(path) = args.first() else {
         return Err("usage: run_wasi FILE.wasm [ARGS...]".into());
     };
-    let mut vm = vm_core::Vm::<InterpWasi>::new(&vm_core::Settings::new())?
-        .init()?
-        .start()?;
+    let mut vm = vm_core::Vm::<InterpWasi>::new(&vm_core::Settings::new())?.init()?.start()?;
     let t0 = Instant::now();
     let module = vm.load(path)?;
     let t1 = Instant::now();
-    let mut linker = Linker::new(RunContext {
-        args: args.clone(),
-        ..RunContext::default()
-    });
+    let mut linker = Linker::new(RunContext { args: args.clone(), ..RunContext::default() });
     let inst = vm.instantiate(&module, &mut linker)?;
     let code = match vm.invoke(&mut linker, inst, "_start", &[]) {
         Ok(_) => 0,

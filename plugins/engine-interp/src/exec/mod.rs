@@ -21,8 +21,8 @@ use vm_core::runtime::{
 use vm_core::slot::Virt;
 
 use crate::code::{FuncCode, ModuleCode, Op, for_each_numeric};
-use raw::Raw;
 use call::Frame;
+use raw::Raw;
 
 /// Reusable buffers of the executor, kept by the plugin between calls.
 #[derive(Debug, Default)]
@@ -116,17 +116,14 @@ macro_rules! define_run {
     ) => {
 /// Runs the dispatch loop for function `index` of `inst` whose `nargs` arguments are
 /// at the bottom of the stack; returns the number of results left there.
-fn run<C: Composition, const FUEL: bool>(
+fn run<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
     store: &mut Store<C>,
     buf: &mut ExecBuffers,
     limits: &mut Limits,
     inst: *const InstanceData<C>,
     index: u32,
     nargs: usize,
-) -> Result<usize, Trap>
-where
-    C: Composition<Engine = crate::Interp>,
-{
+) -> Result<usize, Trap> {
     let store: *mut Store<C> = store;
     let ExecBuffers { stack, frames, args, results } = buf;
     let stack_base = stack.as_mut_ptr();

@@ -121,7 +121,7 @@ impl<'m> FuncTranslator<'m> {
         self.fuel_point();
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
-            self.offset = reader.original_position() as u64;
+            self.offset = reader.original_position();
             reader.visit_operator(self)??;
         }
         Ok(FuncCode {
