@@ -119,7 +119,7 @@ def ensure_wasmtime():
 
 
 def ensure_wasmi():
-    exe = shutil.which("wasmi_cli") or str(Path.home() / ".cargo" / "bin" / "wasmi_cli")
+    exe = shutil.which("wasmi") or str(Path.home() / ".cargo" / "bin" / "wasmi")
     if Path(exe).exists():
         return exe
     log("wasmi: installing (cargo install wasmi_cli --locked); this takes a few minutes")
