@@ -115,8 +115,19 @@ impl fmt::Display for Trap {
         }
         if !self.backtrace.is_empty() {
             f.write_str("\nwasm backtrace:")?;
-            for (i, fr) in self.backtrace.iter().enumerate() {
+            // Runs of the same frame (deep recursion) print once with a count, and at
+            // most `MAX_LINES` lines print, so a stack overflow stays readable.
+            const MAX_LINES: usize = 32;
+            let frames = &self.backtrace;
+            let (mut i, mut lines) = (0, 0);
+            while i < frames.len() {
+                let run = frames[i..].iter().take_while(|fr| **fr == frames[i]).count();
+                if lines == MAX_LINES {
+                    write!(f, "\n  ... {} more frames", frames.len() - i)?;
+                    break;
+                }
                 write!(f, "\n  {i:>2}: ")?;
+                let fr = &frames[i];
                 if let Some(off) = fr.offset {
                     write!(f, "{off:#08x} - ")?;
                 }
@@ -124,6 +135,11 @@ impl fmt::Display for Trap {
                     Some(n) => write!(f, "{n}")?,
                     None => write!(f, "<wasm function {}>", fr.func_index)?,
                 }
+                if run > 1 {
+                    write!(f, " (repeated {run} times)")?;
+                }
+                i += run;
+                lines += 1;
             }
         }
         Ok(())

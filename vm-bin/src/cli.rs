@@ -1,0 +1,99 @@
+//! Command-line parsing and dispatch.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::{report, run, wast};
+
+/// A WebAssembly VM composed from plugins at compile time.
+#[derive(Parser, Debug)]
+#[command(name = "vm", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// How `--stats` prints.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum StatsFormat {
+    /// One line per plugin.
+    Text,
+    /// A JSON array.
+    Json,
+}
+
+/// Arguments of `vm run`.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Preopen a host directory for the guest: `HOST` (seen as the same path) or
+    /// `HOST::GUEST`.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    pub dirs: Vec<String>,
+    /// Give the guest an environment variable.
+    #[arg(long = "env", value_name = "KEY=VAL")]
+    pub env: Vec<String>,
+    /// Call this export instead of `_start`; the arguments after FILE are its
+    /// parameters, and its results are printed one per line.
+    #[arg(long, value_name = "NAME")]
+    pub invoke: Option<String>,
+    /// Set a plugin setting: `section.key=value` (see `vm config`).
+    #[arg(short = 'C', value_name = "SECTION.KEY=VALUE")]
+    pub settings: Vec<String>,
+    /// Print every plugin's counters to stderr when the guest finishes.
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "text", require_equals = true)]
+    pub stats: Option<StatsFormat>,
+    /// The module: `.wasm` or `.wat`.
+    pub file: PathBuf,
+    /// Arguments for the guest (a `--` right after FILE is accepted and not passed on).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a WebAssembly module (`_start`, or the export named by --invoke).
+    Run(RunArgs),
+    /// Run WebAssembly spec scripts (.wast); ends with `N passed, M failed`.
+    Wast {
+        /// The scripts.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List every plugin registered in this binary.
+    Plugins {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show this binary's composition: the plugin in each slot and the init order.
+    Info {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print every composed plugin's config keys, types, defaults and docs.
+    Config {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Wast { files } => wast::run(&files),
+        Command::Plugins { json } => print(report::plugins(json)),
+        Command::Info { json } => print(report::info(json)),
+        Command::Config { json } => print(report::config(json)),
+    }
+}
+
+fn print(text: String) -> ExitCode {
+    println!("{}", text.trim_end());
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,28 @@
+//! The composition of this binary, chosen by Cargo features.
+
+vm_core::compose! {
+    /// The VM this binary runs: one plugin per slot, picked by Cargo features.
+    pub struct BinVm {
+        engine: {
+            #[cfg(feature = "engine-interp")] vm_engine_interp::Interp,
+        },
+        virt: {
+            #[cfg(feature = "virt-host")] vm_virt_host::HostVirt,
+        },
+        hosts: [
+            #[cfg(feature = "host-wasi")] vm_host_wasi::Wasi,
+        ],
+        observers: [],
+        extra: [],
+    }
+}
+
+/// The features this binary was built with, for `vm info`.
+pub const FEATURES: &[&str] = &[
+    #[cfg(feature = "engine-interp")]
+    "engine-interp",
+    #[cfg(feature = "virt-host")]
+    "virt-host",
+    #[cfg(feature = "host-wasi")]
+    "host-wasi",
+];

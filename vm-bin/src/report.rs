@@ -1,0 +1,125 @@
+//! Listings of plugins, the composition and config schemas, as text or JSON.
+
+use serde_json::{Value, json};
+use vm_core::Composition;
+use vm_core::plugin::PluginMeta;
+
+use crate::composition::{BinVm, FEATURES};
+
+/// One plugin as JSON.
+pub fn meta_json(m: &PluginMeta) -> Value {
+    json!({
+        "id": m.id,
+        "slot": m.slot.name(),
+        "version": m.version.to_string(),
+        "description": m.description,
+        "provides": m.provides.iter().map(|c| json!({"name": c.name, "version": c.version.to_string()})).collect::<Vec<_>>(),
+        "requires": m.requires.iter().map(|r| json!({"name": r.name, "req": r.req})).collect::<Vec<_>>(),
+        "config": m.config.iter().map(|k| json!({
+            "key": k.name, "type": k.ty.name(), "default": k.default, "range": k.range, "doc": k.doc,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn caps(m: &PluginMeta) -> (String, String) {
+    let provides =
+        m.provides.iter().map(|c| format!("{}@{}", c.name, c.version)).collect::<Vec<_>>();
+    let requires = m.requires.iter().map(|r| format!("{} {}", r.name, r.req)).collect::<Vec<_>>();
+    (join_or_dash(&provides), join_or_dash(&requires))
+}
+
+fn join_or_dash(v: &[String]) -> String {
+    if v.is_empty() { "-".to_owned() } else { v.join(", ") }
+}
+
+/// `vm plugins`: every registered plugin.
+pub fn plugins(as_json: bool) -> String {
+    let all = vm_core::registry::plugins();
+    if as_json {
+        let list: Vec<Value> = all.iter().map(|r| meta_json(r.meta)).collect();
+        return serde_json::to_string_pretty(&list).unwrap_or_default();
+    }
+    let mut out =
+        format!("{:<16} {:<9} {:<8} {:<34} {}\n", "ID", "SLOT", "VERSION", "PROVIDES", "REQUIRES");
+    for r in &all {
+        let m = r.meta;
+        let (p, q) = caps(m);
+        out += &format!(
+            "{:<16} {:<9} {:<8} {:<34} {}\n",
+            m.id,
+            m.slot.name(),
+            m.version.to_string(),
+            p,
+            q
+        );
+        out += &format!("{:<16} {}\n", "", m.description);
+    }
+    out
+}
+
+/// `vm info`: the composition of this binary.
+pub fn info(as_json: bool) -> String {
+    let order = vm_core::compose::init_order_ids::<BinVm>();
+    if as_json {
+        let v = json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "features": FEATURES,
+            "plugins": BinVm::PLUGINS.iter().map(|m| meta_json(m)).collect::<Vec<_>>(),
+            "init_order": order,
+        });
+        return serde_json::to_string_pretty(&v).unwrap_or_default();
+    }
+    let mut out = format!(
+        "vm {} (features: {})\n\ncomposition:\n",
+        env!("CARGO_PKG_VERSION"),
+        FEATURES.join(", ")
+    );
+    for slot in vm_core::Slot::ALL {
+        let filled: Vec<&PluginMeta> =
+            BinVm::PLUGINS.iter().copied().filter(|m| m.slot == slot).collect();
+        let text = if filled.is_empty() {
+            if slot.is_singleton() {
+                "(empty: modules needing it are rejected)".to_owned()
+            } else {
+                "-".to_owned()
+            }
+        } else {
+            filled.iter().map(|m| format!("{} {}", m.id, m.version)).collect::<Vec<_>>().join(", ")
+        };
+        out += &format!("  {:<9} {}\n", slot.name(), text);
+    }
+    out += &format!("\ninit order: {}\n(stop and cleanup run in reverse)\n", order.join(" -> "));
+    out
+}
+
+/// `vm config`: every composed plugin's keys.
+pub fn config(as_json: bool) -> String {
+    if as_json {
+        let v: Vec<Value> = (0..BinVm::PLUGINS.len())
+            .map(|i| json!({"section": BinVm::section(i), "plugin": meta_json(BinVm::PLUGINS[i])}))
+            .collect();
+        return serde_json::to_string_pretty(&v).unwrap_or_default();
+    }
+    let mut out = String::from(
+        "Settings are layered: defaults < vm.toml < VM_<SECTION>_<KEY> environment < -C section.key=value\n",
+    );
+    for (i, m) in BinVm::PLUGINS.iter().enumerate() {
+        out += &format!("\n[{}]  # {} {}: {}\n", BinVm::section(i), m.id, m.version, m.description);
+        if m.config.is_empty() {
+            out += "  (no keys)\n";
+        }
+        for k in m.config {
+            let range =
+                if k.range.is_empty() { String::new() } else { format!("  range {}", k.range) };
+            out += &format!(
+                "  {} : {} = {}{}\n      {}\n",
+                k.name,
+                k.ty.name(),
+                k.default,
+                range,
+                k.doc
+            );
+        }
+    }
+    out
+}

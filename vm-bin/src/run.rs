@@ -1,0 +1,257 @@
+//! `vm run`: load a module, link WASI and other host modules, call `_start` or the
+//! export named by `--invoke`, and exit with the guest's status.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use vm_core::runtime::{
+    Error, Extern, InstantiationError, InvokeError, Linker, RunContext, Trap, TrapCode, Val,
+    ValType,
+};
+use vm_core::{Composition, Settings, Vm};
+
+use crate::cli::{RunArgs, StatsFormat};
+use crate::composition::BinVm;
+
+/// Exit status when the guest traps (as an abort would).
+const TRAP_STATUS: u8 = 134;
+
+/// Runs `vm run`.
+pub fn run(args: RunArgs) -> ExitCode {
+    match execute(args) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Defaults ⊕ `vm.toml` ⊕ `VM_<SECTION>_<KEY>` ⊕ `-C`.
+pub fn settings(flags: &[String]) -> Result<Settings, String> {
+    let mut s = Settings::new();
+    s.merge_file_if_exists(Path::new("vm.toml")).map_err(|e| e.to_string())?;
+    let sections: Vec<&str> = (0..BinVm::PLUGINS.len()).map(BinVm::section).collect();
+    s.merge_env(std::env::vars(), &sections);
+    for f in flags {
+        s.merge_flag(f).map_err(|e| e.to_string())?;
+    }
+    Ok(s)
+}
+
+fn run_context(args: &RunArgs) -> Result<RunContext, String> {
+    let mut ctx = RunContext::default();
+    ctx.args.push(args.file.display().to_string());
+    let guest_args = match args.args.first().map(String::as_str) {
+        Some("--") => &args.args[1..],
+        _ => &args.args[..],
+    };
+    ctx.args.extend(guest_args.iter().cloned());
+    for e in &args.env {
+        let (k, v) = e.split_once('=').ok_or_else(|| format!("--env `{e}`: expected KEY=VAL"))?;
+        ctx.env.push((k.to_owned(), v.to_owned()));
+    }
+    for d in &args.dirs {
+        let (host, guest) = match d.split_once("::") {
+            Some((h, g)) => (h, g),
+            None => (d.as_str(), d.as_str()),
+        };
+        let host = PathBuf::from(host);
+        if !host.is_dir() {
+            return Err(format!("--dir `{d}`: `{}` is not a directory", host.display()));
+        }
+        ctx.preopens.push((host, guest.to_owned()));
+    }
+    Ok(ctx)
+}
+
+fn execute(args: RunArgs) -> Result<ExitCode, String> {
+    let settings = settings(&args.settings)?;
+    let ctx = run_context(&args)?;
+    let vm = Vm::<BinVm>::new(&settings).map_err(|e| e.to_string())?;
+    let mut vm = vm.init().map_err(|e| e.to_string())?.start().map_err(|e| e.to_string())?;
+    let module = vm.load(&args.file).map_err(|e| match e {
+        Error::Io { path, source } => format!("cannot read {path}: {source}"),
+        e => format!("{}: {e}", args.file.display()),
+    })?;
+    let mut linker = Linker::new(ctx.clone());
+    let outcome = match vm.instantiate(&module, &mut linker) {
+        Ok(instance) => call(&mut vm, &mut linker, instance, &args, &ctx),
+        Err(InstantiationError::Trap(t)) => Err(t),
+        Err(e) => return Err(format!("{}: {e}", args.file.display())),
+    };
+    let code = match outcome {
+        Ok(code) => code,
+        Err(t) => trap_status(&t),
+    };
+    if let Some(fmt) = args.stats {
+        eprintln!("{}", stats(&vm, fmt));
+    }
+    Ok(code)
+}
+
+/// The exit status for a trap: the guest's status for `proc_exit`, otherwise the trap
+/// message and backtrace on stderr and [`TRAP_STATUS`].
+fn trap_status(t: &Trap) -> ExitCode {
+    match t.code {
+        TrapCode::Exit(status) => ExitCode::from((status & 0xff) as u8),
+        _ => {
+            eprintln!("error: wasm trap: {t}");
+            ExitCode::from(TRAP_STATUS)
+        }
+    }
+}
+
+fn call<S: vm_core::compose::lifecycle::Started>(
+    vm: &mut Vm<BinVm, S>,
+    linker: &mut Linker<BinVm>,
+    instance: vm_core::runtime::Instance,
+    args: &RunArgs,
+    ctx: &RunContext,
+) -> Result<ExitCode, Trap> {
+    let Some(name) = &args.invoke else {
+        if linker.export(instance, "_start").is_none() {
+            eprintln!(
+                "error: {} exports no `_start`; use --invoke NAME to call one of its exports",
+                args.file.display()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        return match vm.invoke(linker, instance, "_start", &[]) {
+            Ok(_) => Ok(ExitCode::SUCCESS),
+            Err(InvokeError::Trap(t)) => Err(t),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Ok(ExitCode::FAILURE)
+            }
+        };
+    };
+    let Some(Extern::Func(addr)) = linker.export(instance, name) else {
+        eprintln!("error: {} exports no function `{name}`", args.file.display());
+        return Ok(ExitCode::FAILURE);
+    };
+    let params: Vec<ValType> =
+        linker.store().func_type(addr).map(|t| t.params().to_vec()).unwrap_or_default();
+    let given = &ctx.args[1..];
+    if given.len() != params.len() {
+        eprintln!(
+            "error: `{name}` takes {} argument(s) ({params:?}), got {}",
+            params.len(),
+            given.len()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let mut values = Vec::with_capacity(params.len());
+    for (ty, text) in params.iter().zip(given) {
+        match parse_val(*ty, text) {
+            Ok(v) => values.push(v),
+            Err(e) => {
+                eprintln!("error: argument `{text}` of `{name}`: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    match vm.call_func(linker, addr, &values, name) {
+        Ok(results) => {
+            for r in results {
+                println!("{r}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(InvokeError::Trap(t)) => Err(t),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Parses a command-line argument as a value of type `ty` (decimal or `0x` hex
+/// integers, floats as Rust reads them).
+pub fn parse_val(ty: ValType, text: &str) -> Result<Val, String> {
+    fn int(text: &str) -> Result<i128, String> {
+        let (neg, t) = match text.strip_prefix('-') {
+            Some(t) => (true, t),
+            None => (false, text),
+        };
+        let v = match t.strip_prefix("0x") {
+            Some(h) => i128::from_str_radix(h, 16),
+            None => t.parse::<i128>(),
+        }
+        .map_err(|_| "not an integer".to_owned())?;
+        Ok(if neg { -v } else { v })
+    }
+    match ty {
+        ValType::I32 => {
+            let v = int(text)?;
+            if v < i128::from(i32::MIN) || v > i128::from(u32::MAX) {
+                return Err("out of range for i32".into());
+            }
+            Ok(Val::I32(v as i32))
+        }
+        ValType::I64 => {
+            let v = int(text)?;
+            if v < i128::from(i64::MIN) || v > i128::from(u64::MAX) {
+                return Err("out of range for i64".into());
+            }
+            Ok(Val::I64(v as i64))
+        }
+        ValType::F32 => {
+            text.parse::<f32>().map(|f| Val::F32(f.to_bits())).map_err(|_| "not a number".into())
+        }
+        ValType::F64 => {
+            text.parse::<f64>().map(|f| Val::F64(f.to_bits())).map_err(|_| "not a number".into())
+        }
+        other => Err(format!("cannot pass a {other} from the command line")),
+    }
+}
+
+fn stats<S>(vm: &Vm<BinVm, S>, fmt: StatsFormat) -> String {
+    let health = vm.health();
+    match fmt {
+        StatsFormat::Json => {
+            let v: Vec<serde_json::Value> = health
+                .iter()
+                .map(|h| {
+                    serde_json::json!({
+                        "id": h.id,
+                        "state": h.state.name(),
+                        "uptime_ms": h.uptime.map(|u| u.as_secs_f64() * 1e3),
+                        "errors": h.errors,
+                        "functions_compiled": h.stats.functions_compiled,
+                        "compile_time_ms": h.stats.compile_time.as_secs_f64() * 1e3,
+                        "code_bytes": h.stats.code_bytes,
+                        "host_calls": h.stats.host_calls,
+                        "traps": h.stats.traps,
+                        "memory_bytes": h.stats.memory_bytes,
+                        "custom": h.stats.custom.iter().map(|(k, v)| (k.to_string(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        }
+        StatsFormat::Text => health
+            .iter()
+            .map(|h| {
+                let s = &h.stats;
+                let mut line = format!(
+                    "{}: {} errors={} functions_compiled={} compile_time={:.3}ms code_bytes={} host_calls={} traps={} memory_bytes={}",
+                    h.id,
+                    h.state.name(),
+                    h.errors,
+                    s.functions_compiled,
+                    s.compile_time.as_secs_f64() * 1e3,
+                    s.code_bytes,
+                    s.host_calls,
+                    s.traps,
+                    s.memory_bytes
+                );
+                for (k, v) in &s.custom {
+                    line += &format!(" {k}={v}");
+                }
+                line
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
