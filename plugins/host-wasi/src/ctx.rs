@@ -221,6 +221,23 @@ impl WasiCtx {
         Ok(Self { args, env, fds })
     }
 
+    /// Replaces the guest's stdin, stdout or stderr (`fd` 0, 1 or 2) with a host file,
+    /// pipe or socket, e.g. to capture a guest's output. The state is reached after
+    /// instantiation through the store's host states.
+    ///
+    /// # Errors
+    /// `Errno::Badf` for an `fd` above 2; the host's errno if `file` cannot be
+    /// inspected.
+    pub fn set_stdio(&mut self, fd: u32, file: OwnedFd) -> Result<(), Errno> {
+        if fd > 2 {
+            return Err(Errno::Badf);
+        }
+        let mut entry = stdio_entry(file.as_fd())?;
+        entry.fd = file;
+        self.fds.set(fd as usize, Some(entry));
+        Ok(())
+    }
+
     /// The guest's arguments, program name first.
     pub fn args(&self) -> impl Iterator<Item = &[u8]> {
         self.args.iter().map(|a| &a[..a.len().saturating_sub(1)])

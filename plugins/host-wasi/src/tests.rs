@@ -11,6 +11,7 @@ use crate::WASI_MODULE;
 use crate::abi::{Errno, eventtype, filetype, lookupflags, oflags, rights};
 
 mod fs;
+mod programs;
 mod module;
 
 /// Where tests put things in guest memory.

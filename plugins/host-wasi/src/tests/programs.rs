@@ -1,0 +1,127 @@
+//! End to end: real wasi-libc programs (zig's) on the interpreter, stdout captured
+//! through [`WasiCtx::set_stdio`].
+
+use std::os::fd::OwnedFd;
+
+use vm_core::runtime::{InvokeError, Linker};
+use vm_core::{Settings, Vm};
+
+use super::*;
+use crate::WasiCtx;
+
+vm_core::compose! {
+    /// The interpreter, in-process memory and WASI.
+    pub struct Programs {
+        engine: vm_engine_interp::Interp,
+        virt: vm_virt_host::HostVirt,
+        hosts: [crate::Wasi],
+        observers: [],
+        extra: [],
+    }
+}
+
+/// Runs `_start` of `wasm`; returns the exit status and what it wrote to stdout.
+fn run(wasm: &[u8], run: RunContext) -> (i32, String) {
+    let tmp = TempDir::new();
+    let out_path = tmp.path().join("stdout");
+    let out = std::fs::File::create(&out_path).unwrap();
+    let mut vm = Vm::<Programs>::new(&Settings::new()).unwrap().init().unwrap().start().unwrap();
+    let module = vm.compile(wasm).unwrap();
+    let mut linker = Linker::new(run);
+    let inst = vm.instantiate(&module, &mut linker).unwrap();
+    let mut set = false;
+    let store = linker.store_mut();
+    for i in 0.. {
+        let Some(state) = store.host_state_mut(i) else { break };
+        if let Some(ctx) = state.downcast_mut::<WasiCtx>() {
+            ctx.set_stdio(1, OwnedFd::from(out.try_clone().unwrap())).unwrap();
+            set = true;
+        }
+    }
+    assert!(set, "no WASI state in the store");
+    let status = match vm.invoke(&mut linker, inst, "_start", &[]) {
+        Ok(_) => 0,
+        Err(InvokeError::Trap(t)) => match t.code {
+            TrapCode::Exit(s) => s,
+            _ => panic!("trap: {t}"),
+        },
+        Err(e) => panic!("{e}"),
+    };
+    (status, std::fs::read_to_string(&out_path).unwrap())
+}
+
+#[test]
+fn libc_program_uses_files_dirs_clocks_and_stays_in_the_sandbox() {
+    let tmp = TempDir::new();
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(tmp.path().join("secret.txt"), b"secret").unwrap();
+    std::os::unix::fs::symlink("../secret.txt", root.join("up")).unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("secret.txt"), root.join("abs")).unwrap();
+    let (status, out) = run(
+        include_bytes!("../../tests/fixtures/wasi_fs.wasm"),
+        RunContext {
+            args: vec!["wasi_fs".into(), "a b".into()],
+            env: vec![("GREETING".into(), "hi there".into())],
+            preopens: vec![(root.clone(), "/sandbox".into())],
+        },
+    );
+    assert_eq!(status, 3);
+    let expected = "\
+argc=2 argv1=a b env=hi there
+read 21: line 1
+line 2
+line 3
+ftell=21
+size=21 regular=1
+readlink=moved.txt
+readdir: . .. link moved.txt
+rmdir nonempty=0
+rmdir empty=1
+open /sandbox/../secret.txt: ENOTCAPABLE
+open /sandbox/up: ENOTCAPABLE
+open /sandbox/abs: ENOTCAPABLE
+open /etc/passwd: ENOENT
+symlink out=0
+slept>=2ms=1
+realtime>2020=1
+random ok=1
+";
+    assert_eq!(out, expected);
+    let mut left: Vec<_> =
+        std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().file_name()).collect();
+    left.sort();
+    assert_eq!(left, ["abs", "up"], "the program cleaned up and created nothing outside");
+    assert_eq!(std::fs::read(tmp.path().join("secret.txt")).unwrap(), b"secret");
+}
+
+/// Corpus programs skipped in unoptimized builds.
+const SLOW_UNOPTIMIZED: &[&str] = &["crc32", "sha256"];
+
+/// The benchmark corpus (`shared/bench` beside the repository) with its small
+/// arguments prints exactly the expected output.
+#[test]
+fn bench_corpus_small_cases() {
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench");
+    let Ok(cases) = std::fs::read_to_string(bench.join("cases.tsv")) else {
+        eprintln!("skipped: no corpus at {}", bench.display());
+        return;
+    };
+    let mut ran = 0;
+    for line in cases.lines().skip(1) {
+        let Some((name, arg)) = line.split_once('\t') else { continue };
+        // Minutes of hashing on an unoptimized interpreter, and the same WASI calls as
+        // the others: run them in optimized test builds only.
+        if cfg!(debug_assertions) && SLOW_UNOPTIMIZED.contains(&name) {
+            continue;
+        }
+        let wasm = std::fs::read(bench.join(format!("wasm/{name}.wasm"))).unwrap();
+        let expected =
+            std::fs::read_to_string(bench.join(format!("expected/{name}.small.txt"))).unwrap();
+        let args = vec![name.to_owned(), arg.to_owned()];
+        let (status, out) = run(&wasm, RunContext { args, ..Default::default() });
+        assert_eq!((status, out.as_str()), (0, expected.as_str()), "{name} {arg}");
+        ran += 1;
+    }
+    assert!(ran >= 12 - SLOW_UNOPTIMIZED.len(), "ran {ran} programs");
+}
