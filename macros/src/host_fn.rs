@@ -409,10 +409,10 @@ fn analyze_params(func: &ItemFn, errors: &mut Errors) -> Vec<Param> {
                 if let Some(prev) = memory_param {
                     errors.spanned(
                         pt,
-                        format!(
-                            "only one `#[memory]` parameter (the first is `{}`)",
-                            quote!(#prev)
-                        ),
+                        format!("only one `#[memory]` parameter (the first is `{}`)", {
+                            let pat = &prev.pat;
+                            quote!(#pat)
+                        }),
                     );
                     continue;
                 }
@@ -470,7 +470,10 @@ fn analyze_params(func: &ItemFn, errors: &mut Errors) -> Vec<Param> {
             format!(
                 "a `#[memory]` parameter (`{}`) cannot be combined with `(ptr, len)` views: \
                  take the pointer and length as `u32` and slice the memory yourself",
-                quote!(#mem)
+                {
+                    let pat = &mem.pat;
+                    quote!(#pat)
+                }
             ),
         );
     }

@@ -12,6 +12,7 @@ use crate::abi::{Errno, eventtype, filetype, lookupflags, oflags, rights};
 
 mod fs;
 mod programs;
+mod ui;
 mod module;
 
 /// Where tests put things in guest memory.
