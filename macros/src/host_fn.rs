@@ -2,8 +2,8 @@
 //!
 //! The attribute goes on a free function and keeps it as written (callable from Rust,
 //! e.g. in tests); next to it, it emits a `const` named after the function in
-//! `SCREAMING_CASE` holding the [`HostFuncDef`] (import name, wasm signature and a
-//! generated `fn` wrapper with the `HostFn` ABI):
+//! `SCREAMING_CASE` holding the `HostFuncDef` (import name, wasm signature and a
+//! generated `fn` wrapper with the `HostFn` ABI of `vm_core::runtime::host`):
 //!
 //! ```ignore
 //! #[host_fn(fault = Errno::Fault)]
@@ -43,10 +43,10 @@
 //! returns only), returns that errno instead. Arguments: `name = "import_name"`
 //! (default: the function's name), `fault = expr`, `crate = path` (to `vm-core`).
 //!
-//! [`HostFuncDef`]: https://docs.rs/vm-core
-//!
 //! Shape: parse → validate → expand, and on error a stub `const` with the same name
-//! next to the spanned errors, so the user sees the error and not a cascade.
+//! next to the spanned errors, so the user sees the error and not a cascade. The
+//! diagnostics have trybuild cases in `plugins/host-wasi/tests/ui`; the expansion has
+//! unit tests in `host_fn/tests.rs`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};

@@ -21,7 +21,7 @@
 //! | piece | where |
 //! |---|---|
 //! | the module linkers find by name | [`WASI_MODULE`] (also `<Wasi as HostModule>::MODULE`) |
-//! | per-instance state | [`WasiCtx`], built from a [`RunContext`] |
+//! | per-instance state | [`WasiCtx`], built from a [`RunContext`]; [`WasiCtx::set_stdio`] redirects 0–2 |
 //! | errno values | [`Errno`] |
 //! | the plugin | [`Wasi`] (`host-wasi`, provides `wasi:preview1@1.0.0`) |
 //!
@@ -31,9 +31,12 @@
 //! but not enforced beyond what the host's open mode enforces.
 //!
 //! **Sandbox.** Paths resolve component by component below the directory descriptor
-//! they are relative to, with `O_NOFOLLOW` at every step; absolute paths, `..` above
-//! that directory, and symbolic links whose target leaves it are `Notcapable`. See
-//! [`sandbox`](crate::sandbox) for the rules.
+//! they are relative to, with `O_NOFOLLOW` at every step and `..` handled on a stack of
+//! the directories walked (never by the kernel): absolute paths, `..` above that
+//! directory, and symbolic links whose target is absolute or climbs out are
+//! `Notcapable`; creating such a link is refused too. Intermediate directories are
+//! opened `O_PATH | O_DIRECTORY | O_NOFOLLOW`, so a component swapped for a link
+//! mid-walk fails rather than being followed.
 
 pub mod abi;
 mod ctx;
