@@ -11,9 +11,9 @@ use crate::WASI_MODULE;
 use crate::abi::{Errno, eventtype, filetype, lookupflags, oflags, rights};
 
 mod fs;
+mod module;
 mod programs;
 mod ui;
-mod module;
 
 /// Where tests put things in guest memory.
 const OUT: u32 = 0; // out-pointers: 0, 8, 16, ...
