@@ -157,6 +157,7 @@ impl Settings {
                     });
                 };
                 let typed = coerce(schema, value)
+                    .and_then(|v| check_range(schema, v))
                     .map_err(|reason| bad_value(meta, section, key, reason))?;
                 table.insert(key.clone(), typed);
             }
@@ -203,6 +204,28 @@ fn coerce(schema: &ConfigKey, value: &toml::Value) -> Result<toml::Value, String
         }
         (ty, v) => Err(format!("expected {}, found {}", ty.name(), v.type_str())),
     }
+}
+
+/// Checks a number against the schema's range text (`lo..`, `lo..=hi`, `..hi`) before
+/// serde sees it, so a negative value for an unsigned key reads as out of range.
+fn check_range(schema: &ConfigKey, value: toml::Value) -> Result<toml::Value, String> {
+    let v = match &value {
+        toml::Value::Integer(i) => *i as f64,
+        toml::Value::Float(f) => *f,
+        _ => return Ok(value),
+    };
+    let Some((lo, hi)) = schema.range.split_once("..") else { return Ok(value) };
+    let num = |s: &str| s.trim().replace('_', "").parse::<f64>().ok();
+    let (inclusive, hi) = match hi.strip_prefix('=') {
+        Some(h) => (true, h),
+        None => (false, hi),
+    };
+    let below = num(lo).is_some_and(|lo| v < lo);
+    let above = num(hi).is_some_and(|hi| if inclusive { v > hi } else { v >= hi });
+    if below || above {
+        return Err(format!("{value} is out of range {}", schema.range));
+    }
+    Ok(value)
 }
 
 /// One line per key: `name: type = default  [range]  doc`.

@@ -35,7 +35,10 @@ fn info_shows_slots_and_init_order() {
 fn config_lists_keys_with_types_and_defaults() {
     let (code, out, err) = vm(&["config"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("[engine]") && out.contains("[virt]") && out.contains("[host-wasi]"), "{out}");
+    assert!(
+        out.contains("[engine]") && out.contains("[virt]") && out.contains("[host-wasi]"),
+        "{out}"
+    );
     let (code, out, _) = vm(&["config", "--json"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");

@@ -1,6 +1,11 @@
 //! The integration tests: one binary, one module per topic.
 
 mod cli;
+mod config;
+mod corpus;
+mod engines;
 mod registry;
+mod run;
+mod spec;
 mod support;
 mod ui;

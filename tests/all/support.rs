@@ -18,7 +18,10 @@ pub fn shared(what: &str) -> Option<PathBuf> {
     if dir.exists() {
         return Some(dir);
     }
-    let reason = format!("{} is absent: skipping (it ships beside the repository, not in it)", dir.display());
+    let reason = format!(
+        "{} is absent: skipping (it ships beside the repository, not in it)",
+        dir.display()
+    );
     if std::env::var_os("CI").is_some() {
         panic!("{reason}; CI requires it");
     }

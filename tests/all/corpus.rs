@@ -1,0 +1,26 @@
+//! The benchmark corpus (`../shared/bench`): every program prints exactly its expected
+//! output under `vm run`, with the small sizes of `cases.tsv`.
+
+use crate::support::{shared, vm};
+
+#[test]
+fn every_program_matches_its_expected_output() {
+    let Some(dir) = shared("bench") else { return };
+    let cases = std::fs::read_to_string(dir.join("cases.tsv")).expect("cases.tsv");
+    let mut ran = 0;
+    for line in cases.lines().skip(1) {
+        let (name, small) = line.split_once('\t').expect("name<TAB>args");
+        let wasm = dir.join("wasm").join(format!("{name}.wasm"));
+        let expected =
+            std::fs::read_to_string(dir.join("expected").join(format!("{name}.small.txt")))
+                .expect("expected output");
+        let wasm = wasm.to_string_lossy();
+        let mut args = vec!["run", &*wasm];
+        args.extend(small.split_whitespace());
+        let (code, out, err) = vm(&args);
+        assert_eq!(code, 0, "{name}: exit {code}, stderr: {err}");
+        assert_eq!(out, expected, "{name}: wrong output");
+        ran += 1;
+    }
+    assert_eq!(ran, 12, "the corpus has 12 programs");
+}

@@ -1,0 +1,30 @@
+//! The engines compiled into this test build, each in a composition of its own, so
+//! tests that matter for every engine run for each.
+
+use std::path::Path;
+
+use vm::wast::WastReport;
+
+#[cfg(feature = "engine-interp")]
+vm::compose! {
+    /// The interpreter, in-process, with WASI.
+    pub struct InterpVm {
+        engine: vm::vm_engine_interp::Interp,
+        virt: vm::vm_virt_host::HostVirt,
+        hosts: [vm::vm_host_wasi::Wasi],
+    }
+}
+
+/// One engine under test.
+pub struct EngineUnderTest {
+    /// Its plugin id.
+    pub id: &'static str,
+    /// Runs a spec script on a fresh VM of its composition.
+    pub wast: fn(&Path) -> WastReport,
+}
+
+/// Every engine compiled into this build.
+pub const ENGINES: &[EngineUnderTest] = &[
+    #[cfg(feature = "engine-interp")]
+    EngineUnderTest { id: "engine-interp", wast: |p| vm::wast::run_wast_file::<InterpVm>(p) },
+];

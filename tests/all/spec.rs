@@ -1,0 +1,39 @@
+//! The WebAssembly spec testsuite (`../shared/spec-testsuite/wasm-2.0`, every file but
+//! `simd_*`) on every engine compiled into the test build.
+
+use crate::engines::ENGINES;
+use crate::support::shared;
+
+#[test]
+fn wasm_2_0_non_simd_passes_everywhere() {
+    let Some(dir) = shared("spec-testsuite/wasm-2.0") else { return };
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("read the spec directory")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wast"))
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with("simd_"))
+        .collect();
+    files.sort();
+    assert!(files.len() > 80, "only {} spec files found in {}", files.len(), dir.display());
+    assert!(!ENGINES.is_empty(), "no engine compiled into the test build");
+    let mut problems = Vec::new();
+    for engine in ENGINES {
+        let (mut passed, mut failed) = (0, 0);
+        for f in &files {
+            let r = (engine.wast)(f);
+            let name = f.file_name().unwrap().to_string_lossy();
+            println!(
+                "{:<16} {:<32} {:>6} passed {:>4} failed",
+                engine.id, name, r.passed, r.failed
+            );
+            passed += r.passed;
+            failed += r.failed;
+            for fail in r.failures.iter().take(5) {
+                problems.push(format!("{} {}:{}: {}", engine.id, name, fail.line, fail.reason));
+            }
+        }
+        println!("{}: {passed} passed, {failed} failed over {} files", engine.id, files.len());
+        assert!(passed > 20_000, "{}: suspiciously few assertions ran ({passed})", engine.id);
+    }
+    assert!(problems.is_empty(), "spec failures:\n{}", problems.join("\n"));
+}
