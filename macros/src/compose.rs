@@ -86,10 +86,9 @@ fn collect_features(ts: TokenStream, out: &mut Vec<String>) {
             TokenTree::Ident(id) if id == "feature" => {
                 if let (Some(TokenTree::Punct(p)), Some(TokenTree::Literal(l))) =
                     (toks.get(i + 1), toks.get(i + 2))
+                    && p.as_char() == '='
                 {
-                    if p.as_char() == '=' {
-                        out.push(l.to_string().trim_matches('"').to_owned());
-                    }
+                    out.push(l.to_string().trim_matches('"').to_owned());
                 }
             }
             TokenTree::Group(g) => collect_features(g.stream(), out),

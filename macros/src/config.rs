@@ -57,17 +57,7 @@ fn parse_field_attrs(attrs: &[syn::Attribute]) -> syn::Result<FieldCfg> {
 }
 
 fn doc(attrs: &[syn::Attribute]) -> String {
-    let mut lines = Vec::new();
-    for a in attrs {
-        if let syn::Meta::NameValue(nv) = &a.meta {
-            if nv.path.is_ident("doc") {
-                if let Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) = &nv.value {
-                    lines.push(s.value().trim().to_owned());
-                }
-            }
-        }
-    }
-    lines.join(" ").trim().to_owned()
+    crate::attrs::doc_lines(attrs).join(" ").trim().to_owned()
 }
 
 enum Kind {
@@ -90,7 +80,11 @@ fn kind(ty: &syn::Type) -> Kind {
 }
 
 /// Parses `"lo..hi"`, `"lo..=hi"`, `"lo.."`, `"..=hi"` into bounds (as written).
-fn parse_range(lit: &LitStr) -> syn::Result<(Option<String>, Option<(String, bool)>)> {
+/// A range's bounds as written: the lower bound, and the upper bound with whether it
+/// is inclusive.
+type Bounds = (Option<String>, Option<(String, bool)>);
+
+fn parse_range(lit: &LitStr) -> syn::Result<Bounds> {
     let text = lit.value();
     let bad = || {
         syn::Error::new_spanned(

@@ -13,6 +13,7 @@
 
 use proc_macro::TokenStream;
 
+mod attrs;
 mod compose;
 mod config;
 mod host_fn;

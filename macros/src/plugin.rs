@@ -167,19 +167,7 @@ fn parse_args(tokens: TokenStream) -> syn::Result<Args> {
 }
 
 fn first_doc_line(attrs: &[syn::Attribute]) -> Option<String> {
-    for a in attrs {
-        if a.path().is_ident("doc") {
-            if let syn::Meta::NameValue(nv) = &a.meta {
-                if let Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) = &nv.value {
-                    let line = s.value().trim().to_owned();
-                    if !line.is_empty() {
-                        return Some(line);
-                    }
-                }
-            }
-        }
-    }
-    None
+    crate::attrs::doc_lines(attrs).into_iter().find(|l| !l.is_empty())
 }
 
 /// Expands `#[plugin(...)]` on a struct, enum or union.
