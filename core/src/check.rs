@@ -412,10 +412,10 @@ const fn unknown(plugins: &[&PluginMeta], p: &PluginMeta, req: &Requirement) -> 
         .push("` required by plugin `")
         .push(p.id)
         .push("`: no composed plugin provides it and it is not a known capability");
-    if let Some(b) = best {
-        if best_d <= 3 {
-            m = m.push("; did you mean `").push(b).push("`?");
-        }
+    if let Some(b) = best
+        && best_d <= 3
+    {
+        m = m.push("; did you mean `").push(b).push("`?");
     }
     fail(m)
 }

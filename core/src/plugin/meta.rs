@@ -198,17 +198,15 @@ impl Comparator {
         if v.major != self.major {
             return false;
         }
-        if let Some(m) = self.minor {
-            if v.minor != m {
-                return false;
-            }
-        }
-        if let Some(p) = self.patch {
-            if v.patch != p {
-                return false;
-            }
-        }
-        true
+        let minor_ok = match self.minor {
+            Some(m) => v.minor == m,
+            None => true,
+        };
+        let patch_ok = match self.patch {
+            Some(p) => v.patch == p,
+            None => true,
+        };
+        minor_ok && patch_ok
     }
 }
 
