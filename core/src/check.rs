@@ -364,7 +364,8 @@ const fn unmet(
     }
     m = m.push("); ");
     if k.providers.is_empty() {
-        m = m.push("no plugin of this project provides `").push(req.name).push("` yet");
+        m = m.push("no plugin of this project provides `").push(req.name).push("` yet: remove `");
+        fail(m.push(p.id).push("` or compose a third-party plugin that provides it"));
     } else {
         m = m.push("plugins that provide `").push(req.name).push("`: ");
         let mut i = 0;
@@ -375,7 +376,7 @@ const fn unmet(
             m = m.push("`").push(k.providers[i]).push("`");
             i += 1;
         }
-        m = m.push(" (enable one of their features instead of the plugin now in that slot)");
+        m = m.push(" (enable one of their features in place of the plugin now in that slot)");
     }
     fail(m.push(", or remove `").push(p.id).push("`"))
 }

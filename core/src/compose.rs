@@ -267,9 +267,12 @@ impl<C: Composition> Vm<C, Running> {
     }
 }
 
-impl<C: Composition, S: Started> Vm<C, S> {
+impl<C: Composition, S> Vm<C, S> {
     /// The composed plugins, for running guest code.
-    pub fn plugins_mut(&mut self) -> &mut C {
+    pub fn plugins_mut(&mut self) -> &mut C
+    where
+        S: Started,
+    {
         &mut self.inner.plugins
     }
 }

@@ -22,9 +22,12 @@ use crate::runtime::{
 };
 use crate::slot::{Collector, Engine, Simd};
 
-impl<C: Composition, S: Started> Vm<C, S> {
+impl<C: Composition, S> Vm<C, S> {
     /// The proposals this composition accepts beyond WebAssembly 2.0.
-    pub fn features(&self) -> Features {
+    pub fn features(&self) -> Features
+    where
+        S: Started,
+    {
         Features { simd: <C::Simd as Simd>::PRESENT, gc: <C::Gc as Collector>::PRESENT }
     }
 
@@ -33,7 +36,10 @@ impl<C: Composition, S: Started> Vm<C, S> {
     /// # Errors
     /// A malformed or invalid module (with byte offset), an unsupported proposal, or
     /// an engine compile error.
-    pub fn compile(&mut self, bytes: impl AsRef<[u8]>) -> Result<Module<C>, Error> {
+    pub fn compile(&mut self, bytes: impl AsRef<[u8]>) -> Result<Module<C>, Error>
+    where
+        S: Started,
+    {
         let info = ModuleInfo::decode(bytes.as_ref(), self.features())?;
         let code = self.plugins_mut().engine_mut().compile(&info)?;
         Ok(Module::new(info, code))
@@ -43,7 +49,10 @@ impl<C: Composition, S: Started> Vm<C, S> {
     ///
     /// # Errors
     /// An unreadable file, or as [`Vm::compile`].
-    pub fn load(&mut self, path: impl AsRef<Path>) -> Result<Module<C>, Error> {
+    pub fn load(&mut self, path: impl AsRef<Path>) -> Result<Module<C>, Error>
+    where
+        S: Started,
+    {
         let path = path.as_ref();
         let bytes = std::fs::read(path)
             .map_err(|source| Error::Io { path: path.display().to_string(), source })?;
@@ -60,7 +69,10 @@ impl<C: Composition, S: Started> Vm<C, S> {
         &mut self,
         module: &Module<C>,
         linker: &mut Linker<C>,
-    ) -> Result<Instance, InstantiationError> {
+    ) -> Result<Instance, InstantiationError>
+    where
+        S: Started,
+    {
         linker.instantiate(self.plugins_mut(), module)
     }
 
@@ -74,7 +86,10 @@ impl<C: Composition, S: Started> Vm<C, S> {
         instance: Instance,
         name: &str,
         args: &[Val],
-    ) -> Result<Vec<Val>, InvokeError> {
+    ) -> Result<Vec<Val>, InvokeError>
+    where
+        S: Started,
+    {
         let Some(Extern::Func(addr)) = linker.export(instance, name) else {
             return Err(InvokeError::NoSuchFunction(name.to_owned()));
         };
@@ -91,7 +106,10 @@ impl<C: Composition, S: Started> Vm<C, S> {
         func: u32,
         args: &[Val],
         name: &str,
-    ) -> Result<Vec<Val>, InvokeError> {
+    ) -> Result<Vec<Val>, InvokeError>
+    where
+        S: Started,
+    {
         let store = linker.store_mut();
         let ty =
             store.func_type(func).ok_or_else(|| InvokeError::NoSuchFunction(name.to_owned()))?;
@@ -106,7 +124,10 @@ impl<C: Composition, S: Started> Vm<C, S> {
     }
 
     /// The value of the exported global `name` of `instance`.
-    pub fn global(&self, linker: &Linker<C>, instance: Instance, name: &str) -> Option<Val> {
+    pub fn global(&self, linker: &Linker<C>, instance: Instance, name: &str) -> Option<Val>
+    where
+        S: Started,
+    {
         match linker.export(instance, name)? {
             Extern::Global(a) => linker.store().global_value(a),
             _ => None,
@@ -119,7 +140,10 @@ impl<C: Composition, S: Started> Vm<C, S> {
         linker: &'l Linker<C>,
         instance: Instance,
         name: &str,
-    ) -> Option<&'l [u8]> {
+    ) -> Option<&'l [u8]>
+    where
+        S: Started,
+    {
         match linker.export(instance, name)? {
             Extern::Memory(a) => linker.store().memories.get(a as usize).map(|m| m.data()),
             _ => None,
@@ -132,7 +156,10 @@ impl<C: Composition, S: Started> Vm<C, S> {
         linker: &'l mut Linker<C>,
         instance: Instance,
         name: &str,
-    ) -> Option<&'l mut [u8]> {
+    ) -> Option<&'l mut [u8]>
+    where
+        S: Started,
+    {
         match linker.export(instance, name)? {
             Extern::Memory(a) => {
                 linker.store_mut().memories.get_mut(a as usize).map(|m| m.data_mut())
