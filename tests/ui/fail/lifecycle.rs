@@ -8,5 +8,5 @@ vm::compose! {
 
 fn main() {
     let mut vm = vm::Vm::<Edge>::new(&vm::Settings::new()).unwrap();
-    let _ = vm.plugins_mut();
+    let _ = vm.compile("(module)");
 }
