@@ -1,12 +1,18 @@
-//! The internal code: a compact stack-machine instruction set ([`Op`], 16 bytes each)
-//! with branch targets resolved to instruction indexes and stack adjustments
-//! precomputed, so execution never looks at control structure.
+//! The internal code: a register-machine instruction set ([`Op`], 16 bytes each).
+//!
+//! Operands are frame slots (`u32` indexes from the frame pointer): parameters
+//! first, then declared locals, then the temporaries the translator assigns to each
+//! operand-stack height. Branch offsets are relative to the next instruction, so
+//! execution never looks at control structure.
 
 /// The numeric operators: one list, expanded into [`Op`] variants, the translator's
 /// mapping from `wasmparser::Operator` and the executor's arms.
 ///
 /// Groups: `unary` and `binary` are total; `unary_trap` and `binary_trap` return
-/// `Result<_, TrapCode>`. Each entry is `Name (operand types) -> result type = fn`.
+/// `Result<_, TrapCode>`; `binary_imm` also has a variant whose right operand is an
+/// immediate (`i32`, widened by the named function); `branch` lists the integer
+/// comparisons that fuse with a following conditional branch, with the branch
+/// variants of their negation. Each entry is `Name (operand types) -> result = fn`.
 macro_rules! for_each_numeric {
     ($m:ident $($extra:tt)*) => {
         $m! {
@@ -76,12 +82,6 @@ macro_rules! for_each_numeric {
                 I64TruncF64U (f64) -> u64 = crate::exec::convert::i64_trunc_f64_u;
             }
             binary {
-                I64LtS (i64, i64) -> i32 = crate::exec::binary::lt;
-                I64GtS (i64, i64) -> i32 = crate::exec::binary::gt;
-                I64LeS (i64, i64) -> i32 = crate::exec::binary::le;
-                I64LeU (u64, u64) -> i32 = crate::exec::binary::le;
-                I64GeS (i64, i64) -> i32 = crate::exec::binary::ge;
-                I64GeU (u64, u64) -> i32 = crate::exec::binary::ge;
                 F32Eq (f32, f32) -> i32 = crate::exec::binary::eq;
                 F32Ne (f32, f32) -> i32 = crate::exec::binary::ne;
                 F32Lt (f32, f32) -> i32 = crate::exec::binary::lt;
@@ -94,9 +94,6 @@ macro_rules! for_each_numeric {
                 F64Gt (f64, f64) -> i32 = crate::exec::binary::gt;
                 F64Le (f64, f64) -> i32 = crate::exec::binary::le;
                 F64Ge (f64, f64) -> i32 = crate::exec::binary::ge;
-                I64ShrS (i64, u64) -> i64 = crate::exec::binary::i64_shr_s;
-                I64Rotl (u64, u64) -> u64 = crate::exec::binary::i64_rotl;
-                I64Rotr (u64, u64) -> u64 = crate::exec::binary::i64_rotr;
                 F32Add (f32, f32) -> f32 = crate::exec::binary::add;
                 F32Sub (f32, f32) -> f32 = crate::exec::binary::sub;
                 F32Mul (f32, f32) -> f32 = crate::exec::binary::mul;
@@ -104,48 +101,57 @@ macro_rules! for_each_numeric {
                 F32Min (f32, f32) -> f32 = crate::exec::binary::f32_min;
                 F32Max (f32, f32) -> f32 = crate::exec::binary::f32_max;
                 F32Copysign (u32, u32) -> u32 = crate::exec::binary::f32_copysign;
+                F64Add (f64, f64) -> f64 = crate::exec::binary::add;
+                F64Sub (f64, f64) -> f64 = crate::exec::binary::sub;
+                F64Mul (f64, f64) -> f64 = crate::exec::binary::mul;
                 F64Div (f64, f64) -> f64 = crate::exec::binary::div;
                 F64Min (f64, f64) -> f64 = crate::exec::binary::f64_min;
                 F64Max (f64, f64) -> f64 = crate::exec::binary::f64_max;
                 F64Copysign (u64, u64) -> u64 = crate::exec::binary::f64_copysign;
             }
-            fused {
-                I32Add [I32AddI I32AddL I32AddLL I32AddLI] (u32, u32) -> u32 = u32::wrapping_add;
-                I32Sub [I32SubI I32SubL I32SubLL I32SubLI] (u32, u32) -> u32 = u32::wrapping_sub;
-                I32Mul [I32MulI I32MulL I32MulLL I32MulLI] (u32, u32) -> u32 = u32::wrapping_mul;
-                I32And [I32AndI I32AndL I32AndLL I32AndLI] (u32, u32) -> u32 = crate::exec::binary::and;
-                I32Or [I32OrI I32OrL I32OrLL I32OrLI] (u32, u32) -> u32 = crate::exec::binary::or;
-                I32Xor [I32XorI I32XorL I32XorLL I32XorLI] (u32, u32) -> u32 = crate::exec::binary::xor;
-                I32Shl [I32ShlI I32ShlL I32ShlLL I32ShlLI] (u32, u32) -> u32 = crate::exec::binary::i32_shl;
-                I32ShrS [I32ShrSI I32ShrSL I32ShrSLL I32ShrSLI] (i32, u32) -> i32 = crate::exec::binary::i32_shr_s;
-                I32ShrU [I32ShrUI I32ShrUL I32ShrULL I32ShrULI] (u32, u32) -> u32 = crate::exec::binary::i32_shr_u;
-                I32Rotl [I32RotlI I32RotlL I32RotlLL I32RotlLI] (u32, u32) -> u32 = u32::rotate_left;
-                I32Rotr [I32RotrI I32RotrL I32RotrLL I32RotrLI] (u32, u32) -> u32 = u32::rotate_right;
-                I32Eq [I32EqI I32EqL I32EqLL I32EqLI] (i32, i32) -> i32 = crate::exec::binary::eq;
-                I32Ne [I32NeI I32NeL I32NeLL I32NeLI] (i32, i32) -> i32 = crate::exec::binary::ne;
-                I32LtS [I32LtSI I32LtSL I32LtSLL I32LtSLI] (i32, i32) -> i32 = crate::exec::binary::lt;
-                I32LtU [I32LtUI I32LtUL I32LtULL I32LtULI] (u32, u32) -> i32 = crate::exec::binary::lt;
-                I32GtS [I32GtSI I32GtSL I32GtSLL I32GtSLI] (i32, i32) -> i32 = crate::exec::binary::gt;
-                I32GtU [I32GtUI I32GtUL I32GtULL I32GtULI] (u32, u32) -> i32 = crate::exec::binary::gt;
-                I32LeS [I32LeSI I32LeSL I32LeSLL I32LeSLI] (i32, i32) -> i32 = crate::exec::binary::le;
-                I32LeU [I32LeUI I32LeUL I32LeULL I32LeULI] (u32, u32) -> i32 = crate::exec::binary::le;
-                I32GeS [I32GeSI I32GeSL I32GeSLL I32GeSLI] (i32, i32) -> i32 = crate::exec::binary::ge;
-                I32GeU [I32GeUI I32GeUL I32GeULL I32GeULI] (u32, u32) -> i32 = crate::exec::binary::ge;
-                I64Add [I64AddI I64AddL I64AddLL I64AddLI] (u64, u64) -> u64 = u64::wrapping_add;
-                I64Sub [I64SubI I64SubL I64SubLL I64SubLI] (u64, u64) -> u64 = u64::wrapping_sub;
-                I64Mul [I64MulI I64MulL I64MulLL I64MulLI] (u64, u64) -> u64 = u64::wrapping_mul;
-                I64And [I64AndI I64AndL I64AndLL I64AndLI] (u64, u64) -> u64 = crate::exec::binary::and;
-                I64Or [I64OrI I64OrL I64OrLL I64OrLI] (u64, u64) -> u64 = crate::exec::binary::or;
-                I64Xor [I64XorI I64XorL I64XorLL I64XorLI] (u64, u64) -> u64 = crate::exec::binary::xor;
-                I64Shl [I64ShlI I64ShlL I64ShlLL I64ShlLI] (u64, u64) -> u64 = crate::exec::binary::i64_shl;
-                I64ShrU [I64ShrUI I64ShrUL I64ShrULL I64ShrULI] (u64, u64) -> u64 = crate::exec::binary::i64_shr_u;
-                I64Eq [I64EqI I64EqL I64EqLL I64EqLI] (i64, i64) -> i32 = crate::exec::binary::eq;
-                I64Ne [I64NeI I64NeL I64NeLL I64NeLI] (i64, i64) -> i32 = crate::exec::binary::ne;
-                I64LtU [I64LtUI I64LtUL I64LtULL I64LtULI] (u64, u64) -> i32 = crate::exec::binary::lt;
-                I64GtU [I64GtUI I64GtUL I64GtULL I64GtULI] (u64, u64) -> i32 = crate::exec::binary::gt;
-                F64Add [F64AddI F64AddL F64AddLL F64AddLI] (f64, f64) -> f64 = crate::exec::binary::add;
-                F64Sub [F64SubI F64SubL F64SubLL F64SubLI] (f64, f64) -> f64 = crate::exec::binary::sub;
-                F64Mul [F64MulI F64MulL F64MulLL F64MulLI] (f64, f64) -> f64 = crate::exec::binary::mul;
+            binary_imm {
+                I32Add [I32AddImm] (u32, u32) -> u32 = u32::wrapping_add, crate::exec::raw::imm32;
+                I32Sub [I32SubImm] (u32, u32) -> u32 = u32::wrapping_sub, crate::exec::raw::imm32;
+                I32Mul [I32MulImm] (u32, u32) -> u32 = u32::wrapping_mul, crate::exec::raw::imm32;
+                I32And [I32AndImm] (u32, u32) -> u32 = crate::exec::binary::and, crate::exec::raw::imm32;
+                I32Or [I32OrImm] (u32, u32) -> u32 = crate::exec::binary::or, crate::exec::raw::imm32;
+                I32Xor [I32XorImm] (u32, u32) -> u32 = crate::exec::binary::xor, crate::exec::raw::imm32;
+                I32Shl [I32ShlImm] (u32, u32) -> u32 = crate::exec::binary::i32_shl, crate::exec::raw::imm32;
+                I32ShrS [I32ShrSImm] (i32, u32) -> i32 = crate::exec::binary::i32_shr_s, crate::exec::raw::imm32;
+                I32ShrU [I32ShrUImm] (u32, u32) -> u32 = crate::exec::binary::i32_shr_u, crate::exec::raw::imm32;
+                I32Rotl [I32RotlImm] (u32, u32) -> u32 = u32::rotate_left, crate::exec::raw::imm32;
+                I32Rotr [I32RotrImm] (u32, u32) -> u32 = u32::rotate_right, crate::exec::raw::imm32;
+                I32Eq [I32EqImm] (i32, i32) -> i32 = crate::exec::binary::eq, crate::exec::raw::imm32;
+                I32Ne [I32NeImm] (i32, i32) -> i32 = crate::exec::binary::ne, crate::exec::raw::imm32;
+                I32LtS [I32LtSImm] (i32, i32) -> i32 = crate::exec::binary::lt, crate::exec::raw::imm32;
+                I32LtU [I32LtUImm] (u32, u32) -> i32 = crate::exec::binary::lt, crate::exec::raw::imm32;
+                I32GtS [I32GtSImm] (i32, i32) -> i32 = crate::exec::binary::gt, crate::exec::raw::imm32;
+                I32GtU [I32GtUImm] (u32, u32) -> i32 = crate::exec::binary::gt, crate::exec::raw::imm32;
+                I32LeS [I32LeSImm] (i32, i32) -> i32 = crate::exec::binary::le, crate::exec::raw::imm32;
+                I32LeU [I32LeUImm] (u32, u32) -> i32 = crate::exec::binary::le, crate::exec::raw::imm32;
+                I32GeS [I32GeSImm] (i32, i32) -> i32 = crate::exec::binary::ge, crate::exec::raw::imm32;
+                I32GeU [I32GeUImm] (u32, u32) -> i32 = crate::exec::binary::ge, crate::exec::raw::imm32;
+                I64Add [I64AddImm] (u64, u64) -> u64 = u64::wrapping_add, crate::exec::raw::imm64;
+                I64Sub [I64SubImm] (u64, u64) -> u64 = u64::wrapping_sub, crate::exec::raw::imm64;
+                I64Mul [I64MulImm] (u64, u64) -> u64 = u64::wrapping_mul, crate::exec::raw::imm64;
+                I64And [I64AndImm] (u64, u64) -> u64 = crate::exec::binary::and, crate::exec::raw::imm64;
+                I64Or [I64OrImm] (u64, u64) -> u64 = crate::exec::binary::or, crate::exec::raw::imm64;
+                I64Xor [I64XorImm] (u64, u64) -> u64 = crate::exec::binary::xor, crate::exec::raw::imm64;
+                I64Shl [I64ShlImm] (u64, u64) -> u64 = crate::exec::binary::i64_shl, crate::exec::raw::imm64;
+                I64ShrS [I64ShrSImm] (i64, u64) -> i64 = crate::exec::binary::i64_shr_s, crate::exec::raw::imm64;
+                I64ShrU [I64ShrUImm] (u64, u64) -> u64 = crate::exec::binary::i64_shr_u, crate::exec::raw::imm64;
+                I64Rotl [I64RotlImm] (u64, u64) -> u64 = crate::exec::binary::i64_rotl, crate::exec::raw::imm64;
+                I64Rotr [I64RotrImm] (u64, u64) -> u64 = crate::exec::binary::i64_rotr, crate::exec::raw::imm64;
+                I64Eq [I64EqImm] (i64, i64) -> i32 = crate::exec::binary::eq, crate::exec::raw::imm64;
+                I64Ne [I64NeImm] (i64, i64) -> i32 = crate::exec::binary::ne, crate::exec::raw::imm64;
+                I64LtS [I64LtSImm] (i64, i64) -> i32 = crate::exec::binary::lt, crate::exec::raw::imm64;
+                I64LtU [I64LtUImm] (u64, u64) -> i32 = crate::exec::binary::lt, crate::exec::raw::imm64;
+                I64GtS [I64GtSImm] (i64, i64) -> i32 = crate::exec::binary::gt, crate::exec::raw::imm64;
+                I64GtU [I64GtUImm] (u64, u64) -> i32 = crate::exec::binary::gt, crate::exec::raw::imm64;
+                I64LeS [I64LeSImm] (i64, i64) -> i32 = crate::exec::binary::le, crate::exec::raw::imm64;
+                I64LeU [I64LeUImm] (u64, u64) -> i32 = crate::exec::binary::le, crate::exec::raw::imm64;
+                I64GeS [I64GeSImm] (i64, i64) -> i32 = crate::exec::binary::ge, crate::exec::raw::imm64;
+                I64GeU [I64GeUImm] (u64, u64) -> i32 = crate::exec::binary::ge, crate::exec::raw::imm64;
             }
             binary_trap {
                 I32DivS (i32, i32) -> i32 = crate::exec::binary::i32_div_s;
@@ -157,133 +163,223 @@ macro_rules! for_each_numeric {
                 I64RemS (i64, i64) -> i64 = crate::exec::binary::i64_rem_s;
                 I64RemU (u64, u64) -> u64 = crate::exec::binary::i64_rem_u;
             }
+            branch {
+                I32Eq I32EqImm [BrI32Eq BrI32EqImm] ! [BrI32Ne BrI32NeImm] (i32) = crate::exec::binary::eq, crate::exec::raw::imm32;
+                I32Ne I32NeImm [BrI32Ne BrI32NeImm] ! [BrI32Eq BrI32EqImm] (i32) = crate::exec::binary::ne, crate::exec::raw::imm32;
+                I32LtS I32LtSImm [BrI32LtS BrI32LtSImm] ! [BrI32GeS BrI32GeSImm] (i32) = crate::exec::binary::lt, crate::exec::raw::imm32;
+                I32LtU I32LtUImm [BrI32LtU BrI32LtUImm] ! [BrI32GeU BrI32GeUImm] (u32) = crate::exec::binary::lt, crate::exec::raw::imm32;
+                I32GtS I32GtSImm [BrI32GtS BrI32GtSImm] ! [BrI32LeS BrI32LeSImm] (i32) = crate::exec::binary::gt, crate::exec::raw::imm32;
+                I32GtU I32GtUImm [BrI32GtU BrI32GtUImm] ! [BrI32LeU BrI32LeUImm] (u32) = crate::exec::binary::gt, crate::exec::raw::imm32;
+                I32LeS I32LeSImm [BrI32LeS BrI32LeSImm] ! [BrI32GtS BrI32GtSImm] (i32) = crate::exec::binary::le, crate::exec::raw::imm32;
+                I32LeU I32LeUImm [BrI32LeU BrI32LeUImm] ! [BrI32GtU BrI32GtUImm] (u32) = crate::exec::binary::le, crate::exec::raw::imm32;
+                I32GeS I32GeSImm [BrI32GeS BrI32GeSImm] ! [BrI32LtS BrI32LtSImm] (i32) = crate::exec::binary::ge, crate::exec::raw::imm32;
+                I32GeU I32GeUImm [BrI32GeU BrI32GeUImm] ! [BrI32LtU BrI32LtUImm] (u32) = crate::exec::binary::ge, crate::exec::raw::imm32;
+                I64Eq I64EqImm [BrI64Eq BrI64EqImm] ! [BrI64Ne BrI64NeImm] (i64) = crate::exec::binary::eq, crate::exec::raw::imm64;
+                I64Ne I64NeImm [BrI64Ne BrI64NeImm] ! [BrI64Eq BrI64EqImm] (i64) = crate::exec::binary::ne, crate::exec::raw::imm64;
+                I64LtS I64LtSImm [BrI64LtS BrI64LtSImm] ! [BrI64GeS BrI64GeSImm] (i64) = crate::exec::binary::lt, crate::exec::raw::imm64;
+                I64LtU I64LtUImm [BrI64LtU BrI64LtUImm] ! [BrI64GeU BrI64GeUImm] (u64) = crate::exec::binary::lt, crate::exec::raw::imm64;
+                I64GtS I64GtSImm [BrI64GtS BrI64GtSImm] ! [BrI64LeS BrI64LeSImm] (i64) = crate::exec::binary::gt, crate::exec::raw::imm64;
+                I64GtU I64GtUImm [BrI64GtU BrI64GtUImm] ! [BrI64LeU BrI64LeUImm] (u64) = crate::exec::binary::gt, crate::exec::raw::imm64;
+                I64LeS I64LeSImm [BrI64LeS BrI64LeSImm] ! [BrI64GtS BrI64GtSImm] (i64) = crate::exec::binary::le, crate::exec::raw::imm64;
+                I64LeU I64LeUImm [BrI64LeU BrI64LeUImm] ! [BrI64GtU BrI64GtUImm] (u64) = crate::exec::binary::le, crate::exec::raw::imm64;
+                I64GeS I64GeSImm [BrI64GeS BrI64GeSImm] ! [BrI64LtS BrI64LtSImm] (i64) = crate::exec::binary::ge, crate::exec::raw::imm64;
+                I64GeU I64GeUImm [BrI64GeU BrI64GeUImm] ! [BrI64LtU BrI64LtUImm] (u64) = crate::exec::binary::ge, crate::exec::raw::imm64;
+            }
         }
     };
 }
 pub(crate) use for_each_numeric;
+
+/// A binary operator's constructors: with a slot right operand, and (for integer
+/// operators) with an immediate one.
+#[derive(Clone, Copy)]
+pub(crate) struct BinaryOp {
+    /// `dst = lhs op rhs`.
+    pub reg: fn(u32, u32, u32) -> Op,
+    /// `dst = lhs op imm`, and whether the immediate is sign-extended to 64 bits.
+    pub imm: Option<(fn(u32, u32, i32) -> Op, bool)>,
+    /// `a op b == b op a`.
+    pub commutative: bool,
+}
 
 macro_rules! define_op {
     (
         unary { $( $u:ident ($ua:ty) -> $ur:ty = $uf:path; )* }
         unary_trap { $( $ut:ident ($uta:ty) -> $utr:ty = $utf:path; )* }
         binary { $( $b:ident ($ba:ty, $bb:ty) -> $br:ty = $bf:path; )* }
-        fused { $( $f:ident [$fi:ident $fl:ident $fll:ident $fli:ident] ($fa:ty, $fb:ty) -> $fr:ty = $ff:path; )* }
+        binary_imm { $( $bi:ident [$bii:ident] ($bia:ty, $bib:ty) -> $bir:ty = $bif:path, $bix:path; )* }
         binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
+        branch { $( $c:ident $ci:ident [$cb:ident $cbi:ident] ! [$nb:ident $nbi:ident] ($ca:ty) = $cf:path, $cx:path; )* }
     ) => {
         /// One instruction of the internal code.
         ///
-        /// Local indexes are slots from the frame pointer; branch targets are
-        /// instruction indexes in the module's code; `drop`/`keep` say how many
-        /// values a taken branch discards below the `keep` values it carries.
+        /// `dst`, `src`, `lhs`, `rhs`, `cond`, `addr`, `val`, `index` are frame slots;
+        /// `base` is the first of consecutive slots holding the operands (and then
+        /// the results) of a call or a bulk operation; `offset`s of branches count
+        /// instructions from the next one.
         #[derive(Clone, Copy, Debug, PartialEq)]
         #[allow(missing_docs)]
         pub enum Op {
             Unreachable,
             /// Charge fuel for the straight-line code that follows.
             Fuel(u32),
-            Br { target: u32 },
-            BrAdjust { target: u32, drop: u32, keep: u32 },
-            BrIf { target: u32 },
-            BrIfAdjust { target: u32, drop: u32, keep: u32 },
-            /// Branch when the condition is zero (`if`).
-            BrIfNot { target: u32 },
-            /// Jump to one of the `len + 1` branch instructions that follow.
-            BrTable { len: u32 },
-            /// Return `results` values from the current function.
-            Return { results: u32 },
+            Br { offset: i32 },
+            BrIfNez { cond: u32, offset: i32 },
+            BrIfEqz { cond: u32, offset: i32 },
+            /// Jump to the `min(index, len)`-th of the `len + 1` `Br`s that follow.
+            BrTable { index: u32, len: u32 },
+            Return0,
+            Return1 { src: u32 },
+            ReturnN { base: u32, n: u32 },
             /// Call a function defined in this module (index without imports).
-            Call { func: u32 },
+            Call { func: u32, base: u32 },
             /// Call an imported function (module index).
-            CallImport { func: u32 },
-            CallIndirect { ty: u32, table: u32 },
-            Drop,
-            Select,
-            LocalGet(u32),
-            LocalSet(u32),
-            LocalTee(u32),
-            GlobalGet(u32),
-            GlobalSet(u32),
-            Const(u64),
-            I32Load { offset: u32 },
-            I64Load { offset: u32 },
-            F32Load { offset: u32 },
-            F64Load { offset: u32 },
-            I32Load8S { offset: u32 },
-            I32Load8U { offset: u32 },
-            I32Load16S { offset: u32 },
-            I32Load16U { offset: u32 },
-            I64Load8S { offset: u32 },
-            I64Load8U { offset: u32 },
-            I64Load16S { offset: u32 },
-            I64Load16U { offset: u32 },
-            I64Load32S { offset: u32 },
-            I64Load32U { offset: u32 },
-            I32Store { offset: u32 },
-            I64Store { offset: u32 },
-            F32Store { offset: u32 },
-            F64Store { offset: u32 },
-            I32Store8 { offset: u32 },
-            I32Store16 { offset: u32 },
-            I64Store8 { offset: u32 },
-            I64Store16 { offset: u32 },
-            I64Store32 { offset: u32 },
-            MemorySize,
-            MemoryGrow,
-            MemoryFill,
-            MemoryCopy,
-            MemoryInit(u32),
+            CallImport { func: u32, base: u32 },
+            /// Followed by `Arg(table)`.
+            CallIndirect { ty: u32, index: u32, base: u32 },
+            /// An extra operand of the instruction before.
+            Arg(u32),
+            /// `dst = cond != 0 ? dst : rhs`.
+            Select { dst: u32, rhs: u32, cond: u32 },
+            Copy { dst: u32, src: u32 },
+            Const { dst: u32, lo: u32, hi: u32 },
+            GlobalGet { dst: u32, global: u32 },
+            GlobalSet { src: u32, global: u32 },
+            I32Load { dst: u32, addr: u32, offset: u32 },
+            I64Load { dst: u32, addr: u32, offset: u32 },
+            F32Load { dst: u32, addr: u32, offset: u32 },
+            F64Load { dst: u32, addr: u32, offset: u32 },
+            I32Load8S { dst: u32, addr: u32, offset: u32 },
+            I32Load8U { dst: u32, addr: u32, offset: u32 },
+            I32Load16S { dst: u32, addr: u32, offset: u32 },
+            I32Load16U { dst: u32, addr: u32, offset: u32 },
+            I64Load8S { dst: u32, addr: u32, offset: u32 },
+            I64Load8U { dst: u32, addr: u32, offset: u32 },
+            I64Load16S { dst: u32, addr: u32, offset: u32 },
+            I64Load16U { dst: u32, addr: u32, offset: u32 },
+            I64Load32S { dst: u32, addr: u32, offset: u32 },
+            I64Load32U { dst: u32, addr: u32, offset: u32 },
+            Store32 { addr: u32, val: u32, offset: u32 },
+            Store64 { addr: u32, val: u32, offset: u32 },
+            Store8 { addr: u32, val: u32, offset: u32 },
+            Store16 { addr: u32, val: u32, offset: u32 },
+            MemorySize { dst: u32 },
+            MemoryGrow { base: u32 },
+            MemoryFill { base: u32 },
+            MemoryCopy { base: u32 },
+            MemoryInit { seg: u32, base: u32 },
             DataDrop(u32),
-            TableGet(u32),
-            TableSet(u32),
-            TableSize(u32),
-            TableGrow(u32),
-            TableFill(u32),
-            TableCopy { dst: u32, src: u32 },
-            TableInit { table: u32, elem: u32 },
+            TableGet { table: u32, base: u32 },
+            TableSet { table: u32, base: u32 },
+            TableSize { table: u32, dst: u32 },
+            TableGrow { table: u32, base: u32 },
+            TableFill { table: u32, base: u32 },
+            TableCopy { dst: u32, src: u32, base: u32 },
+            TableInit { table: u32, elem: u32, base: u32 },
             ElemDrop(u32),
-            RefIsNull,
-            RefFunc(u32),
-            $( $u, )*
-            $( $ut, )*
-            $( $b, )*
-            $( $bt, )*
-            $( $f, )*
-            /// Fused: the right operand is a constant.
-            $( $fi(u64), )*
-            /// Fused: the right operand is a local.
-            $( $fl(u32), )*
-            /// Fused: both operands are locals.
-            $( $fll(u32, u32), )*
-            /// Fused: a local and a constant.
-            $( $fli(u32, u64), )*
+            RefIsNull { dst: u32, src: u32 },
+            RefFunc { dst: u32, func: u32 },
+            $( $u { dst: u32, src: u32 }, )*
+            $( $ut { dst: u32, src: u32 }, )*
+            $( $b { dst: u32, lhs: u32, rhs: u32 }, )*
+            $( $bi { dst: u32, lhs: u32, rhs: u32 }, )*
+            $( $bii { dst: u32, lhs: u32, imm: i32 }, )*
+            $( $bt { dst: u32, lhs: u32, rhs: u32 }, )*
+            $( $cb { lhs: u32, rhs: u32, offset: i32 }, )*
+            $( $cbi { lhs: u32, imm: i32, offset: i32 }, )*
         }
 
         impl Op {
-            /// The numeric `Op` for a numeric operator, with its stack effect.
-            pub(crate) fn numeric(op: &wasmparser::Operator<'_>) -> Option<(Op, i32)> {
+            /// The constructor of a unary numeric operator.
+            pub(crate) fn unary(op: &wasmparser::Operator<'_>) -> Option<fn(u32, u32) -> Op> {
                 use wasmparser::Operator as O;
                 Some(match op {
-                    $( O::$u => (Op::$u, 0), )*
-                    $( O::$ut => (Op::$ut, 0), )*
-                    $( O::$b => (Op::$b, -1), )*
-                    $( O::$bt => (Op::$bt, -1), )*
-                    $( O::$f => (Op::$f, -1), )*
+                    $( O::$u => |dst, src| Op::$u { dst, src }, )*
+                    $( O::$ut => |dst, src| Op::$ut { dst, src }, )*
                     _ => return None,
                 })
             }
 
-            /// Fuses a binary `self` with the operand-pushing ops before it (`prev2`,
-            /// `prev`); returns the fused op and how many previous ops it replaces.
-            pub(crate) fn fuse(self, prev2: Option<Op>, prev: Option<Op>) -> Option<(Op, usize)> {
-                match self {
-                    $( Op::$f => match (prev2, prev) {
-                        (Some(Op::LocalGet(a)), Some(Op::LocalGet(b))) => Some((Op::$fll(a, b), 2)),
-                        (Some(Op::LocalGet(a)), Some(Op::Const(c))) => Some((Op::$fli(a, c), 2)),
-                        (_, Some(Op::Const(c))) => Some((Op::$fi(c), 1)),
-                        (_, Some(Op::LocalGet(b))) => Some((Op::$fl(b), 1)),
-                        _ => None,
+            /// The constructors of a binary numeric operator.
+            pub(crate) fn binary(op: &wasmparser::Operator<'_>) -> Option<BinaryOp> {
+                use wasmparser::Operator as O;
+                let commutative = matches!(
+                    op,
+                    O::I32Add | O::I32Mul | O::I32And | O::I32Or | O::I32Xor | O::I32Eq | O::I32Ne
+                        | O::I64Add | O::I64Mul | O::I64And | O::I64Or | O::I64Xor | O::I64Eq
+                        | O::I64Ne
+                );
+                Some(match op {
+                    $( O::$b => BinaryOp { reg: |dst, lhs, rhs| Op::$b { dst, lhs, rhs }, imm: None, commutative }, )*
+                    $( O::$bt => BinaryOp { reg: |dst, lhs, rhs| Op::$bt { dst, lhs, rhs }, imm: None, commutative }, )*
+                    $( O::$bi => BinaryOp {
+                        reg: |dst, lhs, rhs| Op::$bi { dst, lhs, rhs },
+                        imm: Some((|dst, lhs, imm| Op::$bii { dst, lhs, imm }, stringify!($bi).starts_with("I64"))),
+                        commutative,
                     }, )*
+                    _ => return None,
+                })
+            }
+
+            /// The slot this instruction writes its single result to, if it may be
+            /// redirected (no input is read after the write).
+            pub(crate) fn dst_mut(&mut self) -> Option<&mut u32> {
+                match self {
+                    Op::Copy { dst, .. }
+                    | Op::Const { dst, .. }
+                    | Op::GlobalGet { dst, .. }
+                    | Op::I32Load { dst, .. }
+                    | Op::I64Load { dst, .. }
+                    | Op::F32Load { dst, .. }
+                    | Op::F64Load { dst, .. }
+                    | Op::I32Load8S { dst, .. }
+                    | Op::I32Load8U { dst, .. }
+                    | Op::I32Load16S { dst, .. }
+                    | Op::I32Load16U { dst, .. }
+                    | Op::I64Load8S { dst, .. }
+                    | Op::I64Load8U { dst, .. }
+                    | Op::I64Load16S { dst, .. }
+                    | Op::I64Load16U { dst, .. }
+                    | Op::I64Load32S { dst, .. }
+                    | Op::I64Load32U { dst, .. }
+                    | Op::MemorySize { dst }
+                    | Op::TableSize { dst, .. }
+                    | Op::RefIsNull { dst, .. }
+                    | Op::RefFunc { dst, .. } => Some(dst),
+                    $( Op::$u { dst, .. } )|*
+                    | $( Op::$ut { dst, .. } )|*
+                    | $( Op::$b { dst, .. } )|*
+                    | $( Op::$bi { dst, .. } )|*
+                    | $( Op::$bii { dst, .. } )|*
+                    | $( Op::$bt { dst, .. } )|* => Some(dst),
                     _ => None,
+                }
+            }
+
+            /// The conditional branch taken when comparison `self` holds (or, with
+            /// `negate`, does not hold), replacing the comparison.
+            pub(crate) fn branch_on(self, negate: bool, offset: i32) -> Option<Op> {
+                Some(match self {
+                    Op::I32Eqz { src, .. } if negate => Op::BrIfNez { cond: src, offset },
+                    Op::I32Eqz { src, .. } => Op::BrIfEqz { cond: src, offset },
+                    $(
+                        Op::$c { lhs, rhs, .. } if negate => Op::$nb { lhs, rhs, offset },
+                        Op::$c { lhs, rhs, .. } => Op::$cb { lhs, rhs, offset },
+                        Op::$ci { lhs, imm, .. } if negate => Op::$nbi { lhs, imm, offset },
+                        Op::$ci { lhs, imm, .. } => Op::$cbi { lhs, imm, offset },
+                    )*
+                    _ => return None,
+                })
+            }
+
+            /// Sets the offset of a branch.
+            pub(crate) fn set_offset(&mut self, to: i32) {
+                match self {
+                    Op::Br { offset }
+                    | Op::BrIfNez { offset, .. }
+                    | Op::BrIfEqz { offset, .. } => *offset = to,
+                    $( Op::$cb { offset, .. } | Op::$cbi { offset, .. } => *offset = to, )*
+                    _ => {}
                 }
             }
         }
@@ -302,8 +398,8 @@ pub struct FuncCode {
     pub params: u32,
     /// Declared locals (zeroed on entry), excluding parameters.
     pub locals: u32,
-    /// Stack slots the function needs beyond its locals.
-    pub max_height: u32,
+    /// Slots of the whole frame: parameters, locals and temporaries.
+    pub frame: u32,
     /// Module function index (for backtraces).
     pub index: u32,
 }

@@ -22,11 +22,11 @@ pub struct Frame {
     pub func: u32,
 }
 
-/// Calls host function `def` with the `params.len()` values below `sp`, writing
-/// its results from `sp - params` on; returns the new stack top.
+/// Calls host function `def` with the `params.len()` values from slot `base` on,
+/// writing its results from `base` on.
 ///
 /// # Safety
-/// `sp` has the arguments below it and room for the results; `mem` is null or a live
+/// `base` has the arguments and room for the results; `mem` is null or a live
 /// memory definition; `store.host_states[state]` exists.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn host_call<C: Composition>(
@@ -34,15 +34,13 @@ pub unsafe fn host_call<C: Composition>(
     def: &'static HostFuncDef,
     state: u32,
     mem: *mut VMMemoryDefinition,
-    sp: *mut u64,
+    base: *mut u64,
     args: &mut Vec<Val>,
     results: &mut Vec<Val>,
-) -> Result<*mut u64, Trap> {
+) -> Result<(), Trap> {
     // SAFETY: the caller's contract; the memory slice and the host state are
     // distinct objects of the store, borrowed only for this call.
     unsafe {
-        let np = def.params.len();
-        let base = sp.sub(np);
         args.clear();
         for (i, &ty) in def.params.iter().enumerate() {
             args.push((*store).raw_to_val(*base.add(i), ty));
@@ -60,7 +58,7 @@ pub unsafe fn host_call<C: Composition>(
         for (i, v) in results.iter().enumerate() {
             *base.add(i) = (*store).val_to_raw(*v);
         }
-        Ok(base.add(results.len()))
+        Ok(())
     }
 }
 

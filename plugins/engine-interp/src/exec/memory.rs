@@ -5,53 +5,57 @@
 
 use vm_core::runtime::{PAGE_SIZE, TrapCode, VMMemoryDefinition};
 
-/// The effective address of an `N`-byte access, bounds-checked.
+/// The effective address of an `N`-byte access to the memory at `base` of `len`
+/// bytes, bounds-checked: one compare, as `addr` is 32-bit and `offset` too.
 ///
 /// # Safety
-/// `mem` points to a live memory definition.
+/// `base` points to `len` accessible bytes.
 #[inline(always)]
 unsafe fn ea<const N: usize>(
-    mem: *const VMMemoryDefinition,
+    base: *mut u8,
+    len: u64,
     addr: u64,
     offset: u32,
 ) -> Result<*mut u8, TrapCode> {
-    // SAFETY: the caller guarantees `mem` is live.
-    let def = unsafe { &*mem };
     let ea = (addr as u32 as u64) + u64::from(offset);
-    if ea + N as u64 > def.length as u64 {
+    if ea + N as u64 > len {
         return Err(TrapCode::MemoryOutOfBounds);
     }
-    // SAFETY: `ea + N <= length`: inside the committed memory.
-    Ok(unsafe { def.base.add(ea as usize) })
+    // SAFETY: `ea + N <= len`: inside the committed memory.
+    Ok(unsafe { base.add(ea as usize) })
 }
 
 /// Loads `N` little-endian bytes at `addr + offset`.
 ///
 /// # Safety
-/// `mem` points to a live memory definition.
+/// `base` points to `len` accessible bytes.
 #[inline(always)]
 pub unsafe fn load<const N: usize>(
-    mem: *const VMMemoryDefinition,
+    base: *mut u8,
+    len: u64,
     addr: u64,
     offset: u32,
 ) -> Result<[u8; N], TrapCode> {
     // SAFETY: `ea` checked the access is in bounds; unaligned reads are allowed.
-    unsafe { Ok(core::ptr::read_unaligned(ea::<N>(mem, addr, offset)?.cast::<[u8; N]>())) }
+    unsafe { Ok(core::ptr::read_unaligned(ea::<N>(base, len, addr, offset)?.cast::<[u8; N]>())) }
 }
 
 /// Stores `N` bytes at `addr + offset`.
 ///
 /// # Safety
-/// `mem` points to a live memory definition.
+/// `base` points to `len` accessible bytes.
 #[inline(always)]
 pub unsafe fn store<const N: usize>(
-    mem: *const VMMemoryDefinition,
+    base: *mut u8,
+    len: u64,
     addr: u64,
     offset: u32,
     bytes: [u8; N],
 ) -> Result<(), TrapCode> {
     // SAFETY: `ea` checked the access is in bounds; unaligned writes are allowed.
-    unsafe { core::ptr::write_unaligned(ea::<N>(mem, addr, offset)?.cast::<[u8; N]>(), bytes) };
+    unsafe {
+        core::ptr::write_unaligned(ea::<N>(base, len, addr, offset)?.cast::<[u8; N]>(), bytes)
+    };
     Ok(())
 }
 

@@ -1,9 +1,11 @@
 //! The executor: one dispatch loop over [`Op`]s, monomorphized over the composition
 //! and over fuel metering, with no allocation per wasm call.
 //!
-//! Frame layout on the operand stack: `fp` points at local 0 (parameters first, then
-//! declared locals, zeroed on entry), operands follow. A call leaves the arguments in
-//! place as the callee's first locals; a return copies the results down to `fp`.
+//! Frame layout on the slot stack: `fp` points at local 0 (parameters first, then
+//! declared locals, zeroed on entry), the translator's temporaries follow. A call's
+//! arguments are already in consecutive caller slots, where the callee's frame
+//! starts; a return copies the results down to `fp`, which is where the caller
+//! expects them.
 
 pub mod binary;
 pub mod call;
@@ -111,8 +113,9 @@ macro_rules! define_run {
         unary { $( $u:ident ($ua:ty) -> $ur:ty = $uf:path; )* }
         unary_trap { $( $ut:ident ($uta:ty) -> $utr:ty = $utf:path; )* }
         binary { $( $b:ident ($ba:ty, $bb:ty) -> $br:ty = $bf:path; )* }
-        fused { $( $f:ident [$fi:ident $fl:ident $fll:ident $fli:ident] ($fa:ty, $fb:ty) -> $fr:ty = $ff:path; )* }
+        binary_imm { $( $bi:ident [$bii:ident] ($bia:ty, $bib:ty) -> $bir:ty = $bif:path, $bix:path; )* }
         binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
+        branch { $( $c:ident $ci:ident [$cb:ident $cbi:ident] ! [$nb:ident $nbi:ident] ($ca:ty) = $cf:path, $cx:path; )* }
     ) => {
 /// Runs the dispatch loop for function `index` of `inst` whose `nargs` arguments are
 /// at the bottom of the stack; returns the number of results left there.
@@ -128,100 +131,118 @@ fn run<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
     let ExecBuffers { stack, frames, args, results } = buf;
     let stack_base = stack.as_mut_ptr();
     let stack_len = stack.len();
+    let _ = nargs;
 
     // SAFETY: the loop relies on these invariants:
-    // - the module was validated and translated by this engine, so operand counts,
-    //   local indexes, branch targets, function/type/table/global/segment indexes are
-    //   in range, and `max_height` bounds the operand stack of every function;
-    // - every function entry checks `fp + locals + max_height` against the stack end
-    //   and the frame count against `max_depth`, so stack accesses stay in bounds;
+    // - the module was validated and translated by this engine, so slot indexes are
+    //   below the frame size the translator computed, branch offsets land on
+    //   instructions of the same function, and function/type/table/global/segment
+    //   indexes are in range;
+    // - every function entry checks `fp + frame` against the stack end and the frame
+    //   count against `max_depth`, so slot accesses stay in bounds;
     // - instance, code, memory, table, global and funcref pointers come from the
     //   store, whose entities are boxed and never removed while it is borrowed here;
-    // - memory and table accesses are bounds-checked against their current lengths.
+    // - memory accesses are checked against the cached length, refreshed whenever it
+    //   may have changed (grow, host call, instance switch); table accesses are
+    //   bounds-checked against their current lengths.
     unsafe {
         let stack_end = stack_base.add(stack_len);
         let mut inst: *const InstanceData<C> = inst;
         let mut code: *const ModuleCode = code_of(inst);
         let mut ops: *const Op = (*code).ops.as_ptr();
         let mut mem: *mut VMMemoryDefinition = (*inst).vmctx.memory0;
+        let mut mem_base: *mut u8;
+        let mut mem_len: u64;
         let mut globals = (*inst).vmctx.globals;
         let mut fp: *mut u64 = stack_base;
-        let mut sp: *mut u64 = stack_base.add(nargs);
         let mut pc: *const Op;
         let mut cur_func: u32 = index;
 
-        macro_rules! pop {
-            () => {{
-                sp = sp.sub(1);
-                *sp
-            }};
-        }
-        macro_rules! push {
-            ($d v:expr) => {{
-                let v = $d v;
-                *sp = v;
-                sp = sp.add(1);
-            }};
-        }
-        macro_rules! top {
-            () => {
-                *sp.sub(1)
+        macro_rules! slot {
+            ($d i:expr) => {
+                *fp.add($d i as usize)
             };
+        }
+        macro_rules! refresh_mem {
+            () => {{
+                if mem.is_null() {
+                    mem_base = core::ptr::null_mut();
+                    mem_len = 0;
+                } else {
+                    mem_base = (*mem).base;
+                    mem_len = (*mem).length as u64;
+                }
+            }};
         }
         macro_rules! reload {
             () => {{
                 mem = (*inst).vmctx.memory0;
                 globals = (*inst).vmctx.globals;
                 ops = (*code).ops.as_ptr();
+                refresh_mem!();
             }};
         }
-        // Enters `fc` of instance `$d inst` (code `$d code`); arguments are on the stack.
+        refresh_mem!();
+        // Enters `fc` of instance `$d inst` (code `$d code`) with its frame at `$d fp`.
         macro_rules! enter {
-            ($d fc:expr, $d inst:expr, $d code:expr, $d save:expr) => {{
+            ($d fc:expr, $d fp:expr, $d inst:expr, $d code:expr) => {{
                 let fc: FuncCode = $d fc;
-                let new_fp = sp.sub(fc.params as usize);
-                if $d save {
-                    if frames.len() >= limits.max_depth {
-                        break Err(Trap::new(TrapCode::StackOverflow));
-                    }
-                    frames.push(Frame { ret_pc: pc, fp, inst: inst.cast(), code, func: cur_func });
-                }
-                let need = fc.params as usize + fc.locals as usize + fc.max_height as usize;
-                if (stack_end as usize - new_fp as usize) / 8 < need {
+                let new_fp: *mut u64 = $d fp;
+                if frames.len() >= limits.max_depth
+                    || (stack_end.offset_from(new_fp) as usize) < fc.frame as usize
+                {
                     break Err(Trap::new(TrapCode::StackOverflow));
                 }
-                for _ in 0..fc.locals {
-                    *sp = 0;
-                    sp = sp.add(1);
-                }
+                frames.push(Frame { ret_pc: pc, fp, inst: inst.cast(), code, func: cur_func });
+                core::ptr::write_bytes(new_fp.add(fc.params as usize), 0, fc.locals as usize);
                 fp = new_fp;
-                inst = $d inst;
-                code = $d code;
-                reload!();
+                let callee: *const InstanceData<C> = $d inst;
+                if callee != inst {
+                    inst = callee;
+                    code = $d code;
+                    reload!();
+                }
                 pc = ops.add(fc.entry as usize);
                 cur_func = fc.index;
             }};
         }
-        // Calls the function behind funcref `$d f`.
+        macro_rules! ret {
+            ($d n:expr) => {{
+                match frames.pop() {
+                    None => break Ok($d n),
+                    Some(f) => {
+                        pc = f.ret_pc;
+                        fp = f.fp;
+                        cur_func = f.func;
+                        let caller: *const InstanceData<C> = f.inst.cast();
+                        if caller != inst {
+                            inst = caller;
+                            code = f.code;
+                            reload!();
+                        }
+                    }
+                }
+            }};
+        }
+        // Calls the function behind funcref `$d f` with arguments from slot `$d base`.
         macro_rules! call_ref {
-            ($d f:expr) => {{
+            ($d f:expr, $d base:expr) => {{
                 let f: *const VMFuncRef = $d f;
                 let callee = (*f).vmctx as *const InstanceData<C>;
+                let base = fp.add($d base as usize);
                 match (*f.cast::<FuncSlot>()).kind {
                     FuncKind::Wasm { index, .. } if !callee.is_null() => {
                         let ccode = code_of(callee);
                         let fc = *(&(*ccode).funcs)
                             .get_unchecked((index - (*ccode).num_imported_funcs) as usize);
-                        enter!(fc, callee, ccode, true);
+                        enter!(fc, base, callee, ccode);
                     }
                     FuncKind::Host { def, state } => {
                         limits.host_calls += 1;
-                        match call::host_call(store, def, state, mem, sp, args, results) {
-                            Ok(new_sp) => sp = new_sp,
-                            Err(t) => break Err(t),
+                        if let Err(t) = call::host_call(store, def, state, mem, base, args, results) {
+                            break Err(t);
                         }
-                        // A host call may not grow memory, but refresh defensively.
-                        mem = (*inst).vmctx.memory0;
+                        refresh_mem!();
                     }
                     FuncKind::Wasm { .. } => break Err(Trap::host("funcref without instance")),
                 }
@@ -236,46 +257,30 @@ fn run<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
             };
         }
         macro_rules! jump {
-            ($d target:expr) => {
-                pc = ops.add($d target as usize)
+            ($d offset:expr) => {
+                pc = pc.offset($d offset as isize)
             };
         }
-        macro_rules! adjust {
-            ($d drop:expr, $d keep:expr) => {{
-                let keep = $d keep as usize;
-                let drop = $d drop as usize;
-                let src = sp.sub(keep);
-                let dst = src.sub(drop);
-                for k in 0..keep {
-                    *dst.add(k) = *src.add(k);
-                }
-                sp = sp.sub(drop);
-            }};
-        }
         macro_rules! load {
-            ($d n:literal, $d offset:expr, $d conv:expr) => {{
-                let a = top!();
-                let bytes = trap!(memory::load::<$d n>(mem, a, $d offset));
-                *sp.sub(1) = $d conv(bytes);
+            ($d n:literal, $d dst:expr, $d addr:expr, $d offset:expr, $d conv:expr) => {{
+                let bytes = trap!(memory::load::<$d n>(mem_base, mem_len, slot!($d addr), $d offset));
+                slot!($d dst) = $d conv(bytes);
             }};
         }
         macro_rules! store {
-            ($d n:literal, $d offset:expr, $d conv:expr) => {{
-                let v = pop!();
-                let a = pop!();
-                trap!(memory::store::<$d n>(mem, a, $d offset, $d conv(v)));
+            ($d n:literal, $d addr:expr, $d val:expr, $d offset:expr, $d conv:expr) => {{
+                let v = slot!($d val);
+                trap!(memory::store::<$d n>(mem_base, mem_len, slot!($d addr), $d offset, $d conv(v)));
             }};
         }
 
         // The function entered from the host: check its frame too.
         {
             let fc = *(&(*code).funcs).get_unchecked((index - (*code).num_imported_funcs) as usize);
-            let need = fc.params as usize + fc.locals as usize + fc.max_height as usize;
-            if stack_len < need {
+            if stack_len < fc.frame as usize || limits.max_depth == 0 {
                 return Err(Trap::new(TrapCode::StackOverflow));
             }
-            core::ptr::write_bytes(sp, 0, fc.locals as usize);
-            sp = sp.add(fc.locals as usize);
+            core::ptr::write_bytes(fp.add(fc.params as usize), 0, fc.locals as usize);
             pc = ops.add(fc.entry as usize);
         }
 
@@ -292,61 +297,48 @@ fn run<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
                         }
                     }
                 }
-                Op::Br { target } => jump!(target),
-                Op::BrAdjust { target, drop, keep } => {
-                    adjust!(drop, keep);
-                    jump!(target);
-                }
-                Op::BrIf { target } => {
-                    if pop!() as u32 != 0 {
-                        jump!(target);
+                Op::Arg(_) => {}
+                Op::Br { offset } => jump!(offset),
+                Op::BrIfNez { cond, offset } => {
+                    if slot!(cond) as u32 != 0 {
+                        jump!(offset);
                     }
                 }
-                Op::BrIfAdjust { target, drop, keep } => {
-                    if pop!() as u32 != 0 {
-                        adjust!(drop, keep);
-                        jump!(target);
+                Op::BrIfEqz { cond, offset } => {
+                    if slot!(cond) as u32 == 0 {
+                        jump!(offset);
                     }
                 }
-                Op::BrIfNot { target } => {
-                    if pop!() as u32 == 0 {
-                        jump!(target);
-                    }
-                }
-                Op::BrTable { len } => {
-                    let i = (pop!() as u32).min(len);
+                Op::BrTable { index, len } => {
+                    let i = (slot!(index) as u32).min(len);
                     pc = pc.add(i as usize);
                 }
-                Op::Return { results } => {
-                    let n = results as usize;
-                    let src = sp.sub(n);
-                    for k in 0..n {
-                        *fp.add(k) = *src.add(k);
-                    }
-                    sp = fp.add(n);
-                    match frames.pop() {
-                        None => break Ok(n),
-                        Some(f) => {
-                            pc = f.ret_pc;
-                            fp = f.fp;
-                            inst = f.inst.cast();
-                            code = f.code;
-                            cur_func = f.func;
-                            reload!();
-                        }
-                    }
+                Op::Return0 => ret!(0),
+                Op::Return1 { src } => {
+                    *fp = slot!(src);
+                    ret!(1)
                 }
-                Op::Call { func } => {
+                Op::ReturnN { base, n } => {
+                    for k in 0..n as usize {
+                        *fp.add(k) = *fp.add(base as usize + k);
+                    }
+                    ret!(n as usize)
+                }
+                Op::Call { func, base } => {
                     let fc = *(&(*code).funcs).get_unchecked(func as usize);
-                    enter!(fc, inst, code, true);
+                    enter!(fc, fp.add(base as usize), inst, code);
                 }
-                Op::CallImport { func } => {
-                    call_ref!(*(*inst).vmctx.funcs.add(func as usize));
+                Op::CallImport { func, base } => {
+                    call_ref!(*(*inst).vmctx.funcs.add(func as usize), base);
                 }
-                Op::CallIndirect { ty, table } => {
-                    let i = pop!();
+                Op::CallIndirect { ty, index, base } => {
+                    let table = match *pc {
+                        Op::Arg(t) => t,
+                        _ => 0,
+                    };
+                    pc = pc.add(1);
                     let t = *(*inst).vmctx.tables.add(table as usize);
-                    let raw = trap!(table::get(t, i));
+                    let raw = trap!(table::get(t, slot!(index)));
                     if raw == 0 {
                         break Err(Trap::new(TrapCode::IndirectCallToNull));
                     }
@@ -354,167 +346,142 @@ fn run<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
                     if (*f).sig != *(*inst).vmctx.sigs.add(ty as usize) {
                         break Err(Trap::new(TrapCode::BadSignature));
                     }
-                    call_ref!(f);
+                    call_ref!(f, base);
                 }
-                Op::Drop => sp = sp.sub(1),
-                Op::Select => {
-                    let c = pop!();
-                    let b = pop!();
-                    if c as u32 == 0 {
-                        *sp.sub(1) = b;
+                Op::Select { dst, rhs, cond } => {
+                    if slot!(cond) as u32 == 0 {
+                        slot!(dst) = slot!(rhs);
                     }
                 }
-                Op::LocalGet(i) => push!(*fp.add(i as usize)),
-                Op::LocalSet(i) => *fp.add(i as usize) = pop!(),
-                Op::LocalTee(i) => *fp.add(i as usize) = top!(),
-                Op::GlobalGet(i) => push!((**globals.add(i as usize)).lo),
-                Op::GlobalSet(i) => (**globals.add(i as usize)).lo = pop!(),
-                Op::Const(v) => push!(v),
-                Op::I32Load { offset } => load!(4, offset, |b| u64::from(u32::from_le_bytes(b))),
-                Op::I64Load { offset } => load!(8, offset, u64::from_le_bytes),
-                Op::F32Load { offset } => load!(4, offset, |b| u64::from(u32::from_le_bytes(b))),
-                Op::F64Load { offset } => load!(8, offset, u64::from_le_bytes),
-                Op::I32Load8S { offset } => {
-                    load!(1, offset, |b: [u8; 1]| u64::from(b[0] as i8 as i32 as u32))
+                Op::Copy { dst, src } => slot!(dst) = slot!(src),
+                Op::Const { dst, lo, hi } => slot!(dst) = u64::from(lo) | (u64::from(hi) << 32),
+                Op::GlobalGet { dst, global } => slot!(dst) = (**globals.add(global as usize)).lo,
+                Op::GlobalSet { src, global } => (**globals.add(global as usize)).lo = slot!(src),
+                Op::I32Load { dst, addr, offset } | Op::F32Load { dst, addr, offset } => {
+                    load!(4, dst, addr, offset, |b| u64::from(u32::from_le_bytes(b)))
                 }
-                Op::I32Load8U { offset } => load!(1, offset, |b: [u8; 1]| u64::from(b[0])),
-                Op::I32Load16S { offset } => {
-                    load!(2, offset, |b| u64::from(i16::from_le_bytes(b) as i32 as u32))
+                Op::I64Load { dst, addr, offset } | Op::F64Load { dst, addr, offset } => {
+                    load!(8, dst, addr, offset, u64::from_le_bytes)
                 }
-                Op::I32Load16U { offset } => load!(2, offset, |b| u64::from(u16::from_le_bytes(b))),
-                Op::I64Load8S { offset } => load!(1, offset, |b: [u8; 1]| b[0] as i8 as i64 as u64),
-                Op::I64Load8U { offset } => load!(1, offset, |b: [u8; 1]| u64::from(b[0])),
-                Op::I64Load16S { offset } => {
-                    load!(2, offset, |b| i16::from_le_bytes(b) as i64 as u64)
+                Op::I32Load8S { dst, addr, offset } => {
+                    load!(1, dst, addr, offset, |b: [u8; 1]| u64::from(b[0] as i8 as i32 as u32))
                 }
-                Op::I64Load16U { offset } => load!(2, offset, |b| u64::from(u16::from_le_bytes(b))),
-                Op::I64Load32S { offset } => {
-                    load!(4, offset, |b| i32::from_le_bytes(b) as i64 as u64)
+                Op::I32Load8U { dst, addr, offset } | Op::I64Load8U { dst, addr, offset } => {
+                    load!(1, dst, addr, offset, |b: [u8; 1]| u64::from(b[0]))
                 }
-                Op::I64Load32U { offset } => load!(4, offset, |b| u64::from(u32::from_le_bytes(b))),
-                Op::I32Store { offset } | Op::F32Store { offset } => {
-                    store!(4, offset, |v: u64| (v as u32).to_le_bytes())
+                Op::I32Load16S { dst, addr, offset } => {
+                    load!(2, dst, addr, offset, |b| u64::from(i16::from_le_bytes(b) as i32 as u32))
                 }
-                Op::I64Store { offset } | Op::F64Store { offset } => {
-                    store!(8, offset, |v: u64| v.to_le_bytes())
+                Op::I32Load16U { dst, addr, offset } | Op::I64Load16U { dst, addr, offset } => {
+                    load!(2, dst, addr, offset, |b| u64::from(u16::from_le_bytes(b)))
                 }
-                Op::I32Store8 { offset } | Op::I64Store8 { offset } => {
-                    store!(1, offset, |v: u64| [v as u8])
+                Op::I64Load8S { dst, addr, offset } => {
+                    load!(1, dst, addr, offset, |b: [u8; 1]| b[0] as i8 as i64 as u64)
                 }
-                Op::I32Store16 { offset } | Op::I64Store16 { offset } => {
-                    store!(2, offset, |v: u64| (v as u16).to_le_bytes())
+                Op::I64Load16S { dst, addr, offset } => {
+                    load!(2, dst, addr, offset, |b| i16::from_le_bytes(b) as i64 as u64)
                 }
-                Op::I64Store32 { offset } => store!(4, offset, |v: u64| (v as u32).to_le_bytes()),
-                Op::MemorySize => push!(memory::size(mem)),
-                Op::MemoryGrow => {
-                    let delta = pop!() as u32;
+                Op::I64Load32S { dst, addr, offset } => {
+                    load!(4, dst, addr, offset, |b| i32::from_le_bytes(b) as i64 as u64)
+                }
+                Op::I64Load32U { dst, addr, offset } => {
+                    load!(4, dst, addr, offset, |b| u64::from(u32::from_le_bytes(b)))
+                }
+                Op::Store32 { addr, val, offset } => {
+                    store!(4, addr, val, offset, |v: u64| (v as u32).to_le_bytes())
+                }
+                Op::Store64 { addr, val, offset } => {
+                    store!(8, addr, val, offset, |v: u64| v.to_le_bytes())
+                }
+                Op::Store8 { addr, val, offset } => store!(1, addr, val, offset, |v: u64| [v as u8]),
+                Op::Store16 { addr, val, offset } => {
+                    store!(2, addr, val, offset, |v: u64| (v as u16).to_le_bytes())
+                }
+                Op::MemorySize { dst } => slot!(dst) = memory::size(mem),
+                Op::MemoryGrow { base } => {
+                    let delta = slot!(base) as u32;
                     let slot = &mut *mem.cast::<MemorySlot<<C::Virt as Virt>::Memory>>();
-                    push!(slot.grow(delta).map_or(u64::from(u32::MAX), u64::from));
+                    slot!(base) = slot.grow(delta).map_or(u64::from(u32::MAX), u64::from);
+                    refresh_mem!();
                 }
-                Op::MemoryFill => {
-                    let n = pop!();
-                    let v = pop!();
-                    let d = pop!();
-                    trap!(memory::fill(mem, d, v, n));
+                Op::MemoryFill { base } => {
+                    trap!(memory::fill(mem, slot!(base), slot!(base + 1), slot!(base + 2)));
                 }
-                Op::MemoryCopy => {
-                    let n = pop!();
-                    let s = pop!();
-                    let d = pop!();
-                    trap!(memory::copy(mem, d, s, n));
+                Op::MemoryCopy { base } => {
+                    trap!(memory::copy(mem, slot!(base), slot!(base + 1), slot!(base + 2)));
                 }
-                Op::MemoryInit(seg) => {
-                    let n = pop!();
-                    let s = pop!();
-                    let d = pop!();
-                    trap!(memory::init(mem, (*inst).data(seg), d, s, n));
+                Op::MemoryInit { seg, base } => {
+                    let data = (*inst).data(seg);
+                    trap!(memory::init(mem, data, slot!(base), slot!(base + 1), slot!(base + 2)));
                 }
                 Op::DataDrop(seg) => {
                     if let Some(d) = (&mut (*inst.cast_mut()).data_dropped).get_mut(seg as usize) {
                         *d = true;
                     }
                 }
-                Op::TableGet(t) => {
-                    let i = top!();
-                    *sp.sub(1) = trap!(table::get(*(*inst).vmctx.tables.add(t as usize), i));
+                Op::TableGet { table, base } => {
+                    let t = *(*inst).vmctx.tables.add(table as usize);
+                    slot!(base) = trap!(table::get(t, slot!(base)));
                 }
-                Op::TableSet(t) => {
-                    let v = pop!();
-                    let i = pop!();
-                    trap!(table::set(*(*inst).vmctx.tables.add(t as usize), i, v));
+                Op::TableSet { table, base } => {
+                    let t = *(*inst).vmctx.tables.add(table as usize);
+                    trap!(table::set(t, slot!(base), slot!(base + 1)));
                 }
-                Op::TableSize(t) => push!((**(*inst).vmctx.tables.add(t as usize)).length),
-                Op::TableGrow(t) => {
-                    let n = pop!();
-                    let v = pop!();
-                    push!(table::grow(*(*inst).vmctx.tables.add(t as usize), n, v));
+                Op::TableSize { table, dst } => {
+                    slot!(dst) = (**(*inst).vmctx.tables.add(table as usize)).length;
                 }
-                Op::TableFill(t) => {
-                    let n = pop!();
-                    let v = pop!();
-                    let i = pop!();
-                    trap!(table::fill(*(*inst).vmctx.tables.add(t as usize), i, v, n));
+                Op::TableGrow { table, base } => {
+                    let t = *(*inst).vmctx.tables.add(table as usize);
+                    slot!(base) = table::grow(t, slot!(base + 1), slot!(base));
                 }
-                Op::TableCopy { dst, src } => {
-                    let n = pop!();
-                    let s = pop!();
-                    let d = pop!();
+                Op::TableFill { table, base } => {
+                    let t = *(*inst).vmctx.tables.add(table as usize);
+                    trap!(table::fill(t, slot!(base), slot!(base + 1), slot!(base + 2)));
+                }
+                Op::TableCopy { dst, src, base } => {
                     let tabs = (*inst).vmctx.tables;
-                    trap!(table::copy(*tabs.add(dst as usize), *tabs.add(src as usize), d, s, n));
+                    let (d, s) = (*tabs.add(dst as usize), *tabs.add(src as usize));
+                    trap!(table::copy(d, s, slot!(base), slot!(base + 1), slot!(base + 2)));
                 }
-                Op::TableInit { table, elem } => {
-                    let n = pop!();
-                    let s = pop!();
-                    let d = pop!();
+                Op::TableInit { table, elem, base } => {
                     let seg: &[u64] = (&(*inst).elems).get(elem as usize).map_or(&[], |b| &b[..]);
-                    trap!(table::init(*(*inst).vmctx.tables.add(table as usize), seg, d, s, n));
+                    let t = *(*inst).vmctx.tables.add(table as usize);
+                    trap!(table::init(t, seg, slot!(base), slot!(base + 1), slot!(base + 2)));
                 }
                 Op::ElemDrop(e) => {
                     if let Some(s) = (&mut (*inst.cast_mut()).elems).get_mut(e as usize) {
                         *s = Box::new([]);
                     }
                 }
-                Op::RefIsNull => *sp.sub(1) = u64::from(top!() == 0),
-                Op::RefFunc(f) => push!(*(*inst).vmctx.funcs.add(f as usize) as u64),
-                $(Op::$u => {
-                    let t = sp.sub(1);
-                    *t = <$ur as Raw>::to_raw($uf(<$ua as Raw>::from_raw(*t)));
+                Op::RefIsNull { dst, src } => slot!(dst) = u64::from(slot!(src) == 0),
+                Op::RefFunc { dst, func } => slot!(dst) = *(*inst).vmctx.funcs.add(func as usize) as u64,
+                $(Op::$u { dst, src } => {
+                    slot!(dst) = <$ur as Raw>::to_raw($uf(<$ua as Raw>::from_raw(slot!(src))));
                 })*
-                $(Op::$ut => {
-                    let t = sp.sub(1);
-                    *t = <$utr as Raw>::to_raw(trap!($utf(<$uta as Raw>::from_raw(*t))));
+                $(Op::$ut { dst, src } => {
+                    slot!(dst) = <$utr as Raw>::to_raw(trap!($utf(<$uta as Raw>::from_raw(slot!(src)))));
                 })*
-                $(Op::$b => {
-                    sp = sp.sub(1);
-                    let b = *sp;
-                    let t = sp.sub(1);
-                    *t = <$br as Raw>::to_raw($bf(<$ba as Raw>::from_raw(*t), <$bb as Raw>::from_raw(b)));
+                $(Op::$b { dst, lhs, rhs } => {
+                    slot!(dst) = <$br as Raw>::to_raw($bf(<$ba as Raw>::from_raw(slot!(lhs)), <$bb as Raw>::from_raw(slot!(rhs))));
                 })*
-                $(Op::$f => {
-                    sp = sp.sub(1);
-                    let b = *sp;
-                    let t = sp.sub(1);
-                    *t = <$fr as Raw>::to_raw($ff(<$fa as Raw>::from_raw(*t), <$fb as Raw>::from_raw(b)));
+                $(Op::$bi { dst, lhs, rhs } => {
+                    slot!(dst) = <$bir as Raw>::to_raw($bif(<$bia as Raw>::from_raw(slot!(lhs)), <$bib as Raw>::from_raw(slot!(rhs))));
                 })*
-                $(Op::$fi(c) => {
-                    let t = sp.sub(1);
-                    *t = <$fr as Raw>::to_raw($ff(<$fa as Raw>::from_raw(*t), <$fb as Raw>::from_raw(c)));
+                $(Op::$bii { dst, lhs, imm } => {
+                    slot!(dst) = <$bir as Raw>::to_raw($bif(<$bia as Raw>::from_raw(slot!(lhs)), <$bib as Raw>::from_raw($bix(imm))));
                 })*
-                $(Op::$fl(l) => {
-                    let t = sp.sub(1);
-                    *t = <$fr as Raw>::to_raw($ff(<$fa as Raw>::from_raw(*t), <$fb as Raw>::from_raw(*fp.add(l as usize))));
+                $(Op::$bt { dst, lhs, rhs } => {
+                    slot!(dst) = <$btr as Raw>::to_raw(trap!($btf(<$bta as Raw>::from_raw(slot!(lhs)), <$btb as Raw>::from_raw(slot!(rhs)))));
                 })*
-                $(Op::$fll(a, b) => {
-                    push!(<$fr as Raw>::to_raw($ff(<$fa as Raw>::from_raw(*fp.add(a as usize)), <$fb as Raw>::from_raw(*fp.add(b as usize)))));
+                $(Op::$cb { lhs, rhs, offset } => {
+                    if $cf(<$ca as Raw>::from_raw(slot!(lhs)), <$ca as Raw>::from_raw(slot!(rhs))) != 0 {
+                        jump!(offset);
+                    }
                 })*
-                $(Op::$fli(a, c) => {
-                    push!(<$fr as Raw>::to_raw($ff(<$fa as Raw>::from_raw(*fp.add(a as usize)), <$fb as Raw>::from_raw(c))));
-                })*
-                $(Op::$bt => {
-                    sp = sp.sub(1);
-                    let b = *sp;
-                    let t = sp.sub(1);
-                    *t = <$btr as Raw>::to_raw(trap!($btf(<$bta as Raw>::from_raw(*t), <$btb as Raw>::from_raw(b))));
+                $(Op::$cbi { lhs, imm, offset } => {
+                    if $cf(<$ca as Raw>::from_raw(slot!(lhs)), <$ca as Raw>::from_raw($cx(imm))) != 0 {
+                        jump!(offset);
+                    }
                 })*
             }
         };

@@ -68,3 +68,15 @@ impl Raw for f64 {
         self.to_bits()
     }
 }
+
+/// Widens the immediate of a 32-bit operator.
+#[inline(always)]
+pub fn imm32(i: i32) -> u64 {
+    u64::from(i as u32)
+}
+
+/// Widens (sign-extending) the immediate of a 64-bit operator.
+#[inline(always)]
+pub fn imm64(i: i32) -> u64 {
+    i as i64 as u64
+}

@@ -1,5 +1,15 @@
-//! Translation of a function body into [`Op`]s: one pass, tracking the operand stack
-//! height so every branch carries precomputed `drop`/`keep` counts.
+//! Translation of a function body into register-machine [`Op`]s, in one pass.
+//!
+//! Every operand-stack height has a frame slot (after the parameters and locals).
+//! The translator keeps a compile-time model of the operand stack whose entries are
+//! either in their own slot, a local (`local.get` copies nothing) or a constant
+//! (folded into immediates where an instruction has them). A `local.set` redirects
+//! the result of the instruction that produced its value, a comparison feeding a
+//! `br_if`/`if` becomes a compare-and-branch, and calls take their arguments where
+//! they already are: the callee's frame starts at its first argument's slot.
+//!
+//! At every control-flow join (block entry, branch, `else`, `end`) values live in
+//! their own slots, so all paths into a label agree on where values are.
 
 mod visit;
 
@@ -7,7 +17,7 @@ use vm_core::runtime::module::ModuleInfo;
 use vm_core::runtime::{CompileError, FuncType};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
-use crate::code::{FuncCode, Op};
+use crate::code::{BinaryOp, FuncCode, Op};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum CtrlKind {
@@ -20,16 +30,27 @@ enum CtrlKind {
 #[derive(Debug)]
 struct Ctrl {
     kind: CtrlKind,
-    /// Operand height below the block's parameters.
-    height: u32,
+    /// Operand-stack height below the block's parameters.
+    height: usize,
     params: u32,
     results: u32,
     /// Loop header (branch target of a `loop`).
-    start: u32,
+    start: usize,
     /// Branches to patch with the block's end.
     fixups: Vec<usize>,
     /// The `if`'s conditional branch to patch with the `else` or end.
     if_branch: Option<usize>,
+}
+
+/// Where a value of the compile-time operand stack is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Val {
+    /// In the slot of its stack height.
+    Slot,
+    /// In local `n` (which is not written while this entry lives).
+    Local(u32),
+    /// A constant (raw bits).
+    Const(u64),
 }
 
 /// Translates the functions of one module into one code array.
@@ -37,8 +58,10 @@ pub struct FuncTranslator<'m> {
     module: &'m ModuleInfo,
     ops: Vec<Op>,
     ctrl: Vec<Ctrl>,
-    height: u32,
-    max_height: u32,
+    stack: Vec<Val>,
+    /// First temporary slot (parameters + locals).
+    locals_end: u32,
+    max_stack: usize,
     /// Code after an unconditional branch is skipped until the frame's `else`/`end`.
     unreachable: bool,
     /// Nesting depth of blocks opened inside skipped code.
@@ -46,7 +69,7 @@ pub struct FuncTranslator<'m> {
     /// Index of the `Fuel` op charging the current straight-line run.
     fuel_op: Option<usize>,
     fuel: bool,
-    /// First instruction that may be fused with later ones (after the last label).
+    /// First instruction that may be rewritten by later ones (after the last label).
     barrier: usize,
     results: u32,
     offset: u64,
@@ -63,8 +86,9 @@ impl<'m> FuncTranslator<'m> {
             module,
             ops: Vec::new(),
             ctrl: Vec::new(),
-            height: 0,
-            max_height: 0,
+            stack: Vec::new(),
+            locals_end: 0,
+            max_stack: 0,
             unreachable: false,
             dead_depth: 0,
             fuel_op: None,
@@ -102,8 +126,9 @@ impl<'m> FuncTranslator<'m> {
                 .ok_or(CompileError::Limit("locals"))?;
         }
         let entry = limit(self.ops.len())?;
-        self.height = params + locals;
-        self.max_height = self.height;
+        self.locals_end = params + locals;
+        self.stack.clear();
+        self.max_stack = 0;
         self.unreachable = false;
         self.dead_depth = 0;
         self.fuel_op = None;
@@ -111,10 +136,10 @@ impl<'m> FuncTranslator<'m> {
         self.ctrl.clear();
         self.ctrl.push(Ctrl {
             kind: CtrlKind::Block,
-            height: self.height,
+            height: 0,
             params: 0,
             results: self.results,
-            start: entry,
+            start: entry as usize,
             fixups: Vec::new(),
             if_branch: None,
         });
@@ -124,30 +149,94 @@ impl<'m> FuncTranslator<'m> {
             self.offset = reader.original_position();
             reader.visit_operator(self)??;
         }
-        Ok(FuncCode {
-            entry,
-            params,
-            locals,
-            max_height: self.max_height - params - locals + 1,
-            index,
-        })
-    }
-
-    fn pc(&self) -> u32 {
-        self.ops.len() as u32
+        let frame = (self.locals_end as usize)
+            .checked_add(self.max_stack + 1)
+            .filter(|&n| n <= u32::MAX as usize / 2)
+            .ok_or(CompileError::Limit("frame size"))?;
+        Ok(FuncCode { entry, params, locals, frame: frame as u32, index })
     }
 
     fn emit(&mut self, op: Op) {
         self.ops.push(op);
     }
 
-    fn push(&mut self, n: u32) {
-        self.height += n;
-        self.max_height = self.max_height.max(self.height);
+    /// The slot of operand-stack height `h`.
+    fn slot(&self, h: usize) -> u32 {
+        self.locals_end + h as u32
     }
 
-    fn pop(&mut self, n: u32) {
-        self.height = self.height.saturating_sub(n);
+    /// Pushes a value that is in its own slot; returns that slot.
+    fn push_slot(&mut self) -> u32 {
+        let s = self.slot(self.stack.len());
+        self.stack.push(Val::Slot);
+        self.max_stack = self.max_stack.max(self.stack.len());
+        s
+    }
+
+    fn push(&mut self, v: Val) {
+        self.stack.push(v);
+        self.max_stack = self.max_stack.max(self.stack.len());
+    }
+
+    fn pop(&mut self) -> Val {
+        self.stack.pop().unwrap_or(Val::Slot)
+    }
+
+    /// A slot holding stack entry `h` (materializing a constant in its own slot).
+    fn operand(&mut self, h: usize) -> u32 {
+        match self.stack[h] {
+            Val::Slot => self.slot(h),
+            Val::Local(l) => l,
+            Val::Const(c) => {
+                let dst = self.slot(h);
+                self.emit(Op::Const { dst, lo: c as u32, hi: (c >> 32) as u32 });
+                self.stack[h] = Val::Slot;
+                dst
+            }
+        }
+    }
+
+    /// Writes value `v` to slot `dst`.
+    fn copy_to(&mut self, dst: u32, v: Val, own: u32) {
+        match v {
+            Val::Slot if own == dst => {}
+            Val::Slot => self.emit(Op::Copy { dst, src: own }),
+            Val::Local(l) if l == dst => {}
+            Val::Local(l) => self.emit(Op::Copy { dst, src: l }),
+            Val::Const(c) => self.emit(Op::Const { dst, lo: c as u32, hi: (c >> 32) as u32 }),
+        }
+    }
+
+    /// Puts stack entry `h` into its own slot.
+    fn materialize(&mut self, h: usize) {
+        let own = self.slot(h);
+        let v = self.stack[h];
+        self.copy_to(own, v, own);
+        self.stack[h] = Val::Slot;
+    }
+
+    /// Puts the top `n` stack entries into their own slots.
+    fn materialize_top(&mut self, n: usize) {
+        for h in self.stack.len().saturating_sub(n)..self.stack.len() {
+            self.materialize(h);
+        }
+    }
+
+    /// Puts every stack entry into its own slot.
+    fn materialize_all(&mut self) {
+        self.materialize_top(self.stack.len());
+    }
+
+    /// The last instruction, if it produced the top stack entry in its own slot and
+    /// may still be rewritten.
+    fn top_producer(&mut self) -> Option<usize> {
+        let h = self.stack.len().checked_sub(1)?;
+        if self.stack[h] != Val::Slot || self.ops.len() <= self.barrier {
+            return None;
+        }
+        let at = self.ops.len() - 1;
+        let own = self.slot(h);
+        (self.ops[at].dst_mut().copied() == Some(own)).then_some(at)
     }
 
     /// Starts a new straight-line run for fuel accounting.
@@ -159,18 +248,9 @@ impl<'m> FuncTranslator<'m> {
         }
     }
 
-    /// Marks the current position as a possible branch target: no fusion across it.
+    /// Marks the current position as a possible branch target: no rewriting across it.
     fn label(&mut self) {
         self.barrier = self.ops.len();
-    }
-
-    /// The op `back` places before the end, if it may be fused.
-    fn fusable(&self, back: usize) -> Option<Op> {
-        let i = self.ops.len().checked_sub(back)?;
-        if i < self.barrier {
-            return None;
-        }
-        self.ops.get(i).copied()
     }
 
     fn charge(&mut self) {
@@ -193,48 +273,109 @@ impl<'m> FuncTranslator<'m> {
         })
     }
 
-    fn call_arity(&self, ty: &FuncType) -> Result<(u32, u32), CompileError> {
-        Ok((limit(ty.params().len())?, limit(ty.results().len())?))
+    fn call_arity(&self, ty: &FuncType) -> Result<(usize, usize), CompileError> {
+        Ok((ty.params().len(), ty.results().len()))
     }
 
-    /// Emits a branch to relative depth `depth`; `cond` selects `br_if`.
-    fn branch(&mut self, depth: u32, cond: bool) -> Result<(), CompileError> {
-        let idx = self
-            .ctrl
-            .len()
-            .checked_sub(1 + depth as usize)
-            .ok_or(CompileError::Limit("branch depth"))?;
+    fn frame_index(&self, depth: u32) -> Result<usize, CompileError> {
+        self.ctrl.len().checked_sub(1 + depth as usize).ok_or(CompileError::Limit("branch depth"))
+    }
+
+    /// Whether a branch to frame `idx` needs more than a jump.
+    fn needs_moves(&self, idx: usize) -> bool {
+        if idx == 0 {
+            return true;
+        }
         let f = &self.ctrl[idx];
-        let keep = if f.kind == CtrlKind::Loop { f.params } else { f.results };
-        let drop = self.height - f.height - keep;
-        let target = if f.kind == CtrlKind::Loop { f.start } else { u32::MAX };
-        let op = match (cond, drop) {
-            (false, 0) => Op::Br { target },
-            (false, _) => Op::BrAdjust { target, drop, keep },
-            (true, 0) => Op::BrIf { target },
-            (true, _) => Op::BrIfAdjust { target, drop, keep },
-        };
-        if target == u32::MAX {
-            let at = self.ops.len();
-            self.ctrl[idx].fixups.push(at);
-        }
-        self.emit(op);
-        Ok(())
+        let keep = if f.kind == CtrlKind::Loop { f.params } else { f.results } as usize;
+        let top = self.stack.len() - keep;
+        (0..keep).any(|k| self.stack[top + k] != Val::Slot || top != f.height)
     }
 
-    fn patch(&mut self, at: usize, to: u32) {
-        match self.ops.get_mut(at) {
-            Some(Op::Br { target })
-            | Some(Op::BrAdjust { target, .. })
-            | Some(Op::BrIf { target })
-            | Some(Op::BrIfAdjust { target, .. })
-            | Some(Op::BrIfNot { target }) => *target = to,
-            _ => {}
+    /// Emits the jump of a branch to frame `idx` (after its moves); records a fixup
+    /// for a forward target.
+    fn jump(&mut self, idx: usize, at: usize) {
+        let f = &mut self.ctrl[idx];
+        if f.kind == CtrlKind::Loop {
+            let to = f.start;
+            self.ops[at].set_offset(rel(at, to));
+        } else {
+            f.fixups.push(at);
         }
     }
 
-    fn return_op(&mut self) {
-        self.emit(Op::Return { results: self.results });
+    /// Emits an unconditional branch to frame `idx`: moves the carried values to
+    /// the target's slots, then jumps (or returns, for the function's frame).
+    fn branch_to(&mut self, idx: usize) {
+        if idx == 0 {
+            self.emit_return();
+            return;
+        }
+        let f = &self.ctrl[idx];
+        let keep = if f.kind == CtrlKind::Loop { f.params } else { f.results } as usize;
+        let height = f.height;
+        let top = self.stack.len() - keep;
+        for k in 0..keep {
+            let (v, own) = (self.stack[top + k], self.slot(top + k));
+            let dst = self.slot(height + k);
+            self.copy_to(dst, v, own);
+        }
+        let at = self.ops.len();
+        self.emit(Op::Br { offset: 0 });
+        self.jump(idx, at);
+    }
+
+    /// Returns the top results. Leaves the stack model alone: a conditional return
+    /// is followed by code that still sees the entries where they were.
+    fn emit_return(&mut self) {
+        let n = self.results as usize;
+        let top = self.stack.len() - n;
+        match n {
+            0 => self.emit(Op::Return0),
+            1 => {
+                let own = self.slot(top);
+                let src = match self.stack[top] {
+                    Val::Local(l) => l,
+                    v => {
+                        self.copy_to(own, v, own);
+                        own
+                    }
+                };
+                self.emit(Op::Return1 { src });
+            }
+            _ => {
+                for h in top..top + n {
+                    let own = self.slot(h);
+                    let v = self.stack[h];
+                    self.copy_to(own, v, own);
+                }
+                let base = self.slot(top);
+                self.emit(Op::ReturnN { base, n: n as u32 });
+            }
+        }
+    }
+
+    /// Emits a branch on the popped condition `cond`: taken when it is nonzero (or
+    /// zero, with `negate`); fuses a comparison that just produced it. Returns the
+    /// branch's index, its offset to be set.
+    fn cond_branch(&mut self, negate: bool) -> usize {
+        if let Some(at) = self.top_producer()
+            && let Some(op) = self.ops[at].branch_on(negate, 0)
+        {
+            self.stack.pop();
+            self.ops[at] = op;
+            return at;
+        }
+        let h = self.stack.len() - 1;
+        let cond = self.operand(h);
+        self.stack.pop();
+        let at = self.ops.len();
+        self.emit(if negate { Op::BrIfEqz { cond, offset: 0 } } else { Op::BrIfNez { cond, offset: 0 } });
+        at
+    }
+
+    fn patch(&mut self, at: usize, to: usize) {
+        self.ops[at].set_offset(rel(at, to));
     }
 
     /// Translates one operator of a supported proposal.
@@ -255,17 +396,16 @@ impl<'m> FuncTranslator<'m> {
             }
         }
         self.charge();
-        if let Some((num, effect)) = Op::numeric(&op) {
-            match num.fuse(self.fusable(2), self.fusable(1)) {
-                Some((fused, n)) => {
-                    self.ops.truncate(self.ops.len() - n);
-                    self.emit(fused);
-                }
-                None => self.emit(num),
-            }
-            if effect < 0 {
-                self.pop(1);
-            }
+        if let Some(make) = Op::unary(&op) {
+            let h = self.stack.len() - 1;
+            let src = self.operand(h);
+            let dst = self.slot(h);
+            self.emit(make(dst, src));
+            self.stack[h] = Val::Slot;
+            return Ok(());
+        }
+        if let Some(bin) = Op::binary(&op) {
+            self.binary(bin);
             return Ok(());
         }
         match op {
@@ -276,60 +416,68 @@ impl<'m> FuncTranslator<'m> {
             Operator::Nop => {}
             Operator::Block { blockty } => {
                 let (params, results) = self.block_arity(blockty)?;
+                self.materialize_all();
                 self.ctrl.push(Ctrl {
                     kind: CtrlKind::Block,
-                    height: self.height - params,
+                    height: self.stack.len() - params as usize,
                     params,
                     results,
-                    start: self.pc(),
+                    start: self.ops.len(),
                     fixups: Vec::new(),
                     if_branch: None,
                 });
             }
             Operator::Loop { blockty } => {
                 let (params, results) = self.block_arity(blockty)?;
-                self.label();
+                self.materialize_all();
                 self.fuel_point();
+                let start = self.fuel_op.filter(|_| self.fuel).unwrap_or(self.ops.len());
                 self.ctrl.push(Ctrl {
                     kind: CtrlKind::Loop,
-                    height: self.height - params,
+                    height: self.stack.len() - params as usize,
                     params,
                     results,
-                    start: self.fuel_op.map_or(self.pc(), |i| i as u32),
+                    start,
                     fixups: Vec::new(),
                     if_branch: None,
                 });
             }
             Operator::If { blockty } => {
                 let (params, results) = self.block_arity(blockty)?;
-                self.pop(1);
-                let at = self.ops.len();
-                self.emit(Op::BrIfNot { target: u32::MAX });
+                let cond = self.pop();
+                self.materialize_all();
+                self.stack.push(cond);
+                let at = self.cond_branch(true);
                 self.ctrl.push(Ctrl {
                     kind: CtrlKind::If,
-                    height: self.height - params,
+                    height: self.stack.len() - params as usize,
                     params,
                     results,
-                    start: self.pc(),
+                    start: self.ops.len(),
                     fixups: Vec::new(),
                     if_branch: Some(at),
                 });
                 self.fuel_point();
             }
             Operator::Else => {
+                let idx = self.ctrl.len() - 1;
                 if !self.unreachable {
+                    let n = self.ctrl[idx].results as usize;
+                    self.materialize_top(n);
                     let at = self.ops.len();
-                    self.emit(Op::Br { target: u32::MAX });
-                    if let Some(f) = self.ctrl.last_mut() {
-                        f.fixups.push(at);
-                    }
+                    self.emit(Op::Br { offset: 0 });
+                    self.ctrl[idx].fixups.push(at);
                 }
-                let pc = self.pc();
+                let pc = self.ops.len();
                 self.label();
-                let f = self.ctrl.last_mut().ok_or(CompileError::Limit("else"))?;
+                let f = &mut self.ctrl[idx];
                 f.kind = CtrlKind::Else;
                 let branch = f.if_branch.take();
-                self.height = f.height + f.params;
+                let (height, params) = (f.height, f.params as usize);
+                self.stack.truncate(height);
+                for _ in 0..params {
+                    self.push_slot();
+                }
                 self.unreachable = false;
                 if let Some(b) = branch {
                     self.patch(b, pc);
@@ -337,20 +485,28 @@ impl<'m> FuncTranslator<'m> {
                 self.fuel_point();
             }
             Operator::End => {
-                let f = self.ctrl.pop().ok_or(CompileError::Limit("end"))?;
-                self.unreachable = false;
-                self.height = f.height + f.results;
-                self.max_height = self.max_height.max(self.height);
-                if self.ctrl.is_empty() {
-                    // The function's end: its branches target the return below.
-                    let pc = self.pc();
-                    for at in f.fixups {
-                        self.patch(at, pc);
+                let reachable = !self.unreachable;
+                let idx = self.ctrl.len() - 1;
+                if idx == 0 {
+                    if reachable {
+                        self.emit_return();
                     }
-                    self.return_op();
+                    self.ctrl.pop();
+                    self.unreachable = false;
                     return Ok(());
                 }
-                let pc = self.pc();
+                let f = &self.ctrl[idx];
+                let (results, kind) = (f.results as usize, f.kind);
+                if reachable {
+                    self.materialize_top(results);
+                }
+                let f = self.ctrl.pop().ok_or(CompileError::Limit("end"))?;
+                self.unreachable = false;
+                self.stack.truncate(f.height);
+                for _ in 0..results {
+                    self.push_slot();
+                }
+                let pc = self.ops.len();
                 self.label();
                 for at in f.fixups {
                     self.patch(at, pc);
@@ -358,55 +514,56 @@ impl<'m> FuncTranslator<'m> {
                 if let Some(b) = f.if_branch {
                     self.patch(b, pc);
                 }
-                if f.kind != CtrlKind::Loop {
+                if kind != CtrlKind::Loop {
                     self.fuel_point();
                 }
             }
             Operator::Br { relative_depth } => {
-                self.branch(relative_depth, false)?;
+                let idx = self.frame_index(relative_depth)?;
+                self.branch_to(idx);
                 self.unreachable = true;
             }
             Operator::BrIf { relative_depth } => {
-                self.pop(1);
-                // `i32.eqz; br_if` branches on zero: invert instead of computing.
-                let negate = self.fusable(1) == Some(Op::I32Eqz);
-                if negate {
-                    self.ops.pop();
-                }
-                self.branch(relative_depth, true)?;
-                if negate {
-                    let at = self.ops.len() - 1;
-                    match self.ops[at] {
-                        Op::BrIf { target } => self.ops[at] = Op::BrIfNot { target },
-                        _ => {
-                            // A branch that adjusts the stack: keep the `eqz`.
-                            let op = self.ops[at];
-                            self.ops[at] = Op::I32Eqz;
-                            self.ops.push(op);
-                            for f in &mut self.ctrl {
-                                for x in &mut f.fixups {
-                                    if *x == at {
-                                        *x = at + 1;
-                                    }
-                                }
-                            }
-                        }
-                    }
+                let idx = self.frame_index(relative_depth)?;
+                let cond = self.pop();
+                let moves = self.needs_moves(idx);
+                self.stack.push(cond);
+                if moves {
+                    let skip = self.cond_branch(true);
+                    self.branch_to(idx);
+                    let pc = self.ops.len();
+                    self.patch(skip, pc);
+                } else {
+                    let at = self.cond_branch(false);
+                    self.jump(idx, at);
                 }
                 self.fuel_point();
             }
             Operator::BrTable { targets } => {
-                self.pop(1);
+                let h = self.stack.len() - 1;
+                let index = self.operand(h);
+                self.stack.pop();
                 let len = limit(targets.len() as usize)?;
-                self.emit(Op::BrTable { len });
-                for t in targets.targets() {
-                    self.branch(t?, false)?;
+                self.emit(Op::BrTable { index, len });
+                let mut entries = Vec::with_capacity(len as usize + 1);
+                for t in targets.targets().chain(std::iter::once(Ok(targets.default()))) {
+                    let idx = self.frame_index(t?)?;
+                    entries.push((self.ops.len(), idx));
+                    self.emit(Op::Br { offset: 0 });
                 }
-                self.branch(targets.default(), false)?;
+                for (at, idx) in entries {
+                    if self.needs_moves(idx) {
+                        let pc = self.ops.len();
+                        self.patch(at, pc);
+                        self.branch_to(idx);
+                    } else {
+                        self.jump(idx, at);
+                    }
+                }
                 self.unreachable = true;
             }
             Operator::Return => {
-                self.return_op();
+                self.emit_return();
                 self.unreachable = true;
             }
             Operator::Call { function_index } => {
@@ -415,14 +572,16 @@ impl<'m> FuncTranslator<'m> {
                     .func_type(function_index)
                     .ok_or(CompileError::Limit("function index"))?;
                 let (p, r) = self.call_arity(ty)?;
+                let base = self.call_args(p);
                 let imported = self.module.num_imported_funcs;
                 self.emit(if function_index < imported {
-                    Op::CallImport { func: function_index }
+                    Op::CallImport { func: function_index, base }
                 } else {
-                    Op::Call { func: function_index - imported }
+                    Op::Call { func: function_index - imported, base }
                 });
-                self.pop(p);
-                self.push(r);
+                for _ in 0..r {
+                    self.push_slot();
+                }
                 self.fuel_point();
             }
             Operator::CallIndirect { type_index, table_index } => {
@@ -432,92 +591,109 @@ impl<'m> FuncTranslator<'m> {
                     .get(type_index as usize)
                     .ok_or(CompileError::Limit("type index"))?;
                 let (p, r) = self.call_arity(ty)?;
-                self.pop(1);
-                self.emit(Op::CallIndirect { ty: type_index, table: table_index });
-                self.pop(p);
-                self.push(r);
+                let h = self.stack.len() - 1;
+                let index = self.operand(h);
+                self.stack.pop();
+                let base = self.call_args(p);
+                self.emit(Op::CallIndirect { ty: type_index, index, base });
+                self.emit(Op::Arg(table_index));
+                for _ in 0..r {
+                    self.push_slot();
+                }
                 self.fuel_point();
             }
             Operator::Drop => {
-                self.emit(Op::Drop);
-                self.pop(1);
+                self.pop();
             }
             Operator::Select | Operator::TypedSelect { .. } => {
-                self.emit(Op::Select);
-                self.pop(2);
+                let h = self.stack.len() - 3;
+                let cond = self.operand(h + 2);
+                let rhs = self.operand(h + 1);
+                self.materialize(h);
+                let dst = self.slot(h);
+                self.stack.truncate(h + 1);
+                self.emit(Op::Select { dst, rhs, cond });
             }
             Operator::TypedSelectMulti { .. } => {
                 return Err(unsupported(name, "gc", self.offset));
             }
-            Operator::LocalGet { local_index } => {
-                self.emit(Op::LocalGet(local_index));
-                self.push(1);
-            }
-            Operator::LocalSet { local_index } => {
-                self.emit(Op::LocalSet(local_index));
-                self.pop(1);
-            }
-            Operator::LocalTee { local_index } => self.emit(Op::LocalTee(local_index)),
+            Operator::LocalGet { local_index } => self.push(Val::Local(local_index)),
+            Operator::LocalSet { local_index } => self.local_set(local_index, false),
+            Operator::LocalTee { local_index } => self.local_set(local_index, true),
             Operator::GlobalGet { global_index } => {
-                self.emit(Op::GlobalGet(global_index));
-                self.push(1);
+                let dst = self.push_slot();
+                self.emit(Op::GlobalGet { dst, global: global_index });
             }
             Operator::GlobalSet { global_index } => {
-                self.emit(Op::GlobalSet(global_index));
-                self.pop(1);
+                let h = self.stack.len() - 1;
+                let src = self.operand(h);
+                self.stack.pop();
+                self.emit(Op::GlobalSet { src, global: global_index });
             }
-            Operator::I32Const { value } => self.constant(u64::from(value as u32)),
-            Operator::I64Const { value } => self.constant(value as u64),
-            Operator::F32Const { value } => self.constant(u64::from(value.bits())),
-            Operator::F64Const { value } => self.constant(value.bits()),
-            Operator::RefNull { .. } => self.constant(0),
-            Operator::RefIsNull => self.emit(Op::RefIsNull),
+            Operator::I32Const { value } => self.push(Val::Const(u64::from(value as u32))),
+            Operator::I64Const { value } => self.push(Val::Const(value as u64)),
+            Operator::F32Const { value } => self.push(Val::Const(u64::from(value.bits()))),
+            Operator::F64Const { value } => self.push(Val::Const(value.bits())),
+            Operator::RefNull { .. } => self.push(Val::Const(0)),
+            Operator::RefIsNull => {
+                let h = self.stack.len() - 1;
+                let src = self.operand(h);
+                let dst = self.slot(h);
+                self.stack[h] = Val::Slot;
+                self.emit(Op::RefIsNull { dst, src });
+            }
             Operator::RefFunc { function_index } => {
-                self.emit(Op::RefFunc(function_index));
-                self.push(1);
+                let dst = self.push_slot();
+                self.emit(Op::RefFunc { dst, func: function_index });
             }
             Operator::MemorySize { .. } => {
-                self.emit(Op::MemorySize);
-                self.push(1);
+                let dst = self.push_slot();
+                self.emit(Op::MemorySize { dst });
             }
-            Operator::MemoryGrow { .. } => self.emit(Op::MemoryGrow),
+            Operator::MemoryGrow { .. } => {
+                let base = self.bulk(1, 1);
+                self.emit(Op::MemoryGrow { base });
+            }
             Operator::MemoryFill { .. } => {
-                self.emit(Op::MemoryFill);
-                self.pop(3);
+                let base = self.bulk(3, 0);
+                self.emit(Op::MemoryFill { base });
             }
             Operator::MemoryCopy { .. } => {
-                self.emit(Op::MemoryCopy);
-                self.pop(3);
+                let base = self.bulk(3, 0);
+                self.emit(Op::MemoryCopy { base });
             }
             Operator::MemoryInit { data_index, .. } => {
-                self.emit(Op::MemoryInit(data_index));
-                self.pop(3);
+                let base = self.bulk(3, 0);
+                self.emit(Op::MemoryInit { seg: data_index, base });
             }
             Operator::DataDrop { data_index } => self.emit(Op::DataDrop(data_index)),
-            Operator::TableGet { table } => self.emit(Op::TableGet(table)),
+            Operator::TableGet { table } => {
+                let base = self.bulk(1, 1);
+                self.emit(Op::TableGet { table, base });
+            }
             Operator::TableSet { table } => {
-                self.emit(Op::TableSet(table));
-                self.pop(2);
+                let base = self.bulk(2, 0);
+                self.emit(Op::TableSet { table, base });
             }
             Operator::TableSize { table } => {
-                self.emit(Op::TableSize(table));
-                self.push(1);
+                let dst = self.push_slot();
+                self.emit(Op::TableSize { table, dst });
             }
             Operator::TableGrow { table } => {
-                self.emit(Op::TableGrow(table));
-                self.pop(1);
+                let base = self.bulk(2, 1);
+                self.emit(Op::TableGrow { table, base });
             }
             Operator::TableFill { table } => {
-                self.emit(Op::TableFill(table));
-                self.pop(3);
+                let base = self.bulk(3, 0);
+                self.emit(Op::TableFill { table, base });
             }
             Operator::TableCopy { dst_table, src_table } => {
-                self.emit(Op::TableCopy { dst: dst_table, src: src_table });
-                self.pop(3);
+                let base = self.bulk(3, 0);
+                self.emit(Op::TableCopy { dst: dst_table, src: src_table, base });
             }
             Operator::TableInit { elem_index, table } => {
-                self.emit(Op::TableInit { table, elem: elem_index });
-                self.pop(3);
+                let base = self.bulk(3, 0);
+                self.emit(Op::TableInit { table, elem: elem_index, base });
             }
             Operator::ElemDrop { elem_index } => self.emit(Op::ElemDrop(elem_index)),
             op => return self.memory_op(op, name),
@@ -525,43 +701,141 @@ impl<'m> FuncTranslator<'m> {
         Ok(())
     }
 
-    fn constant(&mut self, v: u64) {
-        self.emit(Op::Const(v));
-        self.push(1);
+    /// Puts the top `p` entries (a call's arguments) into their own slots, pops
+    /// them and returns the first one's slot.
+    fn call_args(&mut self, p: usize) -> u32 {
+        self.materialize_top(p);
+        let h = self.stack.len() - p;
+        self.stack.truncate(h);
+        // The callee's results come back from `base` on.
+        self.slot(h)
+    }
+
+    /// Operands of a bulk instruction: the top `n` entries in their own slots,
+    /// replaced by `r` results there; returns the first slot.
+    fn bulk(&mut self, n: usize, r: usize) -> u32 {
+        let base = self.call_args(n);
+        for _ in 0..r {
+            self.push_slot();
+        }
+        base
+    }
+
+    fn binary(&mut self, bin: BinaryOp) {
+        let n = self.stack.len();
+        let (a, b) = (self.stack[n - 2], self.stack[n - 1]);
+        let dst = self.slot(n - 2);
+        let fits = |c: u64, wide: bool| !wide || i64::from(c as i64 as i32) == c as i64;
+        if let Some((make, wide)) = bin.imm {
+            let imm = match (a, b) {
+                (_, Val::Const(c)) if fits(c, wide) => Some((n - 2, c)),
+                (Val::Const(c), Val::Local(_) | Val::Slot) if bin.commutative && fits(c, wide) => {
+                    Some((n - 1, c))
+                }
+                _ => None,
+            };
+            if let Some((h, c)) = imm {
+                let lhs = self.operand(h);
+                self.stack.truncate(n - 2);
+                self.emit(make(dst, lhs, c as i32));
+                self.push_slot();
+                return;
+            }
+        }
+        let lhs = self.operand(n - 2);
+        let rhs = self.operand(n - 1);
+        self.stack.truncate(n - 2);
+        self.emit((bin.reg)(dst, lhs, rhs));
+        self.push_slot();
+    }
+
+    /// `local.set` (or `local.tee`, keeping the value on the stack).
+    fn local_set(&mut self, l: u32, tee: bool) {
+        let h = self.stack.len() - 1;
+        let v = self.stack[h];
+        let aliased = self.stack[..h].contains(&Val::Local(l));
+        if !aliased && let Some(at) = self.top_producer() {
+            if let Some(dst) = self.ops[at].dst_mut() {
+                *dst = l;
+            }
+            self.stack.pop();
+            if tee {
+                self.push(Val::Local(l));
+            }
+            return;
+        }
+        // Entries reading the local's old value get their own copy first.
+        for i in 0..h {
+            if self.stack[i] == Val::Local(l) {
+                self.materialize(i);
+            }
+        }
+        let own = self.slot(h);
+        self.copy_to(l, v, own);
+        self.stack.pop();
+        if tee {
+            self.push(if v == Val::Slot { Val::Local(l) } else { v });
+        }
     }
 
     fn memory_op(&mut self, op: Operator<'_>, name: &'static str) -> Result<(), CompileError> {
         use Operator as O;
-        let (o, pops) = match op {
-            O::I32Load { memarg } => (Op::I32Load { offset: off(&memarg)? }, 0),
-            O::I64Load { memarg } => (Op::I64Load { offset: off(&memarg)? }, 0),
-            O::F32Load { memarg } => (Op::F32Load { offset: off(&memarg)? }, 0),
-            O::F64Load { memarg } => (Op::F64Load { offset: off(&memarg)? }, 0),
-            O::I32Load8S { memarg } => (Op::I32Load8S { offset: off(&memarg)? }, 0),
-            O::I32Load8U { memarg } => (Op::I32Load8U { offset: off(&memarg)? }, 0),
-            O::I32Load16S { memarg } => (Op::I32Load16S { offset: off(&memarg)? }, 0),
-            O::I32Load16U { memarg } => (Op::I32Load16U { offset: off(&memarg)? }, 0),
-            O::I64Load8S { memarg } => (Op::I64Load8S { offset: off(&memarg)? }, 0),
-            O::I64Load8U { memarg } => (Op::I64Load8U { offset: off(&memarg)? }, 0),
-            O::I64Load16S { memarg } => (Op::I64Load16S { offset: off(&memarg)? }, 0),
-            O::I64Load16U { memarg } => (Op::I64Load16U { offset: off(&memarg)? }, 0),
-            O::I64Load32S { memarg } => (Op::I64Load32S { offset: off(&memarg)? }, 0),
-            O::I64Load32U { memarg } => (Op::I64Load32U { offset: off(&memarg)? }, 0),
-            O::I32Store { memarg } => (Op::I32Store { offset: off(&memarg)? }, 2),
-            O::I64Store { memarg } => (Op::I64Store { offset: off(&memarg)? }, 2),
-            O::F32Store { memarg } => (Op::F32Store { offset: off(&memarg)? }, 2),
-            O::F64Store { memarg } => (Op::F64Store { offset: off(&memarg)? }, 2),
-            O::I32Store8 { memarg } => (Op::I32Store8 { offset: off(&memarg)? }, 2),
-            O::I32Store16 { memarg } => (Op::I32Store16 { offset: off(&memarg)? }, 2),
-            O::I64Store8 { memarg } => (Op::I64Store8 { offset: off(&memarg)? }, 2),
-            O::I64Store16 { memarg } => (Op::I64Store16 { offset: off(&memarg)? }, 2),
-            O::I64Store32 { memarg } => (Op::I64Store32 { offset: off(&memarg)? }, 2),
+        type Load = fn(u32, u32, u32) -> Op;
+        let load: Option<(Load, &wasmparser::MemArg)> = match &op {
+            O::I32Load { memarg } => Some((|dst, addr, offset| Op::I32Load { dst, addr, offset }, memarg)),
+            O::I64Load { memarg } => Some((|dst, addr, offset| Op::I64Load { dst, addr, offset }, memarg)),
+            O::F32Load { memarg } => Some((|dst, addr, offset| Op::F32Load { dst, addr, offset }, memarg)),
+            O::F64Load { memarg } => Some((|dst, addr, offset| Op::F64Load { dst, addr, offset }, memarg)),
+            O::I32Load8S { memarg } => Some((|dst, addr, offset| Op::I32Load8S { dst, addr, offset }, memarg)),
+            O::I32Load8U { memarg } => Some((|dst, addr, offset| Op::I32Load8U { dst, addr, offset }, memarg)),
+            O::I32Load16S { memarg } => Some((|dst, addr, offset| Op::I32Load16S { dst, addr, offset }, memarg)),
+            O::I32Load16U { memarg } => Some((|dst, addr, offset| Op::I32Load16U { dst, addr, offset }, memarg)),
+            O::I64Load8S { memarg } => Some((|dst, addr, offset| Op::I64Load8S { dst, addr, offset }, memarg)),
+            O::I64Load8U { memarg } => Some((|dst, addr, offset| Op::I64Load8U { dst, addr, offset }, memarg)),
+            O::I64Load16S { memarg } => Some((|dst, addr, offset| Op::I64Load16S { dst, addr, offset }, memarg)),
+            O::I64Load16U { memarg } => Some((|dst, addr, offset| Op::I64Load16U { dst, addr, offset }, memarg)),
+            O::I64Load32S { memarg } => Some((|dst, addr, offset| Op::I64Load32S { dst, addr, offset }, memarg)),
+            O::I64Load32U { memarg } => Some((|dst, addr, offset| Op::I64Load32U { dst, addr, offset }, memarg)),
+            _ => None,
+        };
+        if let Some((make, memarg)) = load {
+            let offset = off(memarg)?;
+            let h = self.stack.len() - 1;
+            let addr = self.operand(h);
+            let dst = self.slot(h);
+            self.stack[h] = Val::Slot;
+            self.emit(make(dst, addr, offset));
+            return Ok(());
+        }
+        type Store = fn(u32, u32, u32) -> Op;
+        let (make, memarg): (Store, _) = match &op {
+            O::I32Store { memarg } | O::F32Store { memarg } | O::I64Store32 { memarg } => {
+                (|addr, val, offset| Op::Store32 { addr, val, offset }, memarg)
+            }
+            O::I64Store { memarg } | O::F64Store { memarg } => {
+                (|addr, val, offset| Op::Store64 { addr, val, offset }, memarg)
+            }
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => {
+                (|addr, val, offset| Op::Store8 { addr, val, offset }, memarg)
+            }
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
+                (|addr, val, offset| Op::Store16 { addr, val, offset }, memarg)
+            }
             _ => return Err(unsupported(name, "unknown", self.offset)),
         };
-        self.emit(o);
-        self.pop(pops);
+        let offset = off(memarg)?;
+        let h = self.stack.len() - 2;
+        let addr = self.operand(h);
+        let val = self.operand(h + 1);
+        self.stack.truncate(h);
+        self.emit(make(addr, val, offset));
         Ok(())
     }
+}
+
+/// The offset from the instruction after `at` to `to`.
+fn rel(at: usize, to: usize) -> i32 {
+    (to as i64 - at as i64 - 1) as i32
 }
 
 fn off(m: &wasmparser::MemArg) -> Result<u32, CompileError> {
