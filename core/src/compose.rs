@@ -31,6 +31,9 @@ pub trait Composition: Sized + Send + 'static {
     const PLUGINS: &'static [&'static PluginMeta];
     /// The init order: indexes into [`Self::PLUGINS`], providers first.
     const INIT_ORDER: &'static [usize];
+    /// The union of every composed observer's [`crate::slot::Observer::EVENTS`]: an
+    /// engine tests it at compile time, so events nobody subscribes to cost nothing.
+    const EVENTS: crate::slot::EventMask;
     /// The host modules composed statically (searched before the registry).
     const HOST_MODULES: &'static [&'static HostModuleDef];
 
@@ -93,6 +96,8 @@ pub trait DynPlugin {
     fn cleanup(&mut self);
     /// See [`Plugin::stats`].
     fn stats(&self) -> PluginStats;
+    /// The plugin as `Any`, to reach its concrete type (`downcast_ref::<T>()`).
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 impl<P: Plugin> DynPlugin for P {
@@ -113,6 +118,9 @@ impl<P: Plugin> DynPlugin for P {
     }
     fn stats(&self) -> PluginStats {
         Plugin::stats(self)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 

@@ -20,7 +20,7 @@ use crate::runtime::{
     Error, Extern, Features, Instance, InstantiationError, InvokeError, Linker, Module, ModuleInfo,
     Val,
 };
-use crate::slot::{Collector, Engine, Simd};
+use crate::slot::{Collector, Engine, Event, EventKind, Simd};
 
 impl<C: Composition, S> Vm<C, S> {
     /// The proposals this composition accepts beyond WebAssembly 2.0.
@@ -40,8 +40,16 @@ impl<C: Composition, S> Vm<C, S> {
     where
         S: Started,
     {
+        let started = std::time::Instant::now();
         let info = ModuleInfo::decode(bytes.as_ref(), self.features())?;
         let code = self.plugins_mut().engine_mut().compile(&info)?;
+        if C::EVENTS.contains(EventKind::Compile) {
+            let event = Event::Compile {
+                functions: info.funcs.len() as u32 - info.num_imported_funcs,
+                nanos: started.elapsed().as_nanos() as u64,
+            };
+            self.plugins().emit(&event);
+        }
         Ok(Module::new(info, code))
     }
 
@@ -119,7 +127,17 @@ impl<C: Composition, S> Vm<C, S> {
             return Err(InvokeError::Signature { name: name.to_owned(), expected: ty.to_string() });
         }
         let mut results = Vec::with_capacity(ty.results().len());
-        <C::Engine as Engine>::call(self.plugins_mut(), store, func, args, &mut results)?;
+        if C::EVENTS.contains(EventKind::Call) {
+            self.plugins().emit(&Event::Call { name });
+        }
+        let outcome =
+            <C::Engine as Engine>::call(self.plugins_mut(), store, func, args, &mut results);
+        if let Err(trap) = &outcome
+            && C::EVENTS.contains(EventKind::Trap)
+        {
+            self.plugins().emit(&Event::Trap { trap });
+        }
+        outcome?;
         Ok(results)
     }
 

@@ -337,6 +337,7 @@ fn expand_valid(input: &Input) -> syn::Result<TokenStream> {
     let mut bounds = Vec::new();
     let mut host_modules = Vec::new();
     let mut emits = Vec::new();
+    let mut masks = Vec::new();
     let mut toggles = Vec::new();
     for s in &singles {
         let f = Ident::new(s.slot, Span::call_site());
@@ -388,6 +389,7 @@ fn expand_valid(input: &Input) -> syn::Result<TokenStream> {
             }
             if *list == "observers" {
                 let on = format_ident!("__{}_{}_on", list, k);
+                masks.push(quote!(#[cfg(#p)] <#ty as #krate::slot::Observer>::EVENTS.0));
                 fields.push(quote!(#[cfg(#p)] #on: ::core::sync::atomic::AtomicBool));
                 builds.push(quote!(#[cfg(#p)] #on: ::core::sync::atomic::AtomicBool::new(true)));
                 emits.push(quote! {
@@ -447,6 +449,16 @@ fn expand_valid(input: &Input) -> syn::Result<TokenStream> {
             const PLUGINS: &'static [&'static #krate::plugin::PluginMeta] = &[#(#metas),*];
             const INIT_ORDER: &'static [usize] = &#order_const;
             const HOST_MODULES: &'static [&'static #krate::runtime::HostModuleDef] = &[#(#host_modules),*];
+            const EVENTS: #krate::slot::EventMask = {
+                let masks: &[u32] = &[#(#masks),*];
+                let mut all = 0;
+                let mut i = 0;
+                while i < masks.len() {
+                    all |= masks[i];
+                    i += 1;
+                }
+                #krate::slot::EventMask(all)
+            };
 
             fn build(settings: &#krate::config::Settings) -> ::core::result::Result<Self, #krate::ConfigError> {
                 const SECTIONS: &[&str] = &[#(#sections),*];

@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod corpus;
 mod engines;
+mod observer;
 mod registry;
 mod run;
 mod spec;

@@ -36,6 +36,8 @@ pub enum EventKind {
     Trap = 2,
     /// A GC cycle ran.
     GcCycle = 3,
+    /// A wasm function was called (from wasm or from the host).
+    WasmCall = 4,
 }
 
 /// An event.
@@ -64,6 +66,11 @@ pub enum Event<'a> {
         /// Bytes reclaimed.
         reclaimed: u64,
     },
+    /// A wasm function was called.
+    WasmCall {
+        /// The callee's function address in its store.
+        func: u32,
+    },
 }
 
 impl Event<'_> {
@@ -74,6 +81,7 @@ impl Event<'_> {
             Event::Call { .. } => EventKind::Call,
             Event::Trap { .. } => EventKind::Trap,
             Event::GcCycle { .. } => EventKind::GcCycle,
+            Event::WasmCall { .. } => EventKind::WasmCall,
         }
     }
 }

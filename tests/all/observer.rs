@@ -1,0 +1,73 @@
+//! Observers: typed events by static dispatch, switchable at run time.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use vm::runtime::{InvokeError, Linker, RunContext, TrapCode};
+use vm::slot::{Event, EventKind, EventMask, Observer};
+use vm::{Composition, Plugin, PluginError, Settings, Vm, plugin};
+
+/// Counts host calls, compiles and traps (test fixture).
+#[plugin(id = "fx-counter", slot = observer)]
+pub struct Counter {
+    calls: AtomicU64,
+    compiles: AtomicU64,
+    traps: AtomicU64,
+}
+
+impl Plugin for Counter {
+    type Config = vm::config::NoConfig;
+    fn new(_: Self::Config) -> Result<Self, PluginError> {
+        Ok(Self { calls: AtomicU64::new(0), compiles: AtomicU64::new(0), traps: AtomicU64::new(0) })
+    }
+}
+
+impl Observer for Counter {
+    const EVENTS: EventMask =
+        EventMask::NONE.with(EventKind::Call).with(EventKind::Compile).with(EventKind::Trap);
+    fn on_event(&self, event: &Event<'_>) {
+        let counter = match event {
+            Event::Call { .. } => &self.calls,
+            Event::Compile { .. } => &self.compiles,
+            Event::Trap { .. } => &self.traps,
+            _ => return,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+vm::compose! {
+    /// The interpreter with a counting observer.
+    pub struct Observed {
+        engine: vm::vm_engine_interp::Interp,
+        virt: vm::vm_virt_host::HostVirt,
+        observers: [Counter],
+    }
+}
+
+/// The counter inside the composition.
+fn counter(vm: &Observed) -> &Counter {
+    vm.plugins().into_iter().find_map(|p| p.as_any().downcast_ref::<Counter>()).unwrap()
+}
+
+#[test]
+fn observers_see_subscribed_events_and_can_be_switched_off() {
+    assert!(Observed::EVENTS.contains(EventKind::Call));
+    assert!(!Observed::EVENTS.contains(EventKind::WasmCall));
+    let mut vm = Vm::<Observed>::new(&Settings::new()).unwrap().init().unwrap().start().unwrap();
+    let module =
+        vm.compile(r#"(module (func (export "ok")) (func (export "bad") unreachable))"#).unwrap();
+    let mut linker = Linker::new(RunContext::default());
+    let inst = vm.instantiate(&module, &mut linker).unwrap();
+    vm.invoke(&mut linker, inst, "ok", &[]).unwrap();
+    let err = vm.invoke(&mut linker, inst, "bad", &[]).unwrap_err();
+    assert!(matches!(err, InvokeError::Trap(t) if t.code == TrapCode::Unreachable));
+    let c = counter(vm.plugins());
+    assert_eq!(c.compiles.load(Ordering::Relaxed), 1);
+    assert_eq!(c.calls.load(Ordering::Relaxed), 2);
+    assert_eq!(c.traps.load(Ordering::Relaxed), 1);
+
+    assert!(vm.plugins().set_observer_enabled("fx-counter", false));
+    assert!(!vm.plugins().set_observer_enabled("no-such-observer", false));
+    vm.invoke(&mut linker, inst, "ok", &[]).unwrap();
+    assert_eq!(counter(vm.plugins()).calls.load(Ordering::Relaxed), 2, "switched off");
+}
