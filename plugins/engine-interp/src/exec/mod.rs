@@ -17,13 +17,12 @@ pub mod unary;
 
 use vm_core::Composition;
 use vm_core::runtime::{
-    FuncKind, FuncSlot, InstanceData, MemorySlot, Store, Trap, TrapCode, VMFuncRef,
-    VMMemoryDefinition, Val,
+    FuncKind, InstanceData, MemorySlot, Store, Trap, TrapCode, VMFuncRef, Val,
 };
 use vm_core::slot::Virt;
 
-use crate::code::{FuncCode, ModuleCode, Op, for_each_numeric};
-use call::Frame;
+use crate::code::{ModuleCode, Op, for_each_numeric};
+use call::{Exec, Frame};
 use raw::Raw;
 
 /// Reusable buffers of the executor, kept by the plugin between calls.
@@ -127,7 +126,6 @@ fn run<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
     index: u32,
     nargs: usize,
 ) -> Result<usize, Trap> {
-    let store: *mut Store<C> = store;
     let ExecBuffers { stack, frames, args, results } = buf;
     let stack_base = stack.as_mut_ptr();
     let stack_len = stack.len();
@@ -146,105 +144,59 @@ fn run<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
     //   may have changed (grow, host call, instance switch); table accesses are
     //   bounds-checked against their current lengths.
     unsafe {
-        let stack_end = stack_base.add(stack_len);
-        let mut inst: *const InstanceData<C> = inst;
-        let mut code: *const ModuleCode = code_of(inst);
-        let mut ops: *const Op = (*code).ops.as_ptr();
-        let mut mem: *mut VMMemoryDefinition = (*inst).vmctx.memory0;
-        let mut mem_base: *mut u8;
-        let mut mem_len: u64;
-        let mut globals = (*inst).vmctx.globals;
+        let code = code_of(inst);
+        let mut x = Exec::<C> {
+            store,
+            frames,
+            max_depth: limits.max_depth,
+            host_calls: 0,
+            args,
+            results,
+            stack_end: stack_base.add(stack_len),
+            inst,
+            code,
+            ops: (*code).ops.as_ptr(),
+            mem: (*inst).vmctx.memory0,
+            mem_base: core::ptr::null_mut(),
+            mem_len: 0,
+            globals: (*inst).vmctx.globals,
+            cur_func: index,
+        };
+        x.refresh_mem();
         let mut fp: *mut u64 = stack_base;
         let mut pc: *const Op;
-        let mut cur_func: u32 = index;
+        let mut mem_base: *mut u8 = x.mem_base;
+        let mut mem_len: u64 = x.mem_len;
 
         macro_rules! slot {
             ($d i:expr) => {
                 *fp.add($d i as usize)
             };
         }
-        macro_rules! refresh_mem {
-            () => {{
-                if mem.is_null() {
-                    mem_base = core::ptr::null_mut();
-                    mem_len = 0;
-                } else {
-                    mem_base = (*mem).base;
-                    mem_len = (*mem).length as u64;
+        // Continues at a call's or return's destination; the memory view may change.
+        macro_rules! resume {
+            ($d r:expr) => {{
+                match $d r {
+                    Ok((p, f)) => {
+                        pc = p;
+                        fp = f;
+                        mem_base = x.mem_base;
+                        mem_len = x.mem_len;
+                    }
+                    Err(t) => break Err(t),
                 }
-            }};
-        }
-        macro_rules! reload {
-            () => {{
-                mem = (*inst).vmctx.memory0;
-                globals = (*inst).vmctx.globals;
-                ops = (*code).ops.as_ptr();
-                refresh_mem!();
-            }};
-        }
-        refresh_mem!();
-        // Enters `fc` of instance `$d inst` (code `$d code`) with its frame at `$d fp`.
-        macro_rules! enter {
-            ($d fc:expr, $d fp:expr, $d inst:expr, $d code:expr) => {{
-                let fc: FuncCode = $d fc;
-                let new_fp: *mut u64 = $d fp;
-                if frames.len() >= limits.max_depth
-                    || (stack_end.offset_from(new_fp) as usize) < fc.frame as usize
-                {
-                    break Err(Trap::new(TrapCode::StackOverflow));
-                }
-                frames.push(Frame { ret_pc: pc, fp, inst: inst.cast(), code, func: cur_func });
-                core::ptr::write_bytes(new_fp.add(fc.params as usize), 0, fc.locals as usize);
-                fp = new_fp;
-                let callee: *const InstanceData<C> = $d inst;
-                if callee != inst {
-                    inst = callee;
-                    code = $d code;
-                    reload!();
-                }
-                pc = ops.add(fc.entry as usize);
-                cur_func = fc.index;
             }};
         }
         macro_rules! ret {
             ($d n:expr) => {{
-                match frames.pop() {
+                match x.ret() {
                     None => break Ok($d n),
-                    Some(f) => {
-                        pc = f.ret_pc;
-                        fp = f.fp;
-                        cur_func = f.func;
-                        let caller: *const InstanceData<C> = f.inst.cast();
-                        if caller != inst {
-                            inst = caller;
-                            code = f.code;
-                            reload!();
-                        }
+                    Some((p, f)) => {
+                        pc = p;
+                        fp = f;
+                        mem_base = x.mem_base;
+                        mem_len = x.mem_len;
                     }
-                }
-            }};
-        }
-        // Calls the function behind funcref `$d f` with arguments from slot `$d base`.
-        macro_rules! call_ref {
-            ($d f:expr, $d base:expr) => {{
-                let f: *const VMFuncRef = $d f;
-                let callee = (*f).vmctx as *const InstanceData<C>;
-                let base = fp.add($d base as usize);
-                match (*f.cast::<FuncSlot>()).kind {
-                    FuncKind::Wasm { index, .. } if !callee.is_null() => {
-                        let ccode = code_of(callee);
-                        let fc = *(&(*ccode).funcs)
-                            .get_unchecked((index - (*ccode).num_imported_funcs) as usize);
-                        enter!(fc, base, callee, ccode);
-                    }
-                    FuncKind::Host { def, state } => {
-                        limits.host_calls += 1;
-                        if let Err(t) = call::host_call(store, def, state, mem, base, args, results) {
-                            break Err(t);
-                        }
-                        refresh_mem!();
-                    }
-                    FuncKind::Wasm { .. } => break Err(Trap::host("funcref without instance")),
                 }
             }};
         }
@@ -281,7 +233,7 @@ fn run<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
                 return Err(Trap::new(TrapCode::StackOverflow));
             }
             core::ptr::write_bytes(fp.add(fc.params as usize), 0, fc.locals as usize);
-            pc = ops.add(fc.entry as usize);
+            pc = x.ops.add(fc.entry as usize);
         }
 
         let outcome: Result<usize, Trap> = loop {
@@ -325,11 +277,12 @@ fn run<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
                     ret!(n as usize)
                 }
                 Op::Call { func, base } => {
-                    let fc = *(&(*code).funcs).get_unchecked(func as usize);
-                    enter!(fc, fp.add(base as usize), inst, code);
+                    let fc = *(&(*x.code).funcs).get_unchecked(func as usize);
+                    resume!(x.enter(fc, fp.add(base as usize), x.inst, x.code, pc, fp));
                 }
                 Op::CallImport { func, base } => {
-                    call_ref!(*(*inst).vmctx.funcs.add(func as usize), base);
+                    let f = *(*x.inst).vmctx.funcs.add(func as usize);
+                    resume!(x.call_ref(f, fp.add(base as usize), pc, fp));
                 }
                 Op::CallIndirect { ty, index, base } => {
                     let table = match *pc {
@@ -337,16 +290,16 @@ fn run<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
                         _ => 0,
                     };
                     pc = pc.add(1);
-                    let t = *(*inst).vmctx.tables.add(table as usize);
+                    let t = *(*x.inst).vmctx.tables.add(table as usize);
                     let raw = trap!(table::get(t, slot!(index)));
                     if raw == 0 {
                         break Err(Trap::new(TrapCode::IndirectCallToNull));
                     }
                     let f = raw as *const VMFuncRef;
-                    if (*f).sig != *(*inst).vmctx.sigs.add(ty as usize) {
+                    if (*f).sig != *(*x.inst).vmctx.sigs.add(ty as usize) {
                         break Err(Trap::new(TrapCode::BadSignature));
                     }
-                    call_ref!(f, base);
+                    resume!(x.call_ref(f, fp.add(base as usize), pc, fp));
                 }
                 Op::Select { dst, rhs, cond } => {
                     if slot!(cond) as u32 == 0 {
@@ -355,8 +308,8 @@ fn run<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
                 }
                 Op::Copy { dst, src } => slot!(dst) = slot!(src),
                 Op::Const { dst, lo, hi } => slot!(dst) = u64::from(lo) | (u64::from(hi) << 32),
-                Op::GlobalGet { dst, global } => slot!(dst) = (**globals.add(global as usize)).lo,
-                Op::GlobalSet { src, global } => (**globals.add(global as usize)).lo = slot!(src),
+                Op::GlobalGet { dst, global } => slot!(dst) = (**x.globals.add(global as usize)).lo,
+                Op::GlobalSet { src, global } => (**x.globals.add(global as usize)).lo = slot!(src),
                 Op::I32Load { dst, addr, offset } | Op::F32Load { dst, addr, offset } => {
                     load!(4, dst, addr, offset, |b| u64::from(u32::from_le_bytes(b)))
                 }
@@ -397,64 +350,66 @@ fn run<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
                 Op::Store16 { addr, val, offset } => {
                     store!(2, addr, val, offset, |v: u64| (v as u16).to_le_bytes())
                 }
-                Op::MemorySize { dst } => slot!(dst) = memory::size(mem),
+                Op::MemorySize { dst } => slot!(dst) = memory::size(x.mem),
                 Op::MemoryGrow { base } => {
                     let delta = slot!(base) as u32;
-                    let slot = &mut *mem.cast::<MemorySlot<<C::Virt as Virt>::Memory>>();
+                    let slot = &mut *x.mem.cast::<MemorySlot<<C::Virt as Virt>::Memory>>();
                     slot!(base) = slot.grow(delta).map_or(u64::from(u32::MAX), u64::from);
-                    refresh_mem!();
+                    x.refresh_mem();
+                    mem_base = x.mem_base;
+                    mem_len = x.mem_len;
                 }
                 Op::MemoryFill { base } => {
-                    trap!(memory::fill(mem, slot!(base), slot!(base + 1), slot!(base + 2)));
+                    trap!(memory::fill(x.mem, slot!(base), slot!(base + 1), slot!(base + 2)));
                 }
                 Op::MemoryCopy { base } => {
-                    trap!(memory::copy(mem, slot!(base), slot!(base + 1), slot!(base + 2)));
+                    trap!(memory::copy(x.mem, slot!(base), slot!(base + 1), slot!(base + 2)));
                 }
                 Op::MemoryInit { seg, base } => {
-                    let data = (*inst).data(seg);
-                    trap!(memory::init(mem, data, slot!(base), slot!(base + 1), slot!(base + 2)));
+                    let data = (*x.inst).data(seg);
+                    trap!(memory::init(x.mem, data, slot!(base), slot!(base + 1), slot!(base + 2)));
                 }
                 Op::DataDrop(seg) => {
-                    if let Some(d) = (&mut (*inst.cast_mut()).data_dropped).get_mut(seg as usize) {
+                    if let Some(d) = (&mut (*x.inst.cast_mut()).data_dropped).get_mut(seg as usize) {
                         *d = true;
                     }
                 }
                 Op::TableGet { table, base } => {
-                    let t = *(*inst).vmctx.tables.add(table as usize);
+                    let t = *(*x.inst).vmctx.tables.add(table as usize);
                     slot!(base) = trap!(table::get(t, slot!(base)));
                 }
                 Op::TableSet { table, base } => {
-                    let t = *(*inst).vmctx.tables.add(table as usize);
+                    let t = *(*x.inst).vmctx.tables.add(table as usize);
                     trap!(table::set(t, slot!(base), slot!(base + 1)));
                 }
                 Op::TableSize { table, dst } => {
-                    slot!(dst) = (**(*inst).vmctx.tables.add(table as usize)).length;
+                    slot!(dst) = (**(*x.inst).vmctx.tables.add(table as usize)).length;
                 }
                 Op::TableGrow { table, base } => {
-                    let t = *(*inst).vmctx.tables.add(table as usize);
+                    let t = *(*x.inst).vmctx.tables.add(table as usize);
                     slot!(base) = table::grow(t, slot!(base + 1), slot!(base));
                 }
                 Op::TableFill { table, base } => {
-                    let t = *(*inst).vmctx.tables.add(table as usize);
+                    let t = *(*x.inst).vmctx.tables.add(table as usize);
                     trap!(table::fill(t, slot!(base), slot!(base + 1), slot!(base + 2)));
                 }
                 Op::TableCopy { dst, src, base } => {
-                    let tabs = (*inst).vmctx.tables;
+                    let tabs = (*x.inst).vmctx.tables;
                     let (d, s) = (*tabs.add(dst as usize), *tabs.add(src as usize));
                     trap!(table::copy(d, s, slot!(base), slot!(base + 1), slot!(base + 2)));
                 }
                 Op::TableInit { table, elem, base } => {
-                    let seg: &[u64] = (&(*inst).elems).get(elem as usize).map_or(&[], |b| &b[..]);
-                    let t = *(*inst).vmctx.tables.add(table as usize);
+                    let seg: &[u64] = (&(*x.inst).elems).get(elem as usize).map_or(&[], |b| &b[..]);
+                    let t = *(*x.inst).vmctx.tables.add(table as usize);
                     trap!(table::init(t, seg, slot!(base), slot!(base + 1), slot!(base + 2)));
                 }
                 Op::ElemDrop(e) => {
-                    if let Some(s) = (&mut (*inst.cast_mut()).elems).get_mut(e as usize) {
+                    if let Some(s) = (&mut (*x.inst.cast_mut()).elems).get_mut(e as usize) {
                         *s = Box::new([]);
                     }
                 }
                 Op::RefIsNull { dst, src } => slot!(dst) = u64::from(slot!(src) == 0),
-                Op::RefFunc { dst, func } => slot!(dst) = *(*inst).vmctx.funcs.add(func as usize) as u64,
+                Op::RefFunc { dst, func } => slot!(dst) = *(*x.inst).vmctx.funcs.add(func as usize) as u64,
                 $(Op::$u { dst, src } => {
                     slot!(dst) = <$ur as Raw>::to_raw($uf(<$ua as Raw>::from_raw(slot!(src))));
                 })*
@@ -485,11 +440,12 @@ fn run<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
                 })*
             }
         };
+        limits.host_calls += x.host_calls;
         match outcome {
             Ok(n) => Ok(n),
             Err(mut t) => {
-                t.backtrace = call::backtrace::<C>((inst.cast(), cur_func), frames);
-                frames.clear();
+                t.backtrace = call::backtrace::<C>((x.inst.cast(), x.cur_func), x.frames);
+                x.frames.clear();
                 Err(t)
             }
         }
