@@ -13,7 +13,6 @@ use crate::abi::{Errno, eventtype, filetype, lookupflags, oflags, rights};
 mod fs;
 mod module;
 mod programs;
-mod ui;
 
 /// Where tests put things in guest memory.
 const OUT: u32 = 0; // out-pointers: 0, 8, 16, ...
