@@ -413,4 +413,6 @@ pub struct ModuleCode {
     pub funcs: Box<[FuncCode]>,
     /// Imported function count.
     pub num_imported_funcs: u32,
+    /// The threaded form of `ops`, built for the module's composition on first use.
+    pub threaded: crate::exec::Threaded,
 }

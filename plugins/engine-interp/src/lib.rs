@@ -101,6 +101,7 @@ impl Engine for Interp {
             ops: ops.into(),
             funcs: funcs.into(),
             num_imported_funcs: module.num_imported_funcs,
+            threaded: Default::default(),
         })
     }
 
@@ -123,11 +124,7 @@ impl Engine for Interp {
             fuel: i64::try_from(engine.config.fuel).unwrap_or(i64::MAX),
             host_calls: 0,
         };
-        let r = if engine.config.fuel > 0 {
-            exec::call::<C, true>(store, &mut buf, &mut limits, func, args, results)
-        } else {
-            exec::call::<C, false>(store, &mut buf, &mut limits, func, args, results)
-        };
+        let r = exec::call::<C>(store, &mut buf, &mut limits, func, args, results);
         let engine = plugins.engine_mut();
         engine.buffers = buf;
         engine.host_calls += limits.host_calls;

@@ -1,18 +1,21 @@
-//! Calls: frames, host calls and backtraces.
+//! Calls and returns: frames, entering wasm functions, host calls, backtraces.
 
 use vm_core::Composition;
 use vm_core::runtime::{
     Caller, FrameInfo, FuncKind, FuncSlot, HostFuncDef, InstanceData, Store, Trap, TrapCode,
-    VMFuncRef, VMGlobal, VMMemoryDefinition, Val,
+    VMFuncRef, VMMemoryDefinition, Val,
 };
 
 use crate::code::{FuncCode, ModuleCode, Op};
+use crate::exec::{Exec, Instr, Status, handler, next, operands, threaded, trap};
 
 /// A suspended caller.
 #[derive(Clone, Copy, Debug)]
 pub struct Frame {
     /// Where to continue.
-    pub ret_pc: *const Op,
+    pub ret_pc: *const Instr,
+    /// The caller's threaded code.
+    pub instrs: *const Instr,
     /// The caller's frame pointer.
     pub fp: *mut u64,
     /// The caller's instance (`*const InstanceData<C>`).
@@ -80,46 +83,7 @@ pub unsafe fn backtrace<C: Composition>(cur: (*const u8, u32), frames: &[Frame])
     std::iter::once(info(cur)).chain(frames.iter().rev().map(|f| info((f.inst, f.func)))).collect()
 }
 
-/// The execution state that is not needed by every instruction: kept in memory,
-/// behind one pointer, so the dispatch loop keeps `pc`, `fp` and the memory view
-/// in registers. Calls and returns go through its (non-inlined) methods.
-pub struct Exec<'a, C: Composition> {
-    /// The store being run.
-    pub store: *mut Store<C>,
-    /// Suspended callers.
-    pub frames: &'a mut Vec<Frame>,
-    /// Deepest call stack.
-    pub max_depth: usize,
-    /// Host calls made.
-    pub host_calls: u64,
-    /// Host call argument buffer.
-    pub args: &'a mut Vec<Val>,
-    /// Host call result buffer.
-    pub results: &'a mut Vec<Val>,
-    /// End of the slot stack.
-    pub stack_end: *mut u64,
-    /// The running function's instance.
-    pub inst: *const InstanceData<C>,
-    /// Its module's code.
-    pub code: *const ModuleCode,
-    /// Its module's first instruction.
-    pub ops: *const Op,
-    /// Its memory 0, or null.
-    pub mem: *mut VMMemoryDefinition,
-    /// Base of memory 0 (when `mem` is not null).
-    pub mem_base: *mut u8,
-    /// Length of memory 0 in bytes (0 without a memory).
-    pub mem_len: u64,
-    /// Its globals.
-    pub globals: *const *mut VMGlobal,
-    /// The running function's module index (for backtraces).
-    pub cur_func: u32,
-}
-
-/// Where execution continues after a call or a return: `pc` and `fp`.
-pub type Resume = (*const Op, *mut u64);
-
-impl<C: Composition<Engine = crate::Interp>> Exec<'_, C> {
+impl<C: Composition<Engine = crate::Interp>> Exec<C> {
     /// Re-reads the memory view (after `memory.grow` or a host call).
     ///
     /// # Safety
@@ -142,13 +106,13 @@ impl<C: Composition<Engine = crate::Interp>> Exec<'_, C> {
     ///
     /// # Safety
     /// `inst` is live and its module was compiled to `code`.
-    #[inline(always)]
+    #[inline(never)]
     pub unsafe fn switch(&mut self, inst: *const InstanceData<C>, code: *const ModuleCode) {
         // SAFETY: the caller's contract.
         unsafe {
             self.inst = inst;
             self.code = code;
-            self.ops = (*code).ops.as_ptr();
+            self.instrs = threaded::<C>(&*code);
             self.mem = (*inst).vmctx.memory0;
             self.globals = (*inst).vmctx.globals;
             self.refresh_mem();
@@ -156,10 +120,8 @@ impl<C: Composition<Engine = crate::Interp>> Exec<'_, C> {
     }
 
     /// Enters wasm function `fc` of `inst` (code `code`), its frame at `new_fp`,
-    /// suspending the caller at `ret_pc`, `fp`.
-    ///
-    /// # Errors
-    /// Call stack exhausted (depth or slots).
+    /// suspending the caller at `ret_pc`, `fp`. `None` when the call stack is
+    /// exhausted (the trap is recorded).
     ///
     /// # Safety
     /// `new_fp` is inside the slot stack; `inst` is live and compiled to `code`.
@@ -170,18 +132,20 @@ impl<C: Composition<Engine = crate::Interp>> Exec<'_, C> {
         new_fp: *mut u64,
         inst: *const InstanceData<C>,
         code: *const ModuleCode,
-        ret_pc: *const Op,
+        ret_pc: *const Instr,
         fp: *mut u64,
-    ) -> Result<Resume, Trap> {
-        // SAFETY: the frame fits the stack (checked below); `inst` per the contract.
+    ) -> Option<*const Instr> {
+        // SAFETY: the frame fits the stack (checked here); `inst` per the contract.
         unsafe {
             if self.frames.len() >= self.max_depth
                 || (self.stack_end.offset_from(new_fp) as usize) < fc.frame as usize
             {
-                return Err(Trap::new(TrapCode::StackOverflow));
+                crate::exec::set_trap(self, TrapCode::StackOverflow);
+                return None;
             }
             self.frames.push(Frame {
                 ret_pc,
+                instrs: self.instrs,
                 fp,
                 inst: self.inst.cast(),
                 code: self.code,
@@ -192,30 +156,13 @@ impl<C: Composition<Engine = crate::Interp>> Exec<'_, C> {
                 self.switch(inst, code);
             }
             self.cur_func = fc.index;
-            Ok((self.ops.add(fc.entry as usize), new_fp))
+            Some(self.instrs.add(fc.entry as usize))
         }
     }
 
-    /// Returns to the innermost suspended caller, or `None` at the outermost frame.
-    ///
-    /// # Safety
-    /// Every frame's instance is live.
-    #[inline(always)]
-    pub unsafe fn ret(&mut self) -> Option<Resume> {
-        let f = self.frames.pop()?;
-        self.cur_func = f.func;
-        let caller: *const InstanceData<C> = f.inst.cast();
-        if caller != self.inst {
-            // SAFETY: the caller's contract.
-            unsafe { self.switch(caller, f.code) };
-        }
-        Some((f.ret_pc, f.fp))
-    }
-
-    /// Calls the function behind funcref `f` with its arguments from `base`.
-    ///
-    /// # Errors
-    /// A trap of the callee (host) or call stack exhaustion.
+    /// Calls the function behind funcref `f` with its arguments from `base`;
+    /// returns where to continue (`pc`, `fp`), a null `pc` on a trap (recorded).
+    /// Returned in registers, so that handlers can still tail-call.
     ///
     /// # Safety
     /// `f` is a live funcref; `base` has room for the callee's frame (checked for
@@ -225,9 +172,9 @@ impl<C: Composition<Engine = crate::Interp>> Exec<'_, C> {
         &mut self,
         f: *const VMFuncRef,
         base: *mut u64,
-        ret_pc: *const Op,
+        ret_pc: *const Instr,
         fp: *mut u64,
-    ) -> Result<Resume, Trap> {
+    ) -> (*const Instr, *mut u64) {
         // SAFETY: the caller's contract; funcrefs are the `vm` field of a `FuncSlot`.
         unsafe {
             let callee = (*f).vmctx as *const InstanceData<C>;
@@ -236,15 +183,35 @@ impl<C: Composition<Engine = crate::Interp>> Exec<'_, C> {
                     let ccode = (*callee).module.code() as *const ModuleCode;
                     let fc = *(&(*ccode).funcs)
                         .get_unchecked((index - (*ccode).num_imported_funcs) as usize);
-                    self.enter(fc, base, callee, ccode, ret_pc, fp)
+                    match self.enter(fc, base, callee, ccode, ret_pc, fp) {
+                        Some(pc) => (pc, base),
+                        None => (core::ptr::null(), fp),
+                    }
                 }
                 FuncKind::Host { def, state } => {
                     self.host_calls += 1;
-                    host_call(self.store, def, state, self.mem, base, self.args, self.results)?;
+                    let r = host_call(
+                        self.store,
+                        def,
+                        state,
+                        self.mem,
+                        base,
+                        &mut self.args,
+                        &mut self.results,
+                    );
                     self.refresh_mem();
-                    Ok((ret_pc, fp))
+                    match r {
+                        Ok(()) => (ret_pc, fp),
+                        Err(t) => {
+                            self.trap = Some(t);
+                            (core::ptr::null(), fp)
+                        }
+                    }
                 }
-                FuncKind::Wasm { .. } => Err(Trap::host("funcref without instance")),
+                FuncKind::Wasm { .. } => {
+                    self.trap = Some(Trap::host("funcref without instance"));
+                    (core::ptr::null(), fp)
+                }
             }
         }
     }
@@ -274,3 +241,85 @@ unsafe fn zero(p: *mut u64, n: usize) {
         }
     }
 }
+
+// Returns the results and continues in the caller (or finishes with them).
+macro_rules! ret {
+    ($pc:ident, $fp:ident, $mb:ident, $ml:ident, $x:ident, $n:expr) => {{
+        let Some(f) = $x.frames.pop() else {
+            return $n as Status;
+        };
+        $x.cur_func = f.func;
+        let caller: *const InstanceData<C> = f.inst.cast();
+        let (mb, ml) = if caller != $x.inst {
+            $x.switch(caller, f.code);
+            ($x.mem_base, $x.mem_len)
+        } else {
+            ($mb, $ml)
+        };
+        next!(f.ret_pc, f.fp, mb, ml, $x);
+    }};
+}
+
+handler!(return0(pc, fp, mb, ml, x) {
+    let _ = (pc, fp);
+    ret!(pc, fp, mb, ml, x, 0)
+});
+handler!(return1(pc, fp, mb, ml, x) {
+    operands!(pc, Op::Return1 { src });
+    *fp = *fp.add(src as usize);
+    ret!(pc, fp, mb, ml, x, 1)
+});
+handler!(return_n(pc, fp, mb, ml, x) {
+    operands!(pc, Op::ReturnN { base, n });
+    for k in 0..n as usize {
+        *fp.add(k) = *fp.add(base as usize + k);
+    }
+    ret!(pc, fp, mb, ml, x, n)
+});
+handler!(call(pc, fp, mb, ml, x) {
+    operands!(pc, Op::Call { func, base });
+    let fc = *(&(*x.code).funcs).get_unchecked(func as usize);
+    let new_fp = fp.add(base as usize);
+    match x.enter(fc, new_fp, x.inst, x.code, pc.add(1), fp) {
+        Some(to) => next!(to, new_fp, mb, ml, x),
+        None => return trap!(x),
+    }
+});
+handler!(call_import(pc, fp, mb, ml, x) {
+    let _ = (mb, ml);
+    operands!(pc, Op::CallImport { func, base });
+    let f = *(*x.inst).vmctx.funcs.add(func as usize);
+    let new_fp = fp.add(base as usize);
+    let (to, fp) = x.call_ref(f, new_fp, pc.add(1), fp);
+    if to.is_null() {
+        return trap!(x);
+    }
+    next!(to, fp, x.mem_base, x.mem_len, x)
+});
+handler!(call_indirect(pc, fp, mb, ml, x) {
+    let _ = (mb, ml);
+    operands!(pc, Op::CallIndirect { ty, index, base });
+    let table = match (*pc.add(1)).op {
+        Op::Arg(t) => t,
+        _ => 0,
+    };
+    let t = *(*x.inst).vmctx.tables.add(table as usize);
+    let raw = match crate::exec::table::get(t, *fp.add(index as usize)) {
+        Ok(r) => r,
+        Err(code) => return trap!(x, code),
+    };
+    if raw == 0 {
+        return trap!(x, TrapCode::IndirectCallToNull);
+    }
+    let f = raw as *const VMFuncRef;
+    if (*f).sig != *(*x.inst).vmctx.sigs.add(ty as usize) {
+        return trap!(x, TrapCode::BadSignature);
+    }
+    let new_fp = fp.add(base as usize);
+    let after = pc.add(2);
+    let (to, fp) = x.call_ref(f, new_fp, after, fp);
+    if to.is_null() {
+        return trap!(x);
+    }
+    next!(to, fp, x.mem_base, x.mem_len, x)
+});

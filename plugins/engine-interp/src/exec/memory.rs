@@ -3,7 +3,11 @@
 //! The interpreter checks bounds explicitly even under guard pages: a fault would be
 //! a signal, and a trap must be a value.
 
-use vm_core::runtime::{PAGE_SIZE, TrapCode, VMMemoryDefinition};
+use vm_core::runtime::{MemorySlot, PAGE_SIZE, TrapCode, VMMemoryDefinition};
+use vm_core::slot::Virt;
+
+use crate::code::Op;
+use crate::exec::{handler, next, operands, trap};
 
 /// The effective address of an `N`-byte access to the memory at `base` of `len`
 /// bytes, bounds-checked: one compare, as `addr` is 32-bit and `offset` too.
@@ -134,3 +138,96 @@ pub unsafe fn init(
     }
     Ok(())
 }
+
+/// Defines the handler of a load of `N` bytes, widened by `conv`.
+macro_rules! load_handler {
+    ($name:ident, $variant:ident, $n:literal, $conv:expr) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant { dst, addr, offset });
+            match load::<$n>(mb, ml, *fp.add(addr as usize), offset) {
+                Ok(b) => *fp.add(dst as usize) = $conv(b),
+                Err(code) => return trap!(x, code),
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+
+/// Defines the handler of a store of the low `N` bytes, narrowed by `conv`.
+macro_rules! store_handler {
+    ($name:ident, $variant:ident, $n:literal, $conv:expr) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant { addr, val, offset });
+            let v = *fp.add(val as usize);
+            if let Err(code) = store::<$n>(mb, ml, *fp.add(addr as usize), offset, $conv(v)) {
+                return trap!(x, code);
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+
+load_handler!(i32_load, I32Load, 4, |b| u64::from(u32::from_le_bytes(b)));
+load_handler!(f32_load, F32Load, 4, |b| u64::from(u32::from_le_bytes(b)));
+load_handler!(i64_load, I64Load, 8, u64::from_le_bytes);
+load_handler!(f64_load, F64Load, 8, u64::from_le_bytes);
+load_handler!(i32_load8_s, I32Load8S, 1, |b: [u8; 1]| u64::from(b[0] as i8 as i32 as u32));
+load_handler!(i32_load8_u, I32Load8U, 1, |b: [u8; 1]| u64::from(b[0]));
+load_handler!(i32_load16_s, I32Load16S, 2, |b| u64::from(i16::from_le_bytes(b) as i32 as u32));
+load_handler!(i32_load16_u, I32Load16U, 2, |b| u64::from(u16::from_le_bytes(b)));
+load_handler!(i64_load8_s, I64Load8S, 1, |b: [u8; 1]| b[0] as i8 as i64 as u64);
+load_handler!(i64_load8_u, I64Load8U, 1, |b: [u8; 1]| u64::from(b[0]));
+load_handler!(i64_load16_s, I64Load16S, 2, |b| i16::from_le_bytes(b) as i64 as u64);
+load_handler!(i64_load16_u, I64Load16U, 2, |b| u64::from(u16::from_le_bytes(b)));
+load_handler!(i64_load32_s, I64Load32S, 4, |b| i32::from_le_bytes(b) as i64 as u64);
+load_handler!(i64_load32_u, I64Load32U, 4, |b| u64::from(u32::from_le_bytes(b)));
+store_handler!(store8, Store8, 1, |v: u64| [v as u8]);
+store_handler!(store16, Store16, 2, |v: u64| (v as u16).to_le_bytes());
+store_handler!(store32, Store32, 4, |v: u64| (v as u32).to_le_bytes());
+store_handler!(store64, Store64, 8, |v: u64| v.to_le_bytes());
+
+handler!(memory_size(pc, fp, mb, ml, x) {
+    operands!(pc, Op::MemorySize { dst });
+    *fp.add(dst as usize) = size(x.mem);
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(memory_grow(pc, fp, mb, ml, x) {
+    let _ = (mb, ml);
+    operands!(pc, Op::MemoryGrow { base });
+    let delta = *fp.add(base as usize) as u32;
+    let slot = &mut *x.mem.cast::<MemorySlot<<C::Virt as Virt>::Memory>>();
+    *fp.add(base as usize) = slot.grow(delta).map_or(u64::from(u32::MAX), u64::from);
+    x.refresh_mem();
+    next!(pc.add(1), fp, x.mem_base, x.mem_len, x)
+});
+handler!(memory_fill(pc, fp, mb, ml, x) {
+    operands!(pc, Op::MemoryFill { base });
+    let a = fp.add(base as usize);
+    if let Err(code) = fill(x.mem, *a, *a.add(1), *a.add(2)) {
+        return trap!(x, code);
+    }
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(memory_copy(pc, fp, mb, ml, x) {
+    operands!(pc, Op::MemoryCopy { base });
+    let a = fp.add(base as usize);
+    if let Err(code) = copy(x.mem, *a, *a.add(1), *a.add(2)) {
+        return trap!(x, code);
+    }
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(memory_init(pc, fp, mb, ml, x) {
+    operands!(pc, Op::MemoryInit { seg, base });
+    let a = fp.add(base as usize);
+    if let Err(code) = init(x.mem, (*x.inst).data(seg), *a, *a.add(1), *a.add(2)) {
+        return trap!(x, code);
+    }
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(data_drop(pc, fp, mb, ml, x) {
+    operands!(pc, Op::DataDrop(seg));
+    if let Some(d) = (&mut (*x.inst.cast_mut()).data_dropped).get_mut(seg as usize) {
+        *d = true;
+    }
+    next!(pc.add(1), fp, mb, ml, x)
+});

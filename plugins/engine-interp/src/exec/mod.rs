@@ -1,34 +1,49 @@
-//! The executor: one dispatch loop over [`Op`]s, monomorphized over the composition
-//! and over fuel metering, with no allocation per wasm call.
+//! The executor: direct-threaded code. Each instruction carries the address of its
+//! handler, a function monomorphized over the composition that does the work and
+//! then tail-calls the next instruction's handler, so every handler ends in its own
+//! indirect jump (better predicted than one shared dispatch) and the hot state —
+//! `pc`, `fp` and the memory view — travels in argument registers. Nothing is
+//! allocated per wasm call.
 //!
 //! Frame layout on the slot stack: `fp` points at local 0 (parameters first, then
 //! declared locals, zeroed on entry), the translator's temporaries follow. A call's
 //! arguments are already in consecutive caller slots, where the callee's frame
 //! starts; a return copies the results down to `fp`, which is where the caller
 //! expects them.
+//!
+//! Release builds rely on the optimizer turning each handler's final call into a
+//! jump; debug builds, which do not, return to a driver loop instead
+//! (`dispatch_loop.rs`).
 
 pub mod binary;
+pub mod branch;
 pub mod call;
 pub mod convert;
 pub mod memory;
+pub mod numeric;
 pub mod raw;
 pub mod table;
 pub mod unary;
+pub mod variable;
+
+#[cfg_attr(debug_assertions, path = "dispatch_loop.rs")]
+#[cfg_attr(not(debug_assertions), path = "dispatch_tail.rs")]
+mod dispatch;
+
+use std::sync::OnceLock;
 
 use vm_core::Composition;
 use vm_core::runtime::{
-    FuncKind, InstanceData, MemorySlot, Store, Trap, TrapCode, VMFuncRef, Val,
+    FuncKind, InstanceData, Store, Trap, TrapCode, VMGlobal, VMMemoryDefinition, Val,
 };
-use vm_core::slot::Virt;
 
 use crate::code::{ModuleCode, Op, for_each_numeric};
-use call::{Exec, Frame};
-use raw::Raw;
+use call::Frame;
 
 /// Reusable buffers of the executor, kept by the plugin between calls.
 #[derive(Debug, Default)]
 pub struct ExecBuffers {
-    /// The operand stack.
+    /// The slot stack.
     pub stack: Vec<u64>,
     /// Suspended frames.
     pub frames: Vec<Frame>,
@@ -53,8 +68,138 @@ pub struct Limits {
     pub host_calls: u64,
 }
 
+/// One instruction of threaded code: its handler's address and its operands.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Instr {
+    /// A `Handler<C>` for the composition the module belongs to.
+    pub h: usize,
+    /// The instruction.
+    pub op: Op,
+}
+
+/// The threaded code of a module, built on its first call.
+#[derive(Debug, Default)]
+pub struct Threaded {
+    code: OnceLock<(usize, Box<[Instr]>)>,
+}
+
+/// How a handler chain ends: `>= 0` results returned, [`TRAP`] (recorded in
+/// [`Exec::trap`]) or, in debug builds, [`dispatch::CONTINUE`].
+pub type Status = isize;
+
+/// Execution ended with a trap.
+pub const TRAP: Status = -1;
+
+/// An instruction handler.
+pub type Handler<C> = unsafe fn(*const Instr, *mut u64, *mut u8, u64, &mut Exec<C>) -> Status;
+
+/// The execution state that is not needed by every instruction: behind one
+/// pointer, while `pc`, `fp` and the memory view are handler arguments.
+pub struct Exec<C: Composition> {
+    /// The store being run.
+    pub store: *mut Store<C>,
+    /// Suspended callers.
+    pub frames: Vec<Frame>,
+    /// Deepest call stack.
+    pub max_depth: usize,
+    /// Remaining fuel (when metering).
+    pub fuel: i64,
+    /// Host calls made.
+    pub host_calls: u64,
+    /// Host call argument buffer.
+    pub args: Vec<Val>,
+    /// Host call result buffer.
+    pub results: Vec<Val>,
+    /// End of the slot stack.
+    pub stack_end: *mut u64,
+    /// The running function's instance.
+    pub inst: *const InstanceData<C>,
+    /// Its module's code.
+    pub code: *const ModuleCode,
+    /// Its module's threaded code.
+    pub instrs: *const Instr,
+    /// Its memory 0, or null.
+    pub mem: *mut VMMemoryDefinition,
+    /// Base of memory 0 (when `mem` is not null).
+    pub mem_base: *mut u8,
+    /// Length of memory 0 in bytes (0 without a memory).
+    pub mem_len: u64,
+    /// Its globals.
+    pub globals: *const *mut VMGlobal,
+    /// The running function's module index (for backtraces).
+    pub cur_func: u32,
+    /// The trap that ended execution.
+    pub trap: Option<Trap>,
+    /// Saved registers between handlers (debug builds' driver loop).
+    pub regs: (*const Instr, *mut u64, *mut u8, u64),
+}
+
+/// Records a trap with `code`.
+#[cold]
+#[inline(never)]
+pub fn set_trap<C: Composition>(x: &mut Exec<C>, code: TrapCode) -> Status {
+    x.trap = Some(Trap::new(code));
+    TRAP
+}
+
+/// Defines a handler: `handler!(name(pc, fp, mb, ml, x) { body })`.
+macro_rules! handler {
+    ($name:ident($pc:ident, $fp:ident, $mb:ident, $ml:ident, $x:ident) $body:block) => {
+        #[allow(non_snake_case, unreachable_code, unused_unsafe, clippy::missing_safety_doc)]
+        pub(crate) unsafe fn $name<C: vm_core::Composition<Engine = crate::Interp>>(
+            $pc: *const crate::exec::Instr,
+            $fp: *mut u64,
+            $mb: *mut u8,
+            $ml: u64,
+            $x: &mut crate::exec::Exec<C>,
+        ) -> crate::exec::Status {
+            // SAFETY: handlers run only from threaded code built by this engine for
+            // a validated module: `pc` points at this handler's own instruction
+            // (so its operand pattern matches), its `h` fields hold `Handler<C>`s,
+            // slot operands are below the frame size checked at function entry,
+            // and `mb`/`ml` describe the instance's memory 0 as of now.
+            unsafe { $body }
+        }
+    };
+}
+pub(crate) use handler;
+
+/// Binds the operands of the instruction at `pc`, which is known to be `$pat`.
+macro_rules! operands {
+    ($pc:expr, $($pat:tt)*) => {
+        // A handler is only installed for its own instruction (see `handler!`).
+        let $($pat)* = (*$pc).op else { core::hint::unreachable_unchecked() };
+    };
+}
+pub(crate) use operands;
+
+/// Ends with a trap: the one already recorded, or a new one with `code`.
+macro_rules! trap {
+    ($x:ident) => {
+        crate::exec::TRAP
+    };
+    ($x:ident, $code:expr) => {
+        crate::exec::set_trap($x, $code)
+    };
+}
+pub(crate) use dispatch::next;
+pub(crate) use trap;
+
+/// The threaded code of `code` for composition `C`, built on first use.
+///
+/// A module's code belongs to one `Module<C>`, so one composition runs it.
+pub fn threaded<C: Composition<Engine = crate::Interp>>(code: &ModuleCode) -> *const Instr {
+    let key = handler_of::<C> as fn(&Op) -> usize as usize;
+    let (k, instrs) = code.threaded.code.get_or_init(|| {
+        (key, code.ops.iter().map(|op| Instr { h: handler_of::<C>(op), op: *op }).collect())
+    });
+    debug_assert_eq!(*k, key, "module code run by two compositions");
+    instrs.as_ptr()
+}
+
 /// Calls function `func` of `store` with `args`, appending results.
-pub fn call<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
+pub fn call<C: Composition<Engine = crate::Interp>>(
     store: &mut Store<C>,
     buf: &mut ExecBuffers,
     limits: &mut Limits,
@@ -87,7 +232,7 @@ pub fn call<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
             *s = store.val_to_raw(*a);
         }
     }
-    let n = run::<C, FUEL>(store, buf, limits, inst, index, args.len())?;
+    let n = run::<C>(store, buf, limits, inst, index)?;
     for (i, ty) in result_types.iter().enumerate().take(n) {
         results.push(store.raw_to_val(buf.stack[i], *ty));
     }
@@ -106,9 +251,76 @@ unsafe fn code_of<C: Composition<Engine = crate::Interp>>(
     unsafe { (*inst).module.code() }
 }
 
-macro_rules! define_run {
+/// Runs function `index` of `inst` whose arguments are at the bottom of the stack;
+/// returns the number of results left there.
+fn run<C: Composition<Engine = crate::Interp>>(
+    store: &mut Store<C>,
+    buf: &mut ExecBuffers,
+    limits: &mut Limits,
+    inst: *const InstanceData<C>,
+    index: u32,
+) -> Result<usize, Trap> {
+    let stack_base = buf.stack.as_mut_ptr();
+    let stack_len = buf.stack.len();
+    // SAFETY: the module was validated and translated by this engine, so slot
+    // indexes are below the frame size the translator computed, branch offsets land
+    // on instructions of the same function, and every index is in range; every
+    // function entry checks its frame against the stack end and the call depth;
+    // instance, code, memory, table, global and funcref pointers come from the
+    // store, whose entities are boxed and never removed while it is borrowed here;
+    // memory accesses are checked against the memory view, refreshed whenever it
+    // may change (grow, host call, instance switch).
+    unsafe {
+        let code = code_of(inst);
+        let mut x = Exec::<C> {
+            store,
+            frames: std::mem::take(&mut buf.frames),
+            max_depth: limits.max_depth,
+            fuel: limits.fuel,
+            host_calls: 0,
+            args: std::mem::take(&mut buf.args),
+            results: std::mem::take(&mut buf.results),
+            stack_end: stack_base.add(stack_len),
+            inst,
+            code,
+            instrs: threaded::<C>(&*code),
+            mem: (*inst).vmctx.memory0,
+            mem_base: core::ptr::null_mut(),
+            mem_len: 0,
+            globals: (*inst).vmctx.globals,
+            cur_func: index,
+            trap: None,
+            regs: (core::ptr::null(), core::ptr::null_mut(), core::ptr::null_mut(), 0),
+        };
+        x.refresh_mem();
+        x.frames.clear();
+        let fc = *(&(*code).funcs).get_unchecked((index - (*code).num_imported_funcs) as usize);
+        let status = if stack_len < fc.frame as usize || limits.max_depth == 0 {
+            set_trap(&mut x, TrapCode::StackOverflow)
+        } else {
+            core::ptr::write_bytes(stack_base.add(fc.params as usize), 0, fc.locals as usize);
+            let pc = x.instrs.add(fc.entry as usize);
+            dispatch::run(pc, stack_base, x.mem_base, x.mem_len, &mut x)
+        };
+        limits.fuel = x.fuel;
+        limits.host_calls += x.host_calls;
+        let r = if status >= 0 {
+            Ok(status as usize)
+        } else {
+            let mut t = x.trap.take().unwrap_or_else(|| Trap::host("trap without a reason"));
+            t.backtrace = call::backtrace::<C>((x.inst.cast(), x.cur_func), &x.frames);
+            Err(t)
+        };
+        x.frames.clear();
+        buf.frames = x.frames;
+        buf.args = x.args;
+        buf.results = x.results;
+        r
+    }
+}
+
+macro_rules! define_handler_of {
     (
-        $d:tt
         unary { $( $u:ident ($ua:ty) -> $ur:ty = $uf:path; )* }
         unary_trap { $( $ut:ident ($uta:ty) -> $utr:ty = $utf:path; )* }
         binary { $( $b:ident ($ba:ty, $bb:ty) -> $br:ty = $bf:path; )* }
@@ -116,341 +328,72 @@ macro_rules! define_run {
         binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
         branch { $( $c:ident $ci:ident [$cb:ident $cbi:ident] ! [$nb:ident $nbi:ident] ($ca:ty) = $cf:path, $cx:path; )* }
     ) => {
-/// Runs the dispatch loop for function `index` of `inst` whose `nargs` arguments are
-/// at the bottom of the stack; returns the number of results left there.
-fn run<C: Composition<Engine = crate::Interp>, const FUEL: bool>(
-    store: &mut Store<C>,
-    buf: &mut ExecBuffers,
-    limits: &mut Limits,
-    inst: *const InstanceData<C>,
-    index: u32,
-    nargs: usize,
-) -> Result<usize, Trap> {
-    let ExecBuffers { stack, frames, args, results } = buf;
-    let stack_base = stack.as_mut_ptr();
-    let stack_len = stack.len();
-    let _ = nargs;
-
-    // SAFETY: the loop relies on these invariants:
-    // - the module was validated and translated by this engine, so slot indexes are
-    //   below the frame size the translator computed, branch offsets land on
-    //   instructions of the same function, and function/type/table/global/segment
-    //   indexes are in range;
-    // - every function entry checks `fp + frame` against the stack end and the frame
-    //   count against `max_depth`, so slot accesses stay in bounds;
-    // - instance, code, memory, table, global and funcref pointers come from the
-    //   store, whose entities are boxed and never removed while it is borrowed here;
-    // - memory accesses are checked against the cached length, refreshed whenever it
-    //   may have changed (grow, host call, instance switch); table accesses are
-    //   bounds-checked against their current lengths.
-    unsafe {
-        let code = code_of(inst);
-        let mut x = Exec::<C> {
-            store,
-            frames,
-            max_depth: limits.max_depth,
-            host_calls: 0,
-            args,
-            results,
-            stack_end: stack_base.add(stack_len),
-            inst,
-            code,
-            ops: (*code).ops.as_ptr(),
-            mem: (*inst).vmctx.memory0,
-            mem_base: core::ptr::null_mut(),
-            mem_len: 0,
-            globals: (*inst).vmctx.globals,
-            cur_func: index,
-        };
-        x.refresh_mem();
-        let mut fp: *mut u64 = stack_base;
-        let mut pc: *const Op;
-        let mut mem_base: *mut u8 = x.mem_base;
-        let mut mem_len: u64 = x.mem_len;
-
-        macro_rules! slot {
-            ($d i:expr) => {
-                *fp.add($d i as usize)
+        /// The address of the handler of `op` for composition `C`.
+        fn handler_of<C: Composition<Engine = crate::Interp>>(op: &Op) -> usize {
+            let h: Handler<C> = match op {
+                Op::Unreachable => branch::unreachable::<C>,
+                Op::Fuel(_) => branch::fuel::<C>,
+                Op::Arg(_) => branch::arg::<C>,
+                Op::Br { .. } => branch::br::<C>,
+                Op::BrIfNez { .. } => branch::br_if_nez::<C>,
+                Op::BrIfEqz { .. } => branch::br_if_eqz::<C>,
+                Op::BrTable { .. } => branch::br_table::<C>,
+                Op::Return0 => call::return0::<C>,
+                Op::Return1 { .. } => call::return1::<C>,
+                Op::ReturnN { .. } => call::return_n::<C>,
+                Op::Call { .. } => call::call::<C>,
+                Op::CallImport { .. } => call::call_import::<C>,
+                Op::CallIndirect { .. } => call::call_indirect::<C>,
+                Op::Select { .. } => variable::select::<C>,
+                Op::Copy { .. } => variable::copy::<C>,
+                Op::Const { .. } => variable::constant::<C>,
+                Op::GlobalGet { .. } => variable::global_get::<C>,
+                Op::GlobalSet { .. } => variable::global_set::<C>,
+                Op::RefIsNull { .. } => variable::ref_is_null::<C>,
+                Op::RefFunc { .. } => variable::ref_func::<C>,
+                Op::I32Load { .. } => memory::i32_load::<C>,
+                Op::I64Load { .. } => memory::i64_load::<C>,
+                Op::F32Load { .. } => memory::f32_load::<C>,
+                Op::F64Load { .. } => memory::f64_load::<C>,
+                Op::I32Load8S { .. } => memory::i32_load8_s::<C>,
+                Op::I32Load8U { .. } => memory::i32_load8_u::<C>,
+                Op::I32Load16S { .. } => memory::i32_load16_s::<C>,
+                Op::I32Load16U { .. } => memory::i32_load16_u::<C>,
+                Op::I64Load8S { .. } => memory::i64_load8_s::<C>,
+                Op::I64Load8U { .. } => memory::i64_load8_u::<C>,
+                Op::I64Load16S { .. } => memory::i64_load16_s::<C>,
+                Op::I64Load16U { .. } => memory::i64_load16_u::<C>,
+                Op::I64Load32S { .. } => memory::i64_load32_s::<C>,
+                Op::I64Load32U { .. } => memory::i64_load32_u::<C>,
+                Op::Store8 { .. } => memory::store8::<C>,
+                Op::Store16 { .. } => memory::store16::<C>,
+                Op::Store32 { .. } => memory::store32::<C>,
+                Op::Store64 { .. } => memory::store64::<C>,
+                Op::MemorySize { .. } => memory::memory_size::<C>,
+                Op::MemoryGrow { .. } => memory::memory_grow::<C>,
+                Op::MemoryFill { .. } => memory::memory_fill::<C>,
+                Op::MemoryCopy { .. } => memory::memory_copy::<C>,
+                Op::MemoryInit { .. } => memory::memory_init::<C>,
+                Op::DataDrop(_) => memory::data_drop::<C>,
+                Op::TableGet { .. } => table::table_get::<C>,
+                Op::TableSet { .. } => table::table_set::<C>,
+                Op::TableSize { .. } => table::table_size::<C>,
+                Op::TableGrow { .. } => table::table_grow::<C>,
+                Op::TableFill { .. } => table::table_fill::<C>,
+                Op::TableCopy { .. } => table::table_copy::<C>,
+                Op::TableInit { .. } => table::table_init::<C>,
+                Op::ElemDrop(_) => table::elem_drop::<C>,
+                $( Op::$u { .. } => numeric::$u::<C>, )*
+                $( Op::$ut { .. } => numeric::$ut::<C>, )*
+                $( Op::$b { .. } => numeric::$b::<C>, )*
+                $( Op::$bi { .. } => numeric::$bi::<C>, )*
+                $( Op::$bii { .. } => numeric::$bii::<C>, )*
+                $( Op::$bt { .. } => numeric::$bt::<C>, )*
+                $( Op::$cb { .. } => branch::$cb::<C>, )*
+                $( Op::$cbi { .. } => branch::$cbi::<C>, )*
             };
+            h as usize
         }
-        // Continues at a call's or return's destination; the memory view may change.
-        macro_rules! resume {
-            ($d r:expr) => {{
-                match $d r {
-                    Ok((p, f)) => {
-                        pc = p;
-                        fp = f;
-                        mem_base = x.mem_base;
-                        mem_len = x.mem_len;
-                    }
-                    Err(t) => break Err(t),
-                }
-            }};
-        }
-        macro_rules! ret {
-            ($d n:expr) => {{
-                match x.ret() {
-                    None => break Ok($d n),
-                    Some((p, f)) => {
-                        pc = p;
-                        fp = f;
-                        mem_base = x.mem_base;
-                        mem_len = x.mem_len;
-                    }
-                }
-            }};
-        }
-        macro_rules! trap {
-            ($d e:expr) => {
-                match $d e {
-                    Ok(v) => v,
-                    Err(code) => break Err(Trap::new(code)),
-                }
-            };
-        }
-        macro_rules! jump {
-            ($d offset:expr) => {
-                pc = pc.offset($d offset as isize)
-            };
-        }
-        macro_rules! load {
-            ($d n:literal, $d dst:expr, $d addr:expr, $d offset:expr, $d conv:expr) => {{
-                let bytes = trap!(memory::load::<$d n>(mem_base, mem_len, slot!($d addr), $d offset));
-                slot!($d dst) = $d conv(bytes);
-            }};
-        }
-        macro_rules! store {
-            ($d n:literal, $d addr:expr, $d val:expr, $d offset:expr, $d conv:expr) => {{
-                let v = slot!($d val);
-                trap!(memory::store::<$d n>(mem_base, mem_len, slot!($d addr), $d offset, $d conv(v)));
-            }};
-        }
-
-        // The function entered from the host: check its frame too.
-        {
-            let fc = *(&(*code).funcs).get_unchecked((index - (*code).num_imported_funcs) as usize);
-            if stack_len < fc.frame as usize || limits.max_depth == 0 {
-                return Err(Trap::new(TrapCode::StackOverflow));
-            }
-            core::ptr::write_bytes(fp.add(fc.params as usize), 0, fc.locals as usize);
-            pc = x.ops.add(fc.entry as usize);
-        }
-
-        let outcome: Result<usize, Trap> = loop {
-            let op = *pc;
-            pc = pc.add(1);
-            match op {
-                Op::Unreachable => break Err(Trap::new(TrapCode::Unreachable)),
-                Op::Fuel(n) => {
-                    if FUEL {
-                        limits.fuel -= i64::from(n);
-                        if limits.fuel < 0 {
-                            break Err(Trap::new(TrapCode::OutOfFuel));
-                        }
-                    }
-                }
-                Op::Arg(_) => {}
-                Op::Br { offset } => jump!(offset),
-                Op::BrIfNez { cond, offset } => {
-                    if slot!(cond) as u32 != 0 {
-                        jump!(offset);
-                    }
-                }
-                Op::BrIfEqz { cond, offset } => {
-                    if slot!(cond) as u32 == 0 {
-                        jump!(offset);
-                    }
-                }
-                Op::BrTable { index, len } => {
-                    let i = (slot!(index) as u32).min(len);
-                    pc = pc.add(i as usize);
-                }
-                Op::Return0 => ret!(0),
-                Op::Return1 { src } => {
-                    *fp = slot!(src);
-                    ret!(1)
-                }
-                Op::ReturnN { base, n } => {
-                    for k in 0..n as usize {
-                        *fp.add(k) = *fp.add(base as usize + k);
-                    }
-                    ret!(n as usize)
-                }
-                Op::Call { func, base } => {
-                    let fc = *(&(*x.code).funcs).get_unchecked(func as usize);
-                    resume!(x.enter(fc, fp.add(base as usize), x.inst, x.code, pc, fp));
-                }
-                Op::CallImport { func, base } => {
-                    let f = *(*x.inst).vmctx.funcs.add(func as usize);
-                    resume!(x.call_ref(f, fp.add(base as usize), pc, fp));
-                }
-                Op::CallIndirect { ty, index, base } => {
-                    let table = match *pc {
-                        Op::Arg(t) => t,
-                        _ => 0,
-                    };
-                    pc = pc.add(1);
-                    let t = *(*x.inst).vmctx.tables.add(table as usize);
-                    let raw = trap!(table::get(t, slot!(index)));
-                    if raw == 0 {
-                        break Err(Trap::new(TrapCode::IndirectCallToNull));
-                    }
-                    let f = raw as *const VMFuncRef;
-                    if (*f).sig != *(*x.inst).vmctx.sigs.add(ty as usize) {
-                        break Err(Trap::new(TrapCode::BadSignature));
-                    }
-                    resume!(x.call_ref(f, fp.add(base as usize), pc, fp));
-                }
-                Op::Select { dst, rhs, cond } => {
-                    if slot!(cond) as u32 == 0 {
-                        slot!(dst) = slot!(rhs);
-                    }
-                }
-                Op::Copy { dst, src } => slot!(dst) = slot!(src),
-                Op::Const { dst, lo, hi } => slot!(dst) = u64::from(lo) | (u64::from(hi) << 32),
-                Op::GlobalGet { dst, global } => slot!(dst) = (**x.globals.add(global as usize)).lo,
-                Op::GlobalSet { src, global } => (**x.globals.add(global as usize)).lo = slot!(src),
-                Op::I32Load { dst, addr, offset } | Op::F32Load { dst, addr, offset } => {
-                    load!(4, dst, addr, offset, |b| u64::from(u32::from_le_bytes(b)))
-                }
-                Op::I64Load { dst, addr, offset } | Op::F64Load { dst, addr, offset } => {
-                    load!(8, dst, addr, offset, u64::from_le_bytes)
-                }
-                Op::I32Load8S { dst, addr, offset } => {
-                    load!(1, dst, addr, offset, |b: [u8; 1]| u64::from(b[0] as i8 as i32 as u32))
-                }
-                Op::I32Load8U { dst, addr, offset } | Op::I64Load8U { dst, addr, offset } => {
-                    load!(1, dst, addr, offset, |b: [u8; 1]| u64::from(b[0]))
-                }
-                Op::I32Load16S { dst, addr, offset } => {
-                    load!(2, dst, addr, offset, |b| u64::from(i16::from_le_bytes(b) as i32 as u32))
-                }
-                Op::I32Load16U { dst, addr, offset } | Op::I64Load16U { dst, addr, offset } => {
-                    load!(2, dst, addr, offset, |b| u64::from(u16::from_le_bytes(b)))
-                }
-                Op::I64Load8S { dst, addr, offset } => {
-                    load!(1, dst, addr, offset, |b: [u8; 1]| b[0] as i8 as i64 as u64)
-                }
-                Op::I64Load16S { dst, addr, offset } => {
-                    load!(2, dst, addr, offset, |b| i16::from_le_bytes(b) as i64 as u64)
-                }
-                Op::I64Load32S { dst, addr, offset } => {
-                    load!(4, dst, addr, offset, |b| i32::from_le_bytes(b) as i64 as u64)
-                }
-                Op::I64Load32U { dst, addr, offset } => {
-                    load!(4, dst, addr, offset, |b| u64::from(u32::from_le_bytes(b)))
-                }
-                Op::Store32 { addr, val, offset } => {
-                    store!(4, addr, val, offset, |v: u64| (v as u32).to_le_bytes())
-                }
-                Op::Store64 { addr, val, offset } => {
-                    store!(8, addr, val, offset, |v: u64| v.to_le_bytes())
-                }
-                Op::Store8 { addr, val, offset } => store!(1, addr, val, offset, |v: u64| [v as u8]),
-                Op::Store16 { addr, val, offset } => {
-                    store!(2, addr, val, offset, |v: u64| (v as u16).to_le_bytes())
-                }
-                Op::MemorySize { dst } => slot!(dst) = memory::size(x.mem),
-                Op::MemoryGrow { base } => {
-                    let delta = slot!(base) as u32;
-                    let slot = &mut *x.mem.cast::<MemorySlot<<C::Virt as Virt>::Memory>>();
-                    slot!(base) = slot.grow(delta).map_or(u64::from(u32::MAX), u64::from);
-                    x.refresh_mem();
-                    mem_base = x.mem_base;
-                    mem_len = x.mem_len;
-                }
-                Op::MemoryFill { base } => {
-                    trap!(memory::fill(x.mem, slot!(base), slot!(base + 1), slot!(base + 2)));
-                }
-                Op::MemoryCopy { base } => {
-                    trap!(memory::copy(x.mem, slot!(base), slot!(base + 1), slot!(base + 2)));
-                }
-                Op::MemoryInit { seg, base } => {
-                    let data = (*x.inst).data(seg);
-                    trap!(memory::init(x.mem, data, slot!(base), slot!(base + 1), slot!(base + 2)));
-                }
-                Op::DataDrop(seg) => {
-                    if let Some(d) = (&mut (*x.inst.cast_mut()).data_dropped).get_mut(seg as usize) {
-                        *d = true;
-                    }
-                }
-                Op::TableGet { table, base } => {
-                    let t = *(*x.inst).vmctx.tables.add(table as usize);
-                    slot!(base) = trap!(table::get(t, slot!(base)));
-                }
-                Op::TableSet { table, base } => {
-                    let t = *(*x.inst).vmctx.tables.add(table as usize);
-                    trap!(table::set(t, slot!(base), slot!(base + 1)));
-                }
-                Op::TableSize { table, dst } => {
-                    slot!(dst) = (**(*x.inst).vmctx.tables.add(table as usize)).length;
-                }
-                Op::TableGrow { table, base } => {
-                    let t = *(*x.inst).vmctx.tables.add(table as usize);
-                    slot!(base) = table::grow(t, slot!(base + 1), slot!(base));
-                }
-                Op::TableFill { table, base } => {
-                    let t = *(*x.inst).vmctx.tables.add(table as usize);
-                    trap!(table::fill(t, slot!(base), slot!(base + 1), slot!(base + 2)));
-                }
-                Op::TableCopy { dst, src, base } => {
-                    let tabs = (*x.inst).vmctx.tables;
-                    let (d, s) = (*tabs.add(dst as usize), *tabs.add(src as usize));
-                    trap!(table::copy(d, s, slot!(base), slot!(base + 1), slot!(base + 2)));
-                }
-                Op::TableInit { table, elem, base } => {
-                    let seg: &[u64] = (&(*x.inst).elems).get(elem as usize).map_or(&[], |b| &b[..]);
-                    let t = *(*x.inst).vmctx.tables.add(table as usize);
-                    trap!(table::init(t, seg, slot!(base), slot!(base + 1), slot!(base + 2)));
-                }
-                Op::ElemDrop(e) => {
-                    if let Some(s) = (&mut (*x.inst.cast_mut()).elems).get_mut(e as usize) {
-                        *s = Box::new([]);
-                    }
-                }
-                Op::RefIsNull { dst, src } => slot!(dst) = u64::from(slot!(src) == 0),
-                Op::RefFunc { dst, func } => slot!(dst) = *(*x.inst).vmctx.funcs.add(func as usize) as u64,
-                $(Op::$u { dst, src } => {
-                    slot!(dst) = <$ur as Raw>::to_raw($uf(<$ua as Raw>::from_raw(slot!(src))));
-                })*
-                $(Op::$ut { dst, src } => {
-                    slot!(dst) = <$utr as Raw>::to_raw(trap!($utf(<$uta as Raw>::from_raw(slot!(src)))));
-                })*
-                $(Op::$b { dst, lhs, rhs } => {
-                    slot!(dst) = <$br as Raw>::to_raw($bf(<$ba as Raw>::from_raw(slot!(lhs)), <$bb as Raw>::from_raw(slot!(rhs))));
-                })*
-                $(Op::$bi { dst, lhs, rhs } => {
-                    slot!(dst) = <$bir as Raw>::to_raw($bif(<$bia as Raw>::from_raw(slot!(lhs)), <$bib as Raw>::from_raw(slot!(rhs))));
-                })*
-                $(Op::$bii { dst, lhs, imm } => {
-                    slot!(dst) = <$bir as Raw>::to_raw($bif(<$bia as Raw>::from_raw(slot!(lhs)), <$bib as Raw>::from_raw($bix(imm))));
-                })*
-                $(Op::$bt { dst, lhs, rhs } => {
-                    slot!(dst) = <$btr as Raw>::to_raw(trap!($btf(<$bta as Raw>::from_raw(slot!(lhs)), <$btb as Raw>::from_raw(slot!(rhs)))));
-                })*
-                $(Op::$cb { lhs, rhs, offset } => {
-                    if $cf(<$ca as Raw>::from_raw(slot!(lhs)), <$ca as Raw>::from_raw(slot!(rhs))) != 0 {
-                        jump!(offset);
-                    }
-                })*
-                $(Op::$cbi { lhs, imm, offset } => {
-                    if $cf(<$ca as Raw>::from_raw(slot!(lhs)), <$ca as Raw>::from_raw($cx(imm))) != 0 {
-                        jump!(offset);
-                    }
-                })*
-            }
-        };
-        limits.host_calls += x.host_calls;
-        match outcome {
-            Ok(n) => Ok(n),
-            Err(mut t) => {
-                t.backtrace = call::backtrace::<C>((x.inst.cast(), x.cur_func), x.frames);
-                x.frames.clear();
-                Err(t)
-            }
-        }
-    }
-}
     };
 }
-for_each_numeric!(define_run $);
+for_each_numeric!(define_handler_of);

@@ -2,6 +2,9 @@
 
 use vm_core::runtime::{RawRef, TableSlot, TrapCode, VMTableDefinition};
 
+use crate::code::Op;
+use crate::exec::{handler, next, operands, trap};
+
 /// The elements of a table.
 ///
 /// # Safety
@@ -105,3 +108,67 @@ pub unsafe fn init(
     e[d..d + n].copy_from_slice(&seg[s..s + n]);
     Ok(())
 }
+
+handler!(table_get(pc, fp, mb, ml, x) {
+    operands!(pc, Op::TableGet { table, base });
+    let a = fp.add(base as usize);
+    match get(*(*x.inst).vmctx.tables.add(table as usize), *a) {
+        Ok(v) => *a = v,
+        Err(code) => return trap!(x, code),
+    }
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(table_set(pc, fp, mb, ml, x) {
+    operands!(pc, Op::TableSet { table, base });
+    let a = fp.add(base as usize);
+    if let Err(code) = set(*(*x.inst).vmctx.tables.add(table as usize), *a, *a.add(1)) {
+        return trap!(x, code);
+    }
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(table_size(pc, fp, mb, ml, x) {
+    operands!(pc, Op::TableSize { table, dst });
+    *fp.add(dst as usize) = (**(*x.inst).vmctx.tables.add(table as usize)).length;
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(table_grow(pc, fp, mb, ml, x) {
+    operands!(pc, Op::TableGrow { table, base });
+    let a = fp.add(base as usize);
+    *a = grow(*(*x.inst).vmctx.tables.add(table as usize), *a.add(1), *a);
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(table_fill(pc, fp, mb, ml, x) {
+    operands!(pc, Op::TableFill { table, base });
+    let a = fp.add(base as usize);
+    if let Err(code) = fill(*(*x.inst).vmctx.tables.add(table as usize), *a, *a.add(1), *a.add(2)) {
+        return trap!(x, code);
+    }
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(table_copy(pc, fp, mb, ml, x) {
+    operands!(pc, Op::TableCopy { dst, src, base });
+    let a = fp.add(base as usize);
+    let tabs = (*x.inst).vmctx.tables;
+    let (d, s) = (*tabs.add(dst as usize), *tabs.add(src as usize));
+    if let Err(code) = copy(d, s, *a, *a.add(1), *a.add(2)) {
+        return trap!(x, code);
+    }
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(table_init(pc, fp, mb, ml, x) {
+    operands!(pc, Op::TableInit { table, elem, base });
+    let a = fp.add(base as usize);
+    let seg: &[u64] = (&(*x.inst).elems).get(elem as usize).map_or(&[], |b| &b[..]);
+    let t = *(*x.inst).vmctx.tables.add(table as usize);
+    if let Err(code) = init(t, seg, *a, *a.add(1), *a.add(2)) {
+        return trap!(x, code);
+    }
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(elem_drop(pc, fp, mb, ml, x) {
+    operands!(pc, Op::ElemDrop(e));
+    if let Some(s) = (&mut (*x.inst.cast_mut()).elems).get_mut(e as usize) {
+        *s = Box::new([]);
+    }
+    next!(pc.add(1), fp, mb, ml, x)
+});

@@ -370,7 +370,11 @@ impl<'m> FuncTranslator<'m> {
         let cond = self.operand(h);
         self.stack.pop();
         let at = self.ops.len();
-        self.emit(if negate { Op::BrIfEqz { cond, offset: 0 } } else { Op::BrIfNez { cond, offset: 0 } });
+        self.emit(if negate {
+            Op::BrIfEqz { cond, offset: 0 }
+        } else {
+            Op::BrIfNez { cond, offset: 0 }
+        });
         at
     }
 
@@ -782,20 +786,48 @@ impl<'m> FuncTranslator<'m> {
         use Operator as O;
         type Load = fn(u32, u32, u32) -> Op;
         let load: Option<(Load, &wasmparser::MemArg)> = match &op {
-            O::I32Load { memarg } => Some((|dst, addr, offset| Op::I32Load { dst, addr, offset }, memarg)),
-            O::I64Load { memarg } => Some((|dst, addr, offset| Op::I64Load { dst, addr, offset }, memarg)),
-            O::F32Load { memarg } => Some((|dst, addr, offset| Op::F32Load { dst, addr, offset }, memarg)),
-            O::F64Load { memarg } => Some((|dst, addr, offset| Op::F64Load { dst, addr, offset }, memarg)),
-            O::I32Load8S { memarg } => Some((|dst, addr, offset| Op::I32Load8S { dst, addr, offset }, memarg)),
-            O::I32Load8U { memarg } => Some((|dst, addr, offset| Op::I32Load8U { dst, addr, offset }, memarg)),
-            O::I32Load16S { memarg } => Some((|dst, addr, offset| Op::I32Load16S { dst, addr, offset }, memarg)),
-            O::I32Load16U { memarg } => Some((|dst, addr, offset| Op::I32Load16U { dst, addr, offset }, memarg)),
-            O::I64Load8S { memarg } => Some((|dst, addr, offset| Op::I64Load8S { dst, addr, offset }, memarg)),
-            O::I64Load8U { memarg } => Some((|dst, addr, offset| Op::I64Load8U { dst, addr, offset }, memarg)),
-            O::I64Load16S { memarg } => Some((|dst, addr, offset| Op::I64Load16S { dst, addr, offset }, memarg)),
-            O::I64Load16U { memarg } => Some((|dst, addr, offset| Op::I64Load16U { dst, addr, offset }, memarg)),
-            O::I64Load32S { memarg } => Some((|dst, addr, offset| Op::I64Load32S { dst, addr, offset }, memarg)),
-            O::I64Load32U { memarg } => Some((|dst, addr, offset| Op::I64Load32U { dst, addr, offset }, memarg)),
+            O::I32Load { memarg } => {
+                Some((|dst, addr, offset| Op::I32Load { dst, addr, offset }, memarg))
+            }
+            O::I64Load { memarg } => {
+                Some((|dst, addr, offset| Op::I64Load { dst, addr, offset }, memarg))
+            }
+            O::F32Load { memarg } => {
+                Some((|dst, addr, offset| Op::F32Load { dst, addr, offset }, memarg))
+            }
+            O::F64Load { memarg } => {
+                Some((|dst, addr, offset| Op::F64Load { dst, addr, offset }, memarg))
+            }
+            O::I32Load8S { memarg } => {
+                Some((|dst, addr, offset| Op::I32Load8S { dst, addr, offset }, memarg))
+            }
+            O::I32Load8U { memarg } => {
+                Some((|dst, addr, offset| Op::I32Load8U { dst, addr, offset }, memarg))
+            }
+            O::I32Load16S { memarg } => {
+                Some((|dst, addr, offset| Op::I32Load16S { dst, addr, offset }, memarg))
+            }
+            O::I32Load16U { memarg } => {
+                Some((|dst, addr, offset| Op::I32Load16U { dst, addr, offset }, memarg))
+            }
+            O::I64Load8S { memarg } => {
+                Some((|dst, addr, offset| Op::I64Load8S { dst, addr, offset }, memarg))
+            }
+            O::I64Load8U { memarg } => {
+                Some((|dst, addr, offset| Op::I64Load8U { dst, addr, offset }, memarg))
+            }
+            O::I64Load16S { memarg } => {
+                Some((|dst, addr, offset| Op::I64Load16S { dst, addr, offset }, memarg))
+            }
+            O::I64Load16U { memarg } => {
+                Some((|dst, addr, offset| Op::I64Load16U { dst, addr, offset }, memarg))
+            }
+            O::I64Load32S { memarg } => {
+                Some((|dst, addr, offset| Op::I64Load32S { dst, addr, offset }, memarg))
+            }
+            O::I64Load32U { memarg } => {
+                Some((|dst, addr, offset| Op::I64Load32U { dst, addr, offset }, memarg))
+            }
             _ => None,
         };
         if let Some((make, memarg)) = load {

@@ -1,0 +1,74 @@
+//! Handlers of the numeric instructions, generated from the one operator list
+//! (the operations themselves are in `unary`, `binary` and `convert`).
+
+use crate::code::{Op, for_each_numeric};
+use crate::exec::raw::Raw;
+use crate::exec::{handler, next, operands, trap};
+
+macro_rules! define_numeric {
+    (
+        unary { $( $u:ident ($ua:ty) -> $ur:ty = $uf:path; )* }
+        unary_trap { $( $ut:ident ($uta:ty) -> $utr:ty = $utf:path; )* }
+        binary { $( $b:ident ($ba:ty, $bb:ty) -> $br:ty = $bf:path; )* }
+        binary_imm { $( $bi:ident [$bii:ident] ($bia:ty, $bib:ty) -> $bir:ty = $bif:path, $bix:path; )* }
+        binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
+        branch { $($br_:tt)* }
+    ) => {
+        $(
+            handler!($u(pc, fp, mb, ml, x) {
+                operands!(pc, Op::$u { dst, src });
+                let v = $uf(<$ua as Raw>::from_raw(*fp.add(src as usize)));
+                *fp.add(dst as usize) = <$ur as Raw>::to_raw(v);
+                next!(pc.add(1), fp, mb, ml, x)
+            });
+        )*
+        $(
+            handler!($ut(pc, fp, mb, ml, x) {
+                operands!(pc, Op::$ut { dst, src });
+                match $utf(<$uta as Raw>::from_raw(*fp.add(src as usize))) {
+                    Ok(v) => *fp.add(dst as usize) = <$utr as Raw>::to_raw(v),
+                    Err(code) => return trap!(x, code),
+                }
+                next!(pc.add(1), fp, mb, ml, x)
+            });
+        )*
+        $(
+            handler!($b(pc, fp, mb, ml, x) {
+                operands!(pc, Op::$b { dst, lhs, rhs });
+                let a = <$ba as Raw>::from_raw(*fp.add(lhs as usize));
+                let b = <$bb as Raw>::from_raw(*fp.add(rhs as usize));
+                *fp.add(dst as usize) = <$br as Raw>::to_raw($bf(a, b));
+                next!(pc.add(1), fp, mb, ml, x)
+            });
+        )*
+        $(
+            handler!($bi(pc, fp, mb, ml, x) {
+                operands!(pc, Op::$bi { dst, lhs, rhs });
+                let a = <$bia as Raw>::from_raw(*fp.add(lhs as usize));
+                let b = <$bib as Raw>::from_raw(*fp.add(rhs as usize));
+                *fp.add(dst as usize) = <$bir as Raw>::to_raw($bif(a, b));
+                next!(pc.add(1), fp, mb, ml, x)
+            });
+            handler!($bii(pc, fp, mb, ml, x) {
+                operands!(pc, Op::$bii { dst, lhs, imm });
+                let a = <$bia as Raw>::from_raw(*fp.add(lhs as usize));
+                let b = <$bib as Raw>::from_raw($bix(imm));
+                *fp.add(dst as usize) = <$bir as Raw>::to_raw($bif(a, b));
+                next!(pc.add(1), fp, mb, ml, x)
+            });
+        )*
+        $(
+            handler!($bt(pc, fp, mb, ml, x) {
+                operands!(pc, Op::$bt { dst, lhs, rhs });
+                let a = <$bta as Raw>::from_raw(*fp.add(lhs as usize));
+                let b = <$btb as Raw>::from_raw(*fp.add(rhs as usize));
+                match $btf(a, b) {
+                    Ok(v) => *fp.add(dst as usize) = <$btr as Raw>::to_raw(v),
+                    Err(code) => return trap!(x, code),
+                }
+                next!(pc.add(1), fp, mb, ml, x)
+            });
+        )*
+    };
+}
+for_each_numeric!(define_numeric);
