@@ -372,6 +372,86 @@ macro_rules! define_op {
                 })
             }
 
+            /// Applies `f` to every slot operand of this instruction (destinations,
+            /// inputs and `base`s; not indexes of other kinds).
+            pub(crate) fn map_slots(&mut self, f: impl Fn(u32) -> u32) {
+                match self {
+                    Op::Unreachable
+                    | Op::Fuel(_)
+                    | Op::Br { .. }
+                    | Op::Return0
+                    | Op::Arg(_)
+                    | Op::DataDrop(_)
+                    | Op::ElemDrop(_) => {}
+                    Op::BrIfNez { cond, .. } | Op::BrIfEqz { cond, .. } => *cond = f(*cond),
+                    Op::BrTable { index, .. } => *index = f(*index),
+                    Op::CallIndirect { index, base, .. } => {
+                        *index = f(*index);
+                        *base = f(*base);
+                    }
+                    Op::ReturnN { base, .. }
+                    | Op::Call { base, .. }
+                    | Op::CallImport { base, .. }
+                    | Op::MemoryGrow { base }
+                    | Op::MemoryFill { base }
+                    | Op::MemoryCopy { base }
+                    | Op::MemoryInit { base, .. }
+                    | Op::TableGet { base, .. }
+                    | Op::TableSet { base, .. }
+                    | Op::TableGrow { base, .. }
+                    | Op::TableFill { base, .. }
+                    | Op::TableCopy { base, .. }
+                    | Op::TableInit { base, .. } => *base = f(*base),
+                    Op::Return1 { src } | Op::GlobalSet { src, .. } => *src = f(*src),
+                    Op::Const { dst, .. }
+                    | Op::GlobalGet { dst, .. }
+                    | Op::MemorySize { dst }
+                    | Op::TableSize { dst, .. }
+                    | Op::RefFunc { dst, .. } => *dst = f(*dst),
+                    Op::Copy { dst, src } | Op::RefIsNull { dst, src } => {
+                        *dst = f(*dst);
+                        *src = f(*src);
+                    }
+                    Op::Select { dst, rhs, cond } => {
+                        *dst = f(*dst);
+                        *rhs = f(*rhs);
+                        *cond = f(*cond);
+                    }
+                    Op::I32Load { dst, addr, .. }
+                    | Op::I64Load { dst, addr, .. }
+                    | Op::F32Load { dst, addr, .. }
+                    | Op::F64Load { dst, addr, .. }
+                    | Op::I32Load8S { dst, addr, .. }
+                    | Op::I32Load8U { dst, addr, .. }
+                    | Op::I32Load16S { dst, addr, .. }
+                    | Op::I32Load16U { dst, addr, .. }
+                    | Op::I64Load8S { dst, addr, .. }
+                    | Op::I64Load8U { dst, addr, .. }
+                    | Op::I64Load16S { dst, addr, .. }
+                    | Op::I64Load16U { dst, addr, .. }
+                    | Op::I64Load32S { dst, addr, .. }
+                    | Op::I64Load32U { dst, addr, .. } => {
+                        *dst = f(*dst);
+                        *addr = f(*addr);
+                    }
+                    Op::Store8 { addr, val, .. }
+                    | Op::Store16 { addr, val, .. }
+                    | Op::Store32 { addr, val, .. }
+                    | Op::Store64 { addr, val, .. } => {
+                        *addr = f(*addr);
+                        *val = f(*val);
+                    }
+                    $( Op::$u { dst, src } => { *dst = f(*dst); *src = f(*src); } )*
+                    $( Op::$ut { dst, src } => { *dst = f(*dst); *src = f(*src); } )*
+                    $( Op::$b { dst, lhs, rhs } => { *dst = f(*dst); *lhs = f(*lhs); *rhs = f(*rhs); } )*
+                    $( Op::$bi { dst, lhs, rhs } => { *dst = f(*dst); *lhs = f(*lhs); *rhs = f(*rhs); } )*
+                    $( Op::$bii { dst, lhs, .. } => { *dst = f(*dst); *lhs = f(*lhs); } )*
+                    $( Op::$bt { dst, lhs, rhs } => { *dst = f(*dst); *lhs = f(*lhs); *rhs = f(*rhs); } )*
+                    $( Op::$cb { lhs, rhs, .. } => { *lhs = f(*lhs); *rhs = f(*rhs); } )*
+                    $( Op::$cbi { lhs, .. } => *lhs = f(*lhs), )*
+                }
+            }
+
             /// Sets the offset of a branch.
             pub(crate) fn set_offset(&mut self, to: i32) {
                 match self {
@@ -398,10 +478,16 @@ pub struct FuncCode {
     pub params: u32,
     /// Declared locals (zeroed on entry), excluding parameters.
     pub locals: u32,
-    /// Slots of the whole frame: parameters, locals and temporaries.
+    /// Slots of the whole frame: parameters, locals, temporaries and constants.
     pub frame: u32,
     /// Module function index (for backtraces).
     pub index: u32,
+    /// Slot of the first constant, copied from the module's pool on entry.
+    pub consts_at: u32,
+    /// First constant in [`ModuleCode::consts`].
+    pub consts_start: u32,
+    /// Number of constants.
+    pub consts_len: u32,
 }
 
 /// A translated module: every defined function's code in one array.
@@ -411,6 +497,8 @@ pub struct ModuleCode {
     pub ops: Box<[Op]>,
     /// Defined functions, by index without imports.
     pub funcs: Box<[FuncCode]>,
+    /// The constant slots of every function, back to back.
+    pub consts: Box<[u64]>,
     /// Imported function count.
     pub num_imported_funcs: u32,
     /// The threaded form of `ops`, built for the module's composition on first use.

@@ -93,13 +93,14 @@ impl Engine for Interp {
             let fb = FunctionBody::new(BinaryReader::new(bytes, body.range.start as u64));
             funcs.push(tr.translate(module.num_imported_funcs + i as u32, &fb)?);
         }
-        let ops = tr.finish();
+        let (ops, consts) = tr.finish();
         self.functions += funcs.len() as u64;
         self.code_bytes += (ops.len() * core::mem::size_of::<code::Op>()) as u64;
         self.compile_time += t0.elapsed();
         Ok(ModuleCode {
             ops: ops.into(),
             funcs: funcs.into(),
+            consts: consts.into(),
             num_imported_funcs: module.num_imported_funcs,
             threaded: Default::default(),
         })

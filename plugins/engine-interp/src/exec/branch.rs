@@ -4,7 +4,7 @@ use vm_core::runtime::TrapCode;
 
 use crate::code::{Op, for_each_numeric};
 use crate::exec::raw::Raw;
-use crate::exec::{handler, next, operands, trap};
+use crate::exec::{handler, next, operands, taken, trap};
 
 handler!(unreachable(pc, fp, mb, ml, x) {
     let _ = (pc, fp, mb, ml);
@@ -27,13 +27,17 @@ handler!(br(pc, fp, mb, ml, x) {
 });
 handler!(br_if_nez(pc, fp, mb, ml, x) {
     operands!(pc, Op::BrIfNez { cond, offset });
-    let to = if *fp.add(cond as usize) as u32 != 0 { 1 + offset as isize } else { 1 };
-    next!(pc.offset(to), fp, mb, ml, x)
+    if *fp.add(cond as usize) as u32 != 0 {
+        taken!(pc.offset(1 + offset as isize), fp, mb, ml, x);
+    }
+    next!(pc.add(1), fp, mb, ml, x)
 });
 handler!(br_if_eqz(pc, fp, mb, ml, x) {
     operands!(pc, Op::BrIfEqz { cond, offset });
-    let to = if *fp.add(cond as usize) as u32 == 0 { 1 + offset as isize } else { 1 };
-    next!(pc.offset(to), fp, mb, ml, x)
+    if *fp.add(cond as usize) as u32 == 0 {
+        taken!(pc.offset(1 + offset as isize), fp, mb, ml, x);
+    }
+    next!(pc.add(1), fp, mb, ml, x)
 });
 handler!(br_table(pc, fp, mb, ml, x) {
     operands!(pc, Op::BrTable { index, len });
@@ -55,15 +59,19 @@ macro_rules! define_branches {
                 operands!(pc, Op::$cb { lhs, rhs, offset });
                 let a = <$ca as Raw>::from_raw(*fp.add(lhs as usize));
                 let b = <$ca as Raw>::from_raw(*fp.add(rhs as usize));
-                let to = if $cf(a, b) != 0 { 1 + offset as isize } else { 1 };
-                next!(pc.offset(to), fp, mb, ml, x)
+                if $cf(a, b) != 0 {
+                    taken!(pc.offset(1 + offset as isize), fp, mb, ml, x);
+                }
+                next!(pc.add(1), fp, mb, ml, x)
             });
             handler!($cbi(pc, fp, mb, ml, x) {
                 operands!(pc, Op::$cbi { lhs, imm, offset });
                 let a = <$ca as Raw>::from_raw(*fp.add(lhs as usize));
                 let b = <$ca as Raw>::from_raw($cx(imm));
-                let to = if $cf(a, b) != 0 { 1 + offset as isize } else { 1 };
-                next!(pc.offset(to), fp, mb, ml, x)
+                if $cf(a, b) != 0 {
+                    taken!(pc.offset(1 + offset as isize), fp, mb, ml, x);
+                }
+                next!(pc.add(1), fp, mb, ml, x)
             });
         )*
     };

@@ -152,6 +152,9 @@ impl<C: Composition<Engine = crate::Interp>> Exec<C> {
                 func: self.cur_func,
             });
             zero(new_fp.add(fc.params as usize), fc.locals as usize);
+            if fc.consts_len != 0 {
+                load_consts(&*code, &fc, new_fp);
+            }
             if inst != self.inst {
                 self.switch(inst, code);
             }
@@ -213,6 +216,22 @@ impl<C: Composition<Engine = crate::Interp>> Exec<C> {
                     (core::ptr::null(), fp)
                 }
             }
+        }
+    }
+}
+
+/// Copies `fc`'s constants into its frame at `fp`.
+///
+/// # Safety
+/// `fp` has `fc.frame` slots; `fc` belongs to `code`.
+#[inline(always)]
+pub unsafe fn load_consts(code: &ModuleCode, fc: &FuncCode, fp: *mut u64) {
+    // SAFETY: the caller's contract; the translator keeps pool ranges in bounds.
+    unsafe {
+        let src = code.consts.as_ptr().add(fc.consts_start as usize);
+        let dst = fp.add(fc.consts_at as usize);
+        for k in 0..fc.consts_len as usize {
+            *dst.add(k) = *src.add(k);
         }
     }
 }

@@ -18,6 +18,14 @@ macro_rules! next {
 }
 pub(crate) use next;
 
+/// Continues with the target of a taken branch.
+macro_rules! taken {
+    ($pc:expr, $fp:expr, $mb:expr, $ml:expr, $x:expr) => {
+        next!($pc, $fp, $mb, $ml, $x)
+    };
+}
+pub(crate) use taken;
+
 /// Runs threaded code from `pc` until the outermost frame returns or a trap.
 ///
 /// # Safety

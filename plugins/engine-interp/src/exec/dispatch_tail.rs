@@ -16,6 +16,21 @@ macro_rules! next {
 }
 pub(crate) use next;
 
+/// Continues with the target of a taken branch: like [`next`], but from a dispatch
+/// site of its own (the optimizer must not merge it with the fall-through one), so
+/// the wasm branch is a conditional jump of the host and each indirect jump has a
+/// steady target.
+macro_rules! taken {
+    ($pc:expr, $fp:expr, $mb:expr, $ml:expr, $x:expr) => {{
+        let pc: *const crate::exec::Instr = $pc;
+        let h = core::mem::transmute::<usize, crate::exec::Handler<C>>((*pc).h);
+        // SAFETY: an empty instruction sequence, distinct from the fall-through path.
+        unsafe { core::arch::asm!("/* taken */", options(nomem, nostack, preserves_flags)) };
+        return h(pc, $fp, $mb, $ml, $x);
+    }};
+}
+pub(crate) use taken;
+
 /// Runs threaded code from `pc` until the outermost frame returns or a trap.
 ///
 /// # Safety

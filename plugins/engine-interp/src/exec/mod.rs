@@ -183,7 +183,7 @@ macro_rules! trap {
         crate::exec::set_trap($x, $code)
     };
 }
-pub(crate) use dispatch::next;
+pub(crate) use dispatch::{next, taken};
 pub(crate) use trap;
 
 /// The threaded code of `code` for composition `C`, built on first use.
@@ -299,6 +299,7 @@ fn run<C: Composition<Engine = crate::Interp>>(
             set_trap(&mut x, TrapCode::StackOverflow)
         } else {
             core::ptr::write_bytes(stack_base.add(fc.params as usize), 0, fc.locals as usize);
+            call::load_consts(&*code, &fc, stack_base);
             let pc = x.instrs.add(fc.entry as usize);
             dispatch::run(pc, stack_base, x.mem_base, x.mem_len, &mut x)
         };

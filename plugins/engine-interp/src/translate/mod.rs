@@ -73,7 +73,18 @@ pub struct FuncTranslator<'m> {
     barrier: usize,
     results: u32,
     offset: u64,
+    /// Constants read from slots by the current function (slot `CONST_TAG | k`
+    /// until the function's frame size is known).
+    consts: Vec<u64>,
+    /// Every function's constants, back to back.
+    pool: Vec<u64>,
 }
+
+/// Marks a constant slot number before it is resolved.
+const CONST_TAG: u32 = 1 << 31;
+
+/// Constants per function kept in slots; beyond, constants are materialized.
+const MAX_CONSTS: usize = 64;
 
 fn limit(n: usize) -> Result<u32, CompileError> {
     u32::try_from(n).map_err(|_| CompileError::Limit("code size"))
@@ -96,12 +107,14 @@ impl<'m> FuncTranslator<'m> {
             barrier: 0,
             results: 0,
             offset: 0,
+            consts: Vec::new(),
+            pool: Vec::new(),
         }
     }
 
-    /// The code translated so far.
-    pub fn finish(self) -> Vec<Op> {
-        self.ops
+    /// The code translated so far and the constant pool.
+    pub fn finish(self) -> (Vec<Op>, Vec<u64>) {
+        (self.ops, self.pool)
     }
 
     /// Translates function `index` (module index space) with body `body`.
@@ -133,6 +146,7 @@ impl<'m> FuncTranslator<'m> {
         self.dead_depth = 0;
         self.fuel_op = None;
         self.barrier = self.ops.len();
+        self.consts.clear();
         self.ctrl.clear();
         self.ctrl.push(Ctrl {
             kind: CtrlKind::Block,
@@ -149,11 +163,29 @@ impl<'m> FuncTranslator<'m> {
             self.offset = reader.original_position();
             reader.visit_operator(self)??;
         }
-        let frame = (self.locals_end as usize)
+        // Frame: parameters, locals, constants, temporaries.
+        let consts_at = self.locals_end;
+        let consts_len = self.consts.len() as u32;
+        let frame = (consts_at as usize + consts_len as usize)
             .checked_add(self.max_stack + 1)
-            .filter(|&n| n <= u32::MAX as usize / 2)
-            .ok_or(CompileError::Limit("frame size"))?;
-        Ok(FuncCode { entry, params, locals, frame: frame as u32, index })
+            .filter(|&n| n < CONST_TAG as usize / 2)
+            .ok_or(CompileError::Limit("frame size"))? as u32;
+        if consts_len != 0 {
+            for op in &mut self.ops[entry as usize..] {
+                op.map_slots(|s| {
+                    if s & CONST_TAG != 0 {
+                        consts_at + (s & !CONST_TAG)
+                    } else if s >= consts_at {
+                        s + consts_len
+                    } else {
+                        s
+                    }
+                });
+            }
+        }
+        let consts_start = limit(self.pool.len())?;
+        self.pool.extend_from_slice(&self.consts);
+        Ok(FuncCode { entry, params, locals, frame, index, consts_at, consts_start, consts_len })
     }
 
     fn emit(&mut self, op: Op) {
@@ -182,11 +214,19 @@ impl<'m> FuncTranslator<'m> {
         self.stack.pop().unwrap_or(Val::Slot)
     }
 
-    /// A slot holding stack entry `h` (materializing a constant in its own slot).
+    /// A slot holding stack entry `h`: its own, a local's, or a constant slot
+    /// (materializing the constant in its own slot when the function has many).
     fn operand(&mut self, h: usize) -> u32 {
         match self.stack[h] {
             Val::Slot => self.slot(h),
             Val::Local(l) => l,
+            Val::Const(c) if let Some(k) = self.consts.iter().position(|&v| v == c) => {
+                CONST_TAG | k as u32
+            }
+            Val::Const(c) if self.consts.len() < MAX_CONSTS => {
+                self.consts.push(c);
+                CONST_TAG | (self.consts.len() - 1) as u32
+            }
             Val::Const(c) => {
                 let dst = self.slot(h);
                 self.emit(Op::Const { dst, lo: c as u32, hi: (c >> 32) as u32 });
