@@ -263,6 +263,32 @@ macro_rules! define_op {
             Store64 { addr: u32, val: u32, offset: u32 },
             Store8 { addr: u32, val: u32, offset: u32 },
             Store16 { addr: u32, val: u32, offset: u32 },
+            I32LoadAdd { dst: u32, lhs: u32, rhs: u32 },
+            I32LoadAddImm { dst: u32, lhs: u32, imm: i32 },
+            I64LoadAdd { dst: u32, lhs: u32, rhs: u32 },
+            I64LoadAddImm { dst: u32, lhs: u32, imm: i32 },
+            F32LoadAdd { dst: u32, lhs: u32, rhs: u32 },
+            F32LoadAddImm { dst: u32, lhs: u32, imm: i32 },
+            F64LoadAdd { dst: u32, lhs: u32, rhs: u32 },
+            F64LoadAddImm { dst: u32, lhs: u32, imm: i32 },
+            I32Load8UAdd { dst: u32, lhs: u32, rhs: u32 },
+            I32Load8UAddImm { dst: u32, lhs: u32, imm: i32 },
+            I32Load8SAdd { dst: u32, lhs: u32, rhs: u32 },
+            I32Load8SAddImm { dst: u32, lhs: u32, imm: i32 },
+            I32Load16UAdd { dst: u32, lhs: u32, rhs: u32 },
+            I32Load16UAddImm { dst: u32, lhs: u32, imm: i32 },
+            I64Load32SAdd { dst: u32, lhs: u32, rhs: u32 },
+            I64Load32SAddImm { dst: u32, lhs: u32, imm: i32 },
+            I64Load32UAdd { dst: u32, lhs: u32, rhs: u32 },
+            I64Load32UAddImm { dst: u32, lhs: u32, imm: i32 },
+            Store8Add { lhs: u32, rhs: u32, val: u32 },
+            Store8AddImm { lhs: u32, imm: i32, val: u32 },
+            Store16Add { lhs: u32, rhs: u32, val: u32 },
+            Store16AddImm { lhs: u32, imm: i32, val: u32 },
+            Store32Add { lhs: u32, rhs: u32, val: u32 },
+            Store32AddImm { lhs: u32, imm: i32, val: u32 },
+            Store64Add { lhs: u32, rhs: u32, val: u32 },
+            Store64AddImm { lhs: u32, imm: i32, val: u32 },
             MemorySize { dst: u32 },
             MemoryGrow { base: u32 },
             MemoryFill { base: u32 },
@@ -342,6 +368,24 @@ macro_rules! define_op {
                     | Op::I64Load16U { dst, .. }
                     | Op::I64Load32S { dst, .. }
                     | Op::I64Load32U { dst, .. }
+                    | Op::I32LoadAdd { dst, .. }
+                    | Op::I32LoadAddImm { dst, .. }
+                    | Op::I64LoadAdd { dst, .. }
+                    | Op::I64LoadAddImm { dst, .. }
+                    | Op::F32LoadAdd { dst, .. }
+                    | Op::F32LoadAddImm { dst, .. }
+                    | Op::F64LoadAdd { dst, .. }
+                    | Op::F64LoadAddImm { dst, .. }
+                    | Op::I32Load8UAdd { dst, .. }
+                    | Op::I32Load8UAddImm { dst, .. }
+                    | Op::I32Load8SAdd { dst, .. }
+                    | Op::I32Load8SAddImm { dst, .. }
+                    | Op::I32Load16UAdd { dst, .. }
+                    | Op::I32Load16UAddImm { dst, .. }
+                    | Op::I64Load32SAdd { dst, .. }
+                    | Op::I64Load32SAddImm { dst, .. }
+                    | Op::I64Load32UAdd { dst, .. }
+                    | Op::I64Load32UAddImm { dst, .. }
                     | Op::MemorySize { dst }
                     | Op::TableSize { dst, .. }
                     | Op::RefIsNull { dst, .. }
@@ -441,6 +485,123 @@ macro_rules! define_op {
                         *addr = f(*addr);
                         *val = f(*val);
                     }
+                    Op::I32LoadAdd { dst, lhs, rhs } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::I32LoadAddImm { dst, lhs, .. } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                    }
+                    Op::I64LoadAdd { dst, lhs, rhs } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::I64LoadAddImm { dst, lhs, .. } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                    }
+                    Op::F32LoadAdd { dst, lhs, rhs } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::F32LoadAddImm { dst, lhs, .. } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                    }
+                    Op::F64LoadAdd { dst, lhs, rhs } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::F64LoadAddImm { dst, lhs, .. } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                    }
+                    Op::I32Load8UAdd { dst, lhs, rhs } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::I32Load8UAddImm { dst, lhs, .. } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                    }
+                    Op::I32Load8SAdd { dst, lhs, rhs } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::I32Load8SAddImm { dst, lhs, .. } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                    }
+                    Op::I32Load16UAdd { dst, lhs, rhs } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::I32Load16UAddImm { dst, lhs, .. } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                    }
+                    Op::I64Load32SAdd { dst, lhs, rhs } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::I64Load32SAddImm { dst, lhs, .. } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                    }
+                    Op::I64Load32UAdd { dst, lhs, rhs } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::I64Load32UAddImm { dst, lhs, .. } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                    }
+                    Op::Store8Add { lhs, rhs, val } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                        *val = f(*val);
+                    }
+                    Op::Store8AddImm { lhs, val, .. } => {
+                        *lhs = f(*lhs);
+                        *val = f(*val);
+                    }
+                    Op::Store16Add { lhs, rhs, val } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                        *val = f(*val);
+                    }
+                    Op::Store16AddImm { lhs, val, .. } => {
+                        *lhs = f(*lhs);
+                        *val = f(*val);
+                    }
+                    Op::Store32Add { lhs, rhs, val } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                        *val = f(*val);
+                    }
+                    Op::Store32AddImm { lhs, val, .. } => {
+                        *lhs = f(*lhs);
+                        *val = f(*val);
+                    }
+                    Op::Store64Add { lhs, rhs, val } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                        *val = f(*val);
+                    }
+                    Op::Store64AddImm { lhs, val, .. } => {
+                        *lhs = f(*lhs);
+                        *val = f(*val);
+                    }
                     $( Op::$u { dst, src } => { *dst = f(*dst); *src = f(*src); } )*
                     $( Op::$ut { dst, src } => { *dst = f(*dst); *src = f(*src); } )*
                     $( Op::$b { dst, lhs, rhs } => { *dst = f(*dst); *lhs = f(*lhs); *rhs = f(*rhs); } )*
@@ -466,6 +627,44 @@ macro_rules! define_op {
     };
 }
 for_each_numeric!(define_op);
+
+impl Op {
+    /// A load or store at offset 0 whose address is the sum computed by `addr`
+    /// (an `i32.add` whose result only this access reads): one instruction that
+    /// adds (wrapping to 32 bits, as `i32.add` does) and accesses.
+    pub(crate) fn fuse_address(self, addr: Op) -> Option<Op> {
+        Some(match (self, addr) {
+            (Op::I32Load { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::I32LoadAdd { dst, lhs, rhs },
+            (Op::I32Load { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::I32LoadAddImm { dst, lhs, imm },
+            (Op::I64Load { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::I64LoadAdd { dst, lhs, rhs },
+            (Op::I64Load { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::I64LoadAddImm { dst, lhs, imm },
+            (Op::F32Load { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::F32LoadAdd { dst, lhs, rhs },
+            (Op::F32Load { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::F32LoadAddImm { dst, lhs, imm },
+            (Op::F64Load { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::F64LoadAdd { dst, lhs, rhs },
+            (Op::F64Load { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::F64LoadAddImm { dst, lhs, imm },
+            (Op::I32Load8U { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::I32Load8UAdd { dst, lhs, rhs },
+            (Op::I32Load8U { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::I32Load8UAddImm { dst, lhs, imm },
+            (Op::I32Load8S { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::I32Load8SAdd { dst, lhs, rhs },
+            (Op::I32Load8S { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::I32Load8SAddImm { dst, lhs, imm },
+            (Op::I32Load16U { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::I32Load16UAdd { dst, lhs, rhs },
+            (Op::I32Load16U { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::I32Load16UAddImm { dst, lhs, imm },
+            (Op::I64Load32S { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::I64Load32SAdd { dst, lhs, rhs },
+            (Op::I64Load32S { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::I64Load32SAddImm { dst, lhs, imm },
+            (Op::I64Load32U { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::I64Load32UAdd { dst, lhs, rhs },
+            (Op::I64Load32U { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::I64Load32UAddImm { dst, lhs, imm },
+            (Op::Store8 { val, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::Store8Add { lhs, rhs, val },
+            (Op::Store8 { val, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::Store8AddImm { lhs, imm, val },
+            (Op::Store16 { val, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::Store16Add { lhs, rhs, val },
+            (Op::Store16 { val, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::Store16AddImm { lhs, imm, val },
+            (Op::Store32 { val, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::Store32Add { lhs, rhs, val },
+            (Op::Store32 { val, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::Store32AddImm { lhs, imm, val },
+            (Op::Store64 { val, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::Store64Add { lhs, rhs, val },
+            (Op::Store64 { val, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::Store64AddImm { lhs, imm, val },
+            _ => return None,
+        })
+    }
+}
+
 
 const _: () = assert!(core::mem::size_of::<Op>() == 16);
 

@@ -42,7 +42,13 @@ handler!(br_if_eqz(pc, fp, mb, ml, x) {
 handler!(br_table(pc, fp, mb, ml, x) {
     operands!(pc, Op::BrTable { index, len });
     let i = (*fp.add(index as usize) as u32).min(len);
-    next!(pc.add(1 + i as usize), fp, mb, ml, x)
+    // Every entry is a `Br` (the translator emits nothing else there): take it here.
+    let entry = pc.add(1 + i as usize);
+    let offset = match (*entry).op {
+        Op::Br { offset } => offset,
+        _ => 0,
+    };
+    next!(entry.offset(1 + offset as isize), fp, mb, ml, x)
 });
 
 macro_rules! define_branches {

@@ -231,3 +231,65 @@ handler!(data_drop(pc, fp, mb, ml, x) {
     }
     next!(pc.add(1), fp, mb, ml, x)
 });
+
+/// Defines the handler of a load from `lhs + rhs` (or `lhs + imm`), wrapped to 32
+/// bits.
+macro_rules! load_add_handler {
+    ($name:ident, $name_imm:ident, $variant:ident, $variant_imm:ident, $n:literal, $conv:expr) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant { dst, lhs, rhs });
+            let a = (*fp.add(lhs as usize)).wrapping_add(*fp.add(rhs as usize));
+            match load::<$n>(mb, ml, a, 0) {
+                Ok(b) => *fp.add(dst as usize) = $conv(b),
+                Err(code) => return trap!(x, code),
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+        handler!($name_imm(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant_imm { dst, lhs, imm });
+            let a = (*fp.add(lhs as usize)).wrapping_add(imm as u32 as u64);
+            match load::<$n>(mb, ml, a, 0) {
+                Ok(b) => *fp.add(dst as usize) = $conv(b),
+                Err(code) => return trap!(x, code),
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+
+/// Defines the handler of a store to `lhs + rhs` (or `lhs + imm`), wrapped to 32
+/// bits.
+macro_rules! store_add_handler {
+    ($name:ident, $name_imm:ident, $variant:ident, $variant_imm:ident, $n:literal, $conv:expr) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant { lhs, rhs, val });
+            let a = (*fp.add(lhs as usize)).wrapping_add(*fp.add(rhs as usize));
+            if let Err(code) = store::<$n>(mb, ml, a, 0, $conv(*fp.add(val as usize))) {
+                return trap!(x, code);
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+        handler!($name_imm(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant_imm { lhs, imm, val });
+            let a = (*fp.add(lhs as usize)).wrapping_add(imm as u32 as u64);
+            if let Err(code) = store::<$n>(mb, ml, a, 0, $conv(*fp.add(val as usize))) {
+                return trap!(x, code);
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+
+load_add_handler!(i32_load_add, i32_load_add_imm, I32LoadAdd, I32LoadAddImm, 4, |b| u64::from(u32::from_le_bytes(b)));
+load_add_handler!(i64_load_add, i64_load_add_imm, I64LoadAdd, I64LoadAddImm, 8, u64::from_le_bytes);
+load_add_handler!(f32_load_add, f32_load_add_imm, F32LoadAdd, F32LoadAddImm, 4, |b| u64::from(u32::from_le_bytes(b)));
+load_add_handler!(f64_load_add, f64_load_add_imm, F64LoadAdd, F64LoadAddImm, 8, u64::from_le_bytes);
+load_add_handler!(i32_load8_u_add, i32_load8_u_add_imm, I32Load8UAdd, I32Load8UAddImm, 1, |b: [u8; 1]| u64::from(b[0]));
+load_add_handler!(i32_load8_s_add, i32_load8_s_add_imm, I32Load8SAdd, I32Load8SAddImm, 1, |b: [u8; 1]| u64::from(b[0] as i8 as i32 as u32));
+load_add_handler!(i32_load16_u_add, i32_load16_u_add_imm, I32Load16UAdd, I32Load16UAddImm, 2, |b| u64::from(u16::from_le_bytes(b)));
+load_add_handler!(i64_load32_s_add, i64_load32_s_add_imm, I64Load32SAdd, I64Load32SAddImm, 4, |b| i32::from_le_bytes(b) as i64 as u64);
+load_add_handler!(i64_load32_u_add, i64_load32_u_add_imm, I64Load32UAdd, I64Load32UAddImm, 4, |b| u64::from(u32::from_le_bytes(b)));
+store_add_handler!(store8_add, store8_add_imm, Store8Add, Store8AddImm, 1, |v: u64| [v as u8]);
+store_add_handler!(store16_add, store16_add_imm, Store16Add, Store16AddImm, 2, |v: u64| (v as u16).to_le_bytes());
+store_add_handler!(store32_add, store32_add_imm, Store32Add, Store32AddImm, 4, |v: u64| (v as u32).to_le_bytes());
+store_add_handler!(store64_add, store64_add_imm, Store64Add, Store64AddImm, 8, |v: u64| v.to_le_bytes());

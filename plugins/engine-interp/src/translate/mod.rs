@@ -873,6 +873,13 @@ impl<'m> FuncTranslator<'m> {
         if let Some((make, memarg)) = load {
             let offset = off(memarg)?;
             let h = self.stack.len() - 1;
+            let dst = self.slot(h);
+            if let Some(at) = self.top_producer()
+                && let Some(op) = make(dst, 0, offset).fuse_address(self.ops[at])
+            {
+                self.ops[at] = op;
+                return Ok(());
+            }
             let addr = self.operand(h);
             let dst = self.slot(h);
             self.stack[h] = Val::Slot;
@@ -897,8 +904,21 @@ impl<'m> FuncTranslator<'m> {
         };
         let offset = off(memarg)?;
         let h = self.stack.len() - 2;
-        let addr = self.operand(h);
         let val = self.operand(h + 1);
+        let v = self.stack.pop();
+        let fused = self.top_producer().and_then(|at| {
+            let op = make(0, val, offset).fuse_address(self.ops[at])?;
+            Some((at, op))
+        });
+        if let Some(v) = v {
+            self.stack.push(v);
+        }
+        if let Some((at, op)) = fused {
+            self.ops[at] = op;
+            self.stack.truncate(h);
+            return Ok(());
+        }
+        let addr = self.operand(h);
         self.stack.truncate(h);
         self.emit(make(addr, val, offset));
         Ok(())
