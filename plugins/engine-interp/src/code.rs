@@ -289,6 +289,30 @@ macro_rules! define_op {
             Store32AddImm { lhs: u32, imm: i32, val: u32 },
             Store64Add { lhs: u32, rhs: u32, val: u32 },
             Store64AddImm { lhs: u32, imm: i32, val: u32 },
+            BrF32Eq { lhs: u32, rhs: u32, offset: i32 },
+            BrF32NotEq { lhs: u32, rhs: u32, offset: i32 },
+            BrF32Ne { lhs: u32, rhs: u32, offset: i32 },
+            BrF32NotNe { lhs: u32, rhs: u32, offset: i32 },
+            BrF32Lt { lhs: u32, rhs: u32, offset: i32 },
+            BrF32NotLt { lhs: u32, rhs: u32, offset: i32 },
+            BrF32Gt { lhs: u32, rhs: u32, offset: i32 },
+            BrF32NotGt { lhs: u32, rhs: u32, offset: i32 },
+            BrF32Le { lhs: u32, rhs: u32, offset: i32 },
+            BrF32NotLe { lhs: u32, rhs: u32, offset: i32 },
+            BrF32Ge { lhs: u32, rhs: u32, offset: i32 },
+            BrF32NotGe { lhs: u32, rhs: u32, offset: i32 },
+            BrF64Eq { lhs: u32, rhs: u32, offset: i32 },
+            BrF64NotEq { lhs: u32, rhs: u32, offset: i32 },
+            BrF64Ne { lhs: u32, rhs: u32, offset: i32 },
+            BrF64NotNe { lhs: u32, rhs: u32, offset: i32 },
+            BrF64Lt { lhs: u32, rhs: u32, offset: i32 },
+            BrF64NotLt { lhs: u32, rhs: u32, offset: i32 },
+            BrF64Gt { lhs: u32, rhs: u32, offset: i32 },
+            BrF64NotGt { lhs: u32, rhs: u32, offset: i32 },
+            BrF64Le { lhs: u32, rhs: u32, offset: i32 },
+            BrF64NotLe { lhs: u32, rhs: u32, offset: i32 },
+            BrF64Ge { lhs: u32, rhs: u32, offset: i32 },
+            BrF64NotGe { lhs: u32, rhs: u32, offset: i32 },
             MemorySize { dst: u32 },
             MemoryGrow { base: u32 },
             MemoryFill { base: u32 },
@@ -404,6 +428,30 @@ macro_rules! define_op {
             /// `negate`, does not hold), replacing the comparison.
             pub(crate) fn branch_on(self, negate: bool, offset: i32) -> Option<Op> {
                 Some(match self {
+                    Op::F32Eq { lhs, rhs, .. } if negate => Op::BrF32NotEq { lhs, rhs, offset },
+                    Op::F32Eq { lhs, rhs, .. } => Op::BrF32Eq { lhs, rhs, offset },
+                    Op::F32Ne { lhs, rhs, .. } if negate => Op::BrF32NotNe { lhs, rhs, offset },
+                    Op::F32Ne { lhs, rhs, .. } => Op::BrF32Ne { lhs, rhs, offset },
+                    Op::F32Lt { lhs, rhs, .. } if negate => Op::BrF32NotLt { lhs, rhs, offset },
+                    Op::F32Lt { lhs, rhs, .. } => Op::BrF32Lt { lhs, rhs, offset },
+                    Op::F32Gt { lhs, rhs, .. } if negate => Op::BrF32NotGt { lhs, rhs, offset },
+                    Op::F32Gt { lhs, rhs, .. } => Op::BrF32Gt { lhs, rhs, offset },
+                    Op::F32Le { lhs, rhs, .. } if negate => Op::BrF32NotLe { lhs, rhs, offset },
+                    Op::F32Le { lhs, rhs, .. } => Op::BrF32Le { lhs, rhs, offset },
+                    Op::F32Ge { lhs, rhs, .. } if negate => Op::BrF32NotGe { lhs, rhs, offset },
+                    Op::F32Ge { lhs, rhs, .. } => Op::BrF32Ge { lhs, rhs, offset },
+                    Op::F64Eq { lhs, rhs, .. } if negate => Op::BrF64NotEq { lhs, rhs, offset },
+                    Op::F64Eq { lhs, rhs, .. } => Op::BrF64Eq { lhs, rhs, offset },
+                    Op::F64Ne { lhs, rhs, .. } if negate => Op::BrF64NotNe { lhs, rhs, offset },
+                    Op::F64Ne { lhs, rhs, .. } => Op::BrF64Ne { lhs, rhs, offset },
+                    Op::F64Lt { lhs, rhs, .. } if negate => Op::BrF64NotLt { lhs, rhs, offset },
+                    Op::F64Lt { lhs, rhs, .. } => Op::BrF64Lt { lhs, rhs, offset },
+                    Op::F64Gt { lhs, rhs, .. } if negate => Op::BrF64NotGt { lhs, rhs, offset },
+                    Op::F64Gt { lhs, rhs, .. } => Op::BrF64Gt { lhs, rhs, offset },
+                    Op::F64Le { lhs, rhs, .. } if negate => Op::BrF64NotLe { lhs, rhs, offset },
+                    Op::F64Le { lhs, rhs, .. } => Op::BrF64Le { lhs, rhs, offset },
+                    Op::F64Ge { lhs, rhs, .. } if negate => Op::BrF64NotGe { lhs, rhs, offset },
+                    Op::F64Ge { lhs, rhs, .. } => Op::BrF64Ge { lhs, rhs, offset },
                     Op::I32Eqz { src, .. } if negate => Op::BrIfNez { cond: src, offset },
                     Op::I32Eqz { src, .. } => Op::BrIfEqz { cond: src, offset },
                     $(
@@ -428,6 +476,54 @@ macro_rules! define_op {
                     | Op::DataDrop(_)
                     | Op::ElemDrop(_) => {}
                     Op::BrIfNez { cond, .. } | Op::BrIfEqz { cond, .. } => *cond = f(*cond),
+                    Op::BrF32Eq { lhs, rhs, .. } | Op::BrF32NotEq { lhs, rhs, .. } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::BrF32Ne { lhs, rhs, .. } | Op::BrF32NotNe { lhs, rhs, .. } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::BrF32Lt { lhs, rhs, .. } | Op::BrF32NotLt { lhs, rhs, .. } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::BrF32Gt { lhs, rhs, .. } | Op::BrF32NotGt { lhs, rhs, .. } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::BrF32Le { lhs, rhs, .. } | Op::BrF32NotLe { lhs, rhs, .. } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::BrF32Ge { lhs, rhs, .. } | Op::BrF32NotGe { lhs, rhs, .. } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::BrF64Eq { lhs, rhs, .. } | Op::BrF64NotEq { lhs, rhs, .. } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::BrF64Ne { lhs, rhs, .. } | Op::BrF64NotNe { lhs, rhs, .. } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::BrF64Lt { lhs, rhs, .. } | Op::BrF64NotLt { lhs, rhs, .. } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::BrF64Gt { lhs, rhs, .. } | Op::BrF64NotGt { lhs, rhs, .. } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::BrF64Le { lhs, rhs, .. } | Op::BrF64NotLe { lhs, rhs, .. } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::BrF64Ge { lhs, rhs, .. } | Op::BrF64NotGe { lhs, rhs, .. } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
                     Op::BrTable { index, .. } => *index = f(*index),
                     Op::CallIndirect { index, base, .. } => {
                         *index = f(*index);
@@ -619,6 +715,18 @@ macro_rules! define_op {
                     Op::Br { offset }
                     | Op::BrIfNez { offset, .. }
                     | Op::BrIfEqz { offset, .. } => *offset = to,
+                    Op::BrF32Eq { offset, .. } | Op::BrF32NotEq { offset, .. } => *offset = to,
+                    Op::BrF32Ne { offset, .. } | Op::BrF32NotNe { offset, .. } => *offset = to,
+                    Op::BrF32Lt { offset, .. } | Op::BrF32NotLt { offset, .. } => *offset = to,
+                    Op::BrF32Gt { offset, .. } | Op::BrF32NotGt { offset, .. } => *offset = to,
+                    Op::BrF32Le { offset, .. } | Op::BrF32NotLe { offset, .. } => *offset = to,
+                    Op::BrF32Ge { offset, .. } | Op::BrF32NotGe { offset, .. } => *offset = to,
+                    Op::BrF64Eq { offset, .. } | Op::BrF64NotEq { offset, .. } => *offset = to,
+                    Op::BrF64Ne { offset, .. } | Op::BrF64NotNe { offset, .. } => *offset = to,
+                    Op::BrF64Lt { offset, .. } | Op::BrF64NotLt { offset, .. } => *offset = to,
+                    Op::BrF64Gt { offset, .. } | Op::BrF64NotGt { offset, .. } => *offset = to,
+                    Op::BrF64Le { offset, .. } | Op::BrF64NotLe { offset, .. } => *offset = to,
+                    Op::BrF64Ge { offset, .. } | Op::BrF64NotGe { offset, .. } => *offset = to,
                     $( Op::$cb { offset, .. } | Op::$cbi { offset, .. } => *offset = to, )*
                     _ => {}
                 }
@@ -634,37 +742,88 @@ impl Op {
     /// adds (wrapping to 32 bits, as `i32.add` does) and accesses.
     pub(crate) fn fuse_address(self, addr: Op) -> Option<Op> {
         Some(match (self, addr) {
-            (Op::I32Load { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::I32LoadAdd { dst, lhs, rhs },
-            (Op::I32Load { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::I32LoadAddImm { dst, lhs, imm },
-            (Op::I64Load { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::I64LoadAdd { dst, lhs, rhs },
-            (Op::I64Load { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::I64LoadAddImm { dst, lhs, imm },
-            (Op::F32Load { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::F32LoadAdd { dst, lhs, rhs },
-            (Op::F32Load { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::F32LoadAddImm { dst, lhs, imm },
-            (Op::F64Load { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::F64LoadAdd { dst, lhs, rhs },
-            (Op::F64Load { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::F64LoadAddImm { dst, lhs, imm },
-            (Op::I32Load8U { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::I32Load8UAdd { dst, lhs, rhs },
-            (Op::I32Load8U { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::I32Load8UAddImm { dst, lhs, imm },
-            (Op::I32Load8S { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::I32Load8SAdd { dst, lhs, rhs },
-            (Op::I32Load8S { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::I32Load8SAddImm { dst, lhs, imm },
-            (Op::I32Load16U { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::I32Load16UAdd { dst, lhs, rhs },
-            (Op::I32Load16U { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::I32Load16UAddImm { dst, lhs, imm },
-            (Op::I64Load32S { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::I64Load32SAdd { dst, lhs, rhs },
-            (Op::I64Load32S { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::I64Load32SAddImm { dst, lhs, imm },
-            (Op::I64Load32U { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::I64Load32UAdd { dst, lhs, rhs },
-            (Op::I64Load32U { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::I64Load32UAddImm { dst, lhs, imm },
-            (Op::Store8 { val, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::Store8Add { lhs, rhs, val },
-            (Op::Store8 { val, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::Store8AddImm { lhs, imm, val },
-            (Op::Store16 { val, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::Store16Add { lhs, rhs, val },
-            (Op::Store16 { val, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::Store16AddImm { lhs, imm, val },
-            (Op::Store32 { val, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::Store32Add { lhs, rhs, val },
-            (Op::Store32 { val, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::Store32AddImm { lhs, imm, val },
-            (Op::Store64 { val, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => Op::Store64Add { lhs, rhs, val },
-            (Op::Store64 { val, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => Op::Store64AddImm { lhs, imm, val },
+            (Op::I32Load { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => {
+                Op::I32LoadAdd { dst, lhs, rhs }
+            }
+            (Op::I32Load { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => {
+                Op::I32LoadAddImm { dst, lhs, imm }
+            }
+            (Op::I64Load { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => {
+                Op::I64LoadAdd { dst, lhs, rhs }
+            }
+            (Op::I64Load { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => {
+                Op::I64LoadAddImm { dst, lhs, imm }
+            }
+            (Op::F32Load { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => {
+                Op::F32LoadAdd { dst, lhs, rhs }
+            }
+            (Op::F32Load { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => {
+                Op::F32LoadAddImm { dst, lhs, imm }
+            }
+            (Op::F64Load { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => {
+                Op::F64LoadAdd { dst, lhs, rhs }
+            }
+            (Op::F64Load { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => {
+                Op::F64LoadAddImm { dst, lhs, imm }
+            }
+            (Op::I32Load8U { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => {
+                Op::I32Load8UAdd { dst, lhs, rhs }
+            }
+            (Op::I32Load8U { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => {
+                Op::I32Load8UAddImm { dst, lhs, imm }
+            }
+            (Op::I32Load8S { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => {
+                Op::I32Load8SAdd { dst, lhs, rhs }
+            }
+            (Op::I32Load8S { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => {
+                Op::I32Load8SAddImm { dst, lhs, imm }
+            }
+            (Op::I32Load16U { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => {
+                Op::I32Load16UAdd { dst, lhs, rhs }
+            }
+            (Op::I32Load16U { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => {
+                Op::I32Load16UAddImm { dst, lhs, imm }
+            }
+            (Op::I64Load32S { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => {
+                Op::I64Load32SAdd { dst, lhs, rhs }
+            }
+            (Op::I64Load32S { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => {
+                Op::I64Load32SAddImm { dst, lhs, imm }
+            }
+            (Op::I64Load32U { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => {
+                Op::I64Load32UAdd { dst, lhs, rhs }
+            }
+            (Op::I64Load32U { dst, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => {
+                Op::I64Load32UAddImm { dst, lhs, imm }
+            }
+            (Op::Store8 { val, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => {
+                Op::Store8Add { lhs, rhs, val }
+            }
+            (Op::Store8 { val, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => {
+                Op::Store8AddImm { lhs, imm, val }
+            }
+            (Op::Store16 { val, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => {
+                Op::Store16Add { lhs, rhs, val }
+            }
+            (Op::Store16 { val, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => {
+                Op::Store16AddImm { lhs, imm, val }
+            }
+            (Op::Store32 { val, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => {
+                Op::Store32Add { lhs, rhs, val }
+            }
+            (Op::Store32 { val, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => {
+                Op::Store32AddImm { lhs, imm, val }
+            }
+            (Op::Store64 { val, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => {
+                Op::Store64Add { lhs, rhs, val }
+            }
+            (Op::Store64 { val, offset: 0, .. }, Op::I32AddImm { lhs, imm, .. }) => {
+                Op::Store64AddImm { lhs, imm, val }
+            }
             _ => return None,
         })
     }
 }
-
 
 const _: () = assert!(core::mem::size_of::<Op>() == 16);
 

@@ -83,3 +83,40 @@ macro_rules! define_branches {
     };
 }
 for_each_numeric!(define_branches);
+
+/// Defines the handlers of a float comparison fused with a branch taken when it
+/// holds, and when it does not (NaN operands make every ordered comparison false).
+macro_rules! float_branch {
+    ($yes:ident, $no:ident, $t:ty, $cmp:path) => {
+        handler!($yes(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$yes { lhs, rhs, offset });
+            let a = <$t as Raw>::from_raw(*fp.add(lhs as usize));
+            let b = <$t as Raw>::from_raw(*fp.add(rhs as usize));
+            if $cmp(a, b) != 0 {
+                taken!(pc.offset(1 + offset as isize), fp, mb, ml, x);
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+        handler!($no(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$no { lhs, rhs, offset });
+            let a = <$t as Raw>::from_raw(*fp.add(lhs as usize));
+            let b = <$t as Raw>::from_raw(*fp.add(rhs as usize));
+            if $cmp(a, b) == 0 {
+                taken!(pc.offset(1 + offset as isize), fp, mb, ml, x);
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+float_branch!(BrF32Eq, BrF32NotEq, f32, crate::exec::binary::eq);
+float_branch!(BrF32Ne, BrF32NotNe, f32, crate::exec::binary::ne);
+float_branch!(BrF32Lt, BrF32NotLt, f32, crate::exec::binary::lt);
+float_branch!(BrF32Gt, BrF32NotGt, f32, crate::exec::binary::gt);
+float_branch!(BrF32Le, BrF32NotLe, f32, crate::exec::binary::le);
+float_branch!(BrF32Ge, BrF32NotGe, f32, crate::exec::binary::ge);
+float_branch!(BrF64Eq, BrF64NotEq, f64, crate::exec::binary::eq);
+float_branch!(BrF64Ne, BrF64NotNe, f64, crate::exec::binary::ne);
+float_branch!(BrF64Lt, BrF64NotLt, f64, crate::exec::binary::lt);
+float_branch!(BrF64Gt, BrF64NotGt, f64, crate::exec::binary::gt);
+float_branch!(BrF64Le, BrF64NotLe, f64, crate::exec::binary::le);
+float_branch!(BrF64Ge, BrF64NotGe, f64, crate::exec::binary::ge);

@@ -280,16 +280,58 @@ macro_rules! store_add_handler {
     };
 }
 
-load_add_handler!(i32_load_add, i32_load_add_imm, I32LoadAdd, I32LoadAddImm, 4, |b| u64::from(u32::from_le_bytes(b)));
+load_add_handler!(i32_load_add, i32_load_add_imm, I32LoadAdd, I32LoadAddImm, 4, |b| u64::from(
+    u32::from_le_bytes(b)
+));
 load_add_handler!(i64_load_add, i64_load_add_imm, I64LoadAdd, I64LoadAddImm, 8, u64::from_le_bytes);
-load_add_handler!(f32_load_add, f32_load_add_imm, F32LoadAdd, F32LoadAddImm, 4, |b| u64::from(u32::from_le_bytes(b)));
+load_add_handler!(f32_load_add, f32_load_add_imm, F32LoadAdd, F32LoadAddImm, 4, |b| u64::from(
+    u32::from_le_bytes(b)
+));
 load_add_handler!(f64_load_add, f64_load_add_imm, F64LoadAdd, F64LoadAddImm, 8, u64::from_le_bytes);
-load_add_handler!(i32_load8_u_add, i32_load8_u_add_imm, I32Load8UAdd, I32Load8UAddImm, 1, |b: [u8; 1]| u64::from(b[0]));
-load_add_handler!(i32_load8_s_add, i32_load8_s_add_imm, I32Load8SAdd, I32Load8SAddImm, 1, |b: [u8; 1]| u64::from(b[0] as i8 as i32 as u32));
-load_add_handler!(i32_load16_u_add, i32_load16_u_add_imm, I32Load16UAdd, I32Load16UAddImm, 2, |b| u64::from(u16::from_le_bytes(b)));
-load_add_handler!(i64_load32_s_add, i64_load32_s_add_imm, I64Load32SAdd, I64Load32SAddImm, 4, |b| i32::from_le_bytes(b) as i64 as u64);
-load_add_handler!(i64_load32_u_add, i64_load32_u_add_imm, I64Load32UAdd, I64Load32UAddImm, 4, |b| u64::from(u32::from_le_bytes(b)));
+load_add_handler!(
+    i32_load8_u_add,
+    i32_load8_u_add_imm,
+    I32Load8UAdd,
+    I32Load8UAddImm,
+    1,
+    |b: [u8; 1]| u64::from(b[0])
+);
+load_add_handler!(
+    i32_load8_s_add,
+    i32_load8_s_add_imm,
+    I32Load8SAdd,
+    I32Load8SAddImm,
+    1,
+    |b: [u8; 1]| u64::from(b[0] as i8 as i32 as u32)
+);
+load_add_handler!(
+    i32_load16_u_add,
+    i32_load16_u_add_imm,
+    I32Load16UAdd,
+    I32Load16UAddImm,
+    2,
+    |b| u64::from(u16::from_le_bytes(b))
+);
+load_add_handler!(
+    i64_load32_s_add,
+    i64_load32_s_add_imm,
+    I64Load32SAdd,
+    I64Load32SAddImm,
+    4,
+    |b| i32::from_le_bytes(b) as i64 as u64
+);
+load_add_handler!(
+    i64_load32_u_add,
+    i64_load32_u_add_imm,
+    I64Load32UAdd,
+    I64Load32UAddImm,
+    4,
+    |b| u64::from(u32::from_le_bytes(b))
+);
 store_add_handler!(store8_add, store8_add_imm, Store8Add, Store8AddImm, 1, |v: u64| [v as u8]);
-store_add_handler!(store16_add, store16_add_imm, Store16Add, Store16AddImm, 2, |v: u64| (v as u16).to_le_bytes());
-store_add_handler!(store32_add, store32_add_imm, Store32Add, Store32AddImm, 4, |v: u64| (v as u32).to_le_bytes());
-store_add_handler!(store64_add, store64_add_imm, Store64Add, Store64AddImm, 8, |v: u64| v.to_le_bytes());
+store_add_handler!(store16_add, store16_add_imm, Store16Add, Store16AddImm, 2, |v: u64| (v as u16)
+    .to_le_bytes());
+store_add_handler!(store32_add, store32_add_imm, Store32Add, Store32AddImm, 4, |v: u64| (v as u32)
+    .to_le_bytes());
+store_add_handler!(store64_add, store64_add_imm, Store64Add, Store64AddImm, 8, |v: u64| v
+    .to_le_bytes());
