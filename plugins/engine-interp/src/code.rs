@@ -190,6 +190,9 @@ macro_rules! for_each_numeric {
 }
 pub(crate) use for_each_numeric;
 
+/// Builds `dst = lhs op imm`.
+pub(crate) type ImmCtor = fn(u32, u32, i32) -> Op;
+
 /// A binary operator's constructors: with a slot right operand, and (for integer
 /// operators) with an immediate one.
 #[derive(Clone, Copy)]
@@ -197,7 +200,7 @@ pub(crate) struct BinaryOp {
     /// `dst = lhs op rhs`.
     pub reg: fn(u32, u32, u32) -> Op,
     /// `dst = lhs op imm`, and whether the immediate is sign-extended to 64 bits.
-    pub imm: Option<(fn(u32, u32, i32) -> Op, bool)>,
+    pub imm: Option<(ImmCtor, bool)>,
     /// `a op b == b op a`.
     pub commutative: bool,
 }

@@ -184,8 +184,8 @@ impl<C: Composition<Engine = crate::Interp>> Exec<C> {
             match (*f.cast::<FuncSlot>()).kind {
                 FuncKind::Wasm { index, .. } if !callee.is_null() => {
                     let ccode = (*callee).module.code() as *const ModuleCode;
-                    let fc = *(&(*ccode).funcs)
-                        .get_unchecked((index - (*ccode).num_imported_funcs) as usize);
+                    let funcs: &[FuncCode] = &(*ccode).funcs;
+                    let fc = *funcs.get_unchecked((index - (*ccode).num_imported_funcs) as usize);
                     match self.enter(fc, base, callee, ccode, ret_pc, fp) {
                         Some(pc) => (pc, base),
                         None => (core::ptr::null(), fp),
@@ -297,7 +297,8 @@ handler!(return_n(pc, fp, mb, ml, x) {
 });
 handler!(call(pc, fp, mb, ml, x) {
     operands!(pc, Op::Call { func, base });
-    let fc = *(&(*x.code).funcs).get_unchecked(func as usize);
+    let funcs: &[FuncCode] = &(*x.code).funcs;
+    let fc = *funcs.get_unchecked(func as usize);
     let new_fp = fp.add(base as usize);
     match x.enter(fc, new_fp, x.inst, x.code, pc.add(1), fp) {
         Some(to) => next!(to, new_fp, mb, ml, x),

@@ -226,7 +226,8 @@ handler!(memory_init(pc, fp, mb, ml, x) {
 });
 handler!(data_drop(pc, fp, mb, ml, x) {
     operands!(pc, Op::DataDrop(seg));
-    if let Some(d) = (&mut (*x.inst.cast_mut()).data_dropped).get_mut(seg as usize) {
+    let dropped: &mut [bool] = &mut (*x.inst.cast_mut()).data_dropped;
+    if let Some(d) = dropped.get_mut(seg as usize) {
         *d = true;
     }
     next!(pc.add(1), fp, mb, ml, x)

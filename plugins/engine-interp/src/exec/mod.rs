@@ -37,7 +37,7 @@ use vm_core::runtime::{
     FuncKind, InstanceData, Store, Trap, TrapCode, VMGlobal, VMMemoryDefinition, Val,
 };
 
-use crate::code::{ModuleCode, Op, for_each_numeric};
+use crate::code::{FuncCode, ModuleCode, Op, for_each_numeric};
 use call::Frame;
 
 /// Reusable buffers of the executor, kept by the plugin between calls.
@@ -294,7 +294,8 @@ fn run<C: Composition<Engine = crate::Interp>>(
         };
         x.refresh_mem();
         x.frames.clear();
-        let fc = *(&(*code).funcs).get_unchecked((index - (*code).num_imported_funcs) as usize);
+        let funcs: &[FuncCode] = &(*code).funcs;
+        let fc = *funcs.get_unchecked((index - (*code).num_imported_funcs) as usize);
         let status = if stack_len < fc.frame as usize || limits.max_depth == 0 {
             set_trap(&mut x, TrapCode::StackOverflow)
         } else {

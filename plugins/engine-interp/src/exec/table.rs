@@ -158,7 +158,8 @@ handler!(table_copy(pc, fp, mb, ml, x) {
 handler!(table_init(pc, fp, mb, ml, x) {
     operands!(pc, Op::TableInit { table, elem, base });
     let a = fp.add(base as usize);
-    let seg: &[u64] = (&(*x.inst).elems).get(elem as usize).map_or(&[], |b| &b[..]);
+    let elems: &[Box<[u64]>] = &(*x.inst).elems;
+    let seg: &[u64] = elems.get(elem as usize).map_or(&[], |b| &b[..]);
     let t = *(*x.inst).vmctx.tables.add(table as usize);
     if let Err(code) = init(t, seg, *a, *a.add(1), *a.add(2)) {
         return trap!(x, code);
@@ -167,7 +168,8 @@ handler!(table_init(pc, fp, mb, ml, x) {
 });
 handler!(elem_drop(pc, fp, mb, ml, x) {
     operands!(pc, Op::ElemDrop(e));
-    if let Some(s) = (&mut (*x.inst.cast_mut()).elems).get_mut(e as usize) {
+    let elems: &mut [Box<[u64]>] = &mut (*x.inst.cast_mut()).elems;
+    if let Some(s) = elems.get_mut(e as usize) {
         *s = Box::new([]);
     }
     next!(pc.add(1), fp, mb, ml, x)
