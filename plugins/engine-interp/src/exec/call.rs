@@ -14,8 +14,6 @@ use crate::exec::{Exec, Instr, Status, handler, next, operands, threaded, trap};
 pub struct Frame {
     /// Where to continue.
     pub ret_pc: *const Instr,
-    /// The caller's threaded code.
-    pub instrs: *const Instr,
     /// The caller's frame pointer.
     pub fp: *mut u64,
     /// The caller's instance (`*const InstanceData<C>`).
@@ -143,14 +141,16 @@ impl<C: Composition<Engine = crate::Interp>> Exec<C> {
                 crate::exec::set_trap(self, TrapCode::StackOverflow);
                 return None;
             }
-            self.frames.push(Frame {
+            // Room for `max_depth` frames was reserved before execution started.
+            let depth = self.frames.len();
+            self.frames.as_mut_ptr().add(depth).write(Frame {
                 ret_pc,
-                instrs: self.instrs,
                 fp,
                 inst: self.inst.cast(),
                 code: self.code,
                 func: self.cur_func,
             });
+            self.frames.set_len(depth + 1);
             zero(new_fp.add(fc.params as usize), fc.locals as usize);
             if fc.consts_len != 0 {
                 load_consts(&*code, &fc, new_fp);
@@ -256,9 +256,20 @@ unsafe fn zero(p: *mut u64, n: usize) {
                 *p.add(1) = 0;
                 *p.add(2) = 0;
             }
-            _ => core::ptr::write_bytes(p, 0, n),
+            _ => zero_long(p, n),
         }
     }
+}
+
+/// [`zero`] for longer runs, out of line so that calls stay cheap.
+///
+/// # Safety
+/// `p..p + n` is writable.
+#[cold]
+#[inline(never)]
+unsafe fn zero_long(p: *mut u64, n: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { core::ptr::write_bytes(p, 0, n) }
 }
 
 // Returns the results and continues in the caller (or finishes with them).

@@ -294,6 +294,8 @@ fn run<C: Composition<Engine = crate::Interp>>(
         };
         x.refresh_mem();
         x.frames.clear();
+        // `enter` relies on room for every frame up to the depth limit.
+        x.frames.reserve(limits.max_depth);
         let funcs: &[FuncCode] = &(*code).funcs;
         let fc = *funcs.get_unchecked((index - (*code).num_imported_funcs) as usize);
         let status = if stack_len < fc.frame as usize || limits.max_depth == 0 {

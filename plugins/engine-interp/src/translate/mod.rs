@@ -440,6 +440,18 @@ impl<'m> FuncTranslator<'m> {
             }
         }
         self.charge();
+        // Slots are untyped and every 32-bit consumer reads only the low half, so
+        // wrapping and reinterpreting change nothing: the operand stays where it is.
+        if matches!(
+            op,
+            Operator::I32WrapI64
+                | Operator::I32ReinterpretF32
+                | Operator::F32ReinterpretI32
+                | Operator::I64ReinterpretF64
+                | Operator::F64ReinterpretI64
+        ) {
+            return Ok(());
+        }
         if let Some(make) = Op::unary(&op) {
             let h = self.stack.len() - 1;
             let src = self.operand(h);
