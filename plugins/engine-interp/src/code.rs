@@ -316,6 +316,18 @@ macro_rules! define_op {
             BrF64NotLe { lhs: u32, rhs: u32, offset: i32 },
             BrF64Ge { lhs: u32, rhs: u32, offset: i32 },
             BrF64NotGe { lhs: u32, rhs: u32, offset: i32 },
+            /// `dst = load(lhs + (rhs << 2))`.
+            I32LoadIdx { dst: u32, lhs: u32, rhs: u32 },
+            /// `dst = load(lhs + (rhs << 2))`.
+            F32LoadIdx { dst: u32, lhs: u32, rhs: u32 },
+            /// `dst = load(lhs + (rhs << 3))`.
+            I64LoadIdx { dst: u32, lhs: u32, rhs: u32 },
+            /// `dst = load(lhs + (rhs << 3))`.
+            F64LoadIdx { dst: u32, lhs: u32, rhs: u32 },
+            /// `store(lhs + (rhs << 2), val)`.
+            Store32Idx { lhs: u32, rhs: u32, val: u32 },
+            /// `store(lhs + (rhs << 3), val)`.
+            Store64Idx { lhs: u32, rhs: u32, val: u32 },
             MemorySize { dst: u32 },
             MemoryGrow { base: u32 },
             MemoryFill { base: u32 },
@@ -413,6 +425,10 @@ macro_rules! define_op {
                     | Op::I64Load32SAddImm { dst, .. }
                     | Op::I64Load32UAdd { dst, .. }
                     | Op::I64Load32UAddImm { dst, .. }
+                    | Op::I32LoadIdx { dst, .. }
+                    | Op::F32LoadIdx { dst, .. }
+                    | Op::I64LoadIdx { dst, .. }
+                    | Op::F64LoadIdx { dst, .. }
                     | Op::MemorySize { dst }
                     | Op::TableSize { dst, .. }
                     | Op::RefIsNull { dst, .. }
@@ -701,6 +717,36 @@ macro_rules! define_op {
                         *lhs = f(*lhs);
                         *val = f(*val);
                     }
+                    Op::I32LoadIdx { dst, lhs, rhs } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::F32LoadIdx { dst, lhs, rhs } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::I64LoadIdx { dst, lhs, rhs } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::F64LoadIdx { dst, lhs, rhs } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::Store32Idx { lhs, rhs, val } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                        *val = f(*val);
+                    }
+                    Op::Store64Idx { lhs, rhs, val } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                        *val = f(*val);
+                    }
                     $( Op::$u { dst, src } => { *dst = f(*dst); *src = f(*src); } )*
                     $( Op::$ut { dst, src } => { *dst = f(*dst); *src = f(*src); } )*
                     $( Op::$b { dst, lhs, rhs } => { *dst = f(*dst); *lhs = f(*lhs); *rhs = f(*rhs); } )*
@@ -740,6 +786,34 @@ macro_rules! define_op {
 for_each_numeric!(define_op);
 
 impl Op {
+    /// An access fused with its address `lhs + rhs` (see [`Op::fuse_address`]) whose
+    /// `rhs` is `idx << shift` (`shl`, the instruction before): one scaled access,
+    /// when the shift matches the access size.
+    pub(crate) fn fuse_scaled(self, shl: Op) -> Option<(Op, u32)> {
+        let Op::I32ShlImm { dst: t, lhs: i, imm } = shl else { return None };
+        Some(match (self, imm) {
+            (Op::I32LoadAdd { dst, lhs, rhs }, 2) if rhs == t => {
+                (Op::I32LoadIdx { dst, lhs, rhs: i }, t)
+            }
+            (Op::F32LoadAdd { dst, lhs, rhs }, 2) if rhs == t => {
+                (Op::F32LoadIdx { dst, lhs, rhs: i }, t)
+            }
+            (Op::I64LoadAdd { dst, lhs, rhs }, 3) if rhs == t => {
+                (Op::I64LoadIdx { dst, lhs, rhs: i }, t)
+            }
+            (Op::F64LoadAdd { dst, lhs, rhs }, 3) if rhs == t => {
+                (Op::F64LoadIdx { dst, lhs, rhs: i }, t)
+            }
+            (Op::Store32Add { lhs, rhs, val }, 2) if rhs == t => {
+                (Op::Store32Idx { lhs, rhs: i, val }, t)
+            }
+            (Op::Store64Add { lhs, rhs, val }, 3) if rhs == t => {
+                (Op::Store64Idx { lhs, rhs: i, val }, t)
+            }
+            _ => return None,
+        })
+    }
+
     /// A load or store at offset 0 whose address is the sum computed by `addr`
     /// (an `i32.add` whose result only this access reads): one instruction that
     /// adds (wrapping to 32 bits, as `i32.add` does) and accesses.

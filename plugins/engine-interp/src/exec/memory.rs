@@ -336,3 +336,39 @@ store_add_handler!(store32_add, store32_add_imm, Store32Add, Store32AddImm, 4, |
     .to_le_bytes());
 store_add_handler!(store64_add, store64_add_imm, Store64Add, Store64AddImm, 8, |v: u64| v
     .to_le_bytes());
+
+/// Defines the handler of a load from `lhs + (rhs << SHIFT)`, wrapped to 32 bits.
+macro_rules! load_idx_handler {
+    ($name:ident, $variant:ident, $shift:literal, $n:literal, $conv:expr) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant { dst, lhs, rhs });
+            let a = (*fp.add(lhs as usize)).wrapping_add(*fp.add(rhs as usize) << $shift);
+            match load::<$n>(mb, ml, a, 0) {
+                Ok(b) => *fp.add(dst as usize) = $conv(b),
+                Err(code) => return trap!(x, code),
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+
+/// Defines the handler of a store to `lhs + (rhs << SHIFT)`, wrapped to 32 bits.
+macro_rules! store_idx_handler {
+    ($name:ident, $variant:ident, $shift:literal, $n:literal, $conv:expr) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant { lhs, rhs, val });
+            let a = (*fp.add(lhs as usize)).wrapping_add(*fp.add(rhs as usize) << $shift);
+            if let Err(code) = store::<$n>(mb, ml, a, 0, $conv(*fp.add(val as usize))) {
+                return trap!(x, code);
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+
+load_idx_handler!(i32_load_idx, I32LoadIdx, 2, 4, |b| u64::from(u32::from_le_bytes(b)));
+load_idx_handler!(f32_load_idx, F32LoadIdx, 2, 4, |b| u64::from(u32::from_le_bytes(b)));
+load_idx_handler!(i64_load_idx, I64LoadIdx, 3, 8, u64::from_le_bytes);
+load_idx_handler!(f64_load_idx, F64LoadIdx, 3, 8, u64::from_le_bytes);
+store_idx_handler!(store32_idx, Store32Idx, 2, 4, |v: u64| (v as u32).to_le_bytes());
+store_idx_handler!(store64_idx, Store64Idx, 3, 8, |v: u64| v.to_le_bytes());

@@ -834,6 +834,22 @@ impl<'m> FuncTranslator<'m> {
         }
     }
 
+    /// Folds the `shl` before the fused access at `at` (the last instruction) into
+    /// it, when that `shl` only feeds the access: its result is a temporary slot,
+    /// dead once the address is computed, and no label lies between them.
+    fn fuse_scaled(&mut self, at: usize) {
+        if at == 0 || at - 1 < self.barrier {
+            return;
+        }
+        if let Some((op, t)) = self.ops[at].fuse_scaled(self.ops[at - 1])
+            && t >= self.locals_end + self.stack.len() as u32 - 1
+            && t & CONST_TAG == 0
+        {
+            self.ops[at - 1] = op;
+            self.ops.truncate(at);
+        }
+    }
+
     fn memory_op(&mut self, op: Operator<'_>, name: &'static str) -> Result<(), CompileError> {
         use Operator as O;
         type Load = fn(u32, u32, u32) -> Op;
@@ -890,6 +906,7 @@ impl<'m> FuncTranslator<'m> {
                 && let Some(op) = make(dst, 0, offset).fuse_address(self.ops[at])
             {
                 self.ops[at] = op;
+                self.fuse_scaled(at);
                 return Ok(());
             }
             let addr = self.operand(h);
@@ -927,6 +944,7 @@ impl<'m> FuncTranslator<'m> {
         }
         if let Some((at, op)) = fused {
             self.ops[at] = op;
+            self.fuse_scaled(at);
             self.stack.truncate(h);
             return Ok(());
         }
