@@ -432,7 +432,7 @@ pub const fn init_order<const N: usize>(plugins: &[&PluginMeta]) -> [usize; N] {
         let mut progress = false;
         let mut i = 0;
         while i < N {
-            if !placed[i] && deps_placed(plugins, i, &placed) {
+            if !placed[i] && blocker(plugins, i, &placed).is_none() {
                 placed[i] = true;
                 order[count] = i;
                 count += 1;
@@ -449,46 +449,26 @@ pub const fn init_order<const N: usize>(plugins: &[&PluginMeta]) -> [usize; N] {
     order
 }
 
-/// Whether every provider that plugin `i` depends on is already placed.
-const fn deps_placed<const N: usize>(
-    plugins: &[&PluginMeta],
-    i: usize,
-    placed: &[bool; N],
-) -> bool {
-    let p = plugins[i];
-    let mut r = 0;
-    while r < p.requires.len() {
-        let mut j = 0;
-        while j < N {
-            if j != i && !placed[j] && satisfies(plugins[j], &p.requires[r]) {
-                return false;
-            }
-            j += 1;
-        }
-        r += 1;
-    }
-    true
-}
-
-/// The first unplaced provider that plugin `i` waits on, with the capability.
+/// The first unplaced provider that plugin `i` waits on, with the index of the
+/// requirement; `None` when every provider it needs is placed.
 const fn blocker<const N: usize>(
     plugins: &[&PluginMeta],
     i: usize,
     placed: &[bool; N],
-) -> (usize, usize) {
+) -> Option<(usize, usize)> {
     let p = plugins[i];
     let mut r = 0;
     while r < p.requires.len() {
         let mut j = 0;
         while j < N {
             if j != i && !placed[j] && satisfies(plugins[j], &p.requires[r]) {
-                return (j, r);
+                return Some((j, r));
             }
             j += 1;
         }
         r += 1;
     }
-    (i, 0)
+    None
 }
 
 const fn report_cycle<const N: usize>(plugins: &[&PluginMeta], placed: &[bool; N]) -> ! {
@@ -501,13 +481,18 @@ const fn report_cycle<const N: usize>(plugins: &[&PluginMeta], placed: &[bool; N
     let mut cur = start;
     while !seen[cur] {
         seen[cur] = true;
-        cur = blocker(plugins, cur, placed).0;
+        cur = match blocker(plugins, cur, placed) {
+            Some((next, _)) => next,
+            None => cur,
+        };
     }
     // `cur` is on the cycle: print it once around.
     let first = cur;
     let mut m = Msg::new().push("dependency cycle: ");
     loop {
-        let (next, r) = blocker(plugins, cur, placed);
+        let Some((next, r)) = blocker(plugins, cur, placed) else {
+            break;
+        };
         m = m
             .push("`")
             .push(plugins[cur].id)
