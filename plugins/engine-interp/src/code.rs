@@ -328,6 +328,14 @@ macro_rules! define_op {
             Store32Idx { lhs: u32, rhs: u32, val: u32 },
             /// `store(lhs + (rhs << 3), val)`.
             Store64Idx { lhs: u32, rhs: u32, val: u32 },
+            /// `dst = load((idx << 2) + offset)`.
+            I32LoadShl { dst: u32, idx: u32, offset: u32 },
+            /// `dst = load((idx << 2) + offset)`.
+            F32LoadShl { dst: u32, idx: u32, offset: u32 },
+            /// `dst = load((idx << 3) + offset)`.
+            I64LoadShl { dst: u32, idx: u32, offset: u32 },
+            /// `dst = load((idx << 3) + offset)`.
+            F64LoadShl { dst: u32, idx: u32, offset: u32 },
             MemorySize { dst: u32 },
             MemoryGrow { base: u32 },
             MemoryFill { base: u32 },
@@ -429,6 +437,10 @@ macro_rules! define_op {
                     | Op::F32LoadIdx { dst, .. }
                     | Op::I64LoadIdx { dst, .. }
                     | Op::F64LoadIdx { dst, .. }
+                    | Op::I32LoadShl { dst, .. }
+                    | Op::F32LoadShl { dst, .. }
+                    | Op::I64LoadShl { dst, .. }
+                    | Op::F64LoadShl { dst, .. }
                     | Op::MemorySize { dst }
                     | Op::TableSize { dst, .. }
                     | Op::RefIsNull { dst, .. }
@@ -747,6 +759,22 @@ macro_rules! define_op {
                         *rhs = f(*rhs);
                         *val = f(*val);
                     }
+                    Op::I32LoadShl { dst, idx, .. } => {
+                        *dst = f(*dst);
+                        *idx = f(*idx);
+                    }
+                    Op::F32LoadShl { dst, idx, .. } => {
+                        *dst = f(*dst);
+                        *idx = f(*idx);
+                    }
+                    Op::I64LoadShl { dst, idx, .. } => {
+                        *dst = f(*dst);
+                        *idx = f(*idx);
+                    }
+                    Op::F64LoadShl { dst, idx, .. } => {
+                        *dst = f(*dst);
+                        *idx = f(*idx);
+                    }
                     $( Op::$u { dst, src } => { *dst = f(*dst); *src = f(*src); } )*
                     $( Op::$ut { dst, src } => { *dst = f(*dst); *src = f(*src); } )*
                     $( Op::$b { dst, lhs, rhs } => { *dst = f(*dst); *lhs = f(*lhs); *rhs = f(*rhs); } )*
@@ -786,6 +814,19 @@ macro_rules! define_op {
 for_each_numeric!(define_op);
 
 impl Op {
+    /// A load whose address is `idx << shift` (`shl`, an `i32.shl` by a constant
+    /// matching the access size): one instruction indexing a static array.
+    pub(crate) fn fuse_shift(self, shl: Op) -> Option<Op> {
+        let Op::I32ShlImm { lhs: idx, imm, .. } = shl else { return None };
+        Some(match (self, imm) {
+            (Op::I32Load { dst, offset, .. }, 2) => Op::I32LoadShl { dst, idx, offset },
+            (Op::F32Load { dst, offset, .. }, 2) => Op::F32LoadShl { dst, idx, offset },
+            (Op::I64Load { dst, offset, .. }, 3) => Op::I64LoadShl { dst, idx, offset },
+            (Op::F64Load { dst, offset, .. }, 3) => Op::F64LoadShl { dst, idx, offset },
+            _ => return None,
+        })
+    }
+
     /// An access fused with its address `lhs + rhs` (see [`Op::fuse_address`]) whose
     /// `rhs` is `idx << shift` (`shl`, the instruction before): one scaled access,
     /// when the shift matches the access size.

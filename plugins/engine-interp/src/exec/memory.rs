@@ -372,3 +372,24 @@ load_idx_handler!(i64_load_idx, I64LoadIdx, 3, 8, u64::from_le_bytes);
 load_idx_handler!(f64_load_idx, F64LoadIdx, 3, 8, u64::from_le_bytes);
 store_idx_handler!(store32_idx, Store32Idx, 2, 4, |v: u64| (v as u32).to_le_bytes());
 store_idx_handler!(store64_idx, Store64Idx, 3, 8, |v: u64| v.to_le_bytes());
+
+/// Defines the handler of a load from `(idx << SHIFT) + offset` (the shift wraps to
+/// 32 bits, the offset does not).
+macro_rules! load_shl_handler {
+    ($name:ident, $variant:ident, $shift:literal, $n:literal, $conv:expr) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant { dst, idx, offset });
+            let a = *fp.add(idx as usize) << $shift;
+            match load::<$n>(mb, ml, a, offset) {
+                Ok(b) => *fp.add(dst as usize) = $conv(b),
+                Err(code) => return trap!(x, code),
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+
+load_shl_handler!(i32_load_shl, I32LoadShl, 2, 4, |b| u64::from(u32::from_le_bytes(b)));
+load_shl_handler!(f32_load_shl, F32LoadShl, 2, 4, |b| u64::from(u32::from_le_bytes(b)));
+load_shl_handler!(i64_load_shl, I64LoadShl, 3, 8, u64::from_le_bytes);
+load_shl_handler!(f64_load_shl, F64LoadShl, 3, 8, u64::from_le_bytes);

@@ -902,12 +902,17 @@ impl<'m> FuncTranslator<'m> {
             let offset = off(memarg)?;
             let h = self.stack.len() - 1;
             let dst = self.slot(h);
-            if let Some(at) = self.top_producer()
-                && let Some(op) = make(dst, 0, offset).fuse_address(self.ops[at])
-            {
-                self.ops[at] = op;
-                self.fuse_scaled(at);
-                return Ok(());
+            if let Some(at) = self.top_producer() {
+                let load = make(dst, 0, offset);
+                if let Some(op) = load.fuse_address(self.ops[at]) {
+                    self.ops[at] = op;
+                    self.fuse_scaled(at);
+                    return Ok(());
+                }
+                if let Some(op) = load.fuse_shift(self.ops[at]) {
+                    self.ops[at] = op;
+                    return Ok(());
+                }
             }
             let addr = self.operand(h);
             let dst = self.slot(h);
