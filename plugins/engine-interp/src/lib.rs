@@ -1,8 +1,10 @@
-//! The `engine-interp` plugin: translates each function body once into a compact
-//! stack-machine code ([`code::Op`], branch targets and stack adjustments resolved)
-//! and runs it in one dispatch loop monomorphized over the composition and over fuel
-//! metering. Calls between wasm functions allocate nothing; depth and operand stack
-//! are bounded by the `virt` plugin's limits and trap with "call stack exhausted".
+//! The `engine-interp` plugin: translates each function body once into
+//! register-machine code ([`code::Op`]: operands are frame slots, constants and
+//! locals are read in place, comparisons fuse with branches, `local.set` redirects
+//! results) and runs it as direct-threaded code whose handlers are monomorphized
+//! over the composition and tail-call one another. Calls between wasm functions
+//! allocate nothing and pass arguments in place; depth and slot stack are bounded by
+//! the `virt` plugin's limits and trap with "call stack exhausted".
 //!
 //! | config key | default | meaning |
 //! |---|---|---|
