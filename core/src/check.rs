@@ -489,10 +489,7 @@ const fn report_cycle<const N: usize>(plugins: &[&PluginMeta], placed: &[bool; N
     // `cur` is on the cycle: print it once around.
     let first = cur;
     let mut m = Msg::new().push("dependency cycle: ");
-    loop {
-        let Some((next, r)) = blocker(plugins, cur, placed) else {
-            break;
-        };
+    while let Some((next, r)) = blocker(plugins, cur, placed) {
         m = m
             .push("`")
             .push(plugins[cur].id)
