@@ -71,3 +71,61 @@ fn observers_see_subscribed_events_and_can_be_switched_off() {
     vm.invoke(&mut linker, inst, "ok", &[]).unwrap();
     assert_eq!(counter(vm.plugins()).calls.load(Ordering::Relaxed), 2, "switched off");
 }
+
+/// Counts wasm-to-wasm calls (test fixture).
+#[plugin(id = "fx-call-counter", slot = observer)]
+pub struct CallCounter(AtomicU64);
+
+impl Plugin for CallCounter {
+    type Config = vm::config::NoConfig;
+    fn new(_: Self::Config) -> Result<Self, PluginError> {
+        Ok(Self(AtomicU64::new(0)))
+    }
+}
+
+impl Observer for CallCounter {
+    const EVENTS: EventMask = EventMask::NONE.with(EventKind::WasmCall);
+    fn on_event(&self, event: &Event<'_>) {
+        if let Event::WasmCall { .. } = event {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+vm::compose! {
+    /// The interpreter with a wasm-call observer.
+    pub struct CallObserved {
+        engine: vm::vm_engine_interp::Interp,
+        virt: vm::vm_virt_host::HostVirt,
+        observers: [CallCounter],
+    }
+}
+
+#[test]
+fn every_wasm_call_is_an_event_for_a_subscriber() {
+    let mut vm =
+        Vm::<CallObserved>::new(&Settings::new()).unwrap().init().unwrap().start().unwrap();
+    let module = vm
+        .compile(
+            r#"(module (func $fib (export "fib") (param i32) (result i32)
+                (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+                  (then (local.get 0))
+                  (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                                 (call $fib (i32.sub (local.get 0) (i32.const 2))))))))"#,
+        )
+        .unwrap();
+    let mut linker = Linker::new(RunContext::default());
+    let inst = vm.instantiate(&module, &mut linker).unwrap();
+    let r = vm.invoke(&mut linker, inst, "fib", &[vm::runtime::Val::I32(10)]).unwrap();
+    assert_eq!(r, [vm::runtime::Val::I32(55)]);
+    let count = vm
+        .plugins()
+        .plugins()
+        .into_iter()
+        .find_map(|p| p.as_any().downcast_ref::<CallCounter>())
+        .unwrap()
+        .0
+        .load(Ordering::Relaxed);
+    // fib(10) runs 177 times; the first is entered from the host, not called by wasm.
+    assert_eq!(count, 176);
+}

@@ -66,9 +66,10 @@ pub enum Event<'a> {
         /// Bytes reclaimed.
         reclaimed: u64,
     },
-    /// A wasm function was called.
+    /// A wasm function called another (engines emit it only when an observer
+    /// subscribes).
     WasmCall {
-        /// The callee's function address in its store.
+        /// The callee's function index in its module.
         func: u32,
     },
 }

@@ -127,7 +127,7 @@ impl Engine for Interp {
             fuel: i64::try_from(engine.config.fuel).unwrap_or(i64::MAX),
             host_calls: 0,
         };
-        let r = exec::call::<C>(store, &mut buf, &mut limits, func, args, results);
+        let r = exec::call::<C>(plugins, store, &mut buf, &mut limits, func, args, results);
         let engine = plugins.engine_mut();
         engine.buffers = buf;
         engine.host_calls += limits.host_calls;

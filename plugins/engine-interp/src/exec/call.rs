@@ -5,6 +5,7 @@ use vm_core::runtime::{
     Caller, FrameInfo, FuncKind, FuncSlot, HostFuncDef, InstanceData, Store, Trap, TrapCode,
     VMFuncRef, VMMemoryDefinition, Val,
 };
+use vm_core::slot::{Event, EventKind};
 
 use crate::code::{FuncCode, ModuleCode, Op};
 use crate::exec::{Exec, Instr, Status, handler, next, operands, threaded, trap};
@@ -133,7 +134,8 @@ impl<C: Composition<Engine = crate::Interp>> Exec<C> {
         ret_pc: *const Instr,
         fp: *mut u64,
     ) -> Option<*const Instr> {
-        // SAFETY: the frame fits the stack (checked here); `inst` per the contract.
+        // SAFETY: the frame fits the stack (checked here); `inst` per the contract;
+        // `plugins` is borrowed by `call` for the whole run.
         unsafe {
             if self.frames.len() >= self.max_depth
                 || (self.stack_end.offset_from(new_fp) as usize) < fc.frame as usize
@@ -159,6 +161,10 @@ impl<C: Composition<Engine = crate::Interp>> Exec<C> {
                 self.switch(inst, code);
             }
             self.cur_func = fc.index;
+            // Compiled out unless a composed observer subscribes to wasm calls.
+            if C::EVENTS.contains(EventKind::WasmCall) {
+                (*self.plugins).emit(&Event::WasmCall { func: fc.index });
+            }
             Some(self.instrs.add(fc.entry as usize))
         }
     }

@@ -97,6 +97,8 @@ pub type Handler<C> = unsafe fn(*const Instr, *mut u64, *mut u8, u64, &mut Exec<
 /// The execution state that is not needed by every instruction: behind one
 /// pointer, while `pc`, `fp` and the memory view are handler arguments.
 pub struct Exec<C: Composition> {
+    /// The composition, for observer events (read only while running).
+    pub plugins: *const C,
     /// The store being run.
     pub store: *mut Store<C>,
     /// Suspended callers.
@@ -200,6 +202,7 @@ pub fn threaded<C: Composition<Engine = crate::Interp>>(code: &ModuleCode) -> *c
 
 /// Calls function `func` of `store` with `args`, appending results.
 pub fn call<C: Composition<Engine = crate::Interp>>(
+    plugins: &C,
     store: &mut Store<C>,
     buf: &mut ExecBuffers,
     limits: &mut Limits,
@@ -232,7 +235,7 @@ pub fn call<C: Composition<Engine = crate::Interp>>(
             *s = store.val_to_raw(*a);
         }
     }
-    let n = run::<C>(store, buf, limits, inst, index)?;
+    let n = run::<C>(plugins, store, buf, limits, inst, index)?;
     for (i, ty) in result_types.iter().enumerate().take(n) {
         results.push(store.raw_to_val(buf.stack[i], *ty));
     }
@@ -254,6 +257,7 @@ unsafe fn code_of<C: Composition<Engine = crate::Interp>>(
 /// Runs function `index` of `inst` whose arguments are at the bottom of the stack;
 /// returns the number of results left there.
 fn run<C: Composition<Engine = crate::Interp>>(
+    plugins: &C,
     store: &mut Store<C>,
     buf: &mut ExecBuffers,
     limits: &mut Limits,
@@ -273,6 +277,7 @@ fn run<C: Composition<Engine = crate::Interp>>(
     unsafe {
         let code = code_of(inst);
         let mut x = Exec::<C> {
+            plugins,
             store,
             frames: std::mem::take(&mut buf.frames),
             max_depth: limits.max_depth,
