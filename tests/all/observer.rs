@@ -129,3 +129,67 @@ fn every_wasm_call_is_an_event_for_a_subscriber() {
     // fib(10) runs 177 times; the first is entered from the host, not called by wasm.
     assert_eq!(count, 176);
 }
+
+/// An observer behind `Box<dyn Fn>`: its code cannot be inlined into the engine.
+#[plugin(id = "fx-boxed", slot = observer)]
+pub struct Boxed(Box<dyn Fn(&Event<'_>) + Send + Sync>);
+
+impl Plugin for Boxed {
+    type Config = vm::config::NoConfig;
+    fn new(_: Self::Config) -> Result<Self, PluginError> {
+        let seen = AtomicU64::new(0);
+        Ok(Self(Box::new(move |_| {
+            seen.fetch_add(1, Ordering::Relaxed);
+        })))
+    }
+}
+
+impl Observer for Boxed {
+    const EVENTS: EventMask = EventMask::ALL;
+    fn on_event(&self, event: &Event<'_>) {
+        (self.0)(event)
+    }
+}
+
+vm::compose! {
+    /// The interpreter with an opaque observer of every event.
+    pub struct OpaqueObserved {
+        engine: vm::vm_engine_interp::Interp,
+        virt: vm::vm_virt_host::HostVirt,
+        observers: [Boxed],
+    }
+}
+
+/// Long runs with an opaque observer: a release build whose handlers stopped chaining
+/// by jumps would grow the native stack with every instruction and crash here.
+#[test]
+fn long_runs_keep_a_flat_native_stack_with_opaque_observers() {
+    let mut vm =
+        Vm::<OpaqueObserved>::new(&Settings::new()).unwrap().init().unwrap().start().unwrap();
+    let module = vm
+        .compile(
+            r#"(module
+              (func $fib (export "fib") (param i32) (result i32)
+                (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+                  (then (local.get 0))
+                  (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                                 (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+              (func (export "spin") (param $n i32) (result i32) (local $acc i32)
+                (block $done (loop $l
+                  (br_if $done (i32.eqz (local.get $n)))
+                  (local.set $acc (i32.add (local.get $acc) (local.get $n)))
+                  (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                  (br $l)))
+                (local.get $acc)))"#,
+        )
+        .unwrap();
+    let mut linker = Linker::new(RunContext::default());
+    let inst = vm.instantiate(&module, &mut linker).unwrap();
+    let r = vm.invoke(&mut linker, inst, "fib", &[vm::runtime::Val::I32(22)]).unwrap();
+    assert_eq!(r, [vm::runtime::Val::I32(17711)]);
+    let r = vm.invoke(&mut linker, inst, "spin", &[vm::runtime::Val::I32(3_000_000)]).unwrap();
+    assert_eq!(
+        r,
+        [vm::runtime::Val::I32(3_000_000i64.wrapping_mul(3_000_001).wrapping_div(2) as i32)]
+    );
+}

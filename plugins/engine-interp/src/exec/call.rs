@@ -25,6 +25,18 @@ pub struct Frame {
     pub func: u32,
 }
 
+/// Delivers a wasm-call event. Out of line on purpose: the event lives in this
+/// frame, so no address of a handler's stack escapes to observer code, which would
+/// stop the compiler from turning the handler's final call into a jump.
+///
+/// # Safety
+/// `plugins` points to the composition borrowed for the current run.
+#[inline(never)]
+unsafe fn wasm_call_event<C: Composition>(plugins: *const C, func: u32) {
+    // SAFETY: the caller's contract.
+    unsafe { (*plugins).emit(&Event::WasmCall { func }) }
+}
+
 /// Calls host function `def` with the `params.len()` values from slot `base` on,
 /// writing its results from `base` on.
 ///
@@ -163,7 +175,7 @@ impl<C: Composition<Engine = crate::Interp>> Exec<C> {
             self.cur_func = fc.index;
             // Compiled out unless a composed observer subscribes to wasm calls.
             if C::EVENTS.contains(EventKind::WasmCall) {
-                (*self.plugins).emit(&Event::WasmCall { func: fc.index });
+                wasm_call_event(self.plugins, fc.index);
             }
             Some(self.instrs.add(fc.entry as usize))
         }
