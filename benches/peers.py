@@ -231,11 +231,12 @@ def main():
         if c.startswith("vm "):
             for peer in ("wasmi", "wasmtime", "wasmtime-py"):
                 if peer in cols:
-                    g = geomean([results[n][peer]["median"] / results[n][c]["median"]
+                    g = geomean([results[n][c]["median"] / results[n][peer]["median"]
                                  for n in names if c in results[n] and peer in results[n]])
                     if g:
-                        summary.append(f"{c} vs {peer}: {g:.2f}x {'faster' if g >= 1 else 'slower'} "
-                                       f"(geomean of {peer} time / our time)")
+                        word = "faster" if g < 1 else "slower"
+                        summary.append(f"{c} takes {g:.2f}x the time of {peer} "
+                                       f"(geomean over the programs: {abs(1 - g) * 100:.0f}% {word})")
     table = "\n".join(lines)
     date = datetime.date.today().isoformat()
     cmd = "python3 benches/peers.py " + " ".join(sys.argv[1:])
