@@ -328,6 +328,10 @@ macro_rules! define_op {
             Store32Idx { lhs: u32, rhs: u32, val: u32 },
             /// `store(lhs + (rhs << 3), val)`.
             Store64Idx { lhs: u32, rhs: u32, val: u32 },
+            /// `dst = lhs + (rhs << 2)` (32-bit, wrapping).
+            I32AddShl2 { dst: u32, lhs: u32, rhs: u32 },
+            /// `dst = lhs + (rhs << 3)` (32-bit, wrapping).
+            I32AddShl3 { dst: u32, lhs: u32, rhs: u32 },
             /// `dst = load((idx << 2) + offset)`.
             I32LoadShl { dst: u32, idx: u32, offset: u32 },
             /// `dst = load((idx << 2) + offset)`.
@@ -437,6 +441,8 @@ macro_rules! define_op {
                     | Op::F32LoadIdx { dst, .. }
                     | Op::I64LoadIdx { dst, .. }
                     | Op::F64LoadIdx { dst, .. }
+                    | Op::I32AddShl2 { dst, .. }
+                    | Op::I32AddShl3 { dst, .. }
                     | Op::I32LoadShl { dst, .. }
                     | Op::F32LoadShl { dst, .. }
                     | Op::I64LoadShl { dst, .. }
@@ -729,6 +735,11 @@ macro_rules! define_op {
                         *lhs = f(*lhs);
                         *val = f(*val);
                     }
+                    Op::I32AddShl2 { dst, lhs, rhs } | Op::I32AddShl3 { dst, lhs, rhs } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
                     Op::I32LoadIdx { dst, lhs, rhs } => {
                         *dst = f(*dst);
                         *lhs = f(*lhs);
@@ -860,6 +871,24 @@ impl Op {
     /// adds (wrapping to 32 bits, as `i32.add` does) and accesses.
     pub(crate) fn fuse_address(self, addr: Op) -> Option<Op> {
         Some(match (self, addr) {
+            (Op::I32Load { dst, offset: 0, .. }, Op::I32AddShl2 { lhs, rhs, .. }) => {
+                Op::I32LoadIdx { dst, lhs, rhs }
+            }
+            (Op::F32Load { dst, offset: 0, .. }, Op::I32AddShl2 { lhs, rhs, .. }) => {
+                Op::F32LoadIdx { dst, lhs, rhs }
+            }
+            (Op::I64Load { dst, offset: 0, .. }, Op::I32AddShl3 { lhs, rhs, .. }) => {
+                Op::I64LoadIdx { dst, lhs, rhs }
+            }
+            (Op::F64Load { dst, offset: 0, .. }, Op::I32AddShl3 { lhs, rhs, .. }) => {
+                Op::F64LoadIdx { dst, lhs, rhs }
+            }
+            (Op::Store32 { val, offset: 0, .. }, Op::I32AddShl2 { lhs, rhs, .. }) => {
+                Op::Store32Idx { lhs, rhs, val }
+            }
+            (Op::Store64 { val, offset: 0, .. }, Op::I32AddShl3 { lhs, rhs, .. }) => {
+                Op::Store64Idx { lhs, rhs, val }
+            }
             (Op::I32Load { dst, offset: 0, .. }, Op::I32Add { lhs, rhs, .. }) => {
                 Op::I32LoadAdd { dst, lhs, rhs }
             }

@@ -373,6 +373,22 @@ load_idx_handler!(f64_load_idx, F64LoadIdx, 3, 8, u64::from_le_bytes);
 store_idx_handler!(store32_idx, Store32Idx, 2, 4, |v: u64| (v as u32).to_le_bytes());
 store_idx_handler!(store64_idx, Store64Idx, 3, 8, |v: u64| v.to_le_bytes());
 
+/// Defines the handler of an address computation `lhs + (rhs << SHIFT)`, wrapped
+/// to 32 bits (an `i32.shl` by a constant feeding an `i32.add`).
+macro_rules! add_shl_handler {
+    ($name:ident, $variant:ident, $shift:literal) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant { dst, lhs, rhs });
+            let a = (*fp.add(lhs as usize) as u32).wrapping_add((*fp.add(rhs as usize) as u32) << $shift);
+            *fp.add(dst as usize) = u64::from(a);
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+
+add_shl_handler!(i32_add_shl2, I32AddShl2, 2);
+add_shl_handler!(i32_add_shl3, I32AddShl3, 3);
+
 /// Defines the handler of a load from `(idx << SHIFT) + offset` (the shift wraps to
 /// 32 bits, the offset does not).
 macro_rules! load_shl_handler {

@@ -800,9 +800,45 @@ impl<'m> FuncTranslator<'m> {
         }
         let lhs = self.operand(n - 2);
         let rhs = self.operand(n - 1);
+        let op = (bin.reg)(dst, lhs, rhs);
+        let fused = match op {
+            Op::I32Add { .. } => self.fuse_add_shl(dst, (a, lhs), (b, rhs), n),
+            _ => None,
+        };
         self.stack.truncate(n - 2);
-        self.emit((bin.reg)(dst, lhs, rhs));
+        match fused {
+            Some(op) => {
+                let at = self.ops.len() - 1;
+                self.ops[at] = op;
+            }
+            None => self.emit(op),
+        }
         self.push_slot();
+    }
+
+    /// An `i32.add` of slots `lhs` and `rhs` (stack entries `n - 2`, `n - 1`) one of
+    /// which the last instruction, an `i32.shl` by 2 or 3, just computed into its
+    /// own temporary slot (read only by this add): the fused `lhs + (idx << k)`
+    /// that replaces that `shl`.
+    fn fuse_add_shl(&self, dst: u32, lhs: (Val, u32), rhs: (Val, u32), n: usize) -> Option<Op> {
+        if self.ops.len() <= self.barrier {
+            return None;
+        }
+        let Some(&Op::I32ShlImm { dst: t, lhs: idx, imm }) = self.ops.last() else {
+            return None;
+        };
+        let other = if rhs.0 == Val::Slot && rhs.1 == t && t == self.slot(n - 1) {
+            lhs.1
+        } else if lhs.0 == Val::Slot && lhs.1 == t && t == self.slot(n - 2) {
+            rhs.1
+        } else {
+            return None;
+        };
+        match imm {
+            2 => Some(Op::I32AddShl2 { dst, lhs: other, rhs: idx }),
+            3 => Some(Op::I32AddShl3 { dst, lhs: other, rhs: idx }),
+            _ => None,
+        }
     }
 
     /// `local.set` (or `local.tee`, keeping the value on the stack).
