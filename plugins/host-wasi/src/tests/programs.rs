@@ -94,34 +94,3 @@ random ok=1
     assert_eq!(left, ["abs", "up"], "the program cleaned up and created nothing outside");
     assert_eq!(std::fs::read(tmp.path().join("secret.txt")).unwrap(), b"secret");
 }
-
-/// Corpus programs skipped in unoptimized builds.
-const SLOW_UNOPTIMIZED: &[&str] = &["crc32", "sha256"];
-
-/// The benchmark corpus (`shared/bench` beside the repository) with its small
-/// arguments prints exactly the expected output.
-#[test]
-fn bench_corpus_small_cases() {
-    let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench");
-    let Ok(cases) = std::fs::read_to_string(bench.join("cases.tsv")) else {
-        eprintln!("skipped: no corpus at {}", bench.display());
-        return;
-    };
-    let mut ran = 0;
-    for line in cases.lines().skip(1) {
-        let Some((name, arg)) = line.split_once('\t') else { continue };
-        // Minutes of hashing on an unoptimized interpreter, and the same WASI calls as
-        // the others: run them in optimized test builds only.
-        if cfg!(debug_assertions) && SLOW_UNOPTIMIZED.contains(&name) {
-            continue;
-        }
-        let wasm = std::fs::read(bench.join(format!("wasm/{name}.wasm"))).unwrap();
-        let expected =
-            std::fs::read_to_string(bench.join(format!("expected/{name}.small.txt"))).unwrap();
-        let args = vec![name.to_owned(), arg.to_owned()];
-        let (status, out) = run(&wasm, RunContext { args, ..Default::default() });
-        assert_eq!((status, out.as_str()), (0, expected.as_str()), "{name} {arg}");
-        ran += 1;
-    }
-    assert!(ran >= 12 - SLOW_UNOPTIMIZED.len(), "ran {ran} programs");
-}
