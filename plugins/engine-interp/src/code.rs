@@ -328,6 +328,10 @@ macro_rules! define_op {
             Store32Idx { lhs: u32, rhs: u32, val: u32 },
             /// `store(lhs + (rhs << 3), val)`.
             Store64Idx { lhs: u32, rhs: u32, val: u32 },
+            /// `dst = dst + lhs * rhs` (f64, two roundings).
+            F64MulAdd { dst: u32, lhs: u32, rhs: u32 },
+            /// `dst = dst - lhs * rhs` (f64, two roundings).
+            F64MulSub { dst: u32, lhs: u32, rhs: u32 },
             /// `dst = lhs + (rhs << 2)` (32-bit, wrapping).
             I32AddShl2 { dst: u32, lhs: u32, rhs: u32 },
             /// `dst = lhs + (rhs << 3)` (32-bit, wrapping).
@@ -735,7 +739,10 @@ macro_rules! define_op {
                         *lhs = f(*lhs);
                         *val = f(*val);
                     }
-                    Op::I32AddShl2 { dst, lhs, rhs } | Op::I32AddShl3 { dst, lhs, rhs } => {
+                    Op::I32AddShl2 { dst, lhs, rhs }
+                    | Op::I32AddShl3 { dst, lhs, rhs }
+                    | Op::F64MulAdd { dst, lhs, rhs }
+                    | Op::F64MulSub { dst, lhs, rhs } => {
                         *dst = f(*dst);
                         *lhs = f(*lhs);
                         *rhs = f(*rhs);

@@ -434,6 +434,8 @@ macro_rules! define_handler_of {
                 Op::F64LoadIdx { .. } => memory::f64_load_idx::<C>,
                 Op::Store32Idx { .. } => memory::store32_idx::<C>,
                 Op::Store64Idx { .. } => memory::store64_idx::<C>,
+                Op::F64MulAdd { .. } => numeric::f64_mul_add::<C>,
+                Op::F64MulSub { .. } => numeric::f64_mul_sub::<C>,
                 Op::I32AddShl2 { .. } => memory::i32_add_shl2::<C>,
                 Op::I32AddShl3 { .. } => memory::i32_add_shl3::<C>,
                 Op::I32LoadShl { .. } => memory::i32_load_shl::<C>,

@@ -72,3 +72,21 @@ macro_rules! define_numeric {
     };
 }
 for_each_numeric!(define_numeric);
+
+handler!(f64_mul_add(pc, fp, mb, ml, x) {
+    operands!(pc, Op::F64MulAdd { dst, lhs, rhs });
+    let a = f64::from_bits(*fp.add(lhs as usize));
+    let b = f64::from_bits(*fp.add(rhs as usize));
+    let acc = f64::from_bits(*fp.add(dst as usize));
+    // Two roundings, as the `f64.mul` and `f64.add` this replaces (no fused FMA).
+    *fp.add(dst as usize) = (acc + a * b).to_bits();
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(f64_mul_sub(pc, fp, mb, ml, x) {
+    operands!(pc, Op::F64MulSub { dst, lhs, rhs });
+    let a = f64::from_bits(*fp.add(lhs as usize));
+    let b = f64::from_bits(*fp.add(rhs as usize));
+    let acc = f64::from_bits(*fp.add(dst as usize));
+    *fp.add(dst as usize) = (acc - a * b).to_bits();
+    next!(pc.add(1), fp, mb, ml, x)
+});

@@ -803,6 +803,11 @@ impl<'m> FuncTranslator<'m> {
         let op = (bin.reg)(dst, lhs, rhs);
         let fused = match op {
             Op::I32Add { .. } => self.fuse_add_shl(dst, (a, lhs), (b, rhs), n),
+            Op::F64Add { .. } | Op::F64Sub { .. }
+                if a == Val::Slot && lhs == dst && b == Val::Slot && rhs == self.slot(n - 1) =>
+            {
+                self.fuse_mul_acc(op, dst, rhs)
+            }
             _ => None,
         };
         self.stack.truncate(n - 2);
@@ -814,6 +819,26 @@ impl<'m> FuncTranslator<'m> {
             None => self.emit(op),
         }
         self.push_slot();
+    }
+
+    /// `dst += t` or `dst -= t` (`op`) where the last instruction, an `f64.mul`,
+    /// just computed `t` into a temporary slot read only by `op`: the fused
+    /// multiply-accumulate that replaces that `mul`.
+    fn fuse_mul_acc(&self, op: Op, dst: u32, t: u32) -> Option<Op> {
+        if self.ops.len() <= self.barrier {
+            return None;
+        }
+        let Some(&Op::F64Mul { dst: m, lhs, rhs }) = self.ops.last() else {
+            return None;
+        };
+        if m != t || t & CONST_TAG != 0 {
+            return None;
+        }
+        match op {
+            Op::F64Add { .. } => Some(Op::F64MulAdd { dst, lhs, rhs }),
+            Op::F64Sub { .. } => Some(Op::F64MulSub { dst, lhs, rhs }),
+            _ => None,
+        }
     }
 
     /// An `i32.add` of slots `lhs` and `rhs` (stack entries `n - 2`, `n - 1`) one of
@@ -850,6 +875,7 @@ impl<'m> FuncTranslator<'m> {
             if let Some(dst) = self.ops[at].dst_mut() {
                 *dst = l;
             }
+            self.fuse_local_mul_acc(at, l, self.slot(h));
             self.stack.pop();
             if tee {
                 self.push(Val::Local(l));
@@ -868,6 +894,33 @@ impl<'m> FuncTranslator<'m> {
         if tee {
             self.push(if v == Val::Slot { Val::Local(l) } else { v });
         }
+    }
+
+    /// After the `f64.add`/`f64.sub` at `at` (the last instruction) was redirected
+    /// to local `l`: when it computes `l + t`, `t + l` or `l - t` for a temporary
+    /// `t` (at or above `dead`, the popped entry's slot) that the `f64.mul` just
+    /// before produced, folds both into one multiply-accumulate on `l`.
+    fn fuse_local_mul_acc(&mut self, at: usize, l: u32, dead: u32) {
+        if at == 0 || at - 1 < self.barrier {
+            return;
+        }
+        let Op::F64Mul { dst: t, lhs: x, rhs: y } = self.ops[at - 1] else { return };
+        if t < dead || t & CONST_TAG != 0 {
+            return;
+        }
+        let op = match self.ops[at] {
+            Op::F64Add { dst, lhs, rhs }
+                if dst == l && ((lhs == l && rhs == t) || (lhs == t && rhs == l)) =>
+            {
+                Op::F64MulAdd { dst: l, lhs: x, rhs: y }
+            }
+            Op::F64Sub { dst, lhs, rhs } if dst == l && lhs == l && rhs == t => {
+                Op::F64MulSub { dst: l, lhs: x, rhs: y }
+            }
+            _ => return,
+        };
+        self.ops[at - 1] = op;
+        self.ops.truncate(at);
     }
 
     /// Folds the `shl` before the fused access at `at` (the last instruction) into
