@@ -338,6 +338,8 @@ macro_rules! define_op {
             I32AddShl3 { dst: u32, lhs: u32, rhs: u32 },
             /// `dst = load((idx << 2) + offset)`.
             I32LoadShl { dst: u32, idx: u32, offset: u32 },
+            /// `dst = load(((idx & 0xff) << 2) + offset)`: a table indexed by a byte.
+            I32LoadShlU8 { dst: u32, idx: u32, offset: u32 },
             /// `dst = load((idx << 2) + offset)`.
             F32LoadShl { dst: u32, idx: u32, offset: u32 },
             /// `dst = load((idx << 3) + offset)`.
@@ -448,6 +450,7 @@ macro_rules! define_op {
                     | Op::I32AddShl2 { dst, .. }
                     | Op::I32AddShl3 { dst, .. }
                     | Op::I32LoadShl { dst, .. }
+                    | Op::I32LoadShlU8 { dst, .. }
                     | Op::F32LoadShl { dst, .. }
                     | Op::I64LoadShl { dst, .. }
                     | Op::F64LoadShl { dst, .. }
@@ -777,7 +780,7 @@ macro_rules! define_op {
                         *rhs = f(*rhs);
                         *val = f(*val);
                     }
-                    Op::I32LoadShl { dst, idx, .. } => {
+                    Op::I32LoadShl { dst, idx, .. } | Op::I32LoadShlU8 { dst, idx, .. } => {
                         *dst = f(*dst);
                         *idx = f(*idx);
                     }

@@ -406,6 +406,15 @@ macro_rules! load_shl_handler {
 }
 
 load_shl_handler!(i32_load_shl, I32LoadShl, 2, 4, |b| u64::from(u32::from_le_bytes(b)));
+handler!(i32_load_shl_u8(pc, fp, mb, ml, x) {
+    operands!(pc, Op::I32LoadShlU8 { dst, idx, offset });
+    let a = (*fp.add(idx as usize) & 0xff) << 2;
+    match load::<4>(mb, ml, a, offset) {
+        Ok(b) => *fp.add(dst as usize) = u64::from(u32::from_le_bytes(b)),
+        Err(code) => return trap!(x, code),
+    }
+    next!(pc.add(1), fp, mb, ml, x)
+});
 load_shl_handler!(f32_load_shl, F32LoadShl, 2, 4, |b| u64::from(u32::from_le_bytes(b)));
 load_shl_handler!(i64_load_shl, I64LoadShl, 3, 8, u64::from_le_bytes);
 load_shl_handler!(f64_load_shl, F64LoadShl, 3, 8, u64::from_le_bytes);

@@ -439,6 +439,7 @@ macro_rules! define_handler_of {
                 Op::I32AddShl2 { .. } => memory::i32_add_shl2::<C>,
                 Op::I32AddShl3 { .. } => memory::i32_add_shl3::<C>,
                 Op::I32LoadShl { .. } => memory::i32_load_shl::<C>,
+                Op::I32LoadShlU8 { .. } => memory::i32_load_shl_u8::<C>,
                 Op::F32LoadShl { .. } => memory::f32_load_shl::<C>,
                 Op::I64LoadShl { .. } => memory::i64_load_shl::<C>,
                 Op::F64LoadShl { .. } => memory::f64_load_shl::<C>,

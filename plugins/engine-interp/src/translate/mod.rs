@@ -923,6 +923,24 @@ impl<'m> FuncTranslator<'m> {
         self.ops.truncate(at);
     }
 
+    /// Folds an `i32.and` by 255 before the `I32LoadShl` at `at` (the last
+    /// instruction) into it, when that `and` only feeds the index: a table lookup
+    /// by a byte.
+    fn fuse_masked(&mut self, at: usize) {
+        if at == 0 || at - 1 < self.barrier {
+            return;
+        }
+        if let Op::I32LoadShl { dst, idx, offset } = self.ops[at]
+            && let Op::I32AndImm { dst: t, lhs: i, imm: 255 } = self.ops[at - 1]
+            && t == idx
+            && t >= self.locals_end + self.stack.len() as u32 - 1
+            && t & CONST_TAG == 0
+        {
+            self.ops[at - 1] = Op::I32LoadShlU8 { dst, idx: i, offset };
+            self.ops.truncate(at);
+        }
+    }
+
     /// Folds the `shl` before the fused access at `at` (the last instruction) into
     /// it, when that `shl` only feeds the access: its result is a temporary slot,
     /// dead once the address is computed, and no label lies between them.
@@ -1000,6 +1018,7 @@ impl<'m> FuncTranslator<'m> {
                 }
                 if let Some(op) = load.fuse_shift(self.ops[at]) {
                     self.ops[at] = op;
+                    self.fuse_masked(at);
                     return Ok(());
                 }
             }
