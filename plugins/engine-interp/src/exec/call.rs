@@ -17,10 +17,9 @@ pub struct Frame {
     pub ret_pc: *const Instr,
     /// The caller's frame pointer.
     pub fp: *mut u64,
-    /// The caller's instance (`*const InstanceData<C>`).
+    /// The caller's instance (`*const InstanceData<C>`; its module code is found
+    /// from it on the rare return to another instance).
     pub inst: *const u8,
-    /// The caller's module code.
-    pub code: *const ModuleCode,
     /// The caller's module function index.
     pub func: u32,
 }
@@ -161,7 +160,6 @@ impl<C: Composition<Engine = crate::Interp>> Exec<C> {
                 ret_pc,
                 fp,
                 inst: self.inst.cast(),
-                code: self.code,
                 func: self.cur_func,
             });
             self.frames.set_len(depth + 1);
@@ -299,7 +297,7 @@ macro_rules! ret {
         $x.cur_func = f.func;
         let caller: *const InstanceData<C> = f.inst.cast();
         let (mb, ml) = if caller != $x.inst {
-            $x.switch(caller, f.code);
+            $x.switch(caller, crate::exec::code_of(caller));
             ($x.mem_base, $x.mem_len)
         } else {
             ($mb, $ml)

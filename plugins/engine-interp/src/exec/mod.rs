@@ -247,7 +247,7 @@ pub fn call<C: Composition<Engine = crate::Interp>>(
 /// # Safety
 /// `inst` is a live instance whose module was compiled by this engine.
 #[inline(always)]
-unsafe fn code_of<C: Composition<Engine = crate::Interp>>(
+pub(crate) unsafe fn code_of<C: Composition<Engine = crate::Interp>>(
     inst: *const InstanceData<C>,
 ) -> *const ModuleCode {
     // SAFETY: the caller guarantees `inst` is live.
