@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::error::{InstantiationError, LinkError};
 use super::host::{HostModuleDef, RunContext};
 use super::memory::MemorySlot;
-use super::module::{DataMode, ElemMode, ImportKind};
+use super::module::{ConstExpr, DataMode, ElemMode, ImportKind};
 use super::offsets::{RawRef, VMContext};
 use super::store::{Extern, FuncKind, Instance, InstanceData, Module, Store};
 use super::types::{ExternType, FuncType, limits_match};
@@ -303,19 +303,8 @@ impl<C: Composition> Linker<C> {
                 ElemMode::Passive => {}
                 ElemMode::Declared => s.instances[inst_id as usize].elems[i] = Box::new([]),
                 ElemMode::Active { table, offset } => {
+                    let off = segment_offset(s, inst_id, offset);
                     let d = &s.instances[inst_id as usize];
-                    let off = match offset.eval(
-                        |g| {
-                            d.global_addrs
-                                .get(g as usize)
-                                .and_then(|&a| s.global_value(a))
-                                .unwrap_or(Val::I32(0))
-                        },
-                        |_| Val::I32(0),
-                    ) {
-                        Val::I32(v) => v as u32 as usize,
-                        _ => 0,
-                    };
                     let taddr = d.table_addrs.get(*table as usize).copied().unwrap_or(0) as usize;
                     let items = std::mem::take(&mut s.instances[inst_id as usize].elems[i]);
                     let t = &mut s.tables[taddr];
@@ -331,19 +320,8 @@ impl<C: Composition> Linker<C> {
         }
         for (i, seg) in info.datas.iter().enumerate() {
             if let DataMode::Active { memory, offset } = &seg.mode {
+                let off = segment_offset(s, inst_id, offset);
                 let d = &s.instances[inst_id as usize];
-                let off = match offset.eval(
-                    |g| {
-                        d.global_addrs
-                            .get(g as usize)
-                            .and_then(|&a| s.global_value(a))
-                            .unwrap_or(Val::I32(0))
-                    },
-                    |_| Val::I32(0),
-                ) {
-                    Val::I32(v) => v as u32 as usize,
-                    _ => 0,
-                };
                 let maddr = d.memory_addrs.get(*memory as usize).copied().unwrap_or(0) as usize;
                 let bytes = info.bytes.get(seg.range.clone()).unwrap_or(&[]);
                 let mem = s.memories[maddr].data_mut();
@@ -372,5 +350,18 @@ impl<C: Composition> Linker<C> {
             },
             |f| Val::FuncRef(funcs.get(f as usize).copied()),
         )
+    }
+}
+
+/// The value of an active segment's offset expression (validated to be an `i32`), as an
+/// unsigned address.
+fn segment_offset<C: Composition>(s: &Store<C>, inst_id: u32, offset: &ConstExpr) -> usize {
+    let d = &s.instances[inst_id as usize];
+    let global = |g: u32| {
+        d.global_addrs.get(g as usize).and_then(|&a| s.global_value(a)).unwrap_or(Val::I32(0))
+    };
+    match offset.eval(global, |_| Val::I32(0)) {
+        Val::I32(v) => v as u32 as usize,
+        _ => 0,
     }
 }
