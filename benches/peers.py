@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from features_block import replace_block
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "bench"
 OUT = ROOT / "target" / "peers"
@@ -251,16 +253,9 @@ def main():
         for f in failures:
             print("  " + f)
     if a.update_features:
-        block = (f"<!-- peers:begin -->\nMeasured {date} with `{cmd.strip()}` ({a.size} sizes, median of "
-                 f"{a.runs} runs, whole-command wall time; every output verified). Seconds, ratio to native.\n\n"
-                 f"{table}\n\n" + "\n".join(f"- {s}" for s in summary) + "\n<!-- peers:end -->")
-        fm = ROOT / "features.md"
-        text = fm.read_text()
-        if "<!-- peers:begin -->" in text:
-            text = re.sub(r"<!-- peers:begin -->.*?<!-- peers:end -->", lambda _: block, text, flags=re.S)
-        else:
-            text += "\n" + block + "\n"
-        fm.write_text(text)
+        replace_block("peers", f"Measured {date} with `{cmd.strip()}` ({a.size} sizes, median of "
+                      f"{a.runs} runs, whole-command wall time; every output verified). Seconds, ratio to "
+                      f"native.\n\n{table}\n\n" + "\n".join(f"- {s}" for s in summary))
         print("features.md updated")
     sys.exit(1 if failures else 0)
 

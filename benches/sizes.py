@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from features_block import replace_block
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "target" / "sizes"
 
@@ -58,15 +60,8 @@ def main():
     print(table)
     if a.update_features:
         date = datetime.date.today().isoformat()
-        block = (f"<!-- sizes:begin -->\nMeasured {date} with `python3 benches/sizes.py` "
-                 f"(x86_64 Linux, rustc {rustc_version()}).\n\n{table}\n<!-- sizes:end -->")
-        fm = ROOT / "features.md"
-        text = fm.read_text()
-        if "<!-- sizes:begin -->" in text:
-            text = re.sub(r"<!-- sizes:begin -->.*?<!-- sizes:end -->", lambda _: block, text, flags=re.S)
-        else:
-            text += "\n" + block + "\n"
-        fm.write_text(text)
+        replace_block("sizes", f"Measured {date} with `python3 benches/sizes.py` "
+                      f"(x86_64 Linux, rustc {rustc_version()}).\n\n{table}")
         print("features.md updated", file=sys.stderr)
 
 
