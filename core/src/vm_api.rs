@@ -42,7 +42,7 @@ impl<C: Composition, S> Vm<C, S> {
     {
         let started = std::time::Instant::now();
         let info = ModuleInfo::decode(bytes.as_ref(), self.features())?;
-        let code = self.plugins_mut().engine_mut().compile(&info)?;
+        let code = <C::Engine as Engine>::compile_for(self.plugins_mut(), &info)?;
         if C::EVENTS.contains(EventKind::Compile) {
             let event = Event::Compile {
                 functions: info.funcs.len() as u32 - info.num_imported_funcs,

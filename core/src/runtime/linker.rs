@@ -262,6 +262,7 @@ impl<C: Composition> Linker<C> {
                 globals: std::ptr::null(),
                 funcs: std::ptr::null(),
                 sigs: std::ptr::null(),
+                store: std::ptr::null_mut(),
             },
             module: module.clone(),
             funcs: func_addrs.iter().map(|&a| &s.funcs[a as usize].vm as *const _).collect(),
@@ -289,10 +290,23 @@ impl<C: Composition> Linker<C> {
             globals: data.globals.as_ptr(),
             funcs: data.funcs.as_ptr(),
             sigs: data.sigs.as_ptr(),
+            store: &mut *s.ctx,
         };
         let vmctx: *mut VMContext = &mut data.vmctx;
-        for &a in &data.func_addrs[info.num_imported_funcs as usize..] {
-            s.funcs[a as usize].vm.vmctx = vmctx;
+        let code = module.code();
+        for (i, &a) in data.func_addrs.iter().enumerate() {
+            let f = &mut s.funcs[a as usize];
+            if i >= info.num_imported_funcs as usize {
+                f.vm.vmctx = vmctx;
+                f.vm.code = <C::Engine as Engine>::native_entry(code, i as u32);
+            } else if f.vm.code.is_null()
+                && let FuncKind::Host { .. } = f.kind
+                && let Some(&ty) = info.funcs.get(i)
+            {
+                // A host function gets native code the first time a module that
+                // imports it is instantiated; the module stays alive with the store.
+                f.vm.code = <C::Engine as Engine>::host_entry(code, ty);
+            }
         }
         s.instances.push(data);
         let inst = Instance(inst_id);

@@ -32,13 +32,50 @@ pub struct VMGlobal {
     pub hi: u64,
 }
 
+/// State shared by every instance of one store, for generated code and the runtime
+/// functions it calls. Each instance's [`VMContext::store`] points to it; the engine
+/// fills it on entry from the host.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMStoreContext {
+    /// Lowest native stack address guest frames may use (JIT engines compare the
+    /// stack pointer against it in function prologues).
+    pub stack_limit: usize,
+    /// Fuel left in the current call from the host (JIT engines with metering on
+    /// subtract from it; below zero traps with "out of fuel").
+    pub fuel: i64,
+    /// Engine-defined table of runtime functions generated code calls.
+    pub libcalls: *const usize,
+    /// The store (`*mut Store<C>`) during a call from the host, else null.
+    pub store: *mut (),
+    /// The composition (`*mut C`) during a call from the host, else null.
+    pub plugins: *mut (),
+    /// Engine-defined state of the call in progress, else null.
+    pub engine: *mut (),
+}
+
+impl Default for VMStoreContext {
+    fn default() -> Self {
+        Self {
+            stack_limit: 0,
+            fuel: 0,
+            libcalls: core::ptr::null(),
+            store: core::ptr::null_mut(),
+            plugins: core::ptr::null_mut(),
+            engine: core::ptr::null_mut(),
+        }
+    }
+}
+
 /// A function reference: what a non-null `funcref` points to.
 #[repr(C)]
 #[derive(Debug)]
 pub struct VMFuncRef {
     /// Native entry point for JIT engines (null for the interpreter).
     pub code: *const u8,
-    /// The owning instance's context (null for host functions).
+    /// The owning instance's context. For a host function, this funcref itself (so
+    /// that native code shared by every host function of one signature can tell which
+    /// one it calls).
     pub vmctx: *mut VMContext,
     /// Canonical signature id in the store (compared by `call_indirect`).
     pub sig: u32,
@@ -63,6 +100,8 @@ pub struct VMContext {
     pub funcs: *const *const VMFuncRef,
     /// Canonical signature id of every type index of the module.
     pub sigs: *const u32,
+    /// The store's shared context.
+    pub store: *mut VMStoreContext,
 }
 
 /// A reference as stored in tables, globals and the operand stack: `0` is null; a
@@ -112,8 +151,22 @@ pub const VMCTX_GLOBALS: usize = 24;
 pub const VMCTX_FUNCS: usize = 32;
 /// `VMContext::sigs`.
 pub const VMCTX_SIGS: usize = 40;
+/// `VMContext::store`.
+pub const VMCTX_STORE: usize = 48;
 /// `size_of::<VMContext>()`.
-pub const VMCTX_SIZE: usize = 48;
+pub const VMCTX_SIZE: usize = 56;
+/// `VMStoreContext::stack_limit`.
+pub const STORE_STACK_LIMIT: usize = 0;
+/// `VMStoreContext::fuel`.
+pub const STORE_FUEL: usize = 8;
+/// `VMStoreContext::libcalls`.
+pub const STORE_LIBCALLS: usize = 16;
+/// `VMStoreContext::store`.
+pub const STORE_STORE: usize = 24;
+/// `VMStoreContext::plugins`.
+pub const STORE_PLUGINS: usize = 32;
+/// `VMStoreContext::engine`.
+pub const STORE_ENGINE: usize = 40;
 
 #[cfg(test)]
 mod tests {
@@ -143,6 +196,13 @@ mod tests {
         assert_eq!(VMCTX_GLOBALS, offset_of!(VMContext, globals));
         assert_eq!(VMCTX_FUNCS, offset_of!(VMContext, funcs));
         assert_eq!(VMCTX_SIGS, offset_of!(VMContext, sigs));
+        assert_eq!(VMCTX_STORE, offset_of!(VMContext, store));
         assert_eq!(VMCTX_SIZE, size_of::<VMContext>());
+        assert_eq!(STORE_STACK_LIMIT, offset_of!(VMStoreContext, stack_limit));
+        assert_eq!(STORE_FUEL, offset_of!(VMStoreContext, fuel));
+        assert_eq!(STORE_LIBCALLS, offset_of!(VMStoreContext, libcalls));
+        assert_eq!(STORE_STORE, offset_of!(VMStoreContext, store));
+        assert_eq!(STORE_PLUGINS, offset_of!(VMStoreContext, plugins));
+        assert_eq!(STORE_ENGINE, offset_of!(VMStoreContext, engine));
     }
 }

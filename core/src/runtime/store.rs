@@ -11,7 +11,7 @@ use super::host::HostFuncDef;
 use super::memory::MemorySlot;
 use super::module::{ExportKind, ModuleInfo};
 use super::offsets::{
-    RawRef, VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMTableDefinition,
+    RawRef, VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMStoreContext, VMTableDefinition,
 };
 use super::types::{FuncType, GlobalType, TableType};
 use super::{Val, ValType};
@@ -260,6 +260,9 @@ pub struct Store<C: Composition> {
     pub instances: Vec<Box<InstanceData<C>>>,
     /// Host modules' states.
     pub host_states: Vec<Box<dyn Any + Send>>,
+    /// The context every instance's [`VMContext::store`] points to (boxed: its
+    /// address is stable).
+    pub ctx: Box<VMStoreContext>,
 }
 
 impl<C: Composition> Default for Store<C> {
@@ -272,6 +275,7 @@ impl<C: Composition> Default for Store<C> {
             globals: Vec::new(),
             instances: Vec::new(),
             host_states: Vec::new(),
+            ctx: Box::default(),
         }
     }
 }
@@ -295,12 +299,17 @@ impl<C: Composition> Store<C> {
     }
 
     /// Adds a function; returns its address.
+    /// A host function's `vmctx` is set to its own funcref (see [`VMFuncRef::vmctx`]).
     pub fn push_func(&mut self, sig: u32, kind: FuncKind, vmctx: *mut VMContext) -> u32 {
         let addr = self.funcs.len() as u32;
-        self.funcs.push(Box::new(FuncSlot {
+        let mut slot = Box::new(FuncSlot {
             vm: VMFuncRef { code: std::ptr::null(), vmctx, sig, func: addr },
             kind,
-        }));
+        });
+        if let FuncKind::Host { .. } = kind {
+            slot.vm.vmctx = (&raw mut slot.vm).cast::<VMContext>();
+        }
+        self.funcs.push(slot);
         addr
     }
 

@@ -29,6 +29,36 @@ pub trait Engine: Plugin {
     /// or an engine limit.
     fn compile(&mut self, module: &ModuleInfo) -> Result<Self::Code, CompileError>;
 
+    /// Compiles a module for composition `C` (what the embedding API calls). Engines
+    /// whose code depends on the other plugins (a JIT that drops bounds checks when the
+    /// `virt` plugin provides guard pages) override it; the default is
+    /// [`Engine::compile`].
+    ///
+    /// # Errors
+    /// As [`Engine::compile`].
+    fn compile_for<C: Composition<Engine = Self>>(
+        plugins: &mut C,
+        module: &ModuleInfo,
+    ) -> Result<Self::Code, CompileError> {
+        plugins.engine_mut().compile(module)
+    }
+
+    /// The native entry point of defined function `index` (module index space), which
+    /// the linker writes into its funcref; null for engines without native code.
+    fn native_entry(code: &Self::Code, index: u32) -> *const u8 {
+        let _ = (code, index);
+        core::ptr::null()
+    }
+
+    /// Native code with this engine's calling convention that calls a host function
+    /// of the module's type `ty` (the linker writes it into the host function's
+    /// funcref when a module importing it is instantiated); null for engines without
+    /// native code.
+    fn host_entry(code: &Self::Code, ty: u32) -> *const u8 {
+        let _ = (code, ty);
+        core::ptr::null()
+    }
+
     /// Calls function `func` (a store address) with `args`, appending its results to
     /// `results`. The caller has checked `args` against the function's signature.
     ///
