@@ -8,6 +8,7 @@
 //!
 //! | feature | crate | slot |
 //! |---|---|---|
+//! | `engine-cranelift` | [`vm_engine_cranelift`] | engine |
 //! | `engine-interp` | [`vm_engine_interp`] | engine |
 //! | `virt-host` | [`vm_virt_host`] | virt |
 //! | `host-wasi` | [`vm_host_wasi`] | host |
@@ -16,6 +17,8 @@ pub use vm_core::*;
 
 pub mod wast;
 
+#[cfg(feature = "engine-cranelift")]
+pub use vm_engine_cranelift;
 #[cfg(feature = "engine-interp")]
 pub use vm_engine_interp;
 #[cfg(feature = "host-wasi")]

@@ -26,7 +26,7 @@ pub const KNOWN_CAPABILITIES: &[KnownCapability] = &[
     KnownCapability {
         name: "engine",
         doc: "executes WebAssembly function bodies",
-        providers: &["engine-interp"],
+        providers: &["engine-cranelift", "engine-interp"],
     },
     KnownCapability {
         name: "interpreter",
@@ -36,7 +36,7 @@ pub const KNOWN_CAPABILITIES: &[KnownCapability] = &[
     KnownCapability {
         name: "native-code",
         doc: "generates host machine code for function bodies",
-        providers: &[],
+        providers: &["engine-cranelift"],
     },
     KnownCapability {
         name: "virt",

@@ -4,6 +4,7 @@ vm_core::compose! {
     /// The VM this binary runs: one plugin per slot, picked by Cargo features.
     pub struct BinVm {
         engine: {
+            #[cfg(feature = "engine-cranelift")] vm_engine_cranelift::Cranelift,
             #[cfg(feature = "engine-interp")] vm_engine_interp::Interp,
         },
         virt: {
@@ -19,6 +20,8 @@ vm_core::compose! {
 
 /// The features this binary was built with, for `vm info`.
 pub const FEATURES: &[&str] = &[
+    #[cfg(feature = "engine-cranelift")]
+    "engine-cranelift",
     #[cfg(feature = "engine-interp")]
     "engine-interp",
     #[cfg(feature = "virt-host")]

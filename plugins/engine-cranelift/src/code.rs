@@ -1,0 +1,169 @@
+//! Code memory and a module's compiled code.
+//!
+//! Machine code is copied into fresh anonymous pages while they are read-write, its
+//! relocations are resolved, and the pages become read-execute before any of it
+//! runs: no page is ever writable and executable at once (W^X). The pages are
+//! unmapped when the module's code is dropped.
+
+use std::ops::Range;
+
+use vm_core::runtime::{CompileError, TrapCode};
+
+/// Executable pages holding one module's functions and trampolines.
+#[derive(Debug)]
+pub struct CodeMemory {
+    base: *mut u8,
+    len: usize,
+}
+
+// SAFETY: the pages are immutable (read-execute) once published and owned by this
+// value; sharing or sending a pointer to immutable memory is sound.
+unsafe impl Send for CodeMemory {}
+// SAFETY: as above; no interior mutability after `publish`.
+unsafe impl Sync for CodeMemory {}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(p).ok().filter(|&p| p > 0).unwrap_or(4096)
+}
+
+impl CodeMemory {
+    /// Maps read-write pages for `bytes`, copies them in, lets `patch` resolve
+    /// relocations against the final address, then makes the pages read-execute.
+    ///
+    /// # Errors
+    /// The mapping or the protection change failed, or `patch` failed.
+    pub fn publish(
+        bytes: &[u8],
+        patch: impl FnOnce(&mut [u8], usize) -> Result<(), CompileError>,
+    ) -> Result<Self, CompileError> {
+        let page = page_size();
+        let len = bytes.len().max(1).div_ceil(page) * page;
+        // SAFETY: a fresh private anonymous mapping; no existing memory is affected.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(CompileError::Limit("code memory: mmap failed"));
+        }
+        let mem = Self { base: base.cast(), len };
+        // SAFETY: `base` is a fresh read-write mapping of `len >= bytes.len()` bytes
+        // that nothing else references.
+        let buf = unsafe { std::slice::from_raw_parts_mut(mem.base, len) };
+        buf[..bytes.len()].copy_from_slice(bytes);
+        patch(&mut buf[..bytes.len()], mem.base as usize)?;
+        // SAFETY: the mapping is ours; from here on it is never written again.
+        let rc = unsafe { libc::mprotect(mem.base.cast(), len, libc::PROT_READ | libc::PROT_EXEC) };
+        if rc != 0 {
+            return Err(CompileError::Limit("code memory: mprotect to read-execute failed"));
+        }
+        Ok(mem)
+    }
+
+    /// The first byte.
+    pub fn base(&self) -> *const u8 {
+        self.base
+    }
+
+    /// The address range the code occupies.
+    pub fn range(&self) -> Range<usize> {
+        self.base as usize..self.base as usize + self.len
+    }
+}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        // SAFETY: `base`/`len` describe our own mapping, unmapped only here; no code
+        // in it runs any more (the module and every instance of it are gone).
+        unsafe {
+            libc::munmap(self.base.cast(), self.len);
+        }
+    }
+}
+
+/// A trap site: a code offset (from the start of the code memory) and its trap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrapSite {
+    /// Offset of the trapping instruction.
+    pub offset: u32,
+    /// What the trap means.
+    pub kind: TrapKind,
+}
+
+/// What a trapping instruction means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrapKind {
+    /// A wasm trap with this code.
+    Wasm(TrapCode),
+    /// A runtime function recorded the trap before returning a failure.
+    Pending,
+}
+
+/// One compiled module: every defined function, the trampolines the host uses to
+/// call into it, and the trampolines its imports of host functions use.
+#[derive(Debug)]
+pub struct ModuleCode {
+    pub(crate) mem: CodeMemory,
+    /// Per defined function: its code range (offsets into `mem`).
+    pub(crate) funcs: Vec<Range<u32>>,
+    /// Per type index: the entry trampoline's offset.
+    pub(crate) entries: Vec<u32>,
+    /// Per type index: the host-call trampoline's offset.
+    pub(crate) host_calls: Vec<u32>,
+    /// Trap sites, sorted by offset.
+    pub(crate) traps: Vec<TrapSite>,
+    /// (code offset, wasm byte offset) pairs, sorted by code offset.
+    pub(crate) srclocs: Vec<(u32, u32)>,
+    /// Functions imported by the module (index of the first defined function).
+    pub(crate) num_imported_funcs: u32,
+}
+
+impl ModuleCode {
+    /// Whether `pc` is inside this module's code (functions or trampolines).
+    pub fn contains(&self, pc: usize) -> bool {
+        self.mem.range().contains(&pc)
+    }
+
+    fn offset(&self, pc: usize) -> Option<u32> {
+        self.contains(pc).then(|| (pc - self.mem.base as usize) as u32)
+    }
+
+    /// The trap recorded for the instruction at `pc`.
+    pub fn trap_at(&self, pc: usize) -> Option<TrapKind> {
+        let off = self.offset(pc)?;
+        let i = self.traps.binary_search_by_key(&off, |t| t.offset).ok()?;
+        Some(self.traps[i].kind)
+    }
+
+    /// The function (module index space) whose code contains `pc`.
+    pub fn func_at(&self, pc: usize) -> Option<u32> {
+        let off = self.offset(pc)?;
+        let i = self.funcs.partition_point(|r| r.start <= off).checked_sub(1)?;
+        self.funcs[i].contains(&off).then_some(self.num_imported_funcs + i as u32)
+    }
+
+    /// The wasm byte offset of the instruction at `pc`, when known.
+    pub fn wasm_offset(&self, pc: usize) -> Option<u32> {
+        let off = self.offset(pc)?;
+        let i = self.srclocs.partition_point(|&(c, _)| c <= off).checked_sub(1)?;
+        Some(self.srclocs[i].1)
+    }
+
+    /// The native address of a code offset.
+    pub(crate) fn addr(&self, off: u32) -> *const u8 {
+        self.mem.base().wrapping_add(off as usize)
+    }
+
+    /// Bytes of machine code.
+    pub fn code_bytes(&self) -> usize {
+        self.mem.len
+    }
+}

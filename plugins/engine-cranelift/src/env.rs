@@ -1,0 +1,462 @@
+//! The environment: everything in generated code that depends on the runtime's
+//! layout (the instance context, memories, tables, globals, funcrefs, the store
+//! context and the runtime functions). Offsets come from `vm_core::runtime::offsets`
+//! only; the operator translator asks this module for addresses and calls and
+//! hard-codes no layout.
+
+use cranelift_codegen::ir::{
+    self, AbiParam, ArgumentPurpose, ExtFuncData, ExternalName, FuncRef, GlobalValue,
+    GlobalValueData, InstBuilder, MemFlagsData, SigRef, Signature, TrapCode, Type,
+    UserExternalName, Value, condcodes::IntCC, types,
+};
+use cranelift_codegen::isa::CallConv;
+use cranelift_frontend::FunctionBuilder;
+use vm_core::runtime::offsets as o;
+use vm_core::runtime::{FuncType, ModuleInfo, ValType};
+
+/// Trap codes of generated code beyond Cranelift's own.
+pub mod trap {
+    use cranelift_codegen::ir::TrapCode;
+
+    /// `unreachable`.
+    pub const UNREACHABLE: TrapCode = TrapCode::unwrap_user(1);
+    /// Table index out of bounds.
+    pub const TABLE_OUT_OF_BOUNDS: TrapCode = TrapCode::unwrap_user(2);
+    /// `call_indirect` to a null entry.
+    pub const INDIRECT_CALL_TO_NULL: TrapCode = TrapCode::unwrap_user(3);
+    /// `call_indirect` signature mismatch.
+    pub const BAD_SIGNATURE: TrapCode = TrapCode::unwrap_user(4);
+    /// Fuel exhausted.
+    pub const OUT_OF_FUEL: TrapCode = TrapCode::unwrap_user(5);
+    /// A runtime function recorded the trap.
+    pub const PENDING: TrapCode = TrapCode::unwrap_user(6);
+}
+
+/// Runtime functions generated code calls, by index in the store context's table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Libcall {
+    /// `(vmctx, mem, delta) -> old | -1`
+    MemoryGrow,
+    /// `(vmctx, mem, dst, val, len) -> status`
+    MemoryFill,
+    /// `(vmctx, dst_mem, src_mem, dst, src, len) -> status`
+    MemoryCopy,
+    /// `(vmctx, mem, data, dst, src, len) -> status`
+    MemoryInit,
+    /// `(vmctx, data)`
+    DataDrop,
+    /// `(vmctx, table, init, delta) -> old | -1`
+    TableGrow,
+    /// `(vmctx, table, dst, val, len) -> status`
+    TableFill,
+    /// `(vmctx, dst_table, src_table, dst, src, len) -> status`
+    TableCopy,
+    /// `(vmctx, table, elem, dst, src, len) -> status`
+    TableInit,
+    /// `(vmctx, elem)`
+    ElemDrop,
+    /// `(caller_vmctx, funcref, values) -> status`
+    HostCall,
+}
+
+/// Number of [`Libcall`]s.
+pub const NUM_LIBCALLS: usize = 11;
+
+impl Libcall {
+    fn signature(self, ptr: Type) -> Signature {
+        use types::{I32, I64};
+        let (params, ret): (&[Type], Option<Type>) = match self {
+            Libcall::MemoryGrow => (&[ptr, I32, I32], Some(I32)),
+            Libcall::MemoryFill => (&[ptr, I32, I32, I32, I32], Some(I32)),
+            Libcall::MemoryCopy | Libcall::MemoryInit | Libcall::TableCopy | Libcall::TableInit => {
+                (&[ptr, I32, I32, I32, I32, I32], Some(I32))
+            }
+            Libcall::DataDrop | Libcall::ElemDrop => (&[ptr, I32], None),
+            Libcall::TableGrow => (&[ptr, I32, I64, I32], Some(I32)),
+            Libcall::TableFill => (&[ptr, I32, I32, I64, I32], Some(I32)),
+            Libcall::HostCall => (&[ptr, ptr, ptr], Some(I32)),
+        };
+        let mut sig = Signature::new(CallConv::SystemV);
+        sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
+        sig.returns.extend(ret.map(AbiParam::new));
+        sig
+    }
+}
+
+/// The Cranelift type of a wasm value type (references are raw pointers).
+pub fn ir_type(t: ValType) -> Type {
+    match t {
+        ValType::I32 => types::I32,
+        ValType::F32 => types::F32,
+        ValType::F64 => types::F64,
+        ValType::V128 => types::I8X16,
+        _ => types::I64,
+    }
+}
+
+/// The native signature of a wasm function: callee context, caller context, params.
+pub fn wasm_signature(ty: &FuncType) -> Signature {
+    let mut sig = Signature::new(CallConv::SystemV);
+    sig.params.push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::new(types::I64));
+    sig.params.extend(ty.params().iter().map(|&t| AbiParam::new(ir_type(t))));
+    sig.returns.extend(ty.results().iter().map(|&t| AbiParam::new(ir_type(t))));
+    sig
+}
+
+/// Flags of loads from runtime structures that never change while code runs.
+fn fixed() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly().with_can_move()
+}
+
+/// What one function's code knows about its module and composition.
+pub struct FuncEnv<'m> {
+    /// The module.
+    pub module: &'m ModuleInfo,
+    /// Linear memory has guard pages (in-bounds checks may be dropped).
+    pub guard_pages: bool,
+    /// Fuel metering is compiled in.
+    pub fuel: bool,
+    vmctx: Option<Value>,
+    vmctx_gv: Option<GlobalValue>,
+    sigs: Vec<Option<SigRef>>,
+    funcs: Vec<Option<FuncRef>>,
+    libcall_sigs: [Option<SigRef>; NUM_LIBCALLS],
+}
+
+/// The most a static offset may be for the guard region to cover an access (the
+/// reservation spans 4 GiB of addresses plus at least this much).
+const GUARDED_OFFSET: u64 = 0x8000_0000;
+
+impl<'m> FuncEnv<'m> {
+    /// An environment for functions of `module`.
+    pub fn new(module: &'m ModuleInfo, guard_pages: bool, fuel: bool) -> Self {
+        Self {
+            module,
+            guard_pages,
+            fuel,
+            vmctx: None,
+            vmctx_gv: None,
+            sigs: vec![None; module.types.len()],
+            funcs: vec![None; module.funcs.len()],
+            libcall_sigs: [None; NUM_LIBCALLS],
+        }
+    }
+
+    /// Forgets per-function state before translating the next function.
+    pub fn reset(&mut self) {
+        self.vmctx = None;
+        self.vmctx_gv = None;
+        self.sigs.iter_mut().for_each(|s| *s = None);
+        self.funcs.iter_mut().for_each(|s| *s = None);
+        self.libcall_sigs = [None; NUM_LIBCALLS];
+    }
+
+    fn vmctx_gv(&mut self, b: &mut FunctionBuilder) -> GlobalValue {
+        *self.vmctx_gv.get_or_insert_with(|| b.create_global_value(GlobalValueData::VMContext))
+    }
+
+    /// Sets the function's own context (its first parameter).
+    pub fn set_vmctx(&mut self, v: Value) {
+        self.vmctx = Some(v);
+    }
+
+    fn load_gv(
+        b: &mut FunctionBuilder,
+        base: GlobalValue,
+        offset: usize,
+        flags: MemFlagsData,
+    ) -> GlobalValue {
+        let flags = b.func.dfg.mem_flags.insert_unchecked(flags);
+        b.create_global_value(GlobalValueData::Load {
+            base,
+            offset: (offset as i32).into(),
+            global_type: types::I64,
+            flags,
+        })
+    }
+
+    /// The function's own context.
+    pub fn vmctx(&mut self, _b: &mut FunctionBuilder) -> Value {
+        self.vmctx.expect("set_vmctx is called before translation")
+    }
+
+    /// Sets the prologue's stack-limit check (the store context's `stack_limit`).
+    pub fn set_stack_limit(&mut self, b: &mut FunctionBuilder) {
+        let vmctx = self.vmctx_gv(b);
+        let store = Self::load_gv(b, vmctx, o::VMCTX_STORE, fixed());
+        let limit = Self::load_gv(b, store, o::STORE_STACK_LIMIT, MemFlagsData::trusted());
+        b.func.stack_limit = Some(limit);
+    }
+
+    fn fixed_load(&mut self, b: &mut FunctionBuilder, base: Value, offset: usize) -> Value {
+        b.ins().load(types::I64, fixed(), base, offset as i32)
+    }
+
+    fn vmctx_field(&mut self, b: &mut FunctionBuilder, offset: usize) -> Value {
+        let v = self.vmctx(b);
+        self.fixed_load(b, v, offset)
+    }
+
+    // ---- linear memory ----------------------------------------------------------
+
+    fn memory_def(&mut self, b: &mut FunctionBuilder, mem: u32) -> Value {
+        if mem == 0 {
+            return self.vmctx_field(b, o::VMCTX_MEMORY0);
+        }
+        let arr = self.vmctx_field(b, o::VMCTX_MEMORIES);
+        self.fixed_load(b, arr, mem as usize * 8)
+    }
+
+    /// The native address for an access of `size` bytes at wasm address `index`
+    /// (an `i32`) plus static `offset` in memory `mem`, and the static offset left to
+    /// fold into the access. Traps when out of bounds: by an explicit check, or, with
+    /// guard pages and a small enough offset, by the access faulting.
+    pub fn heap_addr(
+        &mut self,
+        b: &mut FunctionBuilder,
+        mem: u32,
+        index: Value,
+        offset: u64,
+        size: u32,
+    ) -> (Value, i32) {
+        let index = b.ins().uextend(types::I64, index);
+        if self.guard_pages && mem == 0 && offset <= GUARDED_OFFSET {
+            // Base and definition never move with guard pages: loads the optimizer
+            // may share and hoist out of loops.
+            let def = self.vmctx_field(b, o::VMCTX_MEMORY0);
+            let base = self.fixed_load(b, def, o::MEMORY_BASE);
+            let addr = b.ins().iadd(base, index);
+            return (addr, offset as i32);
+        }
+        let def = self.memory_def(b, mem);
+        let len = b.ins().load(types::I64, MemFlagsData::trusted(), def, o::MEMORY_LENGTH as i32);
+        let end = b.ins().iadd_imm_s(index, (offset + u64::from(size)) as i64);
+        let oob = b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
+        b.ins().trapnz(oob, TrapCode::HEAP_OUT_OF_BOUNDS);
+        let base = b.ins().load(types::I64, MemFlagsData::trusted(), def, o::MEMORY_BASE as i32);
+        let addr = b.ins().iadd(base, index);
+        if offset <= i32::MAX as u64 {
+            (addr, offset as i32)
+        } else {
+            (b.ins().iadd_imm_s(addr, offset as i64), 0)
+        }
+    }
+
+    /// Flags of a linear-memory access.
+    pub fn heap_flags() -> MemFlagsData {
+        MemFlagsData::new().with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
+    }
+
+    /// `memory.size` in pages.
+    pub fn memory_size(&mut self, b: &mut FunctionBuilder, mem: u32) -> Value {
+        let def = self.memory_def(b, mem);
+        let len = b.ins().load(types::I64, MemFlagsData::trusted(), def, o::MEMORY_LENGTH as i32);
+        let pages = b.ins().ushr_imm_u(len, 16);
+        b.ins().ireduce(types::I32, pages)
+    }
+
+    // ---- globals ----------------------------------------------------------------
+
+    fn global_ptr(&mut self, b: &mut FunctionBuilder, idx: u32) -> Value {
+        let arr = self.vmctx_field(b, o::VMCTX_GLOBALS);
+        self.fixed_load(b, arr, idx as usize * 8)
+    }
+
+    /// `global.get`.
+    pub fn global_get(&mut self, b: &mut FunctionBuilder, idx: u32) -> Value {
+        let g = self.module.globals[idx as usize];
+        let ptr = self.global_ptr(b, idx);
+        let flags = if g.mutable { MemFlagsData::trusted() } else { fixed() };
+        b.ins().load(ir_type(g.ty), flags, ptr, o::GLOBAL_LO as i32)
+    }
+
+    /// `global.set`.
+    pub fn global_set(&mut self, b: &mut FunctionBuilder, idx: u32, v: Value) {
+        let ptr = self.global_ptr(b, idx);
+        b.ins().store(MemFlagsData::trusted(), v, ptr, o::GLOBAL_LO as i32);
+    }
+
+    // ---- tables and references --------------------------------------------------
+
+    fn table_def(&mut self, b: &mut FunctionBuilder, table: u32) -> Value {
+        let arr = self.vmctx_field(b, o::VMCTX_TABLES);
+        self.fixed_load(b, arr, table as usize * 8)
+    }
+
+    /// The address of element `index` (an `i32`) of `table`, trapping when out of
+    /// bounds.
+    fn table_elem_addr(&mut self, b: &mut FunctionBuilder, table: u32, index: Value) -> Value {
+        let def = self.table_def(b, table);
+        let len = b.ins().load(types::I64, MemFlagsData::trusted(), def, o::TABLE_LENGTH as i32);
+        let index = b.ins().uextend(types::I64, index);
+        let oob = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        b.ins().trapnz(oob, trap::TABLE_OUT_OF_BOUNDS);
+        let base = b.ins().load(types::I64, MemFlagsData::trusted(), def, o::TABLE_BASE as i32);
+        let off = b.ins().imul_imm_u(index, o::TABLE_ELEMENT_SIZE as i64);
+        b.ins().iadd(base, off)
+    }
+
+    /// `table.get`.
+    pub fn table_get(&mut self, b: &mut FunctionBuilder, table: u32, index: Value) -> Value {
+        let addr = self.table_elem_addr(b, table, index);
+        b.ins().load(types::I64, MemFlagsData::trusted(), addr, 0)
+    }
+
+    /// `table.set`.
+    pub fn table_set(&mut self, b: &mut FunctionBuilder, table: u32, index: Value, v: Value) {
+        let addr = self.table_elem_addr(b, table, index);
+        b.ins().store(MemFlagsData::trusted(), v, addr, 0);
+    }
+
+    /// `table.size`.
+    pub fn table_size(&mut self, b: &mut FunctionBuilder, table: u32) -> Value {
+        let def = self.table_def(b, table);
+        let len = b.ins().load(types::I64, MemFlagsData::trusted(), def, o::TABLE_LENGTH as i32);
+        b.ins().ireduce(types::I32, len)
+    }
+
+    fn funcref(&mut self, b: &mut FunctionBuilder, func: u32) -> Value {
+        let arr = self.vmctx_field(b, o::VMCTX_FUNCS);
+        self.fixed_load(b, arr, func as usize * 8)
+    }
+
+    /// `ref.func`: the funcref pointer.
+    pub fn ref_func(&mut self, b: &mut FunctionBuilder, func: u32) -> Value {
+        self.funcref(b, func)
+    }
+
+    // ---- calls ------------------------------------------------------------------
+
+    fn sig_ref(&mut self, b: &mut FunctionBuilder, ty: u32) -> SigRef {
+        if let Some(s) = self.sigs[ty as usize] {
+            return s;
+        }
+        let s = b.import_signature(wasm_signature(&self.module.types[ty as usize]));
+        self.sigs[ty as usize] = Some(s);
+        s
+    }
+
+    fn func_ref(&mut self, b: &mut FunctionBuilder, func: u32) -> FuncRef {
+        if let Some(f) = self.funcs[func as usize] {
+            return f;
+        }
+        let ty = self.module.funcs[func as usize];
+        let signature = self.sig_ref(b, ty);
+        let name = b.func.declare_imported_user_function(UserExternalName::new(0, func));
+        let f = b.import_function(ExtFuncData {
+            name: ExternalName::user(name),
+            signature,
+            colocated: true,
+            patchable: false,
+        });
+        self.funcs[func as usize] = Some(f);
+        f
+    }
+
+    /// `call func` with `args`; returns the call instruction.
+    pub fn call(&mut self, b: &mut FunctionBuilder, func: u32, args: &[Value]) -> ir::Inst {
+        let vmctx = self.vmctx(b);
+        let mut all = Vec::with_capacity(args.len() + 2);
+        if func >= self.module.num_imported_funcs {
+            let f = self.func_ref(b, func);
+            all.extend([vmctx, vmctx]);
+            all.extend_from_slice(args);
+            return b.ins().call(f, &all);
+        }
+        let fr = self.funcref(b, func);
+        let code = self.fixed_load(b, fr, o::FUNCREF_CODE);
+        let callee = self.fixed_load(b, fr, o::FUNCREF_VMCTX);
+        all.extend([callee, vmctx]);
+        all.extend_from_slice(args);
+        let sig = self.sig_ref(b, self.module.funcs[func as usize]);
+        b.ins().call_indirect(sig, code, &all)
+    }
+
+    /// `call_indirect (type ty) (table t)` through element `index`.
+    pub fn call_indirect(
+        &mut self,
+        b: &mut FunctionBuilder,
+        ty: u32,
+        table: u32,
+        index: Value,
+        args: &[Value],
+    ) -> ir::Inst {
+        let addr = self.table_elem_addr(b, table, index);
+        let fr = b.ins().load(types::I64, MemFlagsData::trusted(), addr, 0);
+        b.ins().trapz(fr, trap::INDIRECT_CALL_TO_NULL);
+        let sig = b.ins().load(types::I32, MemFlagsData::trusted(), fr, o::FUNCREF_SIG as i32);
+        let sigs = self.vmctx_field(b, o::VMCTX_SIGS);
+        let want = b.ins().load(types::I32, fixed(), sigs, (ty as usize * 4) as i32);
+        let bad = b.ins().icmp(IntCC::NotEqual, sig, want);
+        b.ins().trapnz(bad, trap::BAD_SIGNATURE);
+        let code = b.ins().load(types::I64, MemFlagsData::trusted(), fr, o::FUNCREF_CODE as i32);
+        let callee = b.ins().load(types::I64, MemFlagsData::trusted(), fr, o::FUNCREF_VMCTX as i32);
+        let vmctx = self.vmctx(b);
+        let mut all = Vec::with_capacity(args.len() + 2);
+        all.extend([callee, vmctx]);
+        all.extend_from_slice(args);
+        let sig = self.sig_ref(b, ty);
+        b.ins().call_indirect(sig, code, &all)
+    }
+
+    // ---- runtime functions ------------------------------------------------------
+
+    /// Calls runtime function `lc` with the context prepended to `args`; returns its
+    /// result, if it has one.
+    pub fn libcall(
+        &mut self,
+        b: &mut FunctionBuilder,
+        lc: Libcall,
+        args: &[Value],
+    ) -> Option<Value> {
+        let sig = match self.libcall_sigs[lc as usize] {
+            Some(s) => s,
+            None => {
+                let s = b.import_signature(lc.signature(types::I64));
+                self.libcall_sigs[lc as usize] = Some(s);
+                s
+            }
+        };
+        let store = self.vmctx_field(b, o::VMCTX_STORE);
+        let table =
+            b.ins().load(types::I64, MemFlagsData::trusted(), store, o::STORE_LIBCALLS as i32);
+        let f = self.fixed_load(b, table, lc as usize * 8);
+        let vmctx = self.vmctx(b);
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(vmctx);
+        all.extend_from_slice(args);
+        let call = b.ins().call_indirect(sig, f, &all);
+        b.inst_results(call).first().copied()
+    }
+
+    /// Calls a runtime function that returns a status; traps when it failed.
+    pub fn libcall_checked(&mut self, b: &mut FunctionBuilder, lc: Libcall, args: &[Value]) {
+        if let Some(status) = self.libcall(b, lc, args) {
+            b.ins().trapnz(status, trap::PENDING);
+        }
+    }
+
+    // ---- fuel -------------------------------------------------------------------
+
+    fn fuel_addr(&mut self, b: &mut FunctionBuilder) -> Value {
+        self.vmctx_field(b, o::VMCTX_STORE)
+    }
+
+    /// Subtracts `cost` from the fuel left.
+    pub fn fuel_consume(&mut self, b: &mut FunctionBuilder, cost: u64) {
+        let store = self.fuel_addr(b);
+        let f = b.ins().load(types::I64, MemFlagsData::trusted(), store, o::STORE_FUEL as i32);
+        let f = b.ins().iadd_imm_s(f, -(cost as i64));
+        b.ins().store(MemFlagsData::trusted(), f, store, o::STORE_FUEL as i32);
+    }
+
+    /// Traps with "out of fuel" when the fuel left is negative.
+    pub fn fuel_check(&mut self, b: &mut FunctionBuilder) {
+        let store = self.fuel_addr(b);
+        let f = b.ins().load(types::I64, MemFlagsData::trusted(), store, o::STORE_FUEL as i32);
+        let neg = b.ins().icmp_imm_s(IntCC::SignedLessThan, f, 0);
+        b.ins().trapnz(neg, trap::OUT_OF_FUEL);
+    }
+}

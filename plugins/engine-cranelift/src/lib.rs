@@ -1,0 +1,631 @@
+//! The `engine-cranelift` plugin: compiles every function of a module to native code
+//! with Cranelift when the module is compiled, and runs it directly.
+//!
+//! - [`translate`] turns wasm operators into Cranelift IR; every layout-dependent
+//!   access goes through [`env`], which reads `vm_core::runtime::offsets`.
+//! - [`code`] holds a module's machine code in pages that are never writable and
+//!   executable at once, with its trap sites and source locations.
+//! - Traps: with the `virt` plugin's guard pages, in-bounds memory accesses carry no
+//!   check and an out-of-bounds access faults; division, conversion, `unreachable`,
+//!   table and signature checks trap with recorded trap codes; function prologues
+//!   compare the stack pointer against a limit. A signal handler turns all of these
+//!   into [`Trap`] values with a wasm backtrace; the host process survives.
+//!
+//! | config key | default | meaning |
+//! |---|---|---|
+//! | `opt_level` | `speed` | `none`, `speed` or `speed_and_size` |
+//! | `verifier` | `false` | run Cranelift's IR verifier on every function |
+//! | `fuel` | 0 | fuel units (about one per wasm operator) one call from the host may use; 0 = unmetered, and no metering code is emitted |
+
+pub mod code;
+pub mod env;
+mod libcalls;
+mod trampoline;
+pub mod translate;
+mod traps;
+
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{self, ExternalName, LibCall, UserFuncName};
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use vm_core::plugin::PluginStats;
+use vm_core::runtime::{
+    Caller, CompileError, FrameInfo, FuncKind, ModuleInfo, Store, Trap, TrapCode, Val, ValType,
+};
+use vm_core::slot::{Engine, Virt};
+use vm_core::{Composition, Plugin, PluginError};
+use wasmparser::{BinaryReader, FunctionBody};
+
+use code::{CodeMemory, ModuleCode, TrapKind, TrapSite};
+use env::{FuncEnv, NUM_LIBCALLS, trap};
+use translate::FuncTranslator;
+
+/// Cranelift's optimization level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptLevel {
+    /// No optimization (fastest compile).
+    None,
+    /// Optimize for speed.
+    Speed,
+    /// Optimize for speed and size.
+    SpeedAndSize,
+}
+
+impl OptLevel {
+    fn as_str(self) -> &'static str {
+        match self {
+            OptLevel::None => "none",
+            OptLevel::Speed => "speed",
+            OptLevel::SpeedAndSize => "speed_and_size",
+        }
+    }
+}
+
+/// Configuration of `engine-cranelift`.
+#[derive(Debug, Clone, serde::Deserialize, vm_core::PluginConfig)]
+#[serde(default, deny_unknown_fields)]
+pub struct CraneliftConfig {
+    /// Optimization level: `none`, `speed` or `speed_and_size`.
+    #[config(default = OptLevel::Speed, default_text = "speed")]
+    pub opt_level: OptLevel,
+    /// Run Cranelift's IR verifier on every function.
+    #[config(default = false)]
+    pub verifier: bool,
+    /// Fuel one call from the host may use (about one unit per operator; 0 = unmetered).
+    #[config(default = 0, range = "0..")]
+    pub fuel: u64,
+}
+
+/// The Cranelift JIT engine.
+#[vm_core::plugin(id = "engine-cranelift", slot = engine, provides = ["engine@1.0.0", "native-code@1.0.0"], requires = ["virt ^1"])]
+pub struct Cranelift {
+    config: CraneliftConfig,
+    isa: OwnedTargetIsa,
+    libcalls: Option<Box<[usize; NUM_LIBCALLS]>>,
+    functions: u64,
+    compile_time: Duration,
+    code_bytes: u64,
+    host_calls: u64,
+    traps: u64,
+}
+
+impl Plugin for Cranelift {
+    type Config = CraneliftConfig;
+
+    fn new(config: CraneliftConfig) -> Result<Self, PluginError> {
+        let isa = build_isa(&config).map_err(|e| PluginError::new("engine-cranelift", e))?;
+        Ok(Self {
+            config,
+            isa,
+            libcalls: None,
+            functions: 0,
+            compile_time: Duration::ZERO,
+            code_bytes: 0,
+            host_calls: 0,
+            traps: 0,
+        })
+    }
+
+    fn stats(&self) -> PluginStats {
+        let mut s = PluginStats::default();
+        s.functions_compiled = self.functions;
+        s.compile_time = self.compile_time;
+        s.code_bytes = self.code_bytes;
+        s.host_calls = self.host_calls;
+        s.traps = self.traps;
+        s
+    }
+}
+
+fn build_isa(config: &CraneliftConfig) -> Result<OwnedTargetIsa, String> {
+    let mut flags = settings::builder();
+    let set = |f: &mut settings::Builder, k: &str, v: &str| {
+        f.set(k, v).map_err(|e| format!("setting {k}={v}: {e}"))
+    };
+    set(&mut flags, "opt_level", config.opt_level.as_str())?;
+    set(&mut flags, "enable_verifier", if config.verifier { "true" } else { "false" })?;
+    // Frame pointers let the trap handler walk wasm frames for backtraces.
+    set(&mut flags, "preserve_frame_pointers", "true")?;
+    set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
+    set(&mut flags, "enable_probestack", "true")?;
+    set(&mut flags, "probestack_strategy", "inline")?;
+    set(&mut flags, "unwind_info", "false")?;
+    let builder = cranelift_native::builder().map_err(str::to_owned)?;
+    builder.finish(settings::Flags::new(flags)).map_err(|e| e.to_string())
+}
+
+/// Where a relocation points.
+enum Target {
+    /// A function of the module (module index space).
+    Func(u32),
+    /// An offset in the module's code.
+    Code(u32),
+    /// A math routine.
+    Lib(LibCall),
+}
+
+struct PendingReloc {
+    at: u32,
+    kind: Reloc,
+    target: Target,
+    addend: i64,
+}
+
+extern "C" fn ceil_f32(x: f32) -> f32 {
+    x.ceil()
+}
+extern "C" fn ceil_f64(x: f64) -> f64 {
+    x.ceil()
+}
+extern "C" fn floor_f32(x: f32) -> f32 {
+    x.floor()
+}
+extern "C" fn floor_f64(x: f64) -> f64 {
+    x.floor()
+}
+extern "C" fn trunc_f32(x: f32) -> f32 {
+    x.trunc()
+}
+extern "C" fn trunc_f64(x: f64) -> f64 {
+    x.trunc()
+}
+extern "C" fn nearest_f32(x: f32) -> f32 {
+    x.round_ties_even()
+}
+extern "C" fn nearest_f64(x: f64) -> f64 {
+    x.round_ties_even()
+}
+extern "C" fn fma_f32(a: f32, b: f32, c: f32) -> f32 {
+    a.mul_add(b, c)
+}
+extern "C" fn fma_f64(a: f64, b: f64, c: f64) -> f64 {
+    a.mul_add(b, c)
+}
+
+fn libcall_addr(lc: LibCall) -> Option<usize> {
+    Some(match lc {
+        LibCall::CeilF32 => ceil_f32 as *const () as usize,
+        LibCall::CeilF64 => ceil_f64 as *const () as usize,
+        LibCall::FloorF32 => floor_f32 as *const () as usize,
+        LibCall::FloorF64 => floor_f64 as *const () as usize,
+        LibCall::TruncF32 => trunc_f32 as *const () as usize,
+        LibCall::TruncF64 => trunc_f64 as *const () as usize,
+        LibCall::NearestF32 => nearest_f32 as *const () as usize,
+        LibCall::NearestF64 => nearest_f64 as *const () as usize,
+        LibCall::FmaF32 => fma_f32 as *const () as usize,
+        LibCall::FmaF64 => fma_f64 as *const () as usize,
+        _ => return None,
+    })
+}
+
+fn trap_kind(c: ir::TrapCode) -> TrapKind {
+    let w = TrapKind::Wasm;
+    if c == ir::TrapCode::STACK_OVERFLOW {
+        w(TrapCode::StackOverflow)
+    } else if c == ir::TrapCode::INTEGER_OVERFLOW {
+        w(TrapCode::IntegerOverflow)
+    } else if c == ir::TrapCode::HEAP_OUT_OF_BOUNDS {
+        w(TrapCode::MemoryOutOfBounds)
+    } else if c == ir::TrapCode::INTEGER_DIVISION_BY_ZERO {
+        w(TrapCode::IntegerDivisionByZero)
+    } else if c == ir::TrapCode::BAD_CONVERSION_TO_INTEGER {
+        w(TrapCode::BadConversionToInteger)
+    } else if c == trap::TABLE_OUT_OF_BOUNDS {
+        w(TrapCode::TableOutOfBounds)
+    } else if c == trap::INDIRECT_CALL_TO_NULL {
+        w(TrapCode::IndirectCallToNull)
+    } else if c == trap::BAD_SIGNATURE {
+        w(TrapCode::BadSignature)
+    } else if c == trap::OUT_OF_FUEL {
+        w(TrapCode::OutOfFuel)
+    } else if c == trap::PENDING {
+        TrapKind::Pending
+    } else {
+        w(TrapCode::Unreachable)
+    }
+}
+
+/// Threads to compile with (at most 4, at least 1).
+fn compile_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(4)
+}
+
+/// Splits the function bodies into at most `n` contiguous ranges of similar byte size
+/// (one range when the module is small).
+fn chunks(module: &ModuleInfo, n: usize) -> Vec<Range<usize>> {
+    let total: usize = module.bodies.iter().map(|b| b.range.len()).sum();
+    if n <= 1 || module.bodies.len() < 8 || total < 16 * 1024 {
+        return std::iter::once(0..module.bodies.len()).collect();
+    }
+    let per = total.div_ceil(n);
+    let mut out = Vec::with_capacity(n);
+    let (mut start, mut acc) = (0, 0);
+    for (i, b) in module.bodies.iter().enumerate() {
+        acc += b.range.len();
+        if acc >= per && out.len() + 1 < n {
+            out.push(start..i + 1);
+            start = i + 1;
+            acc = 0;
+        }
+    }
+    if start < module.bodies.len() {
+        out.push(start..module.bodies.len());
+    }
+    out
+}
+
+/// A chunk's code and the code range of each of its functions.
+type Chunk = (Assembler, Vec<Range<u32>>);
+
+/// Compiles the defined functions `range` (indices into `module.bodies`).
+fn compile_chunk(
+    isa: &OwnedTargetIsa,
+    module: &ModuleInfo,
+    guard_pages: bool,
+    fuel: bool,
+    range: Range<usize>,
+) -> Result<Chunk, CompileError> {
+    let cfg = isa.frontend_config();
+    let mut env = FuncEnv::new(module, guard_pages, fuel);
+    let mut ctx = Context::new();
+    let mut fctx = FunctionBuilderContext::new();
+    let mut asm = Assembler::new();
+    let mut funcs = Vec::with_capacity(range.len());
+    for i in range {
+        let body = &module.bodies[i];
+        let index = module.num_imported_funcs + i as u32;
+        let ty = module.func_type(index).ok_or(CompileError::Limit("function type"))?;
+        let bytes = module
+            .bytes
+            .get(body.range.clone())
+            .ok_or(CompileError::Limit("function body range"))?;
+        let fb = FunctionBody::new(BinaryReader::new(bytes, body.range.start as u64));
+        ctx.clear();
+        ctx.func.signature = env::wasm_signature(ty);
+        ctx.func.name = UserFuncName::user(0, index);
+        env.reset();
+        let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        FuncTranslator::translate(&mut env, b, ty, &fb, cfg)?;
+        funcs.push(asm.add(&mut ctx, isa, body.range.start as u64)?);
+    }
+    Ok((asm, funcs))
+}
+
+/// Accumulates the machine code of one module.
+struct Assembler {
+    bytes: Vec<u8>,
+    relocs: Vec<PendingReloc>,
+    traps: Vec<TrapSite>,
+    srclocs: Vec<(u32, u32)>,
+}
+
+impl Assembler {
+    fn new() -> Self {
+        Self { bytes: Vec::new(), relocs: Vec::new(), traps: Vec::new(), srclocs: Vec::new() }
+    }
+
+    fn align(&mut self) {
+        while !self.bytes.len().is_multiple_of(16) {
+            self.bytes.push(0xcc);
+        }
+    }
+
+    /// Appends another assembler's code; returns the offset it starts at.
+    fn append(&mut self, other: Assembler) -> u32 {
+        self.align();
+        let shift = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(&other.bytes);
+        self.relocs.extend(other.relocs.into_iter().map(|mut r| {
+            r.at += shift;
+            if let Target::Code(off) = &mut r.target {
+                *off += shift;
+            }
+            r
+        }));
+        self.traps
+            .extend(other.traps.into_iter().map(|t| TrapSite { offset: t.offset + shift, ..t }));
+        self.srclocs.extend(other.srclocs.into_iter().map(|(c, w)| (c + shift, w)));
+        shift
+    }
+
+    /// Compiles `ctx.func` and appends it; returns its offset range.
+    fn add(
+        &mut self,
+        ctx: &mut Context,
+        isa: &OwnedTargetIsa,
+        offset: u64,
+    ) -> Result<Range<u32>, CompileError> {
+        ctx.compile(&**isa, &mut ControlPlane::default()).map_err(|e| CompileError::Body {
+            offset,
+            message: format!("cranelift: {:?}", e.inner),
+        })?;
+        let compiled = ctx.compiled_code().ok_or(CompileError::Limit("cranelift: no code"))?;
+        self.align();
+        let start = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(compiled.code_buffer());
+        let buf = &compiled.buffer;
+        for r in buf.relocs() {
+            let target = match &r.target {
+                FinalizedRelocTarget::ExternalName(ExternalName::User(n)) => {
+                    Target::Func(ctx.func.params.user_named_funcs()[*n].index)
+                }
+                FinalizedRelocTarget::ExternalName(ExternalName::LibCall(lc)) => Target::Lib(*lc),
+                FinalizedRelocTarget::Func(off) => Target::Code(start + off),
+                _ => return Err(CompileError::Limit("cranelift: unsupported relocation target")),
+            };
+            self.relocs.push(PendingReloc {
+                at: start + r.offset,
+                kind: r.kind,
+                target,
+                addend: r.addend,
+            });
+        }
+        for t in buf.traps() {
+            self.traps.push(TrapSite { offset: start + t.offset, kind: trap_kind(t.code) });
+        }
+        for s in buf.get_srclocs_sorted() {
+            if !s.loc.is_default() {
+                self.srclocs.push((start + s.start, s.loc.bits()));
+            }
+        }
+        Ok(start..self.bytes.len() as u32)
+    }
+}
+
+impl Cranelift {
+    fn compile_module(
+        &mut self,
+        module: &ModuleInfo,
+        guard_pages: bool,
+    ) -> Result<ModuleCode, CompileError> {
+        let t0 = Instant::now();
+        let isa = self.isa.clone();
+        let cfg = isa.frontend_config();
+        let fuel = self.config.fuel > 0;
+        // Functions compile in parallel, in contiguous chunks of similar byte size,
+        // each into an assembler of its own; the chunks are then laid out in order.
+        let chunks = chunks(module, compile_threads());
+        let compiled: Vec<Result<Chunk, CompileError>> = if chunks.len() <= 1 {
+            vec![compile_chunk(&isa, module, guard_pages, fuel, 0..module.bodies.len())]
+        } else {
+            std::thread::scope(|sc| {
+                let handles: Vec<_> = chunks
+                    .iter()
+                    .map(|r| {
+                        let (isa, r) = (&isa, r.clone());
+                        sc.spawn(move || compile_chunk(isa, module, guard_pages, fuel, r))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or(Err(CompileError::Limit(
+                            "cranelift: a compile thread panicked",
+                        )))
+                    })
+                    .collect()
+            })
+        };
+        let mut asm = Assembler::new();
+        let mut funcs = Vec::with_capacity(module.bodies.len());
+        for c in compiled {
+            let (part, ranges) = c?;
+            let shift = asm.append(part);
+            funcs.extend(ranges.into_iter().map(|r| r.start + shift..r.end + shift));
+        }
+        let mut ctx = Context::new();
+        let mut fctx = FunctionBuilderContext::new();
+        let mut entries = Vec::with_capacity(module.types.len());
+        let mut host_calls = Vec::with_capacity(module.types.len());
+        for ty in &module.types {
+            ctx.clear();
+            trampoline::entry(&mut ctx.func, &mut fctx, ty, cfg);
+            entries.push(asm.add(&mut ctx, &isa, 0)?.start);
+            ctx.clear();
+            trampoline::host_call(&mut ctx.func, &mut fctx, ty, cfg);
+            host_calls.push(asm.add(&mut ctx, &isa, 0)?.start);
+        }
+        let Assembler { bytes, relocs, mut traps, srclocs } = asm;
+        let imported = module.num_imported_funcs;
+        let mem = CodeMemory::publish(&bytes, |buf, base| {
+            for r in &relocs {
+                let target = match r.target {
+                    Target::Func(i) => {
+                        let f = funcs
+                            .get(i.wrapping_sub(imported) as usize)
+                            .ok_or(CompileError::Limit("relocation to an unknown function"))?;
+                        base + f.start as usize
+                    }
+                    Target::Code(off) => base + off as usize,
+                    Target::Lib(lc) => {
+                        libcall_addr(lc).ok_or(CompileError::Limit("unsupported libcall"))?
+                    }
+                };
+                let at = r.at as usize;
+                let value = (target as i64).wrapping_add(r.addend);
+                match r.kind {
+                    Reloc::X86CallPCRel4 | Reloc::X86PCRel4 | Reloc::X86CallPLTRel4 => {
+                        let rel = value - (base + at) as i64;
+                        let rel = i32::try_from(rel)
+                            .map_err(|_| CompileError::Limit("relocation out of range"))?;
+                        buf[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+                    }
+                    Reloc::Abs8 => buf[at..at + 8].copy_from_slice(&value.to_le_bytes()),
+                    _ => return Err(CompileError::Limit("unsupported relocation kind")),
+                }
+            }
+            Ok(())
+        })?;
+        traps.sort_by_key(|t| t.offset);
+        self.functions += funcs.len() as u64;
+        self.code_bytes += bytes.len() as u64;
+        self.compile_time += t0.elapsed();
+        Ok(ModuleCode {
+            mem,
+            funcs,
+            entries,
+            host_calls,
+            traps,
+            srclocs,
+            num_imported_funcs: imported,
+        })
+    }
+}
+
+/// The module of the store whose code contains `pc`.
+///
+/// # Safety
+/// `store` points to a live `Store<C>` whose module list is not being changed.
+unsafe fn lookup<C: Composition<Engine = Cranelift>>(
+    store: *const (),
+    pc: usize,
+) -> Option<*const ModuleCode> {
+    // SAFETY: the caller's contract.
+    let store = unsafe { &*store.cast::<Store<C>>() };
+    store
+        .instances
+        .iter()
+        .map(|i| i.module.code())
+        .find(|c| c.contains(pc))
+        .map(|c| c as *const ModuleCode)
+}
+
+fn frame_info<C: Composition<Engine = Cranelift>>(
+    store: &Store<C>,
+    pc: usize,
+) -> Option<FrameInfo> {
+    store.instances.iter().find_map(|inst| {
+        let code = inst.module.code();
+        let func_index = code.func_at(pc)?;
+        Some(FrameInfo {
+            func_index,
+            func_name: inst.module.info().func_name(func_index).map(str::to_owned),
+            offset: code.wasm_offset(pc),
+        })
+    })
+}
+
+/// Stack kept free below guest frames for runtime functions, host functions and
+/// the trap handler.
+const STACK_RESERVE: usize = 256 * 1024;
+
+impl Engine for Cranelift {
+    const NATIVE_CODE: bool = true;
+    type Code = ModuleCode;
+
+    fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {
+        self.compile_module(module, false)
+    }
+
+    fn compile_for<C: Composition<Engine = Self>>(
+        plugins: &mut C,
+        module: &ModuleInfo,
+    ) -> Result<ModuleCode, CompileError> {
+        plugins.engine_mut().compile_module(module, <C::Virt as Virt>::GUARD_PAGES)
+    }
+
+    fn native_entry(code: &ModuleCode, index: u32) -> *const u8 {
+        code.funcs
+            .get(index.wrapping_sub(code.num_imported_funcs) as usize)
+            .map_or(std::ptr::null(), |r| code.addr(r.start))
+    }
+
+    fn host_entry(code: &ModuleCode, ty: u32) -> *const u8 {
+        code.host_calls.get(ty as usize).map_or(std::ptr::null(), |&off| code.addr(off))
+    }
+
+    fn call<C: Composition<Engine = Self>>(
+        plugins: &mut C,
+        store: &mut Store<C>,
+        func: u32,
+        args: &[Val],
+        results: &mut Vec<Val>,
+    ) -> Result<(), Trap> {
+        let slot = store.funcs.get(func as usize).ok_or_else(|| Trap::host("no such function"))?;
+        let (vmctx, fcode, kind) = (slot.vm.vmctx, slot.vm.code, slot.kind);
+        let fty = store.func_type(func).cloned().ok_or_else(|| Trap::host("no such type"))?;
+        let (instance, index) = match kind {
+            FuncKind::Host { def, state } => {
+                plugins.engine_mut().host_calls += 1;
+                results.clear();
+                results.extend(def.results.iter().map(|&t| Val::default_for(t)));
+                let st =
+                    store.host_state_mut(state).ok_or_else(|| Trap::host("missing host state"))?;
+                return (def.call)(&mut Caller::new(None, st), args, results);
+            }
+            FuncKind::Wasm { instance, index } => (instance, index),
+        };
+        let inst = &store.instances[instance as usize];
+        let code = inst.module.code();
+        let ty = inst.module.info().funcs[index as usize];
+        let entry = code.addr(code.entries[ty as usize]);
+        let mut buf = vec![0u128; fty.params().len().max(fty.results().len()).max(1)];
+        for (slot, a) in buf.iter_mut().zip(args) {
+            *slot = match *a {
+                Val::V128(x) => x,
+                v => u128::from(store.val_to_raw(v)),
+            };
+        }
+        let engine = plugins.engine_mut();
+        let libcalls = engine.libcalls.get_or_insert_with(libcalls::table::<C>).as_ptr();
+        let fuel = engine.config.fuel;
+        let stack_lo = traps::thread_stack_low();
+        let here = &raw const buf as usize;
+        let limit = if stack_lo != 0 && here > stack_lo + STACK_RESERVE {
+            stack_lo + STACK_RESERVE
+        } else {
+            here.saturating_sub(1 << 20)
+        };
+        let store_ptr: *mut Store<C> = store;
+        // SAFETY: `store_ptr` comes from the `&mut` we hold for the whole call; Rust
+        // code does not touch the store through anything else until the call returns.
+        let saved = unsafe {
+            let ctx = &mut *(*store_ptr).ctx;
+            let saved = (ctx.stack_limit, ctx.fuel, ctx.store, ctx.plugins);
+            ctx.stack_limit = limit;
+            ctx.fuel = if fuel == 0 { i64::MAX } else { i64::try_from(fuel).unwrap_or(i64::MAX) };
+            ctx.libcalls = libcalls;
+            ctx.store = store_ptr.cast();
+            ctx.plugins = (plugins as *mut C).cast();
+            saved
+        };
+        let mut state = traps::CallState::new(lookup::<C>, store_ptr as *const (), stack_lo);
+        // SAFETY: `entry` is the entry trampoline for the function's type, `fcode` its
+        // code and `vmctx` its instance context, all of a module the store keeps alive;
+        // `buf` has a slot for every parameter and result.
+        let ok = unsafe { state.enter(entry, vmctx.cast(), fcode, buf.as_mut_ptr()) };
+        // SAFETY: the call is over; restore what a caller further out had set.
+        unsafe {
+            let ctx = &mut *(*store_ptr).ctx;
+            (ctx.stack_limit, ctx.fuel, ctx.store, ctx.plugins) = saved;
+        }
+        // SAFETY: as above, the raw pointer is the `&mut` we were given.
+        let store = unsafe { &mut *store_ptr };
+        plugins.engine_mut().host_calls += state.host_calls;
+        if ok {
+            results.clear();
+            results.extend(fty.results().iter().zip(&buf).map(|(&t, &raw)| match t {
+                ValType::V128 => Val::V128(raw),
+                t => store.raw_to_val(raw as u64, t),
+            }));
+            return Ok(());
+        }
+        plugins.engine_mut().traps += 1;
+        let mut trap = match state.trap {
+            Some(TrapKind::Wasm(c)) => Trap::new(c),
+            _ => state.pending.take().unwrap_or_else(|| Trap::host("trap without a cause")),
+        };
+        if trap.backtrace.is_empty() {
+            trap.backtrace =
+                state.pcs[..state.npcs].iter().filter_map(|&pc| frame_info(store, pc)).collect();
+        }
+        Err(trap)
+    }
+}

@@ -1,0 +1,300 @@
+//! Runtime functions generated code calls (through the store context's table), one
+//! copy per composition. Each receives the calling instance's context; the store and
+//! the composition are reached through [`VMStoreContext`], set on entry from the
+//! host. Functions that can trap record the trap with [`set_pending`] and return 1;
+//! the generated code then traps. No panic crosses back into generated code.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use vm_core::Composition;
+use vm_core::runtime::offsets::VMStoreContext;
+use vm_core::runtime::{
+    Caller, FuncKind, FuncSlot, InstanceData, Store, Trap, TrapCode, VMContext, Val,
+};
+
+use crate::env::{Libcall, NUM_LIBCALLS};
+use crate::traps::{count_host_call, set_pending};
+
+/// The table of runtime functions for composition `C`, indexed by [`Libcall`].
+pub fn table<C: Composition>() -> Box<[usize; NUM_LIBCALLS]> {
+    let mut t = [0usize; NUM_LIBCALLS];
+    t[Libcall::MemoryGrow as usize] = memory_grow::<C> as *const () as usize;
+    t[Libcall::MemoryFill as usize] = memory_fill::<C> as *const () as usize;
+    t[Libcall::MemoryCopy as usize] = memory_copy::<C> as *const () as usize;
+    t[Libcall::MemoryInit as usize] = memory_init::<C> as *const () as usize;
+    t[Libcall::DataDrop as usize] = data_drop::<C> as *const () as usize;
+    t[Libcall::TableGrow as usize] = table_grow::<C> as *const () as usize;
+    t[Libcall::TableFill as usize] = table_fill::<C> as *const () as usize;
+    t[Libcall::TableCopy as usize] = table_copy::<C> as *const () as usize;
+    t[Libcall::TableInit as usize] = table_init::<C> as *const () as usize;
+    t[Libcall::ElemDrop as usize] = elem_drop::<C> as *const () as usize;
+    t[Libcall::HostCall as usize] = host_call::<C> as *const () as usize;
+    Box::new(t)
+}
+
+/// The store and the calling instance of a runtime function.
+///
+/// # Safety
+/// `vmctx` is the context of a live instance of a store whose call from the host is
+/// in progress on this thread (so `VMStoreContext::store` points to it), and no
+/// other reference to the store is in use.
+unsafe fn parts<'a, C: Composition>(
+    vmctx: *mut VMContext,
+) -> (&'a mut Store<C>, &'a InstanceData<C>) {
+    // SAFETY: the caller's contract; `vmctx` is the first field of `InstanceData`.
+    unsafe {
+        let ctx: *mut VMStoreContext = (*vmctx).store;
+        let store = &mut *((*ctx).store as *mut Store<C>);
+        let inst = &*(vmctx as *const InstanceData<C>);
+        (store, inst)
+    }
+}
+
+/// Runs `f`, turning a panic into a host trap.
+fn guarded<R>(fail: R, f: impl FnOnce() -> Result<R, Trap>) -> R {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(r)) => r,
+        Ok(Err(trap)) => {
+            set_pending(trap);
+            fail
+        }
+        Err(_) => {
+            set_pending(Trap::host("a runtime function panicked"));
+            fail
+        }
+    }
+}
+
+fn range(start: u32, len: u32, size: usize) -> Option<std::ops::Range<usize>> {
+    let end = u64::from(start) + u64::from(len);
+    (end <= size as u64).then_some(start as usize..end as usize)
+}
+
+unsafe extern "C" fn memory_grow<C: Composition>(
+    vmctx: *mut VMContext,
+    mem: u32,
+    delta: u32,
+) -> u32 {
+    guarded(u32::MAX, || {
+        // SAFETY: called by generated code of a running instance (see `parts`).
+        let (store, inst) = unsafe { parts::<C>(vmctx) };
+        let addr = inst.memory_addrs[mem as usize] as usize;
+        Ok(store.memories[addr].grow(delta).unwrap_or(u32::MAX))
+    })
+}
+
+unsafe extern "C" fn memory_fill<C: Composition>(
+    vmctx: *mut VMContext,
+    mem: u32,
+    dst: u32,
+    val: u32,
+    len: u32,
+) -> u32 {
+    guarded(1, || {
+        // SAFETY: as in `memory_grow`.
+        let (store, inst) = unsafe { parts::<C>(vmctx) };
+        let data = store.memories[inst.memory_addrs[mem as usize] as usize].data_mut();
+        let r = range(dst, len, data.len()).ok_or(TrapCode::MemoryOutOfBounds)?;
+        data[r].fill(val as u8);
+        Ok(0)
+    })
+}
+
+unsafe extern "C" fn memory_copy<C: Composition>(
+    vmctx: *mut VMContext,
+    dst_mem: u32,
+    src_mem: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    guarded(1, || {
+        // SAFETY: as in `memory_grow`.
+        let (store, inst) = unsafe { parts::<C>(vmctx) };
+        let da = inst.memory_addrs[dst_mem as usize] as usize;
+        let sa = inst.memory_addrs[src_mem as usize] as usize;
+        if da == sa {
+            let data = store.memories[da].data_mut();
+            let s = range(src, len, data.len()).ok_or(TrapCode::MemoryOutOfBounds)?;
+            range(dst, len, data.len()).ok_or(TrapCode::MemoryOutOfBounds)?;
+            data.copy_within(s, dst as usize);
+        } else {
+            let bytes = {
+                let data = store.memories[sa].data();
+                let s = range(src, len, data.len()).ok_or(TrapCode::MemoryOutOfBounds)?;
+                data[s].to_vec()
+            };
+            let data = store.memories[da].data_mut();
+            let d = range(dst, len, data.len()).ok_or(TrapCode::MemoryOutOfBounds)?;
+            data[d].copy_from_slice(&bytes);
+        }
+        Ok(0)
+    })
+}
+
+unsafe extern "C" fn memory_init<C: Composition>(
+    vmctx: *mut VMContext,
+    mem: u32,
+    data_idx: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    guarded(1, || {
+        // SAFETY: as in `memory_grow`.
+        let (store, inst) = unsafe { parts::<C>(vmctx) };
+        let seg = inst.data(data_idx);
+        let s = range(src, len, seg.len()).ok_or(TrapCode::MemoryOutOfBounds)?;
+        let data = store.memories[inst.memory_addrs[mem as usize] as usize].data_mut();
+        let d = range(dst, len, data.len()).ok_or(TrapCode::MemoryOutOfBounds)?;
+        data[d].copy_from_slice(&seg[s]);
+        Ok(0)
+    })
+}
+
+unsafe extern "C" fn data_drop<C: Composition>(vmctx: *mut VMContext, data_idx: u32) {
+    guarded((), || {
+        // SAFETY: as in `memory_grow`; the instance is mutated only here, through the
+        // store that owns it.
+        let (store, inst) = unsafe { parts::<C>(vmctx) };
+        let id = inst_index(store, inst);
+        if let Some(d) = store.instances[id].data_dropped.get_mut(data_idx as usize) {
+            *d = true;
+        }
+        Ok(())
+    })
+}
+
+fn inst_index<C: Composition>(store: &Store<C>, inst: &InstanceData<C>) -> usize {
+    let p = inst as *const InstanceData<C>;
+    store.instances.iter().position(|i| std::ptr::eq(&**i, p)).unwrap_or(usize::MAX)
+}
+
+unsafe extern "C" fn table_grow<C: Composition>(
+    vmctx: *mut VMContext,
+    table: u32,
+    init: u64,
+    delta: u32,
+) -> u32 {
+    guarded(u32::MAX, || {
+        // SAFETY: as in `memory_grow`.
+        let (store, inst) = unsafe { parts::<C>(vmctx) };
+        let t = &mut store.tables[inst.table_addrs[table as usize] as usize];
+        Ok(t.grow(delta, init).unwrap_or(u32::MAX))
+    })
+}
+
+unsafe extern "C" fn table_fill<C: Composition>(
+    vmctx: *mut VMContext,
+    table: u32,
+    dst: u32,
+    val: u64,
+    len: u32,
+) -> u32 {
+    guarded(1, || {
+        // SAFETY: as in `memory_grow`.
+        let (store, inst) = unsafe { parts::<C>(vmctx) };
+        let t = &mut store.tables[inst.table_addrs[table as usize] as usize];
+        let r = range(dst, len, t.elements.len()).ok_or(TrapCode::TableOutOfBounds)?;
+        t.elements[r].fill(val);
+        Ok(0)
+    })
+}
+
+unsafe extern "C" fn table_copy<C: Composition>(
+    vmctx: *mut VMContext,
+    dst_table: u32,
+    src_table: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    guarded(1, || {
+        // SAFETY: as in `memory_grow`.
+        let (store, inst) = unsafe { parts::<C>(vmctx) };
+        let da = inst.table_addrs[dst_table as usize] as usize;
+        let sa = inst.table_addrs[src_table as usize] as usize;
+        let s =
+            range(src, len, store.tables[sa].elements.len()).ok_or(TrapCode::TableOutOfBounds)?;
+        range(dst, len, store.tables[da].elements.len()).ok_or(TrapCode::TableOutOfBounds)?;
+        if da == sa {
+            store.tables[da].elements.copy_within(s, dst as usize);
+        } else {
+            let items = store.tables[sa].elements[s].to_vec();
+            let d = dst as usize..dst as usize + items.len();
+            store.tables[da].elements[d].copy_from_slice(&items);
+        }
+        Ok(0)
+    })
+}
+
+unsafe extern "C" fn table_init<C: Composition>(
+    vmctx: *mut VMContext,
+    table: u32,
+    elem: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    guarded(1, || {
+        // SAFETY: as in `memory_grow`.
+        let (store, inst) = unsafe { parts::<C>(vmctx) };
+        let seg: &[u64] = inst.elems.get(elem as usize).map_or(&[], |e| &e[..]);
+        let s = range(src, len, seg.len()).ok_or(TrapCode::TableOutOfBounds)?;
+        let t = &mut store.tables[inst.table_addrs[table as usize] as usize];
+        let d = range(dst, len, t.elements.len()).ok_or(TrapCode::TableOutOfBounds)?;
+        t.elements[d].copy_from_slice(&seg[s]);
+        Ok(0)
+    })
+}
+
+unsafe extern "C" fn elem_drop<C: Composition>(vmctx: *mut VMContext, elem: u32) {
+    guarded((), || {
+        // SAFETY: as in `data_drop`.
+        let (store, inst) = unsafe { parts::<C>(vmctx) };
+        let id = inst_index(store, inst);
+        if let Some(e) = store.instances[id].elems.get_mut(elem as usize) {
+            *e = Box::new([]);
+        }
+        Ok(())
+    })
+}
+
+/// Calls the host function behind `funcref` for the instance of `caller`, with
+/// arguments and results in 16-byte slots at `values`.
+unsafe extern "C" fn host_call<C: Composition>(
+    caller: *mut VMContext,
+    funcref: *const FuncSlot,
+    values: *mut u128,
+) -> u32 {
+    guarded(1, || {
+        // SAFETY: `caller` is the calling instance (see `parts`); `funcref` is a host
+        // function's funcref, the first field of its `FuncSlot`; `values` has a slot
+        // per parameter and per result (the trampoline sized it).
+        unsafe {
+            let (store, inst) = parts::<C>(caller);
+            count_host_call();
+            let FuncKind::Host { def, state } = (*funcref).kind else {
+                return Err(Trap::host("host trampoline called for a wasm function"));
+            };
+            let mut args: Vec<Val> = Vec::with_capacity(def.params.len());
+            for (i, &ty) in def.params.iter().enumerate() {
+                args.push(store.raw_to_val(*values.add(i) as u64, ty));
+            }
+            let mut results: Vec<Val> = def.results.iter().map(|&t| Val::default_for(t)).collect();
+            let mem = inst.vmctx.memory0;
+            let memory = if mem.is_null() || (*mem).length == 0 {
+                None
+            } else {
+                Some(std::slice::from_raw_parts_mut((*mem).base, (*mem).length))
+            };
+            let st = store.host_state_mut(state).ok_or_else(|| Trap::host("missing host state"))?;
+            let mut c = Caller::new(memory, st);
+            (def.call)(&mut c, &args, &mut results)?;
+            for (i, v) in results.iter().enumerate() {
+                *values.add(i) = u128::from(store.val_to_raw(*v));
+            }
+            Ok(0)
+        }
+    })
+}
