@@ -3,7 +3,7 @@
 use crate::support::vm;
 
 /// The plugins vm-bin's default features select.
-const DEFAULT_PLUGINS: &[&str] = &["engine-interp", "virt-host", "host-wasi"];
+const DEFAULT_PLUGINS: &[&str] = &["engine-cranelift", "virt-host", "host-wasi"];
 
 #[test]
 fn plugins_json_lists_every_enabled_plugin() {
@@ -24,11 +24,11 @@ fn plugins_json_lists_every_enabled_plugin() {
 fn info_shows_slots_and_init_order() {
     let (code, out, err) = vm(&["info"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("engine    engine-interp"), "{out}");
+    assert!(out.contains("engine    engine-cranelift"), "{out}");
     assert!(out.contains("virt      virt-host"), "{out}");
     let order = out.lines().find(|l| l.starts_with("init order:")).expect("init order line");
     let pos = |id| order.find(id).unwrap_or_else(|| panic!("{id} not in {order}"));
-    assert!(pos("virt-host") < pos("engine-interp"), "{order}");
+    assert!(pos("virt-host") < pos("engine-cranelift"), "{order}");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The benchmark corpus (`../shared/bench`): every program prints exactly its expected
-//! output under `vm run`, with the small sizes of `cases.tsv`.
+//! output under `vm run`, with the small sizes of `cases.tsv`, on every engine.
 
-use crate::support::{shared, vm};
+use crate::support::{BIN_ENGINES, shared, vm_with};
 
 #[test]
 fn every_program_matches_its_expected_output() {
@@ -17,9 +17,11 @@ fn every_program_matches_its_expected_output() {
         let wasm = wasm.to_string_lossy();
         let mut args = vec!["run", &*wasm];
         args.extend(small.split_whitespace());
-        let (code, out, err) = vm(&args);
-        assert_eq!(code, 0, "{name}: exit {code}, stderr: {err}");
-        assert_eq!(out, expected, "{name}: wrong output");
+        for engine in BIN_ENGINES {
+            let (code, out, err) = vm_with(engine, &args);
+            assert_eq!(code, 0, "{name} on {engine}: exit {code}, stderr: {err}");
+            assert_eq!(out, expected, "{name} on {engine}: wrong output");
+        }
         ran += 1;
     }
     assert_eq!(ran, 12, "the corpus has 12 programs");

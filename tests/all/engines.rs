@@ -15,6 +15,16 @@ vm::compose! {
     }
 }
 
+#[cfg(feature = "engine-cranelift")]
+vm::compose! {
+    /// The Cranelift JIT, in-process with guard pages, with WASI.
+    pub struct CraneliftVm {
+        engine: vm::vm_engine_cranelift::Cranelift,
+        virt: vm::vm_virt_host::HostVirt,
+        hosts: [vm::vm_host_wasi::Wasi],
+    }
+}
+
 /// One engine under test.
 pub struct EngineUnderTest {
     /// Its plugin id.
@@ -25,6 +35,8 @@ pub struct EngineUnderTest {
 
 /// Every engine compiled into this build.
 pub const ENGINES: &[EngineUnderTest] = &[
+    #[cfg(feature = "engine-cranelift")]
+    EngineUnderTest { id: "engine-cranelift", wast: |p| vm::wast::run_wast_file::<CraneliftVm>(p) },
     #[cfg(feature = "engine-interp")]
     EngineUnderTest { id: "engine-interp", wast: |p| vm::wast::run_wast_file::<InterpVm>(p) },
 ];

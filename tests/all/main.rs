@@ -9,4 +9,5 @@ mod registry;
 mod run;
 mod spec;
 mod support;
+mod traps;
 mod ui;

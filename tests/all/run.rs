@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use crate::support::{root, vm, vm_in};
+use crate::support::{BIN_ENGINES, root, vm, vm_in, vm_with};
 
 fn temp_dir(tag: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("vm-run-{tag}-{}", std::process::id()));
@@ -97,18 +97,26 @@ fn traps_are_reported_and_the_host_survives() {
     ] {
         let mut a = vec!["run", "--invoke", export, &f];
         a.extend(args);
-        let (code, _, err) = vm(&a);
-        assert_eq!(code, 134, "{export}: {err}");
-        assert!(err.contains(needle) && err.contains("wasm backtrace"), "{export}: {err}");
+        for engine in BIN_ENGINES {
+            let (code, _, err) = vm_with(engine, &a);
+            assert_eq!(code, 134, "{engine} {export}: {err}");
+            assert!(
+                err.contains(needle) && err.contains("wasm backtrace"),
+                "{engine} {export}: {err}"
+            );
+        }
     }
 }
 
 #[test]
 fn fuel_stops_an_infinite_loop() {
     let f = traps_file();
-    let (code, _, err) = vm(&["run", "-C", "engine.fuel=1000000", "--invoke", "spin", &f]);
-    assert_eq!(code, 134, "{err}");
-    assert!(err.contains("out of fuel"), "{err}");
+    for engine in BIN_ENGINES {
+        let (code, _, err) =
+            vm_with(engine, &["run", "-C", "engine.fuel=1000000", "--invoke", "spin", &f]);
+        assert_eq!(code, 134, "{engine}: {err}");
+        assert!(err.contains("out of fuel"), "{engine}: {err}");
+    }
 }
 
 #[test]

@@ -32,23 +32,49 @@ pub fn shared(what: &str) -> Option<PathBuf> {
     None
 }
 
+/// The engines the `vm` binary is built with in these tests, the default first: tests
+/// that run whole programs run them on each.
+pub const BIN_ENGINES: &[&str] = &["engine-cranelift", "engine-interp"];
+
 /// The `vm` binary built with vm-bin's default features, in a target directory of its
 /// own (the outer `cargo test` holds the main one).
 pub fn vm_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let target = root().join("target").join("cli-tests");
+    vm_bin_for(BIN_ENGINES[0])
+}
+
+/// The `vm` binary with `engine` (one of [`BIN_ENGINES`]), `virt-host` and `host-wasi`.
+pub fn vm_bin_for(engine: &str) -> &'static Path {
+    static BINS: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
+    let i = BIN_ENGINES.iter().position(|e| *e == engine).expect("a known engine");
+    BINS[i].get_or_init(|| {
+        let dir = if i == 0 { "cli-tests".to_owned() } else { format!("cli-tests-{engine}") };
+        let target = root().join("target").join(dir);
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let release = !cfg!(debug_assertions);
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "-q", "-p", "vm-bin", "--bin", "vm", "--target-dir"]).arg(&target);
+        if i != 0 {
+            cmd.args(["--no-default-features", "--features"])
+                .arg(format!("{engine},virt-host,host-wasi"));
+        }
         if release {
             cmd.arg("--release");
         }
         let status = cmd.current_dir(root()).status().expect("run cargo to build the vm binary");
-        assert!(status.success(), "building the vm binary failed");
+        assert!(status.success(), "building the vm binary ({engine}) failed");
         target.join(if release { "release" } else { "debug" }).join("vm")
     })
+}
+
+/// Runs the `vm` binary built with `engine` with `args` in the repository root.
+pub fn vm_with(engine: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(vm_bin_for(engine)).args(args).current_dir(root()).output();
+    let out = out.expect("run vm");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Runs `vm` with `args`; returns (exit code, stdout, stderr).
