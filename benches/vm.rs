@@ -14,6 +14,15 @@ use vm::runtime::{Linker, RunContext, Val};
 use vm::{Composition, Settings, Vm};
 
 vm::compose! {
+    /// The Cranelift JIT, in-process with guard pages, with WASI.
+    pub struct CraneliftVm {
+        engine: vm::vm_engine_cranelift::Cranelift,
+        virt: vm::vm_virt_host::HostVirt,
+        hosts: [vm::vm_host_wasi::Wasi],
+    }
+}
+
+vm::compose! {
     /// The interpreter, in-process, with WASI.
     pub struct InterpVm {
         engine: vm::vm_engine_interp::Interp,
@@ -153,6 +162,10 @@ fn silence_stdout<C: Composition>(linker: &mut Linker<C>) {
 }
 
 fn benches(c: &mut Criterion) {
+    compile::<CraneliftVm>(c, "cranelift");
+    instantiate::<CraneliftVm>(c, "cranelift");
+    micro::<CraneliftVm>(c, "cranelift");
+    corpus::<CraneliftVm>(c, "cranelift");
     compile::<InterpVm>(c, "interp");
     instantiate::<InterpVm>(c, "interp");
     micro::<InterpVm>(c, "interp");

@@ -167,3 +167,46 @@ impl ModuleCode {
         self.mem.len
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CodeMemory;
+
+    /// The permissions of the mapping containing `addr`, from `/proc/self/maps`.
+    fn perms(addr: usize) -> Option<String> {
+        let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+        maps.lines().find_map(|l| {
+            let mut parts = l.split_whitespace();
+            let (lo, hi) = parts.next()?.split_once('-')?;
+            let (lo, hi) =
+                (usize::from_str_radix(lo, 16).ok()?, usize::from_str_radix(hi, 16).ok()?);
+            (lo <= addr && addr < hi).then(|| parts.next().map(str::to_owned)).flatten()
+        })
+    }
+
+    #[test]
+    fn published_code_runs_from_read_execute_pages_and_is_unmapped_on_drop() {
+        // mov eax, 42; ret
+        let mem = CodeMemory::publish(&[0xb8, 42, 0, 0, 0, 0xc3], |_, _| Ok(())).unwrap();
+        let addr = mem.base() as usize;
+        assert_eq!(perms(addr).as_deref(), Some("r-xp"), "never writable and executable");
+        // SAFETY: the bytes above are a complete function returning 42 in eax.
+        let f: extern "sysv64" fn() -> u32 = unsafe { std::mem::transmute(mem.base()) };
+        assert_eq!(f(), 42);
+        drop(mem);
+        assert_ne!(perms(addr).as_deref(), Some("r-xp"), "unmapped with its module");
+    }
+
+    #[test]
+    fn relocations_are_patched_before_the_pages_become_executable() {
+        let mem = CodeMemory::publish(&[0xb8, 0, 0, 0, 0, 0xc3], |buf, base| {
+            assert_ne!(base, 0);
+            buf[1] = 7;
+            Ok(())
+        })
+        .unwrap();
+        // SAFETY: `mov eax, 7; ret` after patching.
+        let f: extern "sysv64" fn() -> u32 = unsafe { std::mem::transmute(mem.base()) };
+        assert_eq!(f(), 7);
+    }
+}

@@ -261,6 +261,46 @@ fn chunks(module: &ModuleInfo, n: usize) -> Vec<Range<usize>> {
     out
 }
 
+/// The Cranelift IR and the machine code (as text) of defined function `index` of
+/// `module`, as this engine compiles it with `config` (for inspecting code quality).
+///
+/// # Errors
+/// The ISA cannot be built or the function does not compile.
+pub fn disassemble(
+    config: &CraneliftConfig,
+    module: &ModuleInfo,
+    index: u32,
+    guard_pages: bool,
+) -> Result<String, CompileError> {
+    let isa = build_isa(config).map_err(|e| CompileError::Body { offset: 0, message: e })?;
+    let i = index.checked_sub(module.num_imported_funcs).ok_or(CompileError::Limit("imported"))?;
+    let body = module.bodies.get(i as usize).ok_or(CompileError::Limit("no such function"))?;
+    let ty = module.func_type(index).ok_or(CompileError::Limit("function type"))?;
+    let bytes =
+        module.bytes.get(body.range.clone()).ok_or(CompileError::Limit("function body range"))?;
+    let fb = FunctionBody::new(BinaryReader::new(bytes, body.range.start as u64));
+    let mut env = FuncEnv::new(module, guard_pages, config.fuel > 0);
+    let mut ctx = Context::new();
+    let mut fctx = FunctionBuilderContext::new();
+    ctx.func.signature = env::wasm_signature(ty);
+    ctx.func.name = UserFuncName::user(0, index);
+    FuncTranslator::translate(
+        &mut env,
+        FunctionBuilder::new(&mut ctx.func, &mut fctx),
+        ty,
+        &fb,
+        isa.frontend_config(),
+    )?;
+    let clif = ctx.func.display().to_string();
+    ctx.set_disasm(true);
+    ctx.compile(&*isa, &mut ControlPlane::default()).map_err(|e| CompileError::Body {
+        offset: 0,
+        message: format!("cranelift: {:?}", e.inner),
+    })?;
+    let asm = ctx.compiled_code().and_then(|c| c.vcode.clone()).unwrap_or_default();
+    Ok(format!("{clif}\n{asm}"))
+}
+
 /// A chunk's code and the code range of each of its functions.
 type Chunk = (Assembler, Vec<Range<u32>>);
 
