@@ -418,3 +418,63 @@ handler!(i32_load_shl_u8(pc, fp, mb, ml, x) {
 load_shl_handler!(f32_load_shl, F32LoadShl, 2, 4, |b| u64::from(u32::from_le_bytes(b)));
 load_shl_handler!(i64_load_shl, I64LoadShl, 3, 8, u64::from_le_bytes);
 load_shl_handler!(f64_load_shl, F64LoadShl, 3, 8, u64::from_le_bytes);
+
+/// Defines the handler of a load from `lhs + imm + (rhs << SHIFT)`, wrapped to 32
+/// bits.
+macro_rules! load_idx_imm_handler {
+    ($name:ident, $variant:ident, $shift:literal, $n:literal, $conv:expr) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant { dst, lhs, rhs, imm });
+            let a = (*fp.add(lhs as usize))
+                .wrapping_add(imm as u32 as u64)
+                .wrapping_add(*fp.add(rhs as usize) << $shift);
+            match load::<$n>(mb, ml, a, 0) {
+                Ok(b) => *fp.add(dst as usize) = $conv(b),
+                Err(code) => return trap!(x, code),
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+
+/// Defines the handler of a store to `lhs + imm + (rhs << SHIFT)`, wrapped to 32
+/// bits.
+macro_rules! store_idx_imm_handler {
+    ($name:ident, $variant:ident, $shift:literal, $n:literal, $conv:expr) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant { lhs, rhs, val, imm });
+            let a = (*fp.add(lhs as usize))
+                .wrapping_add(imm as u32 as u64)
+                .wrapping_add(*fp.add(rhs as usize) << $shift);
+            if let Err(code) = store::<$n>(mb, ml, a, 0, $conv(*fp.add(val as usize))) {
+                return trap!(x, code);
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+
+load_idx_imm_handler!(i32_load_idx_imm, I32LoadIdxImm, 2, 4, |b| u64::from(u32::from_le_bytes(b)));
+load_idx_imm_handler!(f32_load_idx_imm, F32LoadIdxImm, 2, 4, |b| u64::from(u32::from_le_bytes(b)));
+load_idx_imm_handler!(i64_load_idx_imm, I64LoadIdxImm, 3, 8, u64::from_le_bytes);
+load_idx_imm_handler!(f64_load_idx_imm, F64LoadIdxImm, 3, 8, u64::from_le_bytes);
+store_idx_imm_handler!(store32_idx_imm, Store32IdxImm, 2, 4, |v: u64| (v as u32).to_le_bytes());
+store_idx_imm_handler!(store64_idx_imm, Store64IdxImm, 3, 8, |v: u64| v.to_le_bytes());
+
+/// Defines the handler of an address computation `lhs + imm + (rhs << SHIFT)`,
+/// wrapped to 32 bits.
+macro_rules! add_shl_imm_handler {
+    ($name:ident, $variant:ident, $shift:literal) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant { dst, lhs, rhs, imm });
+            let a = (*fp.add(lhs as usize) as u32)
+                .wrapping_add(imm as u32)
+                .wrapping_add((*fp.add(rhs as usize) as u32) << $shift);
+            *fp.add(dst as usize) = u64::from(a);
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+
+add_shl_imm_handler!(i32_add_shl2_imm, I32AddShl2Imm, 2);
+add_shl_imm_handler!(i32_add_shl3_imm, I32AddShl3Imm, 3);

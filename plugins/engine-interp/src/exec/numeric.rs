@@ -13,6 +13,7 @@ macro_rules! define_numeric {
         binary_imm { $( $bi:ident [$bii:ident] ($bia:ty, $bib:ty) -> $bir:ty = $bif:path, $bix:path; )* }
         binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
         branch { $($br_:tt)* }
+        add_branch { $($ab_:tt)* }
     ) => {
         $(
             handler!($u(pc, fp, mb, ml, x) {
@@ -88,5 +89,11 @@ handler!(f64_mul_sub(pc, fp, mb, ml, x) {
     let b = f64::from_bits(*fp.add(rhs as usize));
     let acc = f64::from_bits(*fp.add(dst as usize));
     *fp.add(dst as usize) = (acc - a * b).to_bits();
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(i32_add_imm2(pc, fp, mb, ml, x) {
+    operands!(pc, Op::I32AddImm2 { a, ka, b, kb });
+    *fp.add(a as usize) = u64::from((*fp.add(a as usize) as u32).wrapping_add(ka as u32));
+    *fp.add(b as usize) = u64::from((*fp.add(b as usize) as u32).wrapping_add(kb as u32));
     next!(pc.add(1), fp, mb, ml, x)
 });
