@@ -15,7 +15,9 @@
 /// comparisons that fuse with a following conditional branch, with the branch
 /// variants of their negation; `add_branch` lists the 32-bit compare-and-branch
 /// instructions that also fuse with an `i32.add` before them that increments their
-/// left operand in place (by a slot, or by an immediate). Each entry is
+/// left operand in place (by a slot, or by an immediate); `f64_pair` lists the
+/// fusions of two `f64` operators where the first's result is the second's left
+/// (`l`: `(a op1 b) op2 c`) or right (`r`: `c op2 (a op1 b)`) operand. Each entry is
 /// `Name (operand types) -> result = fn`.
 macro_rules! for_each_numeric {
     ($m:ident $($extra:tt)*) => {
@@ -201,10 +203,64 @@ macro_rules! for_each_numeric {
                 BrI32GeS [AddBrI32GeS AddImmBrI32GeS] (i32) = crate::exec::binary::ge;
                 BrI32GeU [AddBrI32GeU AddImmBrI32GeU] (u32) = crate::exec::binary::ge;
             }
+            f64_pair {
+                F64AddAddL [F64Add F64Add] = crate::exec::binary::add, crate::exec::binary::add, l;
+                F64AddAddR [F64Add F64Add] = crate::exec::binary::add, crate::exec::binary::add, r;
+                F64AddSubL [F64Add F64Sub] = crate::exec::binary::add, crate::exec::binary::sub, l;
+                F64AddSubR [F64Add F64Sub] = crate::exec::binary::add, crate::exec::binary::sub, r;
+                F64AddMulL [F64Add F64Mul] = crate::exec::binary::add, crate::exec::binary::mul, l;
+                F64AddMulR [F64Add F64Mul] = crate::exec::binary::add, crate::exec::binary::mul, r;
+                F64SubAddL [F64Sub F64Add] = crate::exec::binary::sub, crate::exec::binary::add, l;
+                F64SubAddR [F64Sub F64Add] = crate::exec::binary::sub, crate::exec::binary::add, r;
+                F64SubSubL [F64Sub F64Sub] = crate::exec::binary::sub, crate::exec::binary::sub, l;
+                F64SubSubR [F64Sub F64Sub] = crate::exec::binary::sub, crate::exec::binary::sub, r;
+                F64SubMulL [F64Sub F64Mul] = crate::exec::binary::sub, crate::exec::binary::mul, l;
+                F64SubMulR [F64Sub F64Mul] = crate::exec::binary::sub, crate::exec::binary::mul, r;
+                F64MulAddL [F64Mul F64Add] = crate::exec::binary::mul, crate::exec::binary::add, l;
+                F64MulAddR [F64Mul F64Add] = crate::exec::binary::mul, crate::exec::binary::add, r;
+                F64MulSubL [F64Mul F64Sub] = crate::exec::binary::mul, crate::exec::binary::sub, l;
+                F64MulSubR [F64Mul F64Sub] = crate::exec::binary::mul, crate::exec::binary::sub, r;
+                F64MulMulL [F64Mul F64Mul] = crate::exec::binary::mul, crate::exec::binary::mul, l;
+                F64MulMulR [F64Mul F64Mul] = crate::exec::binary::mul, crate::exec::binary::mul, r;
+            }
         }
     };
 }
 pub(crate) use for_each_numeric;
+
+/// Whether `t` is the `l`eft (or `r`ight) operand of an `f64_pair`'s second
+/// operator, and not the other one.
+macro_rules! pair_is {
+    (l, $lhs:expr, $rhs:expr, $t:expr) => {
+        $lhs == $t && $rhs != $t
+    };
+    (r, $lhs:expr, $rhs:expr, $t:expr) => {
+        $rhs == $t && $lhs != $t
+    };
+}
+pub(crate) use pair_is;
+
+/// The operand of an `f64_pair`'s second operator that is not the first's result.
+macro_rules! pair_other {
+    (l, $lhs:expr, $rhs:expr) => {
+        $rhs
+    };
+    (r, $lhs:expr, $rhs:expr) => {
+        $lhs
+    };
+}
+pub(crate) use pair_other;
+
+/// Applies an `f64_pair`'s second operator to the first's result `t` and `c`.
+macro_rules! pair_apply {
+    (l, $f:path, $t:expr, $c:expr) => {
+        $f($t, $c)
+    };
+    (r, $f:path, $t:expr, $c:expr) => {
+        $f($c, $t)
+    };
+}
+pub(crate) use pair_apply;
 
 /// Builds `dst = lhs op imm`.
 pub(crate) type ImmCtor = fn(u32, u32, i32) -> Op;
@@ -230,6 +286,7 @@ macro_rules! define_op {
         binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
         branch { $( $c:ident $ci:ident [$cb:ident $cbi:ident] ! [$nb:ident $nbi:ident] ($ca:ty) = $cf:path, $cx:path; )* }
         add_branch { $( $ab:ident [$abr:ident $abi:ident] ($abt:ty) = $abf:path; )* }
+        f64_pair { $( $fp:ident [$fp1:ident $fp2:ident] = $ff1:path, $ff2:path, $fside:ident; )* }
     ) => {
         /// One instruction of the internal code.
         ///
@@ -411,6 +468,7 @@ macro_rules! define_op {
             $( $cbi { lhs: u32, imm: i32, offset: i32 }, )*
             $( $abr { slot: u32, step: u32, rhs: u32, offset: i32 }, )*
             $( $abi { slot: u32, imm: i32, rhs: u32, offset: i32 }, )*
+            $( $fp { dst: u32, a: u32, b: u32, c: u32 }, )*
         }
 
         impl Op {
@@ -501,6 +559,7 @@ macro_rules! define_op {
                     | Op::F32LoadIdxImm { dst, .. }
                     | Op::I64LoadIdxImm { dst, .. }
                     | Op::F64LoadIdxImm { dst, .. }
+                    $( | Op::$fp { dst, .. } )*
                     | Op::MemorySize { dst }
                     | Op::TableSize { dst, .. }
                     | Op::RefIsNull { dst, .. }
@@ -883,6 +942,12 @@ macro_rules! define_op {
                         *step = f(*step);
                         *rhs = f(*rhs);
                     } )*
+                    $( Op::$fp { dst, a, b, c } => {
+                        *dst = f(*dst);
+                        *a = f(*a);
+                        *b = f(*b);
+                        *c = f(*c);
+                    } )*
                     $( Op::$abi { slot, rhs, .. } => {
                         *slot = f(*slot);
                         *rhs = f(*rhs);
@@ -907,6 +972,22 @@ macro_rules! define_op {
                         }
                         (Op::$ab { lhs, rhs, offset }, Err(imm)) if lhs == slot => {
                             Op::$abi { slot, imm, rhs, offset }
+                        }
+                    )*
+                    _ => return None,
+                })
+            }
+
+            /// The `f64` operator `second` fused with `first`, the instruction just
+            /// before it, which computed one of its operands into `t`, a temporary
+            /// only `second` reads.
+            pub(crate) fn fuse_f64_pair(first: Op, second: Op, t: u32) -> Option<Op> {
+                Some(match (first, second) {
+                    $(
+                        (Op::$fp1 { dst: t1, lhs: a, rhs: b }, Op::$fp2 { dst, lhs, rhs })
+                            if t1 == t && crate::code::pair_is!($fside, lhs, rhs, t) =>
+                        {
+                            Op::$fp { dst, a, b, c: crate::code::pair_other!($fside, lhs, rhs) }
                         }
                     )*
                     _ => return None,

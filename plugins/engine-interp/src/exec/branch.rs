@@ -60,6 +60,7 @@ macro_rules! define_branches {
         binary_trap { $($bt:tt)* }
         branch { $( $c:ident $ci:ident [$cb:ident $cbi:ident] ! [$nb:ident $nbi:ident] ($ca:ty) = $cf:path, $cx:path; )* }
         add_branch { $( $ab:ident [$abr:ident $abi:ident] ($abt:ty) = $abf:path; )* }
+        f64_pair { $($fp_:tt)* }
     ) => {
         $(
             handler!($cb(pc, fp, mb, ml, x) {

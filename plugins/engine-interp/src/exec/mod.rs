@@ -337,6 +337,7 @@ macro_rules! define_handler_of {
         binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
         branch { $( $c:ident $ci:ident [$cb:ident $cbi:ident] ! [$nb:ident $nbi:ident] ($ca:ty) = $cf:path, $cx:path; )* }
         add_branch { $( $ab:ident [$abr:ident $abi:ident] ($abt:ty) = $abf:path; )* }
+        f64_pair { $( $fp:ident [$fp1:ident $fp2:ident] = $ff1:path, $ff2:path, $fside:ident; )* }
     ) => {
         /// The address of the handler of `op` for composition `C`.
         fn handler_of<C: Composition<Engine = crate::Interp>>(op: &Op) -> usize {
@@ -479,6 +480,7 @@ macro_rules! define_handler_of {
                 $( Op::$cbi { .. } => branch::$cbi::<C>, )*
                 $( Op::$abr { .. } => branch::$abr::<C>, )*
                 $( Op::$abi { .. } => branch::$abi::<C>, )*
+                $( Op::$fp { .. } => numeric::$fp::<C>, )*
             };
             h as usize
         }

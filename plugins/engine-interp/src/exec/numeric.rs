@@ -14,6 +14,7 @@ macro_rules! define_numeric {
         binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
         branch { $($br_:tt)* }
         add_branch { $($ab_:tt)* }
+        f64_pair { $( $fp:ident [$fp1:ident $fp2:ident] = $ff1:path, $ff2:path, $fside:ident; )* }
     ) => {
         $(
             handler!($u(pc, fp, mb, ml, x) {
@@ -67,6 +68,18 @@ macro_rules! define_numeric {
                     Ok(v) => *fp.add(dst as usize) = <$btr as Raw>::to_raw(v),
                     Err(code) => return trap!(x, code),
                 }
+                next!(pc.add(1), fp, mb, ml, x)
+            });
+        )*
+        $(
+            handler!($fp(pc, fp, mb, ml, x) {
+                operands!(pc, Op::$fp { dst, a, b, c });
+                let a = f64::from_bits(*fp.add(a as usize));
+                let b = f64::from_bits(*fp.add(b as usize));
+                let c = f64::from_bits(*fp.add(c as usize));
+                let t: f64 = $ff1(a, b);
+                let r: f64 = crate::code::pair_apply!($fside, $ff2, t, c);
+                *fp.add(dst as usize) = r.to_bits();
                 next!(pc.add(1), fp, mb, ml, x)
             });
         )*

@@ -855,6 +855,7 @@ impl<'m> FuncTranslator<'m> {
             }
             _ => None,
         };
+        let fused = fused.or_else(|| self.fuse_f64_pair(op, (a, lhs), (b, rhs), n));
         self.stack.truncate(n - 2);
         match fused {
             Some(op) => {
@@ -864,6 +865,20 @@ impl<'m> FuncTranslator<'m> {
             None => self.emit(op),
         }
         self.push_slot();
+    }
+
+    /// The `f64` operator `op` on slots `lhs` and `rhs` (stack entries `n - 2`,
+    /// `n - 1`), one of which the last instruction, another `f64` operator, just
+    /// computed into its own temporary slot (read only by `op`): both in one
+    /// instruction that replaces that last one.
+    fn fuse_f64_pair(&self, op: Op, lhs: (Val, u32), rhs: (Val, u32), n: usize) -> Option<Op> {
+        if self.ops.len() <= self.barrier {
+            return None;
+        }
+        let first = *self.ops.last()?;
+        let temp = |(v, s): (Val, u32), h: usize| v == Val::Slot && s == self.slot(h);
+        let r = temp(rhs, n - 1).then(|| Op::fuse_f64_pair(first, op, rhs.1)).flatten();
+        r.or_else(|| temp(lhs, n - 2).then(|| Op::fuse_f64_pair(first, op, lhs.1)).flatten())
     }
 
     /// `dst += t` or `dst -= t` (`op`) where the last instruction, an `f64.mul`,
