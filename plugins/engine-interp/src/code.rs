@@ -436,6 +436,16 @@ macro_rules! define_op {
             Store32IdxImm { lhs: u32, rhs: u32, val: u32, imm: i32 },
             /// `store(lhs + imm + (rhs << 3), val)`, the address wrapped to 32 bits.
             Store64IdxImm { lhs: u32, rhs: u32, val: u32, imm: i32 },
+            /// `dst = lhs + load(addr + offset)` (f64).
+            F64AddLoad { dst: u32, lhs: u32, addr: u32, offset: u32 },
+            /// `dst = lhs - load(addr + offset)` (f64).
+            F64SubLoad { dst: u32, lhs: u32, addr: u32, offset: u32 },
+            /// `dst = lhs * load(addr + offset)` (f64).
+            F64MulLoad { dst: u32, lhs: u32, addr: u32, offset: u32 },
+            /// `dst = dst + lhs * load(addr + offset)` (f64, two roundings).
+            F64MulAddLoad { dst: u32, lhs: u32, addr: u32, offset: u32 },
+            /// `dst = dst - lhs * load(addr + offset)` (f64, two roundings).
+            F64MulSubLoad { dst: u32, lhs: u32, addr: u32, offset: u32 },
             /// `dst = src`, then jump.
             CopyBr { dst: u32, src: u32, offset: i32 },
             /// `dst = lhs + imm` (32-bit, wrapping), then jump.
@@ -560,6 +570,9 @@ macro_rules! define_op {
                     | Op::I64LoadIdxImm { dst, .. }
                     | Op::F64LoadIdxImm { dst, .. }
                     $( | Op::$fp { dst, .. } )*
+                    | Op::F64AddLoad { dst, .. }
+                    | Op::F64SubLoad { dst, .. }
+                    | Op::F64MulLoad { dst, .. }
                     | Op::MemorySize { dst }
                     | Op::TableSize { dst, .. }
                     | Op::RefIsNull { dst, .. }
@@ -924,6 +937,15 @@ macro_rules! define_op {
                         *lhs = f(*lhs);
                         *rhs = f(*rhs);
                         *val = f(*val);
+                    }
+                    Op::F64AddLoad { dst, lhs, addr, .. }
+                    | Op::F64SubLoad { dst, lhs, addr, .. }
+                    | Op::F64MulLoad { dst, lhs, addr, .. }
+                    | Op::F64MulAddLoad { dst, lhs, addr, .. }
+                    | Op::F64MulSubLoad { dst, lhs, addr, .. } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *addr = f(*addr);
                     }
                     Op::CopyBr { dst, src, .. } => {
                         *dst = f(*dst);

@@ -478,3 +478,31 @@ macro_rules! add_shl_imm_handler {
 
 add_shl_imm_handler!(i32_add_shl2_imm, I32AddShl2Imm, 2);
 add_shl_imm_handler!(i32_add_shl3_imm, I32AddShl3Imm, 3);
+
+/// Defines the handler of an `f64` operator whose right operand is loaded from
+/// `addr + offset`; with `acc`, the product accumulates into `dst` instead.
+macro_rules! f64_load_op_handler {
+    ($name:ident, $variant:ident, |$a:ident, $m:ident, $d:ident| $e:expr) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant { dst, lhs, addr, offset });
+            match load::<8>(mb, ml, *fp.add(addr as usize), offset) {
+                Ok(b) => {
+                    let $a = f64::from_bits(*fp.add(lhs as usize));
+                    let $m = f64::from_bits(u64::from_le_bytes(b));
+                    let $d = f64::from_bits(*fp.add(dst as usize));
+                    let _ = $d;
+                    *fp.add(dst as usize) = ($e).to_bits();
+                }
+                Err(code) => return trap!(x, code),
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+
+f64_load_op_handler!(f64_add_load, F64AddLoad, |a, m, d| a + m);
+f64_load_op_handler!(f64_sub_load, F64SubLoad, |a, m, d| a - m);
+f64_load_op_handler!(f64_mul_load, F64MulLoad, |a, m, d| a * m);
+// Two roundings, as the `f64.mul` and `f64.add`/`f64.sub` these replace.
+f64_load_op_handler!(f64_mul_add_load, F64MulAddLoad, |a, m, d| d + a * m);
+f64_load_op_handler!(f64_mul_sub_load, F64MulSubLoad, |a, m, d| d - a * m);

@@ -855,7 +855,9 @@ impl<'m> FuncTranslator<'m> {
             }
             _ => None,
         };
-        let fused = fused.or_else(|| self.fuse_f64_pair(op, (a, lhs), (b, rhs), n));
+        let fused = fused
+            .or_else(|| self.fuse_f64_pair(op, (a, lhs), (b, rhs), n))
+            .or_else(|| self.fuse_f64_load(op, (b, rhs), n));
         self.stack.truncate(n - 2);
         match fused {
             Some(op) => {
@@ -879,6 +881,30 @@ impl<'m> FuncTranslator<'m> {
         let temp = |(v, s): (Val, u32), h: usize| v == Val::Slot && s == self.slot(h);
         let r = temp(rhs, n - 1).then(|| Op::fuse_f64_pair(first, op, rhs.1)).flatten();
         r.or_else(|| temp(lhs, n - 2).then(|| Op::fuse_f64_pair(first, op, lhs.1)).flatten())
+    }
+
+    /// The `f64` add, sub or mul `op` whose right operand `rhs` (stack entry
+    /// `n - 1`) the last instruction, an `f64.load`, just loaded into its own
+    /// temporary slot: one instruction that loads and computes, replacing the load.
+    fn fuse_f64_load(&self, op: Op, rhs: (Val, u32), n: usize) -> Option<Op> {
+        if self.ops.len() <= self.barrier || rhs.0 != Val::Slot || rhs.1 != self.slot(n - 1) {
+            return None;
+        }
+        let Some(&Op::F64Load { dst: t, addr, offset }) = self.ops.last() else {
+            return None;
+        };
+        Some(match op {
+            Op::F64Add { dst, lhs, rhs } if rhs == t && lhs != t => {
+                Op::F64AddLoad { dst, lhs, addr, offset }
+            }
+            Op::F64Sub { dst, lhs, rhs } if rhs == t && lhs != t => {
+                Op::F64SubLoad { dst, lhs, addr, offset }
+            }
+            Op::F64Mul { dst, lhs, rhs } if rhs == t && lhs != t => {
+                Op::F64MulLoad { dst, lhs, addr, offset }
+            }
+            _ => return None,
+        })
     }
 
     /// `dst += t` or `dst -= t` (`op`) where the last instruction, an `f64.mul`,
@@ -1041,6 +1067,27 @@ impl<'m> FuncTranslator<'m> {
     /// before produced, folds both into one multiply-accumulate on `l`.
     fn fuse_local_mul_acc(&mut self, at: usize, l: u32, dead: u32) {
         if at == 0 || at - 1 < self.barrier {
+            return;
+        }
+        if let Op::F64MulLoad { dst: t, lhs: x, addr, offset } = self.ops[at - 1]
+            && t >= dead
+            && t & CONST_TAG == 0
+            && x != l
+            && addr != l
+        {
+            let op = match self.ops[at] {
+                Op::F64Add { dst, lhs, rhs }
+                    if dst == l && ((lhs == l && rhs == t) || (lhs == t && rhs == l)) =>
+                {
+                    Op::F64MulAddLoad { dst: l, lhs: x, addr, offset }
+                }
+                Op::F64Sub { dst, lhs, rhs } if dst == l && lhs == l && rhs == t => {
+                    Op::F64MulSubLoad { dst: l, lhs: x, addr, offset }
+                }
+                _ => return,
+            };
+            self.ops[at - 1] = op;
+            self.ops.truncate(at);
             return;
         }
         let Op::F64Mul { dst: t, lhs: x, rhs: y } = self.ops[at - 1] else { return };
