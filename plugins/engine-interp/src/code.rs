@@ -446,6 +446,10 @@ macro_rules! define_op {
             F64MulAddLoad { dst: u32, lhs: u32, addr: u32, offset: u32 },
             /// `dst = dst - lhs * load(addr + offset)` (f64, two roundings).
             F64MulSubLoad { dst: u32, lhs: u32, addr: u32, offset: u32 },
+            /// `a = a + k` (32-bit, wrapping), then `dst = src`.
+            I32AddImmCopy { a: u32, k: i32, dst: u32, src: u32 },
+            /// `dst = lhs + imm` (32-bit, wrapping), then `dst2 = dst`.
+            I32AddImmTee { dst: u32, lhs: u32, imm: i32, dst2: u32 },
             /// `dst = src`, then jump.
             CopyBr { dst: u32, src: u32, offset: i32 },
             /// `dst = lhs + imm` (32-bit, wrapping), then jump.
@@ -946,6 +950,16 @@ macro_rules! define_op {
                         *dst = f(*dst);
                         *lhs = f(*lhs);
                         *addr = f(*addr);
+                    }
+                    Op::I32AddImmCopy { a, dst, src, .. } => {
+                        *a = f(*a);
+                        *dst = f(*dst);
+                        *src = f(*src);
+                    }
+                    Op::I32AddImmTee { dst, lhs, dst2, .. } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *dst2 = f(*dst2);
                     }
                     Op::CopyBr { dst, src, .. } => {
                         *dst = f(*dst);

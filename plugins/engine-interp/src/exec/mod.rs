@@ -458,6 +458,8 @@ macro_rules! define_handler_of {
                 Op::F64MulLoad { .. } => memory::f64_mul_load::<C>,
                 Op::F64MulAddLoad { .. } => memory::f64_mul_add_load::<C>,
                 Op::F64MulSubLoad { .. } => memory::f64_mul_sub_load::<C>,
+                Op::I32AddImmCopy { .. } => numeric::i32_add_imm_copy::<C>,
+                Op::I32AddImmTee { .. } => numeric::i32_add_imm_tee::<C>,
                 Op::CopyBr { .. } => branch::copy_br::<C>,
                 Op::I32AddImmBr { .. } => branch::i32_add_imm_br::<C>,
                 Op::I32AddImm2 { .. } => numeric::i32_add_imm2::<C>,

@@ -110,3 +110,16 @@ handler!(i32_add_imm2(pc, fp, mb, ml, x) {
     *fp.add(b as usize) = u64::from((*fp.add(b as usize) as u32).wrapping_add(kb as u32));
     next!(pc.add(1), fp, mb, ml, x)
 });
+handler!(i32_add_imm_copy(pc, fp, mb, ml, x) {
+    operands!(pc, Op::I32AddImmCopy { a, k, dst, src });
+    *fp.add(a as usize) = u64::from((*fp.add(a as usize) as u32).wrapping_add(k as u32));
+    *fp.add(dst as usize) = *fp.add(src as usize);
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(i32_add_imm_tee(pc, fp, mb, ml, x) {
+    operands!(pc, Op::I32AddImmTee { dst, lhs, imm, dst2 });
+    let v = u64::from((*fp.add(lhs as usize) as u32).wrapping_add(imm as u32));
+    *fp.add(dst as usize) = v;
+    *fp.add(dst2 as usize) = v;
+    next!(pc.add(1), fp, mb, ml, x)
+});

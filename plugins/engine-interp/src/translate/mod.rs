@@ -240,11 +240,30 @@ impl<'m> FuncTranslator<'m> {
     fn copy_to(&mut self, dst: u32, v: Val, own: u32) {
         match v {
             Val::Slot if own == dst => {}
-            Val::Slot => self.emit(Op::Copy { dst, src: own }),
+            Val::Slot => self.emit_copy(dst, own),
             Val::Local(l) if l == dst => {}
-            Val::Local(l) => self.emit(Op::Copy { dst, src: l }),
+            Val::Local(l) => self.emit_copy(dst, l),
             Val::Const(c) => self.emit(Op::Const { dst, lo: c as u32, hi: (c >> 32) as u32 }),
         }
+    }
+
+    /// Emits `dst = src`; folds it into an `i32.add` by a constant just before it
+    /// (no label between) that increments a slot in place, or that computes `src`.
+    fn emit_copy(&mut self, dst: u32, src: u32) {
+        if self.ops.len() > self.barrier
+            && let Some(&Op::I32AddImm { dst: d, lhs, imm }) = self.ops.last()
+        {
+            let at = self.ops.len() - 1;
+            if d == lhs {
+                self.ops[at] = Op::I32AddImmCopy { a: d, k: imm, dst, src };
+                return;
+            }
+            if src == d {
+                self.ops[at] = Op::I32AddImmTee { dst: d, lhs, imm, dst2: dst };
+                return;
+            }
+        }
+        self.emit(Op::Copy { dst, src });
     }
 
     /// Puts stack entry `h` into its own slot.
