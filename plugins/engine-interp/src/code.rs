@@ -1,4 +1,5 @@
-//! The internal code: a register-machine instruction set ([`Op`], 16 bytes each).
+//! The internal code: a register-machine instruction set ([`Op`], 20 bytes each: a
+//! tag and up to four 32-bit operands).
 //!
 //! Operands are frame slots (`u32` indexes from the frame pointer): parameters
 //! first, then declared locals, then the temporaries the translator assigns to each
@@ -12,7 +13,12 @@
 /// `Result<_, TrapCode>`; `binary_imm` also has a variant whose right operand is an
 /// immediate (`i32`, widened by the named function); `branch` lists the integer
 /// comparisons that fuse with a following conditional branch, with the branch
-/// variants of their negation. Each entry is `Name (operand types) -> result = fn`.
+/// variants of their negation; `add_branch` lists the 32-bit compare-and-branch
+/// instructions that also fuse with an `i32.add` before them that increments their
+/// left operand in place (by a slot, or by an immediate); `f64_pair` lists the
+/// fusions of two `f64` operators where the first's result is the second's left
+/// (`l`: `(a op1 b) op2 c`) or right (`r`: `c op2 (a op1 b)`) operand. Each entry is
+/// `Name (operand types) -> result = fn`.
 macro_rules! for_each_numeric {
     ($m:ident $($extra:tt)*) => {
         $m! {
@@ -185,10 +191,76 @@ macro_rules! for_each_numeric {
                 I64GeS I64GeSImm [BrI64GeS BrI64GeSImm] ! [BrI64LtS BrI64LtSImm] (i64) = crate::exec::binary::ge, crate::exec::raw::imm64;
                 I64GeU I64GeUImm [BrI64GeU BrI64GeUImm] ! [BrI64LtU BrI64LtUImm] (u64) = crate::exec::binary::ge, crate::exec::raw::imm64;
             }
+            add_branch {
+                BrI32Eq [AddBrI32Eq AddImmBrI32Eq] (i32) = crate::exec::binary::eq;
+                BrI32Ne [AddBrI32Ne AddImmBrI32Ne] (i32) = crate::exec::binary::ne;
+                BrI32LtS [AddBrI32LtS AddImmBrI32LtS] (i32) = crate::exec::binary::lt;
+                BrI32LtU [AddBrI32LtU AddImmBrI32LtU] (u32) = crate::exec::binary::lt;
+                BrI32GtS [AddBrI32GtS AddImmBrI32GtS] (i32) = crate::exec::binary::gt;
+                BrI32GtU [AddBrI32GtU AddImmBrI32GtU] (u32) = crate::exec::binary::gt;
+                BrI32LeS [AddBrI32LeS AddImmBrI32LeS] (i32) = crate::exec::binary::le;
+                BrI32LeU [AddBrI32LeU AddImmBrI32LeU] (u32) = crate::exec::binary::le;
+                BrI32GeS [AddBrI32GeS AddImmBrI32GeS] (i32) = crate::exec::binary::ge;
+                BrI32GeU [AddBrI32GeU AddImmBrI32GeU] (u32) = crate::exec::binary::ge;
+            }
+            f64_pair {
+                F64AddAddL [F64Add F64Add] = crate::exec::binary::add, crate::exec::binary::add, l;
+                F64AddAddR [F64Add F64Add] = crate::exec::binary::add, crate::exec::binary::add, r;
+                F64AddSubL [F64Add F64Sub] = crate::exec::binary::add, crate::exec::binary::sub, l;
+                F64AddSubR [F64Add F64Sub] = crate::exec::binary::add, crate::exec::binary::sub, r;
+                F64AddMulL [F64Add F64Mul] = crate::exec::binary::add, crate::exec::binary::mul, l;
+                F64AddMulR [F64Add F64Mul] = crate::exec::binary::add, crate::exec::binary::mul, r;
+                F64SubAddL [F64Sub F64Add] = crate::exec::binary::sub, crate::exec::binary::add, l;
+                F64SubAddR [F64Sub F64Add] = crate::exec::binary::sub, crate::exec::binary::add, r;
+                F64SubSubL [F64Sub F64Sub] = crate::exec::binary::sub, crate::exec::binary::sub, l;
+                F64SubSubR [F64Sub F64Sub] = crate::exec::binary::sub, crate::exec::binary::sub, r;
+                F64SubMulL [F64Sub F64Mul] = crate::exec::binary::sub, crate::exec::binary::mul, l;
+                F64SubMulR [F64Sub F64Mul] = crate::exec::binary::sub, crate::exec::binary::mul, r;
+                F64MulAddL [F64Mul F64Add] = crate::exec::binary::mul, crate::exec::binary::add, l;
+                F64MulAddR [F64Mul F64Add] = crate::exec::binary::mul, crate::exec::binary::add, r;
+                F64MulSubL [F64Mul F64Sub] = crate::exec::binary::mul, crate::exec::binary::sub, l;
+                F64MulSubR [F64Mul F64Sub] = crate::exec::binary::mul, crate::exec::binary::sub, r;
+                F64MulMulL [F64Mul F64Mul] = crate::exec::binary::mul, crate::exec::binary::mul, l;
+                F64MulMulR [F64Mul F64Mul] = crate::exec::binary::mul, crate::exec::binary::mul, r;
+            }
         }
     };
 }
 pub(crate) use for_each_numeric;
+
+/// Whether `t` is the `l`eft (or `r`ight) operand of an `f64_pair`'s second
+/// operator, and not the other one.
+macro_rules! pair_is {
+    (l, $lhs:expr, $rhs:expr, $t:expr) => {
+        $lhs == $t && $rhs != $t
+    };
+    (r, $lhs:expr, $rhs:expr, $t:expr) => {
+        $rhs == $t && $lhs != $t
+    };
+}
+pub(crate) use pair_is;
+
+/// The operand of an `f64_pair`'s second operator that is not the first's result.
+macro_rules! pair_other {
+    (l, $lhs:expr, $rhs:expr) => {
+        $rhs
+    };
+    (r, $lhs:expr, $rhs:expr) => {
+        $lhs
+    };
+}
+pub(crate) use pair_other;
+
+/// Applies an `f64_pair`'s second operator to the first's result `t` and `c`.
+macro_rules! pair_apply {
+    (l, $f:path, $t:expr, $c:expr) => {
+        $f($t, $c)
+    };
+    (r, $f:path, $t:expr, $c:expr) => {
+        $f($c, $t)
+    };
+}
+pub(crate) use pair_apply;
 
 /// Builds `dst = lhs op imm`.
 pub(crate) type ImmCtor = fn(u32, u32, i32) -> Op;
@@ -213,6 +285,8 @@ macro_rules! define_op {
         binary_imm { $( $bi:ident [$bii:ident] ($bia:ty, $bib:ty) -> $bir:ty = $bif:path, $bix:path; )* }
         binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
         branch { $( $c:ident $ci:ident [$cb:ident $cbi:ident] ! [$nb:ident $nbi:ident] ($ca:ty) = $cf:path, $cx:path; )* }
+        add_branch { $( $ab:ident [$abr:ident $abi:ident] ($abt:ty) = $abf:path; )* }
+        f64_pair { $( $fp:ident [$fp1:ident $fp2:ident] = $ff1:path, $ff2:path, $fside:ident; )* }
     ) => {
         /// One instruction of the internal code.
         ///
@@ -346,6 +420,42 @@ macro_rules! define_op {
             I64LoadShl { dst: u32, idx: u32, offset: u32 },
             /// `dst = load((idx << 3) + offset)`.
             F64LoadShl { dst: u32, idx: u32, offset: u32 },
+            /// `dst = lhs + imm + (rhs << 2)` (32-bit, wrapping).
+            I32AddShl2Imm { dst: u32, lhs: u32, rhs: u32, imm: i32 },
+            /// `dst = lhs + imm + (rhs << 3)` (32-bit, wrapping).
+            I32AddShl3Imm { dst: u32, lhs: u32, rhs: u32, imm: i32 },
+            /// `dst = load(lhs + imm + (rhs << 2))`, the address wrapped to 32 bits.
+            I32LoadIdxImm { dst: u32, lhs: u32, rhs: u32, imm: i32 },
+            /// `dst = load(lhs + imm + (rhs << 2))`, the address wrapped to 32 bits.
+            F32LoadIdxImm { dst: u32, lhs: u32, rhs: u32, imm: i32 },
+            /// `dst = load(lhs + imm + (rhs << 3))`, the address wrapped to 32 bits.
+            I64LoadIdxImm { dst: u32, lhs: u32, rhs: u32, imm: i32 },
+            /// `dst = load(lhs + imm + (rhs << 3))`, the address wrapped to 32 bits.
+            F64LoadIdxImm { dst: u32, lhs: u32, rhs: u32, imm: i32 },
+            /// `store(lhs + imm + (rhs << 2), val)`, the address wrapped to 32 bits.
+            Store32IdxImm { lhs: u32, rhs: u32, val: u32, imm: i32 },
+            /// `store(lhs + imm + (rhs << 3), val)`, the address wrapped to 32 bits.
+            Store64IdxImm { lhs: u32, rhs: u32, val: u32, imm: i32 },
+            /// `dst = lhs + load(addr + offset)` (f64).
+            F64AddLoad { dst: u32, lhs: u32, addr: u32, offset: u32 },
+            /// `dst = lhs - load(addr + offset)` (f64).
+            F64SubLoad { dst: u32, lhs: u32, addr: u32, offset: u32 },
+            /// `dst = lhs * load(addr + offset)` (f64).
+            F64MulLoad { dst: u32, lhs: u32, addr: u32, offset: u32 },
+            /// `dst = dst + lhs * load(addr + offset)` (f64, two roundings).
+            F64MulAddLoad { dst: u32, lhs: u32, addr: u32, offset: u32 },
+            /// `dst = dst - lhs * load(addr + offset)` (f64, two roundings).
+            F64MulSubLoad { dst: u32, lhs: u32, addr: u32, offset: u32 },
+            /// `a = a + k` (32-bit, wrapping), then `dst = src`.
+            I32AddImmCopy { a: u32, k: i32, dst: u32, src: u32 },
+            /// `dst = lhs + imm` (32-bit, wrapping), then `dst2 = dst`.
+            I32AddImmTee { dst: u32, lhs: u32, imm: i32, dst2: u32 },
+            /// `dst = src`, then jump.
+            CopyBr { dst: u32, src: u32, offset: i32 },
+            /// `dst = lhs + imm` (32-bit, wrapping), then jump.
+            I32AddImmBr { dst: u32, lhs: u32, imm: i32, offset: i32 },
+            /// `a = a + ka`, then `b = b + kb` (32-bit, wrapping).
+            I32AddImm2 { a: u32, ka: i32, b: u32, kb: i32 },
             MemorySize { dst: u32 },
             MemoryGrow { base: u32 },
             MemoryFill { base: u32 },
@@ -370,6 +480,9 @@ macro_rules! define_op {
             $( $bt { dst: u32, lhs: u32, rhs: u32 }, )*
             $( $cb { lhs: u32, rhs: u32, offset: i32 }, )*
             $( $cbi { lhs: u32, imm: i32, offset: i32 }, )*
+            $( $abr { slot: u32, step: u32, rhs: u32, offset: i32 }, )*
+            $( $abi { slot: u32, imm: i32, rhs: u32, offset: i32 }, )*
+            $( $fp { dst: u32, a: u32, b: u32, c: u32 }, )*
         }
 
         impl Op {
@@ -454,6 +567,16 @@ macro_rules! define_op {
                     | Op::F32LoadShl { dst, .. }
                     | Op::I64LoadShl { dst, .. }
                     | Op::F64LoadShl { dst, .. }
+                    | Op::I32AddShl2Imm { dst, .. }
+                    | Op::I32AddShl3Imm { dst, .. }
+                    | Op::I32LoadIdxImm { dst, .. }
+                    | Op::F32LoadIdxImm { dst, .. }
+                    | Op::I64LoadIdxImm { dst, .. }
+                    | Op::F64LoadIdxImm { dst, .. }
+                    $( | Op::$fp { dst, .. } )*
+                    | Op::F64AddLoad { dst, .. }
+                    | Op::F64SubLoad { dst, .. }
+                    | Op::F64MulLoad { dst, .. }
                     | Op::MemorySize { dst }
                     | Op::TableSize { dst, .. }
                     | Op::RefIsNull { dst, .. }
@@ -804,7 +927,107 @@ macro_rules! define_op {
                     $( Op::$bt { dst, lhs, rhs } => { *dst = f(*dst); *lhs = f(*lhs); *rhs = f(*rhs); } )*
                     $( Op::$cb { lhs, rhs, .. } => { *lhs = f(*lhs); *rhs = f(*rhs); } )*
                     $( Op::$cbi { lhs, .. } => *lhs = f(*lhs), )*
+                    Op::I32AddShl2Imm { dst, lhs, rhs, .. }
+                    | Op::I32AddShl3Imm { dst, lhs, rhs, .. }
+                    | Op::I32LoadIdxImm { dst, lhs, rhs, .. }
+                    | Op::F32LoadIdxImm { dst, lhs, rhs, .. }
+                    | Op::I64LoadIdxImm { dst, lhs, rhs, .. }
+                    | Op::F64LoadIdxImm { dst, lhs, rhs, .. } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
+                    Op::Store32IdxImm { lhs, rhs, val, .. } | Op::Store64IdxImm { lhs, rhs, val, .. } => {
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                        *val = f(*val);
+                    }
+                    Op::F64AddLoad { dst, lhs, addr, .. }
+                    | Op::F64SubLoad { dst, lhs, addr, .. }
+                    | Op::F64MulLoad { dst, lhs, addr, .. }
+                    | Op::F64MulAddLoad { dst, lhs, addr, .. }
+                    | Op::F64MulSubLoad { dst, lhs, addr, .. } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *addr = f(*addr);
+                    }
+                    Op::I32AddImmCopy { a, dst, src, .. } => {
+                        *a = f(*a);
+                        *dst = f(*dst);
+                        *src = f(*src);
+                    }
+                    Op::I32AddImmTee { dst, lhs, dst2, .. } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *dst2 = f(*dst2);
+                    }
+                    Op::CopyBr { dst, src, .. } => {
+                        *dst = f(*dst);
+                        *src = f(*src);
+                    }
+                    Op::I32AddImmBr { dst, lhs, .. } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                    }
+                    Op::I32AddImm2 { a, b, .. } => {
+                        *a = f(*a);
+                        *b = f(*b);
+                    }
+                    $( Op::$abr { slot, step, rhs, .. } => {
+                        *slot = f(*slot);
+                        *step = f(*step);
+                        *rhs = f(*rhs);
+                    } )*
+                    $( Op::$fp { dst, a, b, c } => {
+                        *dst = f(*dst);
+                        *a = f(*a);
+                        *b = f(*b);
+                        *c = f(*c);
+                    } )*
+                    $( Op::$abi { slot, rhs, .. } => {
+                        *slot = f(*slot);
+                        *rhs = f(*rhs);
+                    } )*
                 }
+            }
+
+            /// The 32-bit compare-and-branch `self` fused with `add`, the `i32.add`
+            /// just before it, when that add increments the branch's left operand in
+            /// place (`x = x + step`, `x = step + x` or `x = x + imm`).
+            pub(crate) fn fuse_add_branch(self, add: Op) -> Option<Op> {
+                let (slot, step) = match add {
+                    Op::I32Add { dst, lhs, rhs } if dst == lhs => (dst, Ok(rhs)),
+                    Op::I32Add { dst, lhs, rhs } if dst == rhs => (dst, Ok(lhs)),
+                    Op::I32AddImm { dst, lhs, imm } if dst == lhs => (dst, Err(imm)),
+                    _ => return None,
+                };
+                Some(match (self, step) {
+                    $(
+                        (Op::$ab { lhs, rhs, offset }, Ok(step)) if lhs == slot => {
+                            Op::$abr { slot, step, rhs, offset }
+                        }
+                        (Op::$ab { lhs, rhs, offset }, Err(imm)) if lhs == slot => {
+                            Op::$abi { slot, imm, rhs, offset }
+                        }
+                    )*
+                    _ => return None,
+                })
+            }
+
+            /// The `f64` operator `second` fused with `first`, the instruction just
+            /// before it, which computed one of its operands into `t`, a temporary
+            /// only `second` reads.
+            pub(crate) fn fuse_f64_pair(first: Op, second: Op, t: u32) -> Option<Op> {
+                Some(match (first, second) {
+                    $(
+                        (Op::$fp1 { dst: t1, lhs: a, rhs: b }, Op::$fp2 { dst, lhs, rhs })
+                            if t1 == t && crate::code::pair_is!($fside, lhs, rhs, t) =>
+                        {
+                            Op::$fp { dst, a, b, c: crate::code::pair_other!($fside, lhs, rhs) }
+                        }
+                    )*
+                    _ => return None,
+                })
             }
 
             /// Sets the offset of a branch.
@@ -826,6 +1049,8 @@ macro_rules! define_op {
                     Op::BrF64Le { offset, .. } | Op::BrF64NotLe { offset, .. } => *offset = to,
                     Op::BrF64Ge { offset, .. } | Op::BrF64NotGe { offset, .. } => *offset = to,
                     $( Op::$cb { offset, .. } | Op::$cbi { offset, .. } => *offset = to, )*
+                    $( Op::$abr { offset, .. } | Op::$abi { offset, .. } => *offset = to, )*
+                    Op::CopyBr { offset, .. } | Op::I32AddImmBr { offset, .. } => *offset = to,
                     _ => {}
                 }
             }
@@ -881,6 +1106,24 @@ impl Op {
     /// adds (wrapping to 32 bits, as `i32.add` does) and accesses.
     pub(crate) fn fuse_address(self, addr: Op) -> Option<Op> {
         Some(match (self, addr) {
+            (Op::I32Load { dst, offset: 0, .. }, Op::I32AddShl2Imm { lhs, rhs, imm, .. }) => {
+                Op::I32LoadIdxImm { dst, lhs, rhs, imm }
+            }
+            (Op::F32Load { dst, offset: 0, .. }, Op::I32AddShl2Imm { lhs, rhs, imm, .. }) => {
+                Op::F32LoadIdxImm { dst, lhs, rhs, imm }
+            }
+            (Op::I64Load { dst, offset: 0, .. }, Op::I32AddShl3Imm { lhs, rhs, imm, .. }) => {
+                Op::I64LoadIdxImm { dst, lhs, rhs, imm }
+            }
+            (Op::F64Load { dst, offset: 0, .. }, Op::I32AddShl3Imm { lhs, rhs, imm, .. }) => {
+                Op::F64LoadIdxImm { dst, lhs, rhs, imm }
+            }
+            (Op::Store32 { val, offset: 0, .. }, Op::I32AddShl2Imm { lhs, rhs, imm, .. }) => {
+                Op::Store32IdxImm { lhs, rhs, val, imm }
+            }
+            (Op::Store64 { val, offset: 0, .. }, Op::I32AddShl3Imm { lhs, rhs, imm, .. }) => {
+                Op::Store64IdxImm { lhs, rhs, val, imm }
+            }
             (Op::I32Load { dst, offset: 0, .. }, Op::I32AddShl2 { lhs, rhs, .. }) => {
                 Op::I32LoadIdx { dst, lhs, rhs }
             }
@@ -982,7 +1225,7 @@ impl Op {
     }
 }
 
-const _: () = assert!(core::mem::size_of::<Op>() == 16);
+const _: () = assert!(core::mem::size_of::<Op>() == 20);
 
 /// A translated function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

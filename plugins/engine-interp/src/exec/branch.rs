@@ -59,6 +59,8 @@ macro_rules! define_branches {
         binary_imm { $($bi:tt)* }
         binary_trap { $($bt:tt)* }
         branch { $( $c:ident $ci:ident [$cb:ident $cbi:ident] ! [$nb:ident $nbi:ident] ($ca:ty) = $cf:path, $cx:path; )* }
+        add_branch { $( $ab:ident [$abr:ident $abi:ident] ($abt:ty) = $abf:path; )* }
+        f64_pair { $($fp_:tt)* }
     ) => {
         $(
             handler!($cb(pc, fp, mb, ml, x) {
@@ -80,9 +82,44 @@ macro_rules! define_branches {
                 next!(pc.add(1), fp, mb, ml, x)
             });
         )*
+        $(
+            handler!($abr(pc, fp, mb, ml, x) {
+                operands!(pc, Op::$abr { slot, step, rhs, offset });
+                let v = (*fp.add(slot as usize) as u32).wrapping_add(*fp.add(step as usize) as u32);
+                *fp.add(slot as usize) = u64::from(v);
+                let a = <$abt as Raw>::from_raw(u64::from(v));
+                let b = <$abt as Raw>::from_raw(*fp.add(rhs as usize));
+                if $abf(a, b) != 0 {
+                    taken!(pc.offset(1 + offset as isize), fp, mb, ml, x);
+                }
+                next!(pc.add(1), fp, mb, ml, x)
+            });
+            handler!($abi(pc, fp, mb, ml, x) {
+                operands!(pc, Op::$abi { slot, imm, rhs, offset });
+                let v = (*fp.add(slot as usize) as u32).wrapping_add(imm as u32);
+                *fp.add(slot as usize) = u64::from(v);
+                let a = <$abt as Raw>::from_raw(u64::from(v));
+                let b = <$abt as Raw>::from_raw(*fp.add(rhs as usize));
+                if $abf(a, b) != 0 {
+                    taken!(pc.offset(1 + offset as isize), fp, mb, ml, x);
+                }
+                next!(pc.add(1), fp, mb, ml, x)
+            });
+        )*
     };
 }
 for_each_numeric!(define_branches);
+
+handler!(copy_br(pc, fp, mb, ml, x) {
+    operands!(pc, Op::CopyBr { dst, src, offset });
+    *fp.add(dst as usize) = *fp.add(src as usize);
+    next!(pc.offset(1 + offset as isize), fp, mb, ml, x)
+});
+handler!(i32_add_imm_br(pc, fp, mb, ml, x) {
+    operands!(pc, Op::I32AddImmBr { dst, lhs, imm, offset });
+    *fp.add(dst as usize) = u64::from((*fp.add(lhs as usize) as u32).wrapping_add(imm as u32));
+    next!(pc.offset(1 + offset as isize), fp, mb, ml, x)
+});
 
 /// Defines the handlers of a float comparison fused with a branch taken when it
 /// holds, and when it does not (NaN operands make every ordered comparison false).

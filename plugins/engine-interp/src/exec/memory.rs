@@ -418,3 +418,91 @@ handler!(i32_load_shl_u8(pc, fp, mb, ml, x) {
 load_shl_handler!(f32_load_shl, F32LoadShl, 2, 4, |b| u64::from(u32::from_le_bytes(b)));
 load_shl_handler!(i64_load_shl, I64LoadShl, 3, 8, u64::from_le_bytes);
 load_shl_handler!(f64_load_shl, F64LoadShl, 3, 8, u64::from_le_bytes);
+
+/// Defines the handler of a load from `lhs + imm + (rhs << SHIFT)`, wrapped to 32
+/// bits.
+macro_rules! load_idx_imm_handler {
+    ($name:ident, $variant:ident, $shift:literal, $n:literal, $conv:expr) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant { dst, lhs, rhs, imm });
+            let a = (*fp.add(lhs as usize))
+                .wrapping_add(imm as u32 as u64)
+                .wrapping_add(*fp.add(rhs as usize) << $shift);
+            match load::<$n>(mb, ml, a, 0) {
+                Ok(b) => *fp.add(dst as usize) = $conv(b),
+                Err(code) => return trap!(x, code),
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+
+/// Defines the handler of a store to `lhs + imm + (rhs << SHIFT)`, wrapped to 32
+/// bits.
+macro_rules! store_idx_imm_handler {
+    ($name:ident, $variant:ident, $shift:literal, $n:literal, $conv:expr) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant { lhs, rhs, val, imm });
+            let a = (*fp.add(lhs as usize))
+                .wrapping_add(imm as u32 as u64)
+                .wrapping_add(*fp.add(rhs as usize) << $shift);
+            if let Err(code) = store::<$n>(mb, ml, a, 0, $conv(*fp.add(val as usize))) {
+                return trap!(x, code);
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+
+load_idx_imm_handler!(i32_load_idx_imm, I32LoadIdxImm, 2, 4, |b| u64::from(u32::from_le_bytes(b)));
+load_idx_imm_handler!(f32_load_idx_imm, F32LoadIdxImm, 2, 4, |b| u64::from(u32::from_le_bytes(b)));
+load_idx_imm_handler!(i64_load_idx_imm, I64LoadIdxImm, 3, 8, u64::from_le_bytes);
+load_idx_imm_handler!(f64_load_idx_imm, F64LoadIdxImm, 3, 8, u64::from_le_bytes);
+store_idx_imm_handler!(store32_idx_imm, Store32IdxImm, 2, 4, |v: u64| (v as u32).to_le_bytes());
+store_idx_imm_handler!(store64_idx_imm, Store64IdxImm, 3, 8, |v: u64| v.to_le_bytes());
+
+/// Defines the handler of an address computation `lhs + imm + (rhs << SHIFT)`,
+/// wrapped to 32 bits.
+macro_rules! add_shl_imm_handler {
+    ($name:ident, $variant:ident, $shift:literal) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant { dst, lhs, rhs, imm });
+            let a = (*fp.add(lhs as usize) as u32)
+                .wrapping_add(imm as u32)
+                .wrapping_add((*fp.add(rhs as usize) as u32) << $shift);
+            *fp.add(dst as usize) = u64::from(a);
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+
+add_shl_imm_handler!(i32_add_shl2_imm, I32AddShl2Imm, 2);
+add_shl_imm_handler!(i32_add_shl3_imm, I32AddShl3Imm, 3);
+
+/// Defines the handler of an `f64` operator whose right operand is loaded from
+/// `addr + offset`; with `acc`, the product accumulates into `dst` instead.
+macro_rules! f64_load_op_handler {
+    ($name:ident, $variant:ident, |$a:ident, $m:ident, $d:ident| $e:expr) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$variant { dst, lhs, addr, offset });
+            match load::<8>(mb, ml, *fp.add(addr as usize), offset) {
+                Ok(b) => {
+                    let $a = f64::from_bits(*fp.add(lhs as usize));
+                    let $m = f64::from_bits(u64::from_le_bytes(b));
+                    let $d = f64::from_bits(*fp.add(dst as usize));
+                    let _ = $d;
+                    *fp.add(dst as usize) = ($e).to_bits();
+                }
+                Err(code) => return trap!(x, code),
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+
+f64_load_op_handler!(f64_add_load, F64AddLoad, |a, m, d| a + m);
+f64_load_op_handler!(f64_sub_load, F64SubLoad, |a, m, d| a - m);
+f64_load_op_handler!(f64_mul_load, F64MulLoad, |a, m, d| a * m);
+// Two roundings, as the `f64.mul` and `f64.add`/`f64.sub` these replace.
+f64_load_op_handler!(f64_mul_add_load, F64MulAddLoad, |a, m, d| d + a * m);
+f64_load_op_handler!(f64_mul_sub_load, F64MulSubLoad, |a, m, d| d - a * m);

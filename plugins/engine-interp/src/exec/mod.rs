@@ -336,6 +336,8 @@ macro_rules! define_handler_of {
         binary_imm { $( $bi:ident [$bii:ident] ($bia:ty, $bib:ty) -> $bir:ty = $bif:path, $bix:path; )* }
         binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
         branch { $( $c:ident $ci:ident [$cb:ident $cbi:ident] ! [$nb:ident $nbi:ident] ($ca:ty) = $cf:path, $cx:path; )* }
+        add_branch { $( $ab:ident [$abr:ident $abi:ident] ($abt:ty) = $abf:path; )* }
+        f64_pair { $( $fp:ident [$fp1:ident $fp2:ident] = $ff1:path, $ff2:path, $fside:ident; )* }
     ) => {
         /// The address of the handler of `op` for composition `C`.
         fn handler_of<C: Composition<Engine = crate::Interp>>(op: &Op) -> usize {
@@ -443,6 +445,24 @@ macro_rules! define_handler_of {
                 Op::F32LoadShl { .. } => memory::f32_load_shl::<C>,
                 Op::I64LoadShl { .. } => memory::i64_load_shl::<C>,
                 Op::F64LoadShl { .. } => memory::f64_load_shl::<C>,
+                Op::I32AddShl2Imm { .. } => memory::i32_add_shl2_imm::<C>,
+                Op::I32AddShl3Imm { .. } => memory::i32_add_shl3_imm::<C>,
+                Op::I32LoadIdxImm { .. } => memory::i32_load_idx_imm::<C>,
+                Op::F32LoadIdxImm { .. } => memory::f32_load_idx_imm::<C>,
+                Op::I64LoadIdxImm { .. } => memory::i64_load_idx_imm::<C>,
+                Op::F64LoadIdxImm { .. } => memory::f64_load_idx_imm::<C>,
+                Op::Store32IdxImm { .. } => memory::store32_idx_imm::<C>,
+                Op::Store64IdxImm { .. } => memory::store64_idx_imm::<C>,
+                Op::F64AddLoad { .. } => memory::f64_add_load::<C>,
+                Op::F64SubLoad { .. } => memory::f64_sub_load::<C>,
+                Op::F64MulLoad { .. } => memory::f64_mul_load::<C>,
+                Op::F64MulAddLoad { .. } => memory::f64_mul_add_load::<C>,
+                Op::F64MulSubLoad { .. } => memory::f64_mul_sub_load::<C>,
+                Op::I32AddImmCopy { .. } => numeric::i32_add_imm_copy::<C>,
+                Op::I32AddImmTee { .. } => numeric::i32_add_imm_tee::<C>,
+                Op::CopyBr { .. } => branch::copy_br::<C>,
+                Op::I32AddImmBr { .. } => branch::i32_add_imm_br::<C>,
+                Op::I32AddImm2 { .. } => numeric::i32_add_imm2::<C>,
                 Op::MemorySize { .. } => memory::memory_size::<C>,
                 Op::MemoryGrow { .. } => memory::memory_grow::<C>,
                 Op::MemoryFill { .. } => memory::memory_fill::<C>,
@@ -465,6 +485,9 @@ macro_rules! define_handler_of {
                 $( Op::$bt { .. } => numeric::$bt::<C>, )*
                 $( Op::$cb { .. } => branch::$cb::<C>, )*
                 $( Op::$cbi { .. } => branch::$cbi::<C>, )*
+                $( Op::$abr { .. } => branch::$abr::<C>, )*
+                $( Op::$abi { .. } => branch::$abi::<C>, )*
+                $( Op::$fp { .. } => numeric::$fp::<C>, )*
             };
             h as usize
         }

@@ -13,6 +13,8 @@ macro_rules! define_numeric {
         binary_imm { $( $bi:ident [$bii:ident] ($bia:ty, $bib:ty) -> $bir:ty = $bif:path, $bix:path; )* }
         binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
         branch { $($br_:tt)* }
+        add_branch { $($ab_:tt)* }
+        f64_pair { $( $fp:ident [$fp1:ident $fp2:ident] = $ff1:path, $ff2:path, $fside:ident; )* }
     ) => {
         $(
             handler!($u(pc, fp, mb, ml, x) {
@@ -69,6 +71,18 @@ macro_rules! define_numeric {
                 next!(pc.add(1), fp, mb, ml, x)
             });
         )*
+        $(
+            handler!($fp(pc, fp, mb, ml, x) {
+                operands!(pc, Op::$fp { dst, a, b, c });
+                let a = f64::from_bits(*fp.add(a as usize));
+                let b = f64::from_bits(*fp.add(b as usize));
+                let c = f64::from_bits(*fp.add(c as usize));
+                let t: f64 = $ff1(a, b);
+                let r: f64 = crate::code::pair_apply!($fside, $ff2, t, c);
+                *fp.add(dst as usize) = r.to_bits();
+                next!(pc.add(1), fp, mb, ml, x)
+            });
+        )*
     };
 }
 for_each_numeric!(define_numeric);
@@ -88,5 +102,24 @@ handler!(f64_mul_sub(pc, fp, mb, ml, x) {
     let b = f64::from_bits(*fp.add(rhs as usize));
     let acc = f64::from_bits(*fp.add(dst as usize));
     *fp.add(dst as usize) = (acc - a * b).to_bits();
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(i32_add_imm2(pc, fp, mb, ml, x) {
+    operands!(pc, Op::I32AddImm2 { a, ka, b, kb });
+    *fp.add(a as usize) = u64::from((*fp.add(a as usize) as u32).wrapping_add(ka as u32));
+    *fp.add(b as usize) = u64::from((*fp.add(b as usize) as u32).wrapping_add(kb as u32));
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(i32_add_imm_copy(pc, fp, mb, ml, x) {
+    operands!(pc, Op::I32AddImmCopy { a, k, dst, src });
+    *fp.add(a as usize) = u64::from((*fp.add(a as usize) as u32).wrapping_add(k as u32));
+    *fp.add(dst as usize) = *fp.add(src as usize);
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(i32_add_imm_tee(pc, fp, mb, ml, x) {
+    operands!(pc, Op::I32AddImmTee { dst, lhs, imm, dst2 });
+    let v = u64::from((*fp.add(lhs as usize) as u32).wrapping_add(imm as u32));
+    *fp.add(dst as usize) = v;
+    *fp.add(dst2 as usize) = v;
     next!(pc.add(1), fp, mb, ml, x)
 });

@@ -240,11 +240,30 @@ impl<'m> FuncTranslator<'m> {
     fn copy_to(&mut self, dst: u32, v: Val, own: u32) {
         match v {
             Val::Slot if own == dst => {}
-            Val::Slot => self.emit(Op::Copy { dst, src: own }),
+            Val::Slot => self.emit_copy(dst, own),
             Val::Local(l) if l == dst => {}
-            Val::Local(l) => self.emit(Op::Copy { dst, src: l }),
+            Val::Local(l) => self.emit_copy(dst, l),
             Val::Const(c) => self.emit(Op::Const { dst, lo: c as u32, hi: (c >> 32) as u32 }),
         }
+    }
+
+    /// Emits `dst = src`; folds it into an `i32.add` by a constant just before it
+    /// (no label between) that increments a slot in place, or that computes `src`.
+    fn emit_copy(&mut self, dst: u32, src: u32) {
+        if self.ops.len() > self.barrier
+            && let Some(&Op::I32AddImm { dst: d, lhs, imm }) = self.ops.last()
+        {
+            let at = self.ops.len() - 1;
+            if d == lhs {
+                self.ops[at] = Op::I32AddImmCopy { a: d, k: imm, dst, src };
+                return;
+            }
+            if src == d {
+                self.ops[at] = Op::I32AddImmTee { dst: d, lhs, imm, dst2: dst };
+                return;
+            }
+        }
+        self.emit(Op::Copy { dst, src });
     }
 
     /// Puts stack entry `h` into its own slot.
@@ -360,9 +379,30 @@ impl<'m> FuncTranslator<'m> {
             let dst = self.slot(height + k);
             self.copy_to(dst, v, own);
         }
-        let at = self.ops.len();
-        self.emit(Op::Br { offset: 0 });
+        let at = self.emit_br();
         self.jump(idx, at);
+    }
+
+    /// Emits an unconditional branch (offset to be set); returns its index. A copy
+    /// or an `i32.add` by a constant just before it (with no label between) is
+    /// folded into it.
+    fn emit_br(&mut self) -> usize {
+        if self.ops.len() > self.barrier {
+            let at = self.ops.len() - 1;
+            let fused = match self.ops[at] {
+                Op::Copy { dst, src } => Some(Op::CopyBr { dst, src, offset: 0 }),
+                Op::I32AddImm { dst, lhs, imm } => {
+                    Some(Op::I32AddImmBr { dst, lhs, imm, offset: 0 })
+                }
+                _ => None,
+            };
+            if let Some(op) = fused {
+                self.ops[at] = op;
+                return at;
+            }
+        }
+        self.emit(Op::Br { offset: 0 });
+        self.ops.len() - 1
     }
 
     /// Returns the top results. Leaves the stack model alone: a conditional return
@@ -404,6 +444,13 @@ impl<'m> FuncTranslator<'m> {
         {
             self.stack.pop();
             self.ops[at] = op;
+            if at > self.barrier
+                && let Some(fused) = op.fuse_add_branch(self.ops[at - 1])
+            {
+                self.ops[at - 1] = fused;
+                self.ops.truncate(at);
+                return at - 1;
+            }
             return at;
         }
         let h = self.stack.len() - 1;
@@ -520,8 +567,7 @@ impl<'m> FuncTranslator<'m> {
                 if !self.unreachable {
                     let n = self.ctrl[idx].results as usize;
                     self.materialize_top(n);
-                    let at = self.ops.len();
-                    self.emit(Op::Br { offset: 0 });
+                    let at = self.emit_br();
                     self.ctrl[idx].fixups.push(at);
                 }
                 let pc = self.ops.len();
@@ -792,8 +838,19 @@ impl<'m> FuncTranslator<'m> {
             };
             if let Some((h, c)) = imm {
                 let lhs = self.operand(h);
+                let op = make(dst, lhs, c as i32);
+                let folded = match op {
+                    Op::I32AddImm { imm, .. } => self.fold_add_imm(h, lhs, dst, imm),
+                    _ => None,
+                };
                 self.stack.truncate(n - 2);
-                self.emit(make(dst, lhs, c as i32));
+                match folded {
+                    Some(op) => {
+                        let at = self.ops.len() - 1;
+                        self.ops[at] = op;
+                    }
+                    None => self.emit(op),
+                }
                 self.push_slot();
                 return;
             }
@@ -802,7 +859,14 @@ impl<'m> FuncTranslator<'m> {
         let rhs = self.operand(n - 1);
         let op = (bin.reg)(dst, lhs, rhs);
         let fused = match op {
-            Op::I32Add { .. } => self.fuse_add_shl(dst, (a, lhs), (b, rhs), n),
+            Op::I32Add { .. } => match self.fuse_add_shl(dst, (a, lhs), (b, rhs), n) {
+                Some((op, Some(at))) => {
+                    // The folded `base + imm` goes; the fused add replaces the shift.
+                    self.ops.remove(at);
+                    Some(op)
+                }
+                r => r.map(|(op, _)| op),
+            },
             Op::F64Add { .. } | Op::F64Sub { .. }
                 if a == Val::Slot && lhs == dst && b == Val::Slot && rhs == self.slot(n - 1) =>
             {
@@ -810,6 +874,9 @@ impl<'m> FuncTranslator<'m> {
             }
             _ => None,
         };
+        let fused = fused
+            .or_else(|| self.fuse_f64_pair(op, (a, lhs), (b, rhs), n))
+            .or_else(|| self.fuse_f64_load(op, (b, rhs), n));
         self.stack.truncate(n - 2);
         match fused {
             Some(op) => {
@@ -819,6 +886,44 @@ impl<'m> FuncTranslator<'m> {
             None => self.emit(op),
         }
         self.push_slot();
+    }
+
+    /// The `f64` operator `op` on slots `lhs` and `rhs` (stack entries `n - 2`,
+    /// `n - 1`), one of which the last instruction, another `f64` operator, just
+    /// computed into its own temporary slot (read only by `op`): both in one
+    /// instruction that replaces that last one.
+    fn fuse_f64_pair(&self, op: Op, lhs: (Val, u32), rhs: (Val, u32), n: usize) -> Option<Op> {
+        if self.ops.len() <= self.barrier {
+            return None;
+        }
+        let first = *self.ops.last()?;
+        let temp = |(v, s): (Val, u32), h: usize| v == Val::Slot && s == self.slot(h);
+        let r = temp(rhs, n - 1).then(|| Op::fuse_f64_pair(first, op, rhs.1)).flatten();
+        r.or_else(|| temp(lhs, n - 2).then(|| Op::fuse_f64_pair(first, op, lhs.1)).flatten())
+    }
+
+    /// The `f64` add, sub or mul `op` whose right operand `rhs` (stack entry
+    /// `n - 1`) the last instruction, an `f64.load`, just loaded into its own
+    /// temporary slot: one instruction that loads and computes, replacing the load.
+    fn fuse_f64_load(&self, op: Op, rhs: (Val, u32), n: usize) -> Option<Op> {
+        if self.ops.len() <= self.barrier || rhs.0 != Val::Slot || rhs.1 != self.slot(n - 1) {
+            return None;
+        }
+        let Some(&Op::F64Load { dst: t, addr, offset }) = self.ops.last() else {
+            return None;
+        };
+        Some(match op {
+            Op::F64Add { dst, lhs, rhs } if rhs == t && lhs != t => {
+                Op::F64AddLoad { dst, lhs, addr, offset }
+            }
+            Op::F64Sub { dst, lhs, rhs } if rhs == t && lhs != t => {
+                Op::F64SubLoad { dst, lhs, addr, offset }
+            }
+            Op::F64Mul { dst, lhs, rhs } if rhs == t && lhs != t => {
+                Op::F64MulLoad { dst, lhs, addr, offset }
+            }
+            _ => return None,
+        })
     }
 
     /// `dst += t` or `dst -= t` (`op`) where the last instruction, an `f64.mul`,
@@ -844,26 +949,104 @@ impl<'m> FuncTranslator<'m> {
     /// An `i32.add` of slots `lhs` and `rhs` (stack entries `n - 2`, `n - 1`) one of
     /// which the last instruction, an `i32.shl` by 2 or 3, just computed into its
     /// own temporary slot (read only by this add): the fused `lhs + (idx << k)`
-    /// that replaces that `shl`.
-    fn fuse_add_shl(&self, dst: u32, lhs: (Val, u32), rhs: (Val, u32), n: usize) -> Option<Op> {
+    /// that replaces that `shl`. When the other operand is a temporary that the
+    /// instruction before the `shl` computed as `base + imm`, that add is folded in
+    /// too (`base + imm + (idx << k)`): the result then also names that add's index,
+    /// to be removed.
+    fn fuse_add_shl(
+        &self,
+        dst: u32,
+        lhs: (Val, u32),
+        rhs: (Val, u32),
+        n: usize,
+    ) -> Option<(Op, Option<usize>)> {
         if self.ops.len() <= self.barrier {
             return None;
         }
         let Some(&Op::I32ShlImm { dst: t, lhs: idx, imm }) = self.ops.last() else {
             return None;
         };
-        let other = if rhs.0 == Val::Slot && rhs.1 == t && t == self.slot(n - 1) {
-            lhs.1
+        let (other, other_temp) = if rhs.0 == Val::Slot && rhs.1 == t && t == self.slot(n - 1) {
+            (lhs.1, lhs.0 == Val::Slot && lhs.1 == self.slot(n - 2))
         } else if lhs.0 == Val::Slot && lhs.1 == t && t == self.slot(n - 2) {
-            rhs.1
+            (rhs.1, rhs.0 == Val::Slot && rhs.1 == self.slot(n - 1))
         } else {
             return None;
         };
+        if other_temp
+            && other & CONST_TAG == 0
+            && other != idx
+            && let Some((at, base, k)) = self.base_plus_imm(other)
+        {
+            return match imm {
+                2 => Some((Op::I32AddShl2Imm { dst, lhs: base, rhs: idx, imm: k }, Some(at))),
+                3 => Some((Op::I32AddShl3Imm { dst, lhs: base, rhs: idx, imm: k }, Some(at))),
+                _ => None,
+            };
+        }
         match imm {
-            2 => Some(Op::I32AddShl2 { dst, lhs: other, rhs: idx }),
-            3 => Some(Op::I32AddShl3 { dst, lhs: other, rhs: idx }),
+            2 => Some((Op::I32AddShl2 { dst, lhs: other, rhs: idx }, None)),
+            3 => Some((Op::I32AddShl3 { dst, lhs: other, rhs: idx }, None)),
             _ => None,
         }
+    }
+
+    /// The `i32.add` by an immediate, `t = base + imm`, among the few instructions
+    /// before the last one (after the last label), whose result `t` (a temporary)
+    /// only the instruction being built reads; returns its index, `base` and `imm`.
+    /// The instructions after it write one slot each, other than `base`, and do not
+    /// touch `t`, so the sum may as well be computed later.
+    fn base_plus_imm(&self, t: u32) -> Option<(usize, u32, i32)> {
+        let last = self.ops.len().checked_sub(1)?;
+        for at in (self.barrier.max(last.saturating_sub(3))..last).rev() {
+            if let Op::I32AddImm { dst, lhs, imm } = self.ops[at]
+                && dst == t
+            {
+                if lhs == t {
+                    return None;
+                }
+                let between = &self.ops[at + 1..=last];
+                let clear = between.iter().all(|op| {
+                    let mut op = *op;
+                    op.dst_mut().is_some_and(|d| *d != lhs) && !mentions(op, t)
+                });
+                return clear.then_some((at, lhs, imm));
+            }
+        }
+        None
+    }
+
+    /// An `i32.add` of the immediate `c` to slot `lhs` (stack entry `h`) into `dst`
+    /// when the last instruction just computed `lhs`, a temporary read only by this
+    /// add, as a sum with an immediate or an address sum: that instruction with `c`
+    /// folded into its immediate, replacing it.
+    fn fold_add_imm(&self, h: usize, lhs: u32, dst: u32, c: i32) -> Option<Op> {
+        if self.ops.len() <= self.barrier
+            || self.stack[h] != Val::Slot
+            || lhs != self.slot(h)
+            || lhs & CONST_TAG != 0
+        {
+            return None;
+        }
+        let prev = *self.ops.last()?;
+        Some(match prev {
+            Op::I32AddImm { dst: t, lhs: b, imm } if t == lhs => {
+                Op::I32AddImm { dst, lhs: b, imm: imm.wrapping_add(c) }
+            }
+            Op::I32AddShl2Imm { dst: t, lhs: b, rhs: i, imm } if t == lhs => {
+                Op::I32AddShl2Imm { dst, lhs: b, rhs: i, imm: imm.wrapping_add(c) }
+            }
+            Op::I32AddShl3Imm { dst: t, lhs: b, rhs: i, imm } if t == lhs => {
+                Op::I32AddShl3Imm { dst, lhs: b, rhs: i, imm: imm.wrapping_add(c) }
+            }
+            Op::I32AddShl2 { dst: t, lhs: b, rhs: i } if t == lhs => {
+                Op::I32AddShl2Imm { dst, lhs: b, rhs: i, imm: c }
+            }
+            Op::I32AddShl3 { dst: t, lhs: b, rhs: i } if t == lhs => {
+                Op::I32AddShl3Imm { dst, lhs: b, rhs: i, imm: c }
+            }
+            _ => return None,
+        })
     }
 
     /// `local.set` (or `local.tee`, keeping the value on the stack).
@@ -876,6 +1059,7 @@ impl<'m> FuncTranslator<'m> {
                 *dst = l;
             }
             self.fuse_local_mul_acc(at, l, self.slot(h));
+            self.fuse_add_imm_pair(at);
             self.stack.pop();
             if tee {
                 self.push(Val::Local(l));
@@ -904,6 +1088,27 @@ impl<'m> FuncTranslator<'m> {
         if at == 0 || at - 1 < self.barrier {
             return;
         }
+        if let Op::F64MulLoad { dst: t, lhs: x, addr, offset } = self.ops[at - 1]
+            && t >= dead
+            && t & CONST_TAG == 0
+            && x != l
+            && addr != l
+        {
+            let op = match self.ops[at] {
+                Op::F64Add { dst, lhs, rhs }
+                    if dst == l && ((lhs == l && rhs == t) || (lhs == t && rhs == l)) =>
+                {
+                    Op::F64MulAddLoad { dst: l, lhs: x, addr, offset }
+                }
+                Op::F64Sub { dst, lhs, rhs } if dst == l && lhs == l && rhs == t => {
+                    Op::F64MulSubLoad { dst: l, lhs: x, addr, offset }
+                }
+                _ => return,
+            };
+            self.ops[at - 1] = op;
+            self.ops.truncate(at);
+            return;
+        }
         let Op::F64Mul { dst: t, lhs: x, rhs: y } = self.ops[at - 1] else { return };
         if t < dead || t & CONST_TAG != 0 {
             return;
@@ -921,6 +1126,25 @@ impl<'m> FuncTranslator<'m> {
         };
         self.ops[at - 1] = op;
         self.ops.truncate(at);
+    }
+
+    /// After the instruction at `at` was redirected to a local: when it is the last
+    /// one and increments that local in place by a constant, as does the one before
+    /// it (another `i32.add` to a local, no label between), makes one instruction
+    /// of both.
+    fn fuse_add_imm_pair(&mut self, at: usize) {
+        if at == 0 || at - 1 < self.barrier || at + 1 != self.ops.len() {
+            return;
+        }
+        if let Op::I32AddImm { dst: b, lhs: lb, imm: kb } = self.ops[at]
+            && b == lb
+            && let Op::I32AddImm { dst: a, lhs: la, imm: ka } = self.ops[at - 1]
+            && a == la
+            && (a | b) & CONST_TAG == 0
+        {
+            self.ops[at - 1] = Op::I32AddImm2 { a, ka, b, kb };
+            self.ops.truncate(at);
+        }
     }
 
     /// Folds an `i32.and` by 255 before the `I32LoadShl` at `at` (the last
@@ -1066,6 +1290,16 @@ impl<'m> FuncTranslator<'m> {
         self.emit(make(addr, val, offset));
         Ok(())
     }
+}
+
+/// Whether `op` reads or writes slot `s`.
+fn mentions(mut op: Op, s: u32) -> bool {
+    let hit = core::cell::Cell::new(false);
+    op.map_slots(|x| {
+        hit.set(hit.get() || x == s);
+        x
+    });
+    hit.get()
 }
 
 /// The offset from the instruction after `at` to `to`.
