@@ -92,6 +92,7 @@ impl Observer for CallCounter {
     }
 }
 
+#[cfg(feature = "engine-interp")]
 vm::compose! {
     /// The interpreter with a wasm-call observer.
     pub struct CallObserved {
@@ -101,10 +102,30 @@ vm::compose! {
     }
 }
 
+#[cfg(feature = "engine-cranelift")]
+vm::compose! {
+    /// The JIT with a wasm-call observer.
+    pub struct JitCallObserved {
+        engine: vm::vm_engine_cranelift::Cranelift,
+        virt: vm::vm_virt_host::HostVirt,
+        observers: [CallCounter],
+    }
+}
+
+#[cfg(feature = "engine-interp")]
 #[test]
 fn every_wasm_call_is_an_event_for_a_subscriber() {
-    let mut vm =
-        Vm::<CallObserved>::new(&Settings::new()).unwrap().init().unwrap().start().unwrap();
+    count_fib_calls::<CallObserved>();
+}
+
+#[cfg(feature = "engine-cranelift")]
+#[test]
+fn every_wasm_call_is_an_event_for_a_subscriber_of_the_jit() {
+    count_fib_calls::<JitCallObserved>();
+}
+
+fn count_fib_calls<C: vm::Composition>() {
+    let mut vm = Vm::<C>::new(&Settings::new()).unwrap().init().unwrap().start().unwrap();
     let module = vm
         .compile(
             r#"(module (func $fib (export "fib") (param i32) (result i32)

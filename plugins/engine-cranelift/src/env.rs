@@ -58,10 +58,12 @@ pub enum Libcall {
     ElemDrop,
     /// `(caller_vmctx, funcref, values) -> status`
     HostCall,
+    /// `(vmctx, funcref)`: delivers a wasm-call event to the composition's observers.
+    WasmCallEvent,
 }
 
 /// Number of [`Libcall`]s.
-pub const NUM_LIBCALLS: usize = 11;
+pub const NUM_LIBCALLS: usize = 12;
 
 impl Libcall {
     fn signature(self, ptr: Type) -> Signature {
@@ -76,6 +78,7 @@ impl Libcall {
             Libcall::TableGrow => (&[ptr, I32, I64, I32], Some(I32)),
             Libcall::TableFill => (&[ptr, I32, I32, I64, I32], Some(I32)),
             Libcall::HostCall => (&[ptr, ptr, ptr], Some(I32)),
+            Libcall::WasmCallEvent => (&[ptr, ptr], None),
         };
         let mut sig = Signature::new(CallConv::SystemV);
         sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
@@ -118,6 +121,8 @@ pub struct FuncEnv<'m> {
     pub guard_pages: bool,
     /// Fuel metering is compiled in.
     pub fuel: bool,
+    /// Calls deliver wasm-call events (an observer of the composition subscribes).
+    pub call_events: bool,
     vmctx: Option<Value>,
     vmctx_gv: Option<GlobalValue>,
     sigs: Vec<Option<SigRef>>,
@@ -131,11 +136,12 @@ const GUARDED_OFFSET: u64 = 0x8000_0000;
 
 impl<'m> FuncEnv<'m> {
     /// An environment for functions of `module`.
-    pub fn new(module: &'m ModuleInfo, guard_pages: bool, fuel: bool) -> Self {
+    pub fn new(module: &'m ModuleInfo, guard_pages: bool, fuel: bool, call_events: bool) -> Self {
         Self {
             module,
             guard_pages,
             fuel,
+            call_events,
             vmctx: None,
             vmctx_gv: None,
             sigs: vec![None; module.types.len()],
@@ -359,6 +365,10 @@ impl<'m> FuncEnv<'m> {
     pub fn call(&mut self, b: &mut FunctionBuilder, func: u32, args: &[Value]) -> ir::Inst {
         let vmctx = self.vmctx(b);
         let mut all = Vec::with_capacity(args.len() + 2);
+        if self.call_events {
+            let fr = self.funcref(b, func);
+            self.libcall(b, Libcall::WasmCallEvent, &[fr]);
+        }
         if func >= self.module.num_imported_funcs {
             let f = self.func_ref(b, func);
             all.extend([vmctx, vmctx]);
@@ -391,6 +401,9 @@ impl<'m> FuncEnv<'m> {
         let want = b.ins().load(types::I32, fixed(), sigs, (ty as usize * 4) as i32);
         let bad = b.ins().icmp(IntCC::NotEqual, sig, want);
         b.ins().trapnz(bad, trap::BAD_SIGNATURE);
+        if self.call_events {
+            self.libcall(b, Libcall::WasmCallEvent, &[fr]);
+        }
         let code = b.ins().load(types::I64, MemFlagsData::trusted(), fr, o::FUNCREF_CODE as i32);
         let callee = b.ins().load(types::I64, MemFlagsData::trusted(), fr, o::FUNCREF_VMCTX as i32);
         let vmctx = self.vmctx(b);

@@ -10,6 +10,8 @@
 //!   table and signature checks trap with recorded trap codes; function prologues
 //!   compare the stack pointer against a limit. A signal handler turns all of these
 //!   into [`Trap`] values with a wasm backtrace; the host process survives.
+//! - Wasm-call observer events cost nothing unless an observer of the composition
+//!   subscribes; then each call first reports its callee.
 //!
 //! | config key | default | meaning |
 //! |---|---|---|
@@ -38,7 +40,7 @@ use vm_core::plugin::PluginStats;
 use vm_core::runtime::{
     Caller, CompileError, FrameInfo, FuncKind, ModuleInfo, Store, Trap, TrapCode, Val, ValType,
 };
-use vm_core::slot::{Engine, Virt};
+use vm_core::slot::{Engine, EventKind, Virt};
 use vm_core::{Composition, Plugin, PluginError};
 use wasmparser::{BinaryReader, FunctionBody};
 
@@ -279,7 +281,7 @@ pub fn disassemble(
     let bytes =
         module.bytes.get(body.range.clone()).ok_or(CompileError::Limit("function body range"))?;
     let fb = FunctionBody::new(BinaryReader::new(bytes, body.range.start as u64));
-    let mut env = FuncEnv::new(module, guard_pages, config.fuel > 0);
+    let mut env = FuncEnv::new(module, guard_pages, config.fuel > 0, false);
     let mut ctx = Context::new();
     let mut fctx = FunctionBuilderContext::new();
     ctx.func.signature = env::wasm_signature(ty);
@@ -308,12 +310,11 @@ type Chunk = (Assembler, Vec<Range<u32>>);
 fn compile_chunk(
     isa: &OwnedTargetIsa,
     module: &ModuleInfo,
-    guard_pages: bool,
-    fuel: bool,
+    (guard_pages, fuel, call_events): (bool, bool, bool),
     range: Range<usize>,
 ) -> Result<Chunk, CompileError> {
     let cfg = isa.frontend_config();
-    let mut env = FuncEnv::new(module, guard_pages, fuel);
+    let mut env = FuncEnv::new(module, guard_pages, fuel, call_events);
     let mut ctx = Context::new();
     let mut fctx = FunctionBuilderContext::new();
     let mut asm = Assembler::new();
@@ -424,23 +425,24 @@ impl Cranelift {
         &mut self,
         module: &ModuleInfo,
         guard_pages: bool,
+        call_events: bool,
     ) -> Result<ModuleCode, CompileError> {
         let t0 = Instant::now();
         let isa = self.isa.clone();
         let cfg = isa.frontend_config();
-        let fuel = self.config.fuel > 0;
+        let flags = (guard_pages, self.config.fuel > 0, call_events);
         // Functions compile in parallel, in contiguous chunks of similar byte size,
         // each into an assembler of its own; the chunks are then laid out in order.
         let chunks = chunks(module, compile_threads());
         let compiled: Vec<Result<Chunk, CompileError>> = if chunks.len() <= 1 {
-            vec![compile_chunk(&isa, module, guard_pages, fuel, 0..module.bodies.len())]
+            vec![compile_chunk(&isa, module, flags, 0..module.bodies.len())]
         } else {
             std::thread::scope(|sc| {
                 let handles: Vec<_> = chunks
                     .iter()
                     .map(|r| {
                         let (isa, r) = (&isa, r.clone());
-                        sc.spawn(move || compile_chunk(isa, module, guard_pages, fuel, r))
+                        sc.spawn(move || compile_chunk(isa, module, flags, r))
                     })
                     .collect();
                 handles
@@ -561,14 +563,15 @@ impl Engine for Cranelift {
     type Code = ModuleCode;
 
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {
-        self.compile_module(module, false)
+        self.compile_module(module, false, false)
     }
 
     fn compile_for<C: Composition<Engine = Self>>(
         plugins: &mut C,
         module: &ModuleInfo,
     ) -> Result<ModuleCode, CompileError> {
-        plugins.engine_mut().compile_module(module, <C::Virt as Virt>::GUARD_PAGES)
+        let events = C::EVENTS.contains(EventKind::WasmCall);
+        plugins.engine_mut().compile_module(module, <C::Virt as Virt>::GUARD_PAGES, events)
     }
 
     fn native_entry(code: &ModuleCode, index: u32) -> *const u8 {

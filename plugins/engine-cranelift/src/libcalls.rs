@@ -11,6 +11,7 @@ use vm_core::runtime::offsets::VMStoreContext;
 use vm_core::runtime::{
     Caller, FuncKind, FuncSlot, InstanceData, Store, Trap, TrapCode, VMContext, Val,
 };
+use vm_core::slot::Event;
 
 use crate::env::{Libcall, NUM_LIBCALLS};
 use crate::traps::{count_host_call, set_pending};
@@ -29,6 +30,7 @@ pub fn table<C: Composition>() -> Box<[usize; NUM_LIBCALLS]> {
     t[Libcall::TableInit as usize] = table_init::<C> as *const () as usize;
     t[Libcall::ElemDrop as usize] = elem_drop::<C> as *const () as usize;
     t[Libcall::HostCall as usize] = host_call::<C> as *const () as usize;
+    t[Libcall::WasmCallEvent as usize] = wasm_call_event::<C> as *const () as usize;
     Box::new(t)
 }
 
@@ -296,5 +298,25 @@ unsafe extern "C" fn host_call<C: Composition>(
             }
             Ok(0)
         }
+    })
+}
+
+/// Delivers a wasm-call event for a call to the function behind `funcref` (emitted
+/// before each call only when an observer of the composition subscribes).
+unsafe extern "C" fn wasm_call_event<C: Composition>(
+    vmctx: *mut VMContext,
+    funcref: *const FuncSlot,
+) {
+    guarded((), || {
+        // SAFETY: `vmctx` is the calling instance (see `parts`), whose store context
+        // holds the composition for the call in progress; `funcref` is a live funcref,
+        // the first field of its `FuncSlot`. Observers take `&self`.
+        unsafe {
+            if let FuncKind::Wasm { index, .. } = (*funcref).kind {
+                let plugins = (*(*vmctx).store).plugins.cast::<C>();
+                (*plugins).emit(&Event::WasmCall { func: index });
+            }
+        }
+        Ok(())
     })
 }
