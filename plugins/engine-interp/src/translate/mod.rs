@@ -91,6 +91,9 @@ pub struct FuncTranslator<'m> {
 /// Marks a constant slot number before it is resolved.
 const CONST_TAG: u32 = 1 << 31;
 
+/// Longest entry run scanned for writes of a local (bounds translation time).
+const ENTRY_RUN_SCAN: usize = 64;
+
 /// Constants per function kept in slots; beyond, constants are materialized.
 const MAX_CONSTS: usize = 64;
 
@@ -1106,6 +1109,7 @@ impl<'m> FuncTranslator<'m> {
         if v == Val::Const(0)
             && l >= self.locals_start
             && let Some(from) = self.entry_run
+            && self.ops.len() - from <= ENTRY_RUN_SCAN
             && !self.ops[from..].iter().any(|op| mentions(*op, l))
         {
             self.stack.pop();
