@@ -15,7 +15,8 @@
 /// comparisons that fuse with a following conditional branch, with the branch
 /// variants of their negation; `add_branch` lists the 32-bit compare-and-branch
 /// instructions that also fuse with an `i32.add` before them that increments their
-/// left operand in place (by a slot, or by an immediate); `f64_pair` lists the
+/// left operand in place (by a slot, or by an immediate), or with an `i32.load`
+/// (offset 0) before them that loads their left operand; `f64_pair` lists the
 /// fusions of two `f64` operators where the first's result is the second's left
 /// (`l`: `(a op1 b) op2 c`) or right (`r`: `c op2 (a op1 b)`) operand. Each entry is
 /// `Name (operand types) -> result = fn`.
@@ -192,16 +193,16 @@ macro_rules! for_each_numeric {
                 I64GeU I64GeUImm [BrI64GeU BrI64GeUImm] ! [BrI64LtU BrI64LtUImm] (u64) = crate::exec::binary::ge, crate::exec::raw::imm64;
             }
             add_branch {
-                BrI32Eq [AddBrI32Eq AddImmBrI32Eq] (i32) = crate::exec::binary::eq;
-                BrI32Ne [AddBrI32Ne AddImmBrI32Ne] (i32) = crate::exec::binary::ne;
-                BrI32LtS [AddBrI32LtS AddImmBrI32LtS] (i32) = crate::exec::binary::lt;
-                BrI32LtU [AddBrI32LtU AddImmBrI32LtU] (u32) = crate::exec::binary::lt;
-                BrI32GtS [AddBrI32GtS AddImmBrI32GtS] (i32) = crate::exec::binary::gt;
-                BrI32GtU [AddBrI32GtU AddImmBrI32GtU] (u32) = crate::exec::binary::gt;
-                BrI32LeS [AddBrI32LeS AddImmBrI32LeS] (i32) = crate::exec::binary::le;
-                BrI32LeU [AddBrI32LeU AddImmBrI32LeU] (u32) = crate::exec::binary::le;
-                BrI32GeS [AddBrI32GeS AddImmBrI32GeS] (i32) = crate::exec::binary::ge;
-                BrI32GeU [AddBrI32GeU AddImmBrI32GeU] (u32) = crate::exec::binary::ge;
+                BrI32Eq [AddBrI32Eq AddImmBrI32Eq LoadBrI32Eq] (i32) = crate::exec::binary::eq;
+                BrI32Ne [AddBrI32Ne AddImmBrI32Ne LoadBrI32Ne] (i32) = crate::exec::binary::ne;
+                BrI32LtS [AddBrI32LtS AddImmBrI32LtS LoadBrI32LtS] (i32) = crate::exec::binary::lt;
+                BrI32LtU [AddBrI32LtU AddImmBrI32LtU LoadBrI32LtU] (u32) = crate::exec::binary::lt;
+                BrI32GtS [AddBrI32GtS AddImmBrI32GtS LoadBrI32GtS] (i32) = crate::exec::binary::gt;
+                BrI32GtU [AddBrI32GtU AddImmBrI32GtU LoadBrI32GtU] (u32) = crate::exec::binary::gt;
+                BrI32LeS [AddBrI32LeS AddImmBrI32LeS LoadBrI32LeS] (i32) = crate::exec::binary::le;
+                BrI32LeU [AddBrI32LeU AddImmBrI32LeU LoadBrI32LeU] (u32) = crate::exec::binary::le;
+                BrI32GeS [AddBrI32GeS AddImmBrI32GeS LoadBrI32GeS] (i32) = crate::exec::binary::ge;
+                BrI32GeU [AddBrI32GeU AddImmBrI32GeU LoadBrI32GeU] (u32) = crate::exec::binary::ge;
             }
             f64_pair {
                 F64AddAddL [F64Add F64Add] = crate::exec::binary::add, crate::exec::binary::add, l;
@@ -285,7 +286,7 @@ macro_rules! define_op {
         binary_imm { $( $bi:ident [$bii:ident] ($bia:ty, $bib:ty) -> $bir:ty = $bif:path, $bix:path; )* }
         binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
         branch { $( $c:ident $ci:ident [$cb:ident $cbi:ident] ! [$nb:ident $nbi:ident] ($ca:ty) = $cf:path, $cx:path; )* }
-        add_branch { $( $ab:ident [$abr:ident $abi:ident] ($abt:ty) = $abf:path; )* }
+        add_branch { $( $ab:ident [$abr:ident $abi:ident $abl:ident] ($abt:ty) = $abf:path; )* }
         f64_pair { $( $fp:ident [$fp1:ident $fp2:ident] = $ff1:path, $ff2:path, $fside:ident; )* }
     ) => {
         /// One instruction of the internal code.
@@ -308,8 +309,21 @@ macro_rules! define_op {
             Return0,
             Return1 { src: u32 },
             ReturnN { base: u32, n: u32 },
-            /// Call a function defined in this module (index without imports).
-            Call { func: u32, base: u32 },
+            /// Call a function defined in this module (index without imports) whose
+            /// [`Op::Enter`] is instruction `entry` (filled in by [`link_calls`]); a
+            /// single result is also stored to slot `ret` (`base`, or the local that
+            /// the result is set to right after).
+            Call { func: u32, base: u32, entry: u32, ret: u32 },
+            /// `dst = src`, then [`Op::Call`] (`entry` holds the callee's index
+            /// without imports until [`link_calls`] resolves it).
+            CallCopy { base: u32, entry: u32, dst: u32, src: u32 },
+            /// The first instruction of every function: check that `frame` slots fit
+            /// the stack, make `func` (module index) the running function, zero the
+            /// `zeros` declared locals from slot `zero_at`.
+            Enter { frame: u32, func: u32, zero_at: u32, zeros: u32 },
+            /// Copy the function's `len` constants from the module's pool at `start`
+            /// into its slots from `at` (right after [`Op::Enter`], when it has any).
+            Consts { at: u32, start: u32, len: u32 },
             /// Call an imported function (module index).
             CallImport { func: u32, base: u32 },
             /// Followed by `Arg(table)`.
@@ -482,6 +496,8 @@ macro_rules! define_op {
             $( $cbi { lhs: u32, imm: i32, offset: i32 }, )*
             $( $abr { slot: u32, step: u32, rhs: u32, offset: i32 }, )*
             $( $abi { slot: u32, imm: i32, rhs: u32, offset: i32 }, )*
+            /// `dst = i32.load(addr)`, then the branch on `dst` and `rhs`.
+            $( $abl { dst: u32, addr: u32, rhs: u32, offset: i32 }, )*
             $( $fp { dst: u32, a: u32, b: u32, c: u32 }, )*
         }
 
@@ -639,6 +655,8 @@ macro_rules! define_op {
                     | Op::Fuel(_)
                     | Op::Br { .. }
                     | Op::Return0
+                    | Op::Enter { .. }
+                    | Op::Consts { .. }
                     | Op::Arg(_)
                     | Op::DataDrop(_)
                     | Op::ElemDrop(_) => {}
@@ -697,7 +715,7 @@ macro_rules! define_op {
                         *base = f(*base);
                     }
                     Op::ReturnN { base, .. }
-                    | Op::Call { base, .. }
+
                     | Op::CallImport { base, .. }
                     | Op::MemoryGrow { base }
                     | Op::MemoryFill { base }
@@ -715,6 +733,15 @@ macro_rules! define_op {
                     | Op::MemorySize { dst }
                     | Op::TableSize { dst, .. }
                     | Op::RefFunc { dst, .. } => *dst = f(*dst),
+                    Op::Call { base, ret, .. } => {
+                        *base = f(*base);
+                        *ret = f(*ret);
+                    }
+                    Op::CallCopy { base, dst, src, .. } => {
+                        *base = f(*base);
+                        *dst = f(*dst);
+                        *src = f(*src);
+                    }
                     Op::Copy { dst, src } | Op::RefIsNull { dst, src } => {
                         *dst = f(*dst);
                         *src = f(*src);
@@ -988,7 +1015,27 @@ macro_rules! define_op {
                         *slot = f(*slot);
                         *rhs = f(*rhs);
                     } )*
+                    $( Op::$abl { dst, addr, rhs, .. } => {
+                        *dst = f(*dst);
+                        *addr = f(*addr);
+                        *rhs = f(*rhs);
+                    } )*
                 }
+            }
+
+            /// The 32-bit compare-and-branch `self` fused with `load`, the
+            /// `i32.load` (offset 0) just before it, when that load produces the
+            /// branch's left operand (still written to its slot).
+            pub(crate) fn fuse_load_branch(self, load: Op) -> Option<Op> {
+                let Op::I32Load { dst, addr, offset: 0 } = load else { return None };
+                Some(match self {
+                    $(
+                        Op::$ab { lhs, rhs, offset } if lhs == dst => {
+                            Op::$abl { dst, addr, rhs, offset }
+                        }
+                    )*
+                    _ => return None,
+                })
             }
 
             /// The 32-bit compare-and-branch `self` fused with `add`, the `i32.add`
@@ -1050,6 +1097,7 @@ macro_rules! define_op {
                     Op::BrF64Ge { offset, .. } | Op::BrF64NotGe { offset, .. } => *offset = to,
                     $( Op::$cb { offset, .. } | Op::$cbi { offset, .. } => *offset = to, )*
                     $( Op::$abr { offset, .. } | Op::$abi { offset, .. } => *offset = to, )*
+                    $( Op::$abl { offset, .. } => *offset = to, )*
                     Op::CopyBr { offset, .. } | Op::I32AddImmBr { offset, .. } => *offset = to,
                     _ => {}
                 }
@@ -1226,6 +1274,26 @@ impl Op {
 }
 
 const _: () = assert!(core::mem::size_of::<Op>() == 20);
+
+/// Points every [`Op::Call`] in `ops` at its callee's entry, once all of `funcs`
+/// are translated.
+pub fn link_calls(ops: &mut [Op], funcs: &[FuncCode]) {
+    for op in ops {
+        match op {
+            Op::Call { func, entry, .. } => {
+                if let Some(fc) = funcs.get(*func as usize) {
+                    *entry = fc.entry;
+                }
+            }
+            Op::CallCopy { entry, .. } => {
+                if let Some(fc) = funcs.get(*entry as usize) {
+                    *entry = fc.entry;
+                }
+            }
+            _ => {}
+        }
+    }
+}
 
 /// A translated function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -95,7 +95,8 @@ impl Engine for Interp {
             let fb = FunctionBody::new(BinaryReader::new(bytes, body.range.start as u64));
             funcs.push(tr.translate(module.num_imported_funcs + i as u32, &fb)?);
         }
-        let (ops, consts) = tr.finish();
+        let (mut ops, consts) = tr.finish();
+        code::link_calls(&mut ops, &funcs);
         self.functions += funcs.len() as u64;
         self.code_bytes += (ops.len() * core::mem::size_of::<code::Op>()) as u64;
         self.compile_time += t0.elapsed();

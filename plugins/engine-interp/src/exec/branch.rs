@@ -4,7 +4,7 @@ use vm_core::runtime::TrapCode;
 
 use crate::code::{Op, for_each_numeric};
 use crate::exec::raw::Raw;
-use crate::exec::{handler, next, operands, taken, trap};
+use crate::exec::{handler, next, next_with, operands, taken, trap};
 
 handler!(unreachable(pc, fp, mb, ml, x) {
     let _ = (pc, fp, mb, ml);
@@ -42,13 +42,12 @@ handler!(br_if_eqz(pc, fp, mb, ml, x) {
 handler!(br_table(pc, fp, mb, ml, x) {
     operands!(pc, Op::BrTable { index, len });
     let i = (*fp.add(index as usize) as u32).min(len);
-    // Every entry is a `Br` (the translator emits nothing else there): take it here.
+    // Every entry is a `Br` (the translator emits nothing else there, and nothing
+    // else branches to it): take it here, with the target's handler that
+    // `threaded` stored in it.
     let entry = pc.add(1 + i as usize);
-    let offset = match (*entry).op {
-        Op::Br { offset } => offset,
-        _ => 0,
-    };
-    next!(entry.offset(1 + offset as isize), fp, mb, ml, x)
+    let Op::Br { offset } = (*entry).op else { next!(entry, fp, mb, ml, x) };
+    next_with!((*entry).h, entry.offset(1 + offset as isize), fp, mb, ml, x)
 });
 
 macro_rules! define_branches {
@@ -59,7 +58,7 @@ macro_rules! define_branches {
         binary_imm { $($bi:tt)* }
         binary_trap { $($bt:tt)* }
         branch { $( $c:ident $ci:ident [$cb:ident $cbi:ident] ! [$nb:ident $nbi:ident] ($ca:ty) = $cf:path, $cx:path; )* }
-        add_branch { $( $ab:ident [$abr:ident $abi:ident] ($abt:ty) = $abf:path; )* }
+        add_branch { $( $ab:ident [$abr:ident $abi:ident $abl:ident] ($abt:ty) = $abf:path; )* }
         f64_pair { $($fp_:tt)* }
     ) => {
         $(
@@ -87,6 +86,21 @@ macro_rules! define_branches {
                 operands!(pc, Op::$abr { slot, step, rhs, offset });
                 let v = (*fp.add(slot as usize) as u32).wrapping_add(*fp.add(step as usize) as u32);
                 *fp.add(slot as usize) = u64::from(v);
+                let a = <$abt as Raw>::from_raw(u64::from(v));
+                let b = <$abt as Raw>::from_raw(*fp.add(rhs as usize));
+                if $abf(a, b) != 0 {
+                    taken!(pc.offset(1 + offset as isize), fp, mb, ml, x);
+                }
+                next!(pc.add(1), fp, mb, ml, x)
+            });
+            handler!($abl(pc, fp, mb, ml, x) {
+                operands!(pc, Op::$abl { dst, addr, rhs, offset });
+                let v = match crate::exec::memory::load::<4>(mb, ml, *fp.add(addr as usize), 0) {
+                    Ok(b) => u32::from_le_bytes(b),
+                    Err(code) => return trap!(x, code),
+                };
+                *fp.add(dst as usize) = u64::from(v);
+                // Read after the write: `rhs` may be `dst`.
                 let a = <$abt as Raw>::from_raw(u64::from(v));
                 let b = <$abt as Raw>::from_raw(*fp.add(rhs as usize));
                 if $abf(a, b) != 0 {

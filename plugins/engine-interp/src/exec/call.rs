@@ -22,6 +22,8 @@ pub struct Frame {
     pub inst: *const u8,
     /// The caller's module function index.
     pub func: u32,
+    /// The caller's slot that also receives a single result (see [`Op::Call`]).
+    pub ret: u32,
 }
 
 /// Delivers a wasm-call event. Out of line on purpose: the event lives in this
@@ -130,8 +132,9 @@ impl<C: Composition<Engine = crate::Interp>> Exec<C> {
     }
 
     /// Enters wasm function `fc` of `inst` (code `code`), its frame at `new_fp`,
-    /// suspending the caller at `ret_pc`, `fp`. `None` when the call stack is
-    /// exhausted (the trap is recorded).
+    /// suspending the caller at `ret_pc`, `fp`; returns the callee's
+    /// [`Op::Enter`], which checks the frame against the stack. `None` when the
+    /// call depth is exhausted (the trap is recorded).
     ///
     /// # Safety
     /// `new_fp` is inside the slot stack; `inst` is live and compiled to `code`.
@@ -139,44 +142,49 @@ impl<C: Composition<Engine = crate::Interp>> Exec<C> {
     pub unsafe fn enter(
         &mut self,
         fc: FuncCode,
-        new_fp: *mut u64,
         inst: *const InstanceData<C>,
         code: *const ModuleCode,
         ret_pc: *const Instr,
         fp: *mut u64,
+        ret: u32,
     ) -> Option<*const Instr> {
-        // SAFETY: the frame fits the stack (checked here); `inst` per the contract;
-        // `plugins` is borrowed by `call` for the whole run.
+        // SAFETY: room for the frame record is reserved (checked here); `inst` per
+        // the contract.
         unsafe {
-            if self.frames.len() >= self.max_depth
-                || (self.stack_end.offset_from(new_fp) as usize) < fc.frame as usize
-            {
+            if !self.push_frame(ret_pc, fp, ret) {
                 crate::exec::set_trap(self, TrapCode::StackOverflow);
                 return None;
             }
-            // Room for `max_depth` frames was reserved before execution started.
-            let depth = self.frames.len();
+            if inst != self.inst {
+                self.switch(inst, code);
+            }
+            Some(self.instrs.add(fc.entry as usize))
+        }
+    }
+
+    /// Suspends the running function at `ret_pc`, `fp`; false when the call depth
+    /// is exhausted.
+    ///
+    /// # Safety
+    /// `frames` has room for `max_depth` records (reserved before execution).
+    #[inline(always)]
+    unsafe fn push_frame(&mut self, ret_pc: *const Instr, fp: *mut u64, ret: u32) -> bool {
+        let depth = self.frames.len();
+        if depth >= self.max_depth {
+            return false;
+        }
+        // SAFETY: `depth < max_depth`, and room for `max_depth` frames was reserved.
+        unsafe {
             self.frames.as_mut_ptr().add(depth).write(Frame {
                 ret_pc,
                 fp,
                 inst: self.inst.cast(),
                 func: self.cur_func,
+                ret,
             });
             self.frames.set_len(depth + 1);
-            zero(new_fp.add(fc.params as usize), fc.locals as usize);
-            if fc.consts_len != 0 {
-                load_consts(&*code, &fc, new_fp);
-            }
-            if inst != self.inst {
-                self.switch(inst, code);
-            }
-            self.cur_func = fc.index;
-            // Compiled out unless a composed observer subscribes to wasm calls.
-            if C::EVENTS.contains(EventKind::WasmCall) {
-                wasm_call_event(self.plugins, fc.index);
-            }
-            Some(self.instrs.add(fc.entry as usize))
         }
+        true
     }
 
     /// Calls the function behind funcref `f` with its arguments from `base`;
@@ -202,7 +210,8 @@ impl<C: Composition<Engine = crate::Interp>> Exec<C> {
                     let ccode = (*callee).module.code() as *const ModuleCode;
                     let funcs: &[FuncCode] = &(*ccode).funcs;
                     let fc = *funcs.get_unchecked((index - (*ccode).num_imported_funcs) as usize);
-                    match self.enter(fc, base, callee, ccode, ret_pc, fp) {
+                    let ret = base.offset_from(fp) as u32;
+                    match self.enter(fc, callee, ccode, ret_pc, fp, ret) {
                         Some(pc) => (pc, base),
                         None => (core::ptr::null(), fp),
                     }
@@ -236,48 +245,7 @@ impl<C: Composition<Engine = crate::Interp>> Exec<C> {
     }
 }
 
-/// Copies `fc`'s constants into its frame at `fp`.
-///
-/// # Safety
-/// `fp` has `fc.frame` slots; `fc` belongs to `code`.
-#[inline(always)]
-pub unsafe fn load_consts(code: &ModuleCode, fc: &FuncCode, fp: *mut u64) {
-    // SAFETY: the caller's contract; the translator keeps pool ranges in bounds.
-    unsafe {
-        let src = code.consts.as_ptr().add(fc.consts_start as usize);
-        let dst = fp.add(fc.consts_at as usize);
-        for k in 0..fc.consts_len as usize {
-            *dst.add(k) = *src.add(k);
-        }
-    }
-}
-
-/// Zeroes `n` slots from `p`; short runs without a `memset` call.
-///
-/// # Safety
-/// `p..p + n` is writable.
-#[inline(always)]
-unsafe fn zero(p: *mut u64, n: usize) {
-    // SAFETY: the caller's contract.
-    unsafe {
-        match n {
-            0 => {}
-            1 => *p = 0,
-            2 => {
-                *p = 0;
-                *p.add(1) = 0;
-            }
-            3 => {
-                *p = 0;
-                *p.add(1) = 0;
-                *p.add(2) = 0;
-            }
-            _ => zero_long(p, n),
-        }
-    }
-}
-
-/// [`zero`] for longer runs, out of line so that calls stay cheap.
+/// Zeroes `n` slots from `p`, out of line so that calls stay cheap.
 ///
 /// # Safety
 /// `p..p + n` is writable.
@@ -295,15 +263,35 @@ macro_rules! ret {
             return $n as Status;
         };
         $x.cur_func = f.func;
-        let caller: *const InstanceData<C> = f.inst.cast();
-        let (mb, ml) = if caller != $x.inst {
-            $x.switch(caller, crate::exec::code_of(caller));
-            ($x.mem_base, $x.mem_len)
-        } else {
-            ($mb, $ml)
-        };
-        next!(f.ret_pc, f.fp, mb, ml, $x);
+        if f.inst != $x.inst.cast() {
+            return return_switch(f.ret_pc, f.fp, $mb, $ml, $x, f.inst);
+        }
+        next!(f.ret_pc, f.fp, $mb, $ml, $x);
     }};
+}
+
+/// Continues at `pc`, `fp` in the caller's instance `inst` after a return from
+/// another instance: out of line, so that returns within an instance keep no
+/// registers.
+///
+/// # Safety
+/// As for a handler, with `inst` live and `pc` in its module's threaded code.
+#[inline(never)]
+unsafe fn return_switch<C: Composition<Engine = crate::Interp>>(
+    pc: *const Instr,
+    fp: *mut u64,
+    mb: *mut u8,
+    ml: u64,
+    x: &mut Exec<C>,
+    inst: *const u8,
+) -> Status {
+    let _ = (mb, ml);
+    // SAFETY: the caller's contract.
+    unsafe {
+        let caller: *const InstanceData<C> = inst.cast();
+        x.switch(caller, crate::exec::code_of(caller));
+        next!(pc, fp, x.mem_base, x.mem_len, x)
+    }
 }
 
 handler!(return0(pc, fp, mb, ml, x) {
@@ -312,8 +300,19 @@ handler!(return0(pc, fp, mb, ml, x) {
 });
 handler!(return1(pc, fp, mb, ml, x) {
     operands!(pc, Op::Return1 { src });
-    *fp = *fp.add(src as usize);
-    ret!(pc, fp, mb, ml, x, 1)
+    let v = *fp.add(src as usize);
+    *fp = v;
+    let Some(f) = x.frames.pop() else {
+        return 1;
+    };
+    // The caller's `ret` slot: where its `Call` left it (`base`, just written) or
+    // the local it sets the result to.
+    *f.fp.add(f.ret as usize) = v;
+    x.cur_func = f.func;
+    if f.inst != x.inst.cast() {
+        return return_switch(f.ret_pc, f.fp, mb, ml, x, f.inst);
+    }
+    next!(f.ret_pc, f.fp, mb, ml, x)
 });
 handler!(return_n(pc, fp, mb, ml, x) {
     operands!(pc, Op::ReturnN { base, n });
@@ -323,15 +322,112 @@ handler!(return_n(pc, fp, mb, ml, x) {
     ret!(pc, fp, mb, ml, x, n)
 });
 handler!(call(pc, fp, mb, ml, x) {
-    operands!(pc, Op::Call { func, base });
-    let funcs: &[FuncCode] = &(*x.code).funcs;
-    let fc = *funcs.get_unchecked(func as usize);
-    let new_fp = fp.add(base as usize);
-    match x.enter(fc, new_fp, x.inst, x.code, pc.add(1), fp) {
-        Some(to) => next!(to, new_fp, mb, ml, x),
-        None => return trap!(x),
+    operands!(pc, Op::Call { ret, .. });
+    if !x.push_frame(pc.add(1), fp, ret) {
+        return trap!(x, TrapCode::StackOverflow);
     }
+    // Read after the frame record is written: fewer registers live across it.
+    operands!(pc, Op::Call { base, entry, .. });
+    next!(x.instrs.add(entry as usize), fp.add(base as usize), mb, ml, x)
 });
+
+handler!(call_copy(pc, fp, mb, ml, x) {
+    {
+        operands!(pc, Op::CallCopy { dst, src, .. });
+        *fp.add(dst as usize) = *fp.add(src as usize);
+    }
+    operands!(pc, Op::CallCopy { base, .. });
+    if !x.push_frame(pc.add(1), fp, base) {
+        return trap!(x, TrapCode::StackOverflow);
+    }
+    operands!(pc, Op::CallCopy { base, entry, .. });
+    next!(x.instrs.add(entry as usize), fp.add(base as usize), mb, ml, x)
+});
+
+/// A function's entry when its frame does not fit the stack: the call is undone
+/// (so the backtrace ends at the caller) and "call stack exhausted" recorded.
+#[cold]
+#[inline(never)]
+unsafe fn enter_overflow<C: Composition<Engine = crate::Interp>>(x: &mut Exec<C>) -> Status {
+    // SAFETY: frame records hold live instances of this run.
+    unsafe {
+        if let Some(f) = x.frames.pop() {
+            let caller: *const InstanceData<C> = f.inst.cast();
+            if caller != x.inst {
+                x.switch(caller, crate::exec::code_of(caller));
+            }
+        }
+    }
+    crate::exec::set_trap(x, TrapCode::StackOverflow)
+}
+
+/// Defines an [`Op::Enter`] handler that zeroes the `$n` locals from `$p` with
+/// `$zero` (unrolled for a few).
+macro_rules! enter {
+    ($name:ident, |$p:ident, $n:ident| $zero:block) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::Enter { frame, func, zero_at, zeros });
+            // `fp` is inside the stack: compare without leaving it.
+            if (x.stack_end.offset_from(fp) as usize) < frame as usize {
+                return enter_overflow(x);
+            }
+            x.cur_func = func;
+            let ($p, $n) = (fp.add(zero_at as usize), zeros as usize);
+            let _ = ($p, $n);
+            $zero
+            // Compiled out unless a composed observer subscribes to wasm calls; not
+            // for the call from the host.
+            if C::EVENTS.contains(EventKind::WasmCall) && !x.frames.is_empty() {
+                wasm_call_event(x.plugins, func);
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+enter!(enter0, |p, n| {});
+enter!(enter1, |p, n| { *p = 0 });
+enter!(enter2, |p, n| {
+    *p = 0;
+    *p.add(1) = 0;
+});
+enter!(enter3, |p, n| {
+    *p = 0;
+    *p.add(1) = 0;
+    *p.add(2) = 0;
+});
+enter!(enter4, |p, n| {
+    *p = 0;
+    *p.add(1) = 0;
+    *p.add(2) = 0;
+    *p.add(3) = 0;
+});
+enter!(enter_n, |p, n| { zero_long(p, n) });
+
+/// The [`Op::Consts`] handlers: `$n` constants copied one by one, or any number.
+macro_rules! consts {
+    ($name:ident, $n:expr) => {
+        handler!($name(pc, fp, mb, ml, x) {
+            operands!(pc, Op::Consts { at, start, len });
+            let src = (*x.code).consts.as_ptr().add(start as usize);
+            let dst = fp.add(at as usize);
+            let n: Option<usize> = $n;
+            match n {
+                Some(n) => {
+                    for k in 0..n {
+                        *dst.add(k) = *src.add(k);
+                    }
+                }
+                None => core::ptr::copy_nonoverlapping(src, dst, len as usize),
+            }
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    };
+}
+consts!(consts1, Some(1));
+consts!(consts2, Some(2));
+consts!(consts3, Some(3));
+consts!(consts4, Some(4));
+consts!(consts_n, None);
 handler!(call_import(pc, fp, mb, ml, x) {
     let _ = (mb, ml);
     operands!(pc, Op::CallImport { func, base });

@@ -3,6 +3,61 @@
 
 use vm_core::runtime::TrapCode;
 
+/// `a as f64`, without a dependency on the old value of the result register.
+///
+/// x86's `cvtsi2sd` writes only the low lane of its destination and so waits for
+/// whatever last wrote that register — in threaded code, usually the previous
+/// handler's float result. Through such a chain the conversions of a loop would
+/// serialize behind, say, its `f64.div`s. Clearing the register first cuts it.
+#[inline(always)]
+fn i64_to_f64(a: i64) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let r: f64;
+        // SAFETY: two register-only SSE2 instructions (baseline on x86_64) that
+        // touch no memory and no flags; `r` is written before it is read.
+        unsafe {
+            core::arch::asm!(
+                "xorps {r}, {r}",
+                "cvtsi2sd {r}, {a}",
+                r = out(xmm_reg) r,
+                a = in(reg) a,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+        }
+        r
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        a as f64
+    }
+}
+
+/// `a as f32`, without a dependency on the old value of the result register (see
+/// [`i64_to_f64`]).
+#[inline(always)]
+fn i64_to_f32(a: i64) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let r: f32;
+        // SAFETY: as in `i64_to_f64`.
+        unsafe {
+            core::arch::asm!(
+                "xorps {r}, {r}",
+                "cvtsi2ss {r}, {a}",
+                r = out(xmm_reg) r,
+                a = in(reg) a,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+        }
+        r
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        a as f32
+    }
+}
+
 /// `i32.wrap_i64`
 #[inline(always)]
 pub fn i32_wrap_i64(a: u64) -> u32 {
@@ -21,17 +76,17 @@ pub fn i64_extend_i32_u(a: u32) -> u64 {
 /// `f32.convert_i32_s`
 #[inline(always)]
 pub fn f32_convert_i32_s(a: i32) -> f32 {
-    a as f32
+    i64_to_f32(i64::from(a))
 }
 /// `f32.convert_i32_u`
 #[inline(always)]
 pub fn f32_convert_i32_u(a: u32) -> f32 {
-    a as f32
+    i64_to_f32(i64::from(a))
 }
 /// `f32.convert_i64_s`
 #[inline(always)]
 pub fn f32_convert_i64_s(a: i64) -> f32 {
-    a as f32
+    i64_to_f32(a)
 }
 /// `f32.convert_i64_u`
 #[inline(always)]
@@ -46,17 +101,17 @@ pub fn f32_demote_f64(a: f64) -> f32 {
 /// `f64.convert_i32_s`
 #[inline(always)]
 pub fn f64_convert_i32_s(a: i32) -> f64 {
-    f64::from(a)
+    i64_to_f64(i64::from(a))
 }
 /// `f64.convert_i32_u`
 #[inline(always)]
 pub fn f64_convert_i32_u(a: u32) -> f64 {
-    f64::from(a)
+    i64_to_f64(i64::from(a))
 }
 /// `f64.convert_i64_s`
 #[inline(always)]
 pub fn f64_convert_i64_s(a: i64) -> f64 {
-    a as f64
+    i64_to_f64(a)
 }
 /// `f64.convert_i64_u`
 #[inline(always)]

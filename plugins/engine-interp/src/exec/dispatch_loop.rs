@@ -18,6 +18,16 @@ macro_rules! next {
 }
 pub(crate) use next;
 
+/// Continues with the instruction at `pc`, whose handler is `h` (the driver loop
+/// reads it from `pc` itself).
+macro_rules! next_with {
+    ($h:expr, $pc:expr, $fp:expr, $mb:expr, $ml:expr, $x:expr) => {{
+        let _ = $h;
+        next!($pc, $fp, $mb, $ml, $x)
+    }};
+}
+pub(crate) use next_with;
+
 /// Continues with the target of a taken branch.
 macro_rules! taken {
     ($pc:expr, $fp:expr, $mb:expr, $ml:expr, $x:expr) => {

@@ -16,6 +16,16 @@ macro_rules! next {
 }
 pub(crate) use next;
 
+/// Continues with the instruction at `pc`, whose handler `h` (a `Handler<C>`
+/// address) the caller already has.
+macro_rules! next_with {
+    ($h:expr, $pc:expr, $fp:expr, $mb:expr, $ml:expr, $x:expr) => {{
+        let h = core::mem::transmute::<usize, crate::exec::Handler<C>>($h);
+        return h($pc, $fp, $mb, $ml, $x);
+    }};
+}
+pub(crate) use next_with;
+
 /// Continues with the target of a taken branch: like [`next`], but from a dispatch
 /// site of its own (the optimizer must not merge it with the fall-through one), so
 /// the wasm branch is a conditional jump of the host and each indirect jump has a

@@ -185,7 +185,7 @@ macro_rules! trap {
         crate::exec::set_trap($x, $code)
     };
 }
-pub(crate) use dispatch::{next, taken};
+pub(crate) use dispatch::{next, next_with, taken};
 pub(crate) use trap;
 
 /// The threaded code of `code` for composition `C`, built on first use.
@@ -194,7 +194,24 @@ pub(crate) use trap;
 pub fn threaded<C: Composition<Engine = crate::Interp>>(code: &ModuleCode) -> *const Instr {
     let key = handler_of::<C> as fn(&Op) -> usize as usize;
     let (k, instrs) = code.threaded.code.get_or_init(|| {
-        (key, code.ops.iter().map(|op| Instr { h: handler_of::<C>(op), op: *op }).collect())
+        let mut instrs: Box<[Instr]> =
+            code.ops.iter().map(|op| Instr { h: handler_of::<C>(op), op: *op }).collect();
+        // The `Br`s after a `BrTable` run only through it (see `branch::br_table`):
+        // each holds its target's handler instead of its own, one load less on the
+        // way to the target.
+        for i in 0..instrs.len() {
+            if let Op::BrTable { len, .. } = instrs[i].op {
+                for e in i + 1..=i + 1 + len as usize {
+                    if let Some(Instr { op: Op::Br { offset }, .. }) = instrs.get(e)
+                        && let Some(to) = (e as isize + 1).checked_add(*offset as isize)
+                        && let Some(target) = code.ops.get(to as usize)
+                    {
+                        instrs[e].h = handler_of::<C>(target);
+                    }
+                }
+            }
+        }
+        (key, instrs)
     });
     debug_assert_eq!(*k, key, "module code run by two compositions");
     instrs.as_ptr()
@@ -303,11 +320,10 @@ fn run<C: Composition<Engine = crate::Interp>>(
         x.frames.reserve(limits.max_depth);
         let funcs: &[FuncCode] = &(*code).funcs;
         let fc = *funcs.get_unchecked((index - (*code).num_imported_funcs) as usize);
-        let status = if stack_len < fc.frame as usize || limits.max_depth == 0 {
+        let status = if limits.max_depth == 0 {
             set_trap(&mut x, TrapCode::StackOverflow)
         } else {
-            core::ptr::write_bytes(stack_base.add(fc.params as usize), 0, fc.locals as usize);
-            call::load_consts(&*code, &fc, stack_base);
+            // The entry checks the frame against the stack.
             let pc = x.instrs.add(fc.entry as usize);
             dispatch::run(pc, stack_base, x.mem_base, x.mem_len, &mut x)
         };
@@ -336,7 +352,7 @@ macro_rules! define_handler_of {
         binary_imm { $( $bi:ident [$bii:ident] ($bia:ty, $bib:ty) -> $bir:ty = $bif:path, $bix:path; )* }
         binary_trap { $( $bt:ident ($bta:ty, $btb:ty) -> $btr:ty = $btf:path; )* }
         branch { $( $c:ident $ci:ident [$cb:ident $cbi:ident] ! [$nb:ident $nbi:ident] ($ca:ty) = $cf:path, $cx:path; )* }
-        add_branch { $( $ab:ident [$abr:ident $abi:ident] ($abt:ty) = $abf:path; )* }
+        add_branch { $( $ab:ident [$abr:ident $abi:ident $abl:ident] ($abt:ty) = $abf:path; )* }
         f64_pair { $( $fp:ident [$fp1:ident $fp2:ident] = $ff1:path, $ff2:path, $fside:ident; )* }
     ) => {
         /// The address of the handler of `op` for composition `C`.
@@ -353,6 +369,18 @@ macro_rules! define_handler_of {
                 Op::Return1 { .. } => call::return1::<C>,
                 Op::ReturnN { .. } => call::return_n::<C>,
                 Op::Call { .. } => call::call::<C>,
+                Op::CallCopy { .. } => call::call_copy::<C>,
+                Op::Enter { zeros: 0, .. } => call::enter0::<C>,
+                Op::Enter { zeros: 1, .. } => call::enter1::<C>,
+                Op::Enter { zeros: 2, .. } => call::enter2::<C>,
+                Op::Enter { zeros: 3, .. } => call::enter3::<C>,
+                Op::Enter { zeros: 4, .. } => call::enter4::<C>,
+                Op::Enter { .. } => call::enter_n::<C>,
+                Op::Consts { len: 1, .. } => call::consts1::<C>,
+                Op::Consts { len: 2, .. } => call::consts2::<C>,
+                Op::Consts { len: 3, .. } => call::consts3::<C>,
+                Op::Consts { len: 4, .. } => call::consts4::<C>,
+                Op::Consts { .. } => call::consts_n::<C>,
                 Op::CallImport { .. } => call::call_import::<C>,
                 Op::CallIndirect { .. } => call::call_indirect::<C>,
                 Op::Select { .. } => variable::select::<C>,
@@ -487,6 +515,7 @@ macro_rules! define_handler_of {
                 $( Op::$cbi { .. } => branch::$cbi::<C>, )*
                 $( Op::$abr { .. } => branch::$abr::<C>, )*
                 $( Op::$abi { .. } => branch::$abi::<C>, )*
+                $( Op::$abl { .. } => branch::$abl::<C>, )*
                 $( Op::$fp { .. } => numeric::$fp::<C>, )*
             };
             h as usize

@@ -61,6 +61,8 @@ pub struct FuncTranslator<'m> {
     stack: Vec<Val>,
     /// First temporary slot (parameters + locals).
     locals_end: u32,
+    /// First declared local (the parameter count).
+    locals_start: u32,
     max_stack: usize,
     /// Code after an unconditional branch is skipped until the frame's `else`/`end`.
     unreachable: bool,
@@ -71,6 +73,12 @@ pub struct FuncTranslator<'m> {
     fuel: bool,
     /// First instruction that may be rewritten by later ones (after the last label).
     barrier: usize,
+    /// The [`Op::Call`] just emitted, with no label since: a `local.set` of its
+    /// result may still become its `ret`.
+    call_at: Option<usize>,
+    /// First instruction of the function's entry run (the straight-line code
+    /// before the first label, run once per call), while still in it.
+    entry_run: Option<usize>,
     results: u32,
     offset: u64,
     /// Constants read from slots by the current function (slot `CONST_TAG | k`
@@ -82,6 +90,9 @@ pub struct FuncTranslator<'m> {
 
 /// Marks a constant slot number before it is resolved.
 const CONST_TAG: u32 = 1 << 31;
+
+/// Longest entry run scanned for writes of a local (bounds translation time).
+const ENTRY_RUN_SCAN: usize = 64;
 
 /// Constants per function kept in slots; beyond, constants are materialized.
 const MAX_CONSTS: usize = 64;
@@ -99,12 +110,15 @@ impl<'m> FuncTranslator<'m> {
             ctrl: Vec::new(),
             stack: Vec::new(),
             locals_end: 0,
+            locals_start: 0,
             max_stack: 0,
             unreachable: false,
             dead_depth: 0,
             fuel_op: None,
             fuel,
             barrier: 0,
+            call_at: None,
+            entry_run: None,
             results: 0,
             offset: 0,
             consts: Vec::new(),
@@ -140,11 +154,14 @@ impl<'m> FuncTranslator<'m> {
         }
         let entry = limit(self.ops.len())?;
         self.locals_end = params + locals;
+        self.locals_start = params;
         self.stack.clear();
         self.max_stack = 0;
         self.unreachable = false;
         self.dead_depth = 0;
         self.fuel_op = None;
+        // Filled in below, once the frame size is known.
+        self.emit(Op::Enter { frame: 0, func: index, zero_at: params, zeros: locals });
         self.barrier = self.ops.len();
         self.consts.clear();
         self.ctrl.clear();
@@ -158,6 +175,7 @@ impl<'m> FuncTranslator<'m> {
             if_branch: None,
         });
         self.fuel_point();
+        self.entry_run = Some(self.ops.len());
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
             self.offset = reader.original_position();
@@ -185,6 +203,15 @@ impl<'m> FuncTranslator<'m> {
         }
         let consts_start = limit(self.pool.len())?;
         self.pool.extend_from_slice(&self.consts);
+        if let Some(Op::Enter { frame: f, .. }) = self.ops.get_mut(entry as usize) {
+            *f = frame;
+        }
+        if consts_len != 0 {
+            // Branch offsets are relative and no branch targets the entry, so an
+            // instruction can still go in right after it.
+            let op = Op::Consts { at: consts_at, start: consts_start, len: consts_len };
+            self.ops.insert(entry as usize + 1, op);
+        }
         Ok(FuncCode { entry, params, locals, frame, index, consts_at, consts_start, consts_len })
     }
 
@@ -310,6 +337,8 @@ impl<'m> FuncTranslator<'m> {
     /// Marks the current position as a possible branch target: no rewriting across it.
     fn label(&mut self) {
         self.barrier = self.ops.len();
+        self.call_at = None;
+        self.entry_run = None;
     }
 
     fn charge(&mut self) {
@@ -446,6 +475,13 @@ impl<'m> FuncTranslator<'m> {
             self.ops[at] = op;
             if at > self.barrier
                 && let Some(fused) = op.fuse_add_branch(self.ops[at - 1])
+            {
+                self.ops[at - 1] = fused;
+                self.ops.truncate(at);
+                return at - 1;
+            }
+            if at > self.barrier
+                && let Some(fused) = op.fuse_load_branch(self.ops[at - 1])
             {
                 self.ops[at - 1] = fused;
                 self.ops.truncate(at);
@@ -676,15 +712,28 @@ impl<'m> FuncTranslator<'m> {
                 let (p, r) = self.call_arity(ty)?;
                 let base = self.call_args(p);
                 let imported = self.module.num_imported_funcs;
-                self.emit(if function_index < imported {
-                    Op::CallImport { func: function_index, base }
+                if function_index < imported {
+                    self.emit(Op::CallImport { func: function_index, base });
                 } else {
-                    Op::Call { func: function_index - imported, base }
-                });
+                    let func = function_index - imported;
+                    let last = self.ops.len().checked_sub(1).filter(|&at| at >= self.barrier);
+                    match last.map(|at| self.ops[at]) {
+                        // An argument copied just before the call: one dispatch less.
+                        Some(Op::Copy { dst, src }) => {
+                            *self.ops.last_mut().expect("last") =
+                                Op::CallCopy { base, entry: func, dst, src };
+                        }
+                        _ => self.emit(Op::Call { func, base, entry: 0, ret: base }),
+                    }
+                }
+                let call_at = self.ops.len() - 1;
                 for _ in 0..r {
                     self.push_slot();
                 }
                 self.fuel_point();
+                if matches!(self.ops[call_at], Op::Call { .. }) {
+                    self.call_at = Some(call_at);
+                }
             }
             Operator::CallIndirect { type_index, table_index } => {
                 let ty = self
@@ -1054,6 +1103,37 @@ impl<'m> FuncTranslator<'m> {
         let h = self.stack.len() - 1;
         let v = self.stack[h];
         let aliased = self.stack[..h].contains(&Val::Local(l));
+        let own = self.slot(h);
+        // A declared local is zero on entry: setting it to zero before anything
+        // may have written it (in the entry run) changes nothing.
+        if v == Val::Const(0)
+            && l >= self.locals_start
+            && let Some(from) = self.entry_run
+            && self.ops.len() - from <= ENTRY_RUN_SCAN
+            && !self.ops[from..].iter().any(|op| mentions(*op, l))
+        {
+            self.stack.pop();
+            if tee {
+                self.push(v);
+            }
+            return;
+        }
+        // The result of the call just before: the return stores it to `l` too.
+        if !aliased
+            && v == Val::Slot
+            && let Some(at) = self.call_at.filter(|&at| at + 1 == self.ops.len())
+            && let Op::Call { base, ret, .. } = &mut self.ops[at]
+            && *base == own
+            && *ret == own
+        {
+            *ret = l;
+            self.call_at = None;
+            self.stack.pop();
+            if tee {
+                self.push(Val::Local(l));
+            }
+            return;
+        }
         if !aliased && let Some(at) = self.top_producer() {
             if let Some(dst) = self.ops[at].dst_mut() {
                 *dst = l;
@@ -1072,7 +1152,6 @@ impl<'m> FuncTranslator<'m> {
                 self.materialize(i);
             }
         }
-        let own = self.slot(h);
         self.copy_to(l, v, own);
         self.stack.pop();
         if tee {
