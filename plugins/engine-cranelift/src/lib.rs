@@ -91,6 +91,8 @@ pub struct Cranelift {
     config: CraneliftConfig,
     isa: OwnedTargetIsa,
     libcalls: Option<Box<[usize; NUM_LIBCALLS]>>,
+    /// The state of calls from the host, kept between calls (it is large).
+    call_state: Option<Box<traps::CallState>>,
     functions: u64,
     compile_time: Duration,
     code_bytes: u64,
@@ -107,6 +109,7 @@ impl Plugin for Cranelift {
             config,
             isa,
             libcalls: None,
+            call_state: None,
             functions: 0,
             compile_time: Duration::ZERO,
             code_bytes: 0,
@@ -593,7 +596,8 @@ impl Engine for Cranelift {
     ) -> Result<(), Trap> {
         let slot = store.funcs.get(func as usize).ok_or_else(|| Trap::host("no such function"))?;
         let (vmctx, fcode, kind) = (slot.vm.vmctx, slot.vm.code, slot.kind);
-        let fty = store.func_type(func).cloned().ok_or_else(|| Trap::host("no such type"))?;
+        let fty = store.func_type(func).ok_or_else(|| Trap::host("no such type"))?;
+        let slots = fty.params().len().max(fty.results().len()).max(1);
         let (instance, index) = match kind {
             FuncKind::Host { def, state } => {
                 plugins.engine_mut().host_calls += 1;
@@ -609,7 +613,14 @@ impl Engine for Cranelift {
         let code = inst.module.code();
         let ty = inst.module.info().funcs[index as usize];
         let entry = code.addr(code.entries[ty as usize]);
-        let mut buf = vec![0u128; fty.params().len().max(fty.results().len()).max(1)];
+        // Arguments and results in 16-byte slots: on the stack for ordinary signatures.
+        let (mut small, mut large) = ([0u128; 16], Vec::new());
+        let buf: &mut [u128] = if slots <= small.len() {
+            &mut small[..slots]
+        } else {
+            large.resize(slots, 0);
+            &mut large
+        };
         for (slot, a) in buf.iter_mut().zip(args) {
             *slot = match *a {
                 Val::V128(x) => x,
@@ -639,7 +650,13 @@ impl Engine for Cranelift {
             ctx.plugins = (plugins as *mut C).cast();
             saved
         };
-        let mut state = traps::CallState::new(lookup::<C>, store_ptr as *const (), stack_lo);
+        let mut state = match plugins.engine_mut().call_state.take() {
+            Some(mut st) => {
+                st.reset(lookup::<C>, store_ptr as *const (), stack_lo);
+                st
+            }
+            None => traps::CallState::new(lookup::<C>, store_ptr as *const (), stack_lo),
+        };
         // SAFETY: `entry` is the entry trampoline for the function's type, `fcode` its
         // code and `vmctx` its instance context, all of a module the store keeps alive;
         // `buf` has a slot for every parameter and result.
@@ -652,23 +669,30 @@ impl Engine for Cranelift {
         // SAFETY: as above, the raw pointer is the `&mut` we were given.
         let store = unsafe { &mut *store_ptr };
         plugins.engine_mut().host_calls += state.host_calls;
-        if ok {
+        let outcome = if ok {
             results.clear();
-            results.extend(fty.results().iter().zip(&buf).map(|(&t, &raw)| match t {
-                ValType::V128 => Val::V128(raw),
-                t => store.raw_to_val(raw as u64, t),
-            }));
-            return Ok(());
-        }
-        plugins.engine_mut().traps += 1;
-        let mut trap = match state.trap {
-            Some(TrapKind::Wasm(c)) => Trap::new(c),
-            _ => state.pending.take().unwrap_or_else(|| Trap::host("trap without a cause")),
+            if let Some(fty) = store.func_type(func) {
+                results.extend(fty.results().iter().zip(&*buf).map(|(&t, &raw)| match t {
+                    ValType::V128 => Val::V128(raw),
+                    t => store.raw_to_val(raw as u64, t),
+                }));
+            }
+            Ok(())
+        } else {
+            plugins.engine_mut().traps += 1;
+            let mut trap = match state.trap {
+                Some(TrapKind::Wasm(c)) => Trap::new(c),
+                _ => state.pending.take().unwrap_or_else(|| Trap::host("trap without a cause")),
+            };
+            if trap.backtrace.is_empty() {
+                trap.backtrace = state.pcs[..state.npcs]
+                    .iter()
+                    .filter_map(|&pc| frame_info(store, pc))
+                    .collect();
+            }
+            Err(trap)
         };
-        if trap.backtrace.is_empty() {
-            trap.backtrace =
-                state.pcs[..state.npcs].iter().filter_map(|&pc| frame_info(store, pc)).collect();
-        }
-        Err(trap)
+        plugins.engine_mut().call_state = Some(state);
+        outcome
     }
 }

@@ -154,22 +154,24 @@ unsafe extern "C" fn memory_init<C: Composition>(
     })
 }
 
+/// The calling instance, mutably.
+///
+/// # Safety
+/// As for [`parts`]; no other reference to the instance is in use.
+unsafe fn instance_mut<'a, C: Composition>(vmctx: *mut VMContext) -> &'a mut InstanceData<C> {
+    // SAFETY: the caller's contract; `vmctx` is the first field of `InstanceData`.
+    unsafe { &mut *vmctx.cast::<InstanceData<C>>() }
+}
+
 unsafe extern "C" fn data_drop<C: Composition>(vmctx: *mut VMContext, data_idx: u32) {
     guarded((), || {
-        // SAFETY: as in `memory_grow`; the instance is mutated only here, through the
-        // store that owns it.
-        let (store, inst) = unsafe { parts::<C>(vmctx) };
-        let id = inst_index(store, inst);
-        if let Some(d) = store.instances[id].data_dropped.get_mut(data_idx as usize) {
+        // SAFETY: called by generated code of a running instance.
+        let inst = unsafe { instance_mut::<C>(vmctx) };
+        if let Some(d) = inst.data_dropped.get_mut(data_idx as usize) {
             *d = true;
         }
         Ok(())
     })
-}
-
-fn inst_index<C: Composition>(store: &Store<C>, inst: &InstanceData<C>) -> usize {
-    let p = inst as *const InstanceData<C>;
-    store.instances.iter().position(|i| std::ptr::eq(&**i, p)).unwrap_or(usize::MAX)
 }
 
 unsafe extern "C" fn table_grow<C: Composition>(
@@ -253,9 +255,8 @@ unsafe extern "C" fn table_init<C: Composition>(
 unsafe extern "C" fn elem_drop<C: Composition>(vmctx: *mut VMContext, elem: u32) {
     guarded((), || {
         // SAFETY: as in `data_drop`.
-        let (store, inst) = unsafe { parts::<C>(vmctx) };
-        let id = inst_index(store, inst);
-        if let Some(e) = store.instances[id].elems.get_mut(elem as usize) {
+        let inst = unsafe { instance_mut::<C>(vmctx) };
+        if let Some(e) = inst.elems.get_mut(elem as usize) {
             *e = Box::new([]);
         }
         Ok(())
@@ -279,11 +280,29 @@ unsafe extern "C" fn host_call<C: Composition>(
             let FuncKind::Host { def, state } = (*funcref).kind else {
                 return Err(Trap::host("host trampoline called for a wasm function"));
             };
-            let mut args: Vec<Val> = Vec::with_capacity(def.params.len());
-            for (i, &ty) in def.params.iter().enumerate() {
-                args.push(store.raw_to_val(*values.add(i) as u64, ty));
+            // Arguments and results on the stack for ordinary host signatures.
+            const MAX: usize = 16;
+            let (np, nr) = (def.params.len(), def.results.len());
+            let (mut small_args, mut small_results) = ([Val::I32(0); MAX], [Val::I32(0); MAX]);
+            let (mut large_args, mut large_results) = (Vec::new(), Vec::new());
+            let args: &mut [Val] = if np <= MAX {
+                &mut small_args[..np]
+            } else {
+                large_args.resize(np, Val::I32(0));
+                &mut large_args
+            };
+            let results: &mut [Val] = if nr <= MAX {
+                &mut small_results[..nr]
+            } else {
+                large_results.resize(nr, Val::I32(0));
+                &mut large_results
+            };
+            for (i, (a, &ty)) in args.iter_mut().zip(def.params).enumerate() {
+                *a = store.raw_to_val(*values.add(i) as u64, ty);
             }
-            let mut results: Vec<Val> = def.results.iter().map(|&t| Val::default_for(t)).collect();
+            for (r, &t) in results.iter_mut().zip(def.results) {
+                *r = Val::default_for(t);
+            }
             let mem = inst.vmctx.memory0;
             let memory = if mem.is_null() || (*mem).length == 0 {
                 None
@@ -292,7 +311,7 @@ unsafe extern "C" fn host_call<C: Composition>(
             };
             let st = store.host_state_mut(state).ok_or_else(|| Trap::host("missing host state"))?;
             let mut c = Caller::new(memory, st);
-            (def.call)(&mut c, &args, &mut results)?;
+            (def.call)(&mut c, args, results)?;
             for (i, v) in results.iter().enumerate() {
                 *values.add(i) = u128::from(store.val_to_raw(*v));
             }

@@ -44,7 +44,22 @@ pub struct CallState {
     prev: *mut CallState,
 }
 
+// SAFETY: the raw pointers are dereferenced only during a call, on the thread making
+// it; between calls they are stale and `reset` replaces them before the next use.
+unsafe impl Send for CallState {}
+
 impl CallState {
+    /// Readies a (reused) state for a call into code of `store` (found with `lookup`).
+    pub fn reset(&mut self, lookup: Lookup, store: *const (), stack_lo: usize) {
+        self.lookup = lookup;
+        self.store = store;
+        self.stack_lo = stack_lo;
+        self.trap = None;
+        self.pending = None;
+        self.npcs = 0;
+        self.host_calls = 0;
+    }
+
     /// A state for a call into code of `store` (found with `lookup`).
     pub fn new(lookup: Lookup, store: *const (), stack_lo: usize) -> Box<Self> {
         Box::new(Self {
