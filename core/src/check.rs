@@ -5,62 +5,40 @@
 //! `const` code cannot format, compare `&str` with `==` or index `&str`, so messages are
 //! built byte by byte in a fixed buffer ([`Msg`]) and names are compared as bytes.
 
-use crate::plugin::{PluginMeta, Requirement};
+use crate::plugin::{CapabilityDef, PluginMeta, Requirement};
 
-/// A capability this project knows, with the built-in plugins that provide it.
-#[derive(Clone, Copy, Debug)]
-pub struct KnownCapability {
-    /// The capability's name.
-    pub name: &'static str,
-    /// What it means.
-    pub doc: &'static str,
-    /// Ids of this project's plugins that provide it.
-    pub providers: &'static [&'static str],
-}
-
-/// The capability vocabulary. A plugin may provide capabilities outside it (a
-/// third-party namespace such as `acme:feature`); a requirement of a name that is
-/// neither here nor provided by a composed plugin is reported as unknown, with the
-/// nearest known name as a hint. A test checks `providers` against the registry.
-pub const KNOWN_CAPABILITIES: &[KnownCapability] = &[
-    KnownCapability {
-        name: "engine",
-        doc: "executes WebAssembly function bodies",
-        providers: &["engine-cranelift", "engine-interp"],
-    },
-    KnownCapability {
-        name: "interpreter",
-        doc: "executes an internal bytecode without generating machine code",
-        providers: &["engine-interp"],
-    },
-    KnownCapability {
-        name: "native-code",
-        doc: "generates host machine code for function bodies",
-        providers: &["engine-cranelift"],
-    },
-    KnownCapability {
-        name: "virt",
-        doc: "places linear memory and runs guest code",
-        providers: &["virt-host"],
-    },
-    KnownCapability {
-        name: "guard-pages",
-        doc: "linear memory reserved with guard regions (bounds checks may be elided)",
-        providers: &["virt-host"],
-    },
-    KnownCapability {
-        name: "wasi:preview1",
-        doc: "the WASI preview1 host interface (`wasi_snapshot_preview1`)",
-        providers: &["host-wasi"],
-    },
-    KnownCapability { name: "gc", doc: "allocates and reclaims GC objects", providers: &[] },
-    KnownCapability {
-        name: "roots:precise",
-        doc: "the engine reports exact stack roots to the collector",
-        providers: &[],
-    },
-    KnownCapability { name: "simd", doc: "executes simd128 instructions", providers: &[] },
-    KnownCapability { name: "pic", doc: "generated code is position independent", providers: &[] },
+/// The project's capability vocabulary: names and meanings. Who provides a capability
+/// is not written here: it comes from the registry (`vm plugins`, features.md) and, in
+/// compile errors, from the composed plugins and the requiring plugin's suggestions.
+/// A plugin crate may introduce a capability of its own with `declares = [...]`
+/// (see [`CapabilityDef`]); every other name is a typo, caught when that plugin's crate
+/// is built ([`check_vocabulary`]).
+pub const CAPABILITIES: &[CapabilityDef] = &[
+    CapabilityDef::new("engine", "executes WebAssembly function bodies"),
+    CapabilityDef::new(
+        "interpreter",
+        "executes an internal bytecode without generating machine code",
+    ),
+    CapabilityDef::new("native-code", "generates host machine code for function bodies"),
+    CapabilityDef::new("virt", "places linear memory and runs guest code"),
+    CapabilityDef::new(
+        "guard-pages",
+        "linear memory reserved with guard regions (bounds checks may be elided)",
+    ),
+    CapabilityDef::new("isolation:kvm", "guest code runs inside a hardware-virtualized micro-VM"),
+    CapabilityDef::new(
+        "wasi:preview1",
+        "the WASI preview1 host interface (`wasi_snapshot_preview1`)",
+    ),
+    CapabilityDef::new("wasi:preview0", "the WASI preview0 host interface (`wasi_unstable`)"),
+    CapabilityDef::new("gc", "allocates and reclaims GC objects"),
+    CapabilityDef::new("roots:precise", "the engine reports exact stack roots to the collector"),
+    CapabilityDef::new("simd", "executes simd128 instructions"),
+    CapabilityDef::new("simd:scalar", "simd128 lanes computed by portable per-lane code"),
+    CapabilityDef::new("simd:sse4.1", "simd128 lowered to SSE4.1 instructions"),
+    CapabilityDef::new("simd:avx2", "simd128 lowered to AVX2 (VEX-encoded) instructions"),
+    CapabilityDef::new("pic", "generated code is position independent"),
+    CapabilityDef::new("observer", "receives runtime events (calls, traps, lifecycle)"),
 ];
 
 /// A message under construction in a fixed buffer (`const`-friendly).
@@ -179,15 +157,94 @@ pub const fn edit_distance(a: &[u8], b: &[u8]) -> usize {
     prev[b.len()]
 }
 
-const fn known(name: &str) -> Option<&'static KnownCapability> {
+/// The vocabulary entry for `name`: the project's, or one declared by a plugin in
+/// `plugins`.
+const fn known<'a>(plugins: &[&'a PluginMeta], name: &str) -> Option<&'a CapabilityDef> {
     let mut i = 0;
-    while i < KNOWN_CAPABILITIES.len() {
-        if str_eq(KNOWN_CAPABILITIES[i].name, name) {
-            return Some(&KNOWN_CAPABILITIES[i]);
+    while i < CAPABILITIES.len() {
+        if str_eq(CAPABILITIES[i].name, name) {
+            return Some(&CAPABILITIES[i]);
         }
         i += 1;
     }
+    let mut j = 0;
+    while j < plugins.len() {
+        let mut k = 0;
+        while k < plugins[j].declares.len() {
+            if str_eq(plugins[j].declares[k].name, name) {
+                return Some(&plugins[j].declares[k]);
+            }
+            k += 1;
+        }
+        j += 1;
+    }
     None
+}
+
+/// The nearest vocabulary name to `name` (the project's and `meta`'s declared ones),
+/// when it is close enough to be a typo.
+const fn nearest(meta: &PluginMeta, name: &str) -> Option<&'static str> {
+    let mut best: Option<&'static str> = None;
+    let mut best_d = usize::MAX;
+    let mut i = 0;
+    while i < CAPABILITIES.len() {
+        let d = edit_distance(name.as_bytes(), CAPABILITIES[i].name.as_bytes());
+        if d < best_d {
+            best_d = d;
+            best = Some(CAPABILITIES[i].name);
+        }
+        i += 1;
+    }
+    let mut k = 0;
+    while k < meta.declares.len() {
+        let d = edit_distance(name.as_bytes(), meta.declares[k].name.as_bytes());
+        if d < best_d {
+            best_d = d;
+            best = Some(meta.declares[k].name);
+        }
+        k += 1;
+    }
+    if best_d <= 3 { best } else { None }
+}
+
+/// Checks that every capability a plugin provides or requires is in the vocabulary
+/// (the project's [`CAPABILITIES`] or the plugin's own `declares`). `#[plugin]` emits
+/// this as a `const` item, so a misspelt name fails the plugin crate's own build, with
+/// the nearest name and how to declare a new one.
+pub const fn check_vocabulary(meta: &PluginMeta) {
+    let me: [&PluginMeta; 1] = [meta];
+    let mut i = 0;
+    while i < meta.provides.len() {
+        if known(&me, meta.provides[i].name).is_none() {
+            unknown_name(meta, meta.provides[i].name, "provides");
+        }
+        i += 1;
+    }
+    let mut r = 0;
+    while r < meta.requires.len() {
+        if known(&me, meta.requires[r].name).is_none() {
+            unknown_name(meta, meta.requires[r].name, "requires");
+        }
+        r += 1;
+    }
+}
+
+const fn unknown_name(meta: &PluginMeta, name: &str, key: &str) -> ! {
+    let mut m = Msg::new()
+        .push("unknown capability `")
+        .push(name)
+        .push("` in `")
+        .push(key)
+        .push("` of plugin `")
+        .push(meta.id)
+        .push("`: it is not in vm-core's vocabulary (`vm_core::check::CAPABILITIES`) and the plugin does not declare it");
+    if let Some(b) = nearest(meta, name) {
+        m = m.push("; did you mean `").push(b).push("`?");
+    }
+    fail(m
+        .push(" To introduce a new capability, define it in the plugin crate, `pub const CAP: vm_core::plugin::CapabilityDef = vm_core::plugin::CapabilityDef::new(\"")
+        .push(name)
+        .push("\", \"what it means\");`, and add `declares = [CAP]` to `#[plugin(...)]`"))
 }
 
 /// Whether plugin `p` provides capability `name` (any version).
@@ -280,8 +337,8 @@ const fn check_requirements(plugins: &[&PluginMeta]) {
                 if any_version {
                     semver_mismatch(plugins, p, req);
                 }
-                match known(req.name) {
-                    Some(k) => unmet(plugins, p, req, k),
+                match known(plugins, req.name) {
+                    Some(_) => unmet(plugins, p, req),
                     None => unknown(plugins, p, req),
                 }
             }
@@ -322,12 +379,7 @@ const fn semver_mismatch(plugins: &[&PluginMeta], p: &PluginMeta, req: &Requirem
     )
 }
 
-const fn unmet(
-    plugins: &[&PluginMeta],
-    p: &PluginMeta,
-    req: &Requirement,
-    k: &KnownCapability,
-) -> ! {
+const fn unmet(plugins: &[&PluginMeta], p: &PluginMeta, req: &Requirement) -> ! {
     let mut m = Msg::new()
         .push("unmet capability: plugin `")
         .push(p.id)
@@ -363,17 +415,19 @@ const fn unmet(
         j += 1;
     }
     m = m.push("); ");
-    if k.providers.is_empty() {
-        m = m.push("no plugin of this project provides `").push(req.name).push("` yet: remove `");
-        fail(m.push(p.id).push("` or compose a third-party plugin that provides it"));
+    if req.suggest.is_empty() {
+        m = m
+            .push("compose a plugin that provides `")
+            .push(req.name)
+            .push("` (`vm plugins` lists what each linked plugin provides)");
     } else {
         m = m.push("plugins that provide `").push(req.name).push("`: ");
         let mut i = 0;
-        while i < k.providers.len() {
+        while i < req.suggest.len() {
             if i > 0 {
                 m = m.push(", ");
             }
-            m = m.push("`").push(k.providers[i]).push("`");
+            m = m.push("`").push(req.suggest[i]).push("`");
             i += 1;
         }
         m = m.push(" (enable one of their features in place of the plugin now in that slot)");
@@ -385,11 +439,11 @@ const fn unknown(plugins: &[&PluginMeta], p: &PluginMeta, req: &Requirement) -> 
     let mut best: Option<&str> = None;
     let mut best_d = usize::MAX;
     let mut i = 0;
-    while i < KNOWN_CAPABILITIES.len() {
-        let d = edit_distance(req.name.as_bytes(), KNOWN_CAPABILITIES[i].name.as_bytes());
+    while i < CAPABILITIES.len() {
+        let d = edit_distance(req.name.as_bytes(), CAPABILITIES[i].name.as_bytes());
         if d < best_d {
             best_d = d;
-            best = Some(KNOWN_CAPABILITIES[i].name);
+            best = Some(CAPABILITIES[i].name);
         }
         i += 1;
     }

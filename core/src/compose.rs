@@ -315,6 +315,39 @@ impl<C: Composition, S> Vm<C, S> {
     }
 }
 
+/// A composition that holds a plugin of type `P`; `compose!` implements it once per
+/// composed plugin type, so [`Vm::plugin`] is checked at compile time.
+#[diagnostic::on_unimplemented(
+    message = "`{P}` is not composed in `{Self}`",
+    label = "no plugin of this type in the composition",
+    note = "add `{P}` to the matching slot of `compose!` (for example `observers: [{P}]`), or ask for a plugin that is composed"
+)]
+pub trait Holds<P> {
+    /// The composed plugin.
+    fn get(&self) -> &P;
+    /// The composed plugin, mutably.
+    fn get_mut(&mut self) -> &mut P;
+}
+
+impl<C: Composition, S> Vm<C, S> {
+    /// The composed plugin of type `P` (an observer's counters, a host module's
+    /// state), by type: a plugin that is not composed does not compile.
+    pub fn plugin<P>(&self) -> &P
+    where
+        C: Holds<P>,
+    {
+        self.inner.plugins.get()
+    }
+
+    /// The composed plugin of type `P`, mutably.
+    pub fn plugin_mut<P>(&mut self) -> &mut P
+    where
+        C: Holds<P>,
+    {
+        self.inner.plugins.get_mut()
+    }
+}
+
 /// The plugin ids of `C` in init order.
 pub fn init_order_ids<C: Composition>() -> Vec<&'static str> {
     C::INIT_ORDER.iter().map(|&i| C::PLUGINS[i].id).collect()

@@ -2,7 +2,7 @@
 //! environment ⊕ CLI `-C section.key=value`.
 //!
 //! A section is a slot name for singleton slots (`engine`, `virt`, `gc`, `simd`) and
-//! the plugin id for the others (`host-wasi`). Unknown sections, unknown keys and bad
+//! the plugin id for the others (`acme-log`). Unknown sections, unknown keys and bad
 //! values are errors that list the valid keys with their types, defaults and ranges.
 
 use std::collections::BTreeMap;
@@ -162,9 +162,20 @@ impl Settings {
                 table.insert(key.clone(), typed);
             }
         }
-        let config: P::Config = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| bad_value(meta, section, "", e.message().to_owned()))?;
+        let config: P::Config = match toml::Value::Table(table.clone()).try_into() {
+            Ok(c) => c,
+            Err(e) => {
+                // Name the key: find the one entry that fails on its own.
+                let e: toml::de::Error = e;
+                for (key, value) in &table {
+                    let one = toml::Table::from_iter([(key.clone(), value.clone())]);
+                    if let Err(ke) = toml::Value::Table(one).try_into::<P::Config>() {
+                        return Err(bad_value(meta, section, key, ke.message().to_owned()));
+                    }
+                }
+                return Err(bad_value(meta, section, "", e.message().to_owned()));
+            }
+        };
         config.validate().map_err(|(key, reason)| bad_value(meta, section, key, reason))?;
         Ok(config)
     }

@@ -3,8 +3,8 @@
 //! lists plugins; the linker gathers them.
 //!
 //! The registry serves discovery and cold paths (listing, config schema, finding host
-//! modules by import module name at instantiation); the hot path goes through the
-//! static composition.
+//! modules by import module name to explain a missing `hosts: [...]` entry); the hot
+//! path goes through the static composition.
 
 use crate::plugin::{PluginMeta, Slot};
 
@@ -15,6 +15,9 @@ pub struct Registration {
     pub meta: &'static PluginMeta,
     /// For host plugins: the import module it serves and its functions.
     pub host: Option<&'static crate::runtime::host::HostModuleDef>,
+    /// The plugin type's path (`my_crate::MyPlugin`), for messages that say what to
+    /// write in `compose!`.
+    pub type_path: &'static str,
 }
 
 /// The distributed slice that `#[plugin]` appends to. The name is unique to this
@@ -39,7 +42,13 @@ pub fn in_slot(slot: Slot) -> Vec<&'static Registration> {
     plugins().into_iter().filter(|r| r.meta.slot == slot).collect()
 }
 
-/// The registered host module serving imports from `module`.
+/// The registered host module serving imports from `module` (whether or not it is
+/// composed: the linker serves only composed ones).
 pub fn host_module(module: &str) -> Option<&'static crate::runtime::host::HostModuleDef> {
-    VM_PLUGIN_REGISTRY.iter().filter_map(|r| r.host).find(|h| h.module == module)
+    host_registration(module).and_then(|r| r.host)
+}
+
+/// The registration of the host plugin serving imports from `module`.
+pub fn host_registration(module: &str) -> Option<&'static Registration> {
+    VM_PLUGIN_REGISTRY.iter().find(|r| r.host.is_some_and(|h| h.module == module))
 }

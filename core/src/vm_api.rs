@@ -40,8 +40,15 @@ impl<C: Composition, S> Vm<C, S> {
     where
         S: Started,
     {
+        self.compile_file(bytes.as_ref(), None)
+    }
+
+    fn compile_file(&mut self, bytes: &[u8], path: Option<&Path>) -> Result<Module<C>, Error>
+    where
+        S: Started,
+    {
         let started = std::time::Instant::now();
-        let info = ModuleInfo::decode(bytes.as_ref(), self.features())?;
+        let info = ModuleInfo::decode_file(bytes, self.features(), path)?;
         let code = <C::Engine as Engine>::compile_for(self.plugins_mut(), &info)?;
         if C::EVENTS.contains(EventKind::Compile) {
             let event = Event::Compile {
@@ -64,7 +71,7 @@ impl<C: Composition, S> Vm<C, S> {
         let path = path.as_ref();
         let bytes = std::fs::read(path)
             .map_err(|source| Error::Io { path: path.display().to_string(), source })?;
-        self.compile(bytes)
+        self.compile_file(&bytes, Some(path))
     }
 
     /// Instantiates `module`, resolving imports through `linker` (whose store then

@@ -339,6 +339,7 @@ fn expand_valid(input: &Input) -> syn::Result<TokenStream> {
     let mut emits = Vec::new();
     let mut masks = Vec::new();
     let mut toggles = Vec::new();
+    let mut holds = Vec::new();
     for s in &singles {
         let f = Ident::new(s.slot, Span::call_site());
         let assoc = &s.assoc;
@@ -357,6 +358,14 @@ fn expand_valid(input: &Input) -> syn::Result<TokenStream> {
         sections.push(quote!(#section));
         let tr = &s.tr;
         let _ = tr;
+        let alias = &s.alias;
+        holds.push(quote! {
+            #[cfg(#ok)]
+            impl #krate::compose::Holds<#alias> for #name {
+                fn get(&self) -> &#alias { &self.#f }
+                fn get_mut(&mut self) -> &mut #alias { &mut self.#f }
+            }
+        });
     }
     for (list, tr, alts) in &lists {
         for (k, a) in alts.iter().enumerate() {
@@ -374,6 +383,13 @@ fn expand_valid(input: &Input) -> syn::Result<TokenStream> {
             dyn_mut.push(quote!(#[cfg(#p)] v.push(&mut self.#f);));
             dyn_ref.push(quote!(#[cfg(#p)] v.push(&self.#f);));
             sections.push(quote!(#[cfg(#p)] <#ty as #krate::plugin::Described>::META.id));
+            holds.push(quote! {
+                #[cfg(all(#ok, #p))]
+                impl #krate::compose::Holds<#ty> for #name {
+                    fn get(&self) -> &#ty { &self.#f }
+                    fn get_mut(&mut self) -> &mut #ty { &mut self.#f }
+                }
+            });
             if !tr.is_empty() {
                 let tr = Ident::new(tr, Span::call_site());
                 bounds.push(quote! {
@@ -431,6 +447,7 @@ fn expand_valid(input: &Input) -> syn::Result<TokenStream> {
         }
 
         #(#bounds)*
+        #(#holds)*
 
         #[cfg(#ok)]
         #[doc(hidden)]

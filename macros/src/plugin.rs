@@ -19,7 +19,8 @@ const SLOTS: &[(&str, &str, &str)] = &[
     ("extra", "Extra", ""),
 ];
 
-const KEYS: &str = "`id`, `slot`, `version`, `description`, `provides`, `requires`, `crate`";
+const KEYS: &str =
+    "`id`, `slot`, `version`, `description`, `provides`, `requires`, `declares`, `crate`";
 
 /// One `key = value` argument.
 struct Arg {
@@ -47,7 +48,8 @@ struct Args {
     version: Option<LitStr>,
     description: Option<LitStr>,
     provides: Vec<LitStr>,
-    requires: Vec<LitStr>,
+    requires: Vec<(LitStr, Vec<LitStr>)>,
+    declares: Vec<Expr>,
 }
 
 fn lit_str(e: &Expr, what: &str) -> syn::Result<LitStr> {
@@ -67,6 +69,27 @@ fn lit_list(e: &Expr, what: &str) -> syn::Result<Vec<LitStr>> {
     }
 }
 
+/// `requires = ["cap ^1", ("cap ^1", ["provider-id", ...]), ...]`: a requirement, with
+/// the plugins its author suggests as providers.
+fn requirement_list(e: &Expr) -> syn::Result<Vec<(LitStr, Vec<LitStr>)>> {
+    const HOW: &str = "`requires` takes a list of requirements: `requires = [\"name ^1\"]`, or \
+                       with suggested providers `requires = [(\"name ^1\", [\"plugin-id\"])]`";
+    let Expr::Array(ExprArray { elems, .. }) = e else {
+        return Err(syn::Error::new_spanned(e, HOW));
+    };
+    elems
+        .iter()
+        .map(|x| match x {
+            Expr::Tuple(t) if t.elems.len() == 2 => {
+                Ok((lit_str(&t.elems[0], "requires")?, lit_list(&t.elems[1], "requires")?))
+            }
+            Expr::Paren(p) => Ok((lit_str(&p.expr, "requires")?, Vec::new())),
+            Expr::Lit(_) => Ok((lit_str(x, "requires")?, Vec::new())),
+            _ => Err(syn::Error::new_spanned(x, HOW)),
+        })
+        .collect()
+}
+
 fn parse_args(tokens: TokenStream) -> syn::Result<Args> {
     let parsed =
         syn::parse::Parser::parse2(Punctuated::<Arg, Token![,]>::parse_terminated, tokens.clone())?;
@@ -76,7 +99,7 @@ fn parse_args(tokens: TokenStream) -> syn::Result<Args> {
         None => errors = Some(e),
     };
     let (mut id, mut slot, mut version, mut description) = (None, None, None, None);
-    let (mut provides, mut requires) = (Vec::new(), Vec::new());
+    let (mut provides, mut requires, mut declares) = (Vec::new(), Vec::new(), Vec::new());
     for arg in parsed {
         let key = arg.key.to_string();
         let r: syn::Result<()> = (|| {
@@ -125,7 +148,18 @@ fn parse_args(tokens: TokenStream) -> syn::Result<Args> {
                 }
                 "description" => description = Some(lit_str(&arg.value, "description")?),
                 "provides" => provides = lit_list(&arg.value, "provides")?,
-                "requires" => requires = lit_list(&arg.value, "requires")?,
+                "requires" => requires = requirement_list(&arg.value)?,
+                "declares" => match &arg.value {
+                    Expr::Array(ExprArray { elems, .. }) => {
+                        declares = elems.iter().cloned().collect();
+                    }
+                    other => {
+                        return Err(syn::Error::new_spanned(
+                            other,
+                            "`declares` takes a list of `CapabilityDef` constants: `declares = [MY_CAP]`",
+                        ));
+                    }
+                },
                 "crate" => {
                     if !matches!(&arg.value, Expr::Path(_)) {
                         return Err(syn::Error::new_spanned(&arg.value, "`crate` takes a path"));
@@ -163,6 +197,7 @@ fn parse_args(tokens: TokenStream) -> syn::Result<Args> {
         description,
         provides,
         requires,
+        declares,
     })
 }
 
@@ -255,8 +290,8 @@ fn expand_valid(
         }
     }
     let mut requires = Vec::new();
-    for r in &args.requires {
-        match semver_tokens::requirement(krate, r) {
+    for (r, suggest) in &args.requires {
+        match semver_tokens::requirement(krate, r, suggest) {
             Ok(t) => requires.push(t),
             Err(e) => match &mut errors {
                 Some(all) => all.combine(e),
@@ -284,6 +319,7 @@ fn expand_valid(
     } else {
         quote!(::core::option::Option::None)
     };
+    let declares = &args.declares;
     let linkme = quote!(#krate::__private::linkme);
     let registry_static = syn::Ident::new(
         &format!("__VM_PLUGIN_REGISTRATION_{}", ty.to_string().to_uppercase()),
@@ -298,6 +334,7 @@ fn expand_valid(
                 description: #description,
                 provides: &[#(#provides),*],
                 requires: &[#(#requires),*],
+                declares: &[#(#declares),*],
                 config: <<#ty as #krate::Plugin>::Config as #krate::PluginConfig>::SCHEMA,
             };
         }
@@ -308,7 +345,11 @@ fn expand_valid(
         static #registry_static: #krate::registry::Registration = #krate::registry::Registration {
             meta: &<#ty as #krate::plugin::Described>::META,
             host: #host,
+            type_path: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ty)),
         };
+
+        // Every capability named is in the vocabulary or declared by this plugin.
+        const _: () = #krate::check::check_vocabulary(&<#ty as #krate::plugin::Described>::META);
 
         #slot_check
     })
@@ -335,6 +376,7 @@ fn fallback(
                 description: "",
                 provides: &[],
                 requires: &[],
+                declares: &[],
                 config: &[],
             };
         }

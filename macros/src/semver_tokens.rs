@@ -23,8 +23,13 @@ pub fn capability(krate: &TokenStream, lit: &syn::LitStr) -> syn::Result<TokenSt
     })
 }
 
-/// `"name ^1.2"` (requirement defaults to `*`) → `Requirement { .. }`.
-pub fn requirement(krate: &TokenStream, lit: &syn::LitStr) -> syn::Result<TokenStream> {
+/// `"name ^1.2"` (requirement defaults to `*`) and suggested provider ids →
+/// `Requirement { .. }`.
+pub fn requirement(
+    krate: &TokenStream,
+    lit: &syn::LitStr,
+    suggest: &[syn::LitStr],
+) -> syn::Result<TokenStream> {
     let text = lit.value();
     let text = text.trim();
     let (name, req) = match text.find(|c: char| c.is_whitespace()) {
@@ -59,7 +64,9 @@ pub fn requirement(krate: &TokenStream, lit: &syn::LitStr) -> syn::Result<TokenS
         }
     });
     Ok(quote! {
-        #krate::plugin::Requirement { name: #name, req: #req, comparators: &[#(#comparators),*] }
+        #krate::plugin::Requirement {
+            name: #name, req: #req, comparators: &[#(#comparators),*], suggest: &[#(#suggest),*],
+        }
     })
 }
 

@@ -4,6 +4,8 @@ mod cli;
 mod config;
 mod corpus;
 mod engines;
+mod hosts;
+mod messages;
 mod observer;
 mod registry;
 mod run;

@@ -44,11 +44,6 @@ vm::compose! {
     }
 }
 
-/// The counter inside the composition.
-fn counter(vm: &Observed) -> &Counter {
-    vm.plugins().into_iter().find_map(|p| p.as_any().downcast_ref::<Counter>()).unwrap()
-}
-
 #[test]
 fn observers_see_subscribed_events_and_can_be_switched_off() {
     assert!(Observed::EVENTS.contains(EventKind::Call));
@@ -61,7 +56,7 @@ fn observers_see_subscribed_events_and_can_be_switched_off() {
     vm.invoke(&mut linker, inst, "ok", &[]).unwrap();
     let err = vm.invoke(&mut linker, inst, "bad", &[]).unwrap_err();
     assert!(matches!(err, InvokeError::Trap(t) if t.code == TrapCode::Unreachable));
-    let c = counter(vm.plugins());
+    let c = vm.plugin::<Counter>();
     assert_eq!(c.compiles.load(Ordering::Relaxed), 1);
     assert_eq!(c.calls.load(Ordering::Relaxed), 2);
     assert_eq!(c.traps.load(Ordering::Relaxed), 1);
@@ -69,7 +64,7 @@ fn observers_see_subscribed_events_and_can_be_switched_off() {
     assert!(vm.plugins().set_observer_enabled("fx-counter", false));
     assert!(!vm.plugins().set_observer_enabled("no-such-observer", false));
     vm.invoke(&mut linker, inst, "ok", &[]).unwrap();
-    assert_eq!(counter(vm.plugins()).calls.load(Ordering::Relaxed), 2, "switched off");
+    assert_eq!(vm.plugin::<Counter>().calls.load(Ordering::Relaxed), 2, "switched off");
 }
 
 /// Counts wasm-to-wasm calls (test fixture).

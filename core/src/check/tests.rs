@@ -43,7 +43,9 @@ static A: PluginMeta = PluginMeta {
         name: "virt",
         req: "^1",
         comparators: &[cmp(ReqOp::Caret, 1, None, None)],
+        suggest: &[],
     }],
+    declares: &[],
     config: &[],
 };
 static B: PluginMeta = PluginMeta {
@@ -53,6 +55,7 @@ static B: PluginMeta = PluginMeta {
     description: "",
     provides: &[Capability { name: "virt", version: Version::new(1, 4, 0) }],
     requires: &[],
+    declares: &[],
     config: &[],
 };
 
@@ -74,6 +77,7 @@ fn meta(
         description: "",
         provides,
         requires,
+        declares: &[],
         config: &[],
     }
 }
@@ -96,8 +100,11 @@ fn failure(plugins: &[&PluginMeta]) -> String {
 
 #[test]
 fn unmet_names_the_plugins_and_the_capability() {
-    let jit =
-        meta("jit-user", &[], &[Requirement { name: "native-code", req: "*", comparators: ANY }]);
+    let jit = meta(
+        "jit-user",
+        &[],
+        &[Requirement { name: "native-code", req: "*", comparators: ANY, suggest: &[] }],
+    );
     static E: &[Capability] = &[Capability { name: "engine", version: Version::new(1, 0, 0) }];
     let interp = meta("interp", E, &[]);
     let msg = failure(&[&jit, &interp]);
@@ -109,8 +116,8 @@ fn unmet_names_the_plugins_and_the_capability() {
 fn cycle_is_printed_once_around() {
     static C1: &[Capability] = &[Capability { name: "x", version: Version::new(1, 0, 0) }];
     static C2: &[Capability] = &[Capability { name: "y", version: Version::new(1, 0, 0) }];
-    let a = meta("a", C1, &[Requirement { name: "y", req: "*", comparators: ANY }]);
-    let b = meta("b", C2, &[Requirement { name: "x", req: "*", comparators: ANY }]);
+    let a = meta("a", C1, &[Requirement { name: "y", req: "*", comparators: ANY, suggest: &[] }]);
+    let b = meta("b", C2, &[Requirement { name: "x", req: "*", comparators: ANY, suggest: &[] }]);
     let msg = failure(&[&a, &b]);
     assert!(msg.starts_with("dependency cycle: "), "{msg}");
     assert!(msg.contains("`a` requires `y` from `b` -> `b` requires `x` from `a`"), "{msg}");
@@ -120,7 +127,8 @@ fn cycle_is_printed_once_around() {
 fn semver_mismatch_shows_versions() {
     static V: &[Capability] = &[Capability { name: "virt", version: Version::new(1, 4, 0) }];
     static REQ: &[Comparator] = &[cmp(ReqOp::Caret, 2, None, None)];
-    static R: &[Requirement] = &[Requirement { name: "virt", req: "^2", comparators: REQ }];
+    static R: &[Requirement] =
+        &[Requirement { name: "virt", req: "^2", comparators: REQ, suggest: &[] }];
     let user = meta("user", &[], R);
     let virt = meta("virt-x", V, &[]);
     let msg = failure(&[&user, &virt]);
@@ -132,7 +140,11 @@ fn semver_mismatch_shows_versions() {
 
 #[test]
 fn unknown_capability_suggests_nearest() {
-    let typo = meta("typo", &[], &[Requirement { name: "native-cod", req: "*", comparators: ANY }]);
+    let typo = meta(
+        "typo",
+        &[],
+        &[Requirement { name: "native-cod", req: "*", comparators: ANY, suggest: &[] }],
+    );
     let other = meta("other", &[], &[]);
     let msg = failure(&[&typo, &other]);
     assert!(
@@ -147,4 +159,54 @@ fn duplicate_ids_are_rejected() {
     let a = meta("same", &[], &[]);
     let msg = failure(&[&a, &a]);
     assert!(msg.contains("duplicate plugin id `same`"), "{msg}");
+}
+
+#[test]
+fn unmet_names_suggested_providers_or_points_to_the_registry() {
+    static S: &[Requirement] = &[Requirement {
+        name: "native-code",
+        req: "*",
+        comparators: ANY,
+        suggest: &["jit-a", "jit-b"],
+    }];
+    let other = meta("other", &[], &[]);
+    let msg = failure(&[&meta("user", &[], S), &other]);
+    assert!(msg.contains("plugins that provide `native-code`: `jit-a`, `jit-b`"), "{msg}");
+    let plain = meta(
+        "user",
+        &[],
+        &[Requirement { name: "native-code", req: "*", comparators: ANY, suggest: &[] }],
+    );
+    let msg = failure(&[&plain, &other]);
+    assert!(msg.contains("`vm plugins` lists"), "{msg}");
+    assert!(!msg.contains("engine-"), "vm-core names no plugin: {msg}");
+}
+
+#[test]
+fn vocabulary_accepts_declared_and_rejects_typos() {
+    static MINE: &[CapabilityDef] = &[CapabilityDef::new("acme:fast", "goes fast")];
+    static P: &[Capability] = &[Capability { name: "acme:fast", version: Version::new(1, 0, 0) }];
+    let mut ok = meta("ok", P, &[]);
+    ok.declares = MINE;
+    check_vocabulary(&ok);
+    let bad = meta("bad", P, &[]);
+    let err = std::panic::catch_unwind(move || check_vocabulary(&bad)).expect_err("undeclared");
+    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("unknown capability `acme:fast` in `provides` of plugin `bad`"), "{msg}");
+    assert!(msg.contains("declares = [CAP]"), "{msg}");
+    let typo = meta(
+        "typo",
+        &[],
+        &[Requirement { name: "native-cod", req: "*", comparators: ANY, suggest: &[] }],
+    );
+    let err = std::panic::catch_unwind(move || check_vocabulary(&typo)).expect_err("typo");
+    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("did you mean `native-code`?"), "{msg}");
+}
+
+#[test]
+fn vocabulary_names_no_plugin() {
+    for c in CAPABILITIES {
+        assert!(!c.doc.contains("engine-") && !c.doc.contains("virt-"), "{}", c.name);
+    }
 }

@@ -14,13 +14,13 @@ fn env_prefers_longest_section() {
     let mut s = Settings::new();
     s.merge_env(
         [
-            ("VM_HOST_WASI_MAX_FDS".to_owned(), "3".to_owned()),
+            ("VM_ACME_LOG_MAX_FDS".to_owned(), "3".to_owned()),
             ("VM_ENGINE_FUEL".to_owned(), "7".to_owned()),
         ],
-        &["engine", "host", "host-wasi"],
+        &["engine", "host", "acme-log"],
     );
     let names: Vec<_> = s.section_names().collect();
-    assert_eq!(names, ["engine", "host-wasi"]);
+    assert_eq!(names, ["engine", "acme-log"]);
 }
 
 #[test]

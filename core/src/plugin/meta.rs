@@ -133,6 +133,10 @@ pub struct Requirement {
     pub req: &'static str,
     /// The comparators, all of which must match (`>=1.2, <2`).
     pub comparators: &'static [Comparator],
+    /// Plugins the requiring plugin's author suggests as providers, named in the
+    /// message when no composed plugin provides the capability (`requires =
+    /// [("native-code ^1", ["acme-jit"])]`). vm-core names no provider itself.
+    pub suggest: &'static [&'static str],
 }
 
 /// One comparator of a [`Requirement`]; fields left out in the source (`^1`) are `None`.
@@ -265,10 +269,29 @@ pub struct ConfigKey {
     pub doc: &'static str,
 }
 
+/// A capability name and what it means: an entry of the vocabulary
+/// ([`check::CAPABILITIES`](crate::check::CAPABILITIES) for the project's own, or a
+/// plugin's `declares = [...]` for capabilities a plugin crate introduces).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CapabilityDef {
+    /// The capability's name (`native-code`, `acme:feature`).
+    pub name: &'static str,
+    /// What providing it promises.
+    pub doc: &'static str,
+}
+
+impl CapabilityDef {
+    /// A capability definition, for `pub const MY_CAP: CapabilityDef = ...;` in a plugin
+    /// crate that introduces a capability.
+    pub const fn new(name: &'static str, doc: &'static str) -> Self {
+        Self { name, doc }
+    }
+}
+
 /// The static description of a plugin, emitted by `#[plugin(...)]` as `T::META`.
 #[derive(Clone, Copy, Debug)]
 pub struct PluginMeta {
-    /// Unique id (`engine-interp`); equal to its Cargo feature name for built-in plugins.
+    /// Unique id (`acme-log`), lower-case kebab-case; by convention also the Cargo feature that links it.
     pub id: &'static str,
     /// The slot it fills.
     pub slot: Slot,
@@ -280,6 +303,8 @@ pub struct PluginMeta {
     pub provides: &'static [Capability],
     /// Capabilities it requires, with semver requirements.
     pub requires: &'static [Requirement],
+    /// Capabilities it introduces beyond the project's vocabulary (its `declares`).
+    pub declares: &'static [CapabilityDef],
     /// Its config schema.
     pub config: &'static [ConfigKey],
 }

@@ -5,7 +5,8 @@ mod meta;
 mod state;
 
 pub use meta::{
-    Capability, Comparator, ConfigKey, ConfigType, PluginMeta, ReqOp, Requirement, Slot, Version,
+    Capability, CapabilityDef, Comparator, ConfigKey, ConfigType, PluginMeta, ReqOp, Requirement,
+    Slot, Version,
 };
 pub use state::{PluginHealth, PluginState, PluginStats};
 

@@ -98,6 +98,22 @@ pub enum LinkError {
         /// The type the provider has.
         found: String,
     },
+    /// A host plugin serving the import is linked into this binary but not composed:
+    /// it was never checked, initialized or started, so it does not serve imports.
+    #[error(
+        "import `{module}`.`{name}` is served by host plugin `{plugin}`, which is linked into \
+         this binary but not composed: add `{type_path}` to `hosts: [...]` in `compose!`"
+    )]
+    HostNotComposed {
+        /// Import module name.
+        module: String,
+        /// Import field name.
+        name: String,
+        /// The plugin's id.
+        plugin: &'static str,
+        /// The plugin type's path, as it would be written in `compose!`.
+        type_path: &'static str,
+    },
     /// A host module's state constructor failed.
     #[error("host module `{module}` failed to start: {trap}")]
     HostState {

@@ -1,6 +1,10 @@
 //! The linker: resolves imports from registered instances, embedder definitions and
-//! host modules (the composition's, then the registry's), and owns the [`Store`] its
-//! instances live in.
+//! the composition's host modules, and owns the [`Store`] its instances live in.
+//!
+//! Only composed host modules serve imports. A host plugin that is linked into the
+//! binary but missing from `compose!`'s `hosts: [...]` was never checked, initialized or
+//! started, so an import it would serve fails with [`LinkError::HostNotComposed`],
+//! which names the plugin and the line to add.
 
 use std::collections::HashMap;
 
@@ -96,12 +100,19 @@ impl<C: Composition> Linker<C> {
         })
     }
 
-    fn host_module(module: &str) -> Option<&'static HostModuleDef> {
-        C::HOST_MODULES
-            .iter()
-            .copied()
-            .find(|h| h.module == module)
-            .or_else(|| crate::registry::host_module(module))
+    fn host_module(module: &str, name: &str) -> Result<Option<&'static HostModuleDef>, LinkError> {
+        if let Some(h) = C::HOST_MODULES.iter().copied().find(|h| h.module == module) {
+            return Ok(Some(h));
+        }
+        match crate::registry::host_registration(module) {
+            Some(r) => Err(LinkError::HostNotComposed {
+                module: module.to_owned(),
+                name: name.to_owned(),
+                plugin: r.meta.id,
+                type_path: r.type_path,
+            }),
+            None => Ok(None),
+        }
     }
 
     /// Resolves one import to a store item.
@@ -119,7 +130,7 @@ impl<C: Composition> Linker<C> {
             item
         } else if let Some(&inst) = self.names.get(module) {
             self.export(inst, name).ok_or_else(unknown)?
-        } else if let Some(host) = Self::host_module(module) {
+        } else if let Some(host) = Self::host_module(module, name)? {
             let f = host.functions.iter().find(|f| f.name == name).ok_or_else(unknown)?;
             let state = match host_states.get(host.module) {
                 Some(&s) => s,
@@ -171,10 +182,12 @@ impl<C: Composition> Linker<C> {
                 module: module.to_owned(),
                 name: name.to_owned(),
                 expected: match want {
-                    ImportKind::Func(_) => want_func.map_or("func".into(), |f| f.to_string()),
-                    other => format!("{other:?}"),
+                    ImportKind::Func(_) => want_func.map_or("(func)".into(), |f| f.to_string()),
+                    ImportKind::Table(t) => t.to_string(),
+                    ImportKind::Memory(m) => m.to_string(),
+                    ImportKind::Global(g) => g.to_string(),
                 },
-                found: format!("{found:?}"),
+                found: found.to_string(),
             })
         }
     }

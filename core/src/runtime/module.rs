@@ -311,6 +311,12 @@ pub struct ModuleInfo {
     pub func_names: HashMap<u32, String>,
 }
 
+/// Whether `bytes` is a component binary: the preamble `\0asm` with the component
+/// layer in the version field (a core module has layer 0).
+fn is_component(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && bytes.starts_with(b"\0asm") && bytes[6..8] != [0, 0]
+}
+
 impl ModuleInfo {
     /// Decodes and validates `bytes` (binary, or `.wat` text).
     ///
@@ -318,14 +324,38 @@ impl ModuleInfo {
     /// A malformed or invalid module (with byte offset), a text syntax error, or a
     /// proposal outside `features` ("unsupported: <proposal>").
     pub fn decode(bytes: &[u8], features: Features) -> Result<Self, DecodeError> {
+        Self::decode_file(bytes, features, None)
+    }
+
+    /// As [`ModuleInfo::decode`], for the contents of the file at `path`: text syntax
+    /// errors name the file, line and column.
+    ///
+    /// # Errors
+    /// As [`ModuleInfo::decode`].
+    pub fn decode_file(
+        bytes: &[u8],
+        features: Features,
+        path: Option<&std::path::Path>,
+    ) -> Result<Self, DecodeError> {
         let bytes: Arc<[u8]> = if bytes.starts_with(b"\0asm") {
             bytes.into()
         } else {
-            wat::parse_bytes(bytes)
-                .map_err(|e| DecodeError::Text(e.to_string()))?
-                .into_owned()
-                .into()
+            let mut parsed = wat::parse_bytes(bytes);
+            if let (Err(e), Some(path)) = (&mut parsed, path) {
+                e.set_path(path);
+            }
+            parsed.map_err(|e| DecodeError::Text(e.to_string()))?.into_owned().into()
         };
+        if is_component(&bytes) {
+            return Err(DecodeError::Invalid {
+                offset: 4,
+                message: "this is a WebAssembly component, not a core module: this VM runs core \
+                          modules (a component's core modules can be extracted with \
+                          `wasm-tools component unbundle` or built as plain modules, e.g. for \
+                          the `wasm32-wasip1` target)"
+                    .to_owned(),
+            });
+        }
         validate(&bytes, features)?;
         Self::parse(bytes)
     }

@@ -90,6 +90,55 @@ pub enum ExternType {
     Global(GlobalType),
 }
 
+fn limits(f: &mut core::fmt::Formatter<'_>, min: u32, max: Option<u32>) -> core::fmt::Result {
+    write!(f, " {min}")?;
+    match max {
+        Some(max) => write!(f, " {max}"),
+        None => Ok(()),
+    }
+}
+
+/// The text format: `(memory 1 2)`.
+impl core::fmt::Display for MemoryType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("(memory")?;
+        limits(f, self.min, self.max)?;
+        f.write_str(")")
+    }
+}
+
+/// The text format: `(table 1 funcref)`.
+impl core::fmt::Display for TableType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("(table")?;
+        limits(f, self.min, self.max)?;
+        write!(f, " {})", self.elem)
+    }
+}
+
+/// The text format: `(global (mut i32))`.
+impl core::fmt::Display for GlobalType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.mutable {
+            write!(f, "(global (mut {}))", self.ty)
+        } else {
+            write!(f, "(global {})", self.ty)
+        }
+    }
+}
+
+/// The text format of the item's type.
+impl core::fmt::Display for ExternType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ExternType::Func(t) => t.fmt(f),
+            ExternType::Table(t) => t.fmt(f),
+            ExternType::Memory(t) => t.fmt(f),
+            ExternType::Global(t) => t.fmt(f),
+        }
+    }
+}
+
 /// Whether limits `(min, max)` of an import candidate satisfy the import's limits.
 pub(crate) fn limits_match(
     actual_min: u64,

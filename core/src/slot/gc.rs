@@ -31,6 +31,7 @@ impl Described for NoCollector {
         description: "no collector composed: modules using GC types are rejected",
         provides: &[],
         requires: &[],
+        declares: &[],
         config: &[],
     };
 }

@@ -27,6 +27,7 @@ impl Described for NoSimd {
         description: "no SIMD backend composed: simd128 modules are rejected",
         provides: &[],
         requires: &[],
+        declares: &[],
         config: &[],
     };
 }
