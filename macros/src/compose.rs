@@ -340,6 +340,7 @@ fn expand_valid(input: &Input) -> syn::Result<TokenStream> {
     let mut masks = Vec::new();
     let mut toggles = Vec::new();
     let mut holds = Vec::new();
+    let mut held: Vec<(String, TokenStream)> = Vec::new();
     for s in &singles {
         let f = Ident::new(s.slot, Span::call_site());
         let assoc = &s.assoc;
@@ -383,8 +384,14 @@ fn expand_valid(input: &Input) -> syn::Result<TokenStream> {
             dyn_mut.push(quote!(#[cfg(#p)] v.push(&mut self.#f);));
             dyn_ref.push(quote!(#[cfg(#p)] v.push(&self.#f);));
             sections.push(quote!(#[cfg(#p)] <#ty as #krate::plugin::Described>::META.id));
+            // The same type listed twice (a duplicate id, reported by the `const`
+            // check) gets one impl: the first active entry's.
+            let key = quote!(#ty).to_string();
+            let earlier: Vec<TokenStream> =
+                held.iter().filter(|(k, _)| *k == key).map(|(_, p)| p.clone()).collect();
+            held.push((key, p.clone()));
             holds.push(quote! {
-                #[cfg(all(#ok, #p))]
+                #[cfg(all(#ok, #p, #(not(#earlier)),*))]
                 impl #krate::compose::Holds<#ty> for #name {
                     fn get(&self) -> &#ty { &self.#f }
                     fn get_mut(&mut self) -> &mut #ty { &mut self.#f }

@@ -1,11 +1,13 @@
 //! Command-line parsing and dispatch.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use vm_core::Composition;
 
-use crate::{report, run, wast};
+use crate::{Options, report, run, wast};
 
 /// A WebAssembly VM composed from plugins at compile time.
 #[derive(Parser, Debug)]
@@ -31,8 +33,9 @@ pub struct RunArgs {
     /// `HOST::GUEST`.
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
     pub dirs: Vec<String>,
-    /// Give the guest an environment variable.
-    #[arg(long = "env", value_name = "KEY=VAL")]
+    /// Give the guest an environment variable: `KEY=VAL`, or `KEY` to pass on the
+    /// host's value (skipped when the host has none).
+    #[arg(long = "env", value_name = "KEY[=VAL]")]
     pub env: Vec<String>,
     /// Call this export instead of `_start`; the arguments after FILE are its
     /// parameters, and its results are printed one per line.
@@ -81,15 +84,21 @@ enum Command {
     },
 }
 
-/// Parses the command line and runs the command.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+/// Parses `args` (program name first) and runs the command on composition `C`.
+pub fn main<C: Composition>(opts: &Options, args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
     match cli.command {
-        Command::Run(args) => run::run(args),
-        Command::Wast { files } => wast::run(&files),
+        Command::Run(args) => run::run::<C>(args),
+        Command::Wast { files } => wast::run::<C>(&files),
         Command::Plugins { json } => print(report::plugins(json)),
-        Command::Info { json } => print(report::info(json)),
-        Command::Config { json } => print(report::config(json)),
+        Command::Info { json } => print(report::info::<C>(opts, json)),
+        Command::Config { json } => print(report::config::<C>(json)),
     }
 }
 

@@ -1,5 +1,16 @@
 //! The composition of this binary, chosen by Cargo features.
 
+// Name every plugin crate the features select: a crate nothing names is never loaded
+// by rustc and would be silently missing from the registry.
+#[cfg(feature = "engine-cranelift")]
+use vm_engine_cranelift as _;
+#[cfg(feature = "engine-interp")]
+use vm_engine_interp as _;
+#[cfg(feature = "host-wasi")]
+use vm_host_wasi as _;
+#[cfg(feature = "virt-host")]
+use vm_virt_host as _;
+
 vm_core::compose! {
     /// The VM this binary runs: one plugin per slot, picked by Cargo features.
     pub struct BinVm {

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use vm_core::Composition;
 use vm_core::plugin::PluginMeta;
 
-use crate::composition::{BinVm, FEATURES};
+use crate::Options;
 
 /// One plugin as JSON.
 pub fn meta_json(m: &PluginMeta) -> Value {
@@ -58,25 +58,27 @@ pub fn plugins(as_json: bool) -> String {
 }
 
 /// `vm info`: the composition of this binary.
-pub fn info(as_json: bool) -> String {
-    let order = vm_core::compose::init_order_ids::<BinVm>();
+pub fn info<C: Composition>(opts: &Options, as_json: bool) -> String {
+    let order = vm_core::compose::init_order_ids::<C>();
     if as_json {
         let v = json!({
-            "version": env!("CARGO_PKG_VERSION"),
-            "features": FEATURES,
-            "plugins": BinVm::PLUGINS.iter().map(|m| meta_json(m)).collect::<Vec<_>>(),
+            "name": opts.name,
+            "version": opts.version,
+            "features": opts.features,
+            "plugins": C::PLUGINS.iter().map(|m| meta_json(m)).collect::<Vec<_>>(),
             "init_order": order,
         });
         return serde_json::to_string_pretty(&v).unwrap_or_default();
     }
     let mut out = format!(
-        "vm {} (features: {})\n\ncomposition:\n",
-        env!("CARGO_PKG_VERSION"),
-        FEATURES.join(", ")
+        "{} {} (features: {})\n\ncomposition:\n",
+        opts.name,
+        opts.version,
+        if opts.features.is_empty() { "-".to_owned() } else { opts.features.join(", ") }
     );
     for slot in vm_core::Slot::ALL {
         let filled: Vec<&PluginMeta> =
-            BinVm::PLUGINS.iter().copied().filter(|m| m.slot == slot).collect();
+            C::PLUGINS.iter().copied().filter(|m| m.slot == slot).collect();
         let text = if filled.is_empty() {
             if slot.is_singleton() {
                 "(empty: modules needing it are rejected)".to_owned()
@@ -93,18 +95,18 @@ pub fn info(as_json: bool) -> String {
 }
 
 /// `vm config`: every composed plugin's keys.
-pub fn config(as_json: bool) -> String {
+pub fn config<C: Composition>(as_json: bool) -> String {
     if as_json {
-        let v: Vec<Value> = (0..BinVm::PLUGINS.len())
-            .map(|i| json!({"section": BinVm::section(i), "plugin": meta_json(BinVm::PLUGINS[i])}))
+        let v: Vec<Value> = (0..C::PLUGINS.len())
+            .map(|i| json!({"section": C::section(i), "plugin": meta_json(C::PLUGINS[i])}))
             .collect();
         return serde_json::to_string_pretty(&v).unwrap_or_default();
     }
     let mut out = String::from(
         "Settings are layered: defaults < vm.toml < VM_<SECTION>_<KEY> environment < -C section.key=value\n",
     );
-    for (i, m) in BinVm::PLUGINS.iter().enumerate() {
-        out += &format!("\n[{}]  # {} {}: {}\n", BinVm::section(i), m.id, m.version, m.description);
+    for (i, m) in C::PLUGINS.iter().enumerate() {
+        out += &format!("\n[{}]  # {} {}: {}\n", C::section(i), m.id, m.version, m.description);
         if m.config.is_empty() {
             out += "  (no keys)\n";
         }

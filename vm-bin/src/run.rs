@@ -11,14 +11,13 @@ use vm_core::runtime::{
 use vm_core::{Composition, Settings, Vm};
 
 use crate::cli::{RunArgs, StatsFormat};
-use crate::composition::BinVm;
 
 /// Exit status when the guest traps (as an abort would).
 const TRAP_STATUS: u8 = 134;
 
 /// Runs `vm run`.
-pub fn run(args: RunArgs) -> ExitCode {
-    match execute(args) {
+pub fn run<C: Composition>(args: RunArgs) -> ExitCode {
+    match execute::<C>(args) {
         Ok(code) => code,
         Err(msg) => {
             eprintln!("error: {msg}");
@@ -28,10 +27,10 @@ pub fn run(args: RunArgs) -> ExitCode {
 }
 
 /// Defaults ⊕ `vm.toml` ⊕ `VM_<SECTION>_<KEY>` ⊕ `-C`.
-pub fn settings(flags: &[String]) -> Result<Settings, String> {
+pub fn settings<C: Composition>(flags: &[String]) -> Result<Settings, String> {
     let mut s = Settings::new();
     s.merge_file_if_exists(Path::new("vm.toml")).map_err(|e| e.to_string())?;
-    let sections: Vec<&str> = (0..BinVm::PLUGINS.len()).map(BinVm::section).collect();
+    let sections: Vec<&str> = (0..C::PLUGINS.len()).map(C::section).collect();
     s.merge_env(std::env::vars(), &sections);
     for f in flags {
         s.merge_flag(f).map_err(|e| e.to_string())?;
@@ -48,8 +47,19 @@ fn run_context(args: &RunArgs) -> Result<RunContext, String> {
     };
     ctx.args.extend(guest_args.iter().cloned());
     for e in &args.env {
-        let (k, v) = e.split_once('=').ok_or_else(|| format!("--env `{e}`: expected KEY=VAL"))?;
-        ctx.env.push((k.to_owned(), v.to_owned()));
+        match e.split_once('=') {
+            Some(("", _)) => return Err(format!("--env `{e}`: expected KEY=VAL or KEY")),
+            Some((k, v)) => ctx.env.push((k.to_owned(), v.to_owned())),
+            // `--env NAME` passes on the host's value; a name the host lacks is skipped.
+            None => {
+                if let Some(v) = std::env::var_os(e) {
+                    let v = v
+                        .into_string()
+                        .map_err(|_| format!("--env `{e}`: the host's value is not UTF-8"))?;
+                    ctx.env.push((e.clone(), v));
+                }
+            }
+        }
     }
     for d in &args.dirs {
         let (host, guest) = match d.split_once("::") {
@@ -65,10 +75,10 @@ fn run_context(args: &RunArgs) -> Result<RunContext, String> {
     Ok(ctx)
 }
 
-fn execute(args: RunArgs) -> Result<ExitCode, String> {
-    let settings = settings(&args.settings)?;
+fn execute<C: Composition>(args: RunArgs) -> Result<ExitCode, String> {
+    let settings = settings::<C>(&args.settings)?;
     let ctx = run_context(&args)?;
-    let vm = Vm::<BinVm>::new(&settings).map_err(|e| e.to_string())?;
+    let vm = Vm::<C>::new(&settings).map_err(|e| e.to_string())?;
     let mut vm = vm.init().map_err(|e| e.to_string())?.start().map_err(|e| e.to_string())?;
     let module = vm.load(&args.file).map_err(|e| match e {
         Error::Io { path, source } => format!("cannot read {path}: {source}"),
@@ -102,9 +112,9 @@ fn trap_status(t: &Trap) -> ExitCode {
     }
 }
 
-fn call<S: vm_core::compose::lifecycle::Started>(
-    vm: &mut Vm<BinVm, S>,
-    linker: &mut Linker<BinVm>,
+fn call<C: Composition, S: vm_core::compose::lifecycle::Started>(
+    vm: &mut Vm<C, S>,
+    linker: &mut Linker<C>,
     instance: vm_core::runtime::Instance,
     args: &RunArgs,
     ctx: &RunContext,
@@ -134,9 +144,11 @@ fn call<S: vm_core::compose::lifecycle::Started>(
         linker.store().func_type(addr).map(|t| t.params().to_vec()).unwrap_or_default();
     let given = &ctx.args[1..];
     if given.len() != params.len() {
+        let types: Vec<String> = params.iter().map(ToString::to_string).collect();
         eprintln!(
-            "error: `{name}` takes {} argument(s) ({params:?}), got {}",
+            "error: `{name}` takes {} argument(s) ({}), got {}",
             params.len(),
+            types.join(" "),
             given.len()
         );
         return Ok(ExitCode::FAILURE);
@@ -206,7 +218,7 @@ pub fn parse_val(ty: ValType, text: &str) -> Result<Val, String> {
     }
 }
 
-fn stats<S>(vm: &Vm<BinVm, S>, fmt: StatsFormat) -> String {
+fn stats<C: Composition, S>(vm: &Vm<C, S>, fmt: StatsFormat) -> String {
     let health = vm.health();
     match fmt {
         StatsFormat::Json => {

@@ -3,13 +3,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::composition::BinVm;
+use vm_core::Composition;
 
 /// Runs each script, prints per-file counts and failures, then `N passed, M failed`.
-pub fn run(files: &[PathBuf]) -> ExitCode {
+pub fn run<C: Composition>(files: &[PathBuf]) -> ExitCode {
     let (mut passed, mut failed) = (0, 0);
     for f in files {
-        let r = vm::wast::run_wast_file::<BinVm>(f);
+        let r = vm::wast::run_wast_file::<C>(f);
         println!("{}: {} passed, {} failed", f.display(), r.passed, r.failed);
         for fail in &r.failures {
             println!("  line {}: {}", fail.line, fail.reason);

@@ -1,12 +1,16 @@
-// A requirement that names no known capability: the message suggests the nearest one.
-#[path = "../fixtures/mod.rs"]
-mod fixtures;
+// A plugin that misspells a capability fails its own crate's build, with the nearest
+// name and how to declare a new capability.
+use vm::config::NoConfig;
+use vm::{Plugin, PluginError, plugin};
 
-vm::compose! {
-    pub struct Edge {
-        engine: vm_engine_interp::Interp,
-        virt: vm_virt_host::HostVirt,
-        extra: [fixtures::Typo],
+/// Misspells `native-code`.
+#[plugin(id = "typo", slot = extra, requires = ["native-cod ^1"])]
+pub struct Typo;
+
+impl Plugin for Typo {
+    type Config = NoConfig;
+    fn new(_: NoConfig) -> Result<Self, PluginError> {
+        Ok(Self)
     }
 }
 

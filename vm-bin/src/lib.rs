@@ -1,0 +1,66 @@
+//! `vm_cli`: the `vm` command line as a library, generic over the composition.
+//!
+//! A custom VM binary is a `compose!` and one line of `main`; it gets every subcommand
+//! (`run`, `wast`, `plugins`, `info`, `config`), the config layers (defaults, `vm.toml`,
+//! `VM_<SECTION>_<KEY>`, `-C section.key=value`) and `--stats`:
+//!
+//! ```no_run
+//! vm_core::compose! {
+//!     /// The plugins of this binary.
+//!     pub struct MyVm {
+//!         engine: vm_engine_cranelift::Cranelift,
+//!         virt: vm_virt_host::HostVirt,
+//!         hosts: [vm_host_wasi::Wasi],
+//!     }
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     vm_cli::main::<MyVm>()
+//! }
+//! ```
+//!
+//! The default `vm` binary of this workspace is exactly that, for the composition its
+//! Cargo features pick.
+
+mod cli;
+mod report;
+mod run;
+mod wast;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use vm_core::Composition;
+
+pub use cli::StatsFormat;
+pub use run::parse_val;
+
+/// What `vm info` says about the binary.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// The program's name.
+    pub name: &'static str,
+    /// Its version.
+    pub version: &'static str,
+    /// The Cargo features it was built with (empty when the binary does not say).
+    pub features: &'static [&'static str],
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { name: "vm", version: env!("CARGO_PKG_VERSION"), features: &[] }
+    }
+}
+
+/// Runs the `vm` command line on composition `C` with the process's arguments.
+pub fn main<C: Composition>() -> ExitCode {
+    main_with::<C>(&Options::default(), std::env::args_os())
+}
+
+/// Runs the `vm` command line on composition `C` with `args` (program name first).
+pub fn main_with<C: Composition>(
+    opts: &Options,
+    args: impl IntoIterator<Item = OsString>,
+) -> ExitCode {
+    cli::main::<C>(opts, args)
+}
