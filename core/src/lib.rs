@@ -2,22 +2,31 @@
 //! WebAssembly runtime data of the vm.
 //!
 //! A plugin author depends on this crate only: it re-exports the macros
-//! (`#[plugin]`, `compose!`, `#[derive(PluginConfig)]`).
+//! (`#[plugin]`, `compose!`, `#[derive(PluginConfig)]`, `#[host_fn]`).
+//!
+//! **Start with [the guide](guide)**: slots and traits, capabilities and semver,
+//! configuration, stats and health, events, the lifecycle, host modules end to end,
+//! composing and running, a custom `vm` binary, and testing a plugin, each with an
+//! example that compiles.
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`plugin`] | [`PluginMeta`], the [`Plugin`] trait, states and stats |
+//! | [`plugin`](mod@plugin) | [`PluginMeta`], the [`Plugin`] trait, states and stats |
 //! | [`slot`] | slot traits: [`slot::Engine`], [`slot::Virt`], [`slot::HostModule`], [`slot::Observer`], [`slot::Collector`], [`slot::Simd`] |
 //! | [`registry`] | the `linkme` registry of every linked plugin |
 //! | [`check`] | the `const` composition checks and init order |
-//! | [`compose`] | [`Composition`] and the [`Vm`] typestate |
+//! | [`compose`](mod@compose) | [`Composition`] and the [`Vm`] typestate |
 //! | [`config`] | layered typed configuration |
 //! | [`runtime`] | values, traps, the host-function ABI |
+
+// Lets macro expansions name this crate `::vm_core` from inside it and from its doctests.
+extern crate self as vm_core;
 
 pub mod check;
 pub mod compose;
 pub mod config;
 pub mod error;
+pub mod guide;
 pub mod plugin;
 pub mod registry;
 pub mod runtime;

@@ -3,13 +3,27 @@
 //! Every method lives in an `impl<C: Composition, S: Started> Vm<C, S>` block, so
 //! calling into a VM that was not started does not compile.
 //!
-//! ```ignore
+//! ```
+//! use vm_core::runtime::{Linker, Val};
+//! use vm_core::{Settings, Vm};
+//!
+//! vm_core::compose! {
+//!     /// The interpreter, in-process.
+//!     pub struct MyVm {
+//!         engine: vm_engine_interp::Interp,
+//!         virt: vm_virt_host::HostVirt,
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut vm = Vm::<MyVm>::new(&Settings::new())?.init()?.start()?;
 //! let module = vm.compile(br#"(module (func (export "add") (param i32 i32) (result i32)
 //!     local.get 0 local.get 1 i32.add))"#)?;
 //! let mut linker = Linker::default();
 //! let inst = vm.instantiate(&module, &mut linker)?;
 //! assert_eq!(vm.invoke(&mut linker, inst, "add", &[Val::I32(1), Val::I32(2)])?, [Val::I32(3)]);
+//! # Ok(())
+//! # }
 //! ```
 
 use std::path::Path;

@@ -12,7 +12,9 @@ pub fn vm_core_path(explicit: Option<&syn::Path>) -> TokenStream {
         return quote!(#p);
     }
     match crate_name("vm-core") {
-        Ok(FoundCrate::Itself) => return quote!(crate),
+        // vm-core's own doctests are crates of their own: name it absolutely (vm-core
+        // declares `extern crate self as vm_core`, so this also resolves inside it).
+        Ok(FoundCrate::Itself) => return quote!(::vm_core),
         Ok(FoundCrate::Name(name)) => {
             let ident = syn::Ident::new(&name, Span::call_site());
             return quote!(::#ident);

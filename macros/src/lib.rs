@@ -27,14 +27,34 @@ mod semver_tokens;
 /// Keys: `id` (required), `slot` (required: `engine`, `gc`, `simd`, `virt`, `host`,
 /// `observer`, `extra`), `version` (default: the crate's version), `description`
 /// (default: the first line of the type's doc comment), `provides` (`"name@x.y.z"`),
-/// `requires` (`"name <semver requirement>"`), `crate` (path to `vm-core`).
+/// `requires` (`"name <semver requirement>"`, or `("name ^1", ["provider-id", ...])`
+/// with suggested providers), `declares` (`CapabilityDef` constants for capabilities
+/// this crate introduces), `crate` (path to `vm-core`). See `vm_core::guide`.
 #[proc_macro_attribute]
 pub fn plugin(args: TokenStream, item: TokenStream) -> TokenStream {
     plugin::expand(args.into(), item.into()).into()
 }
 
 /// Declares a composition: one plugin type per singleton slot (alternatives under
-/// `#[cfg(feature = ...)]`) and lists of host, observer and extra plugins.
+/// `#[cfg(feature = ...)]`) and lists of host, observer and extra plugins:
+///
+/// ```text
+/// compose! {
+///     /// Doc comment and attributes are kept on the struct.
+///     pub struct MyVm {
+///         engine: { #[cfg(feature = "jit")] my_jit::Jit, #[cfg(not(feature = "jit"))] my_interp::Interp },
+///         virt: my_virt::Virt,           // required, like `engine`
+///         gc: my_gc::Collector,          // optional
+///         simd: my_simd::Sse41,          // optional
+///         hosts: [my_env::Env],          // host modules that serve imports
+///         observers: [my_obs::Counter],
+///         extra: [],
+///     }
+/// }
+/// ```
+///
+/// The checks run at compile time; see `vm_core::guide` for the rules and a running
+/// example.
 #[proc_macro]
 pub fn compose(input: TokenStream) -> TokenStream {
     compose::expand(input.into()).into()

@@ -17,10 +17,10 @@ fn env_prefers_longest_section() {
             ("VM_ACME_LOG_MAX_FDS".to_owned(), "3".to_owned()),
             ("VM_ENGINE_FUEL".to_owned(), "7".to_owned()),
         ],
-        &["engine", "host", "acme-log"],
+        &["engine", "acme", "acme-log"],
     );
     let names: Vec<_> = s.section_names().collect();
-    assert_eq!(names, ["engine", "acme-log"]);
+    assert_eq!(names, ["acme-log", "engine"]);
 }
 
 #[test]

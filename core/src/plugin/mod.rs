@@ -29,7 +29,8 @@ pub trait Described {
 /// hook has a no-op default. Hooks run in the composition's init order (a `const`
 /// topological order of the capability graph); `stop` and `cleanup` run in reverse.
 pub trait Plugin: Described + Sized + Send + 'static {
-    /// The plugin's typed configuration (`()` when it has none).
+    /// The plugin's typed configuration: a `#[derive(PluginConfig)]` struct, or
+    /// [`NoConfig`](crate::config::NoConfig) when it has none.
     type Config: PluginConfig;
 
     /// Builds the plugin from its validated configuration.

@@ -1,4 +1,4 @@
-//! Typed errors of the runtime: one enum per subsystem and a root [`Error`].
+//! Typed errors of the runtime: one enum per subsystem and a root [`Error`](enum@Error).
 
 use thiserror::Error;
 
@@ -30,7 +30,7 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
-    /// An "unsupported: <proposal>" error.
+    /// An `unsupported: <proposal>` error.
     pub fn unsupported(proposal: &'static str, offset: u64) -> Self {
         DecodeError::Unsupported { offset, proposal }
     }

@@ -322,7 +322,7 @@ impl ModuleInfo {
     ///
     /// # Errors
     /// A malformed or invalid module (with byte offset), a text syntax error, or a
-    /// proposal outside `features` ("unsupported: <proposal>").
+    /// proposal outside `features` ("unsupported: `<proposal>`").
     pub fn decode(bytes: &[u8], features: Features) -> Result<Self, DecodeError> {
         Self::decode_file(bytes, features, None)
     }

@@ -25,7 +25,7 @@ pub trait Engine: Plugin {
     /// Compiles every function of a validated module.
     ///
     /// # Errors
-    /// An operator the engine does not implement ("unsupported: <op> (feature <p>)")
+    /// An operator the engine does not implement (`unsupported: <op> (feature <p>)`)
     /// or an engine limit.
     fn compile(&mut self, module: &ModuleInfo) -> Result<Self::Code, CompileError>;
 

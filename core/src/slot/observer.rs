@@ -36,7 +36,7 @@ pub enum EventKind {
     Trap = 2,
     /// A GC cycle ran.
     GcCycle = 3,
-    /// A wasm function was called (from wasm or from the host).
+    /// A wasm function was called by wasm code (a call from the host is a [`EventKind::Call`]).
     WasmCall = 4,
 }
 

@@ -10,11 +10,8 @@
 //! |---|---|---|
 //! | `fuel` | 0 | instructions one call from the host may execute (0 = unmetered); running out traps with "out of fuel" |
 //!
-//! ```ignore
-//! vm_core::compose! {
-//!     pub struct InterpVm { engine: vm_engine_interp::Interp, virt: vm_virt_host::HostVirt, hosts: [], }
-//! }
-//! ```
+//! It fills the `engine` slot of a composition (`engine: vm_engine_interp::Interp` in
+//! `compose!`); `vm_core::guide` has a composition with it that runs.
 
 pub mod code;
 pub mod exec;
