@@ -4,6 +4,7 @@
 use crate::support::{BIN_ENGINES, shared, vm_with};
 
 #[test]
+#[cfg_attr(vm_shared_absent, ignore = "../shared is absent (it ships beside the repository)")]
 fn every_program_matches_its_expected_output() {
     let Some(dir) = shared("bench") else { return };
     let cases = std::fs::read_to_string(dir.join("cases.tsv")).expect("cases.tsv");

@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod corpus;
+mod custom_vm;
 mod engines;
 mod hosts;
 mod messages;

@@ -36,6 +36,16 @@ pub fn shared(what: &str) -> Option<PathBuf> {
 /// that run whole programs run them on each.
 pub const BIN_ENGINES: &[&str] = &["engine-cranelift", "engine-interp"];
 
+/// Where nested builds go: `CARGO_TARGET_DIR` when set (relative to the repository
+/// root, as cargo reads it), else `target/`. Each composition gets one directory under
+/// it, built once per test run and reused by later runs.
+pub fn target_base() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root().join(dir),
+        None => root().join("target"),
+    }
+}
+
 /// The `vm` binary built with vm-bin's default features, in a target directory of its
 /// own (the outer `cargo test` holds the main one).
 pub fn vm_bin() -> &'static Path {
@@ -48,7 +58,7 @@ pub fn vm_bin_for(engine: &str) -> &'static Path {
     let i = BIN_ENGINES.iter().position(|e| *e == engine).expect("a known engine");
     BINS[i].get_or_init(|| {
         let dir = if i == 0 { "cli-tests".to_owned() } else { format!("cli-tests-{engine}") };
-        let target = root().join("target").join(dir);
+        let target = target_base().join(dir);
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let release = !cfg!(debug_assertions);
         let mut cmd = Command::new(cargo);
@@ -90,4 +100,27 @@ pub fn vm_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// The `custom-vm` example (a workspace of its own under `examples/custom-vm`), built
+/// once into the default `vm` binary's target directory so it reuses those plugins.
+pub fn custom_vm_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let target = target_base().join("cli-tests");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let release = !cfg!(debug_assertions);
+        let manifest = root().join("examples/custom-vm/Cargo.toml");
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-q", "--manifest-path"])
+            .arg(&manifest)
+            .arg("--target-dir")
+            .arg(&target);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.current_dir(root()).status().expect("run cargo to build custom-vm");
+        assert!(status.success(), "building examples/custom-vm failed");
+        target.join(if release { "release" } else { "debug" }).join("custom-vm")
+    })
 }

@@ -52,9 +52,18 @@ impl Default for Options {
     }
 }
 
-/// Runs the `vm` command line on composition `C` with the process's arguments.
+/// Runs the `vm` command line on composition `C` with the process's arguments; `vm
+/// info` names the program after its executable.
 pub fn main<C: Composition>() -> ExitCode {
-    main_with::<C>(&Options::default(), std::env::args_os())
+    let name = std::env::args_os()
+        .next()
+        .and_then(|a| {
+            std::path::Path::new(&a).file_stem().map(|s| s.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "vm".to_owned());
+    // Once per process: `Options` holds `'static` text.
+    let opts = Options { name: Box::leak(name.into_boxed_str()), ..Options::default() };
+    main_with::<C>(&opts, std::env::args_os())
 }
 
 /// Runs the `vm` command line on composition `C` with `args` (program name first).
