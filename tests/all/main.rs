@@ -7,6 +7,7 @@ mod custom_vm;
 mod engines;
 mod hosts;
 mod messages;
+mod new_plugin;
 mod observer;
 mod registry;
 mod run;

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use vm_core::Composition;
 
-use crate::{Options, report, run, wast};
+use crate::new_plugin::NewSlot;
+use crate::{Options, new_plugin, report, run, wast};
 
 /// A WebAssembly VM composed from plugins at compile time.
 #[derive(Parser, Debug)]
@@ -82,6 +83,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a new plugin crate that builds, registers itself and has a passing test.
+    NewPlugin {
+        /// The plugin's id and crate name (kebab-case, e.g. `acme-env`).
+        name: String,
+        /// The slot it fills.
+        #[arg(long, value_enum)]
+        slot: NewSlot,
+        /// The directory to create the crate in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Path of the vm source tree to depend on (default: the tree this binary was
+        /// built from, when it still exists; else a crates.io version).
+        #[arg(long, value_name = "PATH")]
+        vm_path: Option<PathBuf>,
+    },
 }
 
 /// Parses `args` (program name first) and runs the command on composition `C`.
@@ -99,6 +115,9 @@ pub fn main<C: Composition>(opts: &Options, args: impl IntoIterator<Item = OsStr
         Command::Plugins { json } => print(report::plugins(json)),
         Command::Info { json } => print(report::info::<C>(opts, json)),
         Command::Config { json } => print(report::config::<C>(json)),
+        Command::NewPlugin { name, slot, dir, vm_path } => {
+            new_plugin::run(&name, slot, &dir, vm_path)
+        }
     }
 }
 

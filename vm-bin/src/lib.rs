@@ -1,7 +1,7 @@
 //! `vm_cli`: the `vm` command line as a library, generic over the composition.
 //!
 //! A custom VM binary is a `compose!` and one line of `main`; it gets every subcommand
-//! (`run`, `wast`, `plugins`, `info`, `config`), the config layers (defaults, `vm.toml`,
+//! (`run`, `wast`, `plugins`, `info`, `config`, `new-plugin`), the config layers (defaults, `vm.toml`,
 //! `VM_<SECTION>_<KEY>`, `-C section.key=value`) and `--stats`:
 //!
 //! ```no_run
@@ -23,6 +23,7 @@
 //! Cargo features pick.
 
 mod cli;
+mod new_plugin;
 mod report;
 mod run;
 mod wast;
