@@ -409,13 +409,27 @@ fn a_copy_before_a_jump_is_one_instruction() {
 
 #[test]
 fn the_result_of_an_add_immediate_copied_on_is_one_instruction() {
+    // The branch carries the sum down one slot, past the value it discards.
     let mut r = ops(
-        r#"(func (export "f") (param i32) (result i32 i32)
-             (i32.const 1) (i32.add (local.get 0) (i32.const -1)) (return))"#,
-        |c| has!(Op::I32AddImmTee { lhs: 0, imm: -1, .. })(c) || has!(Op::I32AddImm { .. })(c),
+        r#"(func (export "f") (param i32) (result i32)
+             (block (result i32) (i32.const 1) (i32.add (local.get 0) (i32.const -1)) (br 0)))"#,
+        has!(Op::I32AddImmTee { lhs: 0, imm: -1, .. }),
     );
-    let got = r.call("f", &[Val::I32(i32::MIN)]).expect("call");
-    assert_eq!(got, vec![Val::I32(1), Val::I32(i32::MAX)]);
+    i32s(&mut r, &[(&[i32::MIN], i32::MAX), (&[0], -1)]);
+}
+
+#[test]
+fn an_immediate_added_to_a_scaled_sum_folds_into_it() {
+    let mut r = ops(
+        r#"(func (export "f") (param i32 i32) (result i32)
+             (i32.add (i32.add (local.get 0) (i32.shl (local.get 1) (i32.const 2)))
+                      (i32.const -4)))"#,
+        has!(Op::I32AddShl2Imm { lhs: 0, rhs: 1, imm: -4, .. }),
+    );
+    i32s(
+        &mut r,
+        &[(&[0, 1], 0), (&[0, 0], -4), (&[i32::MIN, 0x2000_0000], -4), (&[i32::MAX, 1], i32::MAX)],
+    );
 }
 
 #[test]
