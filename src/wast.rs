@@ -70,6 +70,15 @@ const SPECTEST: &str = r#"(module
 /// Runs every directive of the `.wast` file at `path` on a fresh VM of composition
 /// `C` (default settings).
 pub fn run_wast_file<C: Composition>(path: impl AsRef<Path>) -> WastReport {
+    run_wast_file_with::<C>(path, &Settings::new())
+}
+
+/// Runs every directive of the `.wast` file at `path` on a fresh VM of composition
+/// `C` configured by `settings`.
+pub fn run_wast_file_with<C: Composition>(
+    path: impl AsRef<Path>,
+    settings: &Settings,
+) -> WastReport {
     let path = path.as_ref();
     let mut report = WastReport { file: path.to_owned(), ..WastReport::default() };
     let text = match std::fs::read_to_string(path) {
@@ -79,7 +88,7 @@ pub fn run_wast_file<C: Composition>(path: impl AsRef<Path>) -> WastReport {
             return report;
         }
     };
-    let vm = Vm::<C>::new(&Settings::new())
+    let vm = Vm::<C>::new(settings)
         .map_err(|e| e.to_string())
         .and_then(|vm| vm.init().map_err(|e| e.to_string()))
         .and_then(|vm| vm.start().map_err(|e| e.to_string()));

@@ -73,3 +73,14 @@ fn compiled_code_is_counted_in_stats() {
     assert_eq!(engine.stats.functions_compiled, 1);
     assert!(engine.stats.code_bytes > 0);
 }
+
+#[test]
+fn verified_functions_are_counted_in_stats() {
+    let s = crate::engines::interp_settings();
+    let mut vm = Vm::<InterpVm>::new(&s).unwrap().init().unwrap().start().unwrap();
+    vm.compile("(module (func) (func (export \"f\") (result i32) i32.const 1))").unwrap();
+    let engine = vm.health().into_iter().find(|h| h.id == "engine-interp").unwrap();
+    let verified = engine.stats.custom.iter().find(|(k, _)| *k == "functions_verified");
+    assert_eq!(verified, Some(&("functions_verified", 2)));
+    assert!(engine.stats.custom.iter().any(|(k, _)| *k == "verify_time_us"));
+}

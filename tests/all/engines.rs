@@ -3,7 +3,20 @@
 
 use std::path::Path;
 
+use vm::Settings;
 use vm::wast::WastReport;
+
+/// The flag that makes the interpreter check its translated code before running it
+/// (`engine.verify`): every test that runs guest code on the interpreter sets it.
+pub const INTERP_VERIFY: &str = "engine.verify=true";
+
+/// Settings of the interpreter under test: verification on.
+#[cfg(feature = "engine-interp")]
+pub fn interp_settings() -> Settings {
+    let mut s = Settings::new();
+    s.merge_flag(INTERP_VERIFY).expect("engine-interp has the verify key");
+    s
+}
 
 #[cfg(feature = "engine-interp")]
 vm::compose! {
@@ -38,5 +51,8 @@ pub const ENGINES: &[EngineUnderTest] = &[
     #[cfg(feature = "engine-cranelift")]
     EngineUnderTest { id: "engine-cranelift", wast: |p| vm::wast::run_wast_file::<CraneliftVm>(p) },
     #[cfg(feature = "engine-interp")]
-    EngineUnderTest { id: "engine-interp", wast: |p| vm::wast::run_wast_file::<InterpVm>(p) },
+    EngineUnderTest {
+        id: "engine-interp",
+        wast: |p| vm::wast::run_wast_file_with::<InterpVm>(p, &interp_settings()),
+    },
 ];

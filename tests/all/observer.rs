@@ -48,7 +48,8 @@ vm::compose! {
 fn observers_see_subscribed_events_and_can_be_switched_off() {
     assert!(Observed::EVENTS.contains(EventKind::Call));
     assert!(!Observed::EVENTS.contains(EventKind::WasmCall));
-    let mut vm = Vm::<Observed>::new(&Settings::new()).unwrap().init().unwrap().start().unwrap();
+    let s = crate::engines::interp_settings();
+    let mut vm = Vm::<Observed>::new(&s).unwrap().init().unwrap().start().unwrap();
     let module =
         vm.compile(r#"(module (func (export "ok")) (func (export "bad") unreachable))"#).unwrap();
     let mut linker = Linker::new(RunContext::default());
@@ -180,8 +181,8 @@ vm::compose! {
 /// by jumps would grow the native stack with every instruction and crash here.
 #[test]
 fn long_runs_keep_a_flat_native_stack_with_opaque_observers() {
-    let mut vm =
-        Vm::<OpaqueObserved>::new(&Settings::new()).unwrap().init().unwrap().start().unwrap();
+    let s = crate::engines::interp_settings();
+    let mut vm = Vm::<OpaqueObserved>::new(&s).unwrap().init().unwrap().start().unwrap();
     let module = vm
         .compile(
             r#"(module

@@ -76,9 +76,14 @@ pub fn vm_bin_for(engine: &str) -> &'static Path {
     })
 }
 
-/// Runs the `vm` binary built with `engine` with `args` in the repository root.
+/// Runs the `vm` binary built with `engine` with `args` in the repository root; the
+/// interpreter checks its translated code (`VM_ENGINE_VERIFY=true`).
 pub fn vm_with(engine: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(vm_bin_for(engine)).args(args).current_dir(root()).output();
+    let mut cmd = Command::new(vm_bin_for(engine));
+    if engine == "engine-interp" {
+        cmd.env("VM_ENGINE_VERIFY", "true");
+    }
+    let out = cmd.args(args).current_dir(root()).output();
     let out = out.expect("run vm");
     (
         out.status.code().unwrap_or(-1),

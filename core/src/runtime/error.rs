@@ -66,6 +66,19 @@ pub enum CompileError {
     /// An engine limit was exceeded (code size, locals, stack height).
     #[error("engine limit exceeded: {0}")]
     Limit(&'static str),
+    /// An engine's own check of the code it generated failed: a bug in the
+    /// engine's translator, caught before the code could run.
+    #[error("code verification failed in function {func}, instruction {at} ({op}): {message}")]
+    Verify {
+        /// The function's index in the module (imports first).
+        func: u32,
+        /// The instruction's index, counted from the function's first instruction.
+        at: u32,
+        /// The instruction, as the engine prints it.
+        op: String,
+        /// Which promise the instruction breaks.
+        message: String,
+    },
 }
 
 impl From<wasmparser::BinaryReaderError> for CompileError {

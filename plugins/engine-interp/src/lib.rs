@@ -9,6 +9,7 @@
 //! | config key | default | meaning |
 //! |---|---|---|
 //! | `fuel` | 0 | instructions one call from the host may execute (0 = unmetered); running out traps with "out of fuel" |
+//! | `verify` | false | check the translated code of every function before it can run ([`verify`]); always on in debug builds |
 //!
 //! It fills the `engine` slot of a composition (`engine: vm_engine_interp::Interp` in
 //! `compose!`); `vm_core::guide` has a composition with it that runs.
@@ -16,6 +17,10 @@
 pub mod code;
 pub mod exec;
 pub mod translate;
+pub mod verify;
+
+#[cfg(test)]
+mod testing;
 
 use std::time::{Duration, Instant};
 
@@ -36,7 +41,14 @@ pub struct InterpConfig {
     /// Instructions one call from the host may execute (0 = unmetered).
     #[config(default = 0, range = "0..")]
     pub fuel: u64,
+    /// Check the translated code of every function before it can run (always on in
+    /// debug builds): a translator bug becomes a compile error, not memory corruption.
+    #[config(default = false)]
+    pub verify: bool,
 }
+
+/// Debug builds verify every function whatever the configuration says.
+const ALWAYS_VERIFY: bool = cfg!(debug_assertions);
 
 /// The interpreter engine.
 #[vm_core::plugin(id = "engine-interp", slot = engine, provides = ["engine@1.0.0", "interpreter@1.0.0"], requires = ["virt ^1"])]
@@ -45,6 +57,8 @@ pub struct Interp {
     buffers: ExecBuffers,
     functions: u64,
     compile_time: Duration,
+    verified: u64,
+    verify_time: Duration,
     code_bytes: u64,
     host_calls: u64,
     traps: u64,
@@ -59,6 +73,8 @@ impl Plugin for Interp {
             buffers: ExecBuffers::default(),
             functions: 0,
             compile_time: Duration::ZERO,
+            verified: 0,
+            verify_time: Duration::ZERO,
             code_bytes: 0,
             host_calls: 0,
             traps: 0,
@@ -72,6 +88,8 @@ impl Plugin for Interp {
         s.code_bytes = self.code_bytes;
         s.host_calls = self.host_calls;
         s.traps = self.traps;
+        s.custom.push(("functions_verified", self.verified));
+        s.custom.push(("verify_time_us", self.verify_time.as_micros() as u64));
         s
     }
 }
@@ -94,6 +112,15 @@ impl Engine for Interp {
         }
         let (mut ops, consts) = tr.finish();
         code::link_calls(&mut ops, &funcs);
+        if ALWAYS_VERIFY || self.config.verify {
+            let t1 = Instant::now();
+            let mut v = verify::Verifier::new(module, &ops, &funcs, consts.len());
+            for i in 0..funcs.len() {
+                v.function(i)?;
+            }
+            self.verified += funcs.len() as u64;
+            self.verify_time += t1.elapsed();
+        }
         self.functions += funcs.len() as u64;
         self.code_bytes += (ops.len() * core::mem::size_of::<code::Op>()) as u64;
         self.compile_time += t0.elapsed();

@@ -13,6 +13,9 @@
 
 mod visit;
 
+#[cfg(test)]
+mod tests;
+
 use vm_core::runtime::module::ModuleInfo;
 use vm_core::runtime::{CompileError, FuncType};
 use wasmparser::{BlockType, FunctionBody, Operator};
