@@ -11,3 +11,4 @@ mod spec;
 mod support;
 mod traps;
 mod ui;
+mod wasi_misuse;
