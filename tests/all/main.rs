@@ -7,6 +7,7 @@ mod engines;
 mod observer;
 mod registry;
 mod run;
+mod soak;
 mod spec;
 mod support;
 mod traps;
