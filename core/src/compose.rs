@@ -61,6 +61,14 @@ pub trait Composition: Sized + Send + 'static {
     /// observer switched off at run time costs one relaxed atomic load).
     fn emit(&self, event: &Event<'_>);
 
+    /// The composed host plugin serving the import module named `module` (one of
+    /// [`Self::HOST_MODULES`]), as `Any` so its state constructor can read the plugin's
+    /// typed config; `None` when no composed host plugin serves it.
+    fn host_plugin(&self, module: &str) -> Option<&dyn std::any::Any> {
+        let _ = module;
+        None
+    }
+
     /// Switches the observer with this id on or off at run time; false when no composed
     /// observer has that id.
     fn set_observer_enabled(&self, id: &str, on: bool) -> bool;

@@ -279,7 +279,11 @@
 //! pub static ENV: HostModuleDef = HostModuleDef {
 //!     module: "env",
 //!     functions: &[CLOCK_MS, LOG],
-//!     new_state: |_run| Ok(Box::new(EnvState { started: Instant::now(), lines: Vec::new() })),
+//!     // Once per instance: the run context (args, env, preopens) and the composed
+//!     // plugin, whose typed config can be read with `downcast_ref::<Env>()`.
+//!     new_state: |_run, _plugin| {
+//!         Ok(Box::new(EnvState { started: Instant::now(), lines: Vec::new() }))
+//!     },
 //! };
 //!
 //! /// The `env` host module.
@@ -322,7 +326,7 @@
 //! #     Ok(())
 //! # }
 //! # pub static ENV: HostModuleDef = HostModuleDef {
-//! #     module: "env", functions: &[LOG], new_state: |_| Ok(Box::new(EnvState { lines: Vec::new() })),
+//! #     module: "env", functions: &[LOG], new_state: |_, _| Ok(Box::new(EnvState { lines: Vec::new() })),
 //! # };
 //! # /// The `env` host module.
 //! # #[plugin(id = "acme-env", slot = host)]

@@ -341,6 +341,7 @@ fn expand_valid(input: &Input) -> syn::Result<TokenStream> {
     let mut toggles = Vec::new();
     let mut holds = Vec::new();
     let mut held: Vec<(String, TokenStream)> = Vec::new();
+    let mut host_plugins = Vec::new();
     for s in &singles {
         let f = Ident::new(s.slot, Span::call_site());
         let assoc = &s.assoc;
@@ -409,6 +410,12 @@ fn expand_valid(input: &Input) -> syn::Result<TokenStream> {
             }
             if *list == "hosts" {
                 host_modules.push(quote!(#[cfg(#p)] <#ty as #krate::slot::HostModule>::MODULE));
+                host_plugins.push(quote! {
+                    #[cfg(#p)]
+                    if <#ty as #krate::slot::HostModule>::MODULE.module == module {
+                        return ::core::option::Option::Some(&self.#f);
+                    }
+                });
             }
             if *list == "observers" {
                 let on = format_ident!("__{}_{}_on", list, k);
@@ -518,6 +525,15 @@ fn expand_valid(input: &Input) -> syn::Result<TokenStream> {
             #[allow(unused_variables)]
             fn emit(&self, event: &#krate::slot::Event<'_>) {
                 #(#emits)*
+            }
+
+            #[allow(unused_variables)]
+            fn host_plugin(
+                &self,
+                module: &str,
+            ) -> ::core::option::Option<&dyn ::core::any::Any> {
+                #(#host_plugins)*
+                ::core::option::Option::None
             }
 
             #[allow(unused_variables)]

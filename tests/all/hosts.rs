@@ -23,7 +23,7 @@ static TEST_ENV: HostModuleDef = HostModuleDef {
         results: &[ValType::I32],
         call: add_one,
     }],
-    new_state: |_| Ok(Box::new(())),
+    new_state: |_, _| Ok(Box::new(())),
 };
 
 /// Serves `test_env.add_one` (test fixture).

@@ -1,5 +1,6 @@
 //! The integration tests: one binary, one module per topic.
 
+mod bombs;
 mod cli;
 mod config;
 mod corpus;
@@ -11,7 +12,9 @@ mod new_plugin;
 mod observer;
 mod registry;
 mod run;
+mod soak;
 mod spec;
 mod support;
 mod traps;
 mod ui;
+mod wasi_misuse;

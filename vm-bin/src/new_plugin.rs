@@ -175,7 +175,7 @@ pub fn count_vowels(st: &mut State, text: &[u8]) -> i32 {
 pub static MODULE: HostModuleDef = HostModuleDef {
     module: "{{module}}",
     functions: &[COUNT_VOWELS],
-    new_state: |_run| Ok(Box::new(State::default())),
+    new_state: |_run, _plugin| Ok(Box::new(State::default())),
 };
 
 /// The `{{module}}` host module.

@@ -13,6 +13,12 @@ use super::{Trap, Val, ValType};
 /// A host function: reads `args`, writes `results` (already sized to the signature).
 pub type HostFn = fn(&mut Caller<'_>, &[Val], &mut [Val]) -> Result<(), Trap>;
 
+/// A host module's state constructor: the run context and the composed plugin's value
+/// (to read its typed config). The linker always passes the plugin, since only
+/// composed host modules serve imports; `None` is for calling the constructor
+/// directly, as unit tests do.
+pub type NewStateFn = fn(&RunContext, Option<&dyn Any>) -> Result<Box<dyn Any + Send>, Trap>;
+
 /// One host function of a host module.
 #[derive(Debug)]
 pub struct HostFuncDef {
@@ -33,9 +39,9 @@ pub struct HostModuleDef {
     pub module: &'static str,
     /// Its functions.
     pub functions: &'static [HostFuncDef],
-    /// Builds the module's per-instance state from the run context (once per
-    /// instantiation).
-    pub new_state: fn(&RunContext) -> Result<Box<dyn Any + Send>, Trap>,
+    /// Builds the module's per-instance state (once per instantiation) from the run
+    /// context and the composed plugin's value (to read its typed config).
+    pub new_state: NewStateFn,
 }
 
 /// What the embedder hands to host modules: program arguments, environment, preopened

@@ -123,6 +123,7 @@ impl<C: Composition> Linker<C> {
         want: &ImportKind,
         want_func: Option<&FuncType>,
         host_states: &mut HashMap<&'static str, u32>,
+        plugins: &C,
     ) -> Result<Extern, LinkError> {
         let unknown =
             || LinkError::UnknownImport { module: module.to_owned(), name: name.to_owned() };
@@ -135,9 +136,9 @@ impl<C: Composition> Linker<C> {
             let state = match host_states.get(host.module) {
                 Some(&s) => s,
                 None => {
-                    let st = (host.new_state)(&self.run).map_err(|trap| LinkError::HostState {
-                        module: host.module.to_owned(),
-                        trap,
+                    let plugin = plugins.host_plugin(host.module);
+                    let st = (host.new_state)(&self.run, plugin).map_err(|trap| {
+                        LinkError::HostState { module: host.module.to_owned(), trap }
                     })?;
                     self.store.host_states.push(st);
                     let s = (self.store.host_states.len() - 1) as u32;
@@ -214,7 +215,15 @@ impl<C: Composition> Linker<C> {
                 ImportKind::Func(t) => info.types.get(t as usize),
                 _ => None,
             };
-            match self.resolve(&imp.module, &imp.name, &imp.kind, want_func, &mut host_states)? {
+            let found = self.resolve(
+                &imp.module,
+                &imp.name,
+                &imp.kind,
+                want_func,
+                &mut host_states,
+                plugins,
+            );
+            match found? {
                 Extern::Func(a) => func_addrs.push(a),
                 Extern::Table(a) => table_addrs.push(a),
                 Extern::Memory(a) => memory_addrs.push(a),

@@ -16,7 +16,7 @@ pub mod value;
 pub use error::{
     CompileError, DecodeError, Error, InstantiationError, InvokeError, LinkError, MemoryError,
 };
-pub use host::{Caller, HostFn, HostFuncDef, HostModuleDef, RunContext};
+pub use host::{Caller, HostFn, HostFuncDef, HostModuleDef, NewStateFn, RunContext};
 pub use linker::Linker;
 pub use memory::{LinearMemory, MAX_PAGES, MemorySlot, PAGE_SIZE};
 pub use module::{Features, ModuleInfo};

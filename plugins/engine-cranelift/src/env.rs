@@ -125,8 +125,14 @@ pub struct FuncEnv<'m> {
     pub call_events: bool,
     vmctx: Option<Value>,
     vmctx_gv: Option<GlobalValue>,
+    /// The function's imported signatures and callees, by module index. Sized to the
+    /// module once; only the entries set (listed in `sigs_set`/`funcs_set`) are
+    /// cleared between functions, so a module of many functions compiles in linear
+    /// time.
     sigs: Vec<Option<SigRef>>,
     funcs: Vec<Option<FuncRef>>,
+    sigs_set: Vec<u32>,
+    funcs_set: Vec<u32>,
     libcall_sigs: [Option<SigRef>; NUM_LIBCALLS],
 }
 
@@ -146,6 +152,8 @@ impl<'m> FuncEnv<'m> {
             vmctx_gv: None,
             sigs: vec![None; module.types.len()],
             funcs: vec![None; module.funcs.len()],
+            sigs_set: Vec::new(),
+            funcs_set: Vec::new(),
             libcall_sigs: [None; NUM_LIBCALLS],
         }
     }
@@ -154,8 +162,12 @@ impl<'m> FuncEnv<'m> {
     pub fn reset(&mut self) {
         self.vmctx = None;
         self.vmctx_gv = None;
-        self.sigs.iter_mut().for_each(|s| *s = None);
-        self.funcs.iter_mut().for_each(|s| *s = None);
+        for ty in self.sigs_set.drain(..) {
+            self.sigs[ty as usize] = None;
+        }
+        for func in self.funcs_set.drain(..) {
+            self.funcs[func as usize] = None;
+        }
         self.libcall_sigs = [None; NUM_LIBCALLS];
     }
 
@@ -341,6 +353,7 @@ impl<'m> FuncEnv<'m> {
         }
         let s = b.import_signature(wasm_signature(&self.module.types[ty as usize]));
         self.sigs[ty as usize] = Some(s);
+        self.sigs_set.push(ty);
         s
     }
 
@@ -358,6 +371,7 @@ impl<'m> FuncEnv<'m> {
             patchable: false,
         });
         self.funcs[func as usize] = Some(f);
+        self.funcs_set.push(func);
         f
     }
 

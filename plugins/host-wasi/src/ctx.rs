@@ -7,9 +7,11 @@ use rustix::fs::{FileType, Mode, OFlags};
 use thiserror::Error;
 use vm_core::runtime::RunContext;
 
+use crate::WasiConfig;
 use crate::abi::{Errno, filetype, rights};
 
-/// The most descriptors one instance may hold open.
+/// The most descriptors one instance may be configured to hold open (the upper bound
+/// of `max_open_files`).
 pub const MAX_FDS: usize = 1 << 14;
 
 /// Why a [`WasiCtx`] could not be built from a [`RunContext`].
@@ -89,10 +91,13 @@ pub(crate) fn wasi_filetype(ft: FileType) -> u8 {
     }
 }
 
-/// The guest's descriptors, by number. Slots are reused lowest first, like POSIX.
-#[derive(Debug, Default)]
+/// The guest's descriptors, by number. Slots are reused lowest first, like POSIX; at
+/// most `max` are open at once (`Mfile` past it, like `EMFILE` past `RLIMIT_NOFILE`).
+#[derive(Debug)]
 pub(crate) struct FdTable {
     slots: Vec<Option<Entry>>,
+    open: usize,
+    max: usize,
 }
 
 impl FdTable {
@@ -104,22 +109,36 @@ impl FdTable {
         self.slots.get_mut(fd as usize).and_then(Option::as_mut).ok_or(Errno::Badf)
     }
 
+    fn new(max: usize) -> Self {
+        Self { slots: Vec::new(), open: 0, max: max.min(MAX_FDS) }
+    }
+
+    /// Descriptors open now.
+    #[cfg(test)]
+    pub fn open(&self) -> usize {
+        self.open
+    }
+
     pub fn insert(&mut self, entry: Entry) -> Result<u32, Errno> {
-        let free = self.slots.iter().position(Option::is_none);
-        let index = match free {
+        if self.open >= self.max {
+            return Err(Errno::Mfile);
+        }
+        let index = match self.slots.iter().position(Option::is_none) {
             Some(i) => i,
-            None if self.slots.len() < MAX_FDS => {
+            None => {
                 self.slots.push(None);
                 self.slots.len() - 1
             }
-            None => return Err(Errno::Mfile),
         };
         self.slots[index] = Some(entry);
+        self.open += 1;
         u32::try_from(index).map_err(|_| Errno::Mfile)
     }
 
     pub fn remove(&mut self, fd: u32) -> Result<Entry, Errno> {
-        self.slots.get_mut(fd as usize).and_then(Option::take).ok_or(Errno::Badf)
+        let entry = self.slots.get_mut(fd as usize).and_then(Option::take).ok_or(Errno::Badf)?;
+        self.open -= 1;
+        Ok(entry)
     }
 
     /// Moves `from` onto `to` (which must be open; it is closed).
@@ -128,16 +147,21 @@ impl FdTable {
         self.get(to)?;
         if from != to {
             let entry = self.remove(from)?;
+            // `to`'s entry is dropped (closed): one fewer open overall.
             self.slots[to as usize] = Some(entry);
         }
         Ok(())
     }
 
+    /// Puts `entry` at `fd` (0–2 only: stdio), replacing what was there.
     fn set(&mut self, fd: usize, entry: Option<Entry>) {
         if self.slots.len() <= fd {
             self.slots.resize_with(fd + 1, || None);
         }
+        let was = self.slots[fd].is_some();
+        let now = entry.is_some();
         self.slots[fd] = entry;
+        self.open = self.open + usize::from(now) - usize::from(was);
     }
 }
 
@@ -164,13 +188,23 @@ fn nul_terminated(what: &'static str, s: &str) -> Result<Vec<u8>, WasiError> {
 }
 
 impl WasiCtx {
-    /// Builds the state from the embedder's run context: arguments (program name
-    /// first), environment, and the preopened directories `(host path, guest path)`,
-    /// which are opened now.
+    /// Builds the state from the embedder's run context with the default
+    /// [`WasiConfig`] (see [`WasiCtx::with_config`]).
     ///
     /// # Errors
-    /// A preopened directory that cannot be opened, or a string with a NUL byte.
+    /// As [`WasiCtx::with_config`].
     pub fn new(run: &RunContext) -> Result<Self, WasiError> {
+        Self::with_config(run, &WasiConfig::default())
+    }
+
+    /// Builds the state from the embedder's run context: arguments (program name
+    /// first), environment, and the preopened directories `(host path, guest path)`,
+    /// which are opened now; `config` gives the limits.
+    ///
+    /// # Errors
+    /// A preopened directory that cannot be opened (`EMFILE` when stdio and the
+    /// preopens exceed `max_open_files`), or a string with a NUL byte.
+    pub fn with_config(run: &RunContext, config: &WasiConfig) -> Result<Self, WasiError> {
         let args =
             run.args.iter().map(|a| nul_terminated("argument", a)).collect::<Result<_, _>>()?;
         let env = run
@@ -187,7 +221,7 @@ impl WasiCtx {
                 nul_terminated("environment variable", &format!("{k}={v}"))
             })
             .collect::<Result<_, _>>()?;
-        let mut fds = FdTable::default();
+        let mut fds = FdTable::new(config.max_open_files as usize);
         let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
         let stdio: [BorrowedFd<'_>; 3] = [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()];
         for (i, host) in stdio.into_iter().enumerate() {

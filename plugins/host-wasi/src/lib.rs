@@ -7,7 +7,7 @@
 //! use vm_host_wasi::{WASI_MODULE, WasiCtx};
 //!
 //! let run = RunContext { args: vec!["app".into(), "7".into()], ..Default::default() };
-//! let mut state = (WASI_MODULE.new_state)(&run).unwrap();
+//! let mut state = (WASI_MODULE.new_state)(&run, None).unwrap();
 //! let mut memory = vec![0u8; 64];
 //! let mut caller = Caller::new(Some(&mut memory), state.as_mut());
 //! let args_sizes_get = WASI_MODULE.functions.iter().find(|f| f.name == "args_sizes_get").unwrap();
@@ -37,6 +37,13 @@
 //! `Notcapable`; creating such a link is refused too. Intermediate directories are
 //! opened `O_PATH | O_DIRECTORY | O_NOFOLLOW`, so a component swapped for a link
 //! mid-walk fails rather than being followed.
+//!
+//! **Limits.** What a guest asks for is bounded before anything is allocated for it:
+//! open descriptors (`max_open_files`, `Mfile` past it), iovec counts ([`MAX_IOVS`],
+//! `Inval` as POSIX `readv` past `IOV_MAX`), poll subscriptions
+//! ([`MAX_SUBSCRIPTIONS`], `Inval`), path lengths ([`MAX_PATH`] bytes and
+//! [`MAX_NAME`] per component, `Nametoolong`). Every guest buffer is a checked range
+//! of its own memory (`Fault` past it), never a host allocation of the size it names.
 
 pub mod abi;
 mod ctx;
@@ -47,13 +54,15 @@ mod sandbox;
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use vm_core::config::NoConfig;
 use vm_core::plugin::PluginStats;
 use vm_core::runtime::{HostModuleDef, RunContext, Trap};
 use vm_core::{Plugin, PluginError};
 
 pub use abi::Errno;
 pub use ctx::{MAX_FDS, WasiCtx, WasiError};
+pub use funcs::poll::MAX_SUBSCRIPTIONS;
+pub use mem::MAX_IOVS;
+pub use sandbox::{MAX_NAME, MAX_PATH};
 
 use funcs::{args, clock, fd, path, poll, proc, sock};
 
@@ -112,13 +121,16 @@ pub static WASI_MODULE: HostModuleDef = HostModuleDef {
     new_state,
 };
 
-/// Builds the per-instance [`WasiCtx`] (the module's `new_state`).
+/// Builds the per-instance [`WasiCtx`] (the module's `new_state`), with the limits of
+/// the composed [`Wasi`] plugin's config (the defaults when none is composed).
 ///
 /// # Errors
 /// A host trap naming the preopened directory that could not be opened, or the bad
 /// argument or environment string.
-pub fn new_state(run: &RunContext) -> Result<Box<dyn Any + Send>, Trap> {
-    let ctx = WasiCtx::new(run).map_err(|e| Trap::host(format!("host-wasi: {e}")))?;
+pub fn new_state(run: &RunContext, plugin: Option<&dyn Any>) -> Result<Box<dyn Any + Send>, Trap> {
+    let config = plugin.and_then(|p| p.downcast_ref::<Wasi>()).map(|w| w.config.clone());
+    let ctx = WasiCtx::with_config(run, &config.unwrap_or_default())
+        .map_err(|e| Trap::host(format!("host-wasi: {e}")))?;
     STATS.instances.fetch_add(1, Ordering::Relaxed);
     Ok(Box::new(ctx))
 }
@@ -151,16 +163,27 @@ pub(crate) static STATS: Stats = Stats {
     files_opened: AtomicU64::new(0),
 };
 
+/// The config of `host-wasi` (section `[host-wasi]`, `-C host-wasi.KEY=VALUE`).
+#[derive(Debug, Clone, serde::Deserialize, vm_core::PluginConfig)]
+#[serde(default, deny_unknown_fields)]
+pub struct WasiConfig {
+    /// Descriptors one instance may hold open, stdio and preopens included (`EMFILE` past it).
+    #[config(default = 1024, range = "4..=16384")]
+    pub max_open_files: u32,
+}
+
 /// WASI preview1 for ordinary C programs (args, env, clocks, random, files inside preopens).
 #[vm_core::plugin(id = "host-wasi", slot = host, provides = ["wasi:preview1@1.0.0"])]
 #[derive(Debug, Default)]
-pub struct Wasi;
+pub struct Wasi {
+    config: WasiConfig,
+}
 
 impl Plugin for Wasi {
-    type Config = NoConfig;
+    type Config = WasiConfig;
 
-    fn new(_config: NoConfig) -> Result<Self, PluginError> {
-        Ok(Self)
+    fn new(config: WasiConfig) -> Result<Self, PluginError> {
+        Ok(Self { config })
     }
 
     fn stats(&self) -> PluginStats {

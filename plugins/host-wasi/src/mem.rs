@@ -42,9 +42,20 @@ pub(crate) fn write(mem: &mut [u8], ptr: usize, bytes: &[u8]) -> Result<(), Errn
     Ok(())
 }
 
+/// The most buffers one `fd_read`/`fd_write` (and their `p` forms) may name: Linux's
+/// `IOV_MAX`. More is `Errno::Inval`, as POSIX `readv`/`writev` answer.
+pub const MAX_IOVS: u32 = 1024;
+
 /// The buffers of an `iovec`/`ciovec` array (`{ buf: u32, buf_len: u32 }` × `count`),
 /// each checked against the memory.
+///
+/// # Errors
+/// `Inval` for more than [`MAX_IOVS`] buffers (before anything is allocated for them),
+/// `Fault` for an array or a buffer outside the memory.
 pub(crate) fn iovecs(mem: &[u8], ptr: u32, count: u32) -> Result<Vec<Range<usize>>, Errno> {
+    if count > MAX_IOVS {
+        return Err(Errno::Inval);
+    }
     let count = count as usize;
     range(mem, ptr as usize, count.checked_mul(8).ok_or(Errno::Fault)?)?;
     (0..count)

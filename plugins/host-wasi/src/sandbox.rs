@@ -25,6 +25,14 @@ use crate::abi::Errno;
 /// Symbolic links followed in one resolution, at most (Linux's `MAXSYMLINKS`).
 const MAX_LINKS: usize = 40;
 
+/// The longest path a guest may pass, in bytes (Linux's `PATH_MAX`, its NUL
+/// included); longer is `Errno::Nametoolong`.
+pub const MAX_PATH: usize = 4096;
+
+/// The longest component of a path, in bytes (Linux's `NAME_MAX`); longer is
+/// `Errno::Nametoolong`.
+pub const MAX_NAME: usize = 255;
+
 /// The directory a resolved path's last component lives in.
 #[derive(Debug)]
 pub(crate) enum Parent<'a> {
@@ -56,10 +64,14 @@ pub(crate) struct Resolved<'a> {
     pub depth: usize,
 }
 
-/// Splits a guest path into its components, refusing NUL and absolute paths.
-fn components(path: &[u8]) -> Result<Vec<Vec<u8>>, Errno> {
+/// Splits a guest path into its components, refusing NUL, absolute paths and
+/// lengths past [`MAX_PATH`] or [`MAX_NAME`] (checked before anything is allocated).
+pub(crate) fn components(path: &[u8]) -> Result<Vec<Vec<u8>>, Errno> {
     if path.is_empty() {
         return Err(Errno::Noent);
+    }
+    if path.len() >= MAX_PATH {
+        return Err(Errno::Nametoolong);
     }
     if path.contains(&0) {
         return Err(Errno::Ilseq);
@@ -67,11 +79,11 @@ fn components(path: &[u8]) -> Result<Vec<Vec<u8>>, Errno> {
     if path[0] == b'/' {
         return Err(Errno::Notcapable);
     }
-    Ok(path
-        .split(|&b| b == b'/')
-        .filter(|c| !c.is_empty() && *c != b".")
-        .map(<[u8]>::to_vec)
-        .collect())
+    let parts = path.split(|&b| b == b'/').filter(|c| !c.is_empty() && *c != b".");
+    if parts.clone().any(|c| c.len() > MAX_NAME) {
+        return Err(Errno::Nametoolong);
+    }
+    Ok(parts.map(<[u8]>::to_vec).collect())
 }
 
 /// Resolves `path` below `base`. With `follow`, a symbolic link in the last component

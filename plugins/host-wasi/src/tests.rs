@@ -11,6 +11,7 @@ use crate::WASI_MODULE;
 use crate::abi::{Errno, eventtype, filetype, lookupflags, oflags, rights};
 
 mod fs;
+mod misuse;
 mod module;
 mod programs;
 
@@ -64,7 +65,7 @@ struct Guest {
 
 impl Guest {
     fn new(run: &RunContext) -> Self {
-        Self { state: (WASI_MODULE.new_state)(run).unwrap(), mem: vec![0; MEM_SIZE] }
+        Self { state: (WASI_MODULE.new_state)(run, None).unwrap(), mem: vec![0; MEM_SIZE] }
     }
 
     /// A guest with `root` preopened as `/sandbox`.
@@ -196,14 +197,14 @@ fn args_and_environ_round_trip() {
 #[test]
 fn bad_strings_and_missing_preopens_are_errors() {
     let run = RunContext { args: vec!["a\0b".into()], ..Default::default() };
-    assert!((WASI_MODULE.new_state)(&run).is_err());
+    assert!((WASI_MODULE.new_state)(&run, None).is_err());
     let run = RunContext { env: vec![("A=B".into(), "1".into())], ..Default::default() };
-    assert!((WASI_MODULE.new_state)(&run).is_err());
+    assert!((WASI_MODULE.new_state)(&run, None).is_err());
     let run = RunContext {
         preopens: vec![("/definitely/not/here".into(), "/x".into())],
         ..Default::default()
     };
-    let err = (WASI_MODULE.new_state)(&run).unwrap_err();
+    let err = (WASI_MODULE.new_state)(&run, None).unwrap_err();
     assert!(err.to_string().contains("/definitely/not/here"), "{err}");
 }
 

@@ -49,28 +49,29 @@ pub fn log(st: &mut EnvState, text: &[u8]) -> Result<(), Trap> {
     Ok(())
 }
 
-/// The prefix the composed `Env` was configured with, for new instances.
-static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
 /// The `env` import module.
 pub static ENV: HostModuleDef = HostModuleDef {
     module: "env",
     functions: &[CLOCK_MS, LOG],
-    new_state: |_run| {
-        let prefix = PREFIX.get().cloned().unwrap_or_default();
+    // The composed plugin carries its typed config: each instance copies the prefix.
+    new_state: |_run, plugin| {
+        let prefix = plugin
+            .and_then(|p| p.downcast_ref::<Env>())
+            .map_or_else(|| EnvConfig::default().prefix, |env| env.config.prefix.clone());
         Ok(Box::new(EnvState { started: Instant::now(), prefix, logged: 0 }))
     },
 };
 
 /// The `env` host module: `clock_ms` and `log`.
 #[plugin(id = "acme-env", slot = host)]
-pub struct Env;
+pub struct Env {
+    config: EnvConfig,
+}
 
 impl Plugin for Env {
     type Config = EnvConfig;
     fn new(config: EnvConfig) -> Result<Self, PluginError> {
-        let _ = PREFIX.set(config.prefix);
-        Ok(Env)
+        Ok(Env { config })
     }
 }
 

@@ -10,6 +10,8 @@
 
 mod visit;
 
+use std::collections::HashMap;
+
 use cranelift_codegen::ir::{
     self, Block, BlockArg, BlockCall, InstBuilder, JumpTableData, MemFlagsData, Type, Value,
     condcodes::{FloatCC, IntCC},
@@ -502,15 +504,18 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 let (_, n) = self.branch_target(default);
                 let vals = self.top(n).to_vec();
                 // Each distinct target gets one block (with no parameters) that jumps
-                // on with the carried values.
+                // on with the carried values. Found by depth through a map: a table of
+                // many entries over many depths stays linear.
                 let mut edges: Vec<(u32, Block)> = Vec::new();
+                let mut by_depth: HashMap<u32, Block> = HashMap::new();
                 let mut block_for = |t: &mut Self, depth: u32| -> Block {
-                    if let Some(&(_, blk)) = edges.iter().find(|(d, _)| *d == depth) {
+                    if let Some(&blk) = by_depth.get(&depth) {
                         return blk;
                     }
                     let (to, _) = t.branch_target(depth);
                     let blk = if n == 0 { to } else { t.b.create_block() };
                     edges.push((depth, blk));
+                    by_depth.insert(depth, blk);
                     blk
                 };
                 let def_blk = block_for(self, default);

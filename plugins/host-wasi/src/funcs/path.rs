@@ -186,6 +186,9 @@ pub(crate) fn path_symlink(
     if old_path.is_empty() {
         return Err(Errno::Noent);
     }
+    if old_path.len() >= sandbox::MAX_PATH {
+        return Err(Errno::Nametoolong);
+    }
     if old_path.contains(&0) {
         return Err(Errno::Ilseq);
     }

@@ -20,6 +20,11 @@ use crate::abi::{
 use crate::ctx::WasiCtx;
 use crate::mem;
 
+/// The most subscriptions one `poll_oneoff` may pass; more is `Errno::Inval` (as
+/// POSIX `poll` answers past its descriptor limit), before anything is allocated for
+/// them.
+pub const MAX_SUBSCRIPTIONS: u32 = 4096;
+
 /// One decoded subscription.
 enum Sub {
     /// Fires after `remaining` nanoseconds.
@@ -68,10 +73,10 @@ pub(crate) fn poll_oneoff(
     nsubscriptions: u32,
     #[out] nevents: &mut u32,
 ) -> Result<(), Errno> {
-    let n = nsubscriptions as usize;
-    if n == 0 {
+    if nsubscriptions == 0 || nsubscriptions > MAX_SUBSCRIPTIONS {
         return Err(Errno::Inval);
     }
+    let n = nsubscriptions as usize;
     mem::range(mem, subs_ptr as usize, n.checked_mul(SUBSCRIPTION_SIZE).ok_or(Errno::Fault)?)?;
     mem::range(mem, events_ptr as usize, n.checked_mul(EVENT_SIZE).ok_or(Errno::Fault)?)?;
     let subs = (0..n)
