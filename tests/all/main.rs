@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod corpus;
 mod engines;
+mod limits;
 mod observer;
 mod registry;
 mod run;

@@ -85,7 +85,8 @@ fn execute(args: RunArgs) -> Result<ExitCode, String> {
         Err(t) => trap_status(&t),
     };
     if let Some(fmt) = args.stats {
-        eprintln!("{}", stats(&vm, fmt));
+        let fuel = (vm.fuel_consumed(&linker), vm.fuel_remaining(&linker));
+        eprintln!("{}", stats(&vm, fmt, fuel));
     }
     Ok(code)
 }
@@ -206,11 +207,13 @@ pub fn parse_val(ty: ValType, text: &str) -> Result<Val, String> {
     }
 }
 
-fn stats<S>(vm: &Vm<BinVm, S>, fmt: StatsFormat) -> String {
+/// Per-plugin stats, then the store's fuel: `(consumed, remaining)`, `None` when the
+/// engine does not meter fuel.
+fn stats<S>(vm: &Vm<BinVm, S>, fmt: StatsFormat, fuel: (Option<u64>, Option<u64>)) -> String {
     let health = vm.health();
     match fmt {
         StatsFormat::Json => {
-            let v: Vec<serde_json::Value> = health
+            let mut v: Vec<serde_json::Value> = health
                 .iter()
                 .map(|h| {
                     serde_json::json!({
@@ -228,6 +231,11 @@ fn stats<S>(vm: &Vm<BinVm, S>, fmt: StatsFormat) -> String {
                     })
                 })
                 .collect();
+            v.push(serde_json::json!({
+                "id": "store",
+                "fuel_consumed": fuel.0,
+                "fuel_remaining": fuel.1,
+            }));
             serde_json::to_string_pretty(&v).unwrap_or_default()
         }
         StatsFormat::Text => health
@@ -251,6 +259,10 @@ fn stats<S>(vm: &Vm<BinVm, S>, fmt: StatsFormat) -> String {
                 }
                 line
             })
+            .chain(std::iter::once(match fuel {
+                (Some(c), Some(r)) => format!("store: fuel_consumed={c} fuel_remaining={r}"),
+                _ => "store: fuel=off".to_owned(),
+            }))
             .collect::<Vec<_>>()
             .join("\n"),
     }
