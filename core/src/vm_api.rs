@@ -31,8 +31,8 @@ use std::path::Path;
 use crate::compose::lifecycle::Started;
 use crate::compose::{Composition, Vm};
 use crate::runtime::{
-    Error, Extern, Features, Instance, InstantiationError, InvokeError, Linker, Module, ModuleInfo,
-    Val,
+    Error, ExecLimits, Extern, Features, Instance, InstantiationError, InterruptHandle,
+    InvokeError, LimitError, Linker, Module, ModuleInfo, Val,
 };
 use crate::slot::{Collector, Engine, Event, EventKind, Simd};
 
@@ -151,8 +151,7 @@ impl<C: Composition, S> Vm<C, S> {
         if C::EVENTS.contains(EventKind::Call) {
             self.plugins().emit(&Event::Call { name });
         }
-        let outcome =
-            <C::Engine as Engine>::call(self.plugins_mut(), store, func, args, &mut results);
+        let outcome = store.call(self.plugins_mut(), func, args, &mut results);
         if let Err(trap) = &outcome
             && C::EVENTS.contains(EventKind::Trap)
         {
@@ -160,6 +159,73 @@ impl<C: Composition, S> Vm<C, S> {
         }
         outcome?;
         Ok(results)
+    }
+
+    /// The limits this VM's engine compiles in (fuel metering, interruption) and the
+    /// fuel every new store starts with.
+    pub fn exec_limits(&self) -> ExecLimits
+    where
+        S: Started,
+    {
+        self.plugins().engine().exec_limits()
+    }
+
+    /// Sets the fuel left in `linker`'s store (consumed so far is kept).
+    ///
+    /// # Errors
+    /// [`LimitError::FuelOff`] when the engine does not meter fuel (its `fuel` key
+    /// is 0): the store would never consume it.
+    pub fn set_fuel(&self, linker: &mut Linker<C>, fuel: u64) -> Result<(), LimitError>
+    where
+        S: Started,
+    {
+        let limits = self.exec_limits();
+        if !limits.metering() {
+            return Err(LimitError::FuelOff);
+        }
+        let store = linker.store_mut();
+        store.apply_limits(limits);
+        store.set_fuel(fuel);
+        Ok(())
+    }
+
+    /// Fuel consumed so far in `linker`'s store, or `None` when the engine does not
+    /// meter fuel.
+    pub fn fuel_consumed(&self, linker: &Linker<C>) -> Option<u64>
+    where
+        S: Started,
+    {
+        self.exec_limits().metering().then(|| linker.store().fuel_consumed())
+    }
+
+    /// Fuel left in `linker`'s store, or `None` when the engine does not meter fuel.
+    pub fn fuel_remaining(&self, linker: &Linker<C>) -> Option<u64>
+    where
+        S: Started,
+    {
+        let limits = self.exec_limits();
+        if !limits.metering() {
+            return None;
+        }
+        let store = linker.store();
+        // A store not used yet starts with the engine's budget.
+        Some(if store.metering() { store.fuel_remaining() } else { limits.fuel })
+    }
+
+    /// A handle that interrupts guest code running in `linker`'s store from another
+    /// thread ("interrupted" at the next function entry or loop header).
+    ///
+    /// # Errors
+    /// [`LimitError::InterruptOff`] when the engine compiles no interruption checks
+    /// (neither its `timeout_ms` nor its `interruptible` key is set).
+    pub fn interrupt_handle(&self, linker: &Linker<C>) -> Result<InterruptHandle, LimitError>
+    where
+        S: Started,
+    {
+        if !self.exec_limits().interrupt_checks() {
+            return Err(LimitError::InterruptOff);
+        }
+        Ok(linker.store().interrupt_handle())
     }
 
     /// The value of the exported global `name` of `instance`.

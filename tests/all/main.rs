@@ -7,6 +7,7 @@ mod corpus;
 mod custom_vm;
 mod engines;
 mod hosts;
+mod limits;
 mod messages;
 mod new_plugin;
 mod observer;

@@ -95,7 +95,8 @@ fn execute<C: Composition>(args: RunArgs) -> Result<ExitCode, String> {
         Err(t) => trap_status(&t),
     };
     if let Some(fmt) = args.stats {
-        eprintln!("{}", stats(&vm, fmt));
+        let fuel = (vm.fuel_consumed(&linker), vm.fuel_remaining(&linker));
+        eprintln!("{}", stats(&vm, fmt, fuel));
     }
     Ok(code)
 }
@@ -218,11 +219,17 @@ pub fn parse_val(ty: ValType, text: &str) -> Result<Val, String> {
     }
 }
 
-fn stats<C: Composition, S>(vm: &Vm<C, S>, fmt: StatsFormat) -> String {
+/// Per-plugin stats, then the store's fuel: `(consumed, remaining)`, `None` when the
+/// engine does not meter fuel.
+fn stats<C: Composition, S>(
+    vm: &Vm<C, S>,
+    fmt: StatsFormat,
+    fuel: (Option<u64>, Option<u64>),
+) -> String {
     let health = vm.health();
     match fmt {
         StatsFormat::Json => {
-            let v: Vec<serde_json::Value> = health
+            let mut v: Vec<serde_json::Value> = health
                 .iter()
                 .map(|h| {
                     serde_json::json!({
@@ -240,6 +247,11 @@ fn stats<C: Composition, S>(vm: &Vm<C, S>, fmt: StatsFormat) -> String {
                     })
                 })
                 .collect();
+            v.push(serde_json::json!({
+                "id": "store",
+                "fuel_consumed": fuel.0,
+                "fuel_remaining": fuel.1,
+            }));
             serde_json::to_string_pretty(&v).unwrap_or_default()
         }
         StatsFormat::Text => health
@@ -263,6 +275,10 @@ fn stats<C: Composition, S>(vm: &Vm<C, S>, fmt: StatsFormat) -> String {
                 }
                 line
             })
+            .chain(std::iter::once(match fuel {
+                (Some(c), Some(r)) => format!("store: fuel_consumed={c} fuel_remaining={r}"),
+                _ => "store: fuel=off".to_owned(),
+            }))
             .collect::<Vec<_>>()
             .join("\n"),
     }

@@ -56,7 +56,8 @@ pub struct PluginStats {
     pub gc_bytes_reclaimed: u64,
     /// Longest GC pause.
     pub gc_max_pause: Duration,
-    /// Bytes of memory owned by the plugin (linear memories for `virt`, heaps for `gc`).
+    /// Bytes of memory the plugin holds right now (committed linear memory for
+    /// `virt`, heaps for `gc`).
     pub memory_bytes: u64,
     /// Other named counters.
     pub custom: Vec<(&'static str, u64)>,

@@ -177,13 +177,34 @@ pub enum InstantiationError {
     /// A memory could not be created.
     #[error(transparent)]
     Memory(#[from] MemoryError),
-    /// A table is larger than allowed.
-    #[error("table of {0} elements exceeds the limit")]
-    TableTooLarge(u64),
+    /// A table's declared minimum is larger than allowed.
+    #[error(
+        "table of {elements} elements exceeds the limit of {limit} elements (virt.max_table_elements)"
+    )]
+    TableTooLarge {
+        /// Elements asked for.
+        elements: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// A segment initializer or the start function trapped. Effects before the trap
     /// stay visible through imported memories and tables (WebAssembly 2.0 semantics).
     #[error("{0}")]
     Trap(#[from] Trap),
+}
+
+/// An execution limit cannot be used with this engine configuration.
+#[derive(Clone, Copy, Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LimitError {
+    /// Fuel was set but the engine does not meter it.
+    #[error(
+        "fuel metering is off: set the engine's `fuel` key (`-C engine.fuel=N`) to a nonzero budget"
+    )]
+    FuelOff,
+    /// An interrupt handle was asked for but the engine compiles no checks.
+    #[error("interruption is off: set the engine's `timeout_ms` or `interruptible` key")]
+    InterruptOff,
 }
 
 /// Calling an export failed before or during execution.

@@ -231,6 +231,12 @@ impl<C: Composition> Linker<C> {
             }
         }
 
+        // Resource limits before anything of the instance is allocated.
+        let table_limit = u64::from(plugins.virt().max_table_elements());
+        for ty in &info.tables[info.num_imported_tables as usize..] {
+            super::store::check_table(ty, table_limit)?;
+        }
+
         let inst_id = self.store.instances.len() as u32;
         let sigs: Box<[u32]> = info.types.iter().map(|t| self.store.sigs.intern(t)).collect();
         for i in info.num_imported_funcs..info.funcs.len() as u32 {
@@ -258,7 +264,7 @@ impl<C: Composition> Linker<C> {
                 }
                 None => 0,
             };
-            table_addrs.push(self.store.push_table(*ty, init));
+            table_addrs.push(self.store.push_table(*ty, init, table_limit)?);
         }
 
         let elems: Vec<Box<[RawRef]>> = info
@@ -371,7 +377,7 @@ impl<C: Composition> Linker<C> {
         if let Some(start) = info.start {
             let addr = s.instances[inst_id as usize].func_addrs[start as usize];
             let mut results = Vec::new();
-            <C::Engine as Engine>::call(plugins, &mut self.store, addr, &[], &mut results)?;
+            self.store.call(plugins, addr, &[], &mut results)?;
         }
         Ok(inst)
     }

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod host;
+pub mod limits;
 pub mod linker;
 pub mod memory;
 pub mod module;
@@ -14,9 +15,11 @@ pub mod types;
 pub mod value;
 
 pub use error::{
-    CompileError, DecodeError, Error, InstantiationError, InvokeError, LinkError, MemoryError,
+    CompileError, DecodeError, Error, InstantiationError, InvokeError, LimitError, LinkError,
+    MemoryError,
 };
 pub use host::{Caller, HostFn, HostFuncDef, HostModuleDef, NewStateFn, RunContext};
+pub use limits::{ExecLimits, InterruptHandle};
 pub use linker::Linker;
 pub use memory::{LinearMemory, MAX_PAGES, MemorySlot, PAGE_SIZE};
 pub use module::{Features, ModuleInfo};

@@ -41,8 +41,9 @@ pub struct VMStoreContext {
     /// Lowest native stack address guest frames may use (JIT engines compare the
     /// stack pointer against it in function prologues).
     pub stack_limit: usize,
-    /// Fuel left in the current call from the host (JIT engines with metering on
-    /// subtract from it; below zero traps with "out of fuel").
+    /// Fuel left in the store (engines with metering on subtract each run's cost;
+    /// below zero at a check traps with "out of fuel"; see
+    /// [`crate::runtime::limits`]).
     pub fuel: i64,
     /// Engine-defined table of runtime functions generated code calls.
     pub libcalls: *const usize,
@@ -52,6 +53,9 @@ pub struct VMStoreContext {
     pub plugins: *mut (),
     /// Engine-defined state of the call in progress, else null.
     pub engine: *mut (),
+    /// The store's interrupt flag (nonzero: trap with "interrupted" at the next
+    /// check); never null once the store exists.
+    pub interrupt: *const core::sync::atomic::AtomicU32,
 }
 
 impl Default for VMStoreContext {
@@ -63,6 +67,7 @@ impl Default for VMStoreContext {
             store: core::ptr::null_mut(),
             plugins: core::ptr::null_mut(),
             engine: core::ptr::null_mut(),
+            interrupt: core::ptr::null(),
         }
     }
 }
@@ -167,6 +172,8 @@ pub const STORE_STORE: usize = 24;
 pub const STORE_PLUGINS: usize = 32;
 /// `VMStoreContext::engine`.
 pub const STORE_ENGINE: usize = 40;
+/// `VMStoreContext::interrupt`.
+pub const STORE_INTERRUPT: usize = 48;
 
 #[cfg(test)]
 mod tests {
@@ -204,5 +211,6 @@ mod tests {
         assert_eq!(STORE_STORE, offset_of!(VMStoreContext, store));
         assert_eq!(STORE_PLUGINS, offset_of!(VMStoreContext, plugins));
         assert_eq!(STORE_ENGINE, offset_of!(VMStoreContext, engine));
+        assert_eq!(STORE_INTERRUPT, offset_of!(VMStoreContext, interrupt));
     }
 }

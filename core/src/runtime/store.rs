@@ -8,17 +8,19 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::host::HostFuncDef;
+use super::limits::{ExecLimits, InterruptHandle, Interrupts};
 use super::memory::MemorySlot;
 use super::module::{ExportKind, ModuleInfo};
 use super::offsets::{
     RawRef, VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMStoreContext, VMTableDefinition,
 };
 use super::types::{FuncType, GlobalType, TableType};
-use super::{Val, ValType};
+use super::{Trap, TrapCode, Val, ValType};
 use crate::compose::Composition;
 use crate::slot::{Engine, Virt};
 
-/// Most elements a table may hold (a resource limit; `table.grow` past it fails).
+/// Most elements a table may hold whatever the `virt` plugin allows (`table.grow`
+/// past it fails).
 pub const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
 
 /// A compiled module: its description and the engine's code, shared by its instances.
@@ -103,14 +105,20 @@ pub struct TableSlot {
     pub ty: TableType,
     /// The elements (raw references).
     pub elements: Vec<RawRef>,
+    /// Most elements this table may grow to (the `virt` plugin's limit, at most
+    /// [`MAX_TABLE_ELEMENTS`]).
+    pub limit: u64,
 }
 
 impl TableSlot {
-    fn new(ty: TableType, init: RawRef) -> Self {
+    /// A table of `ty.min` elements `init`, growable to `limit` elements. The caller
+    /// has checked `ty.min` against `limit` (before this allocation).
+    fn new(ty: TableType, init: RawRef, limit: u64) -> Self {
         let mut t = Self {
             def: VMTableDefinition { base: std::ptr::null_mut(), length: 0 },
             ty,
             elements: vec![init; ty.min as usize],
+            limit: limit.min(MAX_TABLE_ELEMENTS),
         };
         t.sync();
         t
@@ -125,7 +133,7 @@ impl TableSlot {
     pub fn grow(&mut self, delta: u32, init: RawRef) -> Option<u32> {
         let old = self.elements.len() as u64;
         let new = old + u64::from(delta);
-        let max = self.ty.max.map_or(MAX_TABLE_ELEMENTS, u64::from).min(MAX_TABLE_ELEMENTS);
+        let max = self.ty.max.map_or(self.limit, u64::from).min(self.limit);
         if new > max {
             return None;
         }
@@ -134,6 +142,18 @@ impl TableSlot {
         self.sync();
         Some(old as u32)
     }
+}
+
+/// Checks a table's declared minimum against `limit` (and [`MAX_TABLE_ELEMENTS`]).
+///
+/// # Errors
+/// [`InstantiationError::TableTooLarge`](super::InstantiationError).
+pub fn check_table(ty: &TableType, limit: u64) -> Result<(), super::InstantiationError> {
+    let limit = limit.min(MAX_TABLE_ELEMENTS);
+    if u64::from(ty.min) > limit {
+        return Err(super::InstantiationError::TableTooLarge { elements: ty.min.into(), limit });
+    }
+    Ok(())
 }
 
 /// A global in the store.
@@ -261,12 +281,23 @@ pub struct Store<C: Composition> {
     /// Host modules' states.
     pub host_states: Vec<Box<dyn Any + Send>>,
     /// The context every instance's [`VMContext::store`] points to (boxed: its
-    /// address is stable).
+    /// address is stable). Its `fuel` is the fuel left (see [`super::limits`]).
     pub ctx: Box<VMStoreContext>,
+    /// The engine's limits, taken on the first instantiation or call.
+    limits: Option<ExecLimits>,
+    /// Fuel given to the store so far (consumed = given - left).
+    fuel_given: u64,
+    /// Whether the embedder set the fuel (the engine's default then does not apply).
+    fuel_set: bool,
+    /// The interrupt flag generated code reads, and the timeout watchdog.
+    interrupts: Interrupts,
 }
 
 impl<C: Composition> Default for Store<C> {
     fn default() -> Self {
+        let interrupts = Interrupts::default();
+        let mut ctx = Box::<VMStoreContext>::default();
+        ctx.interrupt = interrupts.flag_ptr();
         Self {
             sigs: SigRegistry::default(),
             funcs: Vec::new(),
@@ -275,7 +306,11 @@ impl<C: Composition> Default for Store<C> {
             globals: Vec::new(),
             instances: Vec::new(),
             host_states: Vec::new(),
-            ctx: Box::default(),
+            ctx,
+            limits: None,
+            fuel_given: 0,
+            fuel_set: false,
+            interrupts,
         }
     }
 }
@@ -313,10 +348,104 @@ impl<C: Composition> Store<C> {
         addr
     }
 
-    /// Adds a table filled with `init`; returns its address.
-    pub fn push_table(&mut self, ty: TableType, init: RawRef) -> u32 {
-        self.tables.push(Box::new(TableSlot::new(ty, init)));
-        (self.tables.len() - 1) as u32
+    /// Adds a table filled with `init`, growable to `limit` elements; returns its
+    /// address.
+    ///
+    /// # Errors
+    /// [`InstantiationError::TableTooLarge`](super::InstantiationError) when `ty.min`
+    /// exceeds `limit` (checked before anything is allocated).
+    pub fn push_table(
+        &mut self,
+        ty: TableType,
+        init: RawRef,
+        limit: u64,
+    ) -> Result<u32, super::InstantiationError> {
+        check_table(&ty, limit)?;
+        self.tables.push(Box::new(TableSlot::new(ty, init, limit)));
+        Ok((self.tables.len() - 1) as u32)
+    }
+
+    /// Takes the engine's limits on first use: the initial fuel (unless the
+    /// embedder set it) and which checks the engine's code contains.
+    pub fn apply_limits(&mut self, limits: ExecLimits) {
+        if self.limits.is_none() {
+            self.limits = Some(limits);
+            if !self.fuel_set && limits.metering() {
+                self.fuel_given = 0;
+                self.ctx.fuel = 0;
+                self.add_fuel(limits.fuel);
+            }
+        }
+    }
+
+    /// Whether code running in this store is metered (the engine's `fuel` key is on;
+    /// known once the store has been used).
+    pub fn metering(&self) -> bool {
+        self.limits.is_some_and(|l| l.metering())
+    }
+
+    /// Sets the fuel left to `fuel` units (consumption so far is kept). Has an effect
+    /// only when the engine meters fuel ([`Store::metering`]).
+    pub fn set_fuel(&mut self, fuel: u64) {
+        let consumed = self.fuel_consumed();
+        self.fuel_set = true;
+        self.ctx.fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
+        self.fuel_given = consumed.saturating_add(self.ctx.fuel as u64);
+    }
+
+    /// Adds `fuel` units to what is left.
+    pub fn add_fuel(&mut self, fuel: u64) {
+        self.fuel_set = true;
+        let fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
+        let left = self.ctx.fuel.saturating_add(fuel);
+        self.fuel_given = self.fuel_given.saturating_add(left.wrapping_sub(self.ctx.fuel) as u64);
+        self.ctx.fuel = left;
+    }
+
+    /// Fuel left (0 once exhausted).
+    pub fn fuel_remaining(&self) -> u64 {
+        self.ctx.fuel.max(0) as u64
+    }
+
+    /// Fuel charged so far (it may exceed what was given by less than one check
+    /// interval when the guest ran out; see [`super::limits`]).
+    pub fn fuel_consumed(&self) -> u64 {
+        (i128::from(self.fuel_given) - i128::from(self.ctx.fuel)).max(0) as u64
+    }
+
+    /// A handle that interrupts guest code of this store from any thread (effective
+    /// when the engine compiles interruption checks).
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        self.interrupts.handle()
+    }
+
+    /// Calls function `func` from the host with the composition's engine, under the
+    /// store's limits: the engine's defaults apply on first use, a `timeout_ms` arms
+    /// the watchdog for this call, and an interrupt that stopped it is cleared.
+    ///
+    /// # Errors
+    /// A trap.
+    pub fn call(
+        &mut self,
+        plugins: &mut C,
+        func: u32,
+        args: &[Val],
+        results: &mut Vec<Val>,
+    ) -> Result<(), Trap> {
+        let limits = plugins.engine().exec_limits();
+        self.apply_limits(limits);
+        if limits.timeout_ms > 0 {
+            self.interrupts.arm(limits.timeout_ms);
+        }
+        let r = <C::Engine as Engine>::call(plugins, self, func, args, results);
+        if limits.timeout_ms > 0 {
+            self.interrupts.disarm();
+            // A timeout that fired as the call was returning belongs to this call.
+            self.interrupts.clear();
+        } else if matches!(&r, Err(t) if t.code == TrapCode::Interrupted) {
+            self.interrupts.clear();
+        }
+        r
     }
 
     /// Adds a global; returns its address.

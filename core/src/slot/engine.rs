@@ -2,7 +2,7 @@
 
 use crate::compose::Composition;
 use crate::plugin::Plugin;
-use crate::runtime::{CompileError, ModuleInfo, Store, Trap, Val};
+use crate::runtime::{CompileError, ExecLimits, ModuleInfo, Store, Trap, Val};
 
 /// How function bodies execute: an interpreter or a JIT.
 ///
@@ -59,8 +59,18 @@ pub trait Engine: Plugin {
         core::ptr::null()
     }
 
+    /// The limits this engine's configuration compiles in (fuel metering,
+    /// interruption checks) and the fuel a new store starts with; see
+    /// [`crate::runtime::limits`] for what the engine must lower. The default: none.
+    fn exec_limits(&self) -> ExecLimits {
+        ExecLimits::default()
+    }
+
     /// Calls function `func` (a store address) with `args`, appending its results to
-    /// `results`. The caller has checked `args` against the function's signature.
+    /// `results` (what `results` held before stays in front). The caller has checked
+    /// `args` against the function's signature and applied the store's limits
+    /// ([`Store::call`] is the entry from the host that does both the limits and the
+    /// timeout).
     ///
     /// # Errors
     /// A trap, with its wasm backtrace.

@@ -27,6 +27,12 @@ pub trait Virt: Plugin {
     /// [`crate::runtime::TrapCode::StackOverflow`].
     fn max_call_depth(&self) -> u32;
 
+    /// Most elements a table may have (declared minimum and growth); a larger
+    /// declared minimum fails instantiation, `table.grow` past it returns -1.
+    fn max_table_elements(&self) -> u32 {
+        crate::runtime::store::MAX_TABLE_ELEMENTS as u32
+    }
+
     /// Largest operand stack (in 8-byte slots) of one call from the host; beyond it
     /// calls trap with [`crate::runtime::TrapCode::StackOverflow`].
     fn max_stack_slots(&self) -> usize;

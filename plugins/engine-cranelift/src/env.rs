@@ -12,7 +12,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
 use vm_core::runtime::offsets as o;
-use vm_core::runtime::{FuncType, ModuleInfo, ValType};
+use vm_core::runtime::{ExecLimits, FuncType, ModuleInfo, ValType};
 
 /// Trap codes of generated code beyond Cranelift's own.
 pub mod trap {
@@ -30,6 +30,8 @@ pub mod trap {
     pub const OUT_OF_FUEL: TrapCode = TrapCode::unwrap_user(5);
     /// A runtime function recorded the trap.
     pub const PENDING: TrapCode = TrapCode::unwrap_user(6);
+    /// The store's interrupt flag was set.
+    pub const INTERRUPTED: TrapCode = TrapCode::unwrap_user(7);
 }
 
 /// Runtime functions generated code calls, by index in the store context's table.
@@ -121,6 +123,8 @@ pub struct FuncEnv<'m> {
     pub guard_pages: bool,
     /// Fuel metering is compiled in.
     pub fuel: bool,
+    /// Interruption checks are compiled in.
+    pub interrupt: bool,
     /// Calls deliver wasm-call events (an observer of the composition subscribes).
     pub call_events: bool,
     vmctx: Option<Value>,
@@ -142,11 +146,17 @@ const GUARDED_OFFSET: u64 = 0x8000_0000;
 
 impl<'m> FuncEnv<'m> {
     /// An environment for functions of `module`.
-    pub fn new(module: &'m ModuleInfo, guard_pages: bool, fuel: bool, call_events: bool) -> Self {
+    pub fn new(
+        module: &'m ModuleInfo,
+        guard_pages: bool,
+        limits: ExecLimits,
+        call_events: bool,
+    ) -> Self {
         Self {
             module,
             guard_pages,
-            fuel,
+            fuel: limits.metering(),
+            interrupt: limits.interrupt_checks(),
             call_events,
             vmctx: None,
             vmctx_gv: None,
@@ -465,25 +475,42 @@ impl<'m> FuncEnv<'m> {
         }
     }
 
-    // ---- fuel -------------------------------------------------------------------
+    // ---- fuel and interruption (vm_core::runtime::limits) -----------------------
 
-    fn fuel_addr(&mut self, b: &mut FunctionBuilder) -> Value {
+    fn store_ctx(&mut self, b: &mut FunctionBuilder) -> Value {
         self.vmctx_field(b, o::VMCTX_STORE)
     }
 
-    /// Subtracts `cost` from the fuel left.
-    pub fn fuel_consume(&mut self, b: &mut FunctionBuilder, cost: u64) {
-        let store = self.fuel_addr(b);
-        let f = b.ins().load(types::I64, MemFlagsData::trusted(), store, o::STORE_FUEL as i32);
-        let f = b.ins().iadd_imm_s(f, -(cost as i64));
-        b.ins().store(MemFlagsData::trusted(), f, store, o::STORE_FUEL as i32);
+    /// Charges a run's cost to the store's fuel, then with `check` traps with "out
+    /// of fuel" when the fuel left is below zero. Returns the instruction holding the
+    /// cost (a placeholder until the run's end is known: [`FuncEnv::set_run_cost`]).
+    pub fn fuel_charge(&mut self, b: &mut FunctionBuilder, check: bool) -> ir::Inst {
+        let store = self.store_ctx(b);
+        let cost = b.ins().iconst(types::I64, 0);
+        let inst = b.func.dfg.value_def(cost).unwrap_inst();
+        let flags = MemFlagsData::trusted();
+        let f = b.ins().load(types::I64, flags, store, o::STORE_FUEL as i32);
+        let f = b.ins().isub(f, cost);
+        b.ins().store(flags, f, store, o::STORE_FUEL as i32);
+        if check {
+            let neg = b.ins().icmp_imm_s(IntCC::SignedLessThan, f, 0);
+            b.ins().trapnz(neg, trap::OUT_OF_FUEL);
+        }
+        inst
     }
 
-    /// Traps with "out of fuel" when the fuel left is negative.
-    pub fn fuel_check(&mut self, b: &mut FunctionBuilder) {
-        let store = self.fuel_addr(b);
-        let f = b.ins().load(types::I64, MemFlagsData::trusted(), store, o::STORE_FUEL as i32);
-        let neg = b.ins().icmp_imm_s(IntCC::SignedLessThan, f, 0);
-        b.ins().trapnz(neg, trap::OUT_OF_FUEL);
+    /// Sets the cost charged by a [`FuncEnv::fuel_charge`].
+    pub fn set_run_cost(b: &mut FunctionBuilder, inst: ir::Inst, cost: u64) {
+        b.func.replace(inst).iconst(types::I64, cost as i64);
+    }
+
+    /// Traps with "interrupted" when the store's interrupt flag is set.
+    pub fn interrupt_check(&mut self, b: &mut FunctionBuilder) {
+        let store = self.store_ctx(b);
+        let flag = self.fixed_load(b, store, o::STORE_INTERRUPT);
+        // An atomic load (a plain `mov` on x86-64): another thread writes the flag,
+        // so no earlier load of it may stand in for this one.
+        let v = b.ins().atomic_load(types::I32, MemFlagsData::trusted(), flag);
+        b.ins().trapnz(v, trap::INTERRUPTED);
     }
 }

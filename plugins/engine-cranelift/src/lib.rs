@@ -17,7 +17,9 @@
 //! |---|---|---|
 //! | `opt_level` | `speed` | `none`, `speed` or `speed_and_size` |
 //! | `verifier` | `false` | run Cranelift's IR verifier on every function |
-//! | `fuel` | 0 | fuel units (about one per wasm operator) one call from the host may use; 0 = unmetered, and no metering code is emitted |
+//! | `fuel` | 0 | fuel every new store starts with, one unit per wasm operator (see `vm_core::runtime::limits`); 0 = unmetered, and no metering code is emitted |
+//! | `timeout_ms` | 0 | wall-clock limit of one call from the host; past it the guest traps with "interrupted" at its next function entry or loop header; 0 = none, and no check code is emitted |
+//! | `interruptible` | `false` | emit the interruption checks without a timeout, for `Vm::interrupt_handle` |
 
 pub mod code;
 pub mod env;
@@ -38,7 +40,8 @@ use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use vm_core::plugin::PluginStats;
 use vm_core::runtime::{
-    Caller, CompileError, FrameInfo, FuncKind, ModuleInfo, Store, Trap, TrapCode, Val, ValType,
+    Caller, CompileError, ExecLimits, FrameInfo, FuncKind, ModuleInfo, Store, Trap, TrapCode, Val,
+    ValType,
 };
 use vm_core::slot::{Engine, EventKind, Virt};
 use vm_core::{Composition, Plugin, PluginError};
@@ -80,9 +83,26 @@ pub struct CraneliftConfig {
     /// Run Cranelift's IR verifier on every function.
     #[config(default = false)]
     pub verifier: bool,
-    /// Fuel one call from the host may use (about one unit per operator; 0 = unmetered).
+    /// Fuel every new store starts with, one unit per wasm operator (0 = unmetered).
     #[config(default = 0, range = "0..")]
     pub fuel: u64,
+    /// Wall-clock limit of one call from the host in milliseconds (0 = none).
+    #[config(default = 0, range = "0..=86400000")]
+    pub timeout_ms: u64,
+    /// Emit interruption checks without a timeout (for interrupt handles).
+    #[config(default = false)]
+    pub interruptible: bool,
+}
+
+impl CraneliftConfig {
+    /// The execution limits this configuration compiles in.
+    pub fn limits(&self) -> ExecLimits {
+        ExecLimits {
+            fuel: self.fuel,
+            timeout_ms: self.timeout_ms,
+            interruptible: self.interruptible,
+        }
+    }
 }
 
 /// The Cranelift JIT engine.
@@ -210,31 +230,31 @@ fn libcall_addr(lc: LibCall) -> Option<usize> {
     })
 }
 
-fn trap_kind(c: ir::TrapCode) -> TrapKind {
+/// What a trap site of generated code means. Every code the translator and
+/// Cranelift emit has its own arm; any other code is a compile error, never a
+/// silent "unreachable".
+fn trap_kind(c: ir::TrapCode) -> Result<TrapKind, CompileError> {
     let w = TrapKind::Wasm;
-    if c == ir::TrapCode::STACK_OVERFLOW {
-        w(TrapCode::StackOverflow)
-    } else if c == ir::TrapCode::INTEGER_OVERFLOW {
-        w(TrapCode::IntegerOverflow)
-    } else if c == ir::TrapCode::HEAP_OUT_OF_BOUNDS {
-        w(TrapCode::MemoryOutOfBounds)
-    } else if c == ir::TrapCode::INTEGER_DIVISION_BY_ZERO {
-        w(TrapCode::IntegerDivisionByZero)
-    } else if c == ir::TrapCode::BAD_CONVERSION_TO_INTEGER {
-        w(TrapCode::BadConversionToInteger)
-    } else if c == trap::TABLE_OUT_OF_BOUNDS {
-        w(TrapCode::TableOutOfBounds)
-    } else if c == trap::INDIRECT_CALL_TO_NULL {
-        w(TrapCode::IndirectCallToNull)
-    } else if c == trap::BAD_SIGNATURE {
-        w(TrapCode::BadSignature)
-    } else if c == trap::OUT_OF_FUEL {
-        w(TrapCode::OutOfFuel)
-    } else if c == trap::PENDING {
-        TrapKind::Pending
-    } else {
-        w(TrapCode::Unreachable)
-    }
+    Ok(match c {
+        ir::TrapCode::STACK_OVERFLOW => w(TrapCode::StackOverflow),
+        ir::TrapCode::INTEGER_OVERFLOW => w(TrapCode::IntegerOverflow),
+        ir::TrapCode::HEAP_OUT_OF_BOUNDS => w(TrapCode::MemoryOutOfBounds),
+        ir::TrapCode::INTEGER_DIVISION_BY_ZERO => w(TrapCode::IntegerDivisionByZero),
+        ir::TrapCode::BAD_CONVERSION_TO_INTEGER => w(TrapCode::BadConversionToInteger),
+        trap::UNREACHABLE => w(TrapCode::Unreachable),
+        trap::TABLE_OUT_OF_BOUNDS => w(TrapCode::TableOutOfBounds),
+        trap::INDIRECT_CALL_TO_NULL => w(TrapCode::IndirectCallToNull),
+        trap::BAD_SIGNATURE => w(TrapCode::BadSignature),
+        trap::OUT_OF_FUEL => w(TrapCode::OutOfFuel),
+        trap::INTERRUPTED => w(TrapCode::Interrupted),
+        trap::PENDING => TrapKind::Pending,
+        other => {
+            return Err(CompileError::Body {
+                offset: 0,
+                message: format!("cranelift: trap code {other} has no wasm meaning"),
+            });
+        }
+    })
 }
 
 /// Threads to compile with (at most 4, at least 1).
@@ -284,7 +304,7 @@ pub fn disassemble(
     let bytes =
         module.bytes.get(body.range.clone()).ok_or(CompileError::Limit("function body range"))?;
     let fb = FunctionBody::new(BinaryReader::new(bytes, body.range.start as u64));
-    let mut env = FuncEnv::new(module, guard_pages, config.fuel > 0, false);
+    let mut env = FuncEnv::new(module, guard_pages, config.limits(), false);
     let mut ctx = Context::new();
     let mut fctx = FunctionBuilderContext::new();
     ctx.func.signature = env::wasm_signature(ty);
@@ -313,11 +333,11 @@ type Chunk = (Assembler, Vec<Range<u32>>);
 fn compile_chunk(
     isa: &OwnedTargetIsa,
     module: &ModuleInfo,
-    (guard_pages, fuel, call_events): (bool, bool, bool),
+    (guard_pages, limits, call_events): (bool, ExecLimits, bool),
     range: Range<usize>,
 ) -> Result<Chunk, CompileError> {
     let cfg = isa.frontend_config();
-    let mut env = FuncEnv::new(module, guard_pages, fuel, call_events);
+    let mut env = FuncEnv::new(module, guard_pages, limits, call_events);
     let mut ctx = Context::new();
     let mut fctx = FunctionBuilderContext::new();
     let mut asm = Assembler::new();
@@ -412,7 +432,7 @@ impl Assembler {
             });
         }
         for t in buf.traps() {
-            self.traps.push(TrapSite { offset: start + t.offset, kind: trap_kind(t.code) });
+            self.traps.push(TrapSite { offset: start + t.offset, kind: trap_kind(t.code)? });
         }
         for s in buf.get_srclocs_sorted() {
             if !s.loc.is_default() {
@@ -433,7 +453,7 @@ impl Cranelift {
         let t0 = Instant::now();
         let isa = self.isa.clone();
         let cfg = isa.frontend_config();
-        let flags = (guard_pages, self.config.fuel > 0, call_events);
+        let flags = (guard_pages, self.config.limits(), call_events);
         // Functions compile in parallel, in contiguous chunks of similar byte size,
         // each into an assembler of its own; the chunks are then laid out in order.
         let chunks = chunks(module, compile_threads());
@@ -587,6 +607,10 @@ impl Engine for Cranelift {
         code.host_calls.get(ty as usize).map_or(std::ptr::null(), |&off| code.addr(off))
     }
 
+    fn exec_limits(&self) -> ExecLimits {
+        self.config.limits()
+    }
+
     fn call<C: Composition<Engine = Self>>(
         plugins: &mut C,
         store: &mut Store<C>,
@@ -601,11 +625,15 @@ impl Engine for Cranelift {
         let (instance, index) = match kind {
             FuncKind::Host { def, state } => {
                 plugins.engine_mut().host_calls += 1;
-                results.clear();
+                let at = results.len();
                 results.extend(def.results.iter().map(|&t| Val::default_for(t)));
                 let st =
                     store.host_state_mut(state).ok_or_else(|| Trap::host("missing host state"))?;
-                return (def.call)(&mut Caller::new(None, st), args, results);
+                let r = (def.call)(&mut Caller::new(None, st), args, &mut results[at..]);
+                if r.is_err() {
+                    results.truncate(at);
+                }
+                return r;
             }
             FuncKind::Wasm { instance, index } => (instance, index),
         };
@@ -629,7 +657,6 @@ impl Engine for Cranelift {
         }
         let engine = plugins.engine_mut();
         let libcalls = engine.libcalls.get_or_insert_with(libcalls::table::<C>).as_ptr();
-        let fuel = engine.config.fuel;
         let stack_lo = traps::thread_stack_low();
         let here = &raw const buf as usize;
         let limit = if stack_lo != 0 && here > stack_lo + STACK_RESERVE {
@@ -642,9 +669,8 @@ impl Engine for Cranelift {
         // code does not touch the store through anything else until the call returns.
         let saved = unsafe {
             let ctx = &mut *(*store_ptr).ctx;
-            let saved = (ctx.stack_limit, ctx.fuel, ctx.store, ctx.plugins);
+            let saved = (ctx.stack_limit, ctx.store, ctx.plugins);
             ctx.stack_limit = limit;
-            ctx.fuel = if fuel == 0 { i64::MAX } else { i64::try_from(fuel).unwrap_or(i64::MAX) };
             ctx.libcalls = libcalls;
             ctx.store = store_ptr.cast();
             ctx.plugins = (plugins as *mut C).cast();
@@ -664,13 +690,12 @@ impl Engine for Cranelift {
         // SAFETY: the call is over; restore what a caller further out had set.
         unsafe {
             let ctx = &mut *(*store_ptr).ctx;
-            (ctx.stack_limit, ctx.fuel, ctx.store, ctx.plugins) = saved;
+            (ctx.stack_limit, ctx.store, ctx.plugins) = saved;
         }
         // SAFETY: as above, the raw pointer is the `&mut` we were given.
         let store = unsafe { &mut *store_ptr };
         plugins.engine_mut().host_calls += state.host_calls;
         let outcome = if ok {
-            results.clear();
             if let Some(fty) = store.func_type(func) {
                 results.extend(fty.results().iter().zip(&*buf).map(|(&t, &raw)| match t {
                     ValType::V128 => Val::V128(raw),

@@ -19,7 +19,7 @@ use wasmparser::{BinaryReader, FunctionBody};
 
 /// Every function of `info` translated, calls linked.
 fn translate(info: &ModuleInfo) -> (Vec<Op>, Vec<FuncCode>, Vec<u64>) {
-    let mut tr = FuncTranslator::new(info, false);
+    let mut tr = FuncTranslator::new(info, vm_core::runtime::ExecLimits::default());
     let mut funcs = Vec::with_capacity(info.bodies.len());
     for (i, body) in info.bodies.iter().enumerate() {
         let bytes = &info.bytes[body.range.clone()];

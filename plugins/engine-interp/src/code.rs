@@ -299,8 +299,14 @@ macro_rules! define_op {
         #[allow(missing_docs)]
         pub enum Op {
             Unreachable,
-            /// Charge fuel for the straight-line code that follows.
+            /// Charge fuel for the straight-line run that follows.
             Fuel(u32),
+            /// Charge fuel for the run that follows, then trap with "out of fuel"
+            /// when the store's fuel is below zero (function entry, loop header).
+            FuelCheck(u32),
+            /// Trap with "interrupted" when the store's interrupt flag is set
+            /// (function entry, loop header).
+            Interrupt,
             Br { offset: i32 },
             BrIfNez { cond: u32, offset: i32 },
             BrIfEqz { cond: u32, offset: i32 },
@@ -653,6 +659,8 @@ macro_rules! define_op {
                 match self {
                     Op::Unreachable
                     | Op::Fuel(_)
+                    | Op::FuelCheck(_)
+                    | Op::Interrupt
                     | Op::Br { .. }
                     | Op::Return0
                     | Op::Enter { .. }

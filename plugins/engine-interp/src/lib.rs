@@ -8,7 +8,9 @@
 //!
 //! | config key | default | meaning |
 //! |---|---|---|
-//! | `fuel` | 0 | instructions one call from the host may execute (0 = unmetered); running out traps with "out of fuel" |
+//! | `fuel` | 0 | fuel every new store starts with, one unit per wasm operator (see `vm_core::runtime::limits`); 0 = unmetered and no metering code; running out traps with "out of fuel" |
+//! | `timeout_ms` | 0 | wall-clock limit of one call from the host; past it the guest traps with "interrupted" at its next function entry or loop header; 0 = none and no check code |
+//! | `interruptible` | `false` | emit the interruption checks without a timeout, for `Vm::interrupt_handle` |
 //! | `verify` | false | check the translated code of every function before it can run ([`verify`]); always on in debug builds |
 //!
 //! It fills the `engine` slot of a composition (`engine: vm_engine_interp::Interp` in
@@ -25,7 +27,7 @@ mod testing;
 use std::time::{Duration, Instant};
 
 use vm_core::plugin::PluginStats;
-use vm_core::runtime::{CompileError, ModuleInfo, Store, Trap, Val};
+use vm_core::runtime::{CompileError, ExecLimits, ModuleInfo, Store, Trap, Val};
 use vm_core::slot::{Engine, Virt};
 use vm_core::{Composition, Plugin, PluginError};
 use wasmparser::{BinaryReader, FunctionBody};
@@ -38,13 +40,29 @@ use translate::FuncTranslator;
 #[derive(Debug, Clone, serde::Deserialize, vm_core::PluginConfig)]
 #[serde(default, deny_unknown_fields)]
 pub struct InterpConfig {
-    /// Instructions one call from the host may execute (0 = unmetered).
+    /// Fuel every new store starts with, one unit per wasm operator (0 = unmetered).
     #[config(default = 0, range = "0..")]
     pub fuel: u64,
     /// Check the translated code of every function before it can run (always on in
     /// debug builds): a translator bug becomes a compile error, not memory corruption.
     #[config(default = false)]
     pub verify: bool,
+    /// Wall-clock limit of one call from the host in milliseconds (0 = none).
+    #[config(default = 0, range = "0..=86400000")]
+    pub timeout_ms: u64,
+    /// Emit interruption checks without a timeout (for interrupt handles).
+    #[config(default = false)]
+    pub interruptible: bool,
+}
+
+impl InterpConfig {
+    fn limits(&self) -> ExecLimits {
+        ExecLimits {
+            fuel: self.fuel,
+            timeout_ms: self.timeout_ms,
+            interruptible: self.interruptible,
+        }
+    }
 }
 
 /// Debug builds verify every function whatever the configuration says.
@@ -100,7 +118,7 @@ impl Engine for Interp {
 
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {
         let t0 = Instant::now();
-        let mut tr = FuncTranslator::new(module, self.config.fuel > 0);
+        let mut tr = FuncTranslator::new(module, self.config.limits());
         let mut funcs: Vec<FuncCode> = Vec::with_capacity(module.bodies.len());
         for (i, body) in module.bodies.iter().enumerate() {
             let bytes = module
@@ -133,6 +151,10 @@ impl Engine for Interp {
         })
     }
 
+    fn exec_limits(&self) -> ExecLimits {
+        self.config.limits()
+    }
+
     fn call<C: Composition<Engine = Self>>(
         plugins: &mut C,
         store: &mut Store<C>,
@@ -147,12 +169,9 @@ impl Engine for Interp {
         if buf.stack.len() != slots {
             buf.stack = vec![0; slots];
         }
-        let mut limits = Limits {
-            max_depth,
-            fuel: i64::try_from(engine.config.fuel).unwrap_or(i64::MAX),
-            host_calls: 0,
-        };
+        let mut limits = Limits { max_depth, fuel: store.ctx.fuel, host_calls: 0 };
         let r = exec::call::<C>(plugins, store, &mut buf, &mut limits, func, args, results);
+        store.ctx.fuel = limits.fuel;
         let engine = plugins.engine_mut();
         engine.buffers = buf;
         engine.host_calls += limits.host_calls;

@@ -98,7 +98,7 @@ vm_core::compose! {
 /// and constant pool.
 pub fn translate(wat: &str) -> (ModuleInfo, Vec<Op>, Vec<FuncCode>, Vec<u64>) {
     let info = ModuleInfo::decode(wat.as_bytes(), Features::default()).expect("valid module");
-    let mut tr = FuncTranslator::new(&info, false);
+    let mut tr = FuncTranslator::new(&info, vm_core::runtime::ExecLimits::default());
     let mut funcs = Vec::new();
     for (i, body) in info.bodies.iter().enumerate() {
         let bytes = &info.bytes[body.range.clone()];

@@ -300,7 +300,7 @@ macro_rules! define_check {
             ) -> Check {
                 let m = self.module;
                 match self.ops[pc] {
-                    Op::Unreachable | Op::Fuel(_) => {}
+                    Op::Unreachable | Op::Fuel(_) | Op::FuelCheck(_) | Op::Interrupt => {}
                     Op::Enter { .. } if pc == f.start => {}
                     Op::Enter { .. } => return Err("Enter after the function's entry".into()),
                     Op::Consts { .. } if pc == f.start + 1 && fc.consts_len != 0 => {}

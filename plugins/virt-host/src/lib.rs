@@ -8,7 +8,11 @@
 //! |---|---|---|
 //! | `max_call_depth` | 100000 | deepest wasm call stack; deeper traps with `call stack exhausted` |
 //! | `max_stack_slots` | 4194304 | operand stack (8-byte slots) per call from the host |
-//! | `max_memory_pages` | 65536 | largest linear memory, in 64 KiB pages |
+//! | `max_memory_pages` | 65536 | largest linear memory, in 64 KiB pages (a larger declared minimum fails instantiation; `memory.grow` past it returns -1) |
+//! | `max_table_elements` | 10000000 | largest table (a larger declared minimum fails instantiation; `table.grow` past it returns -1) |
+//!
+//! Stats: `memory_bytes` is the linear memory committed right now (every live
+//! memory's current size); `memories_created` counts memories ever created.
 //!
 //! ```
 //! use vm_core::runtime::LinearMemory;
@@ -24,6 +28,9 @@
 mod memory;
 
 pub use memory::MmapMemory;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use vm_core::plugin::PluginStats;
 use vm_core::runtime::{MemoryError, MemoryType};
@@ -43,6 +50,9 @@ pub struct HostVirtConfig {
     /// Largest linear memory in 64 KiB pages.
     #[config(default = 65536, range = "0..=65536")]
     pub max_memory_pages: u32,
+    /// Largest table in elements.
+    #[config(default = 10_000_000, range = "0..=10000000")]
+    pub max_table_elements: u32,
 }
 
 /// In-process execution with guard-page isolated linear memories.
@@ -50,17 +60,20 @@ pub struct HostVirtConfig {
 pub struct HostVirt {
     config: HostVirtConfig,
     memories_created: u64,
+    /// Bytes committed by the live memories this plugin created.
+    committed: Arc<AtomicU64>,
 }
 
 impl Plugin for HostVirt {
     type Config = HostVirtConfig;
 
     fn new(config: HostVirtConfig) -> Result<Self, PluginError> {
-        Ok(Self { config, memories_created: 0 })
+        Ok(Self { config, memories_created: 0, committed: Arc::default() })
     }
 
     fn stats(&self) -> PluginStats {
         let mut s = PluginStats::default();
+        s.memory_bytes = self.committed.load(Ordering::Relaxed);
         s.custom.push(("memories_created", self.memories_created));
         s
     }
@@ -77,13 +90,17 @@ impl Virt for HostVirt {
                 limit: self.config.max_memory_pages.into(),
             });
         }
-        let m = MmapMemory::new(ty.min, self.config.max_memory_pages)?;
+        let m = MmapMemory::counted(ty.min, self.config.max_memory_pages, self.committed.clone())?;
         self.memories_created += 1;
         Ok(m)
     }
 
     fn max_call_depth(&self) -> u32 {
         self.config.max_call_depth
+    }
+
+    fn max_table_elements(&self) -> u32 {
+        self.config.max_table_elements
     }
 
     fn max_stack_slots(&self) -> usize {

@@ -1,5 +1,8 @@
 //! A linear memory in an `mmap` reservation with guard pages.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use vm_core::runtime::{LinearMemory, MemoryError, PAGE_SIZE};
 
 /// Bytes reserved per memory: 4 GiB of addressable memory plus a 4 GiB guard region,
@@ -13,6 +16,9 @@ pub struct MmapMemory {
     base: *mut u8,
     len: usize,
     max_pages: u32,
+    /// Committed bytes of every memory sharing this counter (the plugin's
+    /// `memory_bytes`).
+    committed: Arc<AtomicU64>,
 }
 
 // SAFETY: `MmapMemory` exclusively owns its mapping; the raw pointer is not shared
@@ -29,6 +35,19 @@ impl MmapMemory {
     /// # Errors
     /// The reservation or the commit failed.
     pub fn new(pages: u32, max_pages: u32) -> Result<Self, MemoryError> {
+        Self::counted(pages, max_pages, Arc::default())
+    }
+
+    /// As [`MmapMemory::new`], adding the bytes it commits to `committed` (and
+    /// subtracting them when it is dropped).
+    ///
+    /// # Errors
+    /// The reservation or the commit failed.
+    pub fn counted(
+        pages: u32,
+        max_pages: u32,
+        committed: Arc<AtomicU64>,
+    ) -> Result<Self, MemoryError> {
         // SAFETY: an anonymous private mapping at an address of the kernel's choice
         // aliases nothing; the result is checked against MAP_FAILED.
         let base = unsafe {
@@ -44,7 +63,7 @@ impl MmapMemory {
         if base == libc::MAP_FAILED {
             return Err(MemoryError::Reserve { bytes: RESERVATION, errno: errno() });
         }
-        let mut m = Self { base: base.cast(), len: 0, max_pages };
+        let mut m = Self { base: base.cast(), len: 0, max_pages, committed };
         m.grow_to(pages)?;
         Ok(m)
     }
@@ -83,6 +102,7 @@ impl LinearMemory for MmapMemory {
         if r != 0 {
             return Err(MemoryError::Commit { bytes: new_len - self.len, errno: errno() });
         }
+        self.committed.fetch_add((new_len - self.len) as u64, Ordering::Relaxed);
         self.len = new_len;
         Ok(())
     }
@@ -90,6 +110,7 @@ impl LinearMemory for MmapMemory {
 
 impl Drop for MmapMemory {
     fn drop(&mut self) {
+        self.committed.fetch_sub(self.len as u64, Ordering::Relaxed);
         // SAFETY: `base` is the start of our RESERVATION-byte mapping, unmapped once;
         // no reference into it outlives `self` (the store drops memories last).
         unsafe {

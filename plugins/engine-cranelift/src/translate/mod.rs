@@ -20,6 +20,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, Variable};
+use vm_core::runtime::limits::{self, RunStart};
 use vm_core::runtime::{CompileError, FuncType};
 use wasmparser::{BlockType, FunctionBody, MemArg, Operator};
 
@@ -93,7 +94,8 @@ pub struct FuncTranslator<'e, 'm, 'b> {
     reachable: bool,
     /// Frames opened while unreachable (skipped with their contents).
     dead_depth: u32,
-    fuel_pending: u64,
+    /// The fuel charge of the current run and the run's cost so far.
+    run: Option<(ir::Inst, u64)>,
     offset: u64,
     results: usize,
 }
@@ -158,20 +160,18 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
             locals,
             reachable: true,
             dead_depth: 0,
-            fuel_pending: 0,
+            run: None,
             offset: 0,
             results: ty.results().len(),
         };
-        if t.env.fuel {
-            t.env.fuel_consume(&mut t.b, 1);
-            t.env.fuel_check(&mut t.b);
-        }
+        t.start_run(Some(RunStart::Check));
         let mut ops = body.get_operators_reader().map_err(|e| body_error(0, e))?;
         while !ops.eof() {
             t.offset = ops.original_position();
             t.b.set_srcloc(ir::SourceLoc::new(t.offset as u32));
             ops.visit_operator(&mut t).map_err(|e| body_error(t.offset, e))??;
         }
+        t.finish_run();
         t.b.finalize(cfg);
         Ok(())
     }
@@ -214,10 +214,25 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
         })
     }
 
-    fn flush_fuel(&mut self) {
-        if self.env.fuel && self.fuel_pending > 0 {
-            self.env.fuel_consume(&mut self.b, self.fuel_pending);
-            self.fuel_pending = 0;
+    /// Starts a straight-line run (see `vm_core::runtime::limits`): charges its cost
+    /// on entry and, at a check point, checks fuel and the interrupt flag.
+    fn start_run(&mut self, kind: Option<RunStart>) {
+        self.finish_run();
+        let Some(kind) = kind else { return };
+        let check = kind == RunStart::Check;
+        if self.env.fuel {
+            let inst = self.env.fuel_charge(&mut self.b, check);
+            self.run = Some((inst, 0));
+        }
+        if check && self.env.interrupt {
+            self.env.interrupt_check(&mut self.b);
+        }
+    }
+
+    /// Sets the cost of the run that ends here.
+    fn finish_run(&mut self) {
+        if let Some((inst, cost)) = self.run.take() {
+            FuncEnv::set_run_cost(&mut self.b, inst, cost);
         }
     }
 
@@ -274,7 +289,6 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
         let (exit, height) = (frame.exit, frame.height);
         if reachable {
             frame.branched = true;
-            self.flush_fuel();
             let vals = self.top(results).to_vec();
             self.jump(exit, &vals);
         }
@@ -288,7 +302,6 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
         let mut frame = self.frames.pop().expect("validated: end closes a frame");
         let mut reach = frame.branched;
         if self.reachable {
-            self.flush_fuel();
             let vals = self.top(frame.results).to_vec();
             self.jump(frame.exit, &vals);
             reach = true;
@@ -383,14 +396,26 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
         self.b.ins().iconst(types::I32, i64::from(v))
     }
 
+    /// Translates one operator, charging it to the current run and starting the
+    /// next run where vm-core's fuel definition says.
     fn op(&mut self, op: Operator<'_>, name: &'static str) -> Result<(), CompileError> {
+        let next = limits::run_after(&op);
+        if self.reachable {
+            if let Some((_, cost)) = &mut self.run {
+                *cost += limits::cost(&op);
+            }
+            self.live_op(op, name)?;
+        } else {
+            self.dead_op(&op)?;
+        }
+        if next.is_some() && self.reachable && !self.frames.is_empty() {
+            self.start_run(next);
+        }
+        Ok(())
+    }
+
+    fn live_op(&mut self, op: Operator<'_>, name: &'static str) -> Result<(), CompileError> {
         let _ = name;
-        if !self.reachable {
-            return self.dead_op(&op);
-        }
-        if self.env.fuel {
-            self.fuel_pending += 1;
-        }
         use Operator as O;
         macro_rules! un {
             ($m:ident) => {{
@@ -413,7 +438,6 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
         }
         match op {
             O::Unreachable => {
-                self.flush_fuel();
                 self.b.ins().trap(trap::UNREACHABLE);
                 self.enter_unreachable();
             }
@@ -432,7 +456,6 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
             }
             O::Loop { blockty } => {
                 let (params, results) = self.block_type(blockty)?;
-                self.flush_fuel();
                 let header = self.new_block(&params);
                 let exit = self.new_block(&results);
                 let vals = self.top(params.len()).to_vec();
@@ -442,9 +465,6 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 self.stack.truncate(height);
                 let hp = self.b.block_params(header).to_vec();
                 self.stack.extend(hp);
-                if self.env.fuel {
-                    self.env.fuel_check(&mut self.b);
-                }
                 self.frames.push(Frame {
                     kind: FrameKind::Loop { header },
                     exit,
@@ -457,7 +477,6 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
             O::If { blockty } => {
                 let (params, results) = self.block_type(blockty)?;
                 let cond = self.pop();
-                self.flush_fuel();
                 let then_block = self.b.create_block();
                 let else_block = self.b.create_block();
                 let exit = self.new_block(&results);
@@ -478,7 +497,6 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
             O::Else => self.op_else(),
             O::End => self.op_end(),
             O::Br { relative_depth } => {
-                self.flush_fuel();
                 let (to, n) = self.branch_target(relative_depth);
                 let vals = self.top(n).to_vec();
                 self.jump(to, &vals);
@@ -486,7 +504,6 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
             }
             O::BrIf { relative_depth } => {
                 let cond = self.pop();
-                self.flush_fuel();
                 let (to, n) = self.branch_target(relative_depth);
                 let vals = Self::args(self.top(n));
                 let next = self.b.create_block();
@@ -496,7 +513,6 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
             }
             O::BrTable { targets } => {
                 let index = self.pop();
-                self.flush_fuel();
                 let off = self.offset;
                 let depths: Vec<u32> =
                     targets.targets().collect::<Result<_, _>>().map_err(|e| body_error(off, e))?;
@@ -537,13 +553,11 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 self.enter_unreachable();
             }
             O::Return => {
-                self.flush_fuel();
                 let vals = self.top(self.results).to_vec();
                 self.b.ins().return_(&vals);
                 self.enter_unreachable();
             }
             O::Call { function_index } => {
-                self.flush_fuel();
                 let n = self.env.module.func_type(function_index).map_or(0, |t| t.params().len());
                 let args = self.top(n).to_vec();
                 self.stack.truncate(self.stack.len() - n);
@@ -551,7 +565,6 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 self.call_results(call);
             }
             O::CallIndirect { type_index, table_index } => {
-                self.flush_fuel();
                 let index = self.pop();
                 let n = self.env.module.types[type_index as usize].params().len();
                 let args = self.top(n).to_vec();

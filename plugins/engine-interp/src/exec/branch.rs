@@ -13,8 +13,19 @@ handler!(unreachable(pc, fp, mb, ml, x) {
 handler!(fuel(pc, fp, mb, ml, x) {
     operands!(pc, Op::Fuel(n));
     x.fuel -= i64::from(n);
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(fuel_check(pc, fp, mb, ml, x) {
+    operands!(pc, Op::FuelCheck(n));
+    x.fuel -= i64::from(n);
     if x.fuel < 0 {
         return trap!(x, TrapCode::OutOfFuel);
+    }
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(interrupt(pc, fp, mb, ml, x) {
+    if (*x.interrupt).load(core::sync::atomic::Ordering::Relaxed) != 0 {
+        return trap!(x, TrapCode::Interrupted);
     }
     next!(pc.add(1), fp, mb, ml, x)
 });

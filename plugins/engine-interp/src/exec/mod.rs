@@ -107,6 +107,8 @@ pub struct Exec<C: Composition> {
     pub max_depth: usize,
     /// Remaining fuel (when metering).
     pub fuel: i64,
+    /// The store's interrupt flag.
+    pub interrupt: *const core::sync::atomic::AtomicU32,
     /// Host calls made.
     pub host_calls: u64,
     /// Host call argument buffer.
@@ -299,6 +301,7 @@ fn run<C: Composition<Engine = crate::Interp>>(
             frames: std::mem::take(&mut buf.frames),
             max_depth: limits.max_depth,
             fuel: limits.fuel,
+            interrupt: store.ctx.interrupt,
             host_calls: 0,
             args: std::mem::take(&mut buf.args),
             results: std::mem::take(&mut buf.results),
@@ -360,6 +363,8 @@ macro_rules! define_handler_of {
             let h: Handler<C> = match op {
                 Op::Unreachable => branch::unreachable::<C>,
                 Op::Fuel(_) => branch::fuel::<C>,
+                Op::FuelCheck(_) => branch::fuel_check::<C>,
+                Op::Interrupt => branch::interrupt::<C>,
                 Op::Arg(_) => branch::arg::<C>,
                 Op::Br { .. } => branch::br::<C>,
                 Op::BrIfNez { .. } => branch::br_if_nez::<C>,

@@ -16,8 +16,9 @@ mod visit;
 #[cfg(test)]
 mod tests;
 
+use vm_core::runtime::limits::{self, RunStart};
 use vm_core::runtime::module::ModuleInfo;
-use vm_core::runtime::{CompileError, FuncType};
+use vm_core::runtime::{CompileError, ExecLimits, FuncType};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
 use crate::code::{BinaryOp, FuncCode, Op};
@@ -71,9 +72,11 @@ pub struct FuncTranslator<'m> {
     unreachable: bool,
     /// Nesting depth of blocks opened inside skipped code.
     dead_depth: u32,
-    /// Index of the `Fuel` op charging the current straight-line run.
+    /// Index of the `Fuel`/`FuelCheck` op charging the current straight-line run.
     fuel_op: Option<usize>,
     fuel: bool,
+    /// Interruption checks are emitted.
+    interrupt: bool,
     /// First instruction that may be rewritten by later ones (after the last label).
     barrier: usize,
     /// The [`Op::Call`] just emitted, with no label since: a `local.set` of its
@@ -105,8 +108,9 @@ fn limit(n: usize) -> Result<u32, CompileError> {
 }
 
 impl<'m> FuncTranslator<'m> {
-    /// A translator for `module`; with `fuel`, fuel charges are emitted.
-    pub fn new(module: &'m ModuleInfo, fuel: bool) -> Self {
+    /// A translator for `module`, emitting the fuel charges and interruption checks
+    /// `limits` asks for.
+    pub fn new(module: &'m ModuleInfo, limits: ExecLimits) -> Self {
         Self {
             module,
             ops: Vec::new(),
@@ -118,7 +122,8 @@ impl<'m> FuncTranslator<'m> {
             unreachable: false,
             dead_depth: 0,
             fuel_op: None,
-            fuel,
+            fuel: limits.metering(),
+            interrupt: limits.interrupt_checks(),
             barrier: 0,
             call_at: None,
             entry_run: None,
@@ -177,7 +182,7 @@ impl<'m> FuncTranslator<'m> {
             fixups: Vec::new(),
             if_branch: None,
         });
-        self.fuel_point();
+        self.fuel_point(Some(RunStart::Check));
         self.entry_run = Some(self.ops.len());
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
@@ -328,13 +333,22 @@ impl<'m> FuncTranslator<'m> {
         (self.ops[at].dst_mut().copied() == Some(own)).then_some(at)
     }
 
-    /// Starts a new straight-line run for fuel accounting.
-    fn fuel_point(&mut self) {
+    /// Starts a new straight-line run for fuel accounting (`kind` from
+    /// [`limits::run_after`], or the function entry's check); returns where the run's
+    /// code starts.
+    fn fuel_point(&mut self, kind: Option<RunStart>) -> usize {
         self.label();
+        let start = self.ops.len();
+        debug_assert!(kind.is_some(), "a run starts only where vm-core says");
+        let check = kind == Some(RunStart::Check);
         if self.fuel {
             self.fuel_op = Some(self.ops.len());
-            self.emit(Op::Fuel(0));
+            self.emit(if check { Op::FuelCheck(0) } else { Op::Fuel(0) });
         }
+        if check && self.interrupt {
+            self.emit(Op::Interrupt);
+        }
+        start
     }
 
     /// Marks the current position as a possible branch target: no rewriting across it.
@@ -344,11 +358,11 @@ impl<'m> FuncTranslator<'m> {
         self.entry_run = None;
     }
 
-    fn charge(&mut self) {
+    fn charge(&mut self, op: &Operator<'_>) {
         if let Some(i) = self.fuel_op
-            && let Some(Op::Fuel(n)) = self.ops.get_mut(i)
+            && let Some(Op::Fuel(n) | Op::FuelCheck(n)) = self.ops.get_mut(i)
         {
-            *n += 1;
+            *n += limits::cost(op) as u32;
         }
     }
 
@@ -524,8 +538,11 @@ impl<'m> FuncTranslator<'m> {
                 }
                 _ => return Ok(()),
             }
+        } else {
+            // Only reachable operators cost fuel (vm-core's definition).
+            self.charge(&op);
         }
-        self.charge();
+        let run = limits::run_after(&op);
         // Slots are untyped and every 32-bit consumer reads only the low half, so
         // wrapping and reinterpreting change nothing: the operand stays where it is.
         if matches!(
@@ -572,8 +589,7 @@ impl<'m> FuncTranslator<'m> {
             Operator::Loop { blockty } => {
                 let (params, results) = self.block_arity(blockty)?;
                 self.materialize_all();
-                self.fuel_point();
-                let start = self.fuel_op.filter(|_| self.fuel).unwrap_or(self.ops.len());
+                let start = self.fuel_point(run);
                 self.ctrl.push(Ctrl {
                     kind: CtrlKind::Loop,
                     height: self.stack.len() - params as usize,
@@ -599,7 +615,7 @@ impl<'m> FuncTranslator<'m> {
                     fixups: Vec::new(),
                     if_branch: Some(at),
                 });
-                self.fuel_point();
+                self.fuel_point(run);
             }
             Operator::Else => {
                 let idx = self.ctrl.len() - 1;
@@ -623,7 +639,7 @@ impl<'m> FuncTranslator<'m> {
                 if let Some(b) = branch {
                     self.patch(b, pc);
                 }
-                self.fuel_point();
+                self.fuel_point(run);
             }
             Operator::End => {
                 let reachable = !self.unreachable;
@@ -637,7 +653,7 @@ impl<'m> FuncTranslator<'m> {
                     return Ok(());
                 }
                 let f = &self.ctrl[idx];
-                let (results, kind) = (f.results as usize, f.kind);
+                let results = f.results as usize;
                 if reachable {
                     self.materialize_top(results);
                 }
@@ -655,9 +671,7 @@ impl<'m> FuncTranslator<'m> {
                 if let Some(b) = f.if_branch {
                     self.patch(b, pc);
                 }
-                if kind != CtrlKind::Loop {
-                    self.fuel_point();
-                }
+                self.fuel_point(run);
             }
             Operator::Br { relative_depth } => {
                 let idx = self.frame_index(relative_depth)?;
@@ -678,7 +692,7 @@ impl<'m> FuncTranslator<'m> {
                     let at = self.cond_branch(false);
                     self.jump(idx, at);
                 }
-                self.fuel_point();
+                self.fuel_point(run);
             }
             Operator::BrTable { targets } => {
                 let h = self.stack.len() - 1;
@@ -733,7 +747,7 @@ impl<'m> FuncTranslator<'m> {
                 for _ in 0..r {
                     self.push_slot();
                 }
-                self.fuel_point();
+                self.fuel_point(run);
                 if matches!(self.ops[call_at], Op::Call { .. }) {
                     self.call_at = Some(call_at);
                 }
@@ -754,7 +768,7 @@ impl<'m> FuncTranslator<'m> {
                 for _ in 0..r {
                     self.push_slot();
                 }
-                self.fuel_point();
+                self.fuel_point(run);
             }
             Operator::Drop => {
                 self.pop();
