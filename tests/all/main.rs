@@ -19,3 +19,4 @@ mod support;
 mod traps;
 mod ui;
 mod wasi_misuse;
+mod wasi_programs;

@@ -81,3 +81,28 @@ fn core_names_no_plugin() {
     }
     assert!(checked > 20, "only {checked} files of vm-core were read");
 }
+
+/// Plugins stand side by side: no plugin crate depends on another in any dependency
+/// section (end-to-end compositions live at the root).
+#[test]
+fn no_plugin_crate_depends_on_another() {
+    let plugins = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&plugins).expect("plugins/ is readable") {
+        let manifest = entry.expect("dir entry").path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
+        let doc: toml::Table = text.parse().expect("a valid manifest");
+        for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+            let Some(deps) = doc.get(section).and_then(|d| d.as_table()) else { continue };
+            for name in deps.keys() {
+                assert!(
+                    !name.starts_with("vm-") || name == "vm-core" || name == "vm-macros",
+                    "{} depends on `{name}` in [{section}]",
+                    manifest.display()
+                );
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} plugin manifests read");
+}

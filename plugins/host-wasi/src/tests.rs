@@ -13,7 +13,6 @@ use crate::abi::{Errno, eventtype, filetype, lookupflags, oflags, rights};
 mod fs;
 mod misuse;
 mod module;
-mod programs;
 
 /// Where tests put things in guest memory.
 const OUT: u32 = 0; // out-pointers: 0, 8, 16, ...

@@ -1,22 +1,44 @@
-//! End to end: real wasi-libc programs (zig's) on the interpreter, stdout captured
-//! through [`WasiCtx::set_stdio`].
+//! End to end: a real wasi-libc program (zig's, source beside the fixture in
+//! `plugins/host-wasi/tests/fixtures/`) on the interpreter, stdout captured through
+//! `WasiCtx::set_stdio`.
 
 use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
 
-use vm_core::runtime::{InvokeError, Linker};
-use vm_core::{Settings, Vm};
+use vm::runtime::{InvokeError, Linker, RunContext, TrapCode};
+use vm::vm_host_wasi::WasiCtx;
+use vm::{Settings, Vm};
 
-use super::*;
-use crate::WasiCtx;
-
-vm_core::compose! {
+vm::compose! {
     /// The interpreter, in-process memory and WASI.
     pub struct Programs {
-        engine: vm_engine_interp::Interp,
-        virt: vm_virt_host::HostVirt,
-        hosts: [crate::Wasi],
-        observers: [],
-        extra: [],
+        engine: vm::vm_engine_interp::Interp,
+        virt: vm::vm_virt_host::HostVirt,
+        hosts: [vm::vm_host_wasi::Wasi],
+    }
+}
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("vm-wasi-programs-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -59,7 +81,7 @@ fn libc_program_uses_files_dirs_clocks_and_stays_in_the_sandbox() {
     std::os::unix::fs::symlink("../secret.txt", root.join("up")).unwrap();
     std::os::unix::fs::symlink(tmp.path().join("secret.txt"), root.join("abs")).unwrap();
     let (status, out) = run(
-        include_bytes!("../../tests/fixtures/wasi_fs.wasm"),
+        include_bytes!("../../plugins/host-wasi/tests/fixtures/wasi_fs.wasm"),
         RunContext {
             args: vec!["wasi_fs".into(), "a b".into()],
             env: vec![("GREETING".into(), "hi there".into())],
