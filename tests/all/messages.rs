@@ -66,3 +66,22 @@ fn a_component_is_told_what_it_is() {
     assert!(err.contains("WebAssembly component, not a core module"), "{err}");
     assert!(!err.contains("enable the feature"), "{err}");
 }
+
+#[test]
+fn a_wrong_argument_count_lists_the_wasm_types() {
+    let dir = std::env::temp_dir().join(format!("vm-messages-args-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("add.wat");
+    std::fs::write(
+        &file,
+        r#"(module (func (export "add") (param i32 f64) (result f64)
+            (f64.add (f64.convert_i32_s (local.get 0)) (local.get 1))))"#,
+    )
+    .unwrap();
+    let path = file.display().to_string();
+    let (code, _, err) = crate::support::vm(&["run", "--invoke", "add", &path, "1"]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_ne!(code, 0);
+    assert!(err.contains("`add` takes 2 argument(s) (i32 f64), got 1"), "{err}");
+    assert!(!err.contains("I32") && !err.contains("F64"), "{err}");
+}
