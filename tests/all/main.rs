@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod corpus;
 mod engines;
+mod fuzz_regressions;
 mod observer;
 mod registry;
 mod run;
