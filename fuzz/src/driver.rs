@@ -95,6 +95,7 @@ pub fn input(target: &Target, seed: u64, index: u64) -> Vec<u8> {
 /// # Errors
 /// The target's finding, or the panic's message.
 pub fn run_one(target: &Target, data: &[u8], stats: &mut Stats) -> Result<(), Finding> {
+    crate::oracle::pass_oracle_panics();
     match panic::catch_unwind(AssertUnwindSafe(|| (target.run)(data, stats))) {
         Ok(result) => result,
         Err(payload) => {

@@ -119,17 +119,9 @@ pub fn target(name: &str) -> Option<&'static Target> {
 /// # Panics
 /// On a finding, or when there is no target `name`.
 pub fn fuzz_one(name: &str, data: &[u8]) {
-    static HOOK: std::sync::Once = std::sync::Once::new();
-    HOOK.call_once(|| {
-        // libFuzzer's hook aborts on every panic; the oracle's own panics must
-        // unwind to its `catch_unwind` instead (they skip the input).
-        let abort_hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !oracle::in_oracle() {
-                abort_hook(info);
-            }
-        }));
-    });
+    // libFuzzer's hook aborts on every panic; the oracle's own panics must unwind
+    // to its `catch_unwind` instead (they skip the input).
+    oracle::pass_oracle_panics();
     let Some(target) = target(name) else {
         panic!("no fuzz target `{name}`");
     };

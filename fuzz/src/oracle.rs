@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
 
 use vm::runtime::{Features, TrapCode};
 use wasmi::{CompilationMode, Config, Engine, Extern, Linker, Module, Store, Val};
@@ -24,6 +25,22 @@ thread_local! {
 /// Whether the current thread is inside the oracle (for a panic hook).
 pub fn in_oracle() -> bool {
     IN_ORACLE.with(Cell::get)
+}
+
+/// Wraps the current panic hook so that it does not see the oracle's panics: they
+/// unwind silently to [`observe`]'s `catch_unwind` (under libFuzzer, whose hook
+/// aborts, and in the seeded loop, where the report would be noise). Installed once;
+/// call it after any other hook is set.
+pub fn pass_oracle_panics() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !in_oracle() {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// Runs `plan` on wasmi.
