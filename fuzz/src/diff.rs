@@ -1,0 +1,237 @@
+//! The `diff` target: a wasm-smith module run on every composition and on the
+//! oracle, compared call by call.
+//!
+//! Modules use the WebAssembly 2.0 feature set (wasm-smith picks a subset per input),
+//! with NaNs canonicalized, termination ensured by wasm-smith's fuel global, no
+//! imports and bounded memories and tables. A composition with a `simd` or `gc`
+//! plugin gets modules with those proposals as well: the input decides whether to
+//! use a proposal that at least one composition supports, and only compositions that
+//! support the chosen set run the module. The reference is the oracle when it
+//! supports the set, else the first composition that runs it.
+
+use arbitrary::Unstructured;
+use vm::runtime::Features;
+
+use crate::compositions::COMPOSITIONS;
+use crate::observe::{self, Comparison, Observation, Plan};
+use crate::{Finding, Stats, oracle};
+
+/// The generator's termination fuel: loop iterations plus calls a module may make
+/// in total. It also bounds recursion depth far below every engine's stack limit.
+pub const TERMINATION_FUEL: u32 = 1_000;
+
+/// Whether a composition (or the oracle) that accepts `have` can run a module
+/// that uses `want`.
+fn covers(have: Features, want: Features) -> bool {
+    (have.simd || !want.simd) && (have.gc || !want.gc)
+}
+
+/// The proposals beyond 2.0 to use for this input: each one that some composition
+/// supports, at the input's choice.
+fn choose_features(u: &mut Unstructured<'_>) -> Features {
+    let any_simd = COMPOSITIONS.iter().any(|e| e.features.simd);
+    let any_gc = COMPOSITIONS.iter().any(|e| e.features.gc);
+    Features {
+        simd: any_simd && u.arbitrary().unwrap_or(false),
+        gc: any_gc && u.arbitrary().unwrap_or(false),
+    }
+}
+
+/// wasm-smith's configuration: a swarm of the input's choosing, then held to the
+/// feature set and the bounds above.
+pub fn module_config(
+    u: &mut Unstructured<'_>,
+    features: Features,
+) -> arbitrary::Result<wasm_smith::Config> {
+    let mut c: wasm_smith::Config = u.arbitrary()?;
+    c.simd_enabled = features.simd;
+    c.relaxed_simd_enabled = false;
+    c.gc_enabled = features.gc;
+    if features.gc {
+        c.reference_types_enabled = true;
+    }
+    c.threads_enabled = false;
+    c.shared_everything_threads_enabled = false;
+    c.exceptions_enabled = false;
+    c.memory64_enabled = false;
+    c.tail_call_enabled = false;
+    c.wide_arithmetic_enabled = false;
+    c.extended_const_enabled = false;
+    c.custom_page_sizes_enabled = false;
+    c.custom_descriptors_enabled = false;
+    c.compact_imports_enabled = false;
+    c.multibyte_array_access_enabled = false;
+    c.acquire_release_atomics_enabled = false;
+    c.max_memories = c.max_memories.min(1);
+    c.max_tables = c.max_tables.min(if c.reference_types_enabled { 4 } else { 1 });
+    c.max_imports = 0;
+    c.min_imports = 0;
+    c.available_imports = None;
+    c.canonicalize_nans = true;
+    c.export_everything = true;
+    c.memory_max_size_required = true;
+    c.max_memory32_bytes = c.max_memory32_bytes.min(16 * 65536);
+    c.table_max_size_required = true;
+    c.max_table_elements = c.max_table_elements.min(1_000);
+    c.max_funcs = c.max_funcs.min(100);
+    c.max_instructions = c.max_instructions.min(1_000);
+    c.max_data_segments = c.max_data_segments.min(20);
+    c.max_element_segments = c.max_element_segments.min(20);
+    c.generate_custom_sections = false;
+    Ok(c)
+}
+
+/// The module and plan for one input, or `None` when the input is too short for
+/// the generator.
+pub fn generate(data: &[u8]) -> Option<(Features, Vec<u8>, Plan)> {
+    let mut u = Unstructured::new(data);
+    let features = choose_features(&mut u);
+    let config = module_config(&mut u, features).ok()?;
+    let mut module = wasm_smith::Module::new(config, &mut u).ok()?;
+    module.ensure_termination(TERMINATION_FUEL).ok()?;
+    let bytes = module.to_bytes();
+    let plan = Plan::draw(&bytes, &mut u).ok()?;
+    Some((features, bytes, plan))
+}
+
+/// Runs the target on one input.
+///
+/// # Errors
+/// An engine diverged from the reference, or failed where the reference did not.
+pub fn run(data: &[u8], stats: &mut Stats) -> Result<(), Finding> {
+    let Some((features, module, plan)) = generate(data) else {
+        stats.bump("skipped: input too short for the generator");
+        return Ok(());
+    };
+    run_module(features, module, &plan, stats)
+}
+
+/// Runs `module` with `plan` on every composition that supports `features` and on
+/// the reference, and compares. Every engine is compared, so a finding names each
+/// engine that diverged.
+///
+/// # Errors
+/// An engine diverged from the reference, or failed where the reference did not.
+pub fn run_module(
+    features: Features,
+    module: Vec<u8>,
+    plan: &Plan,
+    stats: &mut Stats,
+) -> Result<(), Finding> {
+    let mut engines = COMPOSITIONS.iter().filter(|e| covers(e.features, features));
+    let (reference_id, reference): (&str, Observation) = if covers(oracle::FEATURES, features) {
+        match oracle::observe(&module, plan) {
+            Ok(obs) => ("wasmi", obs),
+            Err(oracle::Skip(why, _)) => {
+                stats.bump(format!("skipped: {why}"));
+                return Ok(());
+            }
+        }
+    } else {
+        let Some(first) = engines.next() else {
+            return Ok(());
+        };
+        match (first.observe)(&module, plan) {
+            Ok(obs) => (first.id, obs),
+            Err(e) => {
+                return Err(Finding::new(format!("{}: {}", first.id, e.0), Some(module)));
+            }
+        }
+    };
+    stats.bump("modules");
+    let mut observed = Vec::new();
+    for entry in engines {
+        let pair = format!("{} vs {reference_id}", entry.id);
+        let obs = (entry.observe)(&module, plan);
+        let verdict = match &obs {
+            Ok(ours) => observe::compare(plan, &reference, ours),
+            Err(e) => Err(format!("{} (the reference ran it)", e.0)),
+        };
+        observed.push((pair, obs.ok(), verdict));
+    }
+    if reference_id == "wasmi" && oracle_bug(&module, plan, &observed) {
+        stats.bump("skipped: wasmi select bug");
+        return Ok(());
+    }
+    let mut diverged = Vec::new();
+    for (pair, _, verdict) in observed {
+        match verdict {
+            Ok(Comparison::Agreed) => stats.bump(format!("{pair}: agreed")),
+            Ok(Comparison::StackExhausted(_)) => {
+                stats.bump(format!("{pair}: agreed up to stack exhaustion"))
+            }
+            Err(diff) => {
+                stats.bump(format!("{pair}: DIVERGED"));
+                diverged.push(format!("{pair}: {diff}"));
+            }
+        }
+    }
+    if diverged.is_empty() { Ok(()) } else { Err(Finding::new(diverged.join("\n"), Some(module))) }
+}
+
+/// The filter for a known wasmi 2.0 bug: `select` whose condition is an `i32.eqz`
+/// or a `ref.is_null` can yield the wrong operand (5 instructions show it:
+/// `tests/fuzz-regressions/wasmi-eqz-select.wast`), so wasmi computes a wrong value
+/// or traps on a division wasm-smith guarded with `select(1, x, x == 0)`.
+///
+/// An input is skipped when the module has a `select` right after an `i32.eqz`,
+/// `i64.eqz` or `ref.is_null`, at least two engines are compared, every engine diverged from wasmi,
+/// and every engine observed exactly what the first one did: two independent
+/// engines agreeing against wasmi on a module with the pattern is what makes it
+/// wasmi's bug.
+fn oracle_bug(
+    module: &[u8],
+    plan: &Plan,
+    observed: &[(String, Option<Observation>, Result<Comparison, String>)],
+) -> bool {
+    let Some((_, Some(first), _)) = observed.first() else {
+        return false;
+    };
+    observed.len() >= 2
+        && observed.iter().all(|(_, obs, verdict)| {
+            verdict.is_err()
+                && obs
+                    .as_ref()
+                    .is_some_and(|o| observe::compare(plan, first, o) == Ok(Comparison::Agreed))
+        })
+        && has_eqz_select(module)
+}
+
+/// Whether any function body has a `select` right after an `eqz` or `ref.is_null`.
+fn has_eqz_select(module: &[u8]) -> bool {
+    use wasmparser::{Operator, Parser, Payload};
+    for payload in Parser::new(0).parse_all(module) {
+        let Ok(Payload::CodeSectionEntry(body)) = payload else {
+            continue;
+        };
+        let Ok(mut ops) = body.get_operators_reader() else {
+            continue;
+        };
+        let mut after_eqz = false;
+        while !ops.eof() {
+            let Ok(op) = ops.read() else {
+                break;
+            };
+            if after_eqz && matches!(op, Operator::Select | Operator::TypedSelect { .. }) {
+                return true;
+            }
+            after_eqz = matches!(op, Operator::I32Eqz | Operator::I64Eqz | Operator::RefIsNull);
+        }
+    }
+    false
+}
+
+/// Runs a module file (binary or text) with the plan an empty input draws (every
+/// export called once, zero arguments): what `vm-fuzz diff --module` and test-case
+/// reduction use.
+///
+/// # Errors
+/// The file is not a module, or an engine diverged.
+pub fn run_module_file(bytes: &[u8], stats: &mut Stats) -> Result<(), Finding> {
+    let module = wat::parse_bytes(bytes)
+        .map_err(|e| Finding::new(format!("not a module: {e}"), None))?
+        .into_owned();
+    let plan = Plan::draw(&module, &mut Unstructured::new(&[]))
+        .map_err(|e| Finding::new(format!("not a module: {e}"), None))?;
+    run_module(Features::default(), module, &plan, stats)
+}

@@ -1,0 +1,179 @@
+//! The oracle: the same module and plan on `wasmi`, a peer interpreter used here as
+//! a test oracle only.
+
+use std::cell::Cell;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
+
+use vm::runtime::{Features, TrapCode};
+use wasmi::{CompilationMode, Config, Engine, Extern, Linker, Module, Store, Val};
+
+use crate::observe::{Observation, Outcome, Plan, Value};
+
+/// The proposals beyond 2.0 the oracle is built with.
+pub const FEATURES: Features = Features { simd: false, gc: false };
+
+/// Why the oracle could not judge a module; the input is skipped, not a finding.
+#[derive(Clone, Debug)]
+pub struct Skip(pub &'static str, pub String);
+
+thread_local! {
+    /// Set while wasmi runs, so the libFuzzer panic hook lets its panics unwind.
+    static IN_ORACLE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the current thread is inside the oracle (for a panic hook).
+pub fn in_oracle() -> bool {
+    IN_ORACLE.with(Cell::get)
+}
+
+/// Wraps the current panic hook so that it does not see the oracle's panics: they
+/// unwind silently to [`observe`]'s `catch_unwind` (under libFuzzer, whose hook
+/// aborts, and in the seeded loop, where the report would be noise). Installed once;
+/// call it after any other hook is set.
+pub fn pass_oracle_panics() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !in_oracle() {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs `plan` on wasmi.
+///
+/// wasmi 2.0 panics in its translator on some valid modules (seed 1, input 101944
+/// of the `diff` loop: `unreachable` in `translator/func/mod.rs`); a panic of the
+/// oracle skips the input, since it says nothing about our engines.
+///
+/// # Errors
+/// wasmi rejected the module, panicked, or failed in a way that is not a
+/// WebAssembly trap (a resource limit of its own).
+pub fn observe(module: &[u8], plan: &Plan) -> Result<Observation, Skip> {
+    IN_ORACLE.with(|f| f.set(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| run(module, plan)));
+    IN_ORACLE.with(|f| f.set(false));
+    result.unwrap_or_else(|_| Err(Skip("oracle panicked", String::new())))
+}
+
+fn run(module: &[u8], plan: &Plan) -> Result<Observation, Skip> {
+    let mut config = Config::default();
+    config
+        .wasm_multi_value(true)
+        .wasm_bulk_memory(true)
+        .wasm_reference_types(true)
+        .wasm_sign_extension(true)
+        .wasm_saturating_float_to_int(true)
+        .wasm_mutable_global(true)
+        .wasm_multi_memory(false)
+        .wasm_tail_call(false)
+        .wasm_extended_const(false)
+        .wasm_custom_page_sizes(false)
+        .wasm_wide_arithmetic(false)
+        // Deep enough that the generator's termination fuel, not this limit, bounds
+        // recursion.
+        .set_max_recursion_depth(20_000)
+        .compilation_mode(CompilationMode::Eager);
+    let engine = Engine::new(&config);
+    let module =
+        Module::new(&engine, module).map_err(|e| Skip("oracle rejected", e.to_string()))?;
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::<()>::new(&engine);
+    let mut obs = Observation::default();
+    let instance = match linker.instantiate_and_start(&mut store, &module) {
+        Ok(i) => i,
+        Err(e) => {
+            obs.instantiation_trap = Some(trap_code(&e)?);
+            return Ok(obs);
+        }
+    };
+    let mut args = Vec::new();
+    let mut results = Vec::new();
+    for call in &plan.calls {
+        let Some(func) = instance.get_func(&store, &call.export) else {
+            return Err(Skip("oracle has no export", call.export.clone()));
+        };
+        args.clear();
+        args.extend(call.args.iter().map(|a| to_wasmi(*a)));
+        results.clear();
+        results.extend(func.ty(&store).results().iter().map(|t| Val::default_for_ty(*t)));
+        let outcome = match func.call(&mut store, &args, &mut results) {
+            Ok(()) => Outcome::Returned(results.iter().map(from_wasmi).collect()),
+            Err(e) => Outcome::Trapped(trap_code(&e)?),
+        };
+        let stop = outcome == Outcome::Trapped(TrapCode::StackOverflow);
+        obs.calls.push(outcome);
+        if stop {
+            return Ok(obs);
+        }
+    }
+    obs.globals = plan
+        .globals
+        .iter()
+        .map(|g| match instance.get_export(&store, g) {
+            Some(Extern::Global(g)) => Some(from_wasmi(&g.get(&store))),
+            _ => None,
+        })
+        .collect();
+    obs.memories = plan
+        .memories
+        .iter()
+        .map(|m| match instance.get_export(&store, m) {
+            Some(Extern::Memory(m)) => Some(m.data(&store).to_vec()),
+            _ => None,
+        })
+        .collect();
+    Ok(obs)
+}
+
+/// wasmi's trap code in our terms; a failure that is not a WebAssembly trap skips
+/// the input.
+fn trap_code(e: &wasmi::Error) -> Result<TrapCode, Skip> {
+    use wasmi::TrapCode as W;
+    let Some(code) = e.as_trap_code() else {
+        return Err(Skip("oracle failed without a trap", e.to_string()));
+    };
+    Ok(match code {
+        W::UnreachableCodeReached => TrapCode::Unreachable,
+        W::MemoryOutOfBounds => TrapCode::MemoryOutOfBounds,
+        W::TableOutOfBounds => TrapCode::TableOutOfBounds,
+        W::IndirectCallToNull => TrapCode::IndirectCallToNull,
+        W::IntegerDivisionByZero => TrapCode::IntegerDivisionByZero,
+        W::IntegerOverflow => TrapCode::IntegerOverflow,
+        W::BadConversionToInteger => TrapCode::BadConversionToInteger,
+        W::StackOverflow => TrapCode::StackOverflow,
+        W::BadSignature => TrapCode::BadSignature,
+        W::OutOfFuel => TrapCode::OutOfFuel,
+        W::GrowthOperationLimited | W::OutOfSystemMemory => {
+            return Err(Skip("oracle hit a resource limit", e.to_string()));
+        }
+    })
+}
+
+fn to_wasmi(v: Value) -> Val {
+    match v {
+        Value::I32(v) => Val::I32(v),
+        Value::I64(v) => Val::I64(v),
+        Value::F32(b) => Val::F32(wasmi::F32::from_bits(b)),
+        Value::F64(b) => Val::F64(wasmi::F64::from_bits(b)),
+        Value::V128(_) | Value::FuncRef(_) => Val::default_for_ty(wasmi::ValType::FuncRef),
+        Value::ExternRef(_) => Val::default_for_ty(wasmi::ValType::ExternRef),
+    }
+}
+
+fn from_wasmi(v: &Val) -> Value {
+    match v {
+        Val::I32(v) => Value::I32(*v),
+        Val::I64(v) => Value::I64(*v),
+        Val::F32(v) => Value::F32(v.to_bits()),
+        Val::F64(v) => Value::F64(v.to_bits()),
+        Val::FuncRef(r) => Value::FuncRef(!r.is_null()),
+        Val::ExternRef(r) => Value::ExternRef(!r.is_null()),
+        // Built without simd: no v128 values reach here.
+        #[allow(unreachable_patterns)]
+        _ => Value::V128(u128::MAX),
+    }
+}

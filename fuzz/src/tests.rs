@@ -1,0 +1,29 @@
+//! The fuzz smoke CI runs through `cargo test`: fixed seeds, a few thousand inputs
+//! per target, through the same loop as `vm-fuzz`. A finding fails the test and is
+//! saved under `target/fuzz-findings/` for replay.
+
+use crate::driver::{LoopConfig, run_loop};
+
+fn smoke(name: &str, iterations: u64, seed: u64) {
+    let target = crate::target(name).expect("target exists");
+    let summary = run_loop(target, &LoopConfig::new(iterations, seed));
+    assert_eq!(summary.executed, iterations);
+    assert!(
+        summary.findings.is_empty(),
+        "{name}: {} findings, saved at {:?}\n{}",
+        summary.findings.len(),
+        summary.findings,
+        summary.stats
+    );
+    eprintln!("{name}: {iterations} inputs in {:.1?}\n{}", summary.elapsed, summary.stats);
+}
+
+#[test]
+fn decode_smoke() {
+    smoke("decode", 10_000, 0x5eed_0001);
+}
+
+#[test]
+fn diff_smoke() {
+    smoke("diff", 2_000, 0x5eed_0002);
+}
