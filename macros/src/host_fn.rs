@@ -5,7 +5,7 @@
 //! `SCREAMING_CASE` holding the `HostFuncDef` (import name, wasm signature and a
 //! generated `fn` wrapper with the `HostFn` ABI of `vm_core::runtime::host`):
 //!
-//! ```ignore
+//! ```text
 //! #[host_fn(fault = Errno::Fault)]
 //! fn fd_write(
 //!     ctx: &mut WasiCtx,            // state: `Caller::parts::<WasiCtx>()`
