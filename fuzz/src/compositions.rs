@@ -25,6 +25,8 @@ pub struct Entry {
     pub decode: fn(&[u8]) -> DecodeOutcome,
     /// Instantiates a module and runs a call plan (the `diff` target).
     pub observe: fn(&[u8], &Plan) -> Result<Observation, EngineFailure>,
+    /// The same with settings (the `fuel` target's budget).
+    pub observe_with: fn(&[u8], &Plan, &vm::Settings) -> Result<Observation, EngineFailure>,
 }
 
 impl Entry {
@@ -38,6 +40,7 @@ impl Entry {
             },
             decode: decode::check::<C>,
             observe: observe::observe::<C>,
+            observe_with: observe::observe_with::<C>,
         }
     }
 }

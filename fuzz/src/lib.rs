@@ -14,6 +14,7 @@
 //! |---|---|
 //! | `decode` | arbitrary bytes into decode, compile and instantiate on every engine: no panic, abort or hang |
 //! | `diff` | a wasm-smith module on every engine and on the `wasmi` oracle: same results, traps, globals and memories |
+//! | `fuel` | the same modules with a fuel budget on every engine: the same consumption after every call and the same out-of-fuel point |
 //!
 //! The engines are those composed in [`compositions`]; a target never names one.
 //! A new target is a module with a `run` function and one line in [`TARGETS`].
@@ -22,6 +23,7 @@ pub mod compositions;
 pub mod decode;
 pub mod diff;
 pub mod driver;
+pub mod fuel;
 pub mod observe;
 pub mod oracle;
 
@@ -106,6 +108,7 @@ pub struct Target {
 pub const TARGETS: &[Target] = &[
     Target { name: "decode", run: decode::run, input_len: 1..=2048 },
     Target { name: "diff", run: diff::run, input_len: 64..=8192 },
+    Target { name: "fuel", run: fuel::run, input_len: 64..=8192 },
 ];
 
 /// The target called `name`.

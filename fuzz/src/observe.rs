@@ -321,6 +321,9 @@ pub struct Observation {
     pub globals: Vec<Option<Value>>,
     /// The exported memories' bytes at the end.
     pub memories: Vec<Option<Vec<u8>>>,
+    /// The store's consumed fuel after instantiation and after each call, when the
+    /// engine meters fuel (empty otherwise).
+    pub fuel: Vec<u64>,
 }
 
 /// An engine failed to do something the oracle did (compile or instantiate a valid
@@ -334,8 +337,22 @@ pub struct EngineFailure(pub String);
 /// The VM could not be built, or it rejected the module, failed to instantiate it
 /// without a trap, or refused a call of the plan.
 pub fn observe<C: Composition>(module: &[u8], plan: &Plan) -> Result<Observation, EngineFailure> {
+    observe_with::<C>(module, plan, &Settings::new())
+}
+
+/// Runs `plan` on a fresh VM of composition `C` built with `settings` (the `fuel`
+/// target sets `engine.fuel`); records the store's consumed fuel after
+/// instantiation and after each call when the engine meters it.
+///
+/// # Errors
+/// As [`observe`].
+pub fn observe_with<C: Composition>(
+    module: &[u8],
+    plan: &Plan,
+    settings: &Settings,
+) -> Result<Observation, EngineFailure> {
     let fail = |what: &str, e: &dyn fmt::Display| EngineFailure(format!("{what}: {e}"));
-    let vm = Vm::<C>::new(&Settings::new()).map_err(|e| fail("configuring the VM", &e))?;
+    let vm = Vm::<C>::new(settings).map_err(|e| fail("configuring the VM", &e))?;
     let vm = vm.init().map_err(|e| fail("initializing the VM", &e))?;
     let mut vm = vm.start().map_err(|e| fail("starting the VM", &e))?;
     let module = vm.compile(module).map_err(|e| fail("compiling", &e))?;
@@ -345,10 +362,12 @@ pub fn observe<C: Composition>(module: &[u8], plan: &Plan) -> Result<Observation
         Ok(i) => i,
         Err(InstantiationError::Trap(t)) => {
             obs.instantiation_trap = Some(t.code);
+            obs.fuel.extend(vm.fuel_consumed(&linker));
             return Ok(obs);
         }
         Err(e) => return Err(fail("instantiating", &e)),
     };
+    obs.fuel.extend(vm.fuel_consumed(&linker));
     let mut args = Vec::new();
     for call in &plan.calls {
         args.clear();
@@ -360,6 +379,7 @@ pub fn observe<C: Composition>(module: &[u8], plan: &Plan) -> Result<Observation
         };
         let stop = outcome.is_stack_exhaustion();
         obs.calls.push(outcome);
+        obs.fuel.extend(vm.fuel_consumed(&linker));
         if stop {
             return Ok(obs);
         }

@@ -27,3 +27,8 @@ fn decode_smoke() {
 fn diff_smoke() {
     smoke("diff", 2_000, 0x5eed_0002);
 }
+
+#[test]
+fn fuel_smoke() {
+    smoke("fuel", 1_000, 0x5eed_0003);
+}
