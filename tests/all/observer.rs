@@ -111,17 +111,19 @@ vm::compose! {
 #[cfg(feature = "engine-interp")]
 #[test]
 fn every_wasm_call_is_an_event_for_a_subscriber() {
-    count_fib_calls::<CallObserved>();
+    let mut settings = Settings::new();
+    settings.merge_flag(crate::engines::INTERP_VERIFY).unwrap();
+    count_fib_calls::<CallObserved>(&settings);
 }
 
 #[cfg(feature = "engine-cranelift")]
 #[test]
 fn every_wasm_call_is_an_event_for_a_subscriber_of_the_jit() {
-    count_fib_calls::<JitCallObserved>();
+    count_fib_calls::<JitCallObserved>(&Settings::new());
 }
 
-fn count_fib_calls<C: vm::Composition>() {
-    let mut vm = Vm::<C>::new(&Settings::new()).unwrap().init().unwrap().start().unwrap();
+fn count_fib_calls<C: vm::Composition + vm::compose::Holds<CallCounter>>(settings: &Settings) {
+    let mut vm = Vm::<C>::new(settings).unwrap().init().unwrap().start().unwrap();
     let module = vm
         .compile(
             r#"(module (func $fib (export "fib") (param i32) (result i32)
@@ -135,14 +137,7 @@ fn count_fib_calls<C: vm::Composition>() {
     let inst = vm.instantiate(&module, &mut linker).unwrap();
     let r = vm.invoke(&mut linker, inst, "fib", &[vm::runtime::Val::I32(10)]).unwrap();
     assert_eq!(r, [vm::runtime::Val::I32(55)]);
-    let count = vm
-        .plugins()
-        .plugins()
-        .into_iter()
-        .find_map(|p| p.as_any().downcast_ref::<CallCounter>())
-        .unwrap()
-        .0
-        .load(Ordering::Relaxed);
+    let count = vm.plugin::<CallCounter>().0.load(Ordering::Relaxed);
     // fib(10) runs 177 times; the first is entered from the host, not called by wasm.
     assert_eq!(count, 176);
 }
