@@ -3,7 +3,7 @@
 //!
 //! It re-exports [`vm_core`] and, under Cargo features of the same names, the plugin
 //! crates that are enabled, so an embedder can write its own composition with
-//! [`compose!`](vm_core::compose) while depending on one crate. The features are
+//! [`compose!`](macro@vm_core::compose) while depending on one crate. The features are
 //! additive: this crate never composes anything itself.
 //!
 //! | feature | crate | slot |

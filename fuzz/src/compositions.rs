@@ -1,6 +1,6 @@
 //! The compositions under test: the one place that lists them.
 //!
-//! Each line of [`compositions!`] composes one engine with the in-process `virt-host`
+//! Each line of `compositions!` composes one engine with the in-process `virt-host`
 //! and no host modules (fuzzed modules import nothing). A new engine is one more
 //! line, under the Cargo feature that enables it; every target then runs it.
 

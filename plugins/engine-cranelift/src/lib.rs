@@ -2,7 +2,7 @@
 //! with Cranelift when the module is compiled, and runs it directly.
 //!
 //! - [`translate`] turns wasm operators into Cranelift IR; every layout-dependent
-//!   access goes through [`env`], which reads `vm_core::runtime::offsets`.
+//!   access goes through [`env`](mod@env), which reads `vm_core::runtime::offsets`.
 //! - [`code`] holds a module's machine code in pages that are never writable and
 //!   executable at once, with its trap sites and source locations.
 //! - Traps: with the `virt` plugin's guard pages, in-bounds memory accesses carry no

@@ -1,7 +1,7 @@
 //! The `VisitOperator` implementation, generated from `wasmparser`'s operator list:
 //! operators of the WebAssembly 2.0 proposals (except SIMD) go to
-//! [`FuncTranslator::op`]; every other operator is "unsupported: <op> (feature
-//! <proposal>)", a compile error, never a panic.
+//! [`FuncTranslator::op`]; every other operator is `unsupported: <op> (feature
+//! <proposal>)`, a compile error, never a panic.
 
 use wasmparser::{Operator, VisitOperator};
 

@@ -85,7 +85,7 @@ pub struct Threaded {
 }
 
 /// How a handler chain ends: `>= 0` results returned, [`TRAP`] (recorded in
-/// [`Exec::trap`]) or, in debug builds, [`dispatch::CONTINUE`].
+/// [`Exec::trap`]) or, in debug builds, `dispatch::CONTINUE`.
 pub type Status = isize;
 
 /// Execution ended with a trap.

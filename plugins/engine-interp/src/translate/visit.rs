@@ -1,6 +1,6 @@
 //! The `VisitOperator` implementation, generated from `wasmparser`'s one operator
 //! list: operators of WebAssembly 2.0 proposals go to [`FuncTranslator::op`]; every
-//! other proposal's operators are "unsupported: <op> (feature <proposal>)".
+//! other proposal's operators are `unsupported: <op> (feature <proposal>)`.
 
 use wasmparser::{Operator, VisitOperator};
 
