@@ -176,3 +176,45 @@ fn preopened_directory_is_reachable_and_escapes_are_not() {
     assert_eq!((code, out.as_str()), (0, "inside\n"), "{err}");
     let _ = root();
 }
+
+/// `--env KEY=VAL` sets a variable; `--env KEY` passes on the host's value, and is
+/// skipped when the host has none (as wasmtime does).
+#[test]
+fn env_flags_set_and_inherit_variables() {
+    let dir = std::env::temp_dir().join(format!("vm-run-env-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("env.wat");
+    std::fs::write(
+        &file,
+        r#"(module
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $sizes (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func $get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (local $i i32) (local $n i32)
+    (drop (call $sizes (i32.const 0) (i32.const 4)))
+    (drop (call $get (i32.const 64) (i32.const 1024)))
+    (local.set $n (i32.load (i32.const 4)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (if (i32.eqz (i32.load8_u offset=1024 (local.get $i)))
+        (then (i32.store8 offset=1024 (local.get $i) (i32.const 10))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+    (i32.store (i32.const 16) (i32.const 1024))
+    (i32.store (i32.const 20) (local.get $n))
+    (drop (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 8)))))"#,
+    )
+    .unwrap();
+    let out = std::process::Command::new(crate::support::vm_bin())
+        .args(["run", "--env", "GIVEN=1", "--env", "VM_TEST_INHERITED", "--env", "VM_TEST_ABSENT"])
+        .arg(&file)
+        .env("VM_TEST_INHERITED", "from the host")
+        .env_remove("VM_TEST_ABSENT")
+        .output()
+        .expect("run vm");
+    std::fs::remove_dir_all(&dir).ok();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout, "GIVEN=1\nVM_TEST_INHERITED=from the host\n");
+}
