@@ -12,6 +12,9 @@
 //! | `engine-interp` | [`vm_engine_interp`] | engine |
 //! | `virt-host` | [`vm_virt_host`] | virt |
 //! | `host-wasi` | [`vm_host_wasi`] | host |
+//! | `simd-scalar` | [`vm_simd_scalar`] | simd |
+//! | `simd-sse41` | [`vm_simd_sse41`] | simd |
+//! | `simd-avx2` | [`vm_simd_avx2`] | simd |
 
 pub use vm_core::*;
 
@@ -23,5 +26,11 @@ pub use vm_engine_cranelift;
 pub use vm_engine_interp;
 #[cfg(feature = "host-wasi")]
 pub use vm_host_wasi;
+#[cfg(feature = "simd-avx2")]
+pub use vm_simd_avx2;
+#[cfg(feature = "simd-scalar")]
+pub use vm_simd_scalar;
+#[cfg(feature = "simd-sse41")]
+pub use vm_simd_sse41;
 #[cfg(feature = "virt-host")]
 pub use vm_virt_host;

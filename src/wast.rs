@@ -16,7 +16,7 @@ use vm_core::runtime::{
     Error, Instance, InstantiationError, InvokeError, Linker, Module, Trap, TrapCode, Val,
 };
 use vm_core::{Composition, Settings, Vm};
-use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet};
@@ -311,6 +311,7 @@ fn arg(a: &WastArg<'_>) -> Result<Val, String> {
         }
         WastArgCore::RefNull(_) => Val::FuncRef(None),
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(*n)),
+        WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
         other => return Err(format!("unsupported argument {other:?}")),
     })
 }
@@ -330,6 +331,32 @@ fn f64_matches(bits: u64, p: &NanPattern<wast::token::F64>) -> bool {
             f64::from_bits(bits).is_nan() && bits & 0x0008_0000_0000_0000 != 0
         }
         NanPattern::Value(v) => v.bits == bits,
+    }
+}
+
+/// Whether `bits` matches a `v128` pattern lane by lane (little-endian lanes).
+fn v128_matches(bits: u128, p: &V128Pattern) -> bool {
+    let b = bits.to_le_bytes();
+    let lane = |i: usize, n: usize| -> u64 {
+        let mut x = [0u8; 8];
+        x[..n].copy_from_slice(&b[i * n..i * n + n]);
+        u64::from_le_bytes(x)
+    };
+    match p {
+        V128Pattern::I8x16(l) => {
+            l.iter().enumerate().all(|(i, v)| lane(i, 1) == u64::from(*v as u8))
+        }
+        V128Pattern::I16x8(l) => {
+            l.iter().enumerate().all(|(i, v)| lane(i, 2) == u64::from(*v as u16))
+        }
+        V128Pattern::I32x4(l) => {
+            l.iter().enumerate().all(|(i, v)| lane(i, 4) == u64::from(*v as u32))
+        }
+        V128Pattern::I64x2(l) => l.iter().enumerate().all(|(i, v)| lane(i, 8) == *v as u64),
+        V128Pattern::F32x4(l) => {
+            l.iter().enumerate().all(|(i, p)| f32_matches(lane(i, 4) as u32, p))
+        }
+        V128Pattern::F64x2(l) => l.iter().enumerate().all(|(i, p)| f64_matches(lane(i, 8), p)),
     }
 }
 
@@ -358,7 +385,7 @@ fn core_matches(got: &Val, e: &WastRetCore<'_>) -> Result<bool, String> {
             }
             false
         }
-        (WastRetCore::V128(_), _) => return Err("v128 results are not supported".into()),
+        (WastRetCore::V128(p), Val::V128(v)) => v128_matches(*v, p),
         _ => false,
     })
 }

@@ -231,8 +231,10 @@ impl<C: Composition> Vm<C, Created> {
     /// Builds every plugin from `settings`.
     ///
     /// # Errors
-    /// An unknown config section or key, or a bad value.
+    /// An unknown config section or key, a bad value, or a CPU that lacks a feature
+    /// the composition needs ([`crate::runtime::cpu`]).
     pub fn new(settings: &Settings) -> Result<Self, ConfigError> {
+        crate::runtime::cpu::check::<C::Simd>().map_err(ConfigError::Cpu)?;
         let plugins = C::build(settings)?;
         let n = C::PLUGINS.len();
         Ok(Self {

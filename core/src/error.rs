@@ -67,6 +67,12 @@ pub enum ConfigError {
     /// A plugin refused its (well-typed) configuration.
     #[error(transparent)]
     Plugin(#[from] PluginError),
+    /// The composition needs a CPU feature this machine lacks.
+    #[error(
+        "this VM is composed with `{}`, which needs the CPU feature `{}`, and this CPU does not have it; build with {} instead",
+        .0.plugin, .0.feature, .0.instead
+    )]
+    Cpu(crate::runtime::cpu::MissingCpuFeature),
     /// `vm.toml` could not be read or parsed.
     #[error("config file {path}: {reason}")]
     File {

@@ -24,6 +24,13 @@ vm::compose! {
     pub struct InterpVm {
         engine: vm::vm_engine_interp::Interp,
         virt: vm::vm_virt_host::HostVirt,
+        simd: {
+            #[cfg(feature = "simd-scalar")] vm::vm_simd_scalar::SimdScalar,
+            #[cfg(feature = "simd-sse41")] vm::vm_simd_sse41::SimdSse41,
+            #[cfg(feature = "simd-avx2")] vm::vm_simd_avx2::SimdAvx2,
+            #[cfg(not(any(feature = "simd-scalar", feature = "simd-sse41", feature = "simd-avx2")))]
+            vm::slot::NoSimd,
+        },
         hosts: [vm::vm_host_wasi::Wasi],
     }
 }
@@ -34,6 +41,13 @@ vm::compose! {
     pub struct CraneliftVm {
         engine: vm::vm_engine_cranelift::Cranelift,
         virt: vm::vm_virt_host::HostVirt,
+        simd: {
+            #[cfg(feature = "simd-scalar")] vm::vm_simd_scalar::SimdScalar,
+            #[cfg(feature = "simd-sse41")] vm::vm_simd_sse41::SimdSse41,
+            #[cfg(feature = "simd-avx2")] vm::vm_simd_avx2::SimdAvx2,
+            #[cfg(not(any(feature = "simd-scalar", feature = "simd-sse41", feature = "simd-avx2")))]
+            vm::slot::NoSimd,
+        },
         hosts: [vm::vm_host_wasi::Wasi],
     }
 }

@@ -14,6 +14,7 @@ mod new_plugin;
 mod observer;
 mod registry;
 mod run;
+mod simd_cpu;
 mod soak;
 mod spec;
 mod support;

@@ -8,6 +8,12 @@ use vm_engine_cranelift as _;
 use vm_engine_interp as _;
 #[cfg(feature = "host-wasi")]
 use vm_host_wasi as _;
+#[cfg(feature = "simd-avx2")]
+use vm_simd_avx2 as _;
+#[cfg(feature = "simd-scalar")]
+use vm_simd_scalar as _;
+#[cfg(feature = "simd-sse41")]
+use vm_simd_sse41 as _;
 #[cfg(feature = "virt-host")]
 use vm_virt_host as _;
 
@@ -20,6 +26,13 @@ vm_core::compose! {
         },
         virt: {
             #[cfg(feature = "virt-host")] vm_virt_host::HostVirt,
+        },
+        simd: {
+            #[cfg(feature = "simd-scalar")] vm_simd_scalar::SimdScalar,
+            #[cfg(feature = "simd-sse41")] vm_simd_sse41::SimdSse41,
+            #[cfg(feature = "simd-avx2")] vm_simd_avx2::SimdAvx2,
+            #[cfg(not(any(feature = "simd-scalar", feature = "simd-sse41", feature = "simd-avx2")))]
+            vm_core::slot::NoSimd,
         },
         hosts: [
             #[cfg(feature = "host-wasi")] vm_host_wasi::Wasi,
@@ -39,4 +52,10 @@ pub const FEATURES: &[&str] = &[
     "virt-host",
     #[cfg(feature = "host-wasi")]
     "host-wasi",
+    #[cfg(feature = "simd-scalar")]
+    "simd-scalar",
+    #[cfg(feature = "simd-sse41")]
+    "simd-sse41",
+    #[cfg(feature = "simd-avx2")]
+    "simd-avx2",
 ];

@@ -2,6 +2,7 @@
 //! ABI, modules, the store (memories, tables, globals, instances), the linker and the
 //! `#[repr(C)]` layouts generated code reads.
 
+pub mod cpu;
 pub mod error;
 pub mod host;
 pub mod limits;
@@ -9,6 +10,7 @@ pub mod linker;
 pub mod memory;
 pub mod module;
 pub mod offsets;
+pub mod simd;
 pub mod store;
 pub mod trap;
 pub mod types;

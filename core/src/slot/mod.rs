@@ -14,5 +14,5 @@ pub use engine::Engine;
 pub use gc::{Collector, NoCollector};
 pub use host::HostModule;
 pub use observer::{Event, EventKind, EventMask, Observer};
-pub use simd::{NoSimd, Simd};
+pub use simd::{NoSimd, Simd, SimdLevel};
 pub use virt::Virt;
