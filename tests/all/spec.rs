@@ -1,5 +1,6 @@
-//! The WebAssembly spec testsuite (`../shared/spec-testsuite/wasm-2.0`, every file but
-//! `simd_*`) on every engine compiled into the test build.
+//! The WebAssembly spec testsuite (`../shared/spec-testsuite/wasm-2.0`) on every
+//! engine compiled into the test build: the `simd_*` files with the test build's
+//! `simd` plugin (a `simd-*` feature), the others whatever is composed.
 
 use crate::engines::ENGINES;
 use crate::support::shared;
@@ -8,19 +9,41 @@ use crate::support::shared;
 #[cfg_attr(vm_shared_absent, ignore = "../shared is absent (it ships beside the repository)")]
 fn wasm_2_0_non_simd_passes_everywhere() {
     let Some(dir) = shared("spec-testsuite/wasm-2.0") else { return };
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
+    let files = spec_files(&dir, false);
+    assert!(files.len() > 80, "only {} spec files found in {}", files.len(), dir.display());
+    run_everywhere(&files, 20_000);
+}
+
+#[test]
+#[cfg(any(feature = "simd-scalar", feature = "simd-sse41", feature = "simd-avx2"))]
+#[cfg_attr(vm_shared_absent, ignore = "../shared is absent (it ships beside the repository)")]
+fn wasm_2_0_simd_passes_everywhere() {
+    let Some(dir) = shared("spec-testsuite/wasm-2.0") else { return };
+    let files = spec_files(&dir, true);
+    assert_eq!(files.len(), 58, "simd spec files in {}", dir.display());
+    run_everywhere(&files, 20_000);
+}
+
+/// The `.wast` files of `dir`: the `simd_*` ones or the others.
+fn spec_files(dir: &std::path::Path, simd: bool) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
         .expect("read the spec directory")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "wast"))
-        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with("simd_"))
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("simd_") == simd)
         .collect();
     files.sort();
-    assert!(files.len() > 80, "only {} spec files found in {}", files.len(), dir.display());
+    files
+}
+
+/// Runs `files` on every engine; fails on any failed assertion or when an engine ran
+/// fewer than `min` assertions.
+fn run_everywhere(files: &[std::path::PathBuf], min: usize) {
     assert!(!ENGINES.is_empty(), "no engine compiled into the test build");
     let mut problems = Vec::new();
     for engine in ENGINES {
         let (mut passed, mut failed) = (0, 0);
-        for f in &files {
+        for f in files {
             let r = (engine.wast)(f);
             let name = f.file_name().unwrap().to_string_lossy();
             println!(
@@ -34,7 +57,7 @@ fn wasm_2_0_non_simd_passes_everywhere() {
             }
         }
         println!("{}: {passed} passed, {failed} failed over {} files", engine.id, files.len());
-        assert!(passed > 20_000, "{}: suspiciously few assertions ran ({passed})", engine.id);
+        assert!(passed > min, "{}: suspiciously few assertions ran ({passed})", engine.id);
     }
     assert!(problems.is_empty(), "spec failures:\n{}", problems.join("\n"));
 }
