@@ -11,7 +11,7 @@ use wasmi::{CompilationMode, Config, Engine, Extern, Linker, Module, Store, Val}
 use crate::observe::{Observation, Outcome, Plan, Value};
 
 /// The proposals beyond 2.0 the oracle is built with.
-pub const FEATURES: Features = Features { simd: false, gc: false };
+pub const FEATURES: Features = Features { simd: true, gc: false };
 
 /// Why the oracle could not judge a module; the input is skipped, not a finding.
 #[derive(Clone, Debug)]
@@ -73,6 +73,8 @@ fn run(module: &[u8], plan: &Plan) -> Result<Observation, Skip> {
         .wasm_extended_const(false)
         .wasm_custom_page_sizes(false)
         .wasm_wide_arithmetic(false)
+        .wasm_simd(true)
+        .wasm_relaxed_simd(false)
         // Deep enough that the generator's termination fuel, not this limit, bounds
         // recursion.
         .set_max_recursion_depth(20_000)
@@ -159,7 +161,8 @@ fn to_wasmi(v: Value) -> Val {
         Value::I64(v) => Val::I64(v),
         Value::F32(b) => Val::F32(wasmi::F32::from_bits(b)),
         Value::F64(b) => Val::F64(wasmi::F64::from_bits(b)),
-        Value::V128(_) | Value::FuncRef(_) => Val::default_for_ty(wasmi::ValType::FuncRef),
+        Value::V128(v) => Val::V128(wasmi::V128::from(v)),
+        Value::FuncRef(_) => Val::default_for_ty(wasmi::ValType::FuncRef),
         Value::ExternRef(_) => Val::default_for_ty(wasmi::ValType::ExternRef),
     }
 }
@@ -172,8 +175,6 @@ fn from_wasmi(v: &Val) -> Value {
         Val::F64(v) => Value::F64(v.to_bits()),
         Val::FuncRef(r) => Value::FuncRef(!r.is_null()),
         Val::ExternRef(r) => Value::ExternRef(!r.is_null()),
-        // Built without simd: no v128 values reach here.
-        #[allow(unreachable_patterns)]
-        _ => Value::V128(u128::MAX),
+        Val::V128(v) => Value::V128(v.as_u128()),
     }
 }
