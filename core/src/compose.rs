@@ -34,8 +34,11 @@ pub trait Composition: Sized + Send + 'static {
     /// The union of every composed observer's [`crate::slot::Observer::EVENTS`]: an
     /// engine tests it at compile time, so events nobody subscribes to cost nothing.
     const EVENTS: crate::slot::EventMask;
-    /// The host modules composed statically (searched before the registry).
-    const HOST_MODULES: &'static [&'static HostModuleDef];
+    /// The host modules composed statically (searched before the registry): one entry
+    /// per composed host plugin, in composition order, holding the modules it serves
+    /// ([`HostModule::MODULES`](crate::slot::HostModule::MODULES)). The modules of one
+    /// entry share one per-instance state.
+    const HOST_MODULES: &'static [&'static [&'static HostModuleDef]];
 
     /// Builds every plugin from its section of `settings`.
     ///

@@ -232,7 +232,8 @@
 //!
 //! ## Host modules, end to end
 //!
-//! A host module serves imports of one module name. The chain is: typed functions
+//! A host module serves imports of one module name (a plugin may serve several, see
+//! below). The chain is: typed functions
 //! with [`#[host_fn]`](macro@crate::host_fn) (each emits a `HostFuncDef` constant
 //! named after the function in capitals, with the wasm signature derived from the
 //! Rust one) → a [`HostModuleDef`](crate::runtime::HostModuleDef) listing them and
@@ -377,6 +378,83 @@
 //! The `env` state lives in the linker's store for the instance's lifetime; the
 //! counter is reached by type. The workspace's `vm` facade crate re-exports this crate
 //! and the built-in plugins for embedders who want one dependency.
+//!
+//! ### One plugin, several import modules
+//!
+//! A host plugin can serve more than one import module name — an interface under its
+//! old and new names, as `host-wasi` serves `wasi_unstable` (preview0) beside
+//! `wasi_snapshot_preview1` — by listing one `HostModuleDef` per name in
+//! [`HostModule::MODULES`](crate::slot::HostModule::MODULES) (by default `MODULE`
+//! alone). A function whose ABI is the same in both is the same `HostFuncDef` in both
+//! lists; one that differs gets a `#[host_fn(name = "...")]` of its own. The modules of
+//! a plugin share one state per instance, built by the `new_state` of the first module
+//! the instance imports from, so they should share one constructor:
+//!
+//! ```
+//! # use vm_core::config::NoConfig;
+//! # use vm_core::{Plugin, PluginError};
+//! use vm_core::runtime::{HostModuleDef, Linker, RunContext, Val};
+//! use vm_core::slot::HostModule;
+//! use vm_core::{Settings, Vm, host_fn, plugin};
+//!
+//! pub struct Tally(i32);
+//!
+//! /// `tally_v2.add(n) -> total`.
+//! #[host_fn]
+//! pub fn add(t: &mut Tally, n: i32) -> i32 {
+//!     t.0 += n;
+//!     t.0
+//! }
+//!
+//! /// `tally_v1.add(n) -> total`: version 1 counted in tens.
+//! #[host_fn(name = "add")]
+//! pub fn add_tens(t: &mut Tally, n: i32) -> i32 {
+//!     t.0 += 10 * n;
+//!     t.0
+//! }
+//!
+//! const NEW_STATE: vm_core::runtime::NewStateFn = |_, _| Ok(Box::new(Tally(0)));
+//! pub static V2: HostModuleDef =
+//!     HostModuleDef { module: "tally_v2", functions: &[ADD], new_state: NEW_STATE };
+//! pub static V1: HostModuleDef =
+//!     HostModuleDef { module: "tally_v1", functions: &[ADD_TENS], new_state: NEW_STATE };
+//!
+//! /// Serves `tally_v2` and the older `tally_v1`.
+//! #[plugin(id = "acme-tally", slot = host)]
+//! pub struct Tallies;
+//! # impl Plugin for Tallies { type Config = NoConfig; fn new(_: NoConfig) -> Result<Self, PluginError> { Ok(Tallies) } }
+//!
+//! impl HostModule for Tallies {
+//!     const MODULE: &'static HostModuleDef = &V2;
+//!     const MODULES: &'static [&'static HostModuleDef] = &[&V2, &V1];
+//! }
+//!
+//! vm_core::compose! {
+//!     /// The interpreter with the tally modules.
+//!     pub struct TallyVm {
+//!         engine: vm_engine_interp::Interp,
+//!         virt: vm_virt_host::HostVirt,
+//!         hosts: [Tallies],
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut vm = Vm::<TallyVm>::new(&Settings::new())?.init()?.start()?;
+//! let module = vm.compile(
+//!     r#"(module
+//!          (import "tally_v1" "add" (func $old (param i32) (result i32)))
+//!          (import "tally_v2" "add" (func $new (param i32) (result i32)))
+//!          (func (export "run") (result i32)
+//!            (drop (call $old (i32.const 4)))
+//!            (call $new (i32.const 2))))"#,
+//! )?;
+//! let mut linker = Linker::new(RunContext::default());
+//! let instance = vm.instantiate(&module, &mut linker)?;
+//! // One tally behind both modules: 40 + 2.
+//! assert_eq!(vm.invoke(&mut linker, instance, "run", &[])?, [Val::I32(42)]);
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! ## A custom `vm` binary
 //!

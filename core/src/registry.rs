@@ -13,8 +13,9 @@ use crate::plugin::{PluginMeta, Slot};
 pub struct Registration {
     /// The plugin's static description.
     pub meta: &'static PluginMeta,
-    /// For host plugins: the import module it serves and its functions.
-    pub host: Option<&'static crate::runtime::host::HostModuleDef>,
+    /// For host plugins: the import modules it serves
+    /// ([`HostModule::MODULES`](crate::slot::HostModule::MODULES)); empty for other slots.
+    pub host: &'static [&'static crate::runtime::host::HostModuleDef],
     /// The plugin type's path (`my_crate::MyPlugin`), for messages that say what to
     /// write in `compose!`.
     pub type_path: &'static str,
@@ -45,10 +46,10 @@ pub fn in_slot(slot: Slot) -> Vec<&'static Registration> {
 /// The registered host module serving imports from `module` (whether or not it is
 /// composed: the linker serves only composed ones).
 pub fn host_module(module: &str) -> Option<&'static crate::runtime::host::HostModuleDef> {
-    host_registration(module).and_then(|r| r.host)
+    host_registration(module).and_then(|r| r.host.iter().copied().find(|h| h.module == module))
 }
 
 /// The registration of the host plugin serving imports from `module`.
 pub fn host_registration(module: &str) -> Option<&'static Registration> {
-    VM_PLUGIN_REGISTRY.iter().find(|r| r.host.is_some_and(|h| h.module == module))
+    VM_PLUGIN_REGISTRY.iter().find(|r| r.host.iter().any(|h| h.module == module))
 }

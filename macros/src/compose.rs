@@ -409,10 +409,10 @@ fn expand_valid(input: &Input) -> syn::Result<TokenStream> {
                 });
             }
             if *list == "hosts" {
-                host_modules.push(quote!(#[cfg(#p)] <#ty as #krate::slot::HostModule>::MODULE));
+                host_modules.push(quote!(#[cfg(#p)] <#ty as #krate::slot::HostModule>::MODULES));
                 host_plugins.push(quote! {
                     #[cfg(#p)]
-                    if <#ty as #krate::slot::HostModule>::MODULE.module == module {
+                    if <#ty as #krate::slot::HostModule>::MODULES.iter().any(|m| m.module == module) {
                         return ::core::option::Option::Some(&self.#f);
                     }
                 });
@@ -479,7 +479,7 @@ fn expand_valid(input: &Input) -> syn::Result<TokenStream> {
 
             const PLUGINS: &'static [&'static #krate::plugin::PluginMeta] = &[#(#metas),*];
             const INIT_ORDER: &'static [usize] = &#order_const;
-            const HOST_MODULES: &'static [&'static #krate::runtime::HostModuleDef] = &[#(#host_modules),*];
+            const HOST_MODULES: &'static [&'static [&'static #krate::runtime::HostModuleDef]] = &[#(#host_modules),*];
             const EVENTS: #krate::slot::EventMask = {
                 let masks: &[u32] = &[#(#masks),*];
                 let mut all = 0;

@@ -315,9 +315,9 @@ fn expand_valid(
         }
     };
     let host = if slot_name == "host" {
-        quote!(::core::option::Option::Some(<#ty as #krate::slot::HostModule>::MODULE))
+        quote!(<#ty as #krate::slot::HostModule>::MODULES)
     } else {
-        quote!(::core::option::Option::None)
+        quote!(&[])
     };
     let declares = &args.declares;
     let linkme = quote!(#krate::__private::linkme);

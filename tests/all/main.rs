@@ -21,4 +21,5 @@ mod support;
 mod traps;
 mod ui;
 mod wasi_misuse;
+mod wasi_preview0;
 mod wasi_programs;

@@ -23,6 +23,10 @@ fn host_modules_are_found_by_import_module_name() {
     let r = registry::host_registration("wasi_snapshot_preview1").expect("registered");
     assert_eq!(r.meta.id, "host-wasi");
     assert!(r.type_path.starts_with("vm_host_wasi::"), "{}", r.type_path);
+    // A plugin serving several modules is found by each of them.
+    let unstable = registry::host_module("wasi_unstable").expect("preview0 is registered");
+    assert!(unstable.functions.iter().any(|f| f.name == "fd_seek"));
+    assert!(std::ptr::eq(registry::host_registration("wasi_unstable").unwrap(), r));
 }
 
 #[test]

@@ -1,9 +1,11 @@
 //! The host-function ABI: how host plugins expose functions to guests.
 //!
-//! A host plugin registers a [`HostModuleDef`] (through `#[plugin(slot = host, ...)]`);
-//! the linker finds it by import module name at instantiation (never per call), builds
-//! its per-instance state once with [`HostModuleDef::new_state`], and calls its
-//! functions through plain `fn` pointers.
+//! A host plugin registers one [`HostModuleDef`] per import module it serves (through
+//! `#[plugin(slot = host, ...)]` and [`HostModule`](crate::slot::HostModule)); the
+//! linker finds it by import module name at instantiation (never per call), builds
+//! the plugin's per-instance state once with [`HostModuleDef::new_state`] (shared by
+//! all the modules of that plugin), and calls its functions through plain `fn`
+//! pointers.
 
 use std::any::Any;
 use std::path::PathBuf;
@@ -40,7 +42,9 @@ pub struct HostModuleDef {
     /// Its functions.
     pub functions: &'static [HostFuncDef],
     /// Builds the module's per-instance state (once per instantiation) from the run
-    /// context and the composed plugin's value (to read its typed config).
+    /// context and the composed plugin's value (to read its typed config). When the
+    /// plugin serves several modules, the first one an instance imports from builds
+    /// the state all of them share.
     pub new_state: NewStateFn,
 }
 

@@ -100,9 +100,16 @@ impl<C: Composition> Linker<C> {
         })
     }
 
-    fn host_module(module: &str, name: &str) -> Result<Option<&'static HostModuleDef>, LinkError> {
-        if let Some(h) = C::HOST_MODULES.iter().copied().find(|h| h.module == module) {
-            return Ok(Some(h));
+    /// The composed host module serving `module`, with the index of its plugin in
+    /// [`Composition::HOST_MODULES`] (the key of the state its modules share).
+    fn host_module(
+        module: &str,
+        name: &str,
+    ) -> Result<Option<(usize, &'static HostModuleDef)>, LinkError> {
+        for (plugin, modules) in C::HOST_MODULES.iter().enumerate() {
+            if let Some(h) = modules.iter().copied().find(|h| h.module == module) {
+                return Ok(Some((plugin, h)));
+            }
         }
         match crate::registry::host_registration(module) {
             Some(r) => Err(LinkError::HostNotComposed {
@@ -122,7 +129,7 @@ impl<C: Composition> Linker<C> {
         name: &str,
         want: &ImportKind,
         want_func: Option<&FuncType>,
-        host_states: &mut HashMap<&'static str, u32>,
+        host_states: &mut HashMap<usize, u32>,
         plugins: &C,
     ) -> Result<Extern, LinkError> {
         let unknown =
@@ -131,9 +138,9 @@ impl<C: Composition> Linker<C> {
             item
         } else if let Some(&inst) = self.names.get(module) {
             self.export(inst, name).ok_or_else(unknown)?
-        } else if let Some(host) = Self::host_module(module, name)? {
+        } else if let Some((host_plugin, host)) = Self::host_module(module, name)? {
             let f = host.functions.iter().find(|f| f.name == name).ok_or_else(unknown)?;
-            let state = match host_states.get(host.module) {
+            let state = match host_states.get(&host_plugin) {
                 Some(&s) => s,
                 None => {
                     let plugin = plugins.host_plugin(host.module);
@@ -142,7 +149,7 @@ impl<C: Composition> Linker<C> {
                     })?;
                     self.store.host_states.push(st);
                     let s = (self.store.host_states.len() - 1) as u32;
-                    host_states.insert(host.module, s);
+                    host_states.insert(host_plugin, s);
                     s
                 }
             };
@@ -209,6 +216,7 @@ impl<C: Composition> Linker<C> {
         let mut table_addrs = Vec::with_capacity(info.tables.len());
         let mut memory_addrs = Vec::with_capacity(info.memories.len());
         let mut global_addrs = Vec::with_capacity(info.globals.len());
+        // One state per composed host plugin, shared by the modules it serves.
         let mut host_states = HashMap::new();
         for imp in &info.imports {
             let want_func = match imp.kind {

@@ -1,5 +1,6 @@
 //! The preview1 ABI: errno values, flags, rights and the byte layouts of the structs
-//! guests read (`fdstat`, `filestat`, `prestat`, `dirent`, `event`).
+//! guests read (`fdstat`, `filestat`, `prestat`, `dirent`, `event`), and in
+//! [`preview0`] the few places where `wasi_unstable` differs.
 //!
 //! Numbers follow `wasi_snapshot_preview1.witx`; layouts are little-endian with the
 //! witx alignment (all offsets below are from that file's C layout).
@@ -469,7 +470,56 @@ impl Fdstat {
     }
 }
 
-/// `filestat` (64 bytes).
+/// `whence` of `fd_seek` (preview1 numbering; [`preview0::whence`] for
+/// `wasi_unstable`).
+pub mod whence {
+    /// From the start of the file.
+    pub const SET: u8 = 0;
+    /// From the current offset.
+    pub const CUR: u8 = 1;
+    /// From the end of the file.
+    pub const END: u8 = 2;
+}
+
+/// The base an `fd_seek` offset is relative to, decoded from either snapshot's
+/// `whence`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Whence {
+    /// From the start of the file.
+    Set,
+    /// From the current offset.
+    Cur,
+    /// From the end of the file.
+    End,
+}
+
+impl Whence {
+    /// A preview1 `whence`; `None` for a value the witx does not define.
+    pub fn preview1(raw: u32) -> Option<Whence> {
+        match u8::try_from(raw).ok()? {
+            whence::SET => Some(Whence::Set),
+            whence::CUR => Some(Whence::Cur),
+            whence::END => Some(Whence::End),
+            _ => None,
+        }
+    }
+
+    /// A preview0 (`wasi_unstable`) `whence`; `None` for a value the witx does not
+    /// define.
+    pub fn preview0(raw: u32) -> Option<Whence> {
+        match u8::try_from(raw).ok()? {
+            preview0::whence::CUR => Some(Whence::Cur),
+            preview0::whence::END => Some(Whence::End),
+            preview0::whence::SET => Some(Whence::Set),
+            _ => None,
+        }
+    }
+}
+
+/// Size of a preview1 `filestat`.
+pub const FILESTAT_SIZE: usize = 64;
+
+/// `filestat` (64 bytes; 56 in preview0, see [`Filestat::encode_preview0`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Filestat {
     /// Device id.
@@ -492,8 +542,8 @@ pub struct Filestat {
 
 impl Filestat {
     /// The guest's bytes.
-    pub fn encode(&self) -> [u8; 64] {
-        let mut b = [0u8; 64];
+    pub fn encode(&self) -> [u8; FILESTAT_SIZE] {
+        let mut b = [0u8; FILESTAT_SIZE];
         b[0..8].copy_from_slice(&self.dev.to_le_bytes());
         b[8..16].copy_from_slice(&self.ino.to_le_bytes());
         b[16] = self.filetype;
@@ -502,6 +552,22 @@ impl Filestat {
         b[40..48].copy_from_slice(&self.atim.to_le_bytes());
         b[48..56].copy_from_slice(&self.mtim.to_le_bytes());
         b[56..64].copy_from_slice(&self.ctim.to_le_bytes());
+        b
+    }
+
+    /// The guest's bytes in preview0's layout, where `nlink` is a `u32` `linkcount`
+    /// (saturated) packed after `filetype`, so every later field moves 8 bytes down.
+    pub fn encode_preview0(&self) -> [u8; preview0::FILESTAT_SIZE] {
+        let nlink = u32::try_from(self.nlink).unwrap_or(u32::MAX);
+        let mut b = [0u8; preview0::FILESTAT_SIZE];
+        b[0..8].copy_from_slice(&self.dev.to_le_bytes());
+        b[8..16].copy_from_slice(&self.ino.to_le_bytes());
+        b[16] = self.filetype;
+        b[20..24].copy_from_slice(&nlink.to_le_bytes());
+        b[24..32].copy_from_slice(&self.size.to_le_bytes());
+        b[32..40].copy_from_slice(&self.atim.to_le_bytes());
+        b[40..48].copy_from_slice(&self.mtim.to_le_bytes());
+        b[48..56].copy_from_slice(&self.ctim.to_le_bytes());
         b
     }
 }
@@ -519,8 +585,27 @@ pub fn dirent(next: u64, ino: u64, namlen: u32, filetype: u8) -> [u8; DIRENT_SIZ
     b
 }
 
+/// Where the fields of a `subscription` (`poll_oneoff`'s input) sit, in bytes from
+/// its start. `userdata` (0), the tag (8) and a descriptor subscription's `fd` (16) are
+/// the same in both snapshots; the clock subscription is not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SubscriptionLayout {
+    /// Size of one subscription (the stride of the array).
+    pub size: usize,
+    /// The clock subscription's `clockid` (`u32`).
+    pub clock_id: usize,
+    /// The clock subscription's `timeout` (`u64`).
+    pub clock_timeout: usize,
+    /// The clock subscription's `subclockflags` (`u16`).
+    pub clock_flags: usize,
+}
+
+/// The preview1 `subscription`: the clock's `id` right after the tag's padding.
+pub const SUBSCRIPTION: SubscriptionLayout =
+    SubscriptionLayout { size: 48, clock_id: 16, clock_timeout: 24, clock_flags: 40 };
+
 /// Size of a `subscription` in `poll_oneoff`'s input.
-pub const SUBSCRIPTION_SIZE: usize = 48;
+pub const SUBSCRIPTION_SIZE: usize = SUBSCRIPTION.size;
 /// Size of an `event` in `poll_oneoff`'s output.
 pub const EVENT_SIZE: usize = 32;
 
@@ -565,4 +650,30 @@ impl Event {
         b[24..26].copy_from_slice(&self.flags.to_le_bytes());
         b
     }
+}
+
+/// Where `wasi_unstable` (preview0) differs from preview1; everything not here is
+/// the same in both snapshots (errno values, rights, flags, `fdstat`, `dirent`,
+/// `prestat`, `event`).
+pub mod preview0 {
+    use super::SubscriptionLayout;
+
+    /// Preview0's `whence` numbering (preview1 reordered it as set, cur, end).
+    pub mod whence {
+        /// From the current offset.
+        pub const CUR: u8 = 0;
+        /// From the end of the file.
+        pub const END: u8 = 1;
+        /// From the start of the file.
+        pub const SET: u8 = 2;
+    }
+
+    /// Size of a preview0 `filestat`: `nlink` is a `u32` `linkcount` at 20, `size`
+    /// at 24, then the three timestamps.
+    pub const FILESTAT_SIZE: usize = 56;
+
+    /// The preview0 `subscription`: its clock subscription starts with a `u64`
+    /// `identifier` (at 16), which moves the clock's fields 8 bytes down.
+    pub const SUBSCRIPTION: SubscriptionLayout =
+        SubscriptionLayout { size: 56, clock_id: 24, clock_timeout: 32, clock_flags: 48 };
 }

@@ -1,6 +1,7 @@
 //! The `host-wasi` plugin: WASI preview1 (`wasi_snapshot_preview1`) for ordinary C
 //! programs — arguments, environment, clocks, randomness, stdio, and files inside the
-//! preopened directories.
+//! preopened directories — and the same under its predecessor's name `wasi_unstable`
+//! (preview0), which older toolchains still emit.
 //!
 //! ```
 //! use vm_core::runtime::{Caller, RunContext, Val};
@@ -20,15 +21,23 @@
 //!
 //! | piece | where |
 //! |---|---|
-//! | the module linkers find by name | [`WASI_MODULE`] (also `<Wasi as HostModule>::MODULE`) |
+//! | the modules linkers find by name | [`WASI_MODULE`] and [`WASI_UNSTABLE_MODULE`] (`<Wasi as HostModule>::MODULES`) |
 //! | per-instance state | [`WasiCtx`], built from a [`RunContext`]; [`WasiCtx::set_stdio`] redirects 0–2 |
 //! | errno values | [`Errno`] |
-//! | the plugin | [`Wasi`] (`host-wasi`, provides `wasi:preview1@1.0.0`) |
+//! | the plugin | [`Wasi`] (`host-wasi`, provides `wasi:preview1@1.0.0` and `wasi:preview0@1.0.0`) |
 //!
 //! Every function of `wasi_snapshot_preview1` is present with its signature, so a
 //! standard libc program always links. Signals (`proc_raise`) answer `Nosys`; sockets
 //! answer `Notsock` (none can be preopened yet). Rights are reported as libc expects
 //! but not enforced beyond what the host's open mode enforces.
+//!
+//! **Preview0.** `wasi_unstable` has the same functions (but no `sock_accept`) over
+//! the same context: a guest importing from both modules sees one set of descriptors.
+//! Its ABI differs in three places ([`abi::preview0`]): `fd_seek`'s `whence` counts
+//! cur, end, set (preview1: set, cur, end); `filestat` is 56 bytes with a `u32`
+//! `nlink` at 20 (`fd_filestat_get`, `path_filestat_get`); and a clock
+//! `subscription` carries a `u64` `identifier` first, so subscriptions are 56 bytes
+//! (`poll_oneoff`; events are the same 32 bytes).
 //!
 //! **Sandbox.** Paths resolve component by component below the directory descriptor
 //! they are relative to, with `O_NOFOLLOW` at every step and `..` handled on a stack of
@@ -64,7 +73,7 @@ pub use funcs::poll::MAX_SUBSCRIPTIONS;
 pub use mem::MAX_IOVS;
 pub use sandbox::{MAX_NAME, MAX_PATH};
 
-use funcs::{args, clock, fd, path, poll, proc, sock};
+use funcs::{args, clock, fd, path, poll, preview0, proc, sock};
 
 /// The `wasi_snapshot_preview1` host module: every preview1 function, and a state
 /// constructor that builds a [`WasiCtx`] from the [`RunContext`].
@@ -121,7 +130,63 @@ pub static WASI_MODULE: HostModuleDef = HostModuleDef {
     new_state,
 };
 
-/// Builds the per-instance [`WasiCtx`] (the module's `new_state`), with the limits of
+/// The `wasi_unstable` (preview0) host module: the functions of [`WASI_MODULE`] but
+/// `sock_accept`, with preview0's `fd_seek`, `fd_filestat_get`, `path_filestat_get`
+/// and `poll_oneoff`, and the same state constructor (so both modules share one
+/// [`WasiCtx`] per instance).
+pub static WASI_UNSTABLE_MODULE: HostModuleDef = HostModuleDef {
+    module: "wasi_unstable",
+    functions: &[
+        args::ARGS_GET,
+        args::ARGS_SIZES_GET,
+        args::ENVIRON_GET,
+        args::ENVIRON_SIZES_GET,
+        clock::CLOCK_RES_GET,
+        clock::CLOCK_TIME_GET,
+        fd::FD_ADVISE,
+        fd::FD_ALLOCATE,
+        fd::FD_CLOSE,
+        fd::FD_DATASYNC,
+        fd::FD_FDSTAT_GET,
+        fd::FD_FDSTAT_SET_FLAGS,
+        fd::FD_FDSTAT_SET_RIGHTS,
+        preview0::FD_FILESTAT_GET,
+        fd::FD_FILESTAT_SET_SIZE,
+        fd::FD_FILESTAT_SET_TIMES,
+        fd::FD_PREAD,
+        fd::FD_PRESTAT_GET,
+        fd::FD_PRESTAT_DIR_NAME,
+        fd::FD_PWRITE,
+        fd::FD_READ,
+        fd::FD_READDIR,
+        fd::FD_RENUMBER,
+        preview0::FD_SEEK,
+        fd::FD_SYNC,
+        fd::FD_TELL,
+        fd::FD_WRITE,
+        path::PATH_CREATE_DIRECTORY,
+        preview0::PATH_FILESTAT_GET,
+        path::PATH_FILESTAT_SET_TIMES,
+        path::PATH_LINK,
+        path::PATH_OPEN,
+        path::PATH_READLINK,
+        path::PATH_REMOVE_DIRECTORY,
+        path::PATH_RENAME,
+        path::PATH_SYMLINK,
+        path::PATH_UNLINK_FILE,
+        preview0::POLL_ONEOFF,
+        proc::PROC_EXIT,
+        proc::PROC_RAISE,
+        proc::SCHED_YIELD,
+        clock::RANDOM_GET,
+        sock::SOCK_RECV,
+        sock::SOCK_SEND,
+        sock::SOCK_SHUTDOWN,
+    ],
+    new_state,
+};
+
+/// Builds the per-instance [`WasiCtx`] (the modules' `new_state`), with the limits of
 /// the composed [`Wasi`] plugin's config (the defaults when none is composed).
 ///
 /// # Errors
@@ -172,8 +237,13 @@ pub struct WasiConfig {
     pub max_open_files: u32,
 }
 
-/// WASI preview1 for ordinary C programs (args, env, clocks, random, files inside preopens).
-#[vm_core::plugin(id = "host-wasi", slot = host, provides = ["wasi:preview1@1.0.0"])]
+/// WASI preview1 (and preview0) for ordinary C programs (args, env, clocks, random, files
+/// inside preopens).
+#[vm_core::plugin(
+    id = "host-wasi",
+    slot = host,
+    provides = ["wasi:preview1@1.0.0", "wasi:preview0@1.0.0"]
+)]
 #[derive(Debug, Default)]
 pub struct Wasi {
     config: WasiConfig,
@@ -201,6 +271,7 @@ impl Plugin for Wasi {
 
 impl vm_core::slot::HostModule for Wasi {
     const MODULE: &'static HostModuleDef = &WASI_MODULE;
+    const MODULES: &'static [&'static HostModuleDef] = &[&WASI_MODULE, &WASI_UNSTABLE_MODULE];
 }
 
 #[cfg(test)]

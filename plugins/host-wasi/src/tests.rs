@@ -5,7 +5,7 @@ use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use vm_core::runtime::{Caller, RunContext, Trap, TrapCode, Val, ValType};
+use vm_core::runtime::{Caller, HostModuleDef, RunContext, Trap, TrapCode, Val, ValType};
 
 use crate::WASI_MODULE;
 use crate::abi::{Errno, eventtype, filetype, lookupflags, oflags, rights};
@@ -13,6 +13,7 @@ use crate::abi::{Errno, eventtype, filetype, lookupflags, oflags, rights};
 mod fs;
 mod misuse;
 mod module;
+mod preview0;
 
 /// Where tests put things in guest memory.
 const OUT: u32 = 0; // out-pointers: 0, 8, 16, ...
@@ -77,7 +78,17 @@ impl Guest {
     }
 
     fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Trap> {
-        let f = WASI_MODULE.functions.iter().find(|f| f.name == name).unwrap();
+        self.call_in(&WASI_MODULE, name, args)
+    }
+
+    /// Calls `name` of `module` (either snapshot) on this guest's state.
+    fn call_in(
+        &mut self,
+        module: &HostModuleDef,
+        name: &str,
+        args: &[Val],
+    ) -> Result<Vec<Val>, Trap> {
+        let f = module.functions.iter().find(|f| f.name == name).unwrap();
         let mut results: Vec<Val> = f.results.iter().map(|t| Val::default_for(*t)).collect();
         let mut caller = Caller::new(Some(&mut self.mem), self.state.as_mut());
         (f.call)(&mut caller, args, &mut results)?;
@@ -86,7 +97,12 @@ impl Guest {
 
     /// Calls an errno-returning function; `Ok(())` for 0, the errno otherwise.
     fn errno(&mut self, name: &str, args: &[Val]) -> Result<(), i32> {
-        match self.call(name, args).unwrap()[..] {
+        self.errno_in(&WASI_MODULE, name, args)
+    }
+
+    /// [`Self::errno`] for a function of `module`.
+    fn errno_in(&mut self, module: &HostModuleDef, name: &str, args: &[Val]) -> Result<(), i32> {
+        match self.call_in(module, name, args).unwrap()[..] {
             [Val::I32(0)] => Ok(()),
             [Val::I32(e)] => Err(e),
             ref other => panic!("{name} returned {other:?}"),
@@ -330,17 +346,25 @@ fn plugin_registration() {
     let meta = crate::Wasi::META;
     assert_eq!(meta.id, "host-wasi");
     assert_eq!(meta.provides[0].name, "wasi:preview1");
+    assert_eq!(meta.provides[1].name, "wasi:preview0");
     assert_eq!(<crate::Wasi as vm_core::slot::HostModule>::MODULE.module, "wasi_snapshot_preview1");
+    let served: Vec<_> =
+        <crate::Wasi as vm_core::slot::HostModule>::MODULES.iter().map(|m| m.module).collect();
+    assert_eq!(served, ["wasi_snapshot_preview1", "wasi_unstable"]);
     let ids: Vec<_> = vm_core::registry::plugins().iter().map(|r| r.meta.id).collect();
     assert!(ids.contains(&"host-wasi"), "{ids:?}");
     assert!(vm_core::registry::host_module("wasi_snapshot_preview1").is_some());
+    let unstable = vm_core::registry::host_module("wasi_unstable").expect("preview0 registered");
+    assert!(std::ptr::eq(unstable, &crate::WASI_UNSTABLE_MODULE));
+    let r = vm_core::registry::host_registration("wasi_unstable").unwrap();
+    assert_eq!(r.meta.id, "host-wasi");
     let wasi = crate::Wasi::new(Default::default()).unwrap();
     assert!(wasi.stats().custom.iter().any(|(k, _)| *k == "bytes_written"));
 }
 
 #[test]
 fn value_types_are_only_i32_and_i64() {
-    for f in WASI_MODULE.functions {
+    for f in WASI_MODULE.functions.iter().chain(crate::WASI_UNSTABLE_MODULE.functions) {
         assert!(f.params.iter().chain(f.results).all(|t| matches!(t, ValType::I32 | ValType::I64)));
     }
     let _ = (filetype::DIRECTORY, oflags::CREAT, rights::FD_READ, E_NOENT, E_NOTCAPABLE);

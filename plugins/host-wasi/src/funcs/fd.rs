@@ -8,11 +8,11 @@ use rustix::time::Timespec;
 use vm_core::host_fn;
 
 use super::{retry, size32};
-use crate::abi::{self, Errno, Fdstat, Filestat, fdflags, fstflags};
+use crate::abi::{self, Errno, Fdstat, Filestat, Whence, fdflags, fstflags};
 use crate::ctx::{DirItem, Kind, WasiCtx, wasi_filetype};
 use crate::{STATS, mem};
 
-/// A host `stat` as a preview1 `filestat`.
+/// A host `stat` as a `filestat` (encoded per snapshot by the caller).
 #[allow(clippy::unnecessary_cast)] // field widths differ between targets
 pub(crate) fn filestat(st: &Stat) -> Filestat {
     let time = |s: i64, ns: u64| {
@@ -142,18 +142,27 @@ pub(crate) fn fd_seek(
     whence: u32,
     #[out] newoffset: &mut u64,
 ) -> Result<(), Errno> {
+    *newoffset = seek(ctx, fd, offset, Whence::preview1(whence))?;
+    Ok(())
+}
+
+/// `fd_seek` once either snapshot's `whence` is decoded (`None`: not a `whence`).
+pub(crate) fn seek(
+    ctx: &mut WasiCtx,
+    fd: u32,
+    offset: i64,
+    whence: Option<Whence>,
+) -> Result<u64, Errno> {
     let entry = ctx.fds.get(fd)?;
     if matches!(entry.kind, Kind::Dir { .. }) {
         return Err(Errno::Isdir);
     }
-    let pos = match whence {
-        0 => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno::Inval)?),
-        1 => SeekFrom::Current(offset),
-        2 => SeekFrom::End(offset),
-        _ => return Err(Errno::Inval),
+    let pos = match whence.ok_or(Errno::Inval)? {
+        Whence::Set => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno::Inval)?),
+        Whence::Cur => SeekFrom::Current(offset),
+        Whence::End => SeekFrom::End(offset),
     };
-    *newoffset = rustix::fs::seek(&entry.fd, pos)?;
-    Ok(())
+    Ok(rustix::fs::seek(&entry.fd, pos)?)
 }
 
 /// `fd_tell(fd) -> offset`.
@@ -260,14 +269,19 @@ pub(crate) fn fd_fdstat_set_rights(
 pub(crate) fn fd_filestat_get(
     ctx: &mut WasiCtx,
     fd: u32,
-    #[out] stat: &mut [u8; 64],
+    #[out] stat: &mut [u8; abi::FILESTAT_SIZE],
 ) -> Result<(), Errno> {
+    *stat = fd_stat(ctx, fd)?.encode();
+    Ok(())
+}
+
+/// `fd_filestat_get` before either snapshot's encoding.
+pub(crate) fn fd_stat(ctx: &mut WasiCtx, fd: u32) -> Result<Filestat, Errno> {
     let entry = ctx.fds.get(fd)?;
     let mut st = filestat(&rustix::fs::fstat(&entry.fd)?);
     // Stdio and preopens keep the type they were given (a pipe stays "unknown").
     st.filetype = entry.filetype;
-    *stat = st.encode();
-    Ok(())
+    Ok(st)
 }
 
 /// `fd_filestat_set_size(fd, size)`.

@@ -1,4 +1,5 @@
-//! The functions of `wasi_snapshot_preview1`, one family per file. Each is a plain Rust
+//! The functions of `wasi_snapshot_preview1`, one family per file, and in `preview0`
+//! the `wasi_unstable` variants of the few whose ABI differs. Each is a plain Rust
 //! function under `#[host_fn]`, which generates its `HostFuncDef` constant.
 
 pub(crate) mod args;
@@ -6,6 +7,7 @@ pub(crate) mod clock;
 pub(crate) mod fd;
 pub(crate) mod path;
 pub(crate) mod poll;
+pub(crate) mod preview0;
 pub(crate) mod proc;
 pub(crate) mod sock;
 

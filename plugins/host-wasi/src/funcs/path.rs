@@ -7,7 +7,7 @@ use vm_core::host_fn;
 use super::fd::{filestat, timestamps};
 use super::size32;
 use crate::STATS;
-use crate::abi::{Errno, fdflags, filetype, lookupflags, oflags, rights};
+use crate::abi::{self, Errno, Filestat, fdflags, filetype, lookupflags, oflags, rights};
 use crate::ctx::{Entry, Kind, WasiCtx, wasi_filetype};
 use crate::sandbox::{self, Resolved};
 
@@ -224,16 +224,26 @@ pub(crate) fn path_filestat_get(
     fd: u32,
     flags: u32,
     path: &[u8],
-    #[out] stat: &mut [u8; 64],
+    #[out] stat: &mut [u8; abi::FILESTAT_SIZE],
 ) -> Result<(), Errno> {
+    *stat = path_stat(ctx, fd, flags, path)?.encode();
+    Ok(())
+}
+
+/// `path_filestat_get` before either snapshot's encoding.
+pub(crate) fn path_stat(
+    ctx: &mut WasiCtx,
+    fd: u32,
+    flags: u32,
+    path: &[u8],
+) -> Result<Filestat, Errno> {
     let r = at(ctx, fd, path, follows(flags))?;
     let st = rustix::fs::statat(&r.parent, r.name.as_c_str(), AtFlags::SYMLINK_NOFOLLOW)?;
     let st = filestat(&st);
     if r.trailing_slash && st.filetype != filetype::DIRECTORY {
         return Err(Errno::Notdir);
     }
-    *stat = st.encode();
-    Ok(())
+    Ok(st)
 }
 
 /// `path_filestat_set_times(fd, flags, path, atim, mtim, fst_flags)`.

@@ -14,8 +14,8 @@ use vm_core::host_fn;
 use super::clock;
 use super::size32;
 use crate::abi::{
-    EVENT_FD_READWRITE_HANGUP, EVENT_SIZE, Errno, Event, SUBSCRIPTION_CLOCK_ABSTIME,
-    SUBSCRIPTION_SIZE, eventtype, filetype,
+    EVENT_FD_READWRITE_HANGUP, EVENT_SIZE, Errno, Event, SUBSCRIPTION, SUBSCRIPTION_CLOCK_ABSTIME,
+    SubscriptionLayout, eventtype, filetype,
 };
 use crate::ctx::WasiCtx;
 use crate::mem;
@@ -33,14 +33,14 @@ enum Sub {
     Fd { userdata: u64, fd: u32, kind: u8 },
 }
 
-fn decode(mem: &[u8], at: usize) -> Result<Sub, Errno> {
+fn decode(mem: &[u8], at: usize, layout: &SubscriptionLayout) -> Result<Sub, Errno> {
     let userdata = mem::u64_at(mem, at)?;
     let tag = mem::array::<1>(mem, at + 8)?[0];
     match tag {
         eventtype::CLOCK => {
-            let id = mem::u32_at(mem, at + 16)?;
-            let timeout = mem::u64_at(mem, at + 24)?;
-            let flags = mem::u16_at(mem, at + 40)?;
+            let id = mem::u32_at(mem, at + layout.clock_id)?;
+            let timeout = mem::u64_at(mem, at + layout.clock_timeout)?;
+            let flags = mem::u16_at(mem, at + layout.clock_flags)?;
             let remaining = if flags & SUBSCRIPTION_CLOCK_ABSTIME != 0 {
                 timeout.saturating_sub(clock::now(id)?)
             } else {
@@ -73,14 +73,28 @@ pub(crate) fn poll_oneoff(
     nsubscriptions: u32,
     #[out] nevents: &mut u32,
 ) -> Result<(), Errno> {
+    *nevents = poll(ctx, mem, subs_ptr, events_ptr, nsubscriptions, &SUBSCRIPTION)?;
+    Ok(())
+}
+
+/// `poll_oneoff` over subscriptions laid out as `layout` says (the snapshots differ
+/// only there); the number of events written.
+pub(crate) fn poll(
+    ctx: &mut WasiCtx,
+    mem: &mut [u8],
+    subs_ptr: u32,
+    events_ptr: u32,
+    nsubscriptions: u32,
+    layout: &SubscriptionLayout,
+) -> Result<u32, Errno> {
     if nsubscriptions == 0 || nsubscriptions > MAX_SUBSCRIPTIONS {
         return Err(Errno::Inval);
     }
     let n = nsubscriptions as usize;
-    mem::range(mem, subs_ptr as usize, n.checked_mul(SUBSCRIPTION_SIZE).ok_or(Errno::Fault)?)?;
+    mem::range(mem, subs_ptr as usize, n.checked_mul(layout.size).ok_or(Errno::Fault)?)?;
     mem::range(mem, events_ptr as usize, n.checked_mul(EVENT_SIZE).ok_or(Errno::Fault)?)?;
     let subs = (0..n)
-        .map(|i| decode(mem, subs_ptr as usize + i * SUBSCRIPTION_SIZE))
+        .map(|i| decode(mem, subs_ptr as usize + i * layout.size, layout))
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut events = Vec::new();
@@ -165,6 +179,5 @@ pub(crate) fn poll_oneoff(
     for (i, ev) in events.iter().enumerate() {
         mem::write(mem, events_ptr as usize + i * EVENT_SIZE, &ev.encode())?;
     }
-    *nevents = size32(events.len())?;
-    Ok(())
+    size32(events.len())
 }

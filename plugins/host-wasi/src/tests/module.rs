@@ -67,3 +67,25 @@ fn every_preview1_function_with_its_signature() {
     }
     assert_eq!(WASI_MODULE.functions.len(), PREVIEW1.len(), "no extra functions");
 }
+
+/// Preview0 has every preview1 function but `sock_accept` (added in preview1), each
+/// with the same wasm signature; only four decode or encode a different layout.
+#[test]
+fn every_preview0_function_with_its_signature() {
+    use crate::WASI_UNSTABLE_MODULE as P0;
+    assert_eq!(P0.module, "wasi_unstable");
+    for (name, params, results) in PREVIEW1.iter().filter(|(n, ..)| *n != "sock_accept") {
+        let f = P0.functions.iter().find(|f| f.name == *name);
+        let f = f.unwrap_or_else(|| panic!("missing {name}"));
+        assert_eq!((f.params, f.results), (*params, *results), "{name}");
+        let p1 = WASI_MODULE.functions.iter().find(|f| f.name == *name).unwrap();
+        let differs = ["fd_seek", "fd_filestat_get", "path_filestat_get", "poll_oneoff"];
+        assert_eq!(
+            std::ptr::fn_addr_eq(f.call, p1.call),
+            !differs.contains(name),
+            "{name}: preview0 has its own implementation exactly where the ABI differs"
+        );
+    }
+    assert_eq!(P0.functions.len(), PREVIEW1.len() - 1, "no extra functions");
+    assert!(std::ptr::fn_addr_eq(P0.new_state, WASI_MODULE.new_state), "one state type");
+}
