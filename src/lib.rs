@@ -12,6 +12,7 @@
 //! | `engine-interp` | [`vm_engine_interp`] | engine |
 //! | `virt-host` | [`vm_virt_host`] | virt |
 //! | `host-wasi` | [`vm_host_wasi`] | host |
+//! | `observer-trace` | [`vm_observer_trace`] | observer |
 
 pub use vm_core::*;
 
@@ -23,5 +24,7 @@ pub use vm_engine_cranelift;
 pub use vm_engine_interp;
 #[cfg(feature = "host-wasi")]
 pub use vm_host_wasi;
+#[cfg(feature = "observer-trace")]
+pub use vm_observer_trace;
 #[cfg(feature = "virt-host")]
 pub use vm_virt_host;

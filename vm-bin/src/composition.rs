@@ -8,6 +8,8 @@ use vm_engine_cranelift as _;
 use vm_engine_interp as _;
 #[cfg(feature = "host-wasi")]
 use vm_host_wasi as _;
+#[cfg(feature = "observer-trace")]
+use vm_observer_trace as _;
 #[cfg(feature = "virt-host")]
 use vm_virt_host as _;
 
@@ -24,7 +26,9 @@ vm_core::compose! {
         hosts: [
             #[cfg(feature = "host-wasi")] vm_host_wasi::Wasi,
         ],
-        observers: [],
+        observers: [
+            #[cfg(feature = "observer-trace")] vm_observer_trace::Trace,
+        ],
         extra: [],
     }
 }
@@ -39,4 +43,6 @@ pub const FEATURES: &[&str] = &[
     "virt-host",
     #[cfg(feature = "host-wasi")]
     "host-wasi",
+    #[cfg(feature = "observer-trace")]
+    "observer-trace",
 ];
