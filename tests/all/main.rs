@@ -17,6 +17,7 @@ mod run;
 mod soak;
 mod spec;
 mod support;
+mod trace;
 mod traps;
 mod ui;
 mod wasi_misuse;
