@@ -1,6 +1,6 @@
 //! Call counters per function of every module seen, and their ranking.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock};
 
 use vm_core::plugin::StatsRow;
@@ -17,10 +17,15 @@ struct ModuleCounts {
 }
 
 /// Calls per function, from wasm and from the host, for every module the observer
-/// saw compiled. Counting takes a shared lock and one relaxed atomic increment.
+/// saw compiled. Counting a call into the module counted last is two loads and one
+/// relaxed atomic increment; another module takes a shared lock.
 #[derive(Debug, Default)]
 pub struct CallCounts {
-    modules: RwLock<Vec<ModuleCounts>>,
+    /// Boxed, so an entry never moves when the list grows; entries are only added.
+    #[expect(clippy::vec_box, reason = "`last` points into the boxes across pushes")]
+    modules: RwLock<Vec<Box<ModuleCounts>>>,
+    /// The entry of `modules` counted last (null before the first count).
+    last: AtomicPtr<ModuleCounts>,
     /// Calls into functions of modules never announced (not counted per function).
     unknown: AtomicU64,
 }
@@ -37,24 +42,44 @@ impl CallCounts {
             return;
         }
         let n = module.funcs.len();
-        modules.push(ModuleCounts {
+        modules.push(Box::new(ModuleCounts {
             id: module.id,
             name: module.name.clone(),
             labels: (0..n as u32).map(|f| module.func_label(f)).collect(),
             from_wasm: zeros(n),
             from_host: zeros(n),
-        });
+        }));
     }
 
     /// Counts one call of function `func` of `module`, from the host or from wasm.
     pub fn count(&self, module: ModuleId, func: u32, from_host: bool) {
+        let last = self.last.load(Ordering::Acquire);
+        // SAFETY: `last` is null or an entry of `modules`, boxed and never removed or
+        // mutated while `self` lives (only counted through atomics).
+        if let Some(m) = unsafe { last.as_ref() }
+            && m.id == module
+        {
+            Self::counter(m, func, from_host)
+                .unwrap_or(&self.unknown)
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.count_slow(module, func, from_host);
+    }
+
+    #[cold]
+    fn count_slow(&self, module: ModuleId, func: u32, from_host: bool) {
         let modules = self.modules.read().unwrap_or_else(PoisonError::into_inner);
-        // The most recently loaded module is the likeliest callee.
-        let counter =
-            modules.iter().rev().find(|m| m.id == module).and_then(|m| {
-                if from_host { &m.from_host } else { &m.from_wasm }.get(func as usize)
-            });
+        let found = modules.iter().rev().find(|m| m.id == module);
+        if let Some(m) = found {
+            self.last.store(std::ptr::from_ref::<ModuleCounts>(m).cast_mut(), Ordering::Release);
+        }
+        let counter = found.and_then(|m| Self::counter(m, func, from_host));
         counter.unwrap_or(&self.unknown).fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn counter(m: &ModuleCounts, func: u32, from_host: bool) -> Option<&AtomicU64> {
+        if from_host { &m.from_host } else { &m.from_wasm }.get(func as usize)
     }
 
     /// Calls of function `label` (as [`ModuleInfo::func_label`] names it), summed

@@ -21,9 +21,7 @@ fn functions_are_named_by_name_section_then_export_then_index() {
 
 #[test]
 fn the_hottest_table_ranks_by_calls_and_keeps_top_rows() {
-    let mut config = TraceConfig::default();
-    config.top = 2;
-    let trace = Trace::new(config).unwrap();
+    let trace = Trace::new(TraceConfig { top: 2, ..Default::default() }).unwrap();
     let m = module(r#"(module (func $a) (func $b) (func $c))"#);
     trace.on_event(&Event::Compile { functions: 3, nanos: 0, module: &m });
     for (f, n) in [(0, 1), (1, 5), (2, 3)] {
@@ -71,9 +69,7 @@ fn loaded_code_is_appended_to_the_perf_map() {
         Some(&("perf_map_entries", 1))
     );
 
-    let mut off = TraceConfig::default();
-    off.perf_map = false;
-    let quiet = Trace::new(off).unwrap();
+    let quiet = Trace::new(TraceConfig { perf_map: false, ..Default::default() }).unwrap();
     let m = module(r#"(module (func $perf_map_unit_test_off))"#);
     quiet.on_event(&Event::CodeLoaded { module: &m, functions: &code });
     let text = std::fs::read_to_string(perf_map_path()).unwrap();
