@@ -15,6 +15,7 @@
 //! | `simd-scalar` | [`vm_simd_scalar`] | simd |
 //! | `simd-sse41` | [`vm_simd_sse41`] | simd |
 //! | `simd-avx2` | [`vm_simd_avx2`] | simd |
+//! | `observer-trace` | [`vm_observer_trace`] | observer |
 
 pub use vm_core::*;
 
@@ -26,6 +27,8 @@ pub use vm_engine_cranelift;
 pub use vm_engine_interp;
 #[cfg(feature = "host-wasi")]
 pub use vm_host_wasi;
+#[cfg(feature = "observer-trace")]
+pub use vm_observer_trace;
 #[cfg(feature = "simd-avx2")]
 pub use vm_simd_avx2;
 #[cfg(feature = "simd-scalar")]

@@ -176,8 +176,14 @@
 //! mask; the composition ORs the masks at compile time, and engines emit an event
 //! kind only when some composed observer wants it (per-call events cost nothing
 //! otherwise). `Call` is an export called from the host; `WasmCall` a wasm function
-//! called by wasm code; `Compile`, `Trap` and `GcCycle` are what they say. `on_event`
-//! takes `&self`: keep counters in atomics.
+//! called by wasm code; `Compile`, `Trap` and `GcCycle` are what they say; `CodeLoaded`
+//! tells where a JIT put each function's machine code (engines without native code
+//! never emit it). Functions are named by their module's
+//! [`ModuleId`](crate::runtime::ModuleId) and index; `Compile` and `CodeLoaded` carry
+//! the [`ModuleInfo`](crate::runtime::ModuleInfo), whose `func_label` names them.
+//! Per-item counters (a function's calls) go into
+//! [`PluginStats::tables`](crate::plugin::PluginStats::tables). `on_event` takes
+//! `&self`: keep counters in atomics.
 //!
 //! ```
 //! use std::sync::atomic::{AtomicU64, Ordering};

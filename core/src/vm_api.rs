@@ -31,7 +31,7 @@ use std::path::Path;
 use crate::compose::lifecycle::Started;
 use crate::compose::{Composition, Vm};
 use crate::runtime::{
-    Error, ExecLimits, Extern, Features, Instance, InstantiationError, InterruptHandle,
+    Error, ExecLimits, Extern, Features, FuncKind, Instance, InstantiationError, InterruptHandle,
     InvokeError, LimitError, Linker, Module, ModuleInfo, Val,
 };
 use crate::slot::{Collector, Engine, Event, EventKind, Simd};
@@ -68,6 +68,7 @@ impl<C: Composition, S> Vm<C, S> {
             let event = Event::Compile {
                 functions: info.funcs.len() as u32 - info.num_imported_funcs,
                 nanos: started.elapsed().as_nanos() as u64,
+                module: &info,
             };
             self.plugins().emit(&event);
         }
@@ -149,7 +150,13 @@ impl<C: Composition, S> Vm<C, S> {
         }
         let mut results = Vec::with_capacity(ty.results().len());
         if C::EVENTS.contains(EventKind::Call) {
-            self.plugins().emit(&Event::Call { name });
+            let func = match store.funcs.get(func as usize).map(|f| f.kind) {
+                Some(FuncKind::Wasm { instance, index }) => {
+                    store.instances.get(instance as usize).map(|i| (i.module.info().id, index))
+                }
+                _ => None,
+            };
+            self.plugins().emit(&Event::Call { name, func });
         }
         let outcome = store.call(self.plugins_mut(), func, args, &mut results);
         if let Err(trap) = &outcome

@@ -18,6 +18,7 @@ mod simd_cpu;
 mod soak;
 mod spec;
 mod support;
+mod trace;
 mod traps;
 mod ui;
 mod wasi_misuse;

@@ -90,6 +90,30 @@ pub fn vm_bin_for(engine: &str) -> &'static Path {
     })
 }
 
+/// The `vm` binary with vm-bin's default features plus `extra` (comma-separated), in a
+/// target directory of its own named after them, built once per test run.
+pub fn vm_bin_plus(extra: &'static str) -> PathBuf {
+    static BINS: std::sync::Mutex<Vec<(&'static str, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut bins = BINS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, bin)) = bins.iter().find(|(f, _)| *f == extra) {
+        return bin.clone();
+    }
+    let target = target_base().join(format!("cli-tests-{}", extra.replace(',', "-")));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let release = !cfg!(debug_assertions);
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "-q", "-p", "vm-bin", "--bin", "vm", "--features", extra, "--target-dir"])
+        .arg(&target);
+    if release {
+        cmd.arg("--release");
+    }
+    let status = cmd.current_dir(root()).status().expect("run cargo to build the vm binary");
+    assert!(status.success(), "building the vm binary (+{extra}) failed");
+    let bin = target.join(if release { "release" } else { "debug" }).join("vm");
+    bins.push((extra, bin.clone()));
+    bin
+}
+
 /// Runs the `vm` binary built with `engine` with `args` in the repository root; the
 /// interpreter checks its translated code (`VM_ENGINE_VERIFY=true`).
 pub fn vm_with(engine: &str, args: &[&str]) -> (i32, String, String) {

@@ -8,6 +8,8 @@ use vm_engine_cranelift as _;
 use vm_engine_interp as _;
 #[cfg(feature = "host-wasi")]
 use vm_host_wasi as _;
+#[cfg(feature = "observer-trace")]
+use vm_observer_trace as _;
 #[cfg(feature = "simd-avx2")]
 use vm_simd_avx2 as _;
 #[cfg(feature = "simd-scalar")]
@@ -37,7 +39,9 @@ vm_core::compose! {
         hosts: [
             #[cfg(feature = "host-wasi")] vm_host_wasi::Wasi,
         ],
-        observers: [],
+        observers: [
+            #[cfg(feature = "observer-trace")] vm_observer_trace::Trace,
+        ],
         extra: [],
     }
 }
@@ -58,4 +62,6 @@ pub const FEATURES: &[&str] = &[
     "simd-sse41",
     #[cfg(feature = "simd-avx2")]
     "simd-avx2",
+    #[cfg(feature = "observer-trace")]
+    "observer-trace",
 ];

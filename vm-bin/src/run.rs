@@ -244,6 +244,7 @@ fn stats<C: Composition, S>(
                         "traps": h.stats.traps,
                         "memory_bytes": h.stats.memory_bytes,
                         "custom": h.stats.custom.iter().map(|(k, v)| (k.to_string(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
+                        "tables": h.stats.tables.iter().map(|t| (t.name.to_owned(), table_json(t))).collect::<serde_json::Map<_, _>>(),
                     })
                 })
                 .collect();
@@ -273,6 +274,14 @@ fn stats<C: Composition, S>(
                 for (k, v) in &s.custom {
                     line += &format!(" {k}={v}");
                 }
+                for t in &s.tables {
+                    for row in &t.rows {
+                        line += &format!("\n  {}: {}", t.name, row.label);
+                        for (c, v) in t.columns.iter().zip(&row.values) {
+                            line += &format!(" {c}={v}");
+                        }
+                    }
+                }
                 line
             })
             .chain(std::iter::once(match fuel {
@@ -282,4 +291,19 @@ fn stats<C: Composition, S>(
             .collect::<Vec<_>>()
             .join("\n"),
     }
+}
+
+/// A stats table as a JSON array of rows: `{"name": label, "<column>": value, ...}`.
+fn table_json(t: &vm_core::plugin::StatsTable) -> serde_json::Value {
+    t.rows
+        .iter()
+        .map(|row| {
+            let mut o = serde_json::Map::new();
+            o.insert("name".to_owned(), row.label.clone().into());
+            for (c, v) in t.columns.iter().zip(&row.values) {
+                o.insert((*c).to_owned(), (*v).into());
+            }
+            serde_json::Value::Object(o)
+        })
+        .collect()
 }

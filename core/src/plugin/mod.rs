@@ -8,7 +8,7 @@ pub use meta::{
     Capability, CapabilityDef, Comparator, ConfigKey, ConfigType, PluginMeta, ReqOp, Requirement,
     Slot, Version,
 };
-pub use state::{PluginHealth, PluginState, PluginStats};
+pub use state::{PluginHealth, PluginState, PluginStats, StatsRow, StatsTable};
 
 use crate::config::PluginConfig;
 use crate::error::PluginError;

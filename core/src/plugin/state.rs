@@ -61,6 +61,30 @@ pub struct PluginStats {
     pub memory_bytes: u64,
     /// Other named counters.
     pub custom: Vec<(&'static str, u64)>,
+    /// Named tables of per-item counters (an observer's hottest functions), rendered
+    /// after the counters by `vm run --stats`.
+    pub tables: Vec<StatsTable>,
+}
+
+/// A table of per-item counters in [`PluginStats::tables`]: one row per item, one
+/// value per column.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StatsTable {
+    /// The table's name (`hottest`).
+    pub name: &'static str,
+    /// The columns every row has a value for (`calls`, `from_wasm`...).
+    pub columns: &'static [&'static str],
+    /// The rows, in the order the plugin ranks them.
+    pub rows: Vec<StatsRow>,
+}
+
+/// One row of a [`StatsTable`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StatsRow {
+    /// What the row counts (a function's name).
+    pub label: String,
+    /// One value per column of the table.
+    pub values: Vec<u64>,
 }
 
 /// A plugin's health as reported by the embedding API and `vm run --stats`.

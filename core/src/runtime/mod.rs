@@ -24,7 +24,7 @@ pub use host::{Caller, HostFn, HostFuncDef, HostModuleDef, NewStateFn, RunContex
 pub use limits::{ExecLimits, InterruptHandle};
 pub use linker::Linker;
 pub use memory::{LinearMemory, MAX_PAGES, MemorySlot, PAGE_SIZE};
-pub use module::{Features, ModuleInfo};
+pub use module::{Features, ModuleId, ModuleInfo};
 pub use offsets::{RawRef, VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMTableDefinition};
 pub use store::{
     Extern, FuncKind, FuncSlot, GlobalSlot, Instance, InstanceData, Module, Store, TableSlot,

@@ -309,6 +309,21 @@ pub struct ModuleInfo {
     pub name: Option<String>,
     /// Function names from the name section.
     pub func_names: HashMap<u32, String>,
+    /// This decoded module's identity in the process (events name functions by it).
+    pub id: ModuleId,
+}
+
+/// A decoded module's identity, unique in the process: events name a function by its
+/// module's id and its index ([`crate::slot::Event::WasmCall`]), and an observer
+/// learns the module's names from [`crate::slot::Event::Compile`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModuleId(pub u64);
+
+impl ModuleId {
+    fn next() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        ModuleId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 /// Whether `bytes` is a component binary: the preamble `\0asm` with the component
@@ -381,6 +396,30 @@ impl ModuleInfo {
         self.func_names.get(&func).map(String::as_str)
     }
 
+    /// A name for function `func` in reports: its name-section name, else the first
+    /// name it is exported under, else the field it is imported as (`env.f`), else
+    /// `func[N]`.
+    pub fn func_label(&self, func: u32) -> String {
+        if let Some(n) = self.func_name(func) {
+            return n.to_owned();
+        }
+        let exported = self.export_order.iter().find(
+            |e| matches!(self.exports.get(e.as_str()), Some(ExportKind::Func(i)) if *i == func),
+        );
+        if let Some(e) = exported {
+            return e.clone();
+        }
+        let import = self
+            .imports
+            .iter()
+            .filter(|i| matches!(i.kind, ImportKind::Func(_)))
+            .nth(func as usize);
+        match import {
+            Some(i) => format!("{}.{}", i.module, i.name),
+            None => format!("func[{func}]"),
+        }
+    }
+
     fn parse(bytes: Arc<[u8]>) -> Result<Self, DecodeError> {
         let mut m = ModuleInfo {
             bytes: bytes.clone(),
@@ -404,6 +443,7 @@ impl ModuleInfo {
             num_imported_globals: 0,
             name: None,
             func_names: HashMap::new(),
+            id: ModuleId::next(),
         };
         let err = |e: wasmparser::BinaryReaderError| DecodeError::from_parser(&e);
         for payload in Parser::new(0).parse_all(&bytes) {

@@ -13,6 +13,6 @@ mod virt;
 pub use engine::Engine;
 pub use gc::{Collector, NoCollector};
 pub use host::HostModule;
-pub use observer::{Event, EventKind, EventMask, Observer};
+pub use observer::{CodeRange, Event, EventKind, EventMask, Observer};
 pub use simd::{NoSimd, Simd, SimdLevel};
 pub use virt::Virt;

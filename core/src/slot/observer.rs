@@ -1,6 +1,7 @@
 //! The `observer` slot: typed events by static dispatch.
 
 use crate::plugin::Plugin;
+use crate::runtime::{ModuleId, ModuleInfo};
 
 /// Which events an observer subscribes to (a bit set).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -38,6 +39,20 @@ pub enum EventKind {
     GcCycle = 3,
     /// A wasm function was called by wasm code (a call from the host is a [`EventKind::Call`]).
     WasmCall = 4,
+    /// An engine published a module's native code (engines without native code for
+    /// wasm functions, such as an interpreter, never emit it).
+    CodeLoaded = 5,
+}
+
+/// Where one function's machine code lives, in an [`Event::CodeLoaded`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodeRange {
+    /// The function's index in its module (imports included).
+    pub func: u32,
+    /// Address of its first instruction.
+    pub addr: usize,
+    /// Bytes of code.
+    pub len: usize,
 }
 
 /// An event.
@@ -50,11 +65,17 @@ pub enum Event<'a> {
         functions: u32,
         /// Nanoseconds.
         nanos: u64,
+        /// The module: its [`ModuleInfo::id`] names it in later events, its
+        /// [`ModuleInfo::func_label`] names its functions.
+        module: &'a ModuleInfo,
     },
     /// An export was called from the host.
     Call {
         /// Export name.
         name: &'a str,
+        /// The wasm function called: its module and its index there; `None` when the
+        /// export is a host function.
+        func: Option<(ModuleId, u32)>,
     },
     /// A trap was raised.
     Trap {
@@ -71,6 +92,16 @@ pub enum Event<'a> {
     WasmCall {
         /// The callee's function index in its module.
         func: u32,
+        /// The callee's module.
+        module: ModuleId,
+    },
+    /// An engine published the machine code of a module's defined functions (emitted
+    /// only when an observer subscribes; engines without native code never emit it).
+    CodeLoaded {
+        /// The module (emitted before its [`Event::Compile`]).
+        module: &'a ModuleInfo,
+        /// Where each defined function's code lives.
+        functions: &'a [CodeRange],
     },
 }
 
@@ -83,6 +114,7 @@ impl Event<'_> {
             Event::Trap { .. } => EventKind::Trap,
             Event::GcCycle { .. } => EventKind::GcCycle,
             Event::WasmCall { .. } => EventKind::WasmCall,
+            Event::CodeLoaded { .. } => EventKind::CodeLoaded,
         }
     }
 }

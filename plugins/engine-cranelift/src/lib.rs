@@ -43,7 +43,7 @@ use vm_core::runtime::{
     Caller, CompileError, ExecLimits, FrameInfo, FuncKind, ModuleInfo, Store, Trap, TrapCode, Val,
     ValType,
 };
-use vm_core::slot::{Engine, EventKind, Virt};
+use vm_core::slot::{CodeRange, Engine, Event, EventKind, Virt};
 use vm_core::{Composition, Plugin, PluginError};
 use wasmparser::{BinaryReader, FunctionBody};
 
@@ -577,6 +577,27 @@ fn frame_info<C: Composition<Engine = Cranelift>>(
     })
 }
 
+/// Tells the observers where each defined function's machine code lives, now that
+/// it is published (read-execute) and stays mapped until the module's code is dropped.
+#[cold]
+fn code_loaded<C: Composition<Engine = Cranelift>>(
+    plugins: &C,
+    module: &ModuleInfo,
+    code: &ModuleCode,
+) {
+    let functions: Vec<CodeRange> = code
+        .funcs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| CodeRange {
+            func: code.num_imported_funcs + i as u32,
+            addr: code.addr(r.start) as usize,
+            len: (r.end - r.start) as usize,
+        })
+        .collect();
+    plugins.emit(&Event::CodeLoaded { module, functions: &functions });
+}
+
 /// Stack kept free below guest frames for runtime functions, host functions and
 /// the trap handler.
 const STACK_RESERVE: usize = 256 * 1024;
@@ -594,7 +615,13 @@ impl Engine for Cranelift {
         module: &ModuleInfo,
     ) -> Result<ModuleCode, CompileError> {
         let events = C::EVENTS.contains(EventKind::WasmCall);
-        plugins.engine_mut().compile_module(module, <C::Virt as Virt>::GUARD_PAGES, events)
+        let code =
+            plugins.engine_mut().compile_module(module, <C::Virt as Virt>::GUARD_PAGES, events)?;
+        // Compiled out unless a composed observer subscribes (a perf map writer).
+        if C::EVENTS.contains(EventKind::CodeLoaded) {
+            code_loaded(plugins, module, &code);
+        }
+        Ok(code)
     }
 
     fn native_entry(code: &ModuleCode, index: u32) -> *const u8 {

@@ -328,12 +328,18 @@ unsafe extern "C" fn wasm_call_event<C: Composition>(
 ) {
     guarded((), || {
         // SAFETY: `vmctx` is the calling instance (see `parts`), whose store context
-        // holds the composition for the call in progress; `funcref` is a live funcref,
-        // the first field of its `FuncSlot`. Observers take `&self`.
+        // holds the composition and the store for the call in progress (the store's
+        // instance list is not changed while guest code runs); `funcref` is a live
+        // funcref, the first field of its `FuncSlot`. Observers take `&self`.
         unsafe {
-            if let FuncKind::Wasm { index, .. } = (*funcref).kind {
-                let plugins = (*(*vmctx).store).plugins.cast::<C>();
-                (*plugins).emit(&Event::WasmCall { func: index });
+            if let FuncKind::Wasm { instance, index } = (*funcref).kind {
+                let cx = (*vmctx).store;
+                let plugins = (*cx).plugins.cast::<C>();
+                let store = &*(*cx).store.cast::<Store<C>>();
+                let module = store.instances.get(instance as usize).map(|i| i.module.info().id);
+                if let Some(module) = module {
+                    (*plugins).emit(&Event::WasmCall { func: index, module });
+                }
             }
         }
         Ok(())

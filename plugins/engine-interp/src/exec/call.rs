@@ -31,11 +31,19 @@ pub struct Frame {
 /// stop the compiler from turning the handler's final call into a jump.
 ///
 /// # Safety
-/// `plugins` points to the composition borrowed for the current run.
+/// `plugins` points to the composition borrowed for the current run; `inst` is the
+/// callee's live instance.
 #[inline(never)]
-unsafe fn wasm_call_event<C: Composition>(plugins: *const C, func: u32) {
+unsafe fn wasm_call_event<C: Composition>(
+    plugins: *const C,
+    inst: *const InstanceData<C>,
+    func: u32,
+) {
     // SAFETY: the caller's contract.
-    unsafe { (*plugins).emit(&Event::WasmCall { func }) }
+    unsafe {
+        let module = (*inst).module.info().id;
+        (*plugins).emit(&Event::WasmCall { func, module })
+    }
 }
 
 /// Calls host function `def` with the `params.len()` values from slot `base` on,
@@ -378,7 +386,7 @@ macro_rules! enter {
             // Compiled out unless a composed observer subscribes to wasm calls; not
             // for the call from the host.
             if C::EVENTS.contains(EventKind::WasmCall) && !x.frames.is_empty() {
-                wasm_call_event(x.plugins, func);
+                wasm_call_event(x.plugins, x.inst, func);
             }
             next!(pc.add(1), fp, mb, ml, x)
         });
