@@ -51,3 +51,25 @@ fn bad_flag_is_a_clear_error() {
     assert_ne!(code, 0);
     assert!(err.contains("--frobnicate"), "{err}");
 }
+
+/// `vm info | head -0`: a reader that is gone is not a crash.
+#[test]
+fn closed_stdout_is_not_a_panic() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors `pipe` writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just created and are owned here alone.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read);
+    for args in [&["info"][..], &["plugins"], &["config"]] {
+        let out = std::process::Command::new(crate::support::vm_bin())
+            .args(args)
+            .stdout(write.try_clone().unwrap())
+            .output()
+            .expect("run vm");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "vm {args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "vm {args:?}: {stderr}");
+    }
+}

@@ -122,6 +122,6 @@ pub fn main<C: Composition>(opts: &Options, args: impl IntoIterator<Item = OsStr
 }
 
 fn print(text: String) -> ExitCode {
-    println!("{}", text.trim_end());
+    outln!("{}", text.trim_end());
     ExitCode::SUCCESS
 }

@@ -22,6 +22,12 @@
 //! The default `vm` binary of this workspace is exactly that, for the composition its
 //! Cargo features pick.
 
+/// `println!` for the command's own output: a closed stdout (`vm info | head -1`) ends
+/// the process quietly instead of panicking.
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::print_line(format_args!($($t)*)) };
+}
+
 mod cli;
 mod new_plugin;
 mod report;
@@ -73,4 +79,17 @@ pub fn main_with<C: Composition>(
     args: impl IntoIterator<Item = OsString>,
 ) -> ExitCode {
     cli::main::<C>(opts, args)
+}
+
+/// Writes one line to stdout; on a broken pipe the reader is gone, so the process
+/// exits with status 0, as line-oriented tools do.
+fn print_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        panic!("writing to stdout: {e}");
+    }
 }

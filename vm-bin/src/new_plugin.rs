@@ -35,9 +35,9 @@ fn dep(name: &str, rel: &str, vm_path: Option<&Path>) -> String {
 pub fn run(name: &str, slot: NewSlot, parent: &Path, vm_path: Option<PathBuf>) -> ExitCode {
     match write(name, slot, parent, vm_path) {
         Ok(dir) => {
-            println!("created plugin crate `{name}` in {}", dir.display());
-            println!("  cd {} && cargo test", dir.display());
-            println!("then add it to `compose!` as README.md says");
+            outln!("created plugin crate `{name}` in {}", dir.display());
+            outln!("  cd {} && cargo test", dir.display());
+            outln!("then add it to `compose!` as README.md says");
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -167,7 +167,7 @@ fn call<C: Composition, S: vm_core::compose::lifecycle::Started>(
     match vm.call_func(linker, addr, &values, name) {
         Ok(results) => {
             for r in results {
-                println!("{r}");
+                outln!("{r}");
             }
             Ok(ExitCode::SUCCESS)
         }

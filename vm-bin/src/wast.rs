@@ -10,13 +10,13 @@ pub fn run<C: Composition>(files: &[PathBuf]) -> ExitCode {
     let (mut passed, mut failed) = (0, 0);
     for f in files {
         let r = vm::wast::run_wast_file::<C>(f);
-        println!("{}: {} passed, {} failed", f.display(), r.passed, r.failed);
+        outln!("{}: {} passed, {} failed", f.display(), r.passed, r.failed);
         for fail in &r.failures {
-            println!("  line {}: {}", fail.line, fail.reason);
+            outln!("  line {}: {}", fail.line, fail.reason);
         }
         passed += r.passed;
         failed += r.failed;
     }
-    println!("{passed} passed, {failed} failed");
+    outln!("{passed} passed, {failed} failed");
     if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
