@@ -128,11 +128,13 @@ impl Engine for Interp {
             let fb = FunctionBody::new(BinaryReader::new(bytes, body.range.start as u64));
             funcs.push(tr.translate(module.num_imported_funcs + i as u32, &fb)?);
         }
+        let v128s = tr.take_v128s();
         let (mut ops, consts) = tr.finish();
         code::link_calls(&mut ops, &funcs);
         if ALWAYS_VERIFY || self.config.verify {
             let t1 = Instant::now();
-            let mut v = verify::Verifier::new(module, &ops, &funcs, consts.len());
+            let mut v =
+                verify::Verifier::new(module, &ops, &funcs, consts.len()).with_v128s(v128s.len());
             for i in 0..funcs.len() {
                 v.function(i)?;
             }
@@ -146,6 +148,7 @@ impl Engine for Interp {
             ops: ops.into(),
             funcs: funcs.into(),
             consts: consts.into(),
+            v128s: v128s.into(),
             num_imported_funcs: module.num_imported_funcs,
             threaded: Default::default(),
         })
