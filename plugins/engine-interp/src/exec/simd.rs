@@ -102,7 +102,8 @@ vm_core::for_each_lanes_op!(define_simd);
 
 handler!(v128_const(pc, fp, mb, ml, x) {
     operands!(pc, Op::V128Const { dst, idx });
-    wr(fp, dst, *(&(*x.code).v128s).get_unchecked(idx as usize));
+    let pool: &[u128] = &(*x.code).v128s;
+    wr(fp, dst, *pool.get_unchecked(idx as usize));
     next!(pc.add(1), fp, mb, ml, x)
 });
 handler!(v128_copy(pc, fp, mb, ml, x) {
@@ -138,7 +139,8 @@ handler!(v128_bitselect(pc, fp, mb, ml, x) {
 });
 handler!(i8x16_shuffle(pc, fp, mb, ml, x) {
     operands!(pc, Op::I8x16Shuffle { dst, lhs, rhs, idx });
-    let lanes = (*(&(*x.code).v128s).get_unchecked(idx as usize)).to_le_bytes();
+    let pool: &[u128] = &(*x.code).v128s;
+    let lanes = pool.get_unchecked(idx as usize).to_le_bytes();
     wr(fp, dst, L::<C>::i8x16_shuffle(rd(fp, lhs), rd(fp, rhs), lanes));
     next!(pc.add(1), fp, mb, ml, x)
 });

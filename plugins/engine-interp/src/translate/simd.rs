@@ -56,7 +56,12 @@ macro_rules! define_shape {
 }
 vm_core::for_each_lanes_op!(define_shape);
 
+/// Builds a load (`dst, addr, offset`) or a store (`addr, val, offset`).
 type Mem = fn(u32, u32, u32) -> Op;
+/// Builds an `extract_lane` (`dst, src, lane`).
+type Extract = fn(u32, u32, u32) -> Op;
+/// Builds a `replace_lane` (`dst, src, val, lane`).
+type Replace = fn(u32, u32, u32, u32) -> Op;
 
 impl FuncTranslator<'_> {
     /// The first slot of the `v128` at stack entries `h`, `h + 1`: a local's, or its
@@ -234,34 +239,33 @@ impl FuncTranslator<'_> {
         }
         // A lane load is a scalar load into the slot above the operands, then a
         // `replace_lane`; a lane store an `extract_lane` there, then a scalar store.
-        let lane_load: Option<(Mem, fn(u32, u32, u32, u32) -> Op, &wasmparser::MemArg, u8)> =
-            match &op {
-                O::V128Load8Lane { memarg, lane } => Some((
-                    |dst, addr, offset| Op::I32Load8U { dst, addr, offset },
-                    |dst, src, val, lane| Op::I8x16ReplaceLane { dst, src, val, lane },
-                    memarg,
-                    *lane,
-                )),
-                O::V128Load16Lane { memarg, lane } => Some((
-                    |dst, addr, offset| Op::I32Load16U { dst, addr, offset },
-                    |dst, src, val, lane| Op::I16x8ReplaceLane { dst, src, val, lane },
-                    memarg,
-                    *lane,
-                )),
-                O::V128Load32Lane { memarg, lane } => Some((
-                    |dst, addr, offset| Op::I32Load { dst, addr, offset },
-                    |dst, src, val, lane| Op::I32x4ReplaceLane { dst, src, val, lane },
-                    memarg,
-                    *lane,
-                )),
-                O::V128Load64Lane { memarg, lane } => Some((
-                    |dst, addr, offset| Op::I64Load { dst, addr, offset },
-                    |dst, src, val, lane| Op::I64x2ReplaceLane { dst, src, val, lane },
-                    memarg,
-                    *lane,
-                )),
-                _ => None,
-            };
+        let lane_load: Option<(Mem, Replace, &wasmparser::MemArg, u8)> = match &op {
+            O::V128Load8Lane { memarg, lane } => Some((
+                |dst, addr, offset| Op::I32Load8U { dst, addr, offset },
+                |dst, src, val, lane| Op::I8x16ReplaceLane { dst, src, val, lane },
+                memarg,
+                *lane,
+            )),
+            O::V128Load16Lane { memarg, lane } => Some((
+                |dst, addr, offset| Op::I32Load16U { dst, addr, offset },
+                |dst, src, val, lane| Op::I16x8ReplaceLane { dst, src, val, lane },
+                memarg,
+                *lane,
+            )),
+            O::V128Load32Lane { memarg, lane } => Some((
+                |dst, addr, offset| Op::I32Load { dst, addr, offset },
+                |dst, src, val, lane| Op::I32x4ReplaceLane { dst, src, val, lane },
+                memarg,
+                *lane,
+            )),
+            O::V128Load64Lane { memarg, lane } => Some((
+                |dst, addr, offset| Op::I64Load { dst, addr, offset },
+                |dst, src, val, lane| Op::I64x2ReplaceLane { dst, src, val, lane },
+                memarg,
+                *lane,
+            )),
+            _ => None,
+        };
         if let Some((load, replace, memarg, lane)) = lane_load {
             let offset = off(memarg)?;
             let src = self.v128_operand(n - 2);
@@ -274,8 +278,7 @@ impl FuncTranslator<'_> {
             self.emit(replace(dst, src, t, u32::from(lane)));
             return Ok(());
         }
-        let lane_store: Option<(fn(u32, u32, u32) -> Op, Mem, &wasmparser::MemArg, u8)> = match &op
-        {
+        let lane_store: Option<(Extract, Mem, &wasmparser::MemArg, u8)> = match &op {
             O::V128Store8Lane { memarg, lane } => Some((
                 |dst, src, lane| Op::I8x16ExtractLaneU { dst, src, lane },
                 |addr, val, offset| Op::Store8 { addr, val, offset },
