@@ -179,9 +179,10 @@ macro_rules! lanes {
 
 lanes! {
     // ---- constants, splats, lanes, shuffles ----
-    /// `i8x16.shuffle`: lane `i` is lane `lanes[i]` of `a ++ b`.
-    fn i8x16_shuffle(a: V128, b: V128, lanes: [u8; 16]) -> V128 {
-        let (a, b) = (u8s(a), u8s(b));
+    /// `i8x16.shuffle`: lane `i` is lane `lanes[i]` of `a ++ b` (the lane indexes
+    /// are the bytes of `lanes`, which travels in registers like every vector).
+    fn i8x16_shuffle(a: V128, b: V128, lanes: V128) -> V128 {
+        let (a, b, lanes) = (u8s(a), u8s(b), u8s(lanes));
         from_u8s(core::array::from_fn(|i| {
             let k = (lanes[i] & 31) as usize;
             if k < 16 { a[k] } else { b[k - 16] }
@@ -1046,9 +1047,9 @@ macro_rules! define_compare {
                     }
                     let (g, w) = (L::v128_bitselect(a, b, c), Portable::v128_bitselect(a, b, c));
                     if g != w { return fail("v128_bitselect", format!("{a:#x}, {b:#x}, {c:#x}"), g, w); }
-                    let lanes = (c ^ (c >> 3)).to_le_bytes().map(|x| x & 31);
+                    let lanes = from_u8s((c ^ (c >> 3)).to_le_bytes().map(|x| x & 31));
                     let (g, w) = (L::i8x16_shuffle(a, b, lanes), Portable::i8x16_shuffle(a, b, lanes));
-                    if g != w { return fail("i8x16_shuffle", format!("{a:#x}, {b:#x}, {lanes:?}"), g, w); }
+                    if g != w { return fail("i8x16_shuffle", format!("{a:#x}, {b:#x}, {lanes:#x}"), g, w); }
                 }
             }
             Ok(())

@@ -103,10 +103,14 @@ impl Lanes for Avx2Lanes {
             // Indexes of 16 and more get their top bit set: pshufb writes 0 there.
             v(_mm_shuffle_epi8(m(a), _mm_adds_epu8(m(b), _mm_set1_epi8(0x70))))
         }
-        fn i8x16_shuffle(a: V128, b: V128, lanes: [u8; 16]) -> V128 {
-            let la = lanes.map(|l| if (l & 31) < 16 { l & 15 } else { 0x80 });
-            let lb = lanes.map(|l| if (l & 31) >= 16 { l & 15 } else { 0x80 });
-            let (la, lb) = (m(u128::from_le_bytes(la)), m(u128::from_le_bytes(lb)));
+        fn i8x16_shuffle(a: V128, b: V128, lanes: V128) -> V128 {
+            // Indexes below 16 pick from `a`, the others from `b`; pshufb writes 0
+            // where an index has its top bit set.
+            let l = _mm_and_si128(m(lanes), _mm_set1_epi8(31));
+            let from_a = _mm_cmplt_epi8(l, _mm_set1_epi8(16));
+            let top = _mm_set1_epi8(i8::MIN);
+            let la = _mm_or_si128(l, _mm_andnot_si128(from_a, top));
+            let lb = _mm_or_si128(l, _mm_and_si128(from_a, top));
             v(_mm_or_si128(_mm_shuffle_epi8(m(a), la), _mm_shuffle_epi8(m(b), lb)))
         }
         fn i8x16_splat(x: u64) -> V128 { v(_mm_set1_epi8(x as i8)) }

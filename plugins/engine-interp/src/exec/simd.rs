@@ -140,7 +140,7 @@ handler!(v128_bitselect(pc, fp, mb, ml, x) {
 handler!(i8x16_shuffle(pc, fp, mb, ml, x) {
     operands!(pc, Op::I8x16Shuffle { dst, lhs, rhs, idx });
     let pool: &[u128] = &(*x.code).v128s;
-    let lanes = pool.get_unchecked(idx as usize).to_le_bytes();
+    let lanes = *pool.get_unchecked(idx as usize);
     wr(fp, dst, L::<C>::i8x16_shuffle(rd(fp, lhs), rd(fp, rhs), lanes));
     next!(pc.add(1), fp, mb, ml, x)
 });
