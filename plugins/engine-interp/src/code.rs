@@ -3,7 +3,8 @@
 //!
 //! Operands are frame slots (`u32` indexes from the frame pointer): parameters
 //! first, then declared locals, then the temporaries the translator assigns to each
-//! operand-stack height. Branch offsets are relative to the next instruction, so
+//! operand-stack height. A `v128` takes two consecutive slots (low half first) and
+//! is named by the first. Branch offsets are relative to the next instruction, so
 //! execution never looks at control structure.
 
 /// The numeric operators: one list, expanded into [`Op`] variants, the translator's
