@@ -491,8 +491,9 @@ impl<'m> FuncTranslator<'m> {
         })
     }
 
-    fn call_arity(&self, ty: &FuncType) -> Result<(usize, usize), CompileError> {
-        Ok((slots_of(ty.params()) as usize, slots_of(ty.results()) as usize))
+    /// The slots of a call's arguments.
+    fn call_arity(&self, ty: &FuncType) -> Result<usize, CompileError> {
+        Ok(slots_of(ty.params()) as usize)
     }
 
     fn frame_index(&self, depth: u32) -> Result<usize, CompileError> {
@@ -838,7 +839,7 @@ impl<'m> FuncTranslator<'m> {
                     .module
                     .func_type(function_index)
                     .ok_or(CompileError::Limit("function index"))?;
-                let (p, r) = self.call_arity(ty)?;
+                let p = self.call_arity(ty)?;
                 let base = self.call_args(p);
                 let imported = self.module.num_imported_funcs;
                 if function_index < imported {
@@ -856,7 +857,6 @@ impl<'m> FuncTranslator<'m> {
                     }
                 }
                 let call_at = self.ops.len() - 1;
-                let _ = r;
                 self.push_types(ty.results());
                 self.fuel_point(run);
                 if matches!(self.ops[call_at], Op::Call { .. }) {
@@ -869,14 +869,13 @@ impl<'m> FuncTranslator<'m> {
                     .types
                     .get(type_index as usize)
                     .ok_or(CompileError::Limit("type index"))?;
-                let (p, r) = self.call_arity(ty)?;
+                let p = self.call_arity(ty)?;
                 let h = self.stack.len() - 1;
                 let index = self.operand(h);
                 self.stack.pop();
                 let base = self.call_args(p);
                 self.emit(Op::CallIndirect { ty: type_index, index, base });
                 self.emit(Op::Arg(table_index));
-                let _ = r;
                 self.push_types(ty.results());
                 self.fuel_point(run);
             }
