@@ -3,7 +3,8 @@
 //!
 //! Operands are frame slots (`u32` indexes from the frame pointer): parameters
 //! first, then declared locals, then the temporaries the translator assigns to each
-//! operand-stack height. Branch offsets are relative to the next instruction, so
+//! operand-stack height. A `v128` takes two consecutive slots (low half first) and
+//! is named by the first. Branch offsets are relative to the next instruction, so
 //! execution never looks at control structure.
 
 /// The numeric operators: one list, expanded into [`Op`] variants, the translator's
@@ -229,6 +230,16 @@ macro_rules! for_each_numeric {
 }
 pub(crate) use for_each_numeric;
 
+/// Every operator: the simd128 lane operations of vm-core's
+/// [`vm_core::for_each_lanes_op`] (after a `lanes` marker), then the numeric
+/// operators of [`for_each_numeric`], in one expansion of `$m`.
+macro_rules! for_each_op {
+    ($m:ident) => {
+        vm_core::for_each_lanes_op!(for_each_numeric $m lanes);
+    };
+}
+pub(crate) use for_each_op;
+
 /// Whether `t` is the `l`eft (or `r`ight) operand of an `f64_pair`'s second
 /// operator, and not the other one.
 macro_rules! pair_is {
@@ -280,6 +291,14 @@ pub(crate) struct BinaryOp {
 
 macro_rules! define_op {
     (
+        lanes
+        unary { $( $vu:ident $vuf:ident $vuk:ident; )* }
+        binary { $( $vb:ident $vbf:ident $vbk:ident; )* }
+        shift { $( $vs:ident $vsf:ident $vsk:ident; )* }
+        test { $( $vt:ident $vtf:ident $vtk:ident; )* }
+        splat { $( $vp:ident $vpf:ident $vpk:ident; )* }
+        extract { $( $ve:ident $vef:ident $vek:ident; )* }
+        replace { $( $vr:ident $vrf:ident $vrk:ident; )* }
         unary { $( $u:ident ($ua:ty) -> $ur:ty = $uf:path; )* }
         unary_trap { $( $ut:ident ($uta:ty) -> $utr:ty = $utf:path; )* }
         binary { $( $b:ident ($ba:ty, $bb:ty) -> $br:ty = $bf:path; )* }
@@ -492,6 +511,44 @@ macro_rules! define_op {
             ElemDrop(u32),
             RefIsNull { dst: u32, src: u32 },
             RefFunc { dst: u32, func: u32 },
+            /// `dst = v128s[idx]` (the module's pool of `v128` constants).
+            V128Const { dst: u32, idx: u32 },
+            /// `dst = src` (16 bytes: two slots).
+            V128Copy { dst: u32, src: u32 },
+            /// `dst = cond != 0 ? dst : rhs` (16 bytes).
+            V128Select { dst: u32, rhs: u32, cond: u32 },
+            V128GlobalGet { dst: u32, global: u32 },
+            V128GlobalSet { src: u32, global: u32 },
+            /// `dst = (a & c) | (b & !c)`.
+            V128Bitselect { dst: u32, a: u32, b: u32, c: u32 },
+            /// The lane indexes are `v128s[idx]`.
+            I8x16Shuffle { dst: u32, lhs: u32, rhs: u32, idx: u32 },
+            V128Load { dst: u32, addr: u32, offset: u32 },
+            V128Load8x8S { dst: u32, addr: u32, offset: u32 },
+            V128Load8x8U { dst: u32, addr: u32, offset: u32 },
+            V128Load16x4S { dst: u32, addr: u32, offset: u32 },
+            V128Load16x4U { dst: u32, addr: u32, offset: u32 },
+            V128Load32x2S { dst: u32, addr: u32, offset: u32 },
+            V128Load32x2U { dst: u32, addr: u32, offset: u32 },
+            V128Load8Splat { dst: u32, addr: u32, offset: u32 },
+            V128Load16Splat { dst: u32, addr: u32, offset: u32 },
+            V128Load32Splat { dst: u32, addr: u32, offset: u32 },
+            V128Load64Splat { dst: u32, addr: u32, offset: u32 },
+            V128Load32Zero { dst: u32, addr: u32, offset: u32 },
+            V128Load64Zero { dst: u32, addr: u32, offset: u32 },
+            V128Store { addr: u32, val: u32, offset: u32 },
+            $( $vu { dst: u32, src: u32 }, )*
+            $( $vb { dst: u32, lhs: u32, rhs: u32 }, )*
+            /// `rhs` holds the `i32` shift count.
+            $( $vs { dst: u32, lhs: u32, rhs: u32 }, )*
+            /// `dst` receives an `i32`.
+            $( $vt { dst: u32, src: u32 }, )*
+            /// `src` holds the scalar.
+            $( $vp { dst: u32, src: u32 }, )*
+            /// `dst` receives the scalar.
+            $( $ve { dst: u32, src: u32, lane: u32 }, )*
+            /// `val` holds the scalar.
+            $( $vr { dst: u32, src: u32, val: u32, lane: u32 }, )*
             $( $u { dst: u32, src: u32 }, )*
             $( $ut { dst: u32, src: u32 }, )*
             $( $b { dst: u32, lhs: u32, rhs: u32 }, )*
@@ -603,12 +660,46 @@ macro_rules! define_op {
                     | Op::TableSize { dst, .. }
                     | Op::RefIsNull { dst, .. }
                     | Op::RefFunc { dst, .. } => Some(dst),
+                    $( Op::$vt { dst, .. } )|*
+                    | $( Op::$ve { dst, .. } )|* => Some(dst),
                     $( Op::$u { dst, .. } )|*
                     | $( Op::$ut { dst, .. } )|*
                     | $( Op::$b { dst, .. } )|*
                     | $( Op::$bi { dst, .. } )|*
                     | $( Op::$bii { dst, .. } )|*
                     | $( Op::$bt { dst, .. } )|* => Some(dst),
+                    _ => None,
+                }
+            }
+
+            /// The first of the two slots this instruction writes its single `v128`
+            /// result to, if it may be redirected (every input is read before the
+            /// write).
+            pub(crate) fn v128_dst_mut(&mut self) -> Option<&mut u32> {
+                match self {
+                    Op::V128Const { dst, .. }
+                    | Op::V128Copy { dst, .. }
+                    | Op::V128GlobalGet { dst, .. }
+                    | Op::V128Bitselect { dst, .. }
+                    | Op::I8x16Shuffle { dst, .. }
+                    | Op::V128Load { dst, .. }
+                    | Op::V128Load8x8S { dst, .. }
+                    | Op::V128Load8x8U { dst, .. }
+                    | Op::V128Load16x4S { dst, .. }
+                    | Op::V128Load16x4U { dst, .. }
+                    | Op::V128Load32x2S { dst, .. }
+                    | Op::V128Load32x2U { dst, .. }
+                    | Op::V128Load8Splat { dst, .. }
+                    | Op::V128Load16Splat { dst, .. }
+                    | Op::V128Load32Splat { dst, .. }
+                    | Op::V128Load64Splat { dst, .. }
+                    | Op::V128Load32Zero { dst, .. }
+                    | Op::V128Load64Zero { dst, .. } => Some(dst),
+                    $( Op::$vu { dst, .. } )|*
+                    | $( Op::$vb { dst, .. } )|*
+                    | $( Op::$vs { dst, .. } )|*
+                    | $( Op::$vp { dst, .. } )|*
+                    | $( Op::$vr { dst, .. } )|* => Some(dst),
                     _ => None,
                 }
             }
@@ -1013,6 +1104,79 @@ macro_rules! define_op {
                         *step = f(*step);
                         *rhs = f(*rhs);
                     } )*
+                    Op::V128Const { dst, .. } | Op::V128GlobalGet { dst, .. } => *dst = f(*dst),
+                    Op::V128GlobalSet { src, .. } => *src = f(*src),
+                    Op::V128Copy { dst, src } => {
+                        *dst = f(*dst);
+                        *src = f(*src);
+                    }
+                    Op::V128Select { dst, rhs, cond } => {
+                        *dst = f(*dst);
+                        *rhs = f(*rhs);
+                        *cond = f(*cond);
+                    }
+                    Op::V128Bitselect { dst, a, b, c } => {
+                        *dst = f(*dst);
+                        *a = f(*a);
+                        *b = f(*b);
+                        *c = f(*c);
+                    }
+                    Op::V128Load { dst, addr, .. }
+                    | Op::V128Load8x8S { dst, addr, .. }
+                    | Op::V128Load8x8U { dst, addr, .. }
+                    | Op::V128Load16x4S { dst, addr, .. }
+                    | Op::V128Load16x4U { dst, addr, .. }
+                    | Op::V128Load32x2S { dst, addr, .. }
+                    | Op::V128Load32x2U { dst, addr, .. }
+                    | Op::V128Load8Splat { dst, addr, .. }
+                    | Op::V128Load16Splat { dst, addr, .. }
+                    | Op::V128Load32Splat { dst, addr, .. }
+                    | Op::V128Load64Splat { dst, addr, .. }
+                    | Op::V128Load32Zero { dst, addr, .. }
+                    | Op::V128Load64Zero { dst, addr, .. } => {
+                        *dst = f(*dst);
+                        *addr = f(*addr);
+                    }
+                    Op::V128Store { addr, val, .. } => {
+                        *addr = f(*addr);
+                        *val = f(*val);
+                    }
+                    $( Op::$vu { dst, src } => {
+                        *dst = f(*dst);
+                        *src = f(*src);
+                    } )*
+                    $( Op::$vt { dst, src } => {
+                        *dst = f(*dst);
+                        *src = f(*src);
+                    } )*
+                    $( Op::$vp { dst, src } => {
+                        *dst = f(*dst);
+                        *src = f(*src);
+                    } )*
+                    $( Op::$ve { dst, src, .. } => {
+                        *dst = f(*dst);
+                        *src = f(*src);
+                    } )*
+                    $( Op::$vr { dst, src, val, .. } => {
+                        *dst = f(*dst);
+                        *src = f(*src);
+                        *val = f(*val);
+                    } )*
+                    $( Op::$vb { dst, lhs, rhs } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    } )*
+                    $( Op::$vs { dst, lhs, rhs } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    } )*
+                    Op::I8x16Shuffle { dst, lhs, rhs, .. } => {
+                        *dst = f(*dst);
+                        *lhs = f(*lhs);
+                        *rhs = f(*rhs);
+                    }
                     $( Op::$fp { dst, a, b, c } => {
                         *dst = f(*dst);
                         *a = f(*a);
@@ -1113,7 +1277,7 @@ macro_rules! define_op {
         }
     };
 }
-for_each_numeric!(define_op);
+for_each_op!(define_op);
 
 impl Op {
     /// A load whose address is `idx << shift` (`shl`, an `i32.shl` by a constant
@@ -1333,8 +1497,20 @@ pub struct ModuleCode {
     pub funcs: Box<[FuncCode]>,
     /// The constant slots of every function, back to back.
     pub consts: Box<[u64]>,
+    /// The `v128` constants and shuffle lane indexes of every function.
+    pub v128s: Box<[u128]>,
     /// Imported function count.
     pub num_imported_funcs: u32,
     /// The threaded form of `ops`, built for the module's composition on first use.
     pub threaded: crate::exec::Threaded,
+}
+
+/// The slots values of types `tys` take: two for a `v128`, one for any other.
+pub fn slots_of(tys: &[vm_core::runtime::ValType]) -> u32 {
+    tys.iter().map(|&t| slot_count(t)).sum()
+}
+
+/// The slots a value of type `t` takes: two for a `v128`, one for any other.
+pub fn slot_count(t: vm_core::runtime::ValType) -> u32 {
+    if t == vm_core::runtime::ValType::V128 { 2 } else { 1 }
 }

@@ -85,11 +85,33 @@ impl Virt for TestVirt {
     }
 }
 
+/// The portable lanes, so that unit tests run simd128 without a `simd` plugin crate.
+#[vm_core::plugin(id = "test-simd", slot = simd, provides = ["simd@1.0.0"])]
+#[derive(Debug)]
+pub struct TestSimd;
+
+impl Plugin for TestSimd {
+    type Config = vm_core::config::NoConfig;
+
+    fn new(_: Self::Config) -> Result<Self, PluginError> {
+        Ok(Self)
+    }
+}
+
+impl vm_core::slot::Simd for TestSimd {
+    const PRESENT: bool = true;
+    const LEVEL: vm_core::slot::SimdLevel = vm_core::slot::SimdLevel::Scalar;
+    const CPU_FEATURES: &'static [&'static str] = &[];
+    const INSTEAD: &'static str = "";
+    type Lanes = vm_core::runtime::simd::Portable;
+}
+
 vm_core::compose! {
     /// The interpreter over the test memory.
     pub struct TestVm {
         engine: crate::Interp,
         virt: TestVirt,
+        simd: TestSimd,
         hosts: [],
     }
 }
@@ -97,7 +119,14 @@ vm_core::compose! {
 /// The translated code of `wat`: the module, its code (calls linked), functions
 /// and constant pool.
 pub fn translate(wat: &str) -> (ModuleInfo, Vec<Op>, Vec<FuncCode>, Vec<u64>) {
-    let info = ModuleInfo::decode(wat.as_bytes(), Features::default()).expect("valid module");
+    let (info, ops, funcs, consts, _) = translate_simd(wat);
+    (info, ops, funcs, consts)
+}
+
+/// [`translate`], simd128 allowed, also returning the `v128` pool.
+pub fn translate_simd(wat: &str) -> (ModuleInfo, Vec<Op>, Vec<FuncCode>, Vec<u64>, Vec<u128>) {
+    let features = Features { simd: true, ..Features::default() };
+    let info = ModuleInfo::decode(wat.as_bytes(), features).expect("valid module");
     let mut tr = FuncTranslator::new(&info, vm_core::runtime::ExecLimits::default());
     let mut funcs = Vec::new();
     for (i, body) in info.bodies.iter().enumerate() {
@@ -108,9 +137,10 @@ pub fn translate(wat: &str) -> (ModuleInfo, Vec<Op>, Vec<FuncCode>, Vec<u64>) {
         ));
         funcs.push(tr.translate(info.num_imported_funcs + i as u32, &fb).expect("translate"));
     }
+    let v128s = tr.take_v128s();
     let (mut ops, consts) = tr.finish();
     crate::code::link_calls(&mut ops, &funcs);
-    (info, ops, funcs, consts)
+    (info, ops, funcs, consts, v128s)
 }
 
 /// The instructions of defined function `i` of `wat`, after its `Enter` (and

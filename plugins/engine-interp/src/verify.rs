@@ -52,7 +52,7 @@
 use vm_core::runtime::module::ModuleInfo;
 use vm_core::runtime::{CompileError, ValType};
 
-use crate::code::{FuncCode, Op, for_each_numeric};
+use crate::code::{FuncCode, Op, for_each_numeric, slots_of};
 
 /// Checks the code of a module's functions against the handlers' assumptions.
 pub struct Verifier<'a> {
@@ -60,6 +60,8 @@ pub struct Verifier<'a> {
     ops: &'a [Op],
     funcs: &'a [FuncCode],
     consts: usize,
+    /// Entries of the module's `v128` pool.
+    v128s: usize,
     /// Scratch: which instructions of the function being checked are
     /// `br_table` entries.
     entries: Vec<bool>,
@@ -88,6 +90,10 @@ impl Shape {
 
     fn slots(&self, ss: &[u32]) -> Check {
         ss.iter().try_for_each(|&s| self.slot(s))
+    }
+    /// The two slots of a `v128` from each of `ss`, inside the frame.
+    fn v128s(&self, ss: &[u32]) -> Check {
+        ss.iter().try_for_each(|&s| self.span(s, 2))
     }
 
     /// `n` consecutive slots from `base`, and `base` itself (a callee's frame
@@ -137,7 +143,13 @@ impl<'a> Verifier<'a> {
         funcs: &'a [FuncCode],
         consts: usize,
     ) -> Self {
-        Self { module, ops, funcs, consts, entries: Vec::new(), targets: Vec::new() }
+        Self { module, ops, funcs, consts, v128s: 0, entries: Vec::new(), targets: Vec::new() }
+    }
+
+    /// The same verifier for code whose `v128` pool has `n` entries.
+    pub fn with_v128s(mut self, n: usize) -> Self {
+        self.v128s = n;
+        self
     }
 
     /// Checks defined function `i` (index without imports).
@@ -212,10 +224,11 @@ impl<'a> Verifier<'a> {
             return Err((start, "the first instruction is not Enter".into()));
         };
         let expect = (fc.frame, fc.index, fc.params, fc.locals);
-        if (frame, func, zero_at, zeros) != expect || fc.params as usize != ty.params().len() {
+        if (frame, func, zero_at, zeros) != expect || fc.params != slots_of(ty.params()) {
             return Err((start, format!("Enter does not match the function {expect:?}")));
         }
-        let shape = Shape { start, end, frame: u64::from(frame), results: ty.results().len() };
+        let results = slots_of(ty.results()) as usize;
+        let shape = Shape { start, end, frame: u64::from(frame), results };
         shape.span(zero_at, zeros as usize).map_err(|e| (start, e))?;
         if fc.consts_len != 0 {
             let at = start + 1;
@@ -235,7 +248,7 @@ impl<'a> Verifier<'a> {
     /// The parameter and result counts of function `func` (module index).
     fn arity(&self, func: u32) -> Result<usize, String> {
         let ty = self.module.func_type(func).ok_or(format!("function {func} has no type"))?;
-        Ok(ty.params().len().max(ty.results().len()))
+        Ok(slots_of(ty.params()).max(slots_of(ty.results())) as usize)
     }
 
     fn memory(&self) -> Check {
@@ -256,6 +269,13 @@ impl<'a> Verifier<'a> {
         in_range("global", g, self.module.globals.len())
     }
 
+    fn v128_global(&self, g: u32) -> Check {
+        self.global(g)?;
+        if self.module.globals[g as usize].ty != ValType::V128 {
+            return Err(format!("global {g} is not a v128"));
+        }
+        Ok(())
+    }
     fn data(&self, d: u32) -> Check {
         in_range("data segment", d, self.module.datas.len())
     }
@@ -278,6 +298,14 @@ impl<'a> Verifier<'a> {
 
 macro_rules! define_check {
     (
+        lanes
+        unary { $( $vu:ident $vuf:ident $vuk:ident; )* }
+        binary { $( $vb:ident $vbf:ident $vbk:ident; )* }
+        shift { $( $vs:ident $vsf:ident $vsk:ident; )* }
+        test { $( $vt:ident $vtf:ident $vtk:ident; )* }
+        splat { $( $vp:ident $vpf:ident $vpk:ident; )* }
+        extract { $( $ve:ident $vef:ident $vek:ident; )* }
+        replace { $( $vr:ident $vrf:ident $vrk:ident; )* }
         unary { $( $u:ident ($ua:ty) -> $ur:ty = $uf:path; )* }
         unary_trap { $( $ut:ident ($uta:ty) -> $utr:ty = $utf:path; )* }
         binary { $( $b:ident ($ba:ty, $bb:ty) -> $br:ty = $bf:path; )* }
@@ -361,7 +389,7 @@ macro_rules! define_check {
                         f.slot(index)?;
                         in_range("type", ty, m.types.len())?;
                         let t = &m.types[ty as usize];
-                        f.span(base, t.params().len().max(t.results().len()))?;
+                        f.span(base, slots_of(t.params()).max(slots_of(t.results())) as usize)?;
                         let Some(&Op::Arg(table)) = self.ops.get(pc + 1).filter(|_| pc + 1 < f.end)
                         else {
                             return Err("not followed by Arg(table)".into());
@@ -569,6 +597,75 @@ macro_rules! define_check {
                     Op::ElemDrop(elem) => {
                         self.elem(elem)?;
                     }
+                    Op::V128Const { dst, idx } => {
+                        f.v128s(&[dst])?;
+                        in_range("v128 constant", idx, self.v128s)?;
+                    }
+                    Op::I8x16Shuffle { dst, lhs, rhs, idx } => {
+                        f.v128s(&[dst, lhs, rhs])?;
+                        in_range("v128 constant", idx, self.v128s)?;
+                    }
+                    Op::V128Copy { dst, src } => f.v128s(&[dst, src])?,
+                    Op::V128Select { dst, rhs, cond } => {
+                        f.v128s(&[dst, rhs])?;
+                        f.slot(cond)?;
+                    }
+                    Op::V128GlobalGet { dst, global } => {
+                        f.v128s(&[dst])?;
+                        self.v128_global(global)?;
+                    }
+                    Op::V128GlobalSet { src, global } => {
+                        f.v128s(&[src])?;
+                        self.v128_global(global)?;
+                        if !m.globals[global as usize].mutable {
+                            return Err(format!("global {global} is immutable"));
+                        }
+                    }
+                    Op::V128Bitselect { dst, a, b, c } => f.v128s(&[dst, a, b, c])?,
+                    Op::V128Load { dst, addr, .. }
+                    | Op::V128Load8x8S { dst, addr, .. }
+                    | Op::V128Load8x8U { dst, addr, .. }
+                    | Op::V128Load16x4S { dst, addr, .. }
+                    | Op::V128Load16x4U { dst, addr, .. }
+                    | Op::V128Load32x2S { dst, addr, .. }
+                    | Op::V128Load32x2U { dst, addr, .. }
+                    | Op::V128Load8Splat { dst, addr, .. }
+                    | Op::V128Load16Splat { dst, addr, .. }
+                    | Op::V128Load32Splat { dst, addr, .. }
+                    | Op::V128Load64Splat { dst, addr, .. }
+                    | Op::V128Load32Zero { dst, addr, .. }
+                    | Op::V128Load64Zero { dst, addr, .. } => {
+                        f.v128s(&[dst])?;
+                        f.slot(addr)?;
+                        self.memory()?;
+                    }
+                    Op::V128Store { addr, val, .. } => {
+                        f.slot(addr)?;
+                        f.v128s(&[val])?;
+                        self.memory()?;
+                    }
+                    $( Op::$vu { dst, src } => f.v128s(&[dst, src])?, )*
+                    $( Op::$vb { dst, lhs, rhs } => f.v128s(&[dst, lhs, rhs])?, )*
+                    $( Op::$vs { dst, lhs, rhs } => {
+                        f.v128s(&[dst, lhs])?;
+                        f.slot(rhs)?;
+                    } )*
+                    $( Op::$vt { dst, src } => {
+                        f.slot(dst)?;
+                        f.v128s(&[src])?;
+                    } )*
+                    $( Op::$vp { dst, src } => {
+                        f.v128s(&[dst])?;
+                        f.slot(src)?;
+                    } )*
+                    $( Op::$ve { dst, src, .. } => {
+                        f.slot(dst)?;
+                        f.v128s(&[src])?;
+                    } )*
+                    $( Op::$vr { dst, src, val, .. } => {
+                        f.v128s(&[dst, src])?;
+                        f.slot(val)?;
+                    } )*
                     $( Op::$u { dst, src } => f.slots(&[dst, src])?, )*
                     $( Op::$ut { dst, src } => f.slots(&[dst, src])?, )*
                     $( Op::$b { dst, lhs, rhs } => f.slots(&[dst, lhs, rhs])?, )*
@@ -603,7 +700,7 @@ macro_rules! define_check {
         }
     };
 }
-for_each_numeric!(define_check);
+crate::code::for_each_op!(define_check);
 
 #[cfg(test)]
 mod tests;

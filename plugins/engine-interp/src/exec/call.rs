@@ -66,8 +66,12 @@ pub unsafe fn host_call<C: Composition>(
     // distinct objects of the store, borrowed only for this call.
     unsafe {
         args.clear();
-        for (i, &ty) in def.params.iter().enumerate() {
-            args.push((*store).raw_to_val(*base.add(i), ty));
+        let mut at = 0;
+        for &ty in def.params.iter() {
+            let n = crate::code::slot_count(ty) as usize;
+            let slots = core::slice::from_raw_parts(base.add(at), n);
+            args.push(crate::exec::get_val(&*store, slots, 0, ty));
+            at += n;
         }
         results.clear();
         results.extend(def.results.iter().map(|&t| Val::default_for(t)));
@@ -79,8 +83,12 @@ pub unsafe fn host_call<C: Composition>(
         let st = (*store).host_state_mut(state).ok_or_else(|| Trap::host("missing host state"))?;
         let mut caller = Caller::new(memory, st);
         (def.call)(&mut caller, args, results)?;
-        for (i, v) in results.iter().enumerate() {
-            *base.add(i) = (*store).val_to_raw(*v);
+        let mut at = 0;
+        for v in results.iter() {
+            let n = if matches!(v, Val::V128(_)) { 2 } else { 1 };
+            let slots = core::slice::from_raw_parts_mut(base.add(at), n);
+            crate::exec::put_val(&*store, slots, 0, *v);
+            at += n;
         }
         Ok(())
     }

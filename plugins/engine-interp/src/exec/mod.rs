@@ -22,6 +22,7 @@ pub mod convert;
 pub mod memory;
 pub mod numeric;
 pub mod raw;
+pub mod simd;
 pub mod table;
 pub mod unary;
 pub mod variable;
@@ -249,16 +250,57 @@ pub fn call<C: Composition<Engine = crate::Interp>>(
     };
     let inst: *const InstanceData<C> = &*store.instances[inst_id as usize];
     buf.frames.clear();
-    for (i, a) in args.iter().enumerate() {
-        if let Some(s) = buf.stack.get_mut(i) {
-            *s = store.val_to_raw(*a);
-        }
+    let mut at = 0;
+    for a in args {
+        at += put_val(store, &mut buf.stack[..], at, *a);
     }
     let n = run::<C>(plugins, store, buf, limits, inst, index)?;
-    for (i, ty) in result_types.iter().enumerate().take(n) {
-        results.push(store.raw_to_val(buf.stack[i], *ty));
+    let mut at = 0;
+    for ty in &result_types {
+        if at >= n {
+            break;
+        }
+        results.push(get_val(store, &buf.stack[..], at, *ty));
+        at += crate::code::slot_count(*ty) as usize;
     }
     Ok(())
+}
+
+/// Writes `v` to the slots from `at` (two for a `v128`, low half first); returns
+/// how many it takes. Slots past the end of `stack` are left alone (the callee's
+/// entry then traps on its frame check).
+pub fn put_val<C: Composition>(store: &Store<C>, stack: &mut [u64], at: usize, v: Val) -> usize {
+    match v {
+        Val::V128(x) => {
+            if let Some(s) = stack.get_mut(at..at + 2) {
+                s[0] = x as u64;
+                s[1] = (x >> 64) as u64;
+            }
+            2
+        }
+        v => {
+            if let Some(s) = stack.get_mut(at) {
+                *s = store.val_to_raw(v);
+            }
+            1
+        }
+    }
+}
+
+/// The value of type `ty` in the slots from `at` (see [`put_val`]).
+pub fn get_val<C: Composition>(
+    store: &Store<C>,
+    stack: &[u64],
+    at: usize,
+    ty: vm_core::runtime::ValType,
+) -> Val {
+    let slot = |k: usize| stack.get(at + k).copied().unwrap_or(0);
+    match ty {
+        vm_core::runtime::ValType::V128 => {
+            Val::V128(u128::from(slot(0)) | (u128::from(slot(1)) << 64))
+        }
+        ty => store.raw_to_val(slot(0), ty),
+    }
 }
 
 /// The callee's code for a wasm function of `inst`.
@@ -349,6 +391,14 @@ fn run<C: Composition<Engine = crate::Interp>>(
 
 macro_rules! define_handler_of {
     (
+        lanes
+        unary { $( $vu:ident $vuf:ident $vuk:ident; )* }
+        binary { $( $vb:ident $vbf:ident $vbk:ident; )* }
+        shift { $( $vs:ident $vsf:ident $vsk:ident; )* }
+        test { $( $vt:ident $vtf:ident $vtk:ident; )* }
+        splat { $( $vp:ident $vpf:ident $vpk:ident; )* }
+        extract { $( $ve:ident $vef:ident $vek:ident; )* }
+        replace { $( $vr:ident $vrf:ident $vrk:ident; )* }
         unary { $( $u:ident ($ua:ty) -> $ur:ty = $uf:path; )* }
         unary_trap { $( $ut:ident ($uta:ty) -> $utr:ty = $utf:path; )* }
         binary { $( $b:ident ($ba:ty, $bb:ty) -> $br:ty = $bf:path; )* }
@@ -510,6 +560,34 @@ macro_rules! define_handler_of {
                 Op::TableCopy { .. } => table::table_copy::<C>,
                 Op::TableInit { .. } => table::table_init::<C>,
                 Op::ElemDrop(_) => table::elem_drop::<C>,
+                Op::V128Const { .. } => simd::v128_const::<C>,
+                Op::V128Copy { .. } => simd::v128_copy::<C>,
+                Op::V128Select { .. } => simd::v128_select::<C>,
+                Op::V128GlobalGet { .. } => simd::v128_global_get::<C>,
+                Op::V128GlobalSet { .. } => simd::v128_global_set::<C>,
+                Op::V128Bitselect { .. } => simd::v128_bitselect::<C>,
+                Op::I8x16Shuffle { .. } => simd::i8x16_shuffle::<C>,
+                Op::V128Load { .. } => simd::v128_load::<C>,
+                Op::V128Load8x8S { .. } => simd::v128_load8x8_s::<C>,
+                Op::V128Load8x8U { .. } => simd::v128_load8x8_u::<C>,
+                Op::V128Load16x4S { .. } => simd::v128_load16x4_s::<C>,
+                Op::V128Load16x4U { .. } => simd::v128_load16x4_u::<C>,
+                Op::V128Load32x2S { .. } => simd::v128_load32x2_s::<C>,
+                Op::V128Load32x2U { .. } => simd::v128_load32x2_u::<C>,
+                Op::V128Load8Splat { .. } => simd::v128_load8_splat::<C>,
+                Op::V128Load16Splat { .. } => simd::v128_load16_splat::<C>,
+                Op::V128Load32Splat { .. } => simd::v128_load32_splat::<C>,
+                Op::V128Load64Splat { .. } => simd::v128_load64_splat::<C>,
+                Op::V128Load32Zero { .. } => simd::v128_load32_zero::<C>,
+                Op::V128Load64Zero { .. } => simd::v128_load64_zero::<C>,
+                Op::V128Store { .. } => simd::v128_store::<C>,
+                $( Op::$vu { .. } => simd::$vu::<C>, )*
+                $( Op::$vb { .. } => simd::$vb::<C>, )*
+                $( Op::$vs { .. } => simd::$vs::<C>, )*
+                $( Op::$vt { .. } => simd::$vt::<C>, )*
+                $( Op::$vp { .. } => simd::$vp::<C>, )*
+                $( Op::$ve { .. } => simd::$ve::<C>, )*
+                $( Op::$vr { .. } => simd::$vr::<C>, )*
                 $( Op::$u { .. } => numeric::$u::<C>, )*
                 $( Op::$ut { .. } => numeric::$ut::<C>, )*
                 $( Op::$b { .. } => numeric::$b::<C>, )*
@@ -527,4 +605,4 @@ macro_rules! define_handler_of {
         }
     };
 }
-for_each_numeric!(define_handler_of);
+crate::code::for_each_op!(define_handler_of);

@@ -11,6 +11,7 @@
 //! At every control-flow join (block entry, branch, `else`, `end`) values live in
 //! their own slots, so all paths into a label agree on where values are.
 
+mod simd;
 mod visit;
 
 #[cfg(test)]
@@ -18,10 +19,10 @@ mod tests;
 
 use vm_core::runtime::limits::{self, RunStart};
 use vm_core::runtime::module::ModuleInfo;
-use vm_core::runtime::{CompileError, ExecLimits, FuncType};
+use vm_core::runtime::{CompileError, ExecLimits, FuncType, ValType};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
-use crate::code::{BinaryOp, FuncCode, Op};
+use crate::code::{BinaryOp, FuncCode, Op, slot_count, slots_of};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum CtrlKind {
@@ -44,6 +45,8 @@ struct Ctrl {
     fixups: Vec<usize>,
     /// The `if`'s conditional branch to patch with the `else` or end.
     if_branch: Option<usize>,
+    /// The block's type (where its `v128` parameters and results are).
+    ty: BlockType,
 }
 
 /// Where a value of the compile-time operand stack is.
@@ -92,6 +95,14 @@ pub struct FuncTranslator<'m> {
     consts: Vec<u64>,
     /// Every function's constants, back to back.
     pool: Vec<u64>,
+    /// Which stack entries are the high half of a `v128` (by height; entries above
+    /// the stack are stale).
+    hi: Vec<bool>,
+    /// The slot and `v128`-ness of every local of the current function, when it has
+    /// a `v128` parameter or local (otherwise a local's slot is its index).
+    local_slots: Vec<(u32, bool)>,
+    /// The module's `v128` constants and shuffle lane indexes.
+    v128s: Vec<u128>,
 }
 
 /// Marks a constant slot number before it is resolved.
@@ -131,7 +142,16 @@ impl<'m> FuncTranslator<'m> {
             offset: 0,
             consts: Vec::new(),
             pool: Vec::new(),
+            hi: Vec::new(),
+            local_slots: Vec::new(),
+            v128s: Vec::new(),
         }
+    }
+
+    /// The `v128` constants and shuffle lane indexes of the code translated so far
+    /// (indexes of [`Op::V128Const`] and [`Op::I8x16Shuffle`]), taken out.
+    pub fn take_v128s(&mut self) -> Vec<u128> {
+        std::mem::take(&mut self.v128s)
     }
 
     /// The code translated so far and the constant pool.
@@ -150,15 +170,38 @@ impl<'m> FuncTranslator<'m> {
     ) -> Result<FuncCode, CompileError> {
         let ty: &FuncType =
             self.module.func_type(index).ok_or(CompileError::Limit("function type"))?;
-        let params = limit(ty.params().len())?;
-        self.results = limit(ty.results().len())?;
+        let params = slots_of(ty.params());
+        self.results = slots_of(ty.results());
         let mut locals: u32 = 0;
+        let mut wide = ty.params().contains(&ValType::V128);
         for l in body.get_locals_reader()? {
-            let (n, _) = l?;
+            let (n, t) = l?;
+            let n = if t == wasmparser::ValType::V128 {
+                wide = true;
+                n.checked_mul(2).ok_or(CompileError::Limit("locals"))?
+            } else {
+                n
+            };
             locals = locals
                 .checked_add(n)
                 .filter(|&n| n <= 1_000_000)
                 .ok_or(CompileError::Limit("locals"))?;
+        }
+        self.local_slots.clear();
+        if wide {
+            let mut at = 0;
+            for &t in ty.params() {
+                self.local_slots.push((at, t == ValType::V128));
+                at += slot_count(t);
+            }
+            for l in body.get_locals_reader()? {
+                let (n, t) = l?;
+                let v = t == wasmparser::ValType::V128;
+                for _ in 0..n {
+                    self.local_slots.push((at, v));
+                    at += if v { 2 } else { 1 };
+                }
+            }
         }
         let entry = limit(self.ops.len())?;
         self.locals_end = params + locals;
@@ -181,6 +224,7 @@ impl<'m> FuncTranslator<'m> {
             start: entry as usize,
             fixups: Vec::new(),
             if_branch: None,
+            ty: BlockType::Empty,
         });
         self.fuel_point(Some(RunStart::Check));
         self.entry_run = Some(self.ops.len());
@@ -235,14 +279,83 @@ impl<'m> FuncTranslator<'m> {
     /// Pushes a value that is in its own slot; returns that slot.
     fn push_slot(&mut self) -> u32 {
         let s = self.slot(self.stack.len());
-        self.stack.push(Val::Slot);
-        self.max_stack = self.max_stack.max(self.stack.len());
+        self.push(Val::Slot);
         s
     }
 
     fn push(&mut self, v: Val) {
+        self.set_hi(self.stack.len(), false);
         self.stack.push(v);
         self.max_stack = self.max_stack.max(self.stack.len());
+    }
+
+    /// Pushes a `v128` in its own two slots; returns the first.
+    fn push_v128(&mut self) -> u32 {
+        let s = self.push_slot();
+        self.push_slot();
+        self.set_hi(self.stack.len() - 1, true);
+        s
+    }
+
+    /// Pushes a `v128` whose halves are at `lo` and `hi` (a local's slots).
+    fn push_v128_local(&mut self, lo: u32) {
+        self.push(Val::Local(lo));
+        self.push(Val::Local(lo + 1));
+        self.set_hi(self.stack.len() - 1, true);
+    }
+
+    fn set_hi(&mut self, h: usize, hi: bool) {
+        if h >= self.hi.len() {
+            self.hi.resize(h + 1, false);
+        }
+        self.hi[h] = hi;
+    }
+
+    /// Whether stack entry `h` is the high half of a `v128`.
+    fn is_hi(&self, h: usize) -> bool {
+        self.hi.get(h).copied().unwrap_or(false)
+    }
+
+    /// Pushes values of types `tys` in their own slots.
+    fn push_types(&mut self, tys: &[ValType]) {
+        for &t in tys {
+            if t == ValType::V128 {
+                self.push_v128();
+            } else {
+                self.push_slot();
+            }
+        }
+    }
+
+    /// Pushes the parameters (or, with `results`, the results) of block type `bt`
+    /// in their own slots.
+    fn push_block_types(&mut self, bt: BlockType, results: bool) -> Result<(), CompileError> {
+        match bt {
+            BlockType::Empty => {}
+            BlockType::Type(t) if results => {
+                if t == wasmparser::ValType::V128 {
+                    self.push_v128();
+                } else {
+                    self.push_slot();
+                }
+            }
+            BlockType::Type(_) => {}
+            BlockType::FuncType(i) => {
+                let module = self.module;
+                let t = module.types.get(i as usize).ok_or(CompileError::Limit("block type"))?;
+                self.push_types(if results { t.results() } else { t.params() });
+            }
+        }
+        Ok(())
+    }
+
+    /// The slot of local `l` and whether it is a `v128` (two slots from there).
+    fn local(&self, l: u32) -> (u32, bool) {
+        if self.local_slots.is_empty() {
+            (l, false)
+        } else {
+            self.local_slots.get(l as usize).copied().unwrap_or((l, false))
+        }
     }
 
     fn pop(&mut self) -> Val {
@@ -369,17 +482,18 @@ impl<'m> FuncTranslator<'m> {
     fn block_arity(&self, bt: BlockType) -> Result<(u32, u32), CompileError> {
         Ok(match bt {
             BlockType::Empty => (0, 0),
-            BlockType::Type(_) => (0, 1),
+            BlockType::Type(t) => (0, if t == wasmparser::ValType::V128 { 2 } else { 1 }),
             BlockType::FuncType(i) => {
                 let t =
                     self.module.types.get(i as usize).ok_or(CompileError::Limit("block type"))?;
-                (limit(t.params().len())?, limit(t.results().len())?)
+                (slots_of(t.params()), slots_of(t.results()))
             }
         })
     }
 
-    fn call_arity(&self, ty: &FuncType) -> Result<(usize, usize), CompileError> {
-        Ok((ty.params().len(), ty.results().len()))
+    /// The slots of a call's arguments.
+    fn call_arity(&self, ty: &FuncType) -> Result<usize, CompileError> {
+        Ok(slots_of(ty.params()) as usize)
     }
 
     fn frame_index(&self, depth: u32) -> Result<usize, CompileError> {
@@ -584,6 +698,7 @@ impl<'m> FuncTranslator<'m> {
                     start: self.ops.len(),
                     fixups: Vec::new(),
                     if_branch: None,
+                    ty: blockty,
                 });
             }
             Operator::Loop { blockty } => {
@@ -598,6 +713,7 @@ impl<'m> FuncTranslator<'m> {
                     start,
                     fixups: Vec::new(),
                     if_branch: None,
+                    ty: blockty,
                 });
             }
             Operator::If { blockty } => {
@@ -614,6 +730,7 @@ impl<'m> FuncTranslator<'m> {
                     start: self.ops.len(),
                     fixups: Vec::new(),
                     if_branch: Some(at),
+                    ty: blockty,
                 });
                 self.fuel_point(run);
             }
@@ -630,11 +747,9 @@ impl<'m> FuncTranslator<'m> {
                 let f = &mut self.ctrl[idx];
                 f.kind = CtrlKind::Else;
                 let branch = f.if_branch.take();
-                let (height, params) = (f.height, f.params as usize);
+                let (height, ty) = (f.height, f.ty);
                 self.stack.truncate(height);
-                for _ in 0..params {
-                    self.push_slot();
-                }
+                self.push_block_types(ty, false)?;
                 self.unreachable = false;
                 if let Some(b) = branch {
                     self.patch(b, pc);
@@ -660,9 +775,7 @@ impl<'m> FuncTranslator<'m> {
                 let f = self.ctrl.pop().ok_or(CompileError::Limit("end"))?;
                 self.unreachable = false;
                 self.stack.truncate(f.height);
-                for _ in 0..results {
-                    self.push_slot();
-                }
+                self.push_block_types(f.ty, true)?;
                 let pc = self.ops.len();
                 self.label();
                 for at in f.fixups {
@@ -726,7 +839,7 @@ impl<'m> FuncTranslator<'m> {
                     .module
                     .func_type(function_index)
                     .ok_or(CompileError::Limit("function index"))?;
-                let (p, r) = self.call_arity(ty)?;
+                let p = self.call_arity(ty)?;
                 let base = self.call_args(p);
                 let imported = self.module.num_imported_funcs;
                 if function_index < imported {
@@ -744,9 +857,7 @@ impl<'m> FuncTranslator<'m> {
                     }
                 }
                 let call_at = self.ops.len() - 1;
-                for _ in 0..r {
-                    self.push_slot();
-                }
+                self.push_types(ty.results());
                 self.fuel_point(run);
                 if matches!(self.ops[call_at], Op::Call { .. }) {
                     self.call_at = Some(call_at);
@@ -758,21 +869,24 @@ impl<'m> FuncTranslator<'m> {
                     .types
                     .get(type_index as usize)
                     .ok_or(CompileError::Limit("type index"))?;
-                let (p, r) = self.call_arity(ty)?;
+                let p = self.call_arity(ty)?;
                 let h = self.stack.len() - 1;
                 let index = self.operand(h);
                 self.stack.pop();
                 let base = self.call_args(p);
                 self.emit(Op::CallIndirect { ty: type_index, index, base });
                 self.emit(Op::Arg(table_index));
-                for _ in 0..r {
-                    self.push_slot();
-                }
+                self.push_types(ty.results());
                 self.fuel_point(run);
             }
             Operator::Drop => {
+                if self.is_hi(self.stack.len() - 1) {
+                    self.pop();
+                }
                 self.pop();
             }
+            Operator::TypedSelect { ty: wasmparser::ValType::V128 } => self.v128_select(),
+            Operator::Select if self.is_hi(self.stack.len() - 2) => self.v128_select(),
             Operator::Select | Operator::TypedSelect { .. } => {
                 let h = self.stack.len() - 3;
                 let cond = self.operand(h + 2);
@@ -785,9 +899,28 @@ impl<'m> FuncTranslator<'m> {
             Operator::TypedSelectMulti { .. } => {
                 return Err(unsupported(name, "gc", self.offset));
             }
-            Operator::LocalGet { local_index } => self.push(Val::Local(local_index)),
-            Operator::LocalSet { local_index } => self.local_set(local_index, false),
-            Operator::LocalTee { local_index } => self.local_set(local_index, true),
+            Operator::LocalGet { local_index } => match self.local(local_index) {
+                (l, false) => self.push(Val::Local(l)),
+                (l, true) => self.push_v128_local(l),
+            },
+            Operator::LocalSet { local_index } => match self.local(local_index) {
+                (l, false) => self.local_set(l, false),
+                (l, true) => self.v128_local_set(l, false),
+            },
+            Operator::LocalTee { local_index } => match self.local(local_index) {
+                (l, false) => self.local_set(l, true),
+                (l, true) => self.v128_local_set(l, true),
+            },
+            Operator::GlobalGet { global_index } if self.global_is_v128(global_index) => {
+                let dst = self.push_v128();
+                self.emit(Op::V128GlobalGet { dst, global: global_index });
+            }
+            Operator::GlobalSet { global_index } if self.global_is_v128(global_index) => {
+                let h = self.stack.len() - 2;
+                let src = self.v128_operand(h);
+                self.stack.truncate(h);
+                self.emit(Op::V128GlobalSet { src, global: global_index });
+            }
             Operator::GlobalGet { global_index } => {
                 let dst = self.push_slot();
                 self.emit(Op::GlobalGet { dst, global: global_index });
@@ -1362,7 +1495,7 @@ impl<'m> FuncTranslator<'m> {
             O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
                 (|addr, val, offset| Op::Store16 { addr, val, offset }, memarg)
             }
-            _ => return Err(unsupported(name, "unknown", self.offset)),
+            _ => return self.simd(op, name),
         };
         let offset = off(memarg)?;
         let h = self.stack.len() - 2;

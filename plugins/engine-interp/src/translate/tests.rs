@@ -738,3 +738,39 @@ fn br_table_clamps_its_index_to_the_default() {
     );
     i32s(&mut r, &[(&[0], 10), (&[1], 11), (&[2], 12), (&[-1], 12), (&[i32::MAX], 12)]);
 }
+
+#[test]
+fn v128_local_set_redirects_the_lane_operation() {
+    let f = r#"(func (export "f") (param v128 v128) (result v128) (local v128)
+        (local.set 2 (i32x4.add (local.get 0) (local.get 1)))
+        (i32x4.mul (local.get 2) (local.get 2)))"#;
+    // Slots: params 0..2 and 2..4, the local 4..6.
+    let mut r = ops(f, |code| {
+        has!(Op::I32x4Add { dst: 4, lhs: 0, rhs: 2 })(code) && !has!(Op::V128Copy { .. })(code)
+    });
+    let v = |l: [u32; 4]| Val::V128(vm_core::runtime::simd::from_u32s(l));
+    assert_eq!(r.one("f", &[v([1, 2, 3, 4]), v([1, 1, 1, u32::MAX])]), v([4, 9, 16, 9]));
+}
+
+#[test]
+fn v128_values_cross_blocks_branches_calls_and_selects() {
+    let f = r#"(func (export "f") (param i32 v128) (result v128) (local v128 i32)
+        (local.set 2 (call $g (local.get 1) (local.get 0)))
+        (block $b (result v128 i32)
+          (br_if $b (local.get 2) (local.get 0) (local.get 0))
+          (drop)
+          (drop)
+          (local.get 1)
+          (i32.const 7))
+        (local.set 3)
+        (select (i64x2.splat (i64.extend_i32_u (local.get 3))) (local.tee 2) (local.get 0)))
+      (func $g (param v128 i32) (result v128)
+        (i8x16.replace_lane 15 (local.get 0) (local.get 1)))"#;
+    let mut r = ops(f, has!(Op::V128Select { .. }));
+    let v = |x: u128| Val::V128(x);
+    // Taken branch: the block carries the call's result and the condition; `select`
+    // keeps it (the tee'd splat is its second operand).
+    assert_eq!(r.one("f", &[Val::I32(1), v(5)]), v(5 | (1 << 120)));
+    // Not taken: the parameter and 7, then `select` picks the tee'd splat of 7.
+    assert_eq!(r.one("f", &[Val::I32(0), v(5)]), v(7 | (7 << 64)));
+}

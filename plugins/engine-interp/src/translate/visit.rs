@@ -2,7 +2,7 @@
 //! list: operators of WebAssembly 2.0 proposals go to [`FuncTranslator::op`]; every
 //! other proposal's operators are `unsupported: <op> (feature <proposal>)`.
 
-use wasmparser::{Operator, VisitOperator};
+use wasmparser::{Operator, VisitOperator, VisitSimdOperator};
 
 use super::{FuncTranslator, unsupported};
 use vm_core::runtime::CompileError;
@@ -31,6 +31,9 @@ macro_rules! define_visit {
     (@arm $s:ident reference_types $op:ident $({ $($arg:ident),* })?) => {
         $s.op(Operator::$op $({ $($arg),* })?, stringify!($op))
     };
+    (@arm $s:ident simd $op:ident $({ $($arg:ident),* })?) => {
+        $s.op(Operator::$op $({ $($arg),* })?, stringify!($op))
+    };
     (@arm $s:ident $proposal:ident $op:ident $({ $($arg:ident),* })?) => {
         Err(unsupported(stringify!($op), stringify!($proposal), $s.offset))
     };
@@ -40,4 +43,12 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_> {
     type Output = Result<(), CompileError>;
 
     wasmparser::for_each_visit_operator!(define_visit);
+
+    fn simd_visitor(&mut self) -> Option<&mut dyn VisitSimdOperator<'a, Output = Self::Output>> {
+        Some(self)
+    }
+}
+
+impl<'a> VisitSimdOperator<'a> for FuncTranslator<'_> {
+    wasmparser::for_each_visit_simd_operator!(define_visit);
 }

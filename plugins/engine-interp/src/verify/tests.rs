@@ -5,7 +5,7 @@ use vm_core::runtime::CompileError;
 
 use super::Verifier;
 use crate::code::{FuncCode, Op};
-use crate::testing::translate;
+use crate::testing::{translate, translate_simd};
 
 /// Two functions (so function indexes are not all 0), an import, a table, a global,
 /// memory, a data and an element segment, a `br_table`, calls of every kind.
@@ -30,21 +30,42 @@ const WAT: &str = r#"(module
     (table.init 0 (i32.const 0) (i32.const 0) (i32.const 1))
     (i32.add (global.get $g) (local.get 2))))"#;
 
+/// simd128 in the second function: `v128` parameters, locals, globals, results,
+/// lane operations, constants and shuffles, loads and stores.
+const SIMD_WAT: &str = r#"(module
+  (memory 1)
+  (global $g (mut v128) (v128.const i32x4 1 2 3 4))
+  (global $s (mut i32) (i32.const 0))
+  (func $a (param i32) (result i32) (local.get 0))
+  (func $b (param v128 i32) (result v128) (local v128)
+    (local.set 2 (i32x4.add (local.get 0) (v128.const i32x4 5 6 7 8)))
+    (global.set $g (i8x16.shuffle 0 17 2 19 4 21 6 23 8 25 10 27 12 29 14 31
+      (local.get 2) (global.get $g)))
+    (v128.store offset=16 (local.get 1) (v128.load (local.get 1)))
+    (global.set $s (i32x4.extract_lane 3 (local.get 2)))
+    (i32x4.replace_lane 1 (local.get 2) (local.get 1))))"#;
+
 struct Code {
     info: vm_core::runtime::ModuleInfo,
     ops: Vec<Op>,
     funcs: Vec<FuncCode>,
     consts: Vec<u64>,
+    v128s: Vec<u128>,
 }
 
 fn code() -> Code {
-    let (info, ops, funcs, consts) = translate(WAT);
-    Code { info, ops, funcs, consts }
+    code_of(WAT)
+}
+
+fn code_of(wat: &str) -> Code {
+    let (info, ops, funcs, consts, v128s) = translate_simd(wat);
+    Code { info, ops, funcs, consts, v128s }
 }
 
 impl Code {
     fn verify(&self) -> Result<(), CompileError> {
-        let mut v = Verifier::new(&self.info, &self.ops, &self.funcs, self.consts.len());
+        let mut v = Verifier::new(&self.info, &self.ops, &self.funcs, self.consts.len())
+            .with_v128s(self.v128s.len());
         (0..self.funcs.len()).try_for_each(|i| v.function(i))
     }
 
@@ -298,4 +319,65 @@ fn rejects_constants_outside_the_pool() {
     funcs[0].consts_start = 100;
     let err = Verifier::new(&info, &ops, &funcs, consts.len()).function(0).unwrap_err();
     assert!(err.to_string().contains("Consts"), "{err}");
+}
+
+#[test]
+fn accepts_the_translators_simd_output() {
+    code_of(SIMD_WAT).verify().expect("verified");
+}
+
+#[test]
+fn rejects_the_second_slot_of_a_v128_outside_the_frame() {
+    let c = code_of(SIMD_WAT);
+    let at = c.find(|op| matches!(op, Op::I32x4Add { .. }));
+    // The first slot is the frame's last: the second is outside.
+    let last = c.frame() - 1;
+    c.corrupt(
+        at,
+        |op| match op {
+            Op::I32x4Add { lhs, rhs, .. } => Op::I32x4Add { dst: last, lhs, rhs },
+            op => op,
+        },
+        &format!("slots {last}..{last}+2 outside the frame"),
+    );
+    let c = code_of(SIMD_WAT);
+    let at = c.find(|op| matches!(op, Op::I32x4ExtractLane { .. }));
+    let last = c.frame() - 1;
+    c.corrupt(
+        at,
+        |op| match op {
+            Op::I32x4ExtractLane { dst, lane, .. } => Op::I32x4ExtractLane { dst, src: last, lane },
+            op => op,
+        },
+        "outside the frame",
+    );
+}
+
+#[test]
+fn rejects_v128_constants_outside_the_pool() {
+    let c = code_of(SIMD_WAT);
+    let at = c.find(|op| matches!(op, Op::I8x16Shuffle { .. }));
+    let n = c.v128s.len() as u32;
+    c.corrupt(
+        at,
+        |op| match op {
+            Op::I8x16Shuffle { dst, lhs, rhs, .. } => Op::I8x16Shuffle { dst, lhs, rhs, idx: n },
+            op => op,
+        },
+        "v128 constant",
+    );
+}
+
+#[test]
+fn rejects_a_v128_access_to_a_scalar_global() {
+    let c = code_of(SIMD_WAT);
+    let at = c.find(|op| matches!(op, Op::V128GlobalSet { .. }));
+    c.corrupt(
+        at,
+        |op| match op {
+            Op::V128GlobalSet { src, .. } => Op::V128GlobalSet { src, global: 1 },
+            op => op,
+        },
+        "not a v128",
+    );
 }
