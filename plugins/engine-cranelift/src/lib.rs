@@ -23,11 +23,14 @@
 
 pub mod code;
 pub mod env;
+pub mod isa;
 mod libcalls;
 mod trampoline;
 pub mod translate;
 mod traps;
 
+use std::arch::x86_64::__m128i;
+use std::mem::transmute;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
@@ -35,7 +38,6 @@ use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName, LibCall, UserFuncName};
 use cranelift_codegen::isa::OwnedTargetIsa;
-use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use vm_core::plugin::PluginStats;
@@ -43,7 +45,7 @@ use vm_core::runtime::{
     Caller, CompileError, ExecLimits, FrameInfo, FuncKind, ModuleInfo, Store, Trap, TrapCode, Val,
     ValType,
 };
-use vm_core::slot::{Engine, EventKind, Virt};
+use vm_core::slot::{Engine, EventKind, Simd, SimdLevel, Virt};
 use vm_core::{Composition, Plugin, PluginError};
 use wasmparser::{BinaryReader, FunctionBody};
 
@@ -109,7 +111,8 @@ impl CraneliftConfig {
 #[vm_core::plugin(id = "engine-cranelift", slot = engine, provides = ["engine@1.0.0", "native-code@1.0.0"], requires = ["virt ^1"])]
 pub struct Cranelift {
     config: CraneliftConfig,
-    isa: OwnedTargetIsa,
+    /// The ISAs built so far, by `isa::slot` (the host's is built by `new`).
+    isas: isa::IsaCache,
     libcalls: Option<Box<[usize; NUM_LIBCALLS]>>,
     /// The state of calls from the host, kept between calls (it is large).
     call_state: Option<Box<traps::CallState>>,
@@ -124,10 +127,11 @@ impl Plugin for Cranelift {
     type Config = CraneliftConfig;
 
     fn new(config: CraneliftConfig) -> Result<Self, PluginError> {
-        let isa = build_isa(&config).map_err(|e| PluginError::new("engine-cranelift", e))?;
+        let native =
+            isa::build(&config, None).map_err(|e| PluginError::new("engine-cranelift", e))?;
         Ok(Self {
             config,
-            isa,
+            isas: [Some(native), None, None, None],
             libcalls: None,
             call_state: None,
             functions: 0,
@@ -147,23 +151,6 @@ impl Plugin for Cranelift {
         s.traps = self.traps;
         s
     }
-}
-
-fn build_isa(config: &CraneliftConfig) -> Result<OwnedTargetIsa, String> {
-    let mut flags = settings::builder();
-    let set = |f: &mut settings::Builder, k: &str, v: &str| {
-        f.set(k, v).map_err(|e| format!("setting {k}={v}: {e}"))
-    };
-    set(&mut flags, "opt_level", config.opt_level.as_str())?;
-    set(&mut flags, "enable_verifier", if config.verifier { "true" } else { "false" })?;
-    // Frame pointers let the trap handler walk wasm frames for backtraces.
-    set(&mut flags, "preserve_frame_pointers", "true")?;
-    set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
-    set(&mut flags, "enable_probestack", "true")?;
-    set(&mut flags, "probestack_strategy", "inline")?;
-    set(&mut flags, "unwind_info", "false")?;
-    let builder = cranelift_native::builder().map_err(str::to_owned)?;
-    builder.finish(settings::Flags::new(flags)).map_err(|e| e.to_string())
 }
 
 /// Where a relocation points.
@@ -214,6 +201,21 @@ extern "C" fn fma_f64(a: f64, b: f64, c: f64) -> f64 {
     a.mul_add(b, c)
 }
 
+/// `pshufb` for code generated without SSSE3 (`simd-scalar`): byte `i` of the result
+/// is byte `mask[i] & 15` of `a`, or zero when bit 7 of `mask[i]` is set.
+#[expect(
+    improper_ctypes_definitions,
+    reason = "Cranelift passes and takes the vectors in xmm registers, as the System V ABI does for __m128i"
+)]
+extern "C" fn x86_pshufb(a: __m128i, mask: __m128i) -> __m128i {
+    // SAFETY: both are 16 plain bytes; every bit pattern is valid for either type.
+    let (a, m): ([u8; 16], [u8; 16]) = unsafe { (transmute(a), transmute(mask)) };
+    let r: [u8; 16] =
+        std::array::from_fn(|i| if m[i] & 0x80 != 0 { 0 } else { a[usize::from(m[i] & 15)] });
+    // SAFETY: as above.
+    unsafe { transmute(r) }
+}
+
 fn libcall_addr(lc: LibCall) -> Option<usize> {
     Some(match lc {
         LibCall::CeilF32 => ceil_f32 as *const () as usize,
@@ -226,6 +228,7 @@ fn libcall_addr(lc: LibCall) -> Option<usize> {
         LibCall::NearestF64 => nearest_f64 as *const () as usize,
         LibCall::FmaF32 => fma_f32 as *const () as usize,
         LibCall::FmaF64 => fma_f64 as *const () as usize,
+        LibCall::X86Pshufb => x86_pshufb as *const () as usize,
         _ => return None,
     })
 }
@@ -287,17 +290,20 @@ fn chunks(module: &ModuleInfo, n: usize) -> Vec<Range<usize>> {
 }
 
 /// The Cranelift IR and the machine code (as text) of defined function `index` of
-/// `module`, as this engine compiles it with `config` (for inspecting code quality).
+/// `module`, as this engine compiles it with `config` for a composition whose `simd`
+/// plugin has `level` (`None`: no `simd` plugin), for inspecting code quality.
 ///
 /// # Errors
 /// The ISA cannot be built or the function does not compile.
 pub fn disassemble(
     config: &CraneliftConfig,
+    level: Option<SimdLevel>,
     module: &ModuleInfo,
     index: u32,
     guard_pages: bool,
 ) -> Result<String, CompileError> {
-    let isa = build_isa(config).map_err(|e| CompileError::Body { offset: 0, message: e })?;
+    let isa =
+        isa::build(config, level).map_err(|e| CompileError::Body { offset: 0, message: e })?;
     let i = index.checked_sub(module.num_imported_funcs).ok_or(CompileError::Limit("imported"))?;
     let body = module.bodies.get(i as usize).ok_or(CompileError::Limit("no such function"))?;
     let ty = module.func_type(index).ok_or(CompileError::Limit("function type"))?;
@@ -444,14 +450,27 @@ impl Assembler {
 }
 
 impl Cranelift {
+    /// The ISA for a composition whose `simd` plugin has `level` (`None`: none),
+    /// built on first use.
+    fn isa_for(&mut self, level: Option<SimdLevel>) -> Result<OwnedTargetIsa, CompileError> {
+        let slot = &mut self.isas[isa::slot(level)];
+        if let Some(isa) = slot {
+            return Ok(isa.clone());
+        }
+        let built = isa::build(&self.config, level)
+            .map_err(|message| CompileError::Body { offset: 0, message })?;
+        Ok(slot.insert(built).clone())
+    }
+
     fn compile_module(
         &mut self,
+        level: Option<SimdLevel>,
         module: &ModuleInfo,
         guard_pages: bool,
         call_events: bool,
     ) -> Result<ModuleCode, CompileError> {
         let t0 = Instant::now();
-        let isa = self.isa.clone();
+        let isa = self.isa_for(level)?;
         let cfg = isa.frontend_config();
         let flags = (guard_pages, self.config.limits(), call_events);
         // Functions compile in parallel, in contiguous chunks of similar byte size,
@@ -577,6 +596,23 @@ fn frame_info<C: Composition<Engine = Cranelift>>(
     })
 }
 
+/// A value in a 16-byte argument slot of the trampolines: its raw bits (a v128's
+/// all 128 of them).
+fn to_slot<C: Composition>(store: &Store<C>, v: Val) -> u128 {
+    match v {
+        Val::V128(x) => x,
+        v => u128::from(store.val_to_raw(v)),
+    }
+}
+
+/// The value of type `ty` in a 16-byte argument slot (see [`to_slot`]).
+fn from_slot<C: Composition>(store: &Store<C>, raw: u128, ty: ValType) -> Val {
+    match ty {
+        ValType::V128 => Val::V128(raw),
+        t => store.raw_to_val(raw as u64, t),
+    }
+}
+
 /// Stack kept free below guest frames for runtime functions, host functions and
 /// the trap handler.
 const STACK_RESERVE: usize = 256 * 1024;
@@ -586,7 +622,7 @@ impl Engine for Cranelift {
     type Code = ModuleCode;
 
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {
-        self.compile_module(module, false, false)
+        self.compile_module(None, module, false, false)
     }
 
     fn compile_for<C: Composition<Engine = Self>>(
@@ -594,7 +630,9 @@ impl Engine for Cranelift {
         module: &ModuleInfo,
     ) -> Result<ModuleCode, CompileError> {
         let events = C::EVENTS.contains(EventKind::WasmCall);
-        plugins.engine_mut().compile_module(module, <C::Virt as Virt>::GUARD_PAGES, events)
+        let level = <C::Simd as Simd>::PRESENT.then_some(<C::Simd as Simd>::LEVEL);
+        let guard_pages = <C::Virt as Virt>::GUARD_PAGES;
+        plugins.engine_mut().compile_module(level, module, guard_pages, events)
     }
 
     fn native_entry(code: &ModuleCode, index: u32) -> *const u8 {
@@ -649,11 +687,8 @@ impl Engine for Cranelift {
             large.resize(slots, 0);
             &mut large
         };
-        for (slot, a) in buf.iter_mut().zip(args) {
-            *slot = match *a {
-                Val::V128(x) => x,
-                v => u128::from(store.val_to_raw(v)),
-            };
+        for (slot, &a) in buf.iter_mut().zip(args) {
+            *slot = to_slot(store, a);
         }
         let engine = plugins.engine_mut();
         let libcalls = engine.libcalls.get_or_insert_with(libcalls::table::<C>).as_ptr();
@@ -697,10 +732,9 @@ impl Engine for Cranelift {
         plugins.engine_mut().host_calls += state.host_calls;
         let outcome = if ok {
             if let Some(fty) = store.func_type(func) {
-                results.extend(fty.results().iter().zip(&*buf).map(|(&t, &raw)| match t {
-                    ValType::V128 => Val::V128(raw),
-                    t => store.raw_to_val(raw as u64, t),
-                }));
+                results.extend(
+                    fty.results().iter().zip(&*buf).map(|(&t, &raw)| from_slot(store, raw, t)),
+                );
             }
             Ok(())
         } else {
