@@ -170,29 +170,41 @@ struct PendingReloc {
     addend: i64,
 }
 
+/// `x` with the quiet bit set when it is a NaN. The rounding routines below stand in
+/// for SSE4.1's `round*` (code generated without SSE4.1), which quiets a signalling
+/// NaN as wasm requires (an arithmetic NaN); libm's routines may return it unchanged.
+fn quiet_f32(x: f32) -> f32 {
+    if x.is_nan() { f32::from_bits(x.to_bits() | 0x0040_0000) } else { x }
+}
+
+/// As [`quiet_f32`].
+fn quiet_f64(x: f64) -> f64 {
+    if x.is_nan() { f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000) } else { x }
+}
+
 extern "C" fn ceil_f32(x: f32) -> f32 {
-    x.ceil()
+    quiet_f32(x).ceil()
 }
 extern "C" fn ceil_f64(x: f64) -> f64 {
-    x.ceil()
+    quiet_f64(x).ceil()
 }
 extern "C" fn floor_f32(x: f32) -> f32 {
-    x.floor()
+    quiet_f32(x).floor()
 }
 extern "C" fn floor_f64(x: f64) -> f64 {
-    x.floor()
+    quiet_f64(x).floor()
 }
 extern "C" fn trunc_f32(x: f32) -> f32 {
-    x.trunc()
+    quiet_f32(x).trunc()
 }
 extern "C" fn trunc_f64(x: f64) -> f64 {
-    x.trunc()
+    quiet_f64(x).trunc()
 }
 extern "C" fn nearest_f32(x: f32) -> f32 {
-    x.round_ties_even()
+    quiet_f32(x).round_ties_even()
 }
 extern "C" fn nearest_f64(x: f64) -> f64 {
-    x.round_ties_even()
+    quiet_f64(x).round_ties_even()
 }
 extern "C" fn fma_f32(a: f32, b: f32, c: f32) -> f32 {
     a.mul_add(b, c)
