@@ -12,6 +12,21 @@
 //!   into [`Trap`] values with a wasm backtrace; the host process survives.
 //! - Wasm-call observer events cost nothing unless an observer of the composition
 //!   subscribes; then each call first reports its callee.
+//! - simd128: every operator of the WebAssembly 2.0 SIMD proposal (relaxed SIMD is
+//!   "unsupported"); v128 values travel in locals, parameters, results, globals,
+//!   blocks, `select`, direct, indirect and host calls. Each simd operator costs one
+//!   fuel unit, like every other operator. The composition's `simd` plugin picks the
+//!   x86-64 instruction-set flags the code is generated with, read at compile time
+//!   in `Engine::compile_for` (each ISA is built once, on first use):
+//!
+//! | `simd` plugin | code uses | what changes |
+//! |---|---|---|
+//! | none | every extension the host has | no v128 code (simd128 modules are rejected) |
+//! | `simd-scalar` | x86-64 baseline (SSE2) | v128 lowers to SSE2 sequences; `pshufb`-based operators (swizzle, some shuffles, popcnt) and vector rounding call runtime routines; scalar code loses POPCNT/LZCNT/BMI too |
+//! | `simd-sse41` | up to SSE4.2 and POPCNT (x86-64-v2), no AVX | one instruction for most operators, legacy (non-VEX) encodings |
+//! | `simd-avx2` | also AVX, AVX2, FMA, BMI1/2, LZCNT (x86-64-v3), no AVX-512 | VEX three-operand encodings, fewer register copies |
+//!
+//! A flag is only ever set when the host CPU has it (see [`isa::level_flags`]).
 //!
 //! | config key | default | meaning |
 //! |---|---|---|
