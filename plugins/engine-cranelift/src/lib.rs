@@ -236,11 +236,12 @@ extern "C" fn fma_f64(a: f64, b: f64, c: f64) -> f64 {
 )]
 extern "C" fn x86_pshufb(a: __m128i, mask: __m128i) -> __m128i {
     // SAFETY: both are 16 plain bytes; every bit pattern is valid for either type.
-    let (a, m): ([u8; 16], [u8; 16]) = unsafe { (transmute(a), transmute(mask)) };
+    let (a, m) =
+        unsafe { (transmute::<__m128i, [u8; 16]>(a), transmute::<__m128i, [u8; 16]>(mask)) };
     let r: [u8; 16] =
         std::array::from_fn(|i| if m[i] & 0x80 != 0 { 0 } else { a[usize::from(m[i] & 15)] });
     // SAFETY: as above.
-    unsafe { transmute(r) }
+    unsafe { transmute::<[u8; 16], __m128i>(r) }
 }
 
 fn libcall_addr(lc: LibCall) -> Option<usize> {
