@@ -1,9 +1,10 @@
 //! v128 values across every boundary an engine lowers: parameters and results of
 //! direct, indirect and host calls (and the entry from the host), globals, locals,
 //! blocks and loops with v128 parameters, `select` and multi-value returns; on every
-//! engine compiled into this build with its `simd` plugin.
+//! engine compiled into this build with its `simd` plugin. And the fuel definition
+//! (`vm_core::runtime::limits`): a simd operator costs one unit like any other.
 
-use vm::runtime::{Caller, HostFuncDef, HostModuleDef, Trap, Val, ValType};
+use vm::runtime::{Caller, HostFuncDef, HostModuleDef, Linker, RunContext, Trap, Val, ValType};
 use vm::slot::HostModule;
 use vm::wast::{WastReport, run_wast_text};
 use vm::{Plugin, PluginError, Settings, Vm, plugin};
@@ -150,5 +151,42 @@ fn v128_crosses_calls_globals_blocks_and_the_host_boundary_everywhere() {
             r.passed,
             r.failures
         );
+    }
+}
+
+/// Runs: entry [loop] = 1; loop header, 11 operators up to `br_if` per iteration;
+/// after `br_if` [end] = 1; after the loop [local.get, i32x4.extract_lane, end] = 3.
+const FUEL: &str = r#"(module
+  (func (export "f") (param $n i32) (result i32) (local $v v128)
+    (loop $l
+      (local.set $v (i32x4.add (local.get $v) (i32x4.splat (local.get $n))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n)))
+    (i32x4.extract_lane 0 (local.get $v))))"#;
+
+fn fuel<C: vm::Composition>(mut settings: Settings) -> (Vec<Val>, Option<u64>) {
+    settings.merge_flag("engine.fuel=1000000").expect("the engine has fuel");
+    let vm = Vm::<C>::new(&settings).expect("configured");
+    let mut vm = vm.init().and_then(Vm::start).expect("started");
+    let module = vm.compile(FUEL).expect("compiles");
+    let mut linker = Linker::<C>::new(RunContext::default());
+    let inst = vm.instantiate(&module, &mut linker).expect("instantiates");
+    let r = vm.invoke(&mut linker, inst, "f", &[Val::I32(3)]).expect("runs");
+    (r, vm.fuel_consumed(&linker))
+}
+
+#[test]
+fn a_simd_operator_costs_one_fuel_unit_everywhere() {
+    type Run = fn() -> (Vec<Val>, Option<u64>);
+    let runs: &[(&str, Run)] = &[
+        #[cfg(feature = "engine-cranelift")]
+        ("engine-cranelift", || fuel::<CraneliftSimd>(Settings::new())),
+        #[cfg(feature = "engine-interp")]
+        ("engine-interp", || fuel::<InterpSimd>(crate::engines::interp_settings())),
+    ];
+    for (engine, run) in runs {
+        let (r, consumed) = run();
+        assert_eq!(r, [Val::I32(6)], "{engine}");
+        assert_eq!(consumed, Some(1 + 11 * 3 + 1 + 3), "{engine}");
     }
 }
