@@ -237,7 +237,7 @@ impl<C: Composition> Vm<C, Created> {
     /// An unknown config section or key, a bad value, or a CPU that lacks a feature
     /// the composition needs ([`crate::runtime::cpu`]).
     pub fn new(settings: &Settings) -> Result<Self, ConfigError> {
-        crate::runtime::cpu::check::<C::Simd>().map_err(ConfigError::Cpu)?;
+        crate::runtime::cpu::check_simd::<C::Simd>().map_err(ConfigError::Cpu)?;
         let plugins = C::build(settings)?;
         let n = C::PLUGINS.len();
         Ok(Self {

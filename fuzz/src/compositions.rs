@@ -1,8 +1,11 @@
 //! The compositions under test: the one place that lists them.
 //!
-//! Each line of `compositions!` composes one engine with the in-process `virt-host`
-//! and no host modules (fuzzed modules import nothing). A new engine is one more
-//! line, under the Cargo feature that enables it; every target then runs it.
+//! Each entry of `compositions!` composes one engine with the in-process `virt-host`,
+//! a `simd` plugin and no host modules (fuzzed modules import nothing). A new engine
+//! is one more entry, under the Cargo feature that enables it; every target then runs
+//! it. Each engine runs with SSE4.1 lanes and with portable ones (`simd-scalar`:
+//! baseline x86-64 code for Cranelift); the AVX2 lanes are checked against the
+//! portable ones by the simd-avx2 crate's own tests.
 
 use vm::Composition;
 use vm::runtime::Features;
@@ -65,13 +68,27 @@ macro_rules! compositions {
 
 compositions! {
     #[cfg(feature = "engine-interp")]
-    InterpVm = "engine-interp" {
+    InterpVm = "engine-interp+simd-sse41" {
         engine: vm::vm_engine_interp::Interp,
         virt: vm::vm_virt_host::HostVirt,
+        simd: vm_simd_sse41::SimdSse41,
+    }
+    #[cfg(feature = "engine-interp")]
+    InterpScalarVm = "engine-interp+simd-scalar" {
+        engine: vm::vm_engine_interp::Interp,
+        virt: vm::vm_virt_host::HostVirt,
+        simd: vm_simd_scalar::SimdScalar,
     }
     #[cfg(feature = "engine-cranelift")]
-    CraneliftVm = "engine-cranelift" {
+    CraneliftVm = "engine-cranelift+simd-sse41" {
         engine: vm::vm_engine_cranelift::Cranelift,
         virt: vm::vm_virt_host::HostVirt,
+        simd: vm_simd_sse41::SimdSse41,
+    }
+    #[cfg(feature = "engine-cranelift")]
+    CraneliftScalarVm = "engine-cranelift+simd-scalar" {
+        engine: vm::vm_engine_cranelift::Cranelift,
+        virt: vm::vm_virt_host::HostVirt,
+        simd: vm_simd_scalar::SimdScalar,
     }
 }

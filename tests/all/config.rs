@@ -62,7 +62,9 @@ fn lifecycle_runs_hooks_in_order_and_reports_health() {
     assert!(pos("virt-host") < pos("engine-interp"), "{order:?}");
     let vm = vm.stop();
     assert!(vm.health().iter().all(|h| h.state == PluginState::Stopped));
-    assert_eq!(InterpVm::PLUGINS.len(), 3);
+    // engine, virt, host-wasi, and the test build's simd plugin if it has one.
+    let simd = usize::from(crate::support::SIMD_FEATURE.is_some());
+    assert_eq!(InterpVm::PLUGINS.len(), 3 + simd);
 }
 
 #[test]

@@ -14,6 +14,8 @@ mod new_plugin;
 mod observer;
 mod registry;
 mod run;
+#[cfg(any(feature = "simd-scalar", feature = "simd-sse41", feature = "simd-avx2"))]
+mod simd_abi;
 mod simd_cpu;
 mod soak;
 mod spec;

@@ -2,7 +2,7 @@
 //!
 //! A `simd` plugin lists the features its level needs
 //! ([`Simd::CPU_FEATURES`](crate::slot::Simd::CPU_FEATURES)); `Vm::new` calls
-//! [`check`] before any plugin is built, so a binary composed for AVX2 stops with a
+//! [`check_simd`] before any plugin is built, so a binary composed for AVX2 stops with a
 //! clear error on a CPU without it instead of executing an illegal instruction.
 //!
 //! The environment variable `VM_CPU_HIDE` (a comma-separated list of feature names)
@@ -63,7 +63,7 @@ pub struct MissingCpuFeature {
 ///
 /// # Errors
 /// The first feature the machine lacks.
-pub fn check<S: Simd>() -> Result<(), MissingCpuFeature> {
+pub fn check_simd<S: Simd>() -> Result<(), MissingCpuFeature> {
     match S::CPU_FEATURES.iter().find(|f| !has(f)) {
         None => Ok(()),
         Some(feature) => {

@@ -12,6 +12,21 @@
 //!   into [`Trap`] values with a wasm backtrace; the host process survives.
 //! - Wasm-call observer events cost nothing unless an observer of the composition
 //!   subscribes; then each call first reports its callee.
+//! - simd128: every operator of the WebAssembly 2.0 SIMD proposal (relaxed SIMD is
+//!   "unsupported"); v128 values travel in locals, parameters, results, globals,
+//!   blocks, `select`, direct, indirect and host calls. Each simd operator costs one
+//!   fuel unit, like every other operator. The composition's `simd` plugin picks the
+//!   x86-64 instruction-set flags the code is generated with, read at compile time
+//!   in `Engine::compile_for` (each ISA is built once, on first use):
+//!
+//! | `simd` plugin | code uses | what changes |
+//! |---|---|---|
+//! | none | every extension the host has | no v128 code (simd128 modules are rejected) |
+//! | `simd-scalar` | x86-64 baseline (SSE2) | v128 lowers to SSE2 sequences; `pshufb`-based operators (swizzle, some shuffles, popcnt) and vector rounding call runtime routines; scalar code loses POPCNT/LZCNT/BMI too |
+//! | `simd-sse41` | up to SSE4.2 and POPCNT (x86-64-v2), no AVX | one instruction for most operators, legacy (non-VEX) encodings |
+//! | `simd-avx2` | also AVX, AVX2, FMA, BMI1/2, LZCNT (x86-64-v3), no AVX-512 | VEX three-operand encodings, fewer register copies |
+//!
+//! A flag is only ever set when the host CPU has it (see [`isa::level_flags`]).
 //!
 //! | config key | default | meaning |
 //! |---|---|---|
@@ -23,11 +38,14 @@
 
 pub mod code;
 pub mod env;
+pub mod isa;
 mod libcalls;
 mod trampoline;
 pub mod translate;
 mod traps;
 
+use std::arch::x86_64::__m128i;
+use std::mem::transmute;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
@@ -35,7 +53,6 @@ use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName, LibCall, UserFuncName};
 use cranelift_codegen::isa::OwnedTargetIsa;
-use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use vm_core::plugin::PluginStats;
@@ -43,7 +60,7 @@ use vm_core::runtime::{
     Caller, CompileError, ExecLimits, FrameInfo, FuncKind, ModuleInfo, Store, Trap, TrapCode, Val,
     ValType,
 };
-use vm_core::slot::{CodeRange, Engine, Event, EventKind, Virt};
+use vm_core::slot::{CodeRange, Engine, Event, EventKind, Simd, SimdLevel, Virt};
 use vm_core::{Composition, Plugin, PluginError};
 use wasmparser::{BinaryReader, FunctionBody};
 
@@ -109,7 +126,8 @@ impl CraneliftConfig {
 #[vm_core::plugin(id = "engine-cranelift", slot = engine, provides = ["engine@1.0.0", "native-code@1.0.0"], requires = ["virt ^1"])]
 pub struct Cranelift {
     config: CraneliftConfig,
-    isa: OwnedTargetIsa,
+    /// The ISAs built so far, by `isa::slot` (the host's is built by `new`).
+    isas: isa::IsaCache,
     libcalls: Option<Box<[usize; NUM_LIBCALLS]>>,
     /// The state of calls from the host, kept between calls (it is large).
     call_state: Option<Box<traps::CallState>>,
@@ -124,10 +142,11 @@ impl Plugin for Cranelift {
     type Config = CraneliftConfig;
 
     fn new(config: CraneliftConfig) -> Result<Self, PluginError> {
-        let isa = build_isa(&config).map_err(|e| PluginError::new("engine-cranelift", e))?;
+        let native =
+            isa::build(&config, None).map_err(|e| PluginError::new("engine-cranelift", e))?;
         Ok(Self {
             config,
-            isa,
+            isas: [Some(native), None, None, None],
             libcalls: None,
             call_state: None,
             functions: 0,
@@ -149,23 +168,6 @@ impl Plugin for Cranelift {
     }
 }
 
-fn build_isa(config: &CraneliftConfig) -> Result<OwnedTargetIsa, String> {
-    let mut flags = settings::builder();
-    let set = |f: &mut settings::Builder, k: &str, v: &str| {
-        f.set(k, v).map_err(|e| format!("setting {k}={v}: {e}"))
-    };
-    set(&mut flags, "opt_level", config.opt_level.as_str())?;
-    set(&mut flags, "enable_verifier", if config.verifier { "true" } else { "false" })?;
-    // Frame pointers let the trap handler walk wasm frames for backtraces.
-    set(&mut flags, "preserve_frame_pointers", "true")?;
-    set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
-    set(&mut flags, "enable_probestack", "true")?;
-    set(&mut flags, "probestack_strategy", "inline")?;
-    set(&mut flags, "unwind_info", "false")?;
-    let builder = cranelift_native::builder().map_err(str::to_owned)?;
-    builder.finish(settings::Flags::new(flags)).map_err(|e| e.to_string())
-}
-
 /// Where a relocation points.
 enum Target {
     /// A function of the module (module index space).
@@ -183,35 +185,63 @@ struct PendingReloc {
     addend: i64,
 }
 
+/// `x` with the quiet bit set when it is a NaN. The rounding routines below stand in
+/// for SSE4.1's `round*` (code generated without SSE4.1), which quiets a signalling
+/// NaN as wasm requires (an arithmetic NaN); libm's routines may return it unchanged.
+fn quiet_f32(x: f32) -> f32 {
+    if x.is_nan() { f32::from_bits(x.to_bits() | 0x0040_0000) } else { x }
+}
+
+/// As [`quiet_f32`].
+fn quiet_f64(x: f64) -> f64 {
+    if x.is_nan() { f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000) } else { x }
+}
+
 extern "C" fn ceil_f32(x: f32) -> f32 {
-    x.ceil()
+    quiet_f32(x).ceil()
 }
 extern "C" fn ceil_f64(x: f64) -> f64 {
-    x.ceil()
+    quiet_f64(x).ceil()
 }
 extern "C" fn floor_f32(x: f32) -> f32 {
-    x.floor()
+    quiet_f32(x).floor()
 }
 extern "C" fn floor_f64(x: f64) -> f64 {
-    x.floor()
+    quiet_f64(x).floor()
 }
 extern "C" fn trunc_f32(x: f32) -> f32 {
-    x.trunc()
+    quiet_f32(x).trunc()
 }
 extern "C" fn trunc_f64(x: f64) -> f64 {
-    x.trunc()
+    quiet_f64(x).trunc()
 }
 extern "C" fn nearest_f32(x: f32) -> f32 {
-    x.round_ties_even()
+    quiet_f32(x).round_ties_even()
 }
 extern "C" fn nearest_f64(x: f64) -> f64 {
-    x.round_ties_even()
+    quiet_f64(x).round_ties_even()
 }
 extern "C" fn fma_f32(a: f32, b: f32, c: f32) -> f32 {
     a.mul_add(b, c)
 }
 extern "C" fn fma_f64(a: f64, b: f64, c: f64) -> f64 {
     a.mul_add(b, c)
+}
+
+/// `pshufb` for code generated without SSSE3 (`simd-scalar`): byte `i` of the result
+/// is byte `mask[i] & 15` of `a`, or zero when bit 7 of `mask[i]` is set.
+#[expect(
+    improper_ctypes_definitions,
+    reason = "Cranelift passes and takes the vectors in xmm registers, as the System V ABI does for __m128i"
+)]
+extern "C" fn x86_pshufb(a: __m128i, mask: __m128i) -> __m128i {
+    // SAFETY: both are 16 plain bytes; every bit pattern is valid for either type.
+    let (a, m) =
+        unsafe { (transmute::<__m128i, [u8; 16]>(a), transmute::<__m128i, [u8; 16]>(mask)) };
+    let r: [u8; 16] =
+        std::array::from_fn(|i| if m[i] & 0x80 != 0 { 0 } else { a[usize::from(m[i] & 15)] });
+    // SAFETY: as above.
+    unsafe { transmute::<[u8; 16], __m128i>(r) }
 }
 
 fn libcall_addr(lc: LibCall) -> Option<usize> {
@@ -226,6 +256,7 @@ fn libcall_addr(lc: LibCall) -> Option<usize> {
         LibCall::NearestF64 => nearest_f64 as *const () as usize,
         LibCall::FmaF32 => fma_f32 as *const () as usize,
         LibCall::FmaF64 => fma_f64 as *const () as usize,
+        LibCall::X86Pshufb => x86_pshufb as *const () as usize,
         _ => return None,
     })
 }
@@ -287,17 +318,20 @@ fn chunks(module: &ModuleInfo, n: usize) -> Vec<Range<usize>> {
 }
 
 /// The Cranelift IR and the machine code (as text) of defined function `index` of
-/// `module`, as this engine compiles it with `config` (for inspecting code quality).
+/// `module`, as this engine compiles it with `config` for a composition whose `simd`
+/// plugin has `level` (`None`: no `simd` plugin), for inspecting code quality.
 ///
 /// # Errors
 /// The ISA cannot be built or the function does not compile.
 pub fn disassemble(
     config: &CraneliftConfig,
+    level: Option<SimdLevel>,
     module: &ModuleInfo,
     index: u32,
     guard_pages: bool,
 ) -> Result<String, CompileError> {
-    let isa = build_isa(config).map_err(|e| CompileError::Body { offset: 0, message: e })?;
+    let isa =
+        isa::build(config, level).map_err(|e| CompileError::Body { offset: 0, message: e })?;
     let i = index.checked_sub(module.num_imported_funcs).ok_or(CompileError::Limit("imported"))?;
     let body = module.bodies.get(i as usize).ok_or(CompileError::Limit("no such function"))?;
     let ty = module.func_type(index).ok_or(CompileError::Limit("function type"))?;
@@ -444,14 +478,27 @@ impl Assembler {
 }
 
 impl Cranelift {
+    /// The ISA for a composition whose `simd` plugin has `level` (`None`: none),
+    /// built on first use.
+    fn isa_for(&mut self, level: Option<SimdLevel>) -> Result<OwnedTargetIsa, CompileError> {
+        let slot = &mut self.isas[isa::slot(level)];
+        if let Some(isa) = slot {
+            return Ok(isa.clone());
+        }
+        let built = isa::build(&self.config, level)
+            .map_err(|message| CompileError::Body { offset: 0, message })?;
+        Ok(slot.insert(built).clone())
+    }
+
     fn compile_module(
         &mut self,
+        level: Option<SimdLevel>,
         module: &ModuleInfo,
         guard_pages: bool,
         call_events: bool,
     ) -> Result<ModuleCode, CompileError> {
         let t0 = Instant::now();
-        let isa = self.isa.clone();
+        let isa = self.isa_for(level)?;
         let cfg = isa.frontend_config();
         let flags = (guard_pages, self.config.limits(), call_events);
         // Functions compile in parallel, in contiguous chunks of similar byte size,
@@ -598,6 +645,23 @@ fn code_loaded<C: Composition<Engine = Cranelift>>(
     plugins.emit(&Event::CodeLoaded { module, functions: &functions });
 }
 
+/// A value in a 16-byte argument slot of the trampolines: its raw bits (a v128's
+/// all 128 of them).
+fn to_slot<C: Composition>(store: &Store<C>, v: Val) -> u128 {
+    match v {
+        Val::V128(x) => x,
+        v => u128::from(store.val_to_raw(v)),
+    }
+}
+
+/// The value of type `ty` in a 16-byte argument slot (see [`to_slot`]).
+fn from_slot<C: Composition>(store: &Store<C>, raw: u128, ty: ValType) -> Val {
+    match ty {
+        ValType::V128 => Val::V128(raw),
+        t => store.raw_to_val(raw as u64, t),
+    }
+}
+
 /// Stack kept free below guest frames for runtime functions, host functions and
 /// the trap handler.
 const STACK_RESERVE: usize = 256 * 1024;
@@ -607,7 +671,7 @@ impl Engine for Cranelift {
     type Code = ModuleCode;
 
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {
-        self.compile_module(module, false, false)
+        self.compile_module(None, module, false, false)
     }
 
     fn compile_for<C: Composition<Engine = Self>>(
@@ -615,8 +679,9 @@ impl Engine for Cranelift {
         module: &ModuleInfo,
     ) -> Result<ModuleCode, CompileError> {
         let events = C::EVENTS.contains(EventKind::WasmCall);
-        let code =
-            plugins.engine_mut().compile_module(module, <C::Virt as Virt>::GUARD_PAGES, events)?;
+        let level = <C::Simd as Simd>::PRESENT.then_some(<C::Simd as Simd>::LEVEL);
+        let guard_pages = <C::Virt as Virt>::GUARD_PAGES;
+        let code = plugins.engine_mut().compile_module(level, module, guard_pages, events)?;
         // Compiled out unless a composed observer subscribes (a perf map writer).
         if C::EVENTS.contains(EventKind::CodeLoaded) {
             code_loaded(plugins, module, &code);
@@ -676,11 +741,8 @@ impl Engine for Cranelift {
             large.resize(slots, 0);
             &mut large
         };
-        for (slot, a) in buf.iter_mut().zip(args) {
-            *slot = match *a {
-                Val::V128(x) => x,
-                v => u128::from(store.val_to_raw(v)),
-            };
+        for (slot, &a) in buf.iter_mut().zip(args) {
+            *slot = to_slot(store, a);
         }
         let engine = plugins.engine_mut();
         let libcalls = engine.libcalls.get_or_insert_with(libcalls::table::<C>).as_ptr();
@@ -724,10 +786,9 @@ impl Engine for Cranelift {
         plugins.engine_mut().host_calls += state.host_calls;
         let outcome = if ok {
             if let Some(fty) = store.func_type(func) {
-                results.extend(fty.results().iter().zip(&*buf).map(|(&t, &raw)| match t {
-                    ValType::V128 => Val::V128(raw),
-                    t => store.raw_to_val(raw as u64, t),
-                }));
+                results.extend(
+                    fty.results().iter().zip(&*buf).map(|(&t, &raw)| from_slot(store, raw, t)),
+                );
             }
             Ok(())
         } else {

@@ -298,7 +298,7 @@ unsafe extern "C" fn host_call<C: Composition>(
                 &mut large_results
             };
             for (i, (a, &ty)) in args.iter_mut().zip(def.params).enumerate() {
-                *a = store.raw_to_val(*values.add(i) as u64, ty);
+                *a = crate::from_slot(store, *values.add(i), ty);
             }
             for (r, &t) in results.iter_mut().zip(def.results) {
                 *r = Val::default_for(t);
@@ -313,7 +313,7 @@ unsafe extern "C" fn host_call<C: Composition>(
             let mut c = Caller::new(memory, st);
             (def.call)(&mut c, args, results)?;
             for (i, v) in results.iter().enumerate() {
-                *values.add(i) = u128::from(store.val_to_raw(*v));
+                *values.add(i) = crate::to_slot(store, *v);
             }
             Ok(0)
         }

@@ -1,3 +1,4 @@
+#![allow(unexpected_cfgs)] // the features named below do not exist: that is the point
 // No alternative of the engine slot is enabled.
 vm::compose! {
     pub struct Edge {

@@ -8,6 +8,7 @@
 //! creation. Code after an unconditional branch is skipped until the enclosing frame
 //! ends. Everything that depends on the runtime layout goes through [`FuncEnv`].
 
+mod simd;
 mod visit;
 
 use std::collections::HashMap;
@@ -40,15 +41,15 @@ fn body_error(offset: u64, e: impl std::fmt::Display) -> CompileError {
     CompileError::Body { offset, message: e.to_string() }
 }
 
-fn wp_type(t: wasmparser::ValType, offset: u64) -> Result<Type, CompileError> {
-    Ok(match t {
+fn wp_type(t: wasmparser::ValType) -> Type {
+    match t {
         wasmparser::ValType::I32 => types::I32,
         wasmparser::ValType::I64 => types::I64,
         wasmparser::ValType::F32 => types::F32,
         wasmparser::ValType::F64 => types::F64,
-        wasmparser::ValType::V128 => return Err(unsupported("v128 value", "simd", offset)),
+        wasmparser::ValType::V128 => types::I8X16,
         wasmparser::ValType::Ref(_) => types::I64,
-    })
+    }
 }
 
 #[derive(Debug)]
@@ -129,12 +130,16 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
         for _ in 0..reader.get_count() {
             let off = reader.original_position();
             let (count, t) = reader.read().map_err(|e| body_error(off, e))?;
-            let t = wp_type(t, off)?;
+            let t = wp_type(t);
             for _ in 0..count {
                 let var = b.declare_var(t);
                 let zero = match t {
                     types::F32 => b.ins().f32const(Ieee32::with_bits(0)),
                     types::F64 => b.ins().f64const(Ieee64::with_bits(0)),
+                    types::I8X16 => {
+                        let c = b.func.dfg.constants.insert(vec![0u8; 16].into());
+                        b.ins().vconst(types::I8X16, c)
+                    }
                     t => b.ins().iconst(t, 0),
                 };
                 b.def_var(var, zero);
@@ -203,7 +208,7 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
     fn block_type(&self, bt: BlockType) -> Result<(Vec<Type>, Vec<Type>), CompileError> {
         Ok(match bt {
             BlockType::Empty => (vec![], vec![]),
-            BlockType::Type(t) => (vec![], vec![wp_type(t, self.offset)?]),
+            BlockType::Type(t) => (vec![], vec![wp_type(t)]),
             BlockType::FuncType(i) => {
                 let ft = &self.env.module.types[i as usize];
                 (
@@ -236,13 +241,19 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
         }
     }
 
-    fn args(vals: &[Value]) -> Vec<BlockArg> {
-        vals.iter().map(|&v| BlockArg::Value(v)).collect()
+    /// Block arguments: `vals` with v128s in the canonical type.
+    fn args(&mut self, vals: &[Value]) -> Vec<BlockArg> {
+        vals.iter().map(|&v| BlockArg::Value(self.canon(v))).collect()
     }
 
     fn jump(&mut self, to: Block, vals: &[Value]) {
-        let args = Self::args(vals);
+        let args = self.args(vals);
         self.b.ins().jump(to, &args);
+    }
+
+    fn return_(&mut self, vals: &[Value]) {
+        let vals = self.canon_all(vals);
+        self.b.ins().return_(&vals);
     }
 
     fn new_block(&mut self, tys: &[Type]) -> Block {
@@ -329,7 +340,7 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
         self.reachable = reach;
         if self.frames.is_empty() && self.reachable {
             let vals = self.top(self.results).to_vec();
-            self.b.ins().return_(&vals);
+            self.return_(&vals);
         }
     }
 
@@ -505,7 +516,8 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
             O::BrIf { relative_depth } => {
                 let cond = self.pop();
                 let (to, n) = self.branch_target(relative_depth);
-                let vals = Self::args(self.top(n));
+                let top = self.top(n).to_vec();
+                let vals = self.args(&top);
                 let next = self.b.create_block();
                 self.b.ins().brif(cond, to, &vals, next, &[]);
                 self.b.seal_block(next);
@@ -554,13 +566,14 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
             }
             O::Return => {
                 let vals = self.top(self.results).to_vec();
-                self.b.ins().return_(&vals);
+                self.return_(&vals);
                 self.enter_unreachable();
             }
             O::Call { function_index } => {
                 let n = self.env.module.func_type(function_index).map_or(0, |t| t.params().len());
                 let args = self.top(n).to_vec();
                 self.stack.truncate(self.stack.len() - n);
+                let args = self.canon_all(&args);
                 let call = self.env.call(&mut self.b, function_index, &args);
                 self.call_results(call);
             }
@@ -569,6 +582,7 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 let n = self.env.module.types[type_index as usize].params().len();
                 let args = self.top(n).to_vec();
                 self.stack.truncate(self.stack.len() - n);
+                let args = self.canon_all(&args);
                 let call =
                     self.env.call_indirect(&mut self.b, type_index, table_index, index, &args);
                 self.call_results(call);
@@ -578,6 +592,7 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
             }
             O::Select | O::TypedSelect { .. } => {
                 let (x, y, c) = self.pop3();
+                let (x, y) = (self.canon(x), self.canon(y));
                 let v = self.b.ins().select(c, x, y);
                 self.push(v);
             }
@@ -588,10 +603,12 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
             }
             O::LocalSet { local_index } => {
                 let v = self.pop();
+                let v = self.canon(v);
                 self.b.def_var(self.locals[local_index as usize], v);
             }
             O::LocalTee { local_index } => {
                 let v = *self.stack.last().expect("validated: tee operand");
+                let v = self.canon(v);
                 self.b.def_var(self.locals[local_index as usize], v);
             }
             O::GlobalGet { global_index } => {
@@ -600,6 +617,7 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
             }
             O::GlobalSet { global_index } => {
                 let v = self.pop();
+                let v = self.canon(v);
                 self.env.global_set(&mut self.b, global_index, v);
             }
             O::I32Load { memarg } => self.load(&memarg, types::I32, 4, Ext::None),
@@ -789,7 +807,7 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 let e = self.i32c(elem_index);
                 self.env.libcall(&mut self.b, Libcall::ElemDrop, &[e]);
             }
-            _ => return Err(unsupported(name, "unknown", self.offset)),
+            _ => return self.simd_op(op, name),
         }
         Ok(())
     }
