@@ -3,7 +3,7 @@
 use crate::support::vm;
 
 /// The plugins vm-bin's default features select.
-const DEFAULT_PLUGINS: &[&str] = &["engine-cranelift", "virt-host", "host-wasi"];
+const DEFAULT_PLUGINS: &[&str] = &["engine-cranelift", "virt-host", "host-wasi", "simd-sse41"];
 
 #[test]
 fn plugins_json_lists_every_enabled_plugin() {

@@ -126,12 +126,12 @@ fn bad_input_is_a_clear_error() {
     fs::write(&malformed, b"\0asm\x01\0\0\0\x01\x05").unwrap();
     let invalid = d.join("invalid.wat");
     fs::write(&invalid, "(module (func (result i32) (i64.const 1)))").unwrap();
-    let simd = d.join("simd.wat");
-    fs::write(&simd, "(module (func (result v128) (v128.const i32x4 1 2 3 4)))").unwrap();
+    let tail = d.join("tail-call.wat");
+    fs::write(&tail, "(module (func return_call 0))").unwrap();
     for (file, needle) in [
         (malformed.to_string_lossy(), "offset"),
         (invalid.to_string_lossy(), "type mismatch"),
-        (simd.to_string_lossy(), "unsupported: simd"),
+        (tail.to_string_lossy(), "unsupported: tail-call"),
         ("does-not-exist.wasm".into(), "cannot read"),
     ] {
         let (code, _, err) = vm(&["run", &file]);
