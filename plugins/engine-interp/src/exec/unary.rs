@@ -46,29 +46,9 @@ pub fn f64_neg(a: u64) -> u64 {
     a ^ 0x8000_0000_0000_0000
 }
 
-// Rounding may pass a signalling NaN through unchanged; the spec asks for an
-// arithmetic (quiet) NaN.
-macro_rules! rounding {
-    ($($name:ident: $t:ty, $f:ident, $quiet:expr;)*) => {$(
-        #[doc = concat!("`", stringify!($name), "`")]
-        #[inline(always)]
-        pub fn $name(a: $t) -> $t {
-            let r = a.$f();
-            if r.is_nan() {
-                <$t>::from_bits(r.to_bits() | $quiet)
-            } else {
-                r
-            }
-        }
-    )*};
-}
-rounding! {
-    f32_ceil: f32, ceil, 0x0040_0000;
-    f32_floor: f32, floor, 0x0040_0000;
-    f32_trunc: f32, trunc, 0x0040_0000;
-    f32_nearest: f32, round_ties_even, 0x0040_0000;
-    f64_ceil: f64, ceil, 0x0008_0000_0000_0000;
-    f64_floor: f64, floor, 0x0008_0000_0000_0000;
-    f64_trunc: f64, trunc, 0x0008_0000_0000_0000;
-    f64_nearest: f64, round_ties_even, 0x0008_0000_0000_0000;
-}
+// Rounding with quiet NaN results (the spec asks for an arithmetic NaN where the
+// host operation may pass a signalling one through): defined once in vm-core, shared
+// with the simd lanes.
+pub use vm_core::runtime::simd::{
+    f32_ceil, f32_floor, f32_nearest, f32_trunc, f64_ceil, f64_floor, f64_nearest, f64_trunc,
+};
