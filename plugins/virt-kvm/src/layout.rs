@@ -176,6 +176,13 @@ impl HostMapping {
         Ok(())
     }
 
+    /// Zeroes `[off, off + len)` in place.
+    pub(crate) fn fill_zero(&mut self, off: usize, len: usize) {
+        assert!(off + len <= self.len, "write past a host mapping");
+        // SAFETY: bounds checked above; the mapping is writable and private to us.
+        unsafe { std::ptr::write_bytes(self.ptr.add(off), 0, len) }
+    }
+
     /// Makes the whole mapping read-only for the host.
     fn seal(&self) -> Result<(), KvmError> {
         // SAFETY: the range is exactly this mapping.

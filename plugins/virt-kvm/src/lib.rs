@@ -77,9 +77,13 @@
 //!
 //! KVM shadows the guest page tables (PVM always; VMX/SVM without EPT/NPT)
 //! and notices guest writes to them only because it write-protects them; the
-//! host's writes go around that. Adding translations is safe; after a
-//! translation is removed or narrowed the next run first deletes and re-adds
-//! the memory slot of the page tables, which makes KVM zap its whole shadow.
+//! host's writes go around that. Adding translations is safe; when one is
+//! removed or narrowed, the memory slot behind it is deleted (unmap, reset) or
+//! deleted and re-added (protect), which makes KVM drop every translation of
+//! it; tables are never freed, and the rare structural change (a large page
+//! split by a protect) makes the next run re-add the page tables' own slot,
+//! which drops KVM's whole shadow. The tests check that closing pages really
+//! closes them (without the re-registration they stay readable).
 
 mod error;
 mod host_call;

@@ -4,14 +4,21 @@
 //! The tables live in one host mapping (the *arena*), registered as KVM memory
 //! slot 0 at guest-physical 0; table `n` is the 4 KiB page at guest-physical
 //! `n * 4096`, table 0 is the PML4 (CR3 = 0). Tables are handed out by a bump
-//! allocator with a free list.
+//! allocator and never freed: a sandbox reused from a pool maps the same kind
+//! of regions again, and keeping the table structure fixed is what keeps
+//! KVM's shadow of it valid.
 //!
 //! KVM shadows guest page tables and learns of changes by write-protecting
-//! them, which host writes bypass. Adding a translation where there was none is
-//! safe (KVM has nothing cached for a non-present entry and walks the tables
-//! again on the fault), but removing or narrowing one, or freeing a table, is
-//! not: [`PageTables::stale`] then asks the owner to make KVM drop its shadow
-//! (see `Sandbox::sync`) before the guest runs again.
+//! them, which host writes bypass. So the tables only change in ways that
+//! cannot leave KVM with a wrong translation:
+//!
+//! * adding a translation where there was none is safe (KVM caches nothing for
+//!   a non-present entry and walks the tables again on the fault);
+//! * removing or narrowing a leaf is reported to the caller, which deletes or
+//!   re-registers the memory slot behind it, and KVM drops every translation
+//!   of a slot that changes;
+//! * splitting a large page (a structural change) sets [`PageTables::stale`],
+//!   and the owner then makes KVM drop its whole shadow (`Sandbox::sync`).
 
 use crate::error::KvmError;
 use crate::layout::{HUGE, HostMapping, PAGE};
@@ -57,19 +64,13 @@ pub(crate) fn leaf_flags(prot: Prot, user: bool) -> u64 {
 pub(crate) struct PageTables {
     arena: HostMapping,
     next: u64,
-    free: Vec<u64>,
     stale: bool,
 }
 
 impl PageTables {
     /// An arena of `pages` tables with an empty PML4.
     pub(crate) fn new(pages: u64) -> Result<Self, KvmError> {
-        Ok(PageTables {
-            arena: HostMapping::new((pages * PAGE) as usize)?,
-            next: 1,
-            free: Vec::new(),
-            stale: false,
-        })
+        Ok(PageTables { arena: HostMapping::new((pages * PAGE) as usize)?, next: 1, stale: false })
     }
 
     pub(crate) fn arena(&self) -> &HostMapping {
@@ -86,15 +87,6 @@ impl PageTables {
         self.stale = false;
     }
 
-    /// Forgets every translation and table (the arena reads as zero again).
-    pub(crate) fn clear(&mut self) -> Result<(), KvmError> {
-        self.arena.discard(0, (self.next * PAGE) as usize)?;
-        self.next = 1;
-        self.free.clear();
-        self.stale = true;
-        Ok(())
-    }
-
     fn entry(&self, table: u64, index: u64) -> u64 {
         self.arena.read_u64((table * PAGE + index * 8) as usize)
     }
@@ -104,23 +96,12 @@ impl PageTables {
     }
 
     fn alloc(&mut self) -> Result<u64, KvmError> {
-        if let Some(t) = self.free.pop() {
-            return Ok(t);
-        }
         let pages = self.arena.len() as u64 / PAGE;
         if self.next >= pages {
             return Err(KvmError::OutOfPageTables { pages });
         }
         self.next += 1;
         Ok(self.next - 1)
-    }
-
-    fn release(&mut self, table: u64) {
-        for i in 0..512 {
-            self.set_entry(table, i, 0);
-        }
-        self.free.push(table);
-        self.stale = true;
     }
 
     /// The table that `entry` of `table` points to, created if absent.
@@ -173,49 +154,42 @@ impl PageTables {
 
     /// Sets the translation of `[va, va + len)` to `gpa..` with leaf `flags`
     /// (0 unmaps). `va`, `gpa`, `len` are 4 KiB aligned. Large pages are used
-    /// where `va` and `gpa` are both 2 MiB aligned over a whole 2 MiB.
-    pub(crate) fn set(&mut self, va: u64, gpa: u64, len: u64, flags: u64) -> Result<(), KvmError> {
+    /// where `va` and `gpa` are both 2 MiB aligned over a whole 2 MiB and no
+    /// small-page table is there already.
+    ///
+    /// Returns whether a present translation was removed, narrowed or moved:
+    /// KVM may still hold it, and the caller must make KVM drop its
+    /// translations of the region's memory slot. Structural changes (a large
+    /// page split into small ones) instead set [`PageTables::stale`].
+    pub(crate) fn set(
+        &mut self,
+        va: u64,
+        gpa: u64,
+        len: u64,
+        flags: u64,
+    ) -> Result<bool, KvmError> {
+        let mut narrowed = false;
         let mut off = 0;
         while off < len {
             let (v, g) = (va + off, gpa + off);
-            let whole = v.is_multiple_of(HUGE) && g.is_multiple_of(HUGE) && len - off >= HUGE;
             let index = (v >> 21) & 511;
-            if whole {
-                let pd = if flags == 0 {
-                    match self.find_directory(v) {
-                        Some(pd) => pd,
-                        None => {
-                            off += HUGE;
-                            continue;
-                        }
-                    }
-                } else {
-                    self.directory(v)?
-                };
-                let old = self.entry(pd, index);
-                if old & P != 0 && old & PS == 0 {
-                    self.release((old & ADDR) / PAGE);
-                }
-                if old & P != 0 && (flags == 0 || narrower(old, flags) || old & ADDR != g) {
-                    self.stale = true;
+            let pd = if flags == 0 { self.find_directory(v) } else { Some(self.directory(v)?) };
+            let Some(pd) = pd else {
+                // Nothing mapped in this 1 GiB: nothing to remove.
+                off = (v | ((1 << 30) - 1)) + 1 - va;
+                continue;
+            };
+            let pde = self.entry(pd, index);
+            let whole = v.is_multiple_of(HUGE) && g.is_multiple_of(HUGE) && len - off >= HUGE;
+            if whole && (pde & P == 0 || pde & PS != 0) {
+                if pde & P != 0 && (flags == 0 || narrower(pde, flags) || pde & ADDR != g) {
+                    narrowed = true;
                 }
                 let new = if flags == 0 { 0 } else { g | flags | PS };
                 self.set_entry(pd, index, new);
                 off += HUGE;
                 continue;
             }
-            let pd = if flags == 0 {
-                match self.find_directory(v) {
-                    Some(pd) => pd,
-                    None => {
-                        off += PAGE;
-                        continue;
-                    }
-                }
-            } else {
-                self.directory(v)?
-            };
-            let pde = self.entry(pd, index);
             let pt = if pde & P == 0 {
                 if flags == 0 {
                     off += PAGE;
@@ -230,12 +204,12 @@ impl PageTables {
             let i = (v >> 12) & 511;
             let old = self.entry(pt, i);
             if old & P != 0 && (flags == 0 || narrower(old, flags) || old & ADDR != g) {
-                self.stale = true;
+                narrowed = true;
             }
             self.set_entry(pt, i, if flags == 0 { 0 } else { g | flags });
             off += PAGE;
         }
-        Ok(())
+        Ok(narrowed)
     }
 }
 

@@ -109,6 +109,10 @@ pub struct Sandbox {
     interrupt: Arc<Shared>,
 }
 
+/// Bytes at the top of the guest stack that a reset zeroes in place rather
+/// than discards.
+const HOT_STACK: usize = 64 << 10;
+
 /// Slots 0 to 3 are the crate's (see `Sandbox::sys`); they are never freed, so
 /// user regions never get them.
 const SYSTEM_SLOTS: u32 = 4;
@@ -183,6 +187,7 @@ impl Sandbox {
         let w = self.window;
         let [_, st, pr, sk] = self.sys;
         let t = &mut self.tables;
+        // Fresh tables: nothing to narrow, so the results are all `false`.
         t.set(w + layout::USER_CODE, st.gpa, PAGE, leaf_flags(Prot::ReadExec, true))?;
         t.set(w + layout::KERNEL_CODE, st.gpa + PAGE, PAGE, leaf_flags(Prot::ReadExec, false))?;
         t.set(w + layout::DESCRIPTORS, st.gpa + 2 * PAGE, PAGE, leaf_flags(Prot::Read, false))?;
@@ -333,7 +338,9 @@ impl Sandbox {
             self.space.remove(addr);
             return Err(e);
         }
-        self.tables.set(addr, r.gpa, len, leaf_flags(prot, true))
+        // A new slot: KVM holds nothing for it, whatever `set` reports.
+        self.tables.set(addr, r.gpa, len, leaf_flags(prot, true))?;
+        Ok(())
     }
 
     /// Changes the guest's access to `[addr, addr + len)`, which must lie in
@@ -350,7 +357,13 @@ impl Sandbox {
         if r.slot < SYSTEM_SLOTS {
             return Err(KvmError::NotRegistered { addr, len });
         }
-        self.tables.set(addr, r.gpa_of(addr), len, leaf_flags(prot, true))
+        if self.tables.set(addr, r.gpa_of(addr), len, leaf_flags(prot, true))? {
+            // KVM may still hold the old, wider translations: re-registering
+            // the slot makes it drop every translation of the region.
+            self.unregister(r)?;
+            self.register(r, false)?;
+        }
+        Ok(())
     }
 
     /// Removes the region registered at `addr` from the guest.
@@ -364,6 +377,7 @@ impl Sandbox {
         if r.addr != addr || r.slot < SYSTEM_SLOTS {
             return Err(KvmError::NotRegistered { addr, len: PAGE });
         }
+        // Deleting the slot drops KVM's translations of it.
         self.tables.set(r.addr, r.gpa, r.len, 0)?;
         self.space.remove(addr);
         self.unregister(r)
@@ -380,13 +394,19 @@ impl Sandbox {
         let users: Vec<Region> =
             self.space.regions().filter(|r| r.slot >= SYSTEM_SLOTS).copied().collect();
         for r in users {
+            self.tables.set(r.addr, r.gpa, r.len, 0)?;
             self.space.remove(r.addr);
             self.unregister(r)?;
         }
-        self.tables.clear()?;
-        self.map_system()?;
-        self.private.discard(0, self.private.len())?;
-        self.stack.discard(0, self.stack.len())?;
+        // Zeroed in place, so KVM's translations of these pages stay valid:
+        // the shared page and fault stack, and the top of the guest stack
+        // (where most calls stay); the rest of the stack is discarded.
+        let private = self.private.len();
+        self.private.fill_zero(0, private);
+        let stack = self.stack.len();
+        let hot = stack.min(HOT_STACK);
+        self.stack.discard(0, stack - hot)?;
+        self.stack.fill_zero(stack - hot, hot);
         self.frames.clear();
         self.in_host_call = false;
         self.sregs_dirty = true;
@@ -400,9 +420,9 @@ impl Sandbox {
         Ok(())
     }
 
-    /// Makes KVM drop its shadow of the page tables after a translation was
-    /// removed or narrowed: deleting the slot the tables live in zaps every
-    /// shadow page of it.
+    /// Makes KVM drop its shadow of the page tables after their structure
+    /// changed (a large page was split): deleting the slot the tables live in
+    /// zaps every shadow page of it.
     fn sync(&mut self) -> Result<(), KvmError> {
         if !self.tables.stale() {
             return Ok(());

@@ -461,3 +461,26 @@ fn pool_reuse_does_not_leak_the_previous_users_memory() {
     assert_eq!(returned(sb.call(peek.addr(), [0; 6]).unwrap()), 0);
     pool.release(sb);
 }
+
+#[test]
+fn closing_one_page_inside_a_large_page_splits_it() {
+    let Some(pool) = pool() else { return };
+    let mut sb = pool.acquire().unwrap();
+    // 2 MiB aligned, 2 MiB long: mapped with one large page.
+    let raw = Data::new(6 << 20);
+    let base = raw.addr().next_multiple_of(2 << 20);
+    let off = (base - raw.addr()) as usize;
+    raw.set_u64(off + 0x1000, 1);
+    raw.set_u64(off + 0x3000, 3);
+    // SAFETY: `raw` outlives the sandbox.
+    unsafe { sb.map(base, 2 << 20, Prot::ReadWrite) }.unwrap();
+    let load = ExecMemory::new(&[0x48, 0x8b, 0x07, 0xc3]).unwrap();
+    map_code(&mut sb, &load);
+    assert_eq!(returned(sb.call(load.addr(), [base + 0x3000, 0, 0, 0, 0, 0]).unwrap()), 3);
+    sb.protect(base + 0x3000, 0x1000, Prot::None).unwrap();
+    let f = fault(sb.call(load.addr(), [base + 0x3000, 0, 0, 0, 0, 0]).unwrap());
+    assert_eq!((f.vector, f.cr2), (14, base + 0x3000));
+    // The rest of the large page is still there.
+    assert_eq!(returned(sb.call(load.addr(), [base + 0x1000, 0, 0, 0, 0, 0]).unwrap()), 1);
+    drop(sb);
+}
