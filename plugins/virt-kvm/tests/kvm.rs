@@ -484,3 +484,13 @@ fn closing_one_page_inside_a_large_page_splits_it() {
     assert_eq!(returned(sb.call(load.addr(), [base + 0x1000, 0, 0, 0, 0, 0]).unwrap()), 1);
     drop(sb);
 }
+
+#[test]
+fn sandboxes_move_between_threads_and_pools_are_shared() {
+    fn send<T: Send>() {}
+    fn sync<T: Sync>() {}
+    send::<Sandbox>();
+    sync::<Pool>();
+    send::<vm_virt_kvm::Interrupter>();
+    sync::<vm_virt_kvm::Interrupter>();
+}
