@@ -32,3 +32,17 @@ fn diff_smoke() {
 fn fuel_smoke() {
     smoke("fuel", 1_000, 0x5eed_0003);
 }
+
+/// wasmi 2.0 faults (a jump to address 0x2) on `diff` input 11,349 of seed 20261207:
+/// the oracle's child dies, the input is skipped, and the loop runs on.
+#[test]
+fn diff_survives_an_oracle_crash() {
+    let target = crate::target("diff").expect("target exists");
+    let mut config = LoopConfig::new(3, 20_261_207);
+    config.start = 11_349;
+    let summary = run_loop(target, &config);
+    assert_eq!(summary.executed, 3);
+    assert!(summary.findings.is_empty(), "findings: {:?}\n{}", summary.findings, summary.stats);
+    assert_eq!(summary.stats.get("skipped: oracle crashed"), 1, "{}", summary.stats);
+    assert_eq!(summary.stats.get("modules"), 2, "{}", summary.stats);
+}
