@@ -1,6 +1,6 @@
 use vm::runtime::TrapCode;
 
-use super::{Skip, Why, wire};
+use super::{Skip, Why, observe, wire};
 use crate::observe::{Call, Observation, Outcome, Plan, Value};
 
 fn round_trip(answer: Result<Observation, Skip>) {
@@ -72,5 +72,28 @@ fn requests_round_trip() {
     assert_eq!(format!("{back:?}"), format!("{plan:?}"));
     for n in 0..bytes.len() {
         assert!(wire::decode_request(&bytes[..n]).is_none(), "prefix of {n} bytes decoded");
+    }
+}
+
+/// wasmi 2.0 faults on a `v128.store16_lane` with an offset past 65,535; the child
+/// it runs in dies, the module is skipped, and the next module gets a new child.
+#[test]
+fn a_fault_of_wasmi_skips_the_module() {
+    let plan_of = |m: &[u8]| Plan::draw(m, &mut arbitrary::Unstructured::new(&[])).expect("plan");
+    let faults = wat::parse_str(
+        r#"(module (memory 2)
+             (func (export "f") (param i32 v128)
+               local.get 0 local.get 1 v128.store16_lane offset=65536 0))"#,
+    )
+    .expect("valid");
+    let fine =
+        wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 7))"#).expect("valid");
+    for _ in 0..2 {
+        match observe(&faults, &plan_of(&faults)) {
+            Err(Skip(Why::Crashed, detail)) => assert!(detail.contains("signal"), "{detail}"),
+            other => panic!("wasmi ran the module: {other:?}"),
+        }
+        let obs = observe(&fine, &plan_of(&fine)).expect("wasmi runs it");
+        assert_eq!(obs.calls, vec![Outcome::Returned(vec![Value::I32(7)])]);
     }
 }
