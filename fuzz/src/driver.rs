@@ -153,6 +153,9 @@ pub fn run_loop(target: &'static Target, config: &LoopConfig) -> Summary {
     let current =
         Arc::new(Current { index: AtomicU64::new(u64::MAX), data: Mutex::new(Vec::new()) });
     spawn_watchdog(target, config, Arc::clone(&current));
+    // A hung oracle is killed and its input skipped well before the watchdog
+    // would abort the loop.
+    crate::oracle::set_timeout(config.timeout / 2);
     // The index of the running input, rewritten in place before each: if the
     // process dies (a fault that is not a trap), the file says which input it was.
     let last = fs::create_dir_all(config.findings_dir.join(target.name))

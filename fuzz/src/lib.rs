@@ -24,6 +24,7 @@ pub mod decode;
 pub mod diff;
 pub mod driver;
 pub mod fuel;
+pub mod isolate;
 pub mod observe;
 pub mod oracle;
 

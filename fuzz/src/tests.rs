@@ -32,3 +32,24 @@ fn diff_smoke() {
 fn fuel_smoke() {
     smoke("fuel", 1_000, 0x5eed_0003);
 }
+
+/// wasmi 2.0 faults (a jump to address 0x2) on `diff` input 11,349 of seed 20261207
+/// (a `v128.store16_lane` with an offset past 65,535): the loop compares it against
+/// the first engine and runs on. (`oracle::tests` shows the fault itself skips the
+/// input.)
+#[test]
+fn diff_runs_across_the_wasmi_fault() {
+    let target = crate::target("diff").expect("target exists");
+    let mut config = LoopConfig::new(3, 20_261_207);
+    config.start = 11_349;
+    let summary = run_loop(target, &config);
+    assert_eq!(summary.executed, 3);
+    assert!(summary.findings.is_empty(), "findings: {:?}\n{}", summary.findings, summary.stats);
+    assert_eq!(
+        summary.stats.get("wasmi lane-store bug: the first engine is the reference"),
+        1,
+        "{}",
+        summary.stats
+    );
+    assert_eq!(summary.stats.get("modules"), 3, "{}", summary.stats);
+}
