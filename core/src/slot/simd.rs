@@ -52,7 +52,10 @@ pub trait Simd: Plugin {
     /// What to build with instead when the CPU lacks a feature (shown in the error),
     /// for example "the `simd-sse41` or `simd-scalar` feature".
     const INSTEAD: &'static str;
-    /// The lane operations the interpreter runs.
+    /// The lane operations the interpreter runs. Overrides are `#[inline]` and enable
+    /// no target feature beyond the level's (`"sse4.1"` for [`SimdLevel::Sse41`],
+    /// `"avx2"` for [`SimdLevel::Avx2`]): engine-interp compiles its lane handlers
+    /// with exactly those features, so the overrides inline into them.
     type Lanes: Lanes;
 }
 

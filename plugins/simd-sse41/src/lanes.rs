@@ -55,10 +55,12 @@ fn vpd(x: __m128d) -> V128 {
 }
 
 /// Defines lane operations, each compiled for the level's target feature (so the
-/// intrinsics are inlined with the level's encodings).
+/// intrinsics are inlined with the level's encodings) and inlinable into callers
+/// compiled with that feature too (engine-interp's handlers of the level).
 macro_rules! level {
     ($feature:literal; $( fn $name:ident($($a:ident: $t:ty),*) -> $r:ty $body:block )*) => {
         $(
+            #[inline]
             #[target_feature(enable = $feature)]
             unsafe fn $name($($a: $t),*) -> $r $body
         )*

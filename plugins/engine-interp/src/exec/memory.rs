@@ -15,7 +15,7 @@ use crate::exec::{handler, next, operands, trap};
 /// # Safety
 /// `base` points to `len` accessible bytes.
 #[inline(always)]
-unsafe fn ea<const N: usize>(
+pub(crate) unsafe fn ea<const N: usize>(
     base: *mut u8,
     len: u64,
     addr: u64,

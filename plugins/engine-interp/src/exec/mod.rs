@@ -148,10 +148,16 @@ pub fn set_trap<C: Composition>(x: &mut Exec<C>, code: TrapCode) -> Status {
     TRAP
 }
 
-/// Defines a handler: `handler!(name(pc, fp, mb, ml, x) { body })`.
+/// Defines a handler: `handler!(name(pc, fp, mb, ml, x) { body })`, or
+/// `handler!([#[attr]…] name(…) { body })` with attributes such as the
+/// `#[target_feature]` of a simd level (see `simd.rs`).
 macro_rules! handler {
     ($name:ident($pc:ident, $fp:ident, $mb:ident, $ml:ident, $x:ident) $body:block) => {
+        crate::exec::handler!([] $name($pc, $fp, $mb, $ml, $x) $body);
+    };
+    ([$(#[$attr:meta])*] $name:ident($pc:ident, $fp:ident, $mb:ident, $ml:ident, $x:ident) $body:block) => {
         #[allow(non_snake_case, unreachable_code, unused_unsafe, clippy::missing_safety_doc)]
+        $(#[$attr])*
         pub(crate) unsafe fn $name<C: vm_core::Composition<Engine = crate::Interp>>(
             $pc: *const crate::exec::Instr,
             $fp: *mut u64,
@@ -565,29 +571,29 @@ macro_rules! define_handler_of {
                 Op::V128Select { .. } => simd::v128_select::<C>,
                 Op::V128GlobalGet { .. } => simd::v128_global_get::<C>,
                 Op::V128GlobalSet { .. } => simd::v128_global_set::<C>,
-                Op::V128Bitselect { .. } => simd::v128_bitselect::<C>,
-                Op::I8x16Shuffle { .. } => simd::i8x16_shuffle::<C>,
+                Op::V128Bitselect { .. } => simd::by_level!(v128_bitselect),
+                Op::I8x16Shuffle { .. } => simd::by_level!(i8x16_shuffle),
                 Op::V128Load { .. } => simd::v128_load::<C>,
-                Op::V128Load8x8S { .. } => simd::v128_load8x8_s::<C>,
-                Op::V128Load8x8U { .. } => simd::v128_load8x8_u::<C>,
-                Op::V128Load16x4S { .. } => simd::v128_load16x4_s::<C>,
-                Op::V128Load16x4U { .. } => simd::v128_load16x4_u::<C>,
-                Op::V128Load32x2S { .. } => simd::v128_load32x2_s::<C>,
-                Op::V128Load32x2U { .. } => simd::v128_load32x2_u::<C>,
-                Op::V128Load8Splat { .. } => simd::v128_load8_splat::<C>,
-                Op::V128Load16Splat { .. } => simd::v128_load16_splat::<C>,
-                Op::V128Load32Splat { .. } => simd::v128_load32_splat::<C>,
-                Op::V128Load64Splat { .. } => simd::v128_load64_splat::<C>,
+                Op::V128Load8x8S { .. } => simd::by_level!(v128_load8x8_s),
+                Op::V128Load8x8U { .. } => simd::by_level!(v128_load8x8_u),
+                Op::V128Load16x4S { .. } => simd::by_level!(v128_load16x4_s),
+                Op::V128Load16x4U { .. } => simd::by_level!(v128_load16x4_u),
+                Op::V128Load32x2S { .. } => simd::by_level!(v128_load32x2_s),
+                Op::V128Load32x2U { .. } => simd::by_level!(v128_load32x2_u),
+                Op::V128Load8Splat { .. } => simd::by_level!(v128_load8_splat),
+                Op::V128Load16Splat { .. } => simd::by_level!(v128_load16_splat),
+                Op::V128Load32Splat { .. } => simd::by_level!(v128_load32_splat),
+                Op::V128Load64Splat { .. } => simd::by_level!(v128_load64_splat),
                 Op::V128Load32Zero { .. } => simd::v128_load32_zero::<C>,
                 Op::V128Load64Zero { .. } => simd::v128_load64_zero::<C>,
                 Op::V128Store { .. } => simd::v128_store::<C>,
-                $( Op::$vu { .. } => simd::$vu::<C>, )*
-                $( Op::$vb { .. } => simd::$vb::<C>, )*
-                $( Op::$vs { .. } => simd::$vs::<C>, )*
-                $( Op::$vt { .. } => simd::$vt::<C>, )*
-                $( Op::$vp { .. } => simd::$vp::<C>, )*
-                $( Op::$ve { .. } => simd::$ve::<C>, )*
-                $( Op::$vr { .. } => simd::$vr::<C>, )*
+                $( Op::$vu { .. } => simd::by_level!($vu), )*
+                $( Op::$vb { .. } => simd::by_level!($vb), )*
+                $( Op::$vs { .. } => simd::by_level!($vs), )*
+                $( Op::$vt { .. } => simd::by_level!($vt), )*
+                $( Op::$vp { .. } => simd::by_level!($vp), )*
+                $( Op::$ve { .. } => simd::by_level!($ve), )*
+                $( Op::$vr { .. } => simd::by_level!($vr), )*
                 $( Op::$u { .. } => numeric::$u::<C>, )*
                 $( Op::$ut { .. } => numeric::$ut::<C>, )*
                 $( Op::$b { .. } => numeric::$b::<C>, )*
