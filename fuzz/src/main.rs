@@ -65,9 +65,21 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        return match vm_fuzz::diff::run_module_file(&data, &mut Stats::default()) {
+        let mut stats = Stats::default();
+        return match vm_fuzz::diff::run_module_file(&data, &mut stats) {
             Ok(()) => {
-                println!("{}: every engine agrees with the reference", path.display());
+                // A skipped module was not compared: say why instead of claiming agreement.
+                let skipped: Vec<&str> = stats
+                    .counts
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|case| case.starts_with("skipped"))
+                    .collect();
+                if skipped.is_empty() {
+                    println!("{}: every engine agrees with the reference", path.display());
+                } else {
+                    println!("{}: not compared ({})", path.display(), skipped.join("; "));
+                }
                 ExitCode::SUCCESS
             }
             Err(finding) => {
