@@ -9,6 +9,7 @@ pub mod limits;
 pub mod linker;
 pub mod memory;
 pub mod module;
+pub mod native;
 pub mod offsets;
 pub mod simd;
 pub mod store;
