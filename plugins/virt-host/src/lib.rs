@@ -26,6 +26,7 @@
 //! ```
 
 mod memory;
+pub mod native;
 
 pub use memory::MmapMemory;
 
@@ -33,6 +34,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use vm_core::plugin::PluginStats;
+use vm_core::runtime::native::{CallState, Entry, GuestStack};
 use vm_core::runtime::{MemoryError, MemoryType};
 use vm_core::slot::Virt;
 use vm_core::{Plugin, PluginError};
@@ -81,6 +83,7 @@ impl Plugin for HostVirt {
 
 impl Virt for HostVirt {
     const GUARD_PAGES: bool = true;
+    const NATIVE_CODE: bool = true;
     type Memory = MmapMemory;
 
     fn new_memory(&mut self, ty: &MemoryType) -> Result<MmapMemory, MemoryError> {
@@ -105,5 +108,18 @@ impl Virt for HostVirt {
 
     fn max_stack_slots(&self) -> usize {
         self.config.max_stack_slots as usize
+    }
+
+    // `link_libcalls`, `code_published` and `prepare` keep their defaults: code runs
+    // in this process, calls host functions at their own addresses and reaches
+    // every runtime structure where it is.
+
+    fn guest_stack(&mut self) -> GuestStack {
+        native::guest_stack()
+    }
+
+    unsafe fn enter(&mut self, state: &mut CallState, entry: Entry) -> bool {
+        // SAFETY: the caller's contract is `native::enter`'s.
+        unsafe { native::enter(state, entry) }
     }
 }
