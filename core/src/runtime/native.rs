@@ -123,6 +123,12 @@ impl CodeMap {
         Some(self.srclocs[i].1)
     }
 
+    /// The address range of defined function `func` (module index space).
+    pub fn function(&self, func: u32) -> Option<Range<usize>> {
+        let r = self.funcs.get(func.checked_sub(self.first_func)? as usize)?;
+        Some(self.base + r.start as usize..self.base + r.end as usize)
+    }
+
     /// Every defined function: its index (module index space) and address range.
     pub fn functions(&self) -> impl ExactSizeIterator<Item = (u32, Range<usize>)> + '_ {
         self.funcs.iter().enumerate().map(|(i, r)| {

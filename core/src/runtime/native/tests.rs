@@ -34,6 +34,9 @@ fn code_map_resolves_trap_sites_functions_and_offsets() {
     assert_eq!(m.wasm_offset(0x1030), Some(7));
     assert_eq!(m.wasm_offset(0x1041), Some(70));
     assert_eq!(m.wasm_offset(0x1008), None);
+    assert_eq!(m.function(3), Some(0x1040..0x1080));
+    assert_eq!(m.function(1), None, "an import");
+    assert_eq!(m.function(4), None);
     let f: Vec<_> = m.functions().collect();
     assert_eq!(f, [(2, 0x1010..0x1040), (3, 0x1040..0x1080)]);
     assert_eq!(m.trap_sites().iter().map(|t| t.offset).collect::<Vec<_>>(), [0x20, 0x50, 0x88]);
