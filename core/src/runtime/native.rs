@@ -410,6 +410,7 @@ thread_local! {
 }
 
 /// The state of the call running native code on this thread, or null.
+#[inline]
 pub fn current() -> *mut CallState {
     CURRENT.with(Cell::get)
 }
@@ -417,6 +418,7 @@ pub fn current() -> *mut CallState {
 /// Records a trap raised by a runtime function of the current call; the function
 /// then returns a failure status and the generated code traps with
 /// [`TrapKind::Pending`].
+#[inline]
 pub fn set_pending(trap: Trap) {
     let st = current();
     if !st.is_null() {
@@ -427,6 +429,7 @@ pub fn set_pending(trap: Trap) {
 }
 
 /// Counts a host-function call of the current call.
+#[inline]
 pub fn count_host_call() {
     let st = current();
     if !st.is_null() {

@@ -8,8 +8,15 @@
 //! - Traps: with the `virt` plugin's guard pages, in-bounds memory accesses carry no
 //!   check and an out-of-bounds access faults; division, conversion, `unreachable`,
 //!   table and signature checks trap with recorded trap codes; function prologues
-//!   compare the stack pointer against a limit. A signal handler turns all of these
-//!   into [`Trap`] values with a wasm backtrace; the host process survives.
+//!   compare the stack pointer against the `virt` plugin's stack limit. The engine
+//!   never installs a handler or enters code itself: it describes each module's
+//!   code as a `vm_core::runtime::native::CodeMap` (trap sites, function ranges,
+//!   wasm offsets), hands the host functions its code calls (runtime functions,
+//!   host calls, math helpers) to `Virt::link_libcalls` and calls the addresses it
+//!   gets back, and runs a call with `Virt::enter` through its entry trampoline.
+//!   The `virt` plugin turns faults at trap sites into [`Trap`] values with a wasm
+//!   backtrace; the host process survives. It needs a `virt` plugin with
+//!   `Virt::NATIVE_CODE` (a build with another one fails to compile).
 //! - Wasm-call observer events cost nothing unless an observer of the composition
 //!   subscribes; then each call first reports its callee.
 //! - simd128: every operator of the WebAssembly 2.0 SIMD proposal (relaxed SIMD is

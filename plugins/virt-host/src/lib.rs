@@ -4,6 +4,16 @@
 //! lands inside the reservation, so a JIT may drop bounds checks
 //! ([`Virt::GUARD_PAGES`]); the interpreter still checks explicitly.
 //!
+//! Native code ([`Virt::NATIVE_CODE`], module [`native`]) runs on the calling
+//! thread's stack, entered through a small assembly routine that saves the
+//! callee-saved registers; the stack limit keeps 256 KiB free at the bottom of the
+//! thread's stack. Generated code calls host functions at their own addresses (the
+//! libcall table is returned unchanged). A fault (`SIGSEGV`, `SIGBUS`, `SIGILL`,
+//! `SIGFPE`) at a trap site of the running call's code becomes a trap with a wasm
+//! backtrace (a frame-pointer walk) and the call returns; the handler is installed
+//! once per process, on the first call, and passes every other fault to the handler
+//! that was installed before it.
+//!
 //! | config key | default | meaning |
 //! |---|---|---|
 //! | `max_call_depth` | 100000 | deepest wasm call stack; deeper traps with `call stack exhausted` |

@@ -1,13 +1,13 @@
 //! Running native code in this process.
 //!
-//! Every call from the host enters guest code through [`vm_enter`], which saves the
+//! Every call from the host enters guest code through `vm_enter`, which saves the
 //! callee-saved registers and stores the stack pointer in the call's
 //! [`CallState::entry_sp`]. A trapping instruction (a `ud2` at a recorded trap site,
 //! or a load/store that faults in the guard region of linear memory) raises a
 //! signal; the handler, installed once per process and chaining to whatever handler
 //! was there before, lets [`CallState::record_trap`] check that the faulting
 //! instruction is a trap site of the current call's code and record the trap and
-//! the wasm frames, then resumes the thread at [`vm_trap_landing`], which returns
+//! the wasm frames, then resumes the thread at `vm_trap_landing`, which returns
 //! from `vm_enter` with status 1. Faults anywhere else (no call running on the
 //! thread, or a pc that is not a trap site) go to the previous handler untouched.
 
