@@ -7,16 +7,16 @@
 //!   (pc → [`TrapKind`]), the function each instruction belongs to (pc → function
 //!   index, for backtraces) and wasm byte offsets. The engine builds it when the
 //!   code is published and hands it out through
-//!   [`Engine::code_map`](crate::slot::Engine::code_map).
+//!   [`Engine::code_map`].
 //! - [`Libcall`]: a host function generated code calls (runtime functions, host
 //!   calls, float helpers), as a host address with a System V signature
 //!   ([`NativeType`]s). The engine hands its table to
-//!   [`Virt::link_libcalls`](crate::slot::Virt::link_libcalls), which returns the
+//!   [`Virt::link_libcalls`], which returns the
 //!   addresses generated code actually calls (the host functions themselves when
 //!   code runs in-process; stubs that exit to the host in a micro-VM).
 //! - [`Entry`]: a call from the host into native code (entry trampoline, instance
 //!   context, argument buffer), run by [`CallState::enter`] with the plugin's
-//!   [`Virt::enter`](crate::slot::Virt::enter).
+//!   [`Virt::enter`].
 //! - [`CallState`]: what one call from the host records — the trap that ended it,
 //!   a trap a runtime function recorded ([`set_pending`]), the return addresses of
 //!   the wasm frames at the trap, and the host calls made ([`count_host_call`]).
