@@ -24,7 +24,7 @@
 //! | slot | how many | trait | what it does |
 //! |---|---|---|---|
 //! | `engine` | exactly one | [`slot::Engine`](crate::slot::Engine) | compiles and runs function bodies |
-//! | `virt` | exactly one | [`slot::Virt`](crate::slot::Virt) | places linear memory, sets stack limits |
+//! | `virt` | exactly one | [`slot::Virt`](crate::slot::Virt) | places linear memory, sets resource limits; for native engines, enters their code, links the host functions it calls and turns faults into traps ([`runtime::native`](crate::runtime::native)) |
 //! | `gc` | at most one | [`slot::Collector`](crate::slot::Collector) | GC objects |
 //! | `simd` | at most one | [`slot::Simd`](crate::slot::Simd) | the vector ISA simd128 lowers to |
 //! | `host` | any | [`slot::HostModule`](crate::slot::HostModule) | functions a guest imports by module name |

@@ -34,7 +34,7 @@ use crate::runtime::{
     Error, ExecLimits, Extern, Features, FuncKind, Instance, InstantiationError, InterruptHandle,
     InvokeError, LimitError, Linker, Module, ModuleInfo, Val,
 };
-use crate::slot::{Collector, Engine, Event, EventKind, Simd};
+use crate::slot::{Collector, Engine, Event, EventKind, Simd, Virt};
 
 impl<C: Composition, S> Vm<C, S> {
     /// The proposals this composition accepts beyond WebAssembly 2.0.
@@ -64,6 +64,9 @@ impl<C: Composition, S> Vm<C, S> {
         let started = std::time::Instant::now();
         let info = ModuleInfo::decode_file(bytes, self.features(), path)?;
         let code = <C::Engine as Engine>::compile_for(self.plugins_mut(), &info)?;
+        if let Some(map) = <C::Engine as Engine>::code_map(&code) {
+            self.plugins_mut().virt_mut().code_published(map)?;
+        }
         if C::EVENTS.contains(EventKind::Compile) {
             let event = Event::Compile {
                 functions: info.funcs.len() as u32 - info.num_imported_funcs,

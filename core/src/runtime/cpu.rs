@@ -1,7 +1,7 @@
 //! The CPU features a composition needs, checked when a VM is built.
 //!
 //! A `simd` plugin lists the features its level needs
-//! ([`Simd::CPU_FEATURES`](crate::slot::Simd::CPU_FEATURES)); `Vm::new` calls
+//! ([`Simd::CPU_FEATURES`]); `Vm::new` calls
 //! [`check_simd`] before any plugin is built, so a binary composed for AVX2 stops with a
 //! clear error on a CPU without it instead of executing an illegal instruction.
 //!

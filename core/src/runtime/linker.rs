@@ -346,6 +346,7 @@ impl<C: Composition> Linker<C> {
         }
         s.instances.push(data);
         let inst = Instance(inst_id);
+        plugins.virt_mut().prepare(s, inst)?;
 
         // Segments, in order; a trap leaves earlier effects in place.
         for (i, seg) in info.elems.iter().enumerate() {

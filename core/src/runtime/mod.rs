@@ -1,6 +1,7 @@
 //! WebAssembly runtime data shared by every engine: values, traps, the host-function
 //! ABI, modules, the store (memories, tables, globals, instances), the linker and the
-//! `#[repr(C)]` layouts generated code reads.
+//! `#[repr(C)]` layouts generated code reads, and the description of native code
+//! that engines hand to the `virt` plugin running it ([`native`]).
 
 pub mod cpu;
 pub mod error;
@@ -9,6 +10,7 @@ pub mod limits;
 pub mod linker;
 pub mod memory;
 pub mod module;
+pub mod native;
 pub mod offsets;
 pub mod simd;
 pub mod store;

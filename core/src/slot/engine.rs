@@ -2,6 +2,7 @@
 
 use crate::compose::Composition;
 use crate::plugin::Plugin;
+use crate::runtime::native::CodeMap;
 use crate::runtime::{CompileError, ExecLimits, ModuleInfo, Store, Trap, Val};
 
 /// How function bodies execute: an interpreter or a JIT.
@@ -57,6 +58,14 @@ pub trait Engine: Plugin {
     fn host_entry(code: &Self::Code, ty: u32) -> *const u8 {
         let _ = (code, ty);
         core::ptr::null()
+    }
+
+    /// The description of a module's machine code (trap sites, functions, address
+    /// range) that the `virt` plugin runs it with; `None` for engines without
+    /// native code.
+    fn code_map(code: &Self::Code) -> Option<&CodeMap> {
+        let _ = code;
+        None
     }
 
     /// The limits this engine's configuration compiles in (fuel metering,

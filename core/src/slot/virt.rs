@@ -1,9 +1,34 @@
 //! The `virt` slot.
 
+use crate::compose::Composition;
 use crate::plugin::Plugin;
-use crate::runtime::{LinearMemory, MemoryError, MemoryType};
+use crate::runtime::native::{CallState, CodeMap, Entry, GuestStack, Libcall};
+use crate::runtime::{
+    CompileError, Instance, InstantiationError, LinearMemory, MemoryError, MemoryType, Store, Trap,
+};
 
 /// Where guest code runs and how linear memory is isolated.
+///
+/// A `virt` plugin places linear memory ([`Virt::new_memory`]) and sets the
+/// resource limits every engine applies. For engines that generate machine code
+/// it also owns running that code (see [`crate::runtime::native`]): engines
+/// describe their code ([`CodeMap`]: trap sites and functions) and the host
+/// functions it calls ([`Libcall`]), and never install handlers or enter code
+/// themselves. The plugin
+///
+/// - links the libcalls: [`Virt::link_libcalls`] returns the addresses generated
+///   code calls (in-process: the host functions; a micro-VM: stubs that exit);
+/// - sees code and instances before they run ([`Virt::code_published`],
+///   [`Virt::prepare`]), so a micro-VM can map them;
+/// - says which stack guest code runs on ([`Virt::guest_stack`]);
+/// - enters code ([`Virt::enter`]) and turns faults at trap sites into traps
+///   recorded in the [`CallState`] ([`CallState::record_trap`]), passing any other
+///   fault on untouched.
+///
+/// A plugin that cannot run native code keeps the defaults and
+/// [`Virt::NATIVE_CODE`] `= false`; native engines refuse to compile for it, and
+/// the interpreter uses none of these items. None of them is on the
+/// guest-to-guest call path.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is registered in slot `virt` but does not implement `vm_core::slot::Virt`",
     label = "this plugin type does not implement `Virt`",
@@ -36,4 +61,74 @@ pub trait Virt: Plugin {
     /// Largest operand stack (in 8-byte slots) of one call from the host; beyond it
     /// calls trap with [`crate::runtime::TrapCode::StackOverflow`].
     fn max_stack_slots(&self) -> usize;
+
+    /// Whether this plugin runs native code: [`Virt::enter`],
+    /// [`Virt::guest_stack`] and [`Virt::link_libcalls`] do real work. Engines that
+    /// generate machine code fail to build for a composition where it is `false`.
+    const NATIVE_CODE: bool = false;
+
+    /// The addresses generated code calls for `libcalls`, in the same order
+    /// (generated code reads them from
+    /// [`VMStoreContext::libcalls`](crate::runtime::offsets::VMStoreContext::libcalls)
+    /// or has them patched in when its code is published). An engine links its table
+    /// once, before publishing code that calls it; the table it gets back lives as
+    /// long as the engine. The default: the host addresses themselves (code running
+    /// in this process).
+    fn link_libcalls(&mut self, libcalls: &[Libcall]) -> Box<[usize]> {
+        libcalls.iter().map(|l| l.addr).collect()
+    }
+
+    /// A module's machine code is published (read-execute, relocations resolved)
+    /// and stays at `code.range()` until the module is dropped. The default:
+    /// nothing.
+    ///
+    /// # Errors
+    /// The plugin cannot make the code runnable (a micro-VM failed to map it).
+    fn code_published(&mut self, code: &CodeMap) -> Result<(), CompileError> {
+        let _ = code;
+        Ok(())
+    }
+
+    /// Instance `instance` of `store` was created (its memories, tables, globals and
+    /// context exist) and is about to run its segment initializers and start
+    /// function. The default: nothing.
+    ///
+    /// # Errors
+    /// The plugin cannot make the instance's data reachable from guest code.
+    fn prepare<C: Composition<Virt = Self>>(
+        &mut self,
+        store: &Store<C>,
+        instance: Instance,
+    ) -> Result<(), InstantiationError> {
+        let _ = (store, instance);
+        Ok(())
+    }
+
+    /// The stack the next call's guest code runs on; the engine writes its `limit`
+    /// to the store context before [`Virt::enter`]. The default: an empty stack.
+    fn guest_stack(&mut self) -> GuestStack {
+        GuestStack::default()
+    }
+
+    /// Runs `entry` to completion: returns `true` when the code returned (results
+    /// are in `entry.args`), `false` when it trapped. On a trap the plugin has
+    /// recorded it in `state` ([`CallState::record_trap`] for a fault at a trap
+    /// site; a runtime function records its own with
+    /// [`crate::runtime::native::set_pending`]); the engine reads it from there.
+    /// It sets [`CallState::entry_sp`] before guest code runs. Called through
+    /// [`CallState::enter`], which makes `state` the thread's current call. The
+    /// default records "this `virt` plugin cannot run native code" and returns
+    /// `false`.
+    ///
+    /// # Safety
+    /// `entry.trampoline` is an entry trampoline of a module whose code was
+    /// published and `entry.code`/`entry.vmctx` a function and instance of a live
+    /// store that `state` was readied for; `entry.args` has a 16-byte slot for every
+    /// parameter and result; the store context's stack limit, libcall table, store
+    /// and composition are set for this call.
+    unsafe fn enter(&mut self, state: &mut CallState, entry: Entry) -> bool {
+        let _ = entry;
+        state.pending = Some(Trap::host("this virt plugin cannot run native code"));
+        false
+    }
 }

@@ -3,11 +3,13 @@
 //! Machine code is copied into fresh anonymous pages while they are read-write, its
 //! relocations are resolved, and the pages become read-execute before any of it
 //! runs: no page is ever writable and executable at once (W^X). The pages are
-//! unmapped when the module's code is dropped.
+//! unmapped when the module's code is dropped. What the code means to the `virt`
+//! plugin that runs it (trap sites, functions) is its `vm_core::runtime::native::CodeMap`.
 
 use std::ops::Range;
 
-use vm_core::runtime::{CompileError, TrapCode};
+use vm_core::runtime::CompileError;
+use vm_core::runtime::native::CodeMap;
 
 /// Executable pages holding one module's functions and trampolines.
 #[derive(Debug)]
@@ -89,72 +91,25 @@ impl Drop for CodeMemory {
     }
 }
 
-/// A trap site: a code offset (from the start of the code memory) and its trap.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TrapSite {
-    /// Offset of the trapping instruction.
-    pub offset: u32,
-    /// What the trap means.
-    pub kind: TrapKind,
-}
-
-/// What a trapping instruction means.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TrapKind {
-    /// A wasm trap with this code.
-    Wasm(TrapCode),
-    /// A runtime function recorded the trap before returning a failure.
-    Pending,
-}
-
 /// One compiled module: every defined function, the trampolines the host uses to
-/// call into it, and the trampolines its imports of host functions use.
+/// call into it, and the trampolines its imports of host functions use. Its
+/// [`CodeMap`] (functions, trap sites, source locations) is what the `virt` plugin
+/// runs it with.
 #[derive(Debug)]
 pub struct ModuleCode {
     pub(crate) mem: CodeMemory,
-    /// Per defined function: its code range (offsets into `mem`).
-    pub(crate) funcs: Vec<Range<u32>>,
+    /// Functions, trap sites and source locations, by address.
+    pub(crate) map: CodeMap,
     /// Per type index: the entry trampoline's offset.
     pub(crate) entries: Vec<u32>,
     /// Per type index: the host-call trampoline's offset.
     pub(crate) host_calls: Vec<u32>,
-    /// Trap sites, sorted by offset.
-    pub(crate) traps: Vec<TrapSite>,
-    /// (code offset, wasm byte offset) pairs, sorted by code offset.
-    pub(crate) srclocs: Vec<(u32, u32)>,
-    /// Functions imported by the module (index of the first defined function).
-    pub(crate) num_imported_funcs: u32,
 }
 
 impl ModuleCode {
-    /// Whether `pc` is inside this module's code (functions or trampolines).
-    pub fn contains(&self, pc: usize) -> bool {
-        self.mem.range().contains(&pc)
-    }
-
-    fn offset(&self, pc: usize) -> Option<u32> {
-        self.contains(pc).then(|| (pc - self.mem.base as usize) as u32)
-    }
-
-    /// The trap recorded for the instruction at `pc`.
-    pub fn trap_at(&self, pc: usize) -> Option<TrapKind> {
-        let off = self.offset(pc)?;
-        let i = self.traps.binary_search_by_key(&off, |t| t.offset).ok()?;
-        Some(self.traps[i].kind)
-    }
-
-    /// The function (module index space) whose code contains `pc`.
-    pub fn func_at(&self, pc: usize) -> Option<u32> {
-        let off = self.offset(pc)?;
-        let i = self.funcs.partition_point(|r| r.start <= off).checked_sub(1)?;
-        self.funcs[i].contains(&off).then_some(self.num_imported_funcs + i as u32)
-    }
-
-    /// The wasm byte offset of the instruction at `pc`, when known.
-    pub fn wasm_offset(&self, pc: usize) -> Option<u32> {
-        let off = self.offset(pc)?;
-        let i = self.srclocs.partition_point(|&(c, _)| c <= off).checked_sub(1)?;
-        Some(self.srclocs[i].1)
+    /// The description of this code the `virt` plugin runs it with.
+    pub fn map(&self) -> &CodeMap {
+        &self.map
     }
 
     /// The native address of a code offset.

@@ -11,6 +11,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
+use vm_core::runtime::native::NativeType;
 use vm_core::runtime::offsets as o;
 use vm_core::runtime::{ExecLimits, FuncType, ModuleInfo, ValType};
 
@@ -68,24 +69,75 @@ pub enum Libcall {
 pub const NUM_LIBCALLS: usize = 12;
 
 impl Libcall {
-    fn signature(self, ptr: Type) -> Signature {
-        use types::{I32, I64};
-        let (params, ret): (&[Type], Option<Type>) = match self {
-            Libcall::MemoryGrow => (&[ptr, I32, I32], Some(I32)),
-            Libcall::MemoryFill => (&[ptr, I32, I32, I32, I32], Some(I32)),
+    /// Every runtime function, in table order.
+    pub const ALL: [Libcall; NUM_LIBCALLS] = [
+        Libcall::MemoryGrow,
+        Libcall::MemoryFill,
+        Libcall::MemoryCopy,
+        Libcall::MemoryInit,
+        Libcall::DataDrop,
+        Libcall::TableGrow,
+        Libcall::TableFill,
+        Libcall::TableCopy,
+        Libcall::TableInit,
+        Libcall::ElemDrop,
+        Libcall::HostCall,
+        Libcall::WasmCallEvent,
+    ];
+
+    /// The function's parameters and result (System V; pointers are `I64`): the
+    /// one description both the generated calls and the `virt` plugin use.
+    pub const fn native_signature(self) -> (&'static [NativeType], Option<NativeType>) {
+        use NativeType::{I32, I64};
+        match self {
+            Libcall::MemoryGrow => (&[I64, I32, I32], Some(I32)),
+            Libcall::MemoryFill => (&[I64, I32, I32, I32, I32], Some(I32)),
             Libcall::MemoryCopy | Libcall::MemoryInit | Libcall::TableCopy | Libcall::TableInit => {
-                (&[ptr, I32, I32, I32, I32, I32], Some(I32))
+                (&[I64, I32, I32, I32, I32, I32], Some(I32))
             }
-            Libcall::DataDrop | Libcall::ElemDrop => (&[ptr, I32], None),
-            Libcall::TableGrow => (&[ptr, I32, I64, I32], Some(I32)),
-            Libcall::TableFill => (&[ptr, I32, I32, I64, I32], Some(I32)),
-            Libcall::HostCall => (&[ptr, ptr, ptr], Some(I32)),
-            Libcall::WasmCallEvent => (&[ptr, ptr], None),
-        };
+            Libcall::DataDrop | Libcall::ElemDrop => (&[I64, I32], None),
+            Libcall::TableGrow => (&[I64, I32, I64, I32], Some(I32)),
+            Libcall::TableFill => (&[I64, I32, I32, I64, I32], Some(I32)),
+            Libcall::HostCall => (&[I64, I64, I64], Some(I32)),
+            Libcall::WasmCallEvent => (&[I64, I64], None),
+        }
+    }
+
+    /// The function's name, for diagnostics.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Libcall::MemoryGrow => "memory_grow",
+            Libcall::MemoryFill => "memory_fill",
+            Libcall::MemoryCopy => "memory_copy",
+            Libcall::MemoryInit => "memory_init",
+            Libcall::DataDrop => "data_drop",
+            Libcall::TableGrow => "table_grow",
+            Libcall::TableFill => "table_fill",
+            Libcall::TableCopy => "table_copy",
+            Libcall::TableInit => "table_init",
+            Libcall::ElemDrop => "elem_drop",
+            Libcall::HostCall => "host_call",
+            Libcall::WasmCallEvent => "wasm_call_event",
+        }
+    }
+
+    fn signature(self) -> Signature {
+        let (params, ret) = self.native_signature();
         let mut sig = Signature::new(CallConv::SystemV);
-        sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
-        sig.returns.extend(ret.map(AbiParam::new));
+        sig.params.extend(params.iter().map(|&t| AbiParam::new(native_ir_type(t))));
+        sig.returns.extend(ret.map(|t| AbiParam::new(native_ir_type(t))));
         sig
+    }
+}
+
+/// The Cranelift type of a native argument type.
+fn native_ir_type(t: NativeType) -> Type {
+    match t {
+        NativeType::I32 => types::I32,
+        NativeType::I64 => types::I64,
+        NativeType::F32 => types::F32,
+        NativeType::F64 => types::F64,
+        NativeType::V128 => types::I8X16,
     }
 }
 
@@ -451,7 +503,7 @@ impl<'m> FuncEnv<'m> {
         let sig = match self.libcall_sigs[lc as usize] {
             Some(s) => s,
             None => {
-                let s = b.import_signature(lc.signature(types::I64));
+                let s = b.import_signature(lc.signature());
                 self.libcall_sigs[lc as usize] = Some(s);
                 s
             }

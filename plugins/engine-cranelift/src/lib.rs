@@ -8,8 +8,15 @@
 //! - Traps: with the `virt` plugin's guard pages, in-bounds memory accesses carry no
 //!   check and an out-of-bounds access faults; division, conversion, `unreachable`,
 //!   table and signature checks trap with recorded trap codes; function prologues
-//!   compare the stack pointer against a limit. A signal handler turns all of these
-//!   into [`Trap`] values with a wasm backtrace; the host process survives.
+//!   compare the stack pointer against the `virt` plugin's stack limit. The engine
+//!   never installs a handler or enters code itself: it describes each module's
+//!   code as a `vm_core::runtime::native::CodeMap` (trap sites, function ranges,
+//!   wasm offsets), hands the host functions its code calls (runtime functions,
+//!   host calls, math helpers) to `Virt::link_libcalls` and calls the addresses it
+//!   gets back, and runs a call with `Virt::enter` through its entry trampoline.
+//!   The `virt` plugin turns faults at trap sites into [`Trap`] values with a wasm
+//!   backtrace; the host process survives. It needs a `virt` plugin with
+//!   `Virt::NATIVE_CODE` (a build with another one fails to compile).
 //! - Wasm-call observer events cost nothing unless an observer of the composition
 //!   subscribes; then each call first reports its callee.
 //! - simd128: every operator of the WebAssembly 2.0 SIMD proposal (relaxed SIMD is
@@ -42,10 +49,7 @@ pub mod isa;
 mod libcalls;
 mod trampoline;
 pub mod translate;
-mod traps;
 
-use std::arch::x86_64::__m128i;
-use std::mem::transmute;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
@@ -56,16 +60,17 @@ use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use vm_core::plugin::PluginStats;
+use vm_core::runtime::native::{CallState, CodeMap, Entry, TrapKind, TrapSite};
 use vm_core::runtime::{
-    Caller, CompileError, ExecLimits, FrameInfo, FuncKind, ModuleInfo, Store, Trap, TrapCode, Val,
-    ValType,
+    Caller, CompileError, ExecLimits, FuncKind, ModuleInfo, Store, Trap, TrapCode, Val, ValType,
 };
 use vm_core::slot::{CodeRange, Engine, Event, EventKind, Simd, SimdLevel, Virt};
 use vm_core::{Composition, Plugin, PluginError};
 use wasmparser::{BinaryReader, FunctionBody};
 
-use code::{CodeMemory, ModuleCode, TrapKind, TrapSite};
+use code::{CodeMemory, ModuleCode};
 use env::{FuncEnv, NUM_LIBCALLS, trap};
+use libcalls::{NUM_HELPERS, TABLE_LEN};
 use translate::FuncTranslator;
 
 /// Cranelift's optimization level.
@@ -128,9 +133,11 @@ pub struct Cranelift {
     config: CraneliftConfig,
     /// The ISAs built so far, by `isa::slot` (the host's is built by `new`).
     isas: isa::IsaCache,
-    libcalls: Option<Box<[usize; NUM_LIBCALLS]>>,
+    /// The runtime functions and math helpers as the `virt` plugin linked them
+    /// (see [`libcalls`]), once per engine.
+    libcalls: Option<Box<[usize]>>,
     /// The state of calls from the host, kept between calls (it is large).
-    call_state: Option<Box<traps::CallState>>,
+    call_state: Option<Box<CallState>>,
     functions: u64,
     compile_time: Duration,
     code_bytes: u64,
@@ -183,82 +190,6 @@ struct PendingReloc {
     kind: Reloc,
     target: Target,
     addend: i64,
-}
-
-/// `x` with the quiet bit set when it is a NaN. The rounding routines below stand in
-/// for SSE4.1's `round*` (code generated without SSE4.1), which quiets a signalling
-/// NaN as wasm requires (an arithmetic NaN); libm's routines may return it unchanged.
-fn quiet_f32(x: f32) -> f32 {
-    if x.is_nan() { f32::from_bits(x.to_bits() | 0x0040_0000) } else { x }
-}
-
-/// As [`quiet_f32`].
-fn quiet_f64(x: f64) -> f64 {
-    if x.is_nan() { f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000) } else { x }
-}
-
-extern "C" fn ceil_f32(x: f32) -> f32 {
-    quiet_f32(x).ceil()
-}
-extern "C" fn ceil_f64(x: f64) -> f64 {
-    quiet_f64(x).ceil()
-}
-extern "C" fn floor_f32(x: f32) -> f32 {
-    quiet_f32(x).floor()
-}
-extern "C" fn floor_f64(x: f64) -> f64 {
-    quiet_f64(x).floor()
-}
-extern "C" fn trunc_f32(x: f32) -> f32 {
-    quiet_f32(x).trunc()
-}
-extern "C" fn trunc_f64(x: f64) -> f64 {
-    quiet_f64(x).trunc()
-}
-extern "C" fn nearest_f32(x: f32) -> f32 {
-    quiet_f32(x).round_ties_even()
-}
-extern "C" fn nearest_f64(x: f64) -> f64 {
-    quiet_f64(x).round_ties_even()
-}
-extern "C" fn fma_f32(a: f32, b: f32, c: f32) -> f32 {
-    a.mul_add(b, c)
-}
-extern "C" fn fma_f64(a: f64, b: f64, c: f64) -> f64 {
-    a.mul_add(b, c)
-}
-
-/// `pshufb` for code generated without SSSE3 (`simd-scalar`): byte `i` of the result
-/// is byte `mask[i] & 15` of `a`, or zero when bit 7 of `mask[i]` is set.
-#[expect(
-    improper_ctypes_definitions,
-    reason = "Cranelift passes and takes the vectors in xmm registers, as the System V ABI does for __m128i"
-)]
-extern "C" fn x86_pshufb(a: __m128i, mask: __m128i) -> __m128i {
-    // SAFETY: both are 16 plain bytes; every bit pattern is valid for either type.
-    let (a, m) =
-        unsafe { (transmute::<__m128i, [u8; 16]>(a), transmute::<__m128i, [u8; 16]>(mask)) };
-    let r: [u8; 16] =
-        std::array::from_fn(|i| if m[i] & 0x80 != 0 { 0 } else { a[usize::from(m[i] & 15)] });
-    // SAFETY: as above.
-    unsafe { transmute::<[u8; 16], __m128i>(r) }
-}
-
-fn libcall_addr(lc: LibCall) -> Option<usize> {
-    Some(match lc {
-        LibCall::CeilF32 => ceil_f32 as *const () as usize,
-        LibCall::CeilF64 => ceil_f64 as *const () as usize,
-        LibCall::FloorF32 => floor_f32 as *const () as usize,
-        LibCall::FloorF64 => floor_f64 as *const () as usize,
-        LibCall::TruncF32 => trunc_f32 as *const () as usize,
-        LibCall::TruncF64 => trunc_f64 as *const () as usize,
-        LibCall::NearestF32 => nearest_f32 as *const () as usize,
-        LibCall::NearestF64 => nearest_f64 as *const () as usize,
-        LibCall::FmaF32 => fma_f32 as *const () as usize,
-        LibCall::FmaF64 => fma_f64 as *const () as usize,
-        LibCall::X86Pshufb => x86_pshufb as *const () as usize,
-        _ => return None,
-    })
 }
 
 /// What a trap site of generated code means. Every code the translator and
@@ -490,12 +421,14 @@ impl Cranelift {
         Ok(slot.insert(built).clone())
     }
 
+    /// Compiles `module`, patching calls of math helpers to `helpers` (the linked
+    /// addresses, in [`libcalls::HELPERS`] order).
     fn compile_module(
         &mut self,
         level: Option<SimdLevel>,
         module: &ModuleInfo,
-        guard_pages: bool,
-        call_events: bool,
+        (guard_pages, call_events): (bool, bool),
+        helpers: &[usize; NUM_HELPERS],
     ) -> Result<ModuleCode, CompileError> {
         let t0 = Instant::now();
         let isa = self.isa_for(level)?;
@@ -544,7 +477,7 @@ impl Cranelift {
             trampoline::host_call(&mut ctx.func, &mut fctx, ty, cfg);
             host_calls.push(asm.add(&mut ctx, &isa, 0)?.start);
         }
-        let Assembler { bytes, relocs, mut traps, srclocs } = asm;
+        let Assembler { bytes, relocs, traps, srclocs } = asm;
         let imported = module.num_imported_funcs;
         let mem = CodeMemory::publish(&bytes, |buf, base| {
             for r in &relocs {
@@ -556,9 +489,9 @@ impl Cranelift {
                         base + f.start as usize
                     }
                     Target::Code(off) => base + off as usize,
-                    Target::Lib(lc) => {
-                        libcall_addr(lc).ok_or(CompileError::Limit("unsupported libcall"))?
-                    }
+                    Target::Lib(lc) => libcalls::helper_index(lc)
+                        .map(|i| helpers[i])
+                        .ok_or(CompileError::Limit("unsupported libcall"))?,
                 };
                 let at = r.at as usize;
                 let value = (target as i64).wrapping_add(r.addend);
@@ -575,53 +508,31 @@ impl Cranelift {
             }
             Ok(())
         })?;
-        traps.sort_by_key(|t| t.offset);
         self.functions += funcs.len() as u64;
         self.code_bytes += bytes.len() as u64;
         self.compile_time += t0.elapsed();
-        Ok(ModuleCode {
-            mem,
-            funcs,
-            entries,
-            host_calls,
-            traps,
-            srclocs,
-            num_imported_funcs: imported,
-        })
+        let range = mem.range();
+        let map = CodeMap::new(range.start, range.len(), imported, funcs, traps, srclocs);
+        Ok(ModuleCode { mem, map, entries, host_calls })
     }
-}
 
-/// The module of the store whose code contains `pc`.
-///
-/// # Safety
-/// `store` points to a live `Store<C>` whose module list is not being changed.
-unsafe fn lookup<C: Composition<Engine = Cranelift>>(
-    store: *const (),
-    pc: usize,
-) -> Option<*const ModuleCode> {
-    // SAFETY: the caller's contract.
-    let store = unsafe { &*store.cast::<Store<C>>() };
-    store
-        .instances
-        .iter()
-        .map(|i| i.module.code())
-        .find(|c| c.contains(pc))
-        .map(|c| c as *const ModuleCode)
-}
-
-fn frame_info<C: Composition<Engine = Cranelift>>(
-    store: &Store<C>,
-    pc: usize,
-) -> Option<FrameInfo> {
-    store.instances.iter().find_map(|inst| {
-        let code = inst.module.code();
-        let func_index = code.func_at(pc)?;
-        Some(FrameInfo {
-            func_index,
-            func_name: inst.module.info().func_name(func_index).map(str::to_owned),
-            offset: code.wasm_offset(pc),
-        })
-    })
+    /// The runtime functions and math helpers of composition `C` as its `virt`
+    /// plugin links them, linked on first use.
+    ///
+    /// # Errors
+    /// The plugin returned a table of another length.
+    fn linked<C: Composition<Engine = Self>>(plugins: &mut C) -> Result<&[usize], CompileError> {
+        if plugins.engine().libcalls.is_none() {
+            let linked = plugins.virt_mut().link_libcalls(&libcalls::table::<C>());
+            if linked.len() != TABLE_LEN {
+                return Err(CompileError::Limit(
+                    "the virt plugin linked a libcall table of another length",
+                ));
+            }
+            plugins.engine_mut().libcalls = Some(linked);
+        }
+        Ok(plugins.engine().libcalls.as_deref().unwrap_or_default())
+    }
 }
 
 /// Tells the observers where each defined function's machine code lives, now that
@@ -633,14 +544,9 @@ fn code_loaded<C: Composition<Engine = Cranelift>>(
     code: &ModuleCode,
 ) {
     let functions: Vec<CodeRange> = code
-        .funcs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| CodeRange {
-            func: code.num_imported_funcs + i as u32,
-            addr: code.addr(r.start) as usize,
-            len: (r.end - r.start) as usize,
-        })
+        .map
+        .functions()
+        .map(|(func, r)| CodeRange { func, addr: r.start, len: r.len() })
         .collect();
     plugins.emit(&Event::CodeLoaded { module, functions: &functions });
 }
@@ -662,26 +568,35 @@ fn from_slot<C: Composition>(store: &Store<C>, raw: u128, ty: ValType) -> Val {
     }
 }
 
-/// Stack kept free below guest frames for runtime functions, host functions and
-/// the trap handler.
-const STACK_RESERVE: usize = 256 * 1024;
-
 impl Engine for Cranelift {
     const NATIVE_CODE: bool = true;
     type Code = ModuleCode;
 
+    /// Compiles for code running in this process (math helpers at their host
+    /// addresses, no guard pages); [`Engine::compile_for`] compiles for a
+    /// composition and its `virt` plugin.
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {
-        self.compile_module(None, module, false, false)
+        self.compile_module(None, module, (false, false), &libcalls::host_helpers())
     }
 
     fn compile_for<C: Composition<Engine = Self>>(
         plugins: &mut C,
         module: &ModuleInfo,
     ) -> Result<ModuleCode, CompileError> {
+        const {
+            assert!(
+                <C::Virt as Virt>::NATIVE_CODE,
+                "engine-cranelift needs a virt plugin that runs native code (`Virt::NATIVE_CODE`)"
+            );
+        }
         let events = C::EVENTS.contains(EventKind::WasmCall);
         let level = <C::Simd as Simd>::PRESENT.then_some(<C::Simd as Simd>::LEVEL);
         let guard_pages = <C::Virt as Virt>::GUARD_PAGES;
-        let code = plugins.engine_mut().compile_module(level, module, guard_pages, events)?;
+        let linked = Self::linked(plugins)?;
+        let mut helpers = [0; NUM_HELPERS];
+        helpers.copy_from_slice(&linked[NUM_LIBCALLS..]);
+        let code =
+            plugins.engine_mut().compile_module(level, module, (guard_pages, events), &helpers)?;
         // Compiled out unless a composed observer subscribes (a perf map writer).
         if C::EVENTS.contains(EventKind::CodeLoaded) {
             code_loaded(plugins, module, &code);
@@ -690,13 +605,15 @@ impl Engine for Cranelift {
     }
 
     fn native_entry(code: &ModuleCode, index: u32) -> *const u8 {
-        code.funcs
-            .get(index.wrapping_sub(code.num_imported_funcs) as usize)
-            .map_or(std::ptr::null(), |r| code.addr(r.start))
+        code.map.function(index).map_or(std::ptr::null(), |r| r.start as *const u8)
     }
 
     fn host_entry(code: &ModuleCode, ty: u32) -> *const u8 {
         code.host_calls.get(ty as usize).map_or(std::ptr::null(), |&off| code.addr(off))
+    }
+
+    fn code_map(code: &ModuleCode) -> Option<&CodeMap> {
+        Some(&code.map)
     }
 
     fn exec_limits(&self) -> ExecLimits {
@@ -732,7 +649,7 @@ impl Engine for Cranelift {
         let inst = &store.instances[instance as usize];
         let code = inst.module.code();
         let ty = inst.module.info().funcs[index as usize];
-        let entry = code.addr(code.entries[ty as usize]);
+        let trampoline = code.addr(code.entries[ty as usize]);
         // Arguments and results in 16-byte slots: on the stack for ordinary signatures.
         let (mut small, mut large) = ([0u128; 16], Vec::new());
         let buf: &mut [u128] = if slots <= small.len() {
@@ -744,14 +661,14 @@ impl Engine for Cranelift {
         for (slot, &a) in buf.iter_mut().zip(args) {
             *slot = to_slot(store, a);
         }
-        let engine = plugins.engine_mut();
-        let libcalls = engine.libcalls.get_or_insert_with(libcalls::table::<C>).as_ptr();
-        let stack_lo = traps::thread_stack_low();
-        let here = &raw const buf as usize;
-        let limit = if stack_lo != 0 && here > stack_lo + STACK_RESERVE {
-            stack_lo + STACK_RESERVE
-        } else {
-            here.saturating_sub(1 << 20)
+        let libcalls = Self::linked(plugins).map_err(|e| Trap::host(e.to_string()))?.as_ptr();
+        let stack = plugins.virt_mut().guest_stack();
+        let mut state = match plugins.engine_mut().call_state.take() {
+            Some(mut st) => {
+                st.reset(store, stack);
+                st
+            }
+            None => CallState::new(store, stack),
         };
         let store_ptr: *mut Store<C> = store;
         // SAFETY: `store_ptr` comes from the `&mut` we hold for the whole call; Rust
@@ -759,23 +676,18 @@ impl Engine for Cranelift {
         let saved = unsafe {
             let ctx = &mut *(*store_ptr).ctx;
             let saved = (ctx.stack_limit, ctx.store, ctx.plugins);
-            ctx.stack_limit = limit;
+            ctx.stack_limit = stack.limit;
             ctx.libcalls = libcalls;
             ctx.store = store_ptr.cast();
             ctx.plugins = (plugins as *mut C).cast();
             saved
         };
-        let mut state = match plugins.engine_mut().call_state.take() {
-            Some(mut st) => {
-                st.reset(lookup::<C>, store_ptr as *const (), stack_lo);
-                st
-            }
-            None => traps::CallState::new(lookup::<C>, store_ptr as *const (), stack_lo),
-        };
-        // SAFETY: `entry` is the entry trampoline for the function's type, `fcode` its
-        // code and `vmctx` its instance context, all of a module the store keeps alive;
-        // `buf` has a slot for every parameter and result.
-        let ok = unsafe { state.enter(entry, vmctx.cast(), fcode, buf.as_mut_ptr()) };
+        let entry = Entry { trampoline, vmctx, code: fcode, args: buf.as_mut_ptr() };
+        // SAFETY: `trampoline` is the entry trampoline for the function's type, `fcode`
+        // its code and `vmctx` its instance context, all of a module the store keeps
+        // alive; `buf` has a slot for every parameter and result; the store context is
+        // set for this call and `state` readied for this store.
+        let ok = unsafe { state.enter(plugins.virt_mut(), entry) };
         // SAFETY: the call is over; restore what a caller further out had set.
         unsafe {
             let ctx = &mut *(*store_ptr).ctx;
@@ -793,17 +705,7 @@ impl Engine for Cranelift {
             Ok(())
         } else {
             plugins.engine_mut().traps += 1;
-            let mut trap = match state.trap {
-                Some(TrapKind::Wasm(c)) => Trap::new(c),
-                _ => state.pending.take().unwrap_or_else(|| Trap::host("trap without a cause")),
-            };
-            if trap.backtrace.is_empty() {
-                trap.backtrace = state.pcs[..state.npcs]
-                    .iter()
-                    .filter_map(|&pc| frame_info(store, pc))
-                    .collect();
-            }
-            Err(trap)
+            Err(state.take_trap(store))
         };
         plugins.engine_mut().call_state = Some(state);
         outcome

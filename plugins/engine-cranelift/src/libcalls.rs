@@ -1,12 +1,25 @@
-//! Runtime functions generated code calls (through the store context's table), one
-//! copy per composition. Each receives the calling instance's context; the store and
-//! the composition are reached through [`VMStoreContext`], set on entry from the
-//! host. Functions that can trap record the trap with [`set_pending`] and return 1;
-//! the generated code then traps. No panic crosses back into generated code.
+//! The host functions generated code calls, as one table the `virt` plugin links
+//! (see `vm_core::runtime::native::Libcall`):
+//!
+//! - runtime functions, one copy per composition, called through the store
+//!   context's table (indexed by [`Libcall`]). Each receives the calling instance's
+//!   context; the store and the composition are reached through
+//!   [`VMStoreContext`], set on entry from the host. Functions that can trap record
+//!   the trap with [`set_pending`] and return 1; the generated code then traps. No
+//!   panic crosses back into generated code.
+//! - math helpers Cranelift calls where the instruction set lacks an instruction
+//!   (rounding and `pshufb` without SSE4.1/SSSE3, i.e. with `simd-scalar`; fused
+//!   multiply-add without FMA): they follow the runtime functions in the table, and
+//!   their calls are patched to the linked addresses when code is published, so
+//!   they cost what a direct call costs.
 
+use std::arch::x86_64::__m128i;
+use std::mem::transmute;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use cranelift_codegen::ir::LibCall;
 use vm_core::Composition;
+use vm_core::runtime::native::{self, NativeType, count_host_call, set_pending};
 use vm_core::runtime::offsets::VMStoreContext;
 use vm_core::runtime::{
     Caller, FuncKind, FuncSlot, InstanceData, Store, Trap, TrapCode, VMContext, Val,
@@ -14,24 +27,140 @@ use vm_core::runtime::{
 use vm_core::slot::Event;
 
 use crate::env::{Libcall, NUM_LIBCALLS};
-use crate::traps::{count_host_call, set_pending};
 
-/// The table of runtime functions for composition `C`, indexed by [`Libcall`].
-pub fn table<C: Composition>() -> Box<[usize; NUM_LIBCALLS]> {
-    let mut t = [0usize; NUM_LIBCALLS];
-    t[Libcall::MemoryGrow as usize] = memory_grow::<C> as *const () as usize;
-    t[Libcall::MemoryFill as usize] = memory_fill::<C> as *const () as usize;
-    t[Libcall::MemoryCopy as usize] = memory_copy::<C> as *const () as usize;
-    t[Libcall::MemoryInit as usize] = memory_init::<C> as *const () as usize;
-    t[Libcall::DataDrop as usize] = data_drop::<C> as *const () as usize;
-    t[Libcall::TableGrow as usize] = table_grow::<C> as *const () as usize;
-    t[Libcall::TableFill as usize] = table_fill::<C> as *const () as usize;
-    t[Libcall::TableCopy as usize] = table_copy::<C> as *const () as usize;
-    t[Libcall::TableInit as usize] = table_init::<C> as *const () as usize;
-    t[Libcall::ElemDrop as usize] = elem_drop::<C> as *const () as usize;
-    t[Libcall::HostCall as usize] = host_call::<C> as *const () as usize;
-    t[Libcall::WasmCallEvent as usize] = wasm_call_event::<C> as *const () as usize;
-    Box::new(t)
+/// The math helpers, in their order after the runtime functions in the table.
+pub const HELPERS: [LibCall; NUM_HELPERS] = [
+    LibCall::CeilF32,
+    LibCall::CeilF64,
+    LibCall::FloorF32,
+    LibCall::FloorF64,
+    LibCall::TruncF32,
+    LibCall::TruncF64,
+    LibCall::NearestF32,
+    LibCall::NearestF64,
+    LibCall::FmaF32,
+    LibCall::FmaF64,
+    LibCall::X86Pshufb,
+];
+
+/// Number of [`HELPERS`].
+pub const NUM_HELPERS: usize = 11;
+
+/// Entries of the table: runtime functions, then math helpers.
+pub const TABLE_LEN: usize = NUM_LIBCALLS + NUM_HELPERS;
+
+/// The position of a math helper in [`HELPERS`].
+pub fn helper_index(lc: LibCall) -> Option<usize> {
+    HELPERS.iter().position(|&h| h == lc)
+}
+
+/// The table for composition `C`: every runtime function (in [`Libcall`] order),
+/// then every math helper (in [`HELPERS`] order), with host addresses.
+pub fn table<C: Composition>() -> Vec<native::Libcall> {
+    let runtime = Libcall::ALL.iter().map(|&lc| {
+        let (params, result) = lc.native_signature();
+        let addr = match lc {
+            Libcall::MemoryGrow => memory_grow::<C> as *const () as usize,
+            Libcall::MemoryFill => memory_fill::<C> as *const () as usize,
+            Libcall::MemoryCopy => memory_copy::<C> as *const () as usize,
+            Libcall::MemoryInit => memory_init::<C> as *const () as usize,
+            Libcall::DataDrop => data_drop::<C> as *const () as usize,
+            Libcall::TableGrow => table_grow::<C> as *const () as usize,
+            Libcall::TableFill => table_fill::<C> as *const () as usize,
+            Libcall::TableCopy => table_copy::<C> as *const () as usize,
+            Libcall::TableInit => table_init::<C> as *const () as usize,
+            Libcall::ElemDrop => elem_drop::<C> as *const () as usize,
+            Libcall::HostCall => host_call::<C> as *const () as usize,
+            Libcall::WasmCallEvent => wasm_call_event::<C> as *const () as usize,
+        };
+        native::Libcall { name: lc.name(), addr, params, result }
+    });
+    runtime.chain(HELPERS.iter().map(|&h| helper(h))).collect()
+}
+
+/// The host addresses of the math helpers (for code compiled outside a composition,
+/// which runs in this process).
+pub fn host_helpers() -> [usize; NUM_HELPERS] {
+    HELPERS.map(|h| helper(h).addr)
+}
+
+/// A math helper's description.
+fn helper(lc: LibCall) -> native::Libcall {
+    use NativeType::{F32, F64, V128};
+    let (name, addr, params, result): (_, usize, &'static [NativeType], _) = match lc {
+        LibCall::CeilF32 => ("ceil_f32", ceil_f32 as *const () as usize, &[F32], F32),
+        LibCall::CeilF64 => ("ceil_f64", ceil_f64 as *const () as usize, &[F64], F64),
+        LibCall::FloorF32 => ("floor_f32", floor_f32 as *const () as usize, &[F32], F32),
+        LibCall::FloorF64 => ("floor_f64", floor_f64 as *const () as usize, &[F64], F64),
+        LibCall::TruncF32 => ("trunc_f32", trunc_f32 as *const () as usize, &[F32], F32),
+        LibCall::TruncF64 => ("trunc_f64", trunc_f64 as *const () as usize, &[F64], F64),
+        LibCall::NearestF32 => ("nearest_f32", nearest_f32 as *const () as usize, &[F32], F32),
+        LibCall::NearestF64 => ("nearest_f64", nearest_f64 as *const () as usize, &[F64], F64),
+        LibCall::FmaF32 => ("fma_f32", fma_f32 as *const () as usize, &[F32, F32, F32], F32),
+        LibCall::FmaF64 => ("fma_f64", fma_f64 as *const () as usize, &[F64, F64, F64], F64),
+        // `LibCall::X86Pshufb`, the last of `HELPERS` (the only values passed here).
+        _ => ("x86_pshufb", x86_pshufb as *const () as usize, &[V128, V128], V128),
+    };
+    native::Libcall { name, addr, params, result: Some(result) }
+}
+
+/// `x` with the quiet bit set when it is a NaN. The rounding routines below stand in
+/// for SSE4.1's `round*` (code generated without SSE4.1), which quiets a signalling
+/// NaN as wasm requires (an arithmetic NaN); libm's routines may return it unchanged.
+fn quiet_f32(x: f32) -> f32 {
+    if x.is_nan() { f32::from_bits(x.to_bits() | 0x0040_0000) } else { x }
+}
+
+/// As [`quiet_f32`].
+fn quiet_f64(x: f64) -> f64 {
+    if x.is_nan() { f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000) } else { x }
+}
+
+extern "C" fn ceil_f32(x: f32) -> f32 {
+    quiet_f32(x).ceil()
+}
+extern "C" fn ceil_f64(x: f64) -> f64 {
+    quiet_f64(x).ceil()
+}
+extern "C" fn floor_f32(x: f32) -> f32 {
+    quiet_f32(x).floor()
+}
+extern "C" fn floor_f64(x: f64) -> f64 {
+    quiet_f64(x).floor()
+}
+extern "C" fn trunc_f32(x: f32) -> f32 {
+    quiet_f32(x).trunc()
+}
+extern "C" fn trunc_f64(x: f64) -> f64 {
+    quiet_f64(x).trunc()
+}
+extern "C" fn nearest_f32(x: f32) -> f32 {
+    quiet_f32(x).round_ties_even()
+}
+extern "C" fn nearest_f64(x: f64) -> f64 {
+    quiet_f64(x).round_ties_even()
+}
+extern "C" fn fma_f32(a: f32, b: f32, c: f32) -> f32 {
+    a.mul_add(b, c)
+}
+extern "C" fn fma_f64(a: f64, b: f64, c: f64) -> f64 {
+    a.mul_add(b, c)
+}
+
+/// `pshufb` for code generated without SSSE3 (`simd-scalar`): byte `i` of the result
+/// is byte `mask[i] & 15` of `a`, or zero when bit 7 of `mask[i]` is set.
+#[expect(
+    improper_ctypes_definitions,
+    reason = "Cranelift passes and takes the vectors in xmm registers, as the System V ABI does for __m128i"
+)]
+extern "C" fn x86_pshufb(a: __m128i, mask: __m128i) -> __m128i {
+    // SAFETY: both are 16 plain bytes; every bit pattern is valid for either type.
+    let (a, m) =
+        unsafe { (transmute::<__m128i, [u8; 16]>(a), transmute::<__m128i, [u8; 16]>(mask)) };
+    let r: [u8; 16] =
+        std::array::from_fn(|i| if m[i] & 0x80 != 0 { 0 } else { a[usize::from(m[i] & 15)] });
+    // SAFETY: as above.
+    unsafe { transmute::<[u8; 16], __m128i>(r) }
 }
 
 /// The store and the calling instance of a runtime function.

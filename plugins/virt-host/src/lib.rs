@@ -4,6 +4,16 @@
 //! lands inside the reservation, so a JIT may drop bounds checks
 //! ([`Virt::GUARD_PAGES`]); the interpreter still checks explicitly.
 //!
+//! Native code ([`Virt::NATIVE_CODE`], module [`native`]) runs on the calling
+//! thread's stack, entered through a small assembly routine that saves the
+//! callee-saved registers; the stack limit keeps 256 KiB free at the bottom of the
+//! thread's stack. Generated code calls host functions at their own addresses (the
+//! libcall table is returned unchanged). A fault (`SIGSEGV`, `SIGBUS`, `SIGILL`,
+//! `SIGFPE`) at a trap site of the running call's code becomes a trap with a wasm
+//! backtrace (a frame-pointer walk) and the call returns; the handler is installed
+//! once per process, on the first call, and passes every other fault to the handler
+//! that was installed before it.
+//!
 //! | config key | default | meaning |
 //! |---|---|---|
 //! | `max_call_depth` | 100000 | deepest wasm call stack; deeper traps with `call stack exhausted` |
@@ -26,6 +36,7 @@
 //! ```
 
 mod memory;
+pub mod native;
 
 pub use memory::MmapMemory;
 
@@ -33,6 +44,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use vm_core::plugin::PluginStats;
+use vm_core::runtime::native::{CallState, Entry, GuestStack};
 use vm_core::runtime::{MemoryError, MemoryType};
 use vm_core::slot::Virt;
 use vm_core::{Plugin, PluginError};
@@ -81,6 +93,7 @@ impl Plugin for HostVirt {
 
 impl Virt for HostVirt {
     const GUARD_PAGES: bool = true;
+    const NATIVE_CODE: bool = true;
     type Memory = MmapMemory;
 
     fn new_memory(&mut self, ty: &MemoryType) -> Result<MmapMemory, MemoryError> {
@@ -105,5 +118,18 @@ impl Virt for HostVirt {
 
     fn max_stack_slots(&self) -> usize {
         self.config.max_stack_slots as usize
+    }
+
+    // `link_libcalls`, `code_published` and `prepare` keep their defaults: code runs
+    // in this process, calls host functions at their own addresses and reaches
+    // every runtime structure where it is.
+
+    fn guest_stack(&mut self) -> GuestStack {
+        native::guest_stack()
+    }
+
+    unsafe fn enter(&mut self, state: &mut CallState, entry: Entry) -> bool {
+        // SAFETY: the caller's contract is `native::enter`'s.
+        unsafe { native::enter(state, entry) }
     }
 }
