@@ -1,6 +1,7 @@
 //! The `virt` slot.
 
 use crate::plugin::Plugin;
+use crate::runtime::guest_data::GuestChunk;
 use crate::runtime::{LinearMemory, MemoryError, MemoryType};
 
 /// Where guest code runs and how linear memory is isolated.
@@ -36,4 +37,16 @@ pub trait Virt: Plugin {
     /// Largest operand stack (in 8-byte slots) of one call from the host; beyond it
     /// calls trap with [`crate::runtime::TrapCode::StackOverflow`].
     fn max_stack_slots(&self) -> usize;
+
+    /// A store added `chunk` to its [guest data](crate::runtime::guest_data): memory
+    /// generated code reads (read-only chunks) or writes (read-write chunks) that
+    /// holds nothing else. A plugin that runs guest code in its own address space
+    /// maps it there, at the same address, before guest code next runs; the chunk
+    /// stays until the store is dropped. Delivered by
+    /// [`Store::announce_guest_data`](crate::runtime::Store::announce_guest_data);
+    /// [`Store::guest_data`](crate::runtime::Store::guest_data) lists every chunk
+    /// so far. The default ignores it (guest code runs in the host's address space).
+    fn guest_data_added(&mut self, chunk: &GuestChunk) {
+        let _ = chunk;
+    }
 }

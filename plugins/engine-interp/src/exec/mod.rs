@@ -35,7 +35,7 @@ use std::sync::OnceLock;
 
 use vm_core::Composition;
 use vm_core::runtime::{
-    FuncKind, InstanceData, Store, Trap, TrapCode, VMGlobal, VMMemoryDefinition, Val,
+    FuncKind, InstanceData, Store, Trap, TrapCode, VMContext, VMGlobal, VMMemoryDefinition, Val,
 };
 
 use crate::code::{FuncCode, ModuleCode, Op, for_each_numeric};
@@ -120,6 +120,8 @@ pub struct Exec<C: Composition> {
     pub stack_end: *mut u64,
     /// The running function's instance.
     pub inst: *const InstanceData<C>,
+    /// Its context.
+    pub vmctx: *const VMContext,
     /// Its module's code.
     pub code: *const ModuleCode,
     /// Its module's threaded code.
@@ -233,7 +235,7 @@ pub fn call<C: Composition<Engine = crate::Interp>>(
     let Some(slot) = store.funcs.get(func as usize) else {
         return Err(Trap::host("no such function"));
     };
-    let (sig, kind) = (slot.vm.sig, slot.kind);
+    let (sig, kind) = (slot.vm().sig, slot.kind);
     let result_types: Vec<_> =
         store.sigs.get(sig).map(|t| t.results().to_vec()).unwrap_or_default();
     let (inst_id, index) = match kind {
@@ -343,7 +345,7 @@ fn run<C: Composition<Engine = crate::Interp>>(
             frames: std::mem::take(&mut buf.frames),
             max_depth: limits.max_depth,
             fuel: limits.fuel,
-            interrupt: store.ctx.interrupt,
+            interrupt: (*store.vm_store_context()).interrupt,
             host_calls: 0,
             args: std::mem::take(&mut buf.args),
             results: std::mem::take(&mut buf.results),
@@ -351,10 +353,11 @@ fn run<C: Composition<Engine = crate::Interp>>(
             inst,
             code,
             instrs: threaded::<C>(&*code),
-            mem: (*inst).vmctx.memory0,
+            vmctx: (*inst).vmctx_ptr(),
+            mem: (*inst).vmctx().memory0,
             mem_base: core::ptr::null_mut(),
             mem_len: 0,
-            globals: (*inst).vmctx.globals,
+            globals: (*inst).vmctx().globals,
             cur_func: index,
             trap: None,
             regs: (core::ptr::null(), core::ptr::null_mut(), core::ptr::null_mut(), 0),
