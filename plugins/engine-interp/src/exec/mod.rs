@@ -334,7 +334,7 @@ fn run<C: Composition<Engine = crate::Interp>>(
     // on instructions of the same function, and every index is in range; every
     // function entry checks its frame against the stack end and the call depth;
     // instance, code, memory, table, global and funcref pointers come from the
-    // store, whose entities are boxed and never removed while it is borrowed here;
+    // store, whose guest data and instances stay put until it is dropped;
     // memory accesses are checked against the memory view, refreshed whenever it
     // may change (grow, host call, instance switch).
     unsafe {
