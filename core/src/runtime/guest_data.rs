@@ -34,6 +34,12 @@
 //! mapping of every chunk is read-write (the runtime writes read-only structures);
 //! the protection is what the guest should get.
 //!
+//! Also reachable by generated code but not guest data, because they are not the
+//! store's: linear memory (the `virt` plugin's own [`LinearMemory`](super::LinearMemory)),
+//! machine code, and the engine's table of runtime functions that
+//! `VMStoreContext::libcalls` points to (engine-owned, like the code it serves; a
+//! `virt` plugin that runs code elsewhere maps or replaces both itself).
+//!
 //! # Lifetime
 //!
 //! Chunks are only added, and unmapped when the store is dropped, so addresses never
