@@ -40,6 +40,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+
+use super::guest_data::SharedFlag;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -109,7 +111,7 @@ pub const fn cost(op: &Operator<'_>) -> u64 {
 /// its first check.
 #[derive(Clone, Debug)]
 pub struct InterruptHandle {
-    flag: Arc<AtomicU32>,
+    flag: SharedFlag,
 }
 
 impl InterruptHandle {
@@ -122,17 +124,22 @@ impl InterruptHandle {
 /// The store's interrupt flag (what generated code reads) and its watchdog.
 #[derive(Debug, Default)]
 pub(crate) struct Interrupts {
-    pub(crate) flag: Arc<AtomicU32>,
+    pub(crate) flag: SharedFlag,
     watchdog: Option<Watchdog>,
 }
 
 impl Interrupts {
+    /// Interrupts through `flag` (a page of the store's guest data).
+    pub(crate) fn new(flag: SharedFlag) -> Self {
+        Self { flag, watchdog: None }
+    }
+
     pub(crate) fn handle(&self) -> InterruptHandle {
         InterruptHandle { flag: self.flag.clone() }
     }
 
     pub(crate) fn flag_ptr(&self) -> *const AtomicU32 {
-        Arc::as_ptr(&self.flag)
+        &*self.flag
     }
 
     /// Sets the flag `ms` milliseconds from now (starting the watchdog thread once).
@@ -168,7 +175,7 @@ struct Watchdog {
 }
 
 impl Watchdog {
-    fn spawn(flag: Arc<AtomicU32>) -> Self {
+    fn spawn(flag: SharedFlag) -> Self {
         let shared = Arc::new((Mutex::new(Deadline::default()), Condvar::new()));
         let s = shared.clone();
         let thread = std::thread::Builder::new()

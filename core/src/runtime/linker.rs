@@ -9,10 +9,12 @@
 use std::collections::HashMap;
 
 use super::error::{InstantiationError, LinkError};
+use super::guest_data::GuestAccess;
 use super::host::{HostModuleDef, RunContext};
-use super::memory::MemorySlot;
 use super::module::{ConstExpr, DataMode, ElemMode, ImportKind};
-use super::offsets::{RawRef, VMContext};
+use super::offsets::{
+    RawRef, VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMTableDefinition,
+};
 use super::store::{Extern, FuncKind, Instance, InstanceData, Module, Store};
 use super::types::{ExternType, FuncType, limits_match};
 use super::{Trap, TrapCode, Val};
@@ -87,7 +89,7 @@ impl<C: Composition> Linker<C> {
             Extern::Table(a) => {
                 let t = s.tables.get(a as usize)?;
                 let mut ty = t.ty;
-                ty.min = t.elements.len() as u32;
+                ty.min = t.elements().len() as u32;
                 ExternType::Table(ty)
             }
             Extern::Memory(a) => {
@@ -257,8 +259,7 @@ impl<C: Composition> Linker<C> {
         }
         for ty in &info.memories[info.num_imported_memories as usize..] {
             let mem = plugins.virt_mut().new_memory(ty)?;
-            self.store.memories.push(Box::new(MemorySlot::new(mem, *ty)));
-            memory_addrs.push((self.store.memories.len() - 1) as u32);
+            memory_addrs.push(self.store.push_memory(mem, *ty));
         }
         for (i, ty) in info.globals[info.num_imported_globals as usize..].iter().enumerate() {
             let v = self.eval(&info.global_inits[i], &global_addrs, &func_addrs);
@@ -289,59 +290,59 @@ impl<C: Composition> Linker<C> {
             })
             .collect();
 
+        // The context and its arrays: read-only guest data.
         let s = &mut self.store;
+        let funcs: Vec<*const VMFuncRef> =
+            func_addrs.iter().map(|&a| s.funcs[a as usize].vm_ptr().cast_const()).collect();
+        let memories: Vec<*mut VMMemoryDefinition> =
+            memory_addrs.iter().map(|&a| s.memories[a as usize].def_ptr()).collect();
+        let tables: Vec<*mut VMTableDefinition> =
+            table_addrs.iter().map(|&a| s.tables[a as usize].def_ptr()).collect();
+        let globals: Vec<*mut VMGlobal> =
+            global_addrs.iter().map(|&a| s.globals[a as usize].vm_ptr()).collect();
+        let (ctx, state) = (s.vm_store_context(), s.vm_store_state());
+        let g = s.guest_mut();
+        let vmctx = VMContext {
+            memory0: memories.first().copied().unwrap_or(std::ptr::null_mut()),
+            memories: g.alloc_copy(GuestAccess::ReadOnly, &memories).as_ptr(),
+            tables: g.alloc_copy(GuestAccess::ReadOnly, &tables).as_ptr(),
+            globals: g.alloc_copy(GuestAccess::ReadOnly, &globals).as_ptr(),
+            funcs: g.alloc_copy(GuestAccess::ReadOnly, &funcs).as_ptr(),
+            sigs: g.alloc_copy(GuestAccess::ReadOnly, &sigs).as_ptr(),
+            store: ctx,
+            state,
+            instance: std::ptr::null_mut(),
+        };
+        let vmctx = g.alloc(GuestAccess::ReadOnly, vmctx);
         let mut data = Box::new(InstanceData {
-            vmctx: VMContext {
-                memory0: std::ptr::null_mut(),
-                memories: std::ptr::null(),
-                tables: std::ptr::null(),
-                globals: std::ptr::null(),
-                funcs: std::ptr::null(),
-                sigs: std::ptr::null(),
-                store: std::ptr::null_mut(),
-            },
+            vmctx,
             module: module.clone(),
-            funcs: func_addrs.iter().map(|&a| &s.funcs[a as usize].vm as *const _).collect(),
             func_addrs: func_addrs.into(),
-            memories: memory_addrs
-                .iter()
-                .map(|&a| &mut s.memories[a as usize].def as *mut _)
-                .collect(),
             memory_addrs: memory_addrs.into(),
-            tables: table_addrs.iter().map(|&a| &mut s.tables[a as usize].def as *mut _).collect(),
             table_addrs: table_addrs.into(),
-            globals: global_addrs
-                .iter()
-                .map(|&a| &mut s.globals[a as usize].value as *mut _)
-                .collect(),
             global_addrs: global_addrs.into(),
-            sigs,
             elems,
             data_dropped: vec![false; info.datas.len()],
         });
-        data.vmctx = VMContext {
-            memory0: data.memories.first().copied().unwrap_or(std::ptr::null_mut()),
-            memories: data.memories.as_ptr(),
-            tables: data.tables.as_ptr(),
-            globals: data.globals.as_ptr(),
-            funcs: data.funcs.as_ptr(),
-            sigs: data.sigs.as_ptr(),
-            store: &mut *s.ctx,
-        };
-        let vmctx: *mut VMContext = &mut data.vmctx;
+        let back: *mut InstanceData<C> = &mut *data;
+        // SAFETY: `vmctx` is fresh guest data of this store that nothing else
+        // refers to yet; the box keeps `data` at `back` until the store drops.
+        unsafe { (*vmctx.as_ptr()).instance = back.cast() };
+        let vmctx = vmctx.as_ptr();
         let code = module.code();
         for (i, &a) in data.func_addrs.iter().enumerate() {
-            let f = &mut s.funcs[a as usize];
+            let f = &s.funcs[a as usize];
             if i >= info.num_imported_funcs as usize {
-                f.vm.vmctx = vmctx;
-                f.vm.code = <C::Engine as Engine>::native_entry(code, i as u32);
-            } else if f.vm.code.is_null()
+                let entry = <C::Engine as Engine>::native_entry(code, i as u32);
+                s.set_func_code(a, vmctx, entry);
+            } else if f.vm().code.is_null()
                 && let FuncKind::Host { .. } = f.kind
                 && let Some(&ty) = info.funcs.get(i)
             {
                 // A host function gets native code the first time a module that
                 // imports it is instantiated; the module stays alive with the store.
-                f.vm.code = <C::Engine as Engine>::host_entry(code, ty);
+                let entry = <C::Engine as Engine>::host_entry(code, ty);
+                s.set_func_code(a, std::ptr::null_mut(), entry);
             }
         }
         s.instances.push(data);
@@ -358,11 +359,11 @@ impl<C: Composition> Linker<C> {
                     let d = &s.instances[inst_id as usize];
                     let taddr = d.table_addrs.get(*table as usize).copied().unwrap_or(0) as usize;
                     let items = std::mem::take(&mut s.instances[inst_id as usize].elems[i]);
-                    let t = &mut s.tables[taddr];
+                    let t = s.tables[taddr].elements_mut();
                     let end = off.checked_add(items.len());
                     match end {
-                        Some(end) if end <= t.elements.len() => {
-                            t.elements[off..end].copy_from_slice(&items);
+                        Some(end) if end <= t.len() => {
+                            t[off..end].copy_from_slice(&items);
                         }
                         _ => return Err(Trap::new(TrapCode::TableOutOfBounds).into()),
                     }
@@ -383,6 +384,7 @@ impl<C: Composition> Linker<C> {
                 s.instances[inst_id as usize].data_dropped[i] = true;
             }
         }
+        s.announce_guest_data(plugins.virt_mut());
         if let Some(start) = info.start {
             let addr = s.instances[inst_id as usize].func_addrs[start as usize];
             let mut results = Vec::new();

@@ -1,7 +1,10 @@
 //! Linear memory: the [`LinearMemory`] trait a `virt` plugin implements, and the
 //! store's view of a memory.
 
+use std::ptr::NonNull;
+
 use super::error::MemoryError;
+use super::guest_data::{GuestAccess, GuestData};
 use super::offsets::VMMemoryDefinition;
 use super::types::MemoryType;
 
@@ -27,13 +30,12 @@ pub trait LinearMemory: Send + 'static {
 }
 
 /// A memory owned by a store: its backing storage and the definition generated code
-/// reads (kept in sync on growth).
-#[repr(C)]
+/// reads (in the store's read-only [guest data](super::guest_data), kept in sync on
+/// growth).
 #[derive(Debug)]
 pub struct MemorySlot<M> {
-    /// What generated code reads; first field so a `*mut MemorySlot` is a
-    /// `*mut VMMemoryDefinition`.
-    pub def: VMMemoryDefinition,
+    /// What generated code reads (owned by this slot, alive as long as the store).
+    def: NonNull<VMMemoryDefinition>,
     /// The memory's type (maximum enforced on growth).
     pub ty: MemoryType,
     /// The backing storage.
@@ -41,14 +43,27 @@ pub struct MemorySlot<M> {
 }
 
 impl<M: LinearMemory> MemorySlot<M> {
-    /// Wraps a backing storage.
-    pub fn new(mem: M, ty: MemoryType) -> Self {
-        Self { def: VMMemoryDefinition { base: mem.base(), length: mem.byte_len() }, ty, mem }
+    /// Wraps a backing storage; its definition goes to `guest`.
+    pub(crate) fn new(mem: M, ty: MemoryType, guest: &mut GuestData) -> Self {
+        let def = VMMemoryDefinition { base: mem.base(), length: mem.byte_len() };
+        Self { def: guest.alloc(GuestAccess::ReadOnly, def), ty, mem }
+    }
+
+    /// The definition generated code reads.
+    pub fn def(&self) -> &VMMemoryDefinition {
+        // SAFETY: `def` was allocated for this slot in its store's guest data, which
+        // outlives the slot; only `&mut self` methods write it.
+        unsafe { self.def.as_ref() }
+    }
+
+    /// The definition's address (what instances' contexts point to).
+    pub fn def_ptr(&self) -> *mut VMMemoryDefinition {
+        self.def.as_ptr()
     }
 
     /// Current size in pages.
     pub fn pages(&self) -> u32 {
-        (self.def.length / PAGE_SIZE) as u32
+        (self.def().length / PAGE_SIZE) as u32
     }
 
     /// `memory.grow`: the old size in pages, or `None` when it cannot grow.
@@ -61,28 +76,32 @@ impl<M: LinearMemory> MemorySlot<M> {
         }
         if delta > 0 {
             self.mem.grow_to(new as u32).ok()?;
-            self.def.base = self.mem.base();
-            self.def.length = self.mem.byte_len();
+            // SAFETY: as in `def`; `&mut self` excludes other borrows of it.
+            let def = unsafe { self.def.as_mut() };
+            def.base = self.mem.base();
+            def.length = self.mem.byte_len();
         }
         Some(old)
     }
 
     /// The memory's bytes.
     pub fn data(&self) -> &[u8] {
-        if self.def.length == 0 {
+        let def = self.def();
+        if def.length == 0 {
             return &[];
         }
         // SAFETY: `base` points to `length` committed, initialized bytes owned by
         // `self.mem` (the `LinearMemory` contract), borrowed immutably with `self`.
-        unsafe { std::slice::from_raw_parts(self.def.base, self.def.length) }
+        unsafe { std::slice::from_raw_parts(def.base, def.length) }
     }
 
     /// The memory's bytes, mutably.
     pub fn data_mut(&mut self) -> &mut [u8] {
-        if self.def.length == 0 {
+        let (base, length) = (self.def().base, self.def().length);
+        if length == 0 {
             return &mut [];
         }
         // SAFETY: as in `data`, borrowed mutably with `self`.
-        unsafe { std::slice::from_raw_parts_mut(self.def.base, self.def.length) }
+        unsafe { std::slice::from_raw_parts_mut(base, length) }
     }
 }

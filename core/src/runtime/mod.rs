@@ -5,6 +5,7 @@
 
 pub mod cpu;
 pub mod error;
+pub mod guest_data;
 pub mod host;
 pub mod limits;
 pub mod linker;
@@ -22,12 +23,15 @@ pub use error::{
     CompileError, DecodeError, Error, InstantiationError, InvokeError, LimitError, LinkError,
     MemoryError,
 };
+pub use guest_data::{GuestAccess, GuestChunk, GuestData};
 pub use host::{Caller, HostFn, HostFuncDef, HostModuleDef, NewStateFn, RunContext};
 pub use limits::{ExecLimits, InterruptHandle};
 pub use linker::Linker;
 pub use memory::{LinearMemory, MAX_PAGES, MemorySlot, PAGE_SIZE};
 pub use module::{Features, ModuleId, ModuleInfo};
-pub use offsets::{RawRef, VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMTableDefinition};
+pub use offsets::{
+    RawRef, VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMStoreState, VMTableDefinition,
+};
 pub use store::{
     Extern, FuncKind, FuncSlot, GlobalSlot, Instance, InstanceData, Module, Store, TableSlot,
 };

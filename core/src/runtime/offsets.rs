@@ -1,6 +1,10 @@
 //! `#[repr(C)]` runtime structures that engines' generated code touches, and their
 //! field offsets (the `*_BASE`, `*_LENGTH`... constants): the single source of truth for JIT plugins (tests assert every
 //! constant against `core::mem::offset_of!`).
+//!
+//! Every instance of these structures lives in the store's
+//! [guest data](super::guest_data), read-only or read-write for generated code as
+//! that module's table says.
 
 /// A linear memory as generated code sees it.
 #[repr(C)]
@@ -32,26 +36,24 @@ pub struct VMGlobal {
     pub hi: u64,
 }
 
-/// State shared by every instance of one store, for generated code and the runtime
-/// functions it calls. Each instance's [`VMContext::store`] points to it; the engine
-/// fills it on entry from the host.
+/// State shared by every instance of one store that generated code only reads, for
+/// generated code and the runtime functions it calls (guest read-only). Each
+/// instance's [`VMContext::store`] points to it; the engine fills it on entry from
+/// the host. What generated code writes is in [`VMStoreState`].
 #[repr(C)]
 #[derive(Debug)]
 pub struct VMStoreContext {
     /// Lowest native stack address guest frames may use (JIT engines compare the
     /// stack pointer against it in function prologues).
     pub stack_limit: usize,
-    /// Fuel left in the store (engines with metering on subtract each run's cost;
-    /// below zero at a check traps with "out of fuel"; see
-    /// [`crate::runtime::limits`]).
-    pub fuel: i64,
     /// Engine-defined table of runtime functions generated code calls.
     pub libcalls: *const usize,
-    /// The store (`*mut Store<C>`) during a call from the host, else null.
+    /// Host only (generated code never reads it): the store (`*mut Store<C>`) during
+    /// a call from the host, else null.
     pub store: *mut (),
-    /// The composition (`*mut C`) during a call from the host, else null.
+    /// Host only: the composition (`*mut C`) during a call from the host, else null.
     pub plugins: *mut (),
-    /// Engine-defined state of the call in progress, else null.
+    /// Host only: engine-defined state of the call in progress, else null.
     pub engine: *mut (),
     /// The store's interrupt flag (nonzero: trap with "interrupted" at the next
     /// check); never null once the store exists.
@@ -62,7 +64,6 @@ impl Default for VMStoreContext {
     fn default() -> Self {
         Self {
             stack_limit: 0,
-            fuel: 0,
             libcalls: core::ptr::null(),
             store: core::ptr::null_mut(),
             plugins: core::ptr::null_mut(),
@@ -70,6 +71,17 @@ impl Default for VMStoreContext {
             interrupt: core::ptr::null(),
         }
     }
+}
+
+/// State shared by every instance of one store that generated code writes (guest
+/// read-write). Each instance's [`VMContext::state`] points to it.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct VMStoreState {
+    /// Fuel left in the store (engines with metering on subtract each run's cost;
+    /// below zero at a check traps with "out of fuel"; see
+    /// [`crate::runtime::limits`]).
+    pub fuel: i64,
 }
 
 /// A function reference: what a non-null `funcref` points to.
@@ -105,8 +117,14 @@ pub struct VMContext {
     pub funcs: *const *const VMFuncRef,
     /// Canonical signature id of every type index of the module.
     pub sigs: *const u32,
-    /// The store's shared context.
+    /// The store's shared context (read-only for generated code).
     pub store: *mut VMStoreContext,
+    /// The store's shared state generated code writes.
+    pub state: *mut VMStoreState,
+    /// Host only (generated code never reads it): the instance's
+    /// [`InstanceData`](super::InstanceData), for runtime functions and interpreters
+    /// handed a context or a funcref.
+    pub instance: *mut (),
 }
 
 /// A reference as stored in tables, globals and the operand stack: `0` is null; a
@@ -158,22 +176,30 @@ pub const VMCTX_FUNCS: usize = 32;
 pub const VMCTX_SIGS: usize = 40;
 /// `VMContext::store`.
 pub const VMCTX_STORE: usize = 48;
+/// `VMContext::state`.
+pub const VMCTX_STATE: usize = 56;
+/// `VMContext::instance`.
+pub const VMCTX_INSTANCE: usize = 64;
 /// `size_of::<VMContext>()`.
-pub const VMCTX_SIZE: usize = 56;
+pub const VMCTX_SIZE: usize = 72;
 /// `VMStoreContext::stack_limit`.
 pub const STORE_STACK_LIMIT: usize = 0;
-/// `VMStoreContext::fuel`.
-pub const STORE_FUEL: usize = 8;
 /// `VMStoreContext::libcalls`.
-pub const STORE_LIBCALLS: usize = 16;
+pub const STORE_LIBCALLS: usize = 8;
 /// `VMStoreContext::store`.
-pub const STORE_STORE: usize = 24;
+pub const STORE_STORE: usize = 16;
 /// `VMStoreContext::plugins`.
-pub const STORE_PLUGINS: usize = 32;
+pub const STORE_PLUGINS: usize = 24;
 /// `VMStoreContext::engine`.
-pub const STORE_ENGINE: usize = 40;
+pub const STORE_ENGINE: usize = 32;
 /// `VMStoreContext::interrupt`.
-pub const STORE_INTERRUPT: usize = 48;
+pub const STORE_INTERRUPT: usize = 40;
+/// `size_of::<VMStoreContext>()`.
+pub const STORE_SIZE: usize = 48;
+/// `VMStoreState::fuel`.
+pub const STATE_FUEL: usize = 0;
+/// `size_of::<VMStoreState>()`.
+pub const STATE_SIZE: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -204,13 +230,17 @@ mod tests {
         assert_eq!(VMCTX_FUNCS, offset_of!(VMContext, funcs));
         assert_eq!(VMCTX_SIGS, offset_of!(VMContext, sigs));
         assert_eq!(VMCTX_STORE, offset_of!(VMContext, store));
+        assert_eq!(VMCTX_STATE, offset_of!(VMContext, state));
+        assert_eq!(VMCTX_INSTANCE, offset_of!(VMContext, instance));
         assert_eq!(VMCTX_SIZE, size_of::<VMContext>());
         assert_eq!(STORE_STACK_LIMIT, offset_of!(VMStoreContext, stack_limit));
-        assert_eq!(STORE_FUEL, offset_of!(VMStoreContext, fuel));
         assert_eq!(STORE_LIBCALLS, offset_of!(VMStoreContext, libcalls));
         assert_eq!(STORE_STORE, offset_of!(VMStoreContext, store));
         assert_eq!(STORE_PLUGINS, offset_of!(VMStoreContext, plugins));
         assert_eq!(STORE_ENGINE, offset_of!(VMStoreContext, engine));
         assert_eq!(STORE_INTERRUPT, offset_of!(VMStoreContext, interrupt));
+        assert_eq!(STORE_SIZE, size_of::<VMStoreContext>());
+        assert_eq!(STATE_FUEL, offset_of!(VMStoreState, fuel));
+        assert_eq!(STATE_SIZE, size_of::<VMStoreState>());
     }
 }

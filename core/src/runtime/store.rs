@@ -1,19 +1,23 @@
 //! The store: every function, memory, table, global and instance created by one
-//! linker, addressed by `u32` handles. Entities are boxed so the raw pointers in
-//! [`VMContext`]s and funcrefs stay valid until the store is dropped; nothing is
-//! removed before then.
+//! linker, addressed by `u32` handles. What generated code reads or writes of them
+//! lives in the store's [guest data](super::guest_data), at addresses that stay
+//! valid until the store is dropped; the slots here keep the host-only rest and a
+//! pointer to their guest-data part. Nothing is removed before the store is dropped.
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::ptr::NonNull;
 use std::sync::Arc;
 
+use super::guest_data::{GuestAccess, GuestData};
 use super::host::HostFuncDef;
 use super::limits::{ExecLimits, InterruptHandle, Interrupts};
 use super::memory::MemorySlot;
 use super::module::{ExportKind, ModuleInfo};
 use super::offsets::{
-    RawRef, VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMStoreContext, VMTableDefinition,
+    RawRef, VMContext, VMFuncRef, VMGlobal, VMStoreContext, VMStoreState, VMTableDefinition,
 };
+use super::types::MemoryType;
 use super::types::{FuncType, GlobalType, TableType};
 use super::{Trap, TrapCode, Val, ValType};
 use crate::compose::Composition;
@@ -85,26 +89,45 @@ pub enum FuncKind {
 }
 
 /// A function in the store.
-#[repr(C)]
 #[derive(Debug)]
 pub struct FuncSlot {
-    /// The funcref generated code and tables use; first field so a pointer to the
-    /// slot is a `*const VMFuncRef`.
-    pub vm: VMFuncRef,
+    /// The funcref generated code and tables use (read-only guest data of the store,
+    /// owned by this slot).
+    vm: NonNull<VMFuncRef>,
     /// What the function is.
     pub kind: FuncKind,
 }
 
+impl FuncSlot {
+    /// The funcref.
+    pub fn vm(&self) -> &VMFuncRef {
+        // SAFETY: `vm` was allocated for this slot in its store's guest data, which
+        // outlives the slot; only `&mut self` methods write it.
+        unsafe { self.vm.as_ref() }
+    }
+
+    /// The funcref's address: the function as a [`RawRef`].
+    pub fn vm_ptr(&self) -> *mut VMFuncRef {
+        self.vm.as_ptr()
+    }
+
+    fn vm_mut(&mut self) -> &mut VMFuncRef {
+        // SAFETY: as in `vm`; `&mut self` excludes other borrows.
+        unsafe { self.vm.as_mut() }
+    }
+}
+
 /// A table in the store.
-#[repr(C)]
 #[derive(Debug)]
 pub struct TableSlot {
-    /// What generated code reads; kept in sync with `elements`.
-    pub def: VMTableDefinition,
+    /// What generated code reads (read-only guest data, owned by this slot); its
+    /// `base` points to the elements, read-write guest data with room for
+    /// `capacity` of them.
+    def: NonNull<VMTableDefinition>,
+    /// Elements the current allocation holds.
+    capacity: u64,
     /// The table's type (maximum enforced on growth).
     pub ty: TableType,
-    /// The elements (raw references).
-    pub elements: Vec<RawRef>,
     /// Most elements this table may grow to (the `virt` plugin's limit, at most
     /// [`MAX_TABLE_ELEMENTS`]).
     pub limit: u64,
@@ -113,33 +136,79 @@ pub struct TableSlot {
 impl TableSlot {
     /// A table of `ty.min` elements `init`, growable to `limit` elements. The caller
     /// has checked `ty.min` against `limit` (before this allocation).
-    fn new(ty: TableType, init: RawRef, limit: u64) -> Self {
-        let mut t = Self {
-            def: VMTableDefinition { base: std::ptr::null_mut(), length: 0 },
+    ///
+    /// # Panics
+    /// Aborts through [`std::alloc::handle_alloc_error`] when no memory can be
+    /// mapped, as `vec!` would.
+    fn new(ty: TableType, init: RawRef, limit: u64, guest: &mut GuestData) -> Self {
+        let n = ty.min as usize;
+        let base = guest.try_alloc_slice(GuestAccess::ReadWrite, n, init).unwrap_or_else(|| {
+            let layout = std::alloc::Layout::array::<RawRef>(n);
+            std::alloc::handle_alloc_error(layout.unwrap_or(std::alloc::Layout::new::<RawRef>()))
+        });
+        let def = VMTableDefinition { base: base.as_ptr(), length: n as u64 };
+        Self {
+            def: guest.alloc(GuestAccess::ReadOnly, def),
+            capacity: n as u64,
             ty,
-            elements: vec![init; ty.min as usize],
             limit: limit.min(MAX_TABLE_ELEMENTS),
-        };
-        t.sync();
-        t
+        }
     }
 
-    fn sync(&mut self) {
-        self.def.base = self.elements.as_mut_ptr();
-        self.def.length = self.elements.len() as u64;
+    /// The definition generated code reads.
+    pub fn def(&self) -> &VMTableDefinition {
+        // SAFETY: `def` was allocated for this slot in its store's guest data, which
+        // outlives the slot; only `&mut self` methods write it.
+        unsafe { self.def.as_ref() }
     }
 
-    /// `table.grow`: the old size, or `None` when it cannot grow.
-    pub fn grow(&mut self, delta: u32, init: RawRef) -> Option<u32> {
-        let old = self.elements.len() as u64;
+    /// The definition's address (what instances' contexts point to).
+    pub fn def_ptr(&self) -> *mut VMTableDefinition {
+        self.def.as_ptr()
+    }
+
+    /// The elements (raw references).
+    pub fn elements(&self) -> &[RawRef] {
+        let d = self.def();
+        // SAFETY: `base` points to `length` initialized elements of this table in
+        // its store's guest data (`length <= capacity`).
+        unsafe { std::slice::from_raw_parts(d.base, d.length as usize) }
+    }
+
+    /// The elements, mutably.
+    pub fn elements_mut(&mut self) -> &mut [RawRef] {
+        let d = self.def();
+        // SAFETY: as in `elements`; `&mut self` excludes other borrows.
+        unsafe { std::slice::from_raw_parts_mut(d.base, d.length as usize) }
+    }
+
+    /// `table.grow`: the old size, or `None` when it cannot grow. Beyond the
+    /// current capacity the elements move to a new allocation of `guest` with room
+    /// to double; the old one stays (unused) until the store is dropped.
+    fn grow(&mut self, guest: &mut GuestData, delta: u32, init: RawRef) -> Option<u32> {
+        let old = self.def().length;
         let new = old + u64::from(delta);
         let max = self.ty.max.map_or(self.limit, u64::from).min(self.limit);
         if new > max {
             return None;
         }
-        self.elements.try_reserve(delta as usize).ok()?;
-        self.elements.resize(new as usize, init);
-        self.sync();
+        let base = self.def().base;
+        if new > self.capacity {
+            let cap = new.max(self.capacity.saturating_mul(2)).min(max);
+            let to = guest.try_alloc_slice(GuestAccess::ReadWrite, cap as usize, init)?;
+            // SAFETY: `base` holds `old` elements; `to` is a fresh allocation of
+            // `cap >= new > old` elements.
+            unsafe { std::ptr::copy_nonoverlapping(base, to.as_ptr(), old as usize) };
+            self.capacity = cap;
+            // SAFETY: as in `def`; `&mut self` excludes other borrows.
+            unsafe { self.def.as_mut().base = to.as_ptr() };
+        } else {
+            // SAFETY: `old..new` lies within the allocation's `capacity` elements.
+            unsafe { std::slice::from_raw_parts_mut(base.add(old as usize), delta as usize) }
+                .fill(init);
+        }
+        // SAFETY: as above.
+        unsafe { self.def.as_mut().length = new };
         Some(old as u32)
     }
 }
@@ -157,13 +226,33 @@ pub fn check_table(ty: &TableType, limit: u64) -> Result<(), super::Instantiatio
 }
 
 /// A global in the store.
-#[repr(C)]
 #[derive(Debug)]
 pub struct GlobalSlot {
-    /// The value; first field so a pointer to the slot is a `*mut VMGlobal`.
-    pub value: VMGlobal,
+    /// The value (read-write guest data of the store, owned by this slot).
+    value: NonNull<VMGlobal>,
     /// The global's type.
     pub ty: GlobalType,
+}
+
+impl GlobalSlot {
+    /// The value.
+    pub fn value(&self) -> VMGlobal {
+        // SAFETY: `value` was allocated for this slot in its store's guest data,
+        // which outlives the slot; generated code writes it only while the store is
+        // mutably borrowed by a call, not while `&self` is.
+        unsafe { self.value.as_ptr().read() }
+    }
+
+    /// Sets the value.
+    pub fn set_value(&mut self, v: VMGlobal) {
+        // SAFETY: as in `value`.
+        unsafe { self.value.as_ptr().write(v) }
+    }
+
+    /// The value's address (what instances' contexts point to).
+    pub fn vm_ptr(&self) -> *mut VMGlobal {
+        self.value.as_ptr()
+    }
 }
 
 /// An item an instance exports or a linker defines.
@@ -184,32 +273,23 @@ pub enum Extern {
 pub struct Instance(pub u32);
 
 /// An instance's state: its module, the addresses of its items and the
-/// [`VMContext`] whose pointers refer to them. `vmctx` is the first field, so a
-/// funcref's `vmctx` pointer is also a pointer to its instance.
-#[repr(C)]
+/// [`VMContext`] whose pointers refer to them. The context and its arrays (funcrefs,
+/// memories, tables and globals in module index order, signature ids) are read-only
+/// guest data; the context's [`VMContext::instance`] points back here, so a funcref's
+/// `vmctx` leads to its instance.
 pub struct InstanceData<C: Composition> {
-    /// The context generated code receives.
-    pub vmctx: VMContext,
+    /// The context generated code receives (guest data of the store).
+    pub(crate) vmctx: NonNull<VMContext>,
     /// The module.
     pub module: Module<C>,
-    /// Funcref of every function (module index space).
-    pub funcs: Box<[*const VMFuncRef]>,
     /// Store address of every function.
     pub func_addrs: Box<[u32]>,
-    /// Every memory.
-    pub memories: Box<[*mut VMMemoryDefinition]>,
     /// Store address of every memory.
     pub memory_addrs: Box<[u32]>,
-    /// Every table.
-    pub tables: Box<[*mut VMTableDefinition]>,
     /// Store address of every table.
     pub table_addrs: Box<[u32]>,
-    /// Every global.
-    pub globals: Box<[*mut VMGlobal]>,
     /// Store address of every global.
     pub global_addrs: Box<[u32]>,
-    /// Canonical signature id of every type index.
-    pub sigs: Box<[u32]>,
     /// Element segments (empty once dropped).
     pub elems: Vec<Box<[RawRef]>>,
     /// Whether each data segment was dropped.
@@ -217,6 +297,27 @@ pub struct InstanceData<C: Composition> {
 }
 
 impl<C: Composition> InstanceData<C> {
+    /// The context generated code receives.
+    pub fn vmctx(&self) -> &VMContext {
+        // SAFETY: the context is guest data of the instance's store, which outlives
+        // the instance; it is written only while the instance is built.
+        unsafe { self.vmctx.as_ref() }
+    }
+
+    /// The context's address.
+    pub fn vmctx_ptr(&self) -> *mut VMContext {
+        self.vmctx.as_ptr()
+    }
+
+    /// The instance whose context is `vmctx`.
+    ///
+    /// # Safety
+    /// `vmctx` is the context of a live instance of a store of composition `C`.
+    pub unsafe fn from_vmctx(vmctx: *const VMContext) -> *mut Self {
+        // SAFETY: the caller's contract; `instance` is set when the instance is built.
+        unsafe { (*vmctx).instance.cast() }
+    }
+
     /// The export `name`, as a store item.
     pub fn export(&self, name: &str) -> Option<Extern> {
         Some(match *self.module.info().exports.get(name)? {
@@ -269,20 +370,24 @@ pub struct Store<C: Composition> {
     /// Signatures.
     pub sigs: SigRegistry,
     /// Functions.
-    pub funcs: Vec<Box<FuncSlot>>,
+    pub funcs: Vec<FuncSlot>,
     /// Memories.
-    pub memories: Vec<Box<MemorySlot<<C::Virt as Virt>::Memory>>>,
+    pub memories: Vec<MemorySlot<<C::Virt as Virt>::Memory>>,
     /// Tables.
-    pub tables: Vec<Box<TableSlot>>,
+    pub tables: Vec<TableSlot>,
     /// Globals.
-    pub globals: Vec<Box<GlobalSlot>>,
-    /// Instances.
+    pub globals: Vec<GlobalSlot>,
+    /// Instances (boxed: contexts point back to them).
     pub instances: Vec<Box<InstanceData<C>>>,
     /// Host modules' states.
     pub host_states: Vec<Box<dyn Any + Send>>,
-    /// The context every instance's [`VMContext::store`] points to (boxed: its
-    /// address is stable). Its `fuel` is the fuel left (see [`super::limits`]).
-    pub ctx: Box<VMStoreContext>,
+    /// The context every instance's [`VMContext::store`] points to (guest data).
+    ctx: NonNull<VMStoreContext>,
+    /// The state every instance's [`VMContext::state`] points to (guest data); its
+    /// `fuel` is the fuel left (see [`super::limits`]).
+    state: NonNull<VMStoreState>,
+    /// How many chunks of `guest` the `virt` plugin has been told about.
+    announced: usize,
     /// The engine's limits, taken on the first instantiation or call.
     limits: Option<ExecLimits>,
     /// Fuel given to the store so far (consumed = given - left).
@@ -291,13 +396,18 @@ pub struct Store<C: Composition> {
     fuel_set: bool,
     /// The interrupt flag generated code reads, and the timeout watchdog.
     interrupts: Interrupts,
+    /// Every structure generated code reads or writes; last, so that it outlives
+    /// every slot pointing into it.
+    guest: GuestData,
 }
 
 impl<C: Composition> Default for Store<C> {
     fn default() -> Self {
-        let interrupts = Interrupts::default();
-        let mut ctx = Box::<VMStoreContext>::default();
-        ctx.interrupt = interrupts.flag_ptr();
+        let mut guest = GuestData::new();
+        let interrupts = Interrupts::new(guest.flag().clone());
+        let ctx = VMStoreContext { interrupt: interrupts.flag_ptr(), ..Default::default() };
+        let ctx = guest.alloc(GuestAccess::ReadOnly, ctx);
+        let state = guest.alloc(GuestAccess::ReadWrite, VMStoreState::default());
         Self {
             sigs: SigRegistry::default(),
             funcs: Vec::new(),
@@ -307,10 +417,13 @@ impl<C: Composition> Default for Store<C> {
             instances: Vec::new(),
             host_states: Vec::new(),
             ctx,
+            state,
+            announced: 0,
             limits: None,
             fuel_given: 0,
             fuel_set: false,
             interrupts,
+            guest,
         }
     }
 }
@@ -333,19 +446,80 @@ impl<C: Composition> Store<C> {
         self.instances.get(i.0 as usize).map(|b| &**b)
     }
 
+    /// The store's guest data: every chunk of memory generated code may touch.
+    pub fn guest_data(&self) -> &GuestData {
+        &self.guest
+    }
+
+    pub(crate) fn guest_mut(&mut self) -> &mut GuestData {
+        &mut self.guest
+    }
+
+    /// Tells `virt` about every guest-data chunk added since the last call (see
+    /// [`Virt::guest_data_added`]). The store does so before every call from the
+    /// host and the linker after every instantiation; engines do after a runtime
+    /// function that can add chunks (`table.grow`) returns to generated code.
+    pub fn announce_guest_data(&mut self, virt: &mut C::Virt) {
+        if self.announced < self.guest.chunks().len() {
+            for c in &self.guest.chunks()[self.announced..] {
+                virt.guest_data_added(c);
+            }
+            self.announced = self.guest.chunks().len();
+        }
+    }
+
+    /// The context every instance's [`VMContext::store`] points to (engines set its
+    /// fields on entry from the host).
+    pub fn vm_store_context(&self) -> *mut VMStoreContext {
+        self.ctx.as_ptr()
+    }
+
+    /// The state every instance's [`VMContext::state`] points to.
+    pub fn vm_store_state(&self) -> *mut VMStoreState {
+        self.state.as_ptr()
+    }
+
+    /// The raw fuel counter (below zero once exhausted; see [`super::limits`]).
+    pub fn fuel_counter(&self) -> i64 {
+        // SAFETY: `state` is guest data of this store; generated code writes it
+        // only while the store is mutably borrowed by a call.
+        unsafe { (*self.state.as_ptr()).fuel }
+    }
+
+    /// Sets the raw fuel counter (engines that keep it elsewhere during a call).
+    pub fn set_fuel_counter(&mut self, fuel: i64) {
+        // SAFETY: as in `fuel_counter`.
+        unsafe { (*self.state.as_ptr()).fuel = fuel }
+    }
+
     /// Adds a function; returns its address.
     /// A host function's `vmctx` is set to its own funcref (see [`VMFuncRef::vmctx`]).
     pub fn push_func(&mut self, sig: u32, kind: FuncKind, vmctx: *mut VMContext) -> u32 {
         let addr = self.funcs.len() as u32;
-        let mut slot = Box::new(FuncSlot {
-            vm: VMFuncRef { code: std::ptr::null(), vmctx, sig, func: addr },
-            kind,
-        });
+        let vm = VMFuncRef { code: std::ptr::null(), vmctx, sig, func: addr };
+        let mut slot = FuncSlot { vm: self.guest.alloc(GuestAccess::ReadOnly, vm), kind };
         if let FuncKind::Host { .. } = kind {
-            slot.vm.vmctx = (&raw mut slot.vm).cast::<VMContext>();
+            slot.vm_mut().vmctx = slot.vm_ptr().cast::<VMContext>();
         }
         self.funcs.push(slot);
         addr
+    }
+
+    /// Sets the context and native code of function `addr` (instantiation).
+    pub(crate) fn set_func_code(&mut self, addr: u32, vmctx: *mut VMContext, code: *const u8) {
+        if let Some(f) = self.funcs.get_mut(addr as usize) {
+            let vm = f.vm_mut();
+            if !vmctx.is_null() {
+                vm.vmctx = vmctx;
+            }
+            vm.code = code;
+        }
+    }
+
+    /// Adds a memory; returns its address.
+    pub fn push_memory(&mut self, mem: <C::Virt as Virt>::Memory, ty: MemoryType) -> u32 {
+        self.memories.push(MemorySlot::new(mem, ty, &mut self.guest));
+        (self.memories.len() - 1) as u32
     }
 
     /// Adds a table filled with `init`, growable to `limit` elements; returns its
@@ -361,8 +535,14 @@ impl<C: Composition> Store<C> {
         limit: u64,
     ) -> Result<u32, super::InstantiationError> {
         check_table(&ty, limit)?;
-        self.tables.push(Box::new(TableSlot::new(ty, init, limit)));
+        self.tables.push(TableSlot::new(ty, init, limit, &mut self.guest));
         Ok((self.tables.len() - 1) as u32)
+    }
+
+    /// `table.grow` on table `addr`: the old size, or `None` when it cannot grow.
+    /// May add a guest-data chunk (see [`Store::announce_guest_data`]).
+    pub fn grow_table(&mut self, addr: u32, delta: u32, init: RawRef) -> Option<u32> {
+        self.tables.get_mut(addr as usize)?.grow(&mut self.guest, delta, init)
     }
 
     /// Takes the engine's limits on first use: the initial fuel (unless the
@@ -372,7 +552,7 @@ impl<C: Composition> Store<C> {
             self.limits = Some(limits);
             if !self.fuel_set && limits.metering() {
                 self.fuel_given = 0;
-                self.ctx.fuel = 0;
+                self.set_fuel_counter(0);
                 self.add_fuel(limits.fuel);
             }
         }
@@ -389,28 +569,30 @@ impl<C: Composition> Store<C> {
     pub fn set_fuel(&mut self, fuel: u64) {
         let consumed = self.fuel_consumed();
         self.fuel_set = true;
-        self.ctx.fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
-        self.fuel_given = consumed.saturating_add(self.ctx.fuel as u64);
+        let fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
+        self.set_fuel_counter(fuel);
+        self.fuel_given = consumed.saturating_add(fuel as u64);
     }
 
     /// Adds `fuel` units to what is left.
     pub fn add_fuel(&mut self, fuel: u64) {
         self.fuel_set = true;
         let fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
-        let left = self.ctx.fuel.saturating_add(fuel);
-        self.fuel_given = self.fuel_given.saturating_add(left.wrapping_sub(self.ctx.fuel) as u64);
-        self.ctx.fuel = left;
+        let before = self.fuel_counter();
+        let left = before.saturating_add(fuel);
+        self.fuel_given = self.fuel_given.saturating_add(left.wrapping_sub(before) as u64);
+        self.set_fuel_counter(left);
     }
 
     /// Fuel left (0 once exhausted).
     pub fn fuel_remaining(&self) -> u64 {
-        self.ctx.fuel.max(0) as u64
+        self.fuel_counter().max(0) as u64
     }
 
     /// Fuel charged so far (it may exceed what was given by less than one check
     /// interval when the guest ran out; see [`super::limits`]).
     pub fn fuel_consumed(&self) -> u64 {
-        (i128::from(self.fuel_given) - i128::from(self.ctx.fuel)).max(0) as u64
+        (i128::from(self.fuel_given) - i128::from(self.fuel_counter())).max(0) as u64
     }
 
     /// A handle that interrupts guest code of this store from any thread (effective
@@ -434,6 +616,7 @@ impl<C: Composition> Store<C> {
     ) -> Result<(), Trap> {
         let limits = plugins.engine().exec_limits();
         self.apply_limits(limits);
+        self.announce_guest_data(plugins.virt_mut());
         if limits.timeout_ms > 0 {
             self.interrupts.arm(limits.timeout_ms);
         }
@@ -451,7 +634,8 @@ impl<C: Composition> Store<C> {
     /// Adds a global; returns its address.
     pub fn push_global(&mut self, ty: GlobalType, value: Val) -> u32 {
         let value = self.val_to_global(value);
-        self.globals.push(Box::new(GlobalSlot { value, ty }));
+        let value = self.guest.alloc(GuestAccess::ReadWrite, value);
+        self.globals.push(GlobalSlot { value, ty });
         (self.globals.len() - 1) as u32
     }
 
@@ -462,7 +646,7 @@ impl<C: Composition> Store<C> {
 
     /// The funcref of function `addr`.
     pub fn func_ref(&self, addr: u32) -> RawRef {
-        self.funcs.get(addr as usize).map_or(0, |f| &f.vm as *const VMFuncRef as RawRef)
+        self.funcs.get(addr as usize).map_or(0, |f| f.vm_ptr() as RawRef)
     }
 
     /// A value as raw bits (references as [`RawRef`]s of this store).
@@ -491,8 +675,8 @@ impl<C: Composition> Store<C> {
                 None
             } else {
                 // SAFETY: every non-null funcref in this store's tables, globals and
-                // stacks is a pointer to a `FuncSlot::vm` of this store (boxed, alive
-                // until the store drops): `func_ref` is the only producer.
+                // stacks is a pointer to a `FuncSlot::vm` of this store (guest data,
+                // alive until the store drops): `func_ref` is the only producer.
                 Some(unsafe { (*(raw as *const VMFuncRef)).func })
             }),
             ValType::ExternRef => {
@@ -512,14 +696,15 @@ impl<C: Composition> Store<C> {
     /// The value of global `addr`.
     pub fn global_value(&self, addr: u32) -> Option<Val> {
         let g = self.globals.get(addr as usize)?;
+        let v = g.value();
         Some(match g.ty.ty {
-            ValType::V128 => Val::V128(u128::from(g.value.lo) | (u128::from(g.value.hi) << 64)),
-            ty => self.raw_to_val(g.value.lo, ty),
+            ValType::V128 => Val::V128(u128::from(v.lo) | (u128::from(v.hi) << 64)),
+            ty => self.raw_to_val(v.lo, ty),
         })
     }
 
     /// The signature of function `addr`.
     pub fn func_type(&self, addr: u32) -> Option<&FuncType> {
-        self.sigs.get(self.funcs.get(addr as usize)?.vm.sig)
+        self.sigs.get(self.funcs.get(addr as usize)?.vm().sig)
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::compose::Composition;
 use crate::plugin::Plugin;
+use crate::runtime::guest_data::GuestChunk;
 use crate::runtime::native::{CallState, CodeMap, Entry, GuestStack, Libcall};
 use crate::runtime::{
     CompileError, Instance, InstantiationError, LinearMemory, MemoryError, MemoryType, Store, Trap,
@@ -130,5 +131,17 @@ pub trait Virt: Plugin {
         let _ = entry;
         state.pending = Some(Trap::host("this virt plugin cannot run native code"));
         false
+    }
+
+    /// A store added `chunk` to its [guest data](crate::runtime::guest_data): memory
+    /// generated code reads (read-only chunks) or writes (read-write chunks) that
+    /// holds nothing else. A plugin that runs guest code in its own address space
+    /// maps it there, at the same address, before guest code next runs; the chunk
+    /// stays until the store is dropped. Delivered by
+    /// [`Store::announce_guest_data`](crate::runtime::Store::announce_guest_data);
+    /// [`Store::guest_data`](crate::runtime::Store::guest_data) lists every chunk
+    /// so far. The default ignores it (guest code runs in the host's address space).
+    fn guest_data_added(&mut self, chunk: &GuestChunk) {
+        let _ = chunk;
     }
 }

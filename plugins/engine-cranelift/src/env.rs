@@ -537,13 +537,13 @@ impl<'m> FuncEnv<'m> {
     /// of fuel" when the fuel left is below zero. Returns the instruction holding the
     /// cost (a placeholder until the run's end is known: [`FuncEnv::set_run_cost`]).
     pub fn fuel_charge(&mut self, b: &mut FunctionBuilder, check: bool) -> ir::Inst {
-        let store = self.store_ctx(b);
+        let state = self.vmctx_field(b, o::VMCTX_STATE);
         let cost = b.ins().iconst(types::I64, 0);
         let inst = b.func.dfg.value_def(cost).unwrap_inst();
         let flags = MemFlagsData::trusted();
-        let f = b.ins().load(types::I64, flags, store, o::STORE_FUEL as i32);
+        let f = b.ins().load(types::I64, flags, state, o::STATE_FUEL as i32);
         let f = b.ins().isub(f, cost);
-        b.ins().store(flags, f, store, o::STORE_FUEL as i32);
+        b.ins().store(flags, f, state, o::STATE_FUEL as i32);
         if check {
             let neg = b.ins().icmp_imm_s(IntCC::SignedLessThan, f, 0);
             b.ins().trapnz(neg, trap::OUT_OF_FUEL);

@@ -628,7 +628,7 @@ impl Engine for Cranelift {
         results: &mut Vec<Val>,
     ) -> Result<(), Trap> {
         let slot = store.funcs.get(func as usize).ok_or_else(|| Trap::host("no such function"))?;
-        let (vmctx, fcode, kind) = (slot.vm.vmctx, slot.vm.code, slot.kind);
+        let (vmctx, fcode, kind) = (slot.vm().vmctx, slot.vm().code, slot.kind);
         let fty = store.func_type(func).ok_or_else(|| Trap::host("no such type"))?;
         let slots = fty.params().len().max(fty.results().len()).max(1);
         let (instance, index) = match kind {
@@ -674,7 +674,7 @@ impl Engine for Cranelift {
         // SAFETY: `store_ptr` comes from the `&mut` we hold for the whole call; Rust
         // code does not touch the store through anything else until the call returns.
         let saved = unsafe {
-            let ctx = &mut *(*store_ptr).ctx;
+            let ctx = &mut *(*store_ptr).vm_store_context();
             let saved = (ctx.stack_limit, ctx.store, ctx.plugins);
             ctx.stack_limit = stack.limit;
             ctx.libcalls = libcalls;
@@ -690,7 +690,7 @@ impl Engine for Cranelift {
         let ok = unsafe { state.enter(plugins.virt_mut(), entry) };
         // SAFETY: the call is over; restore what a caller further out had set.
         unsafe {
-            let ctx = &mut *(*store_ptr).ctx;
+            let ctx = &mut *(*store_ptr).vm_store_context();
             (ctx.stack_limit, ctx.store, ctx.plugins) = saved;
         }
         // SAFETY: as above, the raw pointer is the `&mut` we were given.

@@ -22,7 +22,7 @@ use vm_core::Composition;
 use vm_core::runtime::native::{self, NativeType, count_host_call, set_pending};
 use vm_core::runtime::offsets::VMStoreContext;
 use vm_core::runtime::{
-    Caller, FuncKind, FuncSlot, InstanceData, Store, Trap, TrapCode, VMContext, Val,
+    Caller, FuncKind, InstanceData, Store, Trap, TrapCode, VMContext, VMFuncRef, Val,
 };
 use vm_core::slot::Event;
 
@@ -172,11 +172,11 @@ extern "C" fn x86_pshufb(a: __m128i, mask: __m128i) -> __m128i {
 unsafe fn parts<'a, C: Composition>(
     vmctx: *mut VMContext,
 ) -> (&'a mut Store<C>, &'a InstanceData<C>) {
-    // SAFETY: the caller's contract; `vmctx` is the first field of `InstanceData`.
+    // SAFETY: the caller's contract; a context's `instance` is its `InstanceData`.
     unsafe {
         let ctx: *mut VMStoreContext = (*vmctx).store;
         let store = &mut *((*ctx).store as *mut Store<C>);
-        let inst = &*(vmctx as *const InstanceData<C>);
+        let inst = &*InstanceData::<C>::from_vmctx(vmctx);
         (store, inst)
     }
 }
@@ -288,8 +288,8 @@ unsafe extern "C" fn memory_init<C: Composition>(
 /// # Safety
 /// As for [`parts`]; no other reference to the instance is in use.
 unsafe fn instance_mut<'a, C: Composition>(vmctx: *mut VMContext) -> &'a mut InstanceData<C> {
-    // SAFETY: the caller's contract; `vmctx` is the first field of `InstanceData`.
-    unsafe { &mut *vmctx.cast::<InstanceData<C>>() }
+    // SAFETY: the caller's contract; a context's `instance` is its `InstanceData`.
+    unsafe { &mut *InstanceData::<C>::from_vmctx(vmctx) }
 }
 
 unsafe extern "C" fn data_drop<C: Composition>(vmctx: *mut VMContext, data_idx: u32) {
@@ -312,8 +312,14 @@ unsafe extern "C" fn table_grow<C: Composition>(
     guarded(u32::MAX, || {
         // SAFETY: as in `memory_grow`.
         let (store, inst) = unsafe { parts::<C>(vmctx) };
-        let t = &mut store.tables[inst.table_addrs[table as usize] as usize];
-        Ok(t.grow(delta, init).unwrap_or(u32::MAX))
+        let r = store.grow_table(inst.table_addrs[table as usize], delta, init);
+        // The elements may have moved to a new guest-data chunk: the `virt` plugin
+        // maps it before generated code continues.
+        // SAFETY: the store context holds the composition for the call in progress
+        // (see `parts`); nothing else uses it while generated code runs.
+        let plugins = unsafe { &mut *(*(*vmctx).store).plugins.cast::<C>() };
+        store.announce_guest_data(plugins.virt_mut());
+        Ok(r.unwrap_or(u32::MAX))
     })
 }
 
@@ -327,9 +333,9 @@ unsafe extern "C" fn table_fill<C: Composition>(
     guarded(1, || {
         // SAFETY: as in `memory_grow`.
         let (store, inst) = unsafe { parts::<C>(vmctx) };
-        let t = &mut store.tables[inst.table_addrs[table as usize] as usize];
-        let r = range(dst, len, t.elements.len()).ok_or(TrapCode::TableOutOfBounds)?;
-        t.elements[r].fill(val);
+        let t = store.tables[inst.table_addrs[table as usize] as usize].elements_mut();
+        let r = range(dst, len, t.len()).ok_or(TrapCode::TableOutOfBounds)?;
+        t[r].fill(val);
         Ok(0)
     })
 }
@@ -348,14 +354,14 @@ unsafe extern "C" fn table_copy<C: Composition>(
         let da = inst.table_addrs[dst_table as usize] as usize;
         let sa = inst.table_addrs[src_table as usize] as usize;
         let s =
-            range(src, len, store.tables[sa].elements.len()).ok_or(TrapCode::TableOutOfBounds)?;
-        range(dst, len, store.tables[da].elements.len()).ok_or(TrapCode::TableOutOfBounds)?;
+            range(src, len, store.tables[sa].elements().len()).ok_or(TrapCode::TableOutOfBounds)?;
+        range(dst, len, store.tables[da].elements().len()).ok_or(TrapCode::TableOutOfBounds)?;
         if da == sa {
-            store.tables[da].elements.copy_within(s, dst as usize);
+            store.tables[da].elements_mut().copy_within(s, dst as usize);
         } else {
-            let items = store.tables[sa].elements[s].to_vec();
+            let items = store.tables[sa].elements()[s].to_vec();
             let d = dst as usize..dst as usize + items.len();
-            store.tables[da].elements[d].copy_from_slice(&items);
+            store.tables[da].elements_mut()[d].copy_from_slice(&items);
         }
         Ok(0)
     })
@@ -374,9 +380,9 @@ unsafe extern "C" fn table_init<C: Composition>(
         let (store, inst) = unsafe { parts::<C>(vmctx) };
         let seg: &[u64] = inst.elems.get(elem as usize).map_or(&[], |e| &e[..]);
         let s = range(src, len, seg.len()).ok_or(TrapCode::TableOutOfBounds)?;
-        let t = &mut store.tables[inst.table_addrs[table as usize] as usize];
-        let d = range(dst, len, t.elements.len()).ok_or(TrapCode::TableOutOfBounds)?;
-        t.elements[d].copy_from_slice(&seg[s]);
+        let t = store.tables[inst.table_addrs[table as usize] as usize].elements_mut();
+        let d = range(dst, len, t.len()).ok_or(TrapCode::TableOutOfBounds)?;
+        t[d].copy_from_slice(&seg[s]);
         Ok(0)
     })
 }
@@ -396,17 +402,18 @@ unsafe extern "C" fn elem_drop<C: Composition>(vmctx: *mut VMContext, elem: u32)
 /// arguments and results in 16-byte slots at `values`.
 unsafe extern "C" fn host_call<C: Composition>(
     caller: *mut VMContext,
-    funcref: *const FuncSlot,
+    funcref: *const VMFuncRef,
     values: *mut u128,
 ) -> u32 {
     guarded(1, || {
         // SAFETY: `caller` is the calling instance (see `parts`); `funcref` is a host
-        // function's funcref, the first field of its `FuncSlot`; `values` has a slot
-        // per parameter and per result (the trampoline sized it).
+        // function's funcref of the same store; `values` has a slot per parameter
+        // and per result (the trampoline sized it).
         unsafe {
             let (store, inst) = parts::<C>(caller);
             count_host_call();
-            let FuncKind::Host { def, state } = (*funcref).kind else {
+            let kind = store.funcs.get((*funcref).func as usize).map(|f| f.kind);
+            let Some(FuncKind::Host { def, state }) = kind else {
                 return Err(Trap::host("host trampoline called for a wasm function"));
             };
             // Arguments and results on the stack for ordinary host signatures.
@@ -432,7 +439,7 @@ unsafe extern "C" fn host_call<C: Composition>(
             for (r, &t) in results.iter_mut().zip(def.results) {
                 *r = Val::default_for(t);
             }
-            let mem = inst.vmctx.memory0;
+            let mem = inst.vmctx().memory0;
             let memory = if mem.is_null() || (*mem).length == 0 {
                 None
             } else {
@@ -453,18 +460,19 @@ unsafe extern "C" fn host_call<C: Composition>(
 /// before each call only when an observer of the composition subscribes).
 unsafe extern "C" fn wasm_call_event<C: Composition>(
     vmctx: *mut VMContext,
-    funcref: *const FuncSlot,
+    funcref: *const VMFuncRef,
 ) {
     guarded((), || {
         // SAFETY: `vmctx` is the calling instance (see `parts`), whose store context
         // holds the composition and the store for the call in progress (the store's
         // instance list is not changed while guest code runs); `funcref` is a live
-        // funcref, the first field of its `FuncSlot`. Observers take `&self`.
+        // funcref of that store. Observers take `&self`.
         unsafe {
-            if let FuncKind::Wasm { instance, index } = (*funcref).kind {
-                let cx = (*vmctx).store;
+            let cx = (*vmctx).store;
+            let store = &*(*cx).store.cast::<Store<C>>();
+            let kind = store.funcs.get((*funcref).func as usize).map(|f| f.kind);
+            if let Some(FuncKind::Wasm { instance, index }) = kind {
                 let plugins = (*cx).plugins.cast::<C>();
-                let store = &*(*cx).store.cast::<Store<C>>();
                 let module = store.instances.get(instance as usize).map(|i| i.module.info().id);
                 if let Some(module) = module {
                     (*plugins).emit(&Event::WasmCall { func: index, module });

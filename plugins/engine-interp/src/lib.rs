@@ -197,9 +197,9 @@ impl Engine for Interp {
         if buf.stack.len() != slots {
             buf.stack = vec![0; slots];
         }
-        let mut limits = Limits { max_depth, fuel: store.ctx.fuel, host_calls: 0 };
+        let mut limits = Limits { max_depth, fuel: store.fuel_counter(), host_calls: 0 };
         let r = exec::call::<C>(plugins, store, &mut buf, &mut limits, func, args, results);
-        store.ctx.fuel = limits.fuel;
+        store.set_fuel_counter(limits.fuel);
         let engine = plugins.engine_mut();
         engine.buffers = buf;
         engine.host_calls += limits.host_calls;

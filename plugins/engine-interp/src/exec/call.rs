@@ -2,8 +2,8 @@
 
 use vm_core::Composition;
 use vm_core::runtime::{
-    Caller, FrameInfo, FuncKind, FuncSlot, HostFuncDef, InstanceData, Store, Trap, TrapCode,
-    VMFuncRef, VMMemoryDefinition, Val,
+    Caller, FrameInfo, FuncKind, HostFuncDef, InstanceData, Store, Trap, TrapCode, VMFuncRef,
+    VMMemoryDefinition, Val,
 };
 use vm_core::slot::{Event, EventKind};
 
@@ -141,8 +141,9 @@ impl<C: Composition<Engine = crate::Interp>> Exec<C> {
             self.inst = inst;
             self.code = code;
             self.instrs = threaded::<C>(&*code);
-            self.mem = (*inst).vmctx.memory0;
-            self.globals = (*inst).vmctx.globals;
+            self.vmctx = (*inst).vmctx_ptr();
+            self.mem = (*self.vmctx).memory0;
+            self.globals = (*self.vmctx).globals;
             self.refresh_mem();
         }
     }
@@ -218,11 +219,13 @@ impl<C: Composition<Engine = crate::Interp>> Exec<C> {
         ret_pc: *const Instr,
         fp: *mut u64,
     ) -> (*const Instr, *mut u64) {
-        // SAFETY: the caller's contract; funcrefs are the `vm` field of a `FuncSlot`.
+        // SAFETY: the caller's contract; a funcref's `func` is its function's address
+        // in the store, and a wasm function's `vmctx` is its instance's context.
         unsafe {
-            let callee = (*f).vmctx as *const InstanceData<C>;
-            match (*f.cast::<FuncSlot>()).kind {
-                FuncKind::Wasm { index, .. } if !callee.is_null() => {
+            let funcs = &(*self.store).funcs;
+            match funcs.get_unchecked((*f).func as usize).kind {
+                FuncKind::Wasm { index, .. } if !(*f).vmctx.is_null() => {
+                    let callee: *const InstanceData<C> = InstanceData::from_vmctx((*f).vmctx);
                     let ccode = (*callee).module.code() as *const ModuleCode;
                     let funcs: &[FuncCode] = &(*ccode).funcs;
                     let fc = *funcs.get_unchecked((index - (*ccode).num_imported_funcs) as usize);
@@ -447,7 +450,7 @@ consts!(consts_n, None);
 handler!(call_import(pc, fp, mb, ml, x) {
     let _ = (mb, ml);
     operands!(pc, Op::CallImport { func, base });
-    let f = *(*x.inst).vmctx.funcs.add(func as usize);
+    let f = *(*x.vmctx).funcs.add(func as usize);
     let new_fp = fp.add(base as usize);
     let (to, fp) = x.call_ref(f, new_fp, pc.add(1), fp);
     if to.is_null() {
@@ -462,7 +465,7 @@ handler!(call_indirect(pc, fp, mb, ml, x) {
         Op::Arg(t) => t,
         _ => 0,
     };
-    let t = *(*x.inst).vmctx.tables.add(table as usize);
+    let t = *(*x.vmctx).tables.add(table as usize);
     let raw = match crate::exec::table::get(t, *fp.add(index as usize)) {
         Ok(r) => r,
         Err(code) => return trap!(x, code),
@@ -471,7 +474,7 @@ handler!(call_indirect(pc, fp, mb, ml, x) {
         return trap!(x, TrapCode::IndirectCallToNull);
     }
     let f = raw as *const VMFuncRef;
-    if (*f).sig != *(*x.inst).vmctx.sigs.add(ty as usize) {
+    if (*f).sig != *(*x.vmctx).sigs.add(ty as usize) {
         return trap!(x, TrapCode::BadSignature);
     }
     let new_fp = fp.add(base as usize);

@@ -3,8 +3,7 @@
 //! The interpreter checks bounds explicitly even under guard pages: a fault would be
 //! a signal, and a trap must be a value.
 
-use vm_core::runtime::{MemorySlot, PAGE_SIZE, TrapCode, VMMemoryDefinition};
-use vm_core::slot::Virt;
+use vm_core::runtime::{PAGE_SIZE, TrapCode, VMMemoryDefinition};
 
 use crate::code::Op;
 use crate::exec::{handler, next, operands, trap};
@@ -195,7 +194,10 @@ handler!(memory_grow(pc, fp, mb, ml, x) {
     let _ = (mb, ml);
     operands!(pc, Op::MemoryGrow { base });
     let delta = *fp.add(base as usize) as u32;
-    let slot = &mut *x.mem.cast::<MemorySlot<<C::Virt as Virt>::Memory>>();
+    let addrs = &(*x.inst).memory_addrs;
+    let addr = *addrs.get_unchecked(0) as usize;
+    let memories = &mut (*x.store).memories;
+    let slot = memories.get_unchecked_mut(addr);
     *fp.add(base as usize) = slot.grow(delta).map_or(u64::from(u32::MAX), u64::from);
     x.refresh_mem();
     next!(pc.add(1), fp, x.mem_base, x.mem_len, x)

@@ -35,7 +35,7 @@ use std::sync::OnceLock;
 
 use vm_core::Composition;
 use vm_core::runtime::{
-    FuncKind, InstanceData, Store, Trap, TrapCode, VMGlobal, VMMemoryDefinition, Val,
+    FuncKind, InstanceData, Store, Trap, TrapCode, VMContext, VMGlobal, VMMemoryDefinition, Val,
 };
 
 use crate::code::{FuncCode, ModuleCode, Op, for_each_numeric};
@@ -120,6 +120,8 @@ pub struct Exec<C: Composition> {
     pub stack_end: *mut u64,
     /// The running function's instance.
     pub inst: *const InstanceData<C>,
+    /// Its context.
+    pub vmctx: *const VMContext,
     /// Its module's code.
     pub code: *const ModuleCode,
     /// Its module's threaded code.
@@ -239,7 +241,7 @@ pub fn call<C: Composition<Engine = crate::Interp>>(
     let Some(slot) = store.funcs.get(func as usize) else {
         return Err(Trap::host("no such function"));
     };
-    let (sig, kind) = (slot.vm.sig, slot.kind);
+    let (sig, kind) = (slot.vm().sig, slot.kind);
     let result_types: Vec<_> =
         store.sigs.get(sig).map(|t| t.results().to_vec()).unwrap_or_default();
     let (inst_id, index) = match kind {
@@ -338,7 +340,7 @@ fn run<C: Composition<Engine = crate::Interp>>(
     // on instructions of the same function, and every index is in range; every
     // function entry checks its frame against the stack end and the call depth;
     // instance, code, memory, table, global and funcref pointers come from the
-    // store, whose entities are boxed and never removed while it is borrowed here;
+    // store, whose guest data and instances stay put until it is dropped;
     // memory accesses are checked against the memory view, refreshed whenever it
     // may change (grow, host call, instance switch).
     unsafe {
@@ -349,7 +351,7 @@ fn run<C: Composition<Engine = crate::Interp>>(
             frames: std::mem::take(&mut buf.frames),
             max_depth: limits.max_depth,
             fuel: limits.fuel,
-            interrupt: store.ctx.interrupt,
+            interrupt: (*store.vm_store_context()).interrupt,
             host_calls: 0,
             args: std::mem::take(&mut buf.args),
             results: std::mem::take(&mut buf.results),
@@ -357,10 +359,11 @@ fn run<C: Composition<Engine = crate::Interp>>(
             inst,
             code,
             instrs: threaded::<C>(&*code),
-            mem: (*inst).vmctx.memory0,
+            vmctx: (*inst).vmctx_ptr(),
+            mem: (*inst).vmctx().memory0,
             mem_base: core::ptr::null_mut(),
             mem_len: 0,
-            globals: (*inst).vmctx.globals,
+            globals: (*inst).vmctx().globals,
             cur_func: index,
             trap: None,
             regs: (core::ptr::null(), core::ptr::null_mut(), core::ptr::null_mut(), 0),

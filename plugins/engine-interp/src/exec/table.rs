@@ -1,6 +1,7 @@
 //! Table instructions: get, set, size, grow, fill, copy, init.
 
-use vm_core::runtime::{RawRef, TableSlot, TrapCode, VMTableDefinition};
+use vm_core::Composition;
+use vm_core::runtime::{RawRef, Store, TrapCode, VMTableDefinition};
 
 use crate::code::Op;
 use crate::exec::{handler, next, operands, trap};
@@ -8,10 +9,10 @@ use crate::exec::{handler, next, operands, trap};
 /// The elements of a table.
 ///
 /// # Safety
-/// `t` points to the live definition of a `TableSlot`, not otherwise borrowed.
+/// `t` points to the live definition of a table, not otherwise borrowed.
 #[inline(always)]
 pub unsafe fn elements<'a>(t: *mut VMTableDefinition) -> &'a mut [RawRef] {
-    // SAFETY: the definition mirrors the slot's `elements` vector.
+    // SAFETY: the definition describes the table's elements.
     unsafe { core::slice::from_raw_parts_mut((*t).base, (*t).length as usize) }
 }
 
@@ -46,14 +47,14 @@ pub unsafe fn set(t: *mut VMTableDefinition, i: u64, v: RawRef) -> Result<(), Tr
     Ok(())
 }
 
-/// `table.grow`: the old size, or `u32::MAX` (-1).
+/// `table.grow` on table `addr` of `store`: the old size, or `u32::MAX` (-1).
 ///
 /// # Safety
-/// `t` is the `def` field of a live `TableSlot` (its first field), not borrowed.
-pub unsafe fn grow(t: *mut VMTableDefinition, n: u64, init: RawRef) -> u64 {
-    // SAFETY: `TableSlot` is `repr(C)` with `def` first.
-    let slot = unsafe { &mut *t.cast::<TableSlot>() };
-    slot.grow(n as u32, init).map_or(u64::from(u32::MAX), u64::from)
+/// `store` is live and not otherwise borrowed.
+pub unsafe fn grow<C: Composition>(store: *mut Store<C>, addr: u32, n: u64, init: RawRef) -> u64 {
+    // SAFETY: the caller's contract.
+    let store = unsafe { &mut *store };
+    store.grow_table(addr, n as u32, init).map_or(u64::from(u32::MAX), u64::from)
 }
 
 /// `table.fill`.
@@ -112,7 +113,7 @@ pub unsafe fn init(
 handler!(table_get(pc, fp, mb, ml, x) {
     operands!(pc, Op::TableGet { table, base });
     let a = fp.add(base as usize);
-    match get(*(*x.inst).vmctx.tables.add(table as usize), *a) {
+    match get(*(*x.vmctx).tables.add(table as usize), *a) {
         Ok(v) => *a = v,
         Err(code) => return trap!(x, code),
     }
@@ -121,26 +122,28 @@ handler!(table_get(pc, fp, mb, ml, x) {
 handler!(table_set(pc, fp, mb, ml, x) {
     operands!(pc, Op::TableSet { table, base });
     let a = fp.add(base as usize);
-    if let Err(code) = set(*(*x.inst).vmctx.tables.add(table as usize), *a, *a.add(1)) {
+    if let Err(code) = set(*(*x.vmctx).tables.add(table as usize), *a, *a.add(1)) {
         return trap!(x, code);
     }
     next!(pc.add(1), fp, mb, ml, x)
 });
 handler!(table_size(pc, fp, mb, ml, x) {
     operands!(pc, Op::TableSize { table, dst });
-    *fp.add(dst as usize) = (**(*x.inst).vmctx.tables.add(table as usize)).length;
+    *fp.add(dst as usize) = (**(*x.vmctx).tables.add(table as usize)).length;
     next!(pc.add(1), fp, mb, ml, x)
 });
 handler!(table_grow(pc, fp, mb, ml, x) {
     operands!(pc, Op::TableGrow { table, base });
     let a = fp.add(base as usize);
-    *a = grow(*(*x.inst).vmctx.tables.add(table as usize), *a.add(1), *a);
+    let addrs = &(*x.inst).table_addrs;
+    let addr = *addrs.get_unchecked(table as usize);
+    *a = grow(x.store, addr, *a.add(1), *a);
     next!(pc.add(1), fp, mb, ml, x)
 });
 handler!(table_fill(pc, fp, mb, ml, x) {
     operands!(pc, Op::TableFill { table, base });
     let a = fp.add(base as usize);
-    if let Err(code) = fill(*(*x.inst).vmctx.tables.add(table as usize), *a, *a.add(1), *a.add(2)) {
+    if let Err(code) = fill(*(*x.vmctx).tables.add(table as usize), *a, *a.add(1), *a.add(2)) {
         return trap!(x, code);
     }
     next!(pc.add(1), fp, mb, ml, x)
@@ -148,7 +151,7 @@ handler!(table_fill(pc, fp, mb, ml, x) {
 handler!(table_copy(pc, fp, mb, ml, x) {
     operands!(pc, Op::TableCopy { dst, src, base });
     let a = fp.add(base as usize);
-    let tabs = (*x.inst).vmctx.tables;
+    let tabs = (*x.vmctx).tables;
     let (d, s) = (*tabs.add(dst as usize), *tabs.add(src as usize));
     if let Err(code) = copy(d, s, *a, *a.add(1), *a.add(2)) {
         return trap!(x, code);
@@ -160,7 +163,7 @@ handler!(table_init(pc, fp, mb, ml, x) {
     let a = fp.add(base as usize);
     let elems: &[Box<[u64]>] = &(*x.inst).elems;
     let seg: &[u64] = elems.get(elem as usize).map_or(&[], |b| &b[..]);
-    let t = *(*x.inst).vmctx.tables.add(table as usize);
+    let t = *(*x.vmctx).tables.add(table as usize);
     if let Err(code) = init(t, seg, *a, *a.add(1), *a.add(2)) {
         return trap!(x, code);
     }

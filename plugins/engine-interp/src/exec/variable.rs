@@ -37,6 +37,6 @@ handler!(ref_is_null(pc, fp, mb, ml, x) {
 });
 handler!(ref_func(pc, fp, mb, ml, x) {
     operands!(pc, Op::RefFunc { dst, func });
-    *fp.add(dst as usize) = *(*x.inst).vmctx.funcs.add(func as usize) as u64;
+    *fp.add(dst as usize) = *(*x.vmctx).funcs.add(func as usize) as u64;
     next!(pc.add(1), fp, mb, ml, x)
 });
