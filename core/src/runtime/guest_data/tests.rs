@@ -40,11 +40,10 @@ fn a_full_chunk_is_followed_by_a_new_one_and_large_allocations_get_their_own() {
     let big = g.try_alloc_slice(GuestAccess::ReadOnly, CHUNK_BYTES, 7u8).expect("big");
     let c = *g.chunks().last().expect("chunk");
     assert_eq!(c.start, big.as_ptr() as usize);
-    assert!(c.len >= CHUNK_BYTES && c.len % page_size() == 0);
-    // SAFETY: `big` holds `CHUNK_BYTES` bytes.
-    assert!(
-        unsafe { std::slice::from_raw_parts(big.as_ptr(), CHUNK_BYTES) }.iter().all(|&b| b == 7)
-    );
+    assert!(c.len >= CHUNK_BYTES && c.len.is_multiple_of(page_size()));
+    // SAFETY: `big` holds `CHUNK_BYTES` initialized bytes.
+    let bytes = unsafe { std::slice::from_raw_parts(big.as_ptr(), CHUNK_BYTES) };
+    assert!(bytes.iter().all(|&b| b == 7));
     // The small allocations continue in their current chunk.
     let n = g.chunks().len();
     g.alloc(GuestAccess::ReadWrite, 0u64);
