@@ -104,41 +104,31 @@ fn helper(lc: LibCall) -> native::Libcall {
     native::Libcall { name, addr, params, result: Some(result) }
 }
 
-/// `x` with the quiet bit set when it is a NaN. The rounding routines below stand in
-/// for SSE4.1's `round*` (code generated without SSE4.1), which quiets a signalling
-/// NaN as wasm requires (an arithmetic NaN); libm's routines may return it unchanged.
-fn quiet_f32(x: f32) -> f32 {
-    if x.is_nan() { f32::from_bits(x.to_bits() | 0x0040_0000) } else { x }
-}
-
-/// As [`quiet_f32`].
-fn quiet_f64(x: f64) -> f64 {
-    if x.is_nan() { f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000) } else { x }
-}
-
+// The rounding routines stand in for SSE4.1's `round*` (code generated without
+// SSE4.1); vm-core's versions quiet a signalling NaN as the instruction does.
 extern "C" fn ceil_f32(x: f32) -> f32 {
-    quiet_f32(x).ceil()
+    vm_core::runtime::simd::f32_ceil(x)
 }
 extern "C" fn ceil_f64(x: f64) -> f64 {
-    quiet_f64(x).ceil()
+    vm_core::runtime::simd::f64_ceil(x)
 }
 extern "C" fn floor_f32(x: f32) -> f32 {
-    quiet_f32(x).floor()
+    vm_core::runtime::simd::f32_floor(x)
 }
 extern "C" fn floor_f64(x: f64) -> f64 {
-    quiet_f64(x).floor()
+    vm_core::runtime::simd::f64_floor(x)
 }
 extern "C" fn trunc_f32(x: f32) -> f32 {
-    quiet_f32(x).trunc()
+    vm_core::runtime::simd::f32_trunc(x)
 }
 extern "C" fn trunc_f64(x: f64) -> f64 {
-    quiet_f64(x).trunc()
+    vm_core::runtime::simd::f64_trunc(x)
 }
 extern "C" fn nearest_f32(x: f32) -> f32 {
-    quiet_f32(x).round_ties_even()
+    vm_core::runtime::simd::f32_nearest(x)
 }
 extern "C" fn nearest_f64(x: f64) -> f64 {
-    quiet_f64(x).round_ties_even()
+    vm_core::runtime::simd::f64_nearest(x)
 }
 extern "C" fn fma_f32(a: f32, b: f32, c: f32) -> f32 {
     a.mul_add(b, c)
