@@ -8,14 +8,18 @@
 //!
 //! | feature | crate | slot |
 //! |---|---|---|
-//! | `engine-cranelift` | [`vm_engine_cranelift`] | engine |
-//! | `engine-interp` | [`vm_engine_interp`] | engine |
-//! | `virt-host` | [`vm_virt_host`] | virt |
-//! | `host-wasi` | [`vm_host_wasi`] | host |
-//! | `simd-scalar` | [`vm_simd_scalar`] | simd |
-//! | `simd-sse41` | [`vm_simd_sse41`] | simd |
-//! | `simd-avx2` | [`vm_simd_avx2`] | simd |
-//! | `observer-trace` | [`vm_observer_trace`] | observer |
+//! | `engine-cranelift` | `vm_engine_cranelift` | engine |
+//! | `engine-interp` | `vm_engine_interp` | engine |
+//! | `virt-host` | `vm_virt_host` | virt |
+//! | `virt-kvm` | `vm_virt_kvm` | virt |
+//! | `host-wasi` | `vm_host_wasi` | host |
+//! | `simd-scalar` | `vm_simd_scalar` | simd |
+//! | `simd-sse41` | `vm_simd_sse41` | simd |
+//! | `simd-avx2` | `vm_simd_avx2` | simd |
+//! | `observer-trace` | `vm_observer_trace` | observer |
+//!
+//! (Plain names: which of them are linked depends on the features this crate is
+//! built with.)
 
 pub use vm_core::*;
 
@@ -37,3 +41,5 @@ pub use vm_simd_scalar;
 pub use vm_simd_sse41;
 #[cfg(feature = "virt-host")]
 pub use vm_virt_host;
+#[cfg(feature = "virt-kvm")]
+pub use vm_virt_kvm;

@@ -513,6 +513,10 @@ const fn blocker<const N: usize>(
     let p = plugins[i];
     let mut r = 0;
     while r < p.requires.len() {
+        if !p.requires[r].ordered {
+            r += 1;
+            continue;
+        }
         let mut j = 0;
         while j < N {
             if j != i && !placed[j] && satisfies(plugins[j], &p.requires[r]) {

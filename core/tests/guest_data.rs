@@ -37,6 +37,7 @@ impl Plugin for RecordingVirt {
 impl Virt for RecordingVirt {
     const GUARD_PAGES: bool = <HostVirt as Virt>::GUARD_PAGES;
     type Memory = MmapMemory;
+    type StoreState = ();
 
     fn new_memory(&mut self, ty: &MemoryType) -> Result<MmapMemory, MemoryError> {
         self.inner.new_memory(ty)
@@ -54,7 +55,7 @@ impl Virt for RecordingVirt {
         self.inner.max_stack_slots()
     }
 
-    fn guest_data_added(&mut self, chunk: &GuestChunk) {
+    fn guest_data_added(&mut self, _: &(), chunk: &GuestChunk) {
         self.seen.push(*chunk);
     }
 }

@@ -28,7 +28,9 @@ mod semver_tokens;
 /// `observer`, `extra`), `version` (default: the crate's version), `description`
 /// (default: the first line of the type's doc comment), `provides` (`"name@x.y.z"`),
 /// `requires` (`"name <semver requirement>"`, or `("name ^1", ["provider-id", ...])`
-/// with suggested providers), `declares` (`CapabilityDef` constants for capabilities
+/// with suggested providers), `uses` (as `requires`, but without ordering: the
+/// capability must be composed, its provider need not be initialized first, so two
+/// plugins may use each other), `declares` (`CapabilityDef` constants for capabilities
 /// this crate introduces), `crate` (path to `vm-core`). See `vm_core::guide`.
 #[proc_macro_attribute]
 pub fn plugin(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -20,7 +20,7 @@ const SLOTS: &[(&str, &str, &str)] = &[
 ];
 
 const KEYS: &str =
-    "`id`, `slot`, `version`, `description`, `provides`, `requires`, `declares`, `crate`";
+    "`id`, `slot`, `version`, `description`, `provides`, `requires`, `uses`, `declares`, `crate`";
 
 /// One `key = value` argument.
 struct Arg {
@@ -49,6 +49,7 @@ struct Args {
     description: Option<LitStr>,
     provides: Vec<LitStr>,
     requires: Vec<(LitStr, Vec<LitStr>)>,
+    uses: Vec<(LitStr, Vec<LitStr>)>,
     declares: Vec<Expr>,
 }
 
@@ -100,6 +101,7 @@ fn parse_args(tokens: TokenStream) -> syn::Result<Args> {
     };
     let (mut id, mut slot, mut version, mut description) = (None, None, None, None);
     let (mut provides, mut requires, mut declares) = (Vec::new(), Vec::new(), Vec::new());
+    let mut uses = Vec::new();
     for arg in parsed {
         let key = arg.key.to_string();
         let r: syn::Result<()> = (|| {
@@ -149,6 +151,7 @@ fn parse_args(tokens: TokenStream) -> syn::Result<Args> {
                 "description" => description = Some(lit_str(&arg.value, "description")?),
                 "provides" => provides = lit_list(&arg.value, "provides")?,
                 "requires" => requires = requirement_list(&arg.value)?,
+                "uses" => uses = requirement_list(&arg.value)?,
                 "declares" => match &arg.value {
                     Expr::Array(ExprArray { elems, .. }) => {
                         declares = elems.iter().cloned().collect();
@@ -197,6 +200,7 @@ fn parse_args(tokens: TokenStream) -> syn::Result<Args> {
         description,
         provides,
         requires,
+        uses,
         declares,
     })
 }
@@ -290,8 +294,9 @@ fn expand_valid(
         }
     }
     let mut requires = Vec::new();
-    for (r, suggest) in &args.requires {
-        match semver_tokens::requirement(krate, r, suggest) {
+    let all = args.requires.iter().map(|r| (r, true)).chain(args.uses.iter().map(|r| (r, false)));
+    for ((r, suggest), ordered) in all {
+        match semver_tokens::requirement(krate, r, suggest, ordered) {
             Ok(t) => requires.push(t),
             Err(e) => match &mut errors {
                 Some(all) => all.combine(e),

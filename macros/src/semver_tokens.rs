@@ -29,6 +29,7 @@ pub fn requirement(
     krate: &TokenStream,
     lit: &syn::LitStr,
     suggest: &[syn::LitStr],
+    ordered: bool,
 ) -> syn::Result<TokenStream> {
     let text = lit.value();
     let text = text.trim();
@@ -66,6 +67,7 @@ pub fn requirement(
     Ok(quote! {
         #krate::plugin::Requirement {
             name: #name, req: #req, comparators: &[#(#comparators),*], suggest: &[#(#suggest),*],
+            ordered: #ordered,
         }
     })
 }

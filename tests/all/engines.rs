@@ -52,21 +52,87 @@ vm::compose! {
     }
 }
 
+#[cfg(all(feature = "engine-cranelift", feature = "virt-kvm"))]
+vm::compose! {
+    /// The Cranelift JIT in a KVM micro-VM per store, with WASI.
+    pub struct CraneliftKvmVm {
+        engine: vm::vm_engine_cranelift::Cranelift,
+        virt: vm::vm_virt_kvm::KvmVirt,
+        simd: {
+            #[cfg(feature = "simd-scalar")] vm::vm_simd_scalar::SimdScalar,
+            #[cfg(feature = "simd-sse41")] vm::vm_simd_sse41::SimdSse41,
+            #[cfg(feature = "simd-avx2")] vm::vm_simd_avx2::SimdAvx2,
+            #[cfg(not(any(feature = "simd-scalar", feature = "simd-sse41", feature = "simd-avx2")))]
+            vm::slot::NoSimd,
+        },
+        hosts: [vm::vm_host_wasi::Wasi],
+    }
+}
+
 /// One engine under test.
 pub struct EngineUnderTest {
-    /// Its plugin id.
+    /// Its plugin id (and the `virt` plugin's when it is not `virt-host`).
     pub id: &'static str,
     /// Runs a spec script on a fresh VM of its composition.
     pub wast: fn(&Path) -> WastReport,
+    /// Whether the composition can run on this machine (`Err`: why not).
+    pub ready: fn() -> Result<(), String>,
+}
+
+impl EngineUnderTest {
+    /// Whether to run it: `true` when ready; otherwise prints why it is skipped
+    /// (and fails under `CI` when the machine should have been able to).
+    pub fn should_run(&self) -> bool {
+        match (self.ready)() {
+            Ok(()) => true,
+            Err(why) => {
+                println!("{}: skipped: {why}", self.id);
+                false
+            }
+        }
+    }
+}
+
+/// Whether KVM micro-VMs work here: `Err` with the reason when `/dev/kvm` is absent
+/// (a skip), a panic under `CI` when it is present but unusable.
+pub fn kvm_ready() -> Result<(), String> {
+    if !Path::new("/dev/kvm").exists() {
+        return Err("/dev/kvm is absent".into());
+    }
+    #[cfg(feature = "virt-kvm")]
+    {
+        static USABLE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+        let usable = USABLE.get_or_init(|| {
+            let pool = vm::vm_virt_kvm::Pool::new(Default::default(), 0, 0);
+            pool.and_then(|p| p.create()).map(drop).map_err(|e| e.to_string())
+        });
+        if let Err(e) = usable {
+            let why = format!("/dev/kvm is present but unusable: {e}");
+            assert!(std::env::var_os("CI").is_none(), "{why}");
+            return Err(why);
+        }
+    }
+    Ok(())
 }
 
 /// Every engine compiled into this build.
 pub const ENGINES: &[EngineUnderTest] = &[
     #[cfg(feature = "engine-cranelift")]
-    EngineUnderTest { id: "engine-cranelift", wast: |p| vm::wast::run_wast_file::<CraneliftVm>(p) },
+    EngineUnderTest {
+        id: "engine-cranelift",
+        wast: |p| vm::wast::run_wast_file::<CraneliftVm>(p),
+        ready: || Ok(()),
+    },
+    #[cfg(all(feature = "engine-cranelift", feature = "virt-kvm"))]
+    EngineUnderTest {
+        id: "engine-cranelift+virt-kvm",
+        wast: |p| vm::wast::run_wast_file::<CraneliftKvmVm>(p),
+        ready: kvm_ready,
+    },
     #[cfg(feature = "engine-interp")]
     EngineUnderTest {
         id: "engine-interp",
         wast: |p| vm::wast::run_wast_file_with::<InterpVm>(p, &interp_settings()),
+        ready: || Ok(()),
     },
 ];

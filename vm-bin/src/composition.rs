@@ -16,8 +16,10 @@ use vm_simd_avx2 as _;
 use vm_simd_scalar as _;
 #[cfg(feature = "simd-sse41")]
 use vm_simd_sse41 as _;
-#[cfg(feature = "virt-host")]
+#[cfg(all(feature = "virt-host", not(feature = "virt-kvm")))]
 use vm_virt_host as _;
+#[cfg(feature = "virt-kvm")]
+use vm_virt_kvm as _;
 
 vm_core::compose! {
     /// The VM this binary runs: one plugin per slot, picked by Cargo features.
@@ -27,7 +29,9 @@ vm_core::compose! {
             #[cfg(feature = "engine-interp")] vm_engine_interp::Interp,
         },
         virt: {
-            #[cfg(feature = "virt-host")] vm_virt_host::HostVirt,
+            // virt-kvm takes the place of the default virt-host when enabled.
+            #[cfg(all(feature = "virt-host", not(feature = "virt-kvm")))] vm_virt_host::HostVirt,
+            #[cfg(feature = "virt-kvm")] vm_virt_kvm::KvmVirt,
         },
         simd: {
             #[cfg(feature = "simd-scalar")] vm_simd_scalar::SimdScalar,
@@ -52,8 +56,10 @@ pub const FEATURES: &[&str] = &[
     "engine-cranelift",
     #[cfg(feature = "engine-interp")]
     "engine-interp",
-    #[cfg(feature = "virt-host")]
+    #[cfg(all(feature = "virt-host", not(feature = "virt-kvm")))]
     "virt-host",
+    #[cfg(feature = "virt-kvm")]
+    "virt-kvm",
     #[cfg(feature = "host-wasi")]
     "host-wasi",
     #[cfg(feature = "simd-scalar")]

@@ -44,6 +44,7 @@ static A: PluginMeta = PluginMeta {
         req: "^1",
         comparators: &[cmp(ReqOp::Caret, 1, None, None)],
         suggest: &[],
+        ordered: true,
     }],
     declares: &[],
     config: &[],
@@ -103,7 +104,7 @@ fn unmet_names_the_plugins_and_the_capability() {
     let jit = meta(
         "jit-user",
         &[],
-        &[Requirement { name: "native-code", req: "*", comparators: ANY, suggest: &[] }],
+        &[Requirement { name: "native-code", req: "*", comparators: ANY, suggest: &[], ordered: true }],
     );
     static E: &[Capability] = &[Capability { name: "engine", version: Version::new(1, 0, 0) }];
     let interp = meta("interp", E, &[]);
@@ -116,8 +117,8 @@ fn unmet_names_the_plugins_and_the_capability() {
 fn cycle_is_printed_once_around() {
     static C1: &[Capability] = &[Capability { name: "x", version: Version::new(1, 0, 0) }];
     static C2: &[Capability] = &[Capability { name: "y", version: Version::new(1, 0, 0) }];
-    let a = meta("a", C1, &[Requirement { name: "y", req: "*", comparators: ANY, suggest: &[] }]);
-    let b = meta("b", C2, &[Requirement { name: "x", req: "*", comparators: ANY, suggest: &[] }]);
+    let a = meta("a", C1, &[Requirement { name: "y", req: "*", comparators: ANY, suggest: &[], ordered: true }]);
+    let b = meta("b", C2, &[Requirement { name: "x", req: "*", comparators: ANY, suggest: &[], ordered: true }]);
     let msg = failure(&[&a, &b]);
     assert!(msg.starts_with("dependency cycle: "), "{msg}");
     assert!(msg.contains("`a` requires `y` from `b` -> `b` requires `x` from `a`"), "{msg}");
@@ -128,7 +129,7 @@ fn semver_mismatch_shows_versions() {
     static V: &[Capability] = &[Capability { name: "virt", version: Version::new(1, 4, 0) }];
     static REQ: &[Comparator] = &[cmp(ReqOp::Caret, 2, None, None)];
     static R: &[Requirement] =
-        &[Requirement { name: "virt", req: "^2", comparators: REQ, suggest: &[] }];
+        &[Requirement { name: "virt", req: "^2", comparators: REQ, suggest: &[], ordered: true }];
     let user = meta("user", &[], R);
     let virt = meta("virt-x", V, &[]);
     let msg = failure(&[&user, &virt]);
@@ -143,7 +144,7 @@ fn unknown_capability_suggests_nearest() {
     let typo = meta(
         "typo",
         &[],
-        &[Requirement { name: "native-cod", req: "*", comparators: ANY, suggest: &[] }],
+        &[Requirement { name: "native-cod", req: "*", comparators: ANY, suggest: &[], ordered: true }],
     );
     let other = meta("other", &[], &[]);
     let msg = failure(&[&typo, &other]);
@@ -168,6 +169,7 @@ fn unmet_names_suggested_providers_or_points_to_the_registry() {
         req: "*",
         comparators: ANY,
         suggest: &["jit-a", "jit-b"],
+        ordered: true,
     }];
     let other = meta("other", &[], &[]);
     let msg = failure(&[&meta("user", &[], S), &other]);
@@ -175,7 +177,7 @@ fn unmet_names_suggested_providers_or_points_to_the_registry() {
     let plain = meta(
         "user",
         &[],
-        &[Requirement { name: "native-code", req: "*", comparators: ANY, suggest: &[] }],
+        &[Requirement { name: "native-code", req: "*", comparators: ANY, suggest: &[], ordered: true }],
     );
     let msg = failure(&[&plain, &other]);
     assert!(msg.contains("`vm plugins` lists"), "{msg}");
@@ -197,7 +199,7 @@ fn vocabulary_accepts_declared_and_rejects_typos() {
     let typo = meta(
         "typo",
         &[],
-        &[Requirement { name: "native-cod", req: "*", comparators: ANY, suggest: &[] }],
+        &[Requirement { name: "native-cod", req: "*", comparators: ANY, suggest: &[], ordered: true }],
     );
     let err = std::panic::catch_unwind(move || check_vocabulary(&typo)).expect_err("typo");
     let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();

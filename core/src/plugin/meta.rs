@@ -137,6 +137,11 @@ pub struct Requirement {
     /// message when no composed plugin provides the capability (`requires =
     /// [("native-code ^1", ["acme-jit"])]`). vm-core names no provider itself.
     pub suggest: &'static [&'static str],
+    /// Whether the provider is initialized (and started) before the requiring
+    /// plugin: `true` for `requires`, `false` for `uses` (the capability must be
+    /// composed, but the plugin does not rely on its provider's lifecycle, so two
+    /// plugins may use each other's capabilities without a cycle).
+    pub ordered: bool,
 }
 
 /// One comparator of a [`Requirement`]; fields left out in the source (`^1`) are `None`.

@@ -191,6 +191,10 @@ pub enum InstantiationError {
     /// stay visible through imported memories and tables (WebAssembly 2.0 semantics).
     #[error("{0}")]
     Trap(#[from] Trap),
+    /// The `virt` plugin could not make the instance runnable (a micro-VM could
+    /// not be set up or could not map the instance's code or data).
+    #[error("virt plugin: {0}")]
+    Virt(String),
 }
 
 /// An execution limit cannot be used with this engine configuration.

@@ -155,6 +155,15 @@ pub enum NativeType {
     F64,
     /// 128 bits in an xmm register.
     V128,
+    /// A pointer in a general-purpose register to the calling instance's
+    /// [`VMContext`] (the first parameter of runtime functions). A `virt` plugin
+    /// that runs guest code apart from the host checks that it is the context of
+    /// an instance of the calling store before the host function sees it.
+    VmCtx,
+    /// A pointer in a general-purpose register to runtime data the guest may
+    /// read (a funcref, say), or null. A `virt` plugin that runs guest code apart
+    /// from the host checks that it points into memory the guest can reach.
+    GuestPtr,
 }
 
 /// A host function that generated code calls: its host address and signature
@@ -188,6 +197,8 @@ pub struct Entry {
     pub code: *const u8,
     /// A 16-byte slot per parameter and per result.
     pub args: *mut u128,
+    /// How many slots `args` has (the larger of the parameter and result counts).
+    pub slots: usize,
 }
 
 /// The stack guest code of a call runs on.
@@ -322,7 +333,8 @@ impl CallState {
         self.host_calls = 0;
     }
 
-    /// Runs `entry` with `virt`, with this state current on this thread (so that
+    /// Runs `entry` with `virt` (`store` is the calling store's
+    /// [`Store::virt_state`]), with this state current on this thread (so that
     /// [`set_pending`], [`count_host_call`] and the plugin's trap handling reach
     /// it). Returns `true` when the code returned (results are in `entry.args`) and
     /// `false` when it trapped (`trap`, `pending` and the frames say why).
@@ -331,11 +343,16 @@ impl CallState {
     /// As [`Virt::enter`]; the state was readied ([`CallState::new`] or
     /// [`CallState::reset`]) for the store whose code `entry` runs, which stays live
     /// and unchanged in its instance list during the call.
-    pub unsafe fn enter<V: Virt>(&mut self, virt: &mut V, entry: Entry) -> bool {
+    pub unsafe fn enter<V: Virt>(
+        &mut self,
+        virt: &mut V,
+        store: &V::StoreState,
+        entry: Entry,
+    ) -> bool {
         self.prev = CURRENT.with(|c| c.replace(self));
         // SAFETY: the caller's contract; `self` outlives the call and is the current
         // state while guest code runs.
-        let ok = unsafe { virt.enter(self, entry) };
+        let ok = unsafe { virt.enter(store, self, entry) };
         CURRENT.with(|c| c.set(self.prev));
         ok
     }

@@ -367,6 +367,10 @@ impl SigRegistry {
 
 /// Every entity created by one linker.
 pub struct Store<C: Composition> {
+    /// The `virt` plugin's state for this store (first, so that it is dropped before
+    /// the memories and guest data it may refer to). Boxed: it is handed to the
+    /// plugin by reference while runtime functions reach the store.
+    virt: Box<<C::Virt as Virt>::StoreState>,
     /// Signatures.
     pub sigs: SigRegistry,
     /// Functions.
@@ -409,6 +413,7 @@ impl<C: Composition> Default for Store<C> {
         let ctx = guest.alloc(GuestAccess::ReadOnly, ctx);
         let state = guest.alloc(GuestAccess::ReadWrite, VMStoreState::default());
         Self {
+            virt: Box::default(),
             sigs: SigRegistry::default(),
             funcs: Vec::new(),
             memories: Vec::new(),
@@ -446,6 +451,11 @@ impl<C: Composition> Store<C> {
         self.instances.get(i.0 as usize).map(|b| &**b)
     }
 
+    /// The `virt` plugin's state for this store (see [`Virt::StoreState`]).
+    pub fn virt_state(&self) -> &<C::Virt as Virt>::StoreState {
+        &self.virt
+    }
+
     /// The store's guest data: every chunk of memory generated code may touch.
     pub fn guest_data(&self) -> &GuestData {
         &self.guest
@@ -462,7 +472,7 @@ impl<C: Composition> Store<C> {
     pub fn announce_guest_data(&mut self, virt: &mut C::Virt) {
         if self.announced < self.guest.chunks().len() {
             for c in &self.guest.chunks()[self.announced..] {
-                virt.guest_data_added(c);
+                virt.guest_data_added(&self.virt, c);
             }
             self.announced = self.guest.chunks().len();
         }

@@ -43,6 +43,14 @@ pub trait Virt: Plugin {
     /// A linear memory's backing storage.
     type Memory: LinearMemory;
 
+    /// What the plugin keeps per store: nothing for code running in this process
+    /// (`()`), a micro-VM for a plugin that runs each store's guest code in one.
+    /// Created empty with the store ([`Store::virt_state`]) and dropped with it,
+    /// before the store's memories and guest data are released. It is handed out
+    /// by shared reference while guest code runs (runtime functions reach the
+    /// store meanwhile), so a plugin that changes it uses interior mutability.
+    type StoreState: Default + Send + 'static;
+
     /// Creates a memory of `ty.min` pages, able to grow to `ty.max` (or 4 GiB).
     ///
     /// # Errors
@@ -105,13 +113,16 @@ pub trait Virt: Plugin {
         Ok(())
     }
 
-    /// The stack the next call's guest code runs on; the engine writes its `limit`
-    /// to the store context before [`Virt::enter`]. The default: an empty stack.
-    fn guest_stack(&mut self) -> GuestStack {
+    /// The stack the next call into code of the store whose state is `store` runs
+    /// on; the engine writes its `limit` to the store context before
+    /// [`Virt::enter`]. The default: an empty stack.
+    fn guest_stack(&mut self, store: &Self::StoreState) -> GuestStack {
+        let _ = store;
         GuestStack::default()
     }
 
-    /// Runs `entry` to completion: returns `true` when the code returned (results
+    /// Runs `entry` (a call into code of the store whose state is `store`) to
+    /// completion: returns `true` when the code returned (results
     /// are in `entry.args`), `false` when it trapped. On a trap the plugin has
     /// recorded it in `state` ([`CallState::record_trap`] for a fault at a trap
     /// site; a runtime function records its own with
@@ -127,13 +138,19 @@ pub trait Virt: Plugin {
     /// store that `state` was readied for; `entry.args` has a 16-byte slot for every
     /// parameter and result; the store context's stack limit, libcall table, store
     /// and composition are set for this call.
-    unsafe fn enter(&mut self, state: &mut CallState, entry: Entry) -> bool {
-        let _ = entry;
+    unsafe fn enter(
+        &mut self,
+        store: &Self::StoreState,
+        state: &mut CallState,
+        entry: Entry,
+    ) -> bool {
+        let _ = (store, entry);
         state.pending = Some(Trap::host("this virt plugin cannot run native code"));
         false
     }
 
-    /// A store added `chunk` to its [guest data](crate::runtime::guest_data): memory
+    /// The store whose state is `store` added `chunk` to its
+    /// [guest data](crate::runtime::guest_data): memory
     /// generated code reads (read-only chunks) or writes (read-write chunks) that
     /// holds nothing else. A plugin that runs guest code in its own address space
     /// maps it there, at the same address, before guest code next runs; the chunk
@@ -141,7 +158,7 @@ pub trait Virt: Plugin {
     /// [`Store::announce_guest_data`](crate::runtime::Store::announce_guest_data);
     /// [`Store::guest_data`](crate::runtime::Store::guest_data) lists every chunk
     /// so far. The default ignores it (guest code runs in the host's address space).
-    fn guest_data_added(&mut self, chunk: &GuestChunk) {
-        let _ = chunk;
+    fn guest_data_added(&mut self, store: &Self::StoreState, chunk: &GuestChunk) {
+        let _ = (store, chunk);
     }
 }

@@ -88,18 +88,18 @@ impl Libcall {
     /// The function's parameters and result (System V; pointers are `I64`): the
     /// one description both the generated calls and the `virt` plugin use.
     pub const fn native_signature(self) -> (&'static [NativeType], Option<NativeType>) {
-        use NativeType::{I32, I64};
+        use NativeType::{GuestPtr as P, I32, I64, VmCtx as V};
         match self {
-            Libcall::MemoryGrow => (&[I64, I32, I32], Some(I32)),
-            Libcall::MemoryFill => (&[I64, I32, I32, I32, I32], Some(I32)),
+            Libcall::MemoryGrow => (&[V, I32, I32], Some(I32)),
+            Libcall::MemoryFill => (&[V, I32, I32, I32, I32], Some(I32)),
             Libcall::MemoryCopy | Libcall::MemoryInit | Libcall::TableCopy | Libcall::TableInit => {
-                (&[I64, I32, I32, I32, I32, I32], Some(I32))
+                (&[V, I32, I32, I32, I32, I32], Some(I32))
             }
-            Libcall::DataDrop | Libcall::ElemDrop => (&[I64, I32], None),
-            Libcall::TableGrow => (&[I64, I32, I64, I32], Some(I32)),
-            Libcall::TableFill => (&[I64, I32, I32, I64, I32], Some(I32)),
-            Libcall::HostCall => (&[I64, I64, I64], Some(I32)),
-            Libcall::WasmCallEvent => (&[I64, I64], None),
+            Libcall::DataDrop | Libcall::ElemDrop => (&[V, I32], None),
+            Libcall::TableGrow => (&[V, I32, I64, I32], Some(I32)),
+            Libcall::TableFill => (&[V, I32, I32, I64, I32], Some(I32)),
+            Libcall::HostCall => (&[V, P, I64], Some(I32)),
+            Libcall::WasmCallEvent => (&[V, P], None),
         }
     }
 
@@ -134,7 +134,7 @@ impl Libcall {
 fn native_ir_type(t: NativeType) -> Type {
     match t {
         NativeType::I32 => types::I32,
-        NativeType::I64 => types::I64,
+        NativeType::I64 | NativeType::VmCtx | NativeType::GuestPtr => types::I64,
         NativeType::F32 => types::F32,
         NativeType::F64 => types::F64,
         NativeType::V128 => types::I8X16,

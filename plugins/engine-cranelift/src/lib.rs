@@ -662,7 +662,7 @@ impl Engine for Cranelift {
             *slot = to_slot(store, a);
         }
         let libcalls = Self::linked(plugins).map_err(|e| Trap::host(e.to_string()))?.as_ptr();
-        let stack = plugins.virt_mut().guest_stack();
+        let stack = plugins.virt_mut().guest_stack(store.virt_state());
         let mut state = match plugins.engine_mut().call_state.take() {
             Some(mut st) => {
                 st.reset(store, stack);
@@ -682,12 +682,12 @@ impl Engine for Cranelift {
             ctx.plugins = (plugins as *mut C).cast();
             saved
         };
-        let entry = Entry { trampoline, vmctx, code: fcode, args: buf.as_mut_ptr() };
+        let entry = Entry { trampoline, vmctx, code: fcode, args: buf.as_mut_ptr(), slots };
         // SAFETY: `trampoline` is the entry trampoline for the function's type, `fcode`
         // its code and `vmctx` its instance context, all of a module the store keeps
         // alive; `buf` has a slot for every parameter and result; the store context is
         // set for this call and `state` readied for this store.
-        let ok = unsafe { state.enter(plugins.virt_mut(), entry) };
+        let ok = unsafe { state.enter(plugins.virt_mut(), (*store_ptr).virt_state(), entry) };
         // SAFETY: the call is over; restore what a caller further out had set.
         unsafe {
             let ctx = &mut *(*store_ptr).vm_store_context();

@@ -409,6 +409,14 @@ unsafe extern "C" fn host_call<C: Composition>(
             // Arguments and results on the stack for ordinary host signatures.
             const MAX: usize = 16;
             let (np, nr) = (def.params.len(), def.results.len());
+            // The slots are the trampoline's, on the guest stack of this call: refuse
+            // anything else (a corrupted pointer must not make the host write
+            // elsewhere).
+            let st = native::current();
+            let (v, n) = (values as usize, 16 * np.max(nr));
+            if st.is_null() || v < (*st).stack_lo || v.saturating_add(n) > (*st).entry_sp {
+                return Err(Trap::host("host call with its values outside the guest stack"));
+            }
             let (mut small_args, mut small_results) = ([Val::I32(0); MAX], [Val::I32(0); MAX]);
             let (mut large_args, mut large_results) = (Vec::new(), Vec::new());
             let args: &mut [Val] = if np <= MAX {

@@ -67,6 +67,7 @@ impl Plugin for TestVirt {
 impl Virt for TestVirt {
     const GUARD_PAGES: bool = false;
     type Memory = TestMemory;
+    type StoreState = ();
 
     fn new_memory(&mut self, ty: &MemoryType) -> Result<TestMemory, MemoryError> {
         if ty.min > MAX_PAGES {

@@ -95,6 +95,7 @@ impl Virt for HostVirt {
     const GUARD_PAGES: bool = true;
     const NATIVE_CODE: bool = true;
     type Memory = MmapMemory;
+    type StoreState = ();
 
     fn new_memory(&mut self, ty: &MemoryType) -> Result<MmapMemory, MemoryError> {
         if ty.min > self.config.max_memory_pages {
@@ -124,11 +125,11 @@ impl Virt for HostVirt {
     // in this process, calls host functions at their own addresses and reaches
     // every runtime structure where it is.
 
-    fn guest_stack(&mut self) -> GuestStack {
+    fn guest_stack(&mut self, _: &()) -> GuestStack {
         native::guest_stack()
     }
 
-    unsafe fn enter(&mut self, state: &mut CallState, entry: Entry) -> bool {
+    unsafe fn enter(&mut self, _: &(), state: &mut CallState, entry: Entry) -> bool {
         // SAFETY: the caller's contract is `native::enter`'s.
         unsafe { native::enter(state, entry) }
     }

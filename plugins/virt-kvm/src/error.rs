@@ -67,6 +67,9 @@ pub enum KvmError {
     /// was pending.
     #[error("no host call is pending")]
     NoHostCall,
+    /// The store has no micro-VM (it has no instance yet).
+    #[error("the store has no micro-VM yet")]
+    NoVm,
     /// The guest stack pointer recorded by a host-call stub is not inside the
     /// guest stack, so no nested frame can be pushed below it.
     #[error("guest stack pointer {rsp:#x} is outside the guest stack")]

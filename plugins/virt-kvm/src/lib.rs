@@ -107,11 +107,13 @@ mod error;
 mod host_call;
 mod interrupt;
 mod layout;
+mod memory;
 mod paging;
 mod pool;
 mod sandbox;
 mod space;
 mod stubs;
+mod virt;
 
 pub use error::{KvmError, UnexpectedExit};
 pub use host_call::{HostCall, HostReturn, call_sysv};
@@ -120,7 +122,9 @@ pub use layout::{PORT_FAULT, PORT_HOST_CALL, PORT_RETURN, window};
 pub use paging::Prot;
 pub use pool::Pool;
 pub use sandbox::{Exit, Fault, Sandbox, SandboxConfig};
+pub use memory::KvmMemory;
 pub use stubs::{HOST_CALL_STUB_LEN, host_call_stub};
+pub use virt::{KvmStore, KvmVirt, KvmVirtConfig};
 
 /// Page-aligned host memory holding machine code, readable and executable by
 /// the host too: a stand-in for a JIT's code memory in examples and tests.

@@ -107,6 +107,8 @@ pub struct Sandbox {
     in_host_call: bool,
     readonly_slots: bool,
     interrupt: Arc<Shared>,
+    /// The stack pointer the innermost call started with.
+    entry_rsp: u64,
 }
 
 /// Bytes at the top of the guest stack that a reset zeroes in place rather
@@ -159,6 +161,7 @@ impl Sandbox {
             in_host_call: false,
             readonly_slots,
             interrupt: Shared::new(run),
+            entry_rsp: 0,
         };
         let arena = sb.tables.arena();
         sb.sys[0] = sb.space.add(arena.addr(), arena.len() as u64, Some(0))?;
@@ -445,7 +448,29 @@ impl Sandbox {
     /// pointer outside the guest stack, [`KvmError::UnexpectedExit`] and the
     /// ioctl errors.
     pub fn call(&mut self, entry: u64, args: [u64; 6]) -> Result<Exit, KvmError> {
+        self.call_reserving(entry, args, 0)
+    }
+
+    /// As [`Sandbox::call`], keeping the top `reserved` bytes of the guest stack
+    /// (rounded up to 16) out of the call's frames when it is not nested: the
+    /// caller may put data there (an argument buffer) before the call. Returns
+    /// the exit and the stack pointer the call started with.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Sandbox::call`], and [`KvmError::BadRange`] when `reserved`
+    /// leaves less than 64 KiB of stack.
+    pub fn call_reserving(
+        &mut self,
+        entry: u64,
+        args: [u64; 6],
+        reserved: u64,
+    ) -> Result<Exit, KvmError> {
         let (lo, top) = self.stack();
+        let reserved = reserved.next_multiple_of(16);
+        if reserved > top - lo - (64 << 10) {
+            return Err(KvmError::BadRange { addr: top - reserved, len: reserved });
+        }
         let rsp = if self.in_host_call {
             let outer = self.private.read_u64(shared::RSP);
             if outer < lo + 256 || outer > top {
@@ -458,8 +483,9 @@ impl Sandbox {
             ((outer - 128) & !15) - 8
         } else {
             self.interrupt.clear();
-            top - 8
+            top - reserved - 8
         };
+        self.entry_rsp = rsp;
         // The stack is host memory at the guest's address, and `rsp` is inside it.
         let off = (rsp - self.stack.addr()) as usize;
         self.stack.write_u64(off, self.window + layout::USER_CODE);
@@ -494,6 +520,23 @@ impl Sandbox {
         self.private.write_u64(shared::RDX, ret.rdx);
         self.private.write(shared::XMM, &ret.xmm0.to_le_bytes());
         self.run()
+    }
+
+    /// The stack pointer the innermost call started with (where its return
+    /// address is): frames of the call lie below it.
+    pub fn entry_rsp(&self) -> u64 {
+        self.entry_rsp
+    }
+
+    /// Whether `[addr, addr + len)` lies inside one region registered with
+    /// [`Sandbox::map`] (whatever its protection).
+    pub fn is_mapped(&self, addr: u64, len: u64) -> bool {
+        self.space.find(addr, len.max(1)).is_ok_and(|r| r.slot >= SYSTEM_SLOTS)
+    }
+
+    /// Whether a host call is waiting for [`Sandbox::resume`].
+    pub fn in_host_call(&self) -> bool {
+        self.in_host_call
     }
 
     /// Abandons every pending host call and nested call (after a trap

@@ -100,11 +100,12 @@ fn run(func_off: usize) -> (bool, Box<CallState>, u128) {
         vmctx: std::ptr::null_mut(),
         code: (base + func_off) as *const u8,
         args: args.as_mut_ptr(),
+        slots: 1,
     };
     let mut virt = crate::HostVirt::new(Default::default()).unwrap();
     // SAFETY: the trampoline and functions above follow the entry convention and
     // touch nothing but `args`.
-    let ok = unsafe { state.enter(&mut virt, entry) };
+    let ok = unsafe { state.enter(&mut virt, &(), entry) };
     (ok, state, args[0])
 }
 
