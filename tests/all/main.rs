@@ -8,6 +8,7 @@ mod custom_vm;
 mod engines;
 mod fuzz_regressions;
 mod hosts;
+mod isolation;
 mod limits;
 mod messages;
 mod new_plugin;

@@ -85,3 +85,13 @@ fn interp_returns_every_trap() {
 fn cranelift_returns_every_trap() {
     check::<crate::engines::CraneliftVm>("engine-cranelift", &[]);
 }
+
+#[cfg(all(feature = "engine-cranelift", feature = "virt-kvm"))]
+#[test]
+fn cranelift_in_a_micro_vm_returns_every_trap() {
+    if let Err(why) = crate::engines::kvm_ready() {
+        println!("skipped: {why}");
+        return;
+    }
+    check::<crate::engines::CraneliftKvmVm>("engine-cranelift+virt-kvm", &[]);
+}

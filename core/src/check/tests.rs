@@ -104,7 +104,13 @@ fn unmet_names_the_plugins_and_the_capability() {
     let jit = meta(
         "jit-user",
         &[],
-        &[Requirement { name: "native-code", req: "*", comparators: ANY, suggest: &[], ordered: true }],
+        &[Requirement {
+            name: "native-code",
+            req: "*",
+            comparators: ANY,
+            suggest: &[],
+            ordered: true,
+        }],
     );
     static E: &[Capability] = &[Capability { name: "engine", version: Version::new(1, 0, 0) }];
     let interp = meta("interp", E, &[]);
@@ -117,8 +123,16 @@ fn unmet_names_the_plugins_and_the_capability() {
 fn cycle_is_printed_once_around() {
     static C1: &[Capability] = &[Capability { name: "x", version: Version::new(1, 0, 0) }];
     static C2: &[Capability] = &[Capability { name: "y", version: Version::new(1, 0, 0) }];
-    let a = meta("a", C1, &[Requirement { name: "y", req: "*", comparators: ANY, suggest: &[], ordered: true }]);
-    let b = meta("b", C2, &[Requirement { name: "x", req: "*", comparators: ANY, suggest: &[], ordered: true }]);
+    let a = meta(
+        "a",
+        C1,
+        &[Requirement { name: "y", req: "*", comparators: ANY, suggest: &[], ordered: true }],
+    );
+    let b = meta(
+        "b",
+        C2,
+        &[Requirement { name: "x", req: "*", comparators: ANY, suggest: &[], ordered: true }],
+    );
     let msg = failure(&[&a, &b]);
     assert!(msg.starts_with("dependency cycle: "), "{msg}");
     assert!(msg.contains("`a` requires `y` from `b` -> `b` requires `x` from `a`"), "{msg}");
@@ -144,7 +158,13 @@ fn unknown_capability_suggests_nearest() {
     let typo = meta(
         "typo",
         &[],
-        &[Requirement { name: "native-cod", req: "*", comparators: ANY, suggest: &[], ordered: true }],
+        &[Requirement {
+            name: "native-cod",
+            req: "*",
+            comparators: ANY,
+            suggest: &[],
+            ordered: true,
+        }],
     );
     let other = meta("other", &[], &[]);
     let msg = failure(&[&typo, &other]);
@@ -177,7 +197,13 @@ fn unmet_names_suggested_providers_or_points_to_the_registry() {
     let plain = meta(
         "user",
         &[],
-        &[Requirement { name: "native-code", req: "*", comparators: ANY, suggest: &[], ordered: true }],
+        &[Requirement {
+            name: "native-code",
+            req: "*",
+            comparators: ANY,
+            suggest: &[],
+            ordered: true,
+        }],
     );
     let msg = failure(&[&plain, &other]);
     assert!(msg.contains("`vm plugins` lists"), "{msg}");
@@ -199,7 +225,13 @@ fn vocabulary_accepts_declared_and_rejects_typos() {
     let typo = meta(
         "typo",
         &[],
-        &[Requirement { name: "native-cod", req: "*", comparators: ANY, suggest: &[], ordered: true }],
+        &[Requirement {
+            name: "native-cod",
+            req: "*",
+            comparators: ANY,
+            suggest: &[],
+            ordered: true,
+        }],
     );
     let err = std::panic::catch_unwind(move || check_vocabulary(&typo)).expect_err("typo");
     let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();

@@ -119,10 +119,10 @@ pub use error::{KvmError, UnexpectedExit};
 pub use host_call::{HostCall, HostReturn, call_sysv};
 pub use interrupt::{Interrupter, interrupt_signal};
 pub use layout::{PORT_FAULT, PORT_HOST_CALL, PORT_RETURN, window};
+pub use memory::KvmMemory;
 pub use paging::Prot;
 pub use pool::Pool;
 pub use sandbox::{Exit, Fault, Sandbox, SandboxConfig};
-pub use memory::KvmMemory;
 pub use stubs::{HOST_CALL_STUB_LEN, host_call_stub};
 pub use virt::{KvmStore, KvmVirt, KvmVirtConfig};
 

@@ -44,8 +44,8 @@ use vm_core::{Plugin, PluginError};
 use crate::layout::{HostMapping, PAGE};
 use crate::memory::{KvmMemory, MemoryShared};
 use crate::{
-    Exit, HOST_CALL_STUB_LEN, Interrupter, KvmError, Pool, Prot, Sandbox, SandboxConfig,
-    call_sysv, host_call_stub,
+    Exit, HOST_CALL_STUB_LEN, Interrupter, KvmError, Pool, Prot, Sandbox, SandboxConfig, call_sysv,
+    host_call_stub,
 };
 
 /// Bytes kept free below the guest stack limit (the stubs' return addresses).
@@ -579,7 +579,9 @@ impl Virt for KvmVirt {
                     let ok = lc.is_some_and(|lc| {
                         lc.params
                             .iter()
-                            .filter(|t| !matches!(t, NativeType::F32 | NativeType::F64 | NativeType::V128))
+                            .filter(|t| {
+                                !matches!(t, NativeType::F32 | NativeType::F64 | NativeType::V128)
+                            })
                             .zip(call.args)
                             .all(|(&t, a)| vm.allowed(t, a))
                     });
@@ -671,28 +673,29 @@ impl Watchdog {
     fn start() -> Self {
         let shared = Arc::new((Mutex::new(WatchState::default()), Condvar::new()));
         let s = shared.clone();
-        let spawned = std::thread::Builder::new().name("virt-kvm-watchdog".into()).spawn(move || {
-            let (m, cv) = &*s;
-            let mut st = m.lock().unwrap_or_else(|e| e.into_inner());
-            loop {
-                if st.stop {
-                    return;
-                }
-                match &st.armed {
-                    None => st = cv.wait(st).unwrap_or_else(|e| e.into_inner()),
-                    Some((deadline, i)) => {
-                        let now = Instant::now();
-                        if now >= *deadline {
-                            i.interrupt();
-                            st.armed = None;
-                        } else {
-                            let d = *deadline - now;
-                            st = cv.wait_timeout(st, d).unwrap_or_else(|e| e.into_inner()).0;
+        let spawned =
+            std::thread::Builder::new().name("virt-kvm-watchdog".into()).spawn(move || {
+                let (m, cv) = &*s;
+                let mut st = m.lock().unwrap_or_else(|e| e.into_inner());
+                loop {
+                    if st.stop {
+                        return;
+                    }
+                    match &st.armed {
+                        None => st = cv.wait(st).unwrap_or_else(|e| e.into_inner()),
+                        Some((deadline, i)) => {
+                            let now = Instant::now();
+                            if now >= *deadline {
+                                i.interrupt();
+                                st.armed = None;
+                            } else {
+                                let d = *deadline - now;
+                                st = cv.wait_timeout(st, d).unwrap_or_else(|e| e.into_inner()).0;
+                            }
                         }
                     }
                 }
-            }
-        });
+            });
         Watchdog { shared, running: spawned.is_ok() }
     }
 
