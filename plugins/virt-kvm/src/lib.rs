@@ -1,6 +1,36 @@
-//! The micro-VM layer of the future `virt-kvm` plugin: machine code produced by
-//! a JIT for the host runs unchanged inside a KVM guest, one small VM per
-//! instance, and can reach only the host memory registered with it.
+//! The `virt-kvm` plugin: guest code of engines that generate machine code
+//! (`native-code`, i.e. engine-cranelift) runs in a KVM micro-VM, one per store,
+//! and can reach only the host memory registered with it: its code (read +
+//! execute), its linear memories (read + write, unmapped guard regions past them),
+//! the store's runtime data (read-only or read-write as the guest needs), a stack
+//! with a guard page and one shared page for calls. A JIT or runtime bug that
+//! makes guest code touch anything else ends in a trap, not in host memory.
+//!
+//! ```text
+//! # vm-bin: virt-kvm takes the place of virt-host
+//! cargo build --release -p vm-bin --features virt-kvm
+//! ```
+//!
+//! | config key | default | meaning |
+//! |---|---|---|
+//! | `max_call_depth` | 100000 | deepest wasm call stack; deeper traps with `call stack exhausted` |
+//! | `max_stack_slots` | 4194304 | operand stack (8-byte slots) per call from the host |
+//! | `max_memory_pages` | 65536 | guest memory limit: largest linear memory, in 64 KiB pages |
+//! | `max_table_elements` | 10000000 | largest table |
+//! | `pool_size` | 2 | micro-VMs prepared at start and kept idle for reuse (0: one is built and destroyed per store) |
+//! | `stack_kib` | 8192 | guest stack per micro-VM |
+//! | `timeout_ms` | 0 | wall-clock limit of one call from the host: the vCPU is kicked out and the call traps with `interrupted` (0: none) |
+//!
+//! Stats (`vm run --stats`): `vms_acquired`, `vms_created`, `vms_idle`,
+//! `vm_acquire_us` and `vm_release_us` (taking a micro-VM from the pool, resetting
+//! it), `vcpu_run_us` (time inside guest calls, host calls included),
+//! `exits_returned`, `exits_host_call`, `exits_fault`, `exits_interrupted`,
+//! `exits_error`, `host_calls_refused` (host calls whose pointer arguments were not
+//! the store's), `regions_mapped`, `memories_created`; `memory_bytes` is the
+//! committed linear memory.
+//!
+//! The plugin ([`KvmVirt`], module `virt.rs`) sits on the micro-VM layer below,
+//! usable on its own:
 //!
 //! ```
 //! use vm_virt_kvm::{Exit, Pool, SandboxConfig};
@@ -72,6 +102,15 @@
 //! which is fine for faults); `out` at CPL3 is an I/O exit; `hlt` at CPL3 is a
 //! #GP, which is why returns end in an `out`. The same layout runs on VMX and
 //! SVM hosts unchanged.
+//!
+//! # What it does not isolate
+//!
+//! Side channels (caches, speculation, timing) are not addressed, and the host
+//! calls guest code may make (WASI and the runtime functions) are the attack
+//! surface left: their arguments are checked where they are pointers (an instance
+//! context must be one of the calling store's, other pointers must lie in its
+//! runtime data, host-call values on its guest stack), but the functions run in the
+//! host process.
 //!
 //! # Costs on the development host (nested KVM-PVM, 2 shared cores)
 //!
