@@ -138,7 +138,7 @@ fn wrong_machine_code_cannot_reach_the_host() {
 
     // A jump into the host heap (bytes that would return) and into linear memory
     // (writable, so never executable): instruction-fetch faults.
-    let heap = vec![0xc3u8; 64];
+    let heap = Box::new([0xc3u8; 64]);
     let f = fault(g.run(&jump(heap.as_ptr() as u64)), "run the host heap");
     assert_eq!((f.vector, f.rip), (14, heap.as_ptr() as u64), "{f:?}");
     g.vm.invoke(&mut g.linker, g.inst, "poke", &[Val::I32(64), Val::I32(0xc3)]).unwrap();

@@ -165,8 +165,8 @@ impl Plugin for KvmVirt {
     type Config = KvmVirtConfig;
 
     fn new(config: KvmVirtConfig) -> Result<Self, PluginError> {
-        let mut sc = SandboxConfig::default();
-        sc.stack_size = u64::from(config.stack_kib) << 10;
+        let sc =
+            SandboxConfig { stack_size: u64::from(config.stack_kib) << 10, ..Default::default() };
         let n = config.pool_size as usize;
         let pool = Pool::new(sc, n, n).map_err(|e| PluginError::new("virt-kvm", e.to_string()))?;
         let stats = Arc::new(Counters::default());
