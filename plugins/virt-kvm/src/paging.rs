@@ -83,6 +83,12 @@ impl PageTables {
         self.stale
     }
 
+    /// Makes the next [`PageTables::stale`] true: KVM must drop its whole shadow
+    /// (translations were removed without deleting their slots).
+    pub(crate) fn mark_stale(&mut self) {
+        self.stale = true;
+    }
+
     pub(crate) fn synced(&mut self) {
         self.stale = false;
     }

@@ -19,6 +19,8 @@ pub struct Pool {
     config: SandboxConfig,
     idle: Mutex<Vec<Sandbox>>,
     max_idle: usize,
+    /// Owners of memory idle sandboxes keep mapped (dropped after them).
+    keep: Mutex<Vec<std::sync::Arc<dyn std::any::Any + Send + Sync>>>,
 }
 
 impl Pool {
@@ -34,7 +36,14 @@ impl Pool {
         let cpuid = kvm
             .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
             .map_err(|e| KvmError::ioctl("KVM_GET_SUPPORTED_CPUID", e))?;
-        let pool = Pool { kvm, cpuid, config, idle: Mutex::new(Vec::new()), max_idle };
+        let pool = Pool {
+            kvm,
+            cpuid,
+            config,
+            idle: Mutex::new(Vec::new()),
+            max_idle,
+            keep: Mutex::new(Vec::new()),
+        };
         let mut ready = Vec::with_capacity(prepared);
         for _ in 0..prepared {
             ready.push(pool.create()?);
@@ -72,13 +81,19 @@ impl Pool {
     /// Resets `sandbox` and keeps it for the next [`Pool::acquire`]; drops it
     /// if the reset fails or the pool is full.
     pub fn release(&self, mut sandbox: Sandbox) {
-        if sandbox.reset().is_err() {
+        if self.lock().len() >= self.max_idle || sandbox.reset().is_err() {
             return;
         }
         let mut idle = self.lock();
         if idle.len() < self.max_idle {
             idle.push(sandbox);
         }
+    }
+
+    /// Keeps `owner` alive as long as the pool: memory that sandboxes keep
+    /// mapped across resets ([`Sandbox::map_kept`]) belongs to it.
+    pub fn keep_alive(&self, owner: std::sync::Arc<dyn std::any::Any + Send + Sync>) {
+        self.keep.lock().unwrap_or_else(|e| e.into_inner()).push(owner);
     }
 
     /// How many sandboxes are idle.

@@ -109,6 +109,13 @@ pub struct Sandbox {
     interrupt: Arc<Shared>,
     /// The stack pointer the innermost call started with.
     entry_rsp: u64,
+    /// User regions a reset left registered with KVM (slot kept) but unmapped
+    /// from the page tables: a later [`Sandbox::map`] of exactly the same range
+    /// revives one without an ioctl (changing memory slots is the costly part
+    /// of setting up a user on PVM).
+    stale: Vec<u64>,
+    /// User regions a reset keeps mapped ([`Sandbox::map_kept`]).
+    kept: Vec<u64>,
 }
 
 /// Bytes at the top of the guest stack that a reset zeroes in place rather
@@ -162,6 +169,8 @@ impl Sandbox {
             readonly_slots,
             interrupt: Shared::new(run),
             entry_rsp: 0,
+            stale: Vec::new(),
+            kept: Vec::new(),
         };
         let arena = sb.tables.arena();
         sb.sys[0] = sb.space.add(arena.addr(), arena.len() as u64, Some(0))?;
@@ -336,13 +345,67 @@ impl Sandbox {
         if addr < self.window + layout::WINDOW_LEN && self.window < addr + len {
             return Err(KvmError::BadRange { addr, len });
         }
-        let r = self.space.add(addr, len, None)?;
+        if let Some(i) = self.stale.iter().position(|&a| a == addr)
+            && let Ok(r) = self.space.find(addr, len)
+            && r.addr == addr
+            && r.len == len
+        {
+            // The slot of an earlier user's region of exactly this range is still
+            // registered: only the page tables change (KVM's shadow of the old
+            // translations was dropped by the reset's sync, or will be before the
+            // guest next runs).
+            self.stale.swap_remove(i);
+            self.tables.set(addr, r.gpa, len, leaf_flags(prot, true))?;
+            return Ok(());
+        }
+        self.retire_stale(|r| addr < r.addr + r.len && r.addr < addr + len)?;
+        let r = match self.space.add(addr, len, None) {
+            Err(KvmError::OutOfSlots { .. }) if !self.stale.is_empty() => {
+                self.retire_stale(|_| true)?;
+                self.space.add(addr, len, None)?
+            }
+            other => other?,
+        };
         if let Err(e) = self.register(r, false) {
             self.space.remove(addr);
             return Err(e);
         }
         // A new slot: KVM holds nothing for it, whatever `set` reports.
         self.tables.set(addr, r.gpa, len, leaf_flags(prot, true))?;
+        Ok(())
+    }
+
+    /// As [`Sandbox::map`], for a region that [`Sandbox::reset`] keeps mapped
+    /// (memory shared by every user of the sandbox, such as host-call stubs).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Sandbox::map`].
+    ///
+    /// # Safety
+    ///
+    /// As [`Sandbox::map`], for as long as the sandbox lives.
+    pub unsafe fn map_kept(&mut self, addr: u64, len: u64, prot: Prot) -> Result<(), KvmError> {
+        // SAFETY: the caller's contract.
+        unsafe { self.map(addr, len, prot)? };
+        self.kept.push(addr);
+        Ok(())
+    }
+
+    /// Unregisters the stale regions `which` selects.
+    fn retire_stale(&mut self, which: impl Fn(&Region) -> bool) -> Result<(), KvmError> {
+        let mut i = 0;
+        while i < self.stale.len() {
+            let addr = self.stale[i];
+            match self.space.find(addr, PAGE) {
+                Ok(r) if r.addr == addr && which(&r) => {
+                    self.stale.swap_remove(i);
+                    self.space.remove(addr);
+                    self.unregister(r)?;
+                }
+                _ => i += 1,
+            }
+        }
         Ok(())
     }
 
@@ -357,7 +420,7 @@ impl Sandbox {
     pub fn protect(&mut self, addr: u64, len: u64, prot: Prot) -> Result<(), KvmError> {
         check_range(addr, len)?;
         let r = self.space.find(addr, len)?;
-        if r.slot < SYSTEM_SLOTS {
+        if r.slot < SYSTEM_SLOTS || self.stale.contains(&r.addr) {
             return Err(KvmError::NotRegistered { addr, len });
         }
         if self.tables.set(addr, r.gpa_of(addr), len, leaf_flags(prot, true))? {
@@ -377,12 +440,13 @@ impl Sandbox {
     /// the errors of the KVM ioctl.
     pub fn unmap(&mut self, addr: u64) -> Result<(), KvmError> {
         let r = self.space.find(addr, PAGE)?;
-        if r.addr != addr || r.slot < SYSTEM_SLOTS {
+        if r.addr != addr || r.slot < SYSTEM_SLOTS || self.stale.contains(&addr) {
             return Err(KvmError::NotRegistered { addr, len: PAGE });
         }
         // Deleting the slot drops KVM's translations of it.
         self.tables.set(r.addr, r.gpa, r.len, 0)?;
         self.space.remove(addr);
+        self.kept.retain(|&a| a != addr);
         self.unregister(r)
     }
 
@@ -394,13 +458,24 @@ impl Sandbox {
     ///
     /// The errors of the ioctls and `madvise` involved.
     pub fn reset(&mut self) -> Result<(), KvmError> {
-        let users: Vec<Region> =
-            self.space.regions().filter(|r| r.slot >= SYSTEM_SLOTS).copied().collect();
+        let users: Vec<Region> = self
+            .space
+            .regions()
+            .filter(|r| {
+                r.slot >= SYSTEM_SLOTS
+                    && !self.kept.contains(&r.addr)
+                    && !self.stale.contains(&r.addr)
+            })
+            .copied()
+            .collect();
         for r in users {
+            // The slot stays registered (stale) for a later user mapping exactly
+            // this range; the page tables lose it now, and KVM's shadow of every
+            // translation goes at the next run's sync.
             self.tables.set(r.addr, r.gpa, r.len, 0)?;
-            self.space.remove(r.addr);
-            self.unregister(r)?;
+            self.stale.push(r.addr);
         }
+        self.tables.mark_stale();
         // Zeroed in place, so KVM's translations of these pages stay valid:
         // the shared page and fault stack, and the top of the guest stack
         // (where most calls stay); the rest of the stack is discarded.
@@ -531,7 +606,9 @@ impl Sandbox {
     /// Whether `[addr, addr + len)` lies inside one region registered with
     /// [`Sandbox::map`] (whatever its protection).
     pub fn is_mapped(&self, addr: u64, len: u64) -> bool {
-        self.space.find(addr, len.max(1)).is_ok_and(|r| r.slot >= SYSTEM_SLOTS)
+        self.space
+            .find(addr, len.max(1))
+            .is_ok_and(|r| r.slot >= SYSTEM_SLOTS && !self.stale.contains(&r.addr))
     }
 
     /// Whether a host call is waiting for [`Sandbox::resume`].

@@ -94,6 +94,8 @@ pub struct KvmVirt {
     pool: Arc<Pool>,
     /// The linked runtime functions (by stub id) and where their stubs live.
     linked: Option<Arc<Linked>>,
+    /// Whether the pool keeps `linked` alive.
+    linked_kept: bool,
     watchdog: Option<Watchdog>,
     committed: Arc<AtomicU64>,
     stats: Arc<Counters>,
@@ -167,14 +169,19 @@ impl Plugin for KvmVirt {
     fn new(config: KvmVirtConfig) -> Result<Self, PluginError> {
         let sc =
             SandboxConfig { stack_size: u64::from(config.stack_kib) << 10, ..Default::default() };
+        // One micro-VM is prepared now, for the first store; the pool keeps up to
+        // `pool_size` idle ones as stores are dropped.
         let n = config.pool_size as usize;
-        let pool = Pool::new(sc, n, n).map_err(|e| PluginError::new("virt-kvm", e.to_string()))?;
+        let prepared = n.min(1);
+        let pool =
+            Pool::new(sc, prepared, n).map_err(|e| PluginError::new("virt-kvm", e.to_string()))?;
         let stats = Arc::new(Counters::default());
-        bump(&stats.vms_created, n as u64);
+        bump(&stats.vms_created, prepared as u64);
         Ok(Self {
             config,
             pool: Arc::new(pool),
             linked: None,
+            linked_kept: false,
             watchdog: None,
             committed: Arc::default(),
             stats,
@@ -265,9 +272,25 @@ struct StoreVm {
     chunks: Vec<GuestChunk>,
     /// Contexts of the store's instances.
     vmctxs: Vec<usize>,
-    /// Linear memories and how much of each is open to the guest.
-    memories: Vec<(Arc<MemoryShared>, usize)>,
+    /// Linear memories and how much of each is registered and open.
+    memories: Vec<MemoryMap>,
 }
+
+/// A linear memory as mapped into a micro-VM: registered with KVM in segments
+/// that double as it grows (a slot's kernel bookkeeping is proportional to its
+/// size, so the whole 4 GiB maximum is not registered up front), committed bytes
+/// open, the rest unmapped.
+#[derive(Debug)]
+struct MemoryMap {
+    shared: Arc<MemoryShared>,
+    /// Where each registered segment ends (offsets from the base, ascending).
+    ends: Vec<usize>,
+    /// Bytes open to the guest.
+    open: usize,
+}
+
+/// Size of a memory's first registered segment.
+const FIRST_SEGMENT: usize = 64 << 20;
 
 impl std::fmt::Debug for StoreVm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -322,25 +345,45 @@ impl StoreVm {
     }
 
     fn add_memory(&mut self, m: &Arc<MemoryShared>) -> Result<(), KvmError> {
-        if self.memories.iter().any(|(k, _)| k.base == m.base) {
+        if self.memories.iter().any(|k| k.shared.base == m.base) {
             return Ok(());
         }
-        if m.max_bytes > 0 {
-            self.map(m.base, m.max_bytes, Prot::None)?;
-        }
-        self.memories.push((m.clone(), 0));
+        self.memories.push(MemoryMap { shared: m.clone(), ends: Vec::new(), open: 0 });
         self.sync_memories()
     }
 
-    /// Opens the pages memories grew by since the guest last ran.
+    /// Registers and opens the pages memories grew by since the guest last ran.
     fn sync_memories(&mut self) -> Result<(), KvmError> {
         let Some(sb) = self.sandbox.as_mut() else { return Ok(()) };
-        for (m, open) in &mut self.memories {
-            let len = m.len.load(Ordering::Acquire).min(m.max_bytes);
-            if len > *open {
-                sb.protect((m.base + *open) as u64, (len - *open) as u64, Prot::ReadWrite)?;
-                *open = len;
+        let mut maps = 0;
+        for m in &mut self.memories {
+            let s = &m.shared;
+            let len = s.len.load(Ordering::Acquire).min(s.max_bytes);
+            loop {
+                let registered = m.ends.last().copied().unwrap_or(0);
+                if len <= registered {
+                    break;
+                }
+                let want = len.max(2 * registered).max(FIRST_SEGMENT);
+                let end = want.next_multiple_of(2 << 20).min(s.max_bytes);
+                // SAFETY: the memory's reservation, which the store keeps (the
+                // store drops this state first; a reset unmaps it).
+                unsafe {
+                    sb.map((s.base + registered) as u64, (end - registered) as u64, Prot::None)?
+                };
+                maps += 1;
+                m.ends.push(end);
             }
+            // Open `[open, len)` segment by segment (each `protect` stays in one).
+            while len > m.open {
+                let seg = m.ends.iter().copied().find(|&e| e > m.open).unwrap_or(len);
+                let seg_end = seg.min(len);
+                sb.protect((s.base + m.open) as u64, (seg_end - m.open) as u64, Prot::ReadWrite)?;
+                m.open = seg_end;
+            }
+        }
+        if let Some(s) = &self.stats {
+            bump(&s.maps, maps);
         }
         Ok(())
     }
@@ -374,11 +417,26 @@ impl KvmVirt {
         vm.sandbox = Some(sb);
         vm.pool = Some(self.pool.clone());
         vm.stats = Some(self.stats.clone());
-        if let Some(l) = &self.linked {
-            vm.map(l.stubs.addr() as usize, l.stubs.len(), Prot::ReadExec)?;
-            vm.map(l.table.addr() as usize, l.table.len(), Prot::Read)?;
-            vm.linked = Some(l.clone());
+        self.map_linked(vm)
+    }
+
+    /// Maps the runtime-function stubs and their table into the store's
+    /// micro-VM, where they stay across resets (every store of this plugin uses
+    /// the same; the pool keeps them alive).
+    fn map_linked(&mut self, vm: &mut StoreVm) -> Result<(), KvmError> {
+        let (Some(l), Some(sb)) = (&self.linked, vm.sandbox.as_mut()) else { return Ok(()) };
+        for (m, prot) in [(&l.stubs, Prot::ReadExec), (&l.table, Prot::Read)] {
+            if !sb.is_mapped(m.addr(), m.len() as u64) {
+                // SAFETY: the pool keeps `l` alive as long as any sandbox (below).
+                unsafe { sb.map_kept(m.addr(), m.len() as u64, prot)? };
+                bump(&self.stats.maps, 1);
+            }
         }
+        if !self.linked_kept {
+            self.pool.keep_alive(l.clone());
+            self.linked_kept = true;
+        }
+        vm.linked = Some(l.clone());
         Ok(())
     }
 
@@ -426,6 +484,7 @@ impl Virt for KvmVirt {
                 let l = Arc::new(l);
                 let stubs = (0..libcalls.len()).map(|i| l.stub(i)).collect();
                 self.linked = Some(l);
+                self.linked_kept = false;
                 stubs
             }
             // Without stubs no runtime function can be reached; calls then trap
@@ -442,12 +501,8 @@ impl Virt for KvmVirt {
         let state = store.virt_state();
         let mut vm = state.lock();
         self.acquire(&mut vm).map_err(vm_error)?;
-        if vm.linked.is_none()
-            && let Some(l) = &self.linked
-        {
-            vm.map(l.stubs.addr() as usize, l.stubs.len(), Prot::ReadExec).map_err(vm_error)?;
-            vm.map(l.table.addr() as usize, l.table.len(), Prot::Read).map_err(vm_error)?;
-            vm.linked = Some(l.clone());
+        if vm.linked.is_none() {
+            self.map_linked(&mut vm).map_err(vm_error)?;
         }
         for c in store.guest_data().chunks() {
             vm.add_chunk(c).map_err(vm_error)?;

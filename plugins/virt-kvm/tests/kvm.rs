@@ -455,6 +455,16 @@ fn pool_reuse_does_not_leak_the_previous_users_memory() {
     map_code(&mut sb, &load);
     let f = fault(sb.call(load.addr(), [mem.addr(), 0, 0, 0, 0, 0]).unwrap());
     assert_eq!((f.vector, f.cr2), (14, mem.addr()));
+    // A new user mapping exactly the same range gets it back (the reset kept the
+    // memory slot, so no ioctl), with the protection it asks for.
+    // SAFETY: `mem` outlives the sandbox.
+    unsafe { sb.map(mem.addr(), 4096, Prot::Read) }.unwrap();
+    assert_eq!(returned(sb.call(load.addr(), [mem.addr(), 0, 0, 0, 0, 0]).unwrap()), 0x5ec);
+    let store = ExecMemory::new(&[0x48, 0x89, 0x37, 0xc3]).unwrap(); // mov [rdi], rsi; ret
+    map_code(&mut sb, &store);
+    let f = fault(sb.call(store.addr(), [mem.addr(), 1, 0, 0, 0, 0]).unwrap());
+    assert_eq!((f.vector, f.cr2), (14, mem.addr()), "read-only now");
+    assert_eq!(mem.get_u64(0), 0x5ec);
     // The stack slot the previous user wrote reads as zero: mov rax, [rsp - 8]; ret
     let peek = ExecMemory::new(&[0x48, 0x8b, 0x44, 0x24, 0xf8, 0xc3]).unwrap();
     map_code(&mut sb, &peek);
