@@ -104,7 +104,13 @@ fn unmet_names_the_plugins_and_the_capability() {
     let jit = meta(
         "jit-user",
         &[],
-        &[Requirement { name: "native-code", req: "*", comparators: ANY, suggest: &[], ordered: true }],
+        &[Requirement {
+            name: "native-code",
+            req: "*",
+            comparators: ANY,
+            suggest: &[],
+            ordered: true,
+        }],
     );
     static E: &[Capability] = &[Capability { name: "engine", version: Version::new(1, 0, 0) }];
     let interp = meta("interp", E, &[]);
@@ -117,9 +123,60 @@ fn unmet_names_the_plugins_and_the_capability() {
 fn cycle_is_printed_once_around() {
     static C1: &[Capability] = &[Capability { name: "x", version: Version::new(1, 0, 0) }];
     static C2: &[Capability] = &[Capability { name: "y", version: Version::new(1, 0, 0) }];
-    let a = meta("a", C1, &[Requirement { name: "y", req: "*", comparators: ANY, suggest: &[], ordered: true }]);
-    let b = meta("b", C2, &[Requirement { name: "x", req: "*", comparators: ANY, suggest: &[], ordered: true }]);
+    let a = meta(
+        "a",
+        C1,
+        &[Requirement { name: "y", req: "*", comparators: ANY, suggest: &[], ordered: true }],
+    );
+    let b = meta(
+        "b",
+        C2,
+        &[Requirement { name: "x", req: "*", comparators: ANY, suggest: &[], ordered: true }],
+    );
     let msg = failure(&[&a, &b]);
+    assert!(msg.starts_with("dependency cycle: "), "{msg}");
+    assert!(msg.contains("`a` requires `y` from `b` -> `b` requires `x` from `a`"), "{msg}");
+}
+
+/// `uses` both ways: each plugin needs the other's capability composed but not
+/// initialized first, so there is no cycle and both orders of the composition keep
+/// their order; the same pair with `requires` both ways is still a cycle.
+#[test]
+fn mutual_uses_is_no_cycle_but_mutual_requires_is() {
+    static C1: &[Capability] = &[Capability { name: "x", version: Version::new(1, 0, 0) }];
+    static C2: &[Capability] = &[Capability { name: "y", version: Version::new(1, 0, 0) }];
+    static USES_Y: &[Requirement] =
+        &[Requirement { name: "y", req: "*", comparators: ANY, suggest: &[], ordered: false }];
+    static USES_X: &[Requirement] =
+        &[Requirement { name: "x", req: "*", comparators: ANY, suggest: &[], ordered: false }];
+    let a = meta("a", C1, USES_Y);
+    let b = meta("b", C2, USES_X);
+    assert_eq!(check::<2>(&[&a, &b]), [0, 1]);
+    assert_eq!(check::<2>(&[&b, &a]), [0, 1]);
+
+    // A third plugin that `requires` `x` still waits for `a`, which is placed first
+    // although it only `uses` `y`.
+    static REQUIRES_X: &[Requirement] =
+        &[Requirement { name: "x", req: "*", comparators: ANY, suggest: &[], ordered: true }];
+    let c = meta("c", &[], REQUIRES_X);
+    let order = check::<3>(&[&c, &b, &a]);
+    let pos = |i: usize| order.iter().position(|&o| o == i).expect("every plugin placed");
+    assert!(pos(2) < pos(0), "`a` provides `x` and initializes before `c`: {order:?}");
+    let mut sorted = order;
+    sorted.sort_unstable();
+    assert_eq!(sorted, [0, 1, 2], "a permutation: {order:?}");
+
+    // One direction ordered is no cycle either: the provider goes first.
+    let a_req = meta(
+        "a",
+        C1,
+        &[Requirement { name: "y", req: "*", comparators: ANY, suggest: &[], ordered: true }],
+    );
+    assert_eq!(check::<2>(&[&a_req, &b]), [1, 0]);
+
+    // Ordered both ways: a cycle.
+    let b_req = meta("b", C2, REQUIRES_X);
+    let msg = failure(&[&a_req, &b_req]);
     assert!(msg.starts_with("dependency cycle: "), "{msg}");
     assert!(msg.contains("`a` requires `y` from `b` -> `b` requires `x` from `a`"), "{msg}");
 }
@@ -144,7 +201,13 @@ fn unknown_capability_suggests_nearest() {
     let typo = meta(
         "typo",
         &[],
-        &[Requirement { name: "native-cod", req: "*", comparators: ANY, suggest: &[], ordered: true }],
+        &[Requirement {
+            name: "native-cod",
+            req: "*",
+            comparators: ANY,
+            suggest: &[],
+            ordered: true,
+        }],
     );
     let other = meta("other", &[], &[]);
     let msg = failure(&[&typo, &other]);
@@ -177,7 +240,13 @@ fn unmet_names_suggested_providers_or_points_to_the_registry() {
     let plain = meta(
         "user",
         &[],
-        &[Requirement { name: "native-code", req: "*", comparators: ANY, suggest: &[], ordered: true }],
+        &[Requirement {
+            name: "native-code",
+            req: "*",
+            comparators: ANY,
+            suggest: &[],
+            ordered: true,
+        }],
     );
     let msg = failure(&[&plain, &other]);
     assert!(msg.contains("`vm plugins` lists"), "{msg}");
@@ -199,7 +268,13 @@ fn vocabulary_accepts_declared_and_rejects_typos() {
     let typo = meta(
         "typo",
         &[],
-        &[Requirement { name: "native-cod", req: "*", comparators: ANY, suggest: &[], ordered: true }],
+        &[Requirement {
+            name: "native-cod",
+            req: "*",
+            comparators: ANY,
+            suggest: &[],
+            ordered: true,
+        }],
     );
     let err = std::panic::catch_unwind(move || check_vocabulary(&typo)).expect_err("typo");
     let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
