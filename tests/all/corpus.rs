@@ -1,7 +1,8 @@
 //! The benchmark corpus (`../shared/bench`): every program prints exactly its expected
-//! output under `vm run`, with the small sizes of `cases.tsv`, on every engine.
+//! output under `vm run`, with the small sizes of `cases.tsv`, on every engine (and on
+//! engine-cranelift in KVM micro-VMs where `/dev/kvm` works).
 
-use crate::support::{BIN_ENGINES, shared, vm_with};
+use crate::support::{bin_engines, shared, vm_with};
 
 #[test]
 #[cfg_attr(vm_shared_absent, ignore = "../shared is absent (it ships beside the repository)")]
@@ -25,6 +26,7 @@ fn every_simd_program_matches_its_expected_output() {
 fn run_cases(tsv: &str) -> Option<usize> {
     let dir = shared("bench")?;
     let cases = std::fs::read_to_string(dir.join(tsv)).expect(tsv);
+    let engines: Vec<_> = bin_engines().collect();
     let mut ran = 0;
     for line in cases.lines().skip(1) {
         let (name, small) = line.split_once('\t').expect("name<TAB>args");
@@ -35,7 +37,7 @@ fn run_cases(tsv: &str) -> Option<usize> {
         let wasm = wasm.to_string_lossy();
         let mut args = vec!["run", &*wasm];
         args.extend(small.split_whitespace());
-        for engine in BIN_ENGINES {
+        for engine in &engines {
             let (code, out, err) = vm_with(engine, &args);
             assert_eq!(code, 0, "{name} on {engine}: exit {code}, stderr: {err}");
             assert_eq!(out, expected, "{name} on {engine}: wrong output");
@@ -60,6 +62,7 @@ fn fuel_consumed(stderr: &str) -> u64 {
 fn fuel_is_the_same_on_every_engine() {
     let Some(dir) = shared("bench") else { return };
     let cases = std::fs::read_to_string(dir.join("cases.tsv")).expect("cases.tsv");
+    let engines: Vec<_> = bin_engines().collect();
     for line in cases.lines().skip(1) {
         let (name, small) = line.split_once('\t').expect("name<TAB>args");
         let wasm = dir.join("wasm").join(format!("{name}.wasm"));
@@ -71,14 +74,14 @@ fn fuel_is_the_same_on_every_engine() {
             let (code, out, err) = vm_with(engine, &args);
             (code, out, fuel_consumed(&err), err)
         };
-        let full: Vec<_> = BIN_ENGINES.iter().map(|e| (e, run(e, 1 << 50))).collect();
+        let full: Vec<_> = engines.iter().map(|e| (e, run(e, 1 << 50))).collect();
         let (_, (_, _, used, _)) = &full[0];
         for (engine, (code, _, consumed, err)) in &full {
             assert_eq!(*code, 0, "{name} on {engine}: {err}");
             assert_eq!(consumed, used, "{name}: {engine} consumed {consumed}, not {used}");
         }
         assert!(*used > 1000, "{name}: {used}");
-        let half: Vec<_> = BIN_ENGINES.iter().map(|e| (e, run(e, used / 2))).collect();
+        let half: Vec<_> = engines.iter().map(|e| (e, run(e, used / 2))).collect();
         let (_, (_, out0, used0, _)) = &half[0];
         for (engine, (code, out, consumed, err)) in &half {
             assert_eq!(*code, 134, "{name} on {engine}: {err}");

@@ -115,6 +115,19 @@ pub fn kvm_ready() -> Result<(), String> {
     Ok(())
 }
 
+/// Whether to run a test of a KVM composition (`what`): [`kvm_ready`]; when not,
+/// prints why it is skipped, uncaptured, as a skip must be seen.
+pub fn kvm_should_run(what: &str) -> bool {
+    match kvm_ready() {
+        Ok(()) => true,
+        Err(why) => {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIPPED: {what}: {why}");
+            false
+        }
+    }
+}
+
 /// Every engine compiled into this build.
 pub const ENGINES: &[EngineUnderTest] = &[
     #[cfg(feature = "engine-cranelift")]

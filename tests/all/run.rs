@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use crate::support::{BIN_ENGINES, root, vm, vm_in, vm_with};
+use crate::support::{bin_engines, root, vm, vm_cmd, vm_in_with, vm_with};
 
 fn temp_dir(tag: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("vm-run-{tag}-{}", std::process::id()));
@@ -48,18 +48,22 @@ fn guest_arguments_and_exit_status() {
     let f = d.join("echo.wat");
     fs::write(&f, ECHO_ARGS).unwrap();
     let f = f.to_string_lossy();
-    let (code, out, err) = vm(&["run", &f, "-x", "hello"]);
-    assert_eq!((code, out.as_str()), (7, "-x\nhello\n"), "{err}");
-    // A `--` right after FILE is accepted and not passed on.
-    let (code, out, _) = vm(&["run", &f, "--", "-x"]);
-    assert_eq!((code, out.as_str()), (7, "-x\n"));
+    for engine in bin_engines() {
+        let (code, out, err) = vm_with(engine, &["run", &f, "-x", "hello"]);
+        assert_eq!((code, out.as_str()), (7, "-x\nhello\n"), "{engine}: {err}");
+        // A `--` right after FILE is accepted and not passed on.
+        let (code, out, err) = vm_with(engine, &["run", &f, "--", "-x"]);
+        assert_eq!((code, out.as_str()), (7, "-x\n"), "{engine}: {err}");
+    }
 }
 
 #[test]
 fn readme_example_runs() {
-    let (code, out, err) = vm(&["run", "examples/hello.wat"]);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "Hello from a composed WebAssembly VM!\n");
+    for engine in bin_engines() {
+        let (code, out, err) = vm_with(engine, &["run", "examples/hello.wat"]);
+        assert_eq!(code, 0, "{engine}: {err}");
+        assert_eq!(out, "Hello from a composed WebAssembly VM!\n", "{engine}");
+    }
 }
 
 const TRAPS: &str = r#"(module
@@ -97,7 +101,7 @@ fn traps_are_reported_and_the_host_survives() {
     ] {
         let mut a = vec!["run", "--invoke", export, &f];
         a.extend(args);
-        for engine in BIN_ENGINES {
+        for engine in bin_engines() {
             let (code, _, err) = vm_with(engine, &a);
             assert_eq!(code, 134, "{engine} {export}: {err}");
             assert!(
@@ -111,7 +115,7 @@ fn traps_are_reported_and_the_host_survives() {
 #[test]
 fn fuel_stops_an_infinite_loop() {
     let f = traps_file();
-    for engine in BIN_ENGINES {
+    for engine in bin_engines() {
         let (code, _, err) =
             vm_with(engine, &["run", "-C", "engine.fuel=1000000", "--invoke", "spin", &f]);
         assert_eq!(code, 134, "{engine}: {err}");
@@ -172,8 +176,11 @@ fn preopened_directory_is_reachable_and_escapes_are_not() {
     (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
     )
     .unwrap();
-    let (code, out, err) = vm_in(&d, &["run", "--dir", ".", prog.to_str().unwrap()]);
-    assert_eq!((code, out.as_str()), (0, "inside\n"), "{err}");
+    for engine in bin_engines() {
+        let (code, out, err) =
+            vm_in_with(engine, &d, &["run", "--dir", ".", prog.to_str().unwrap()]);
+        assert_eq!((code, out.as_str()), (0, "inside\n"), "{engine}: {err}");
+    }
     let _ = root();
 }
 
@@ -206,15 +213,88 @@ fn env_flags_set_and_inherit_variables() {
     (drop (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 8)))))"#,
     )
     .unwrap();
-    let out = std::process::Command::new(crate::support::vm_bin())
-        .args(["run", "--env", "GIVEN=1", "--env", "VM_TEST_INHERITED", "--env", "VM_TEST_ABSENT"])
-        .arg(&file)
-        .env("VM_TEST_INHERITED", "from the host")
-        .env_remove("VM_TEST_ABSENT")
-        .output()
-        .expect("run vm");
+    for engine in bin_engines() {
+        let out = vm_cmd(engine)
+            .args([
+                "run",
+                "--env",
+                "GIVEN=1",
+                "--env",
+                "VM_TEST_INHERITED",
+                "--env",
+                "VM_TEST_ABSENT",
+            ])
+            .arg(&file)
+            .env("VM_TEST_INHERITED", "from the host")
+            .env_remove("VM_TEST_ABSENT")
+            .output()
+            .expect("run vm");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{engine}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(stdout, "GIVEN=1\nVM_TEST_INHERITED=from the host\n", "{engine}");
+    }
     std::fs::remove_dir_all(&dir).ok();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(stdout, "GIVEN=1\nVM_TEST_INHERITED=from the host\n");
+}
+
+/// The number after ` key=` on the `virt-kvm:` line of `vm run --stats` output.
+#[cfg(all(feature = "engine-cranelift", feature = "virt-kvm"))]
+fn kvm_stat(stderr: &str, key: &str) -> u64 {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("virt-kvm: "))
+        .unwrap_or_else(|| panic!("no virt-kvm stats line: {stderr}"));
+    let at = line.find(&format!(" {key}=")).unwrap_or_else(|| panic!("no {key}: {line}"));
+    let digits: String =
+        line[at + key.len() + 2..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or_else(|_| panic!("{key} is not a number: {line}"))
+}
+
+/// `vm run --stats` with virt-kvm: a corpus program runs in micro-VMs, which the
+/// plugin's line counts; its keys `virt.pool_size` and `virt.timeout_ms` are accepted,
+/// range-checked, and a timeout ends an infinite loop with the "interrupted" trap.
+#[cfg(all(feature = "engine-cranelift", feature = "virt-kvm"))]
+#[test]
+#[cfg_attr(vm_shared_absent, ignore = "../shared is absent (it ships beside the repository)")]
+fn kvm_stats_count_micro_vm_runs_and_its_keys_work() {
+    use crate::support::{KVM_BIN, bin_ready, shared};
+    if !bin_ready(KVM_BIN) {
+        return;
+    }
+    let Some(dir) = shared("bench") else { return };
+    let cases = std::fs::read_to_string(dir.join("cases.tsv")).expect("cases.tsv");
+    let (name, small) = cases.lines().nth(1).and_then(|l| l.split_once('\t')).expect("a case");
+    let wasm = dir.join("wasm").join(format!("{name}.wasm"));
+    let expected = fs::read_to_string(dir.join("expected").join(format!("{name}.small.txt")))
+        .expect("expected output");
+    let wasm = wasm.to_string_lossy();
+    for pool in ["0", "1", "3"] {
+        let pool_size = format!("virt.pool_size={pool}");
+        let mut args =
+            vec!["run", "--stats", "-C", &pool_size, "-C", "virt.timeout_ms=60000", &*wasm];
+        args.extend(small.split_whitespace());
+        let (code, out, err) = vm_with(KVM_BIN, &args);
+        assert_eq!(code, 0, "{name} pool {pool}: {err}");
+        assert_eq!(out, expected, "{name} pool {pool}");
+        for key in ["vms_acquired", "exits_returned", "vcpu_run_us"] {
+            assert!(kvm_stat(&err, key) > 0, "{name} pool {pool}: {key} is 0: {err}");
+        }
+        assert_eq!(kvm_stat(&err, "exits_interrupted"), 0, "{name} pool {pool}: {err}");
+        assert!(kvm_stat(&err, "vms_created") >= pool.parse().unwrap(), "{pool}: {err}");
+    }
+    for bad in ["virt.pool_size=257", "virt.timeout_ms=-1", "virt.timeout_ms=soon"] {
+        let (code, _, err) = vm_with(KVM_BIN, &["run", "-C", bad, "examples/hello.wat"]);
+        assert_eq!(code, 1, "{bad}: {err}");
+        let key = bad.split_once('=').unwrap().0.trim_start_matches("virt.");
+        assert!(err.contains(key), "{bad}: {err}");
+    }
+    let f = traps_file();
+    let started = std::time::Instant::now();
+    let (code, _, err) =
+        vm_with(KVM_BIN, &["run", "--stats", "-C", "virt.timeout_ms=200", "--invoke", "spin", &f]);
+    let took = started.elapsed();
+    assert_eq!(code, 134, "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert_eq!(kvm_stat(&err, "exits_interrupted"), 1, "{err}");
+    assert!(took >= std::time::Duration::from_millis(200), "stopped after {took:?}");
+    assert!(took < std::time::Duration::from_secs(30), "stopped after {took:?}");
 }

@@ -32,9 +32,36 @@ pub fn shared(what: &str) -> Option<PathBuf> {
     None
 }
 
-/// The engines the `vm` binary is built with in these tests, the default first: tests
-/// that run whole programs run them on each.
-pub const BIN_ENGINES: &[&str] = &["engine-cranelift", "engine-interp"];
+/// The `vm` binaries of these tests, the default first: tests that run whole programs
+/// run them on each (through [`bin_engines`], which leaves out the ones this machine
+/// cannot run). An entry is an engine, with `+virt-kvm` when the `virt` plugin is
+/// `virt-kvm` in place of `virt-host`.
+pub const BIN_ENGINES: &[&str] = &[
+    "engine-cranelift",
+    "engine-interp",
+    #[cfg(all(feature = "engine-cranelift", feature = "virt-kvm"))]
+    KVM_BIN,
+];
+
+/// The [`BIN_ENGINES`] entry of the `vm` binary with engine-cranelift in a KVM
+/// micro-VM per store.
+#[cfg(all(feature = "engine-cranelift", feature = "virt-kvm"))]
+pub const KVM_BIN: &str = "engine-cranelift+virt-kvm";
+
+/// Whether this machine can run the `vm` binary `engine` (one of [`BIN_ENGINES`]);
+/// when it cannot, prints why it is skipped (and fails under `CI` when it should have
+/// been able to: see [`crate::engines::kvm_ready`]).
+pub fn bin_ready(engine: &str) -> bool {
+    if !engine.ends_with("+virt-kvm") {
+        return true;
+    }
+    crate::engines::kvm_should_run(&format!("the vm binary {engine}"))
+}
+
+/// The [`BIN_ENGINES`] this machine can run, the default first.
+pub fn bin_engines() -> impl Iterator<Item = &'static str> {
+    BIN_ENGINES.iter().copied().filter(|e| bin_ready(e))
+}
 
 /// Where nested builds go: `CARGO_TARGET_DIR` when set (relative to the repository
 /// root, as cargo reads it), else `target/`. Each composition gets one directory under
@@ -64,19 +91,34 @@ pub fn vm_bin() -> &'static Path {
     vm_bin_for(BIN_ENGINES[0])
 }
 
-/// The `vm` binary with `engine` (one of [`BIN_ENGINES`]), `virt-host`, `host-wasi`
-/// and the test build's simd plugin ([`SIMD_FEATURE`]).
+/// The `vm` binary `engine` (one of [`BIN_ENGINES`]): that engine, `virt-host` (or
+/// `virt-kvm` for `…+virt-kvm`), `host-wasi` and the test build's simd plugin
+/// ([`SIMD_FEATURE`]).
+///
+/// A `+virt-kvm` binary is built in the target directory of the same engine's
+/// `virt-host` binary, which differ only in vm-bin's features, so it reuses every
+/// dependency (Cranelift above all) and costs one more vm-bin; cargo then leaves the
+/// last one built at `release/vm`, so each build there is copied, under a lock on the
+/// directory, to a path of its own (`release/vm-<entry>`), which is what the tests run.
 pub fn vm_bin_for(engine: &str) -> &'static Path {
-    static BINS: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
+    static BINS: [OnceLock<PathBuf>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
     let i = BIN_ENGINES.iter().position(|e| *e == engine).expect("a known engine");
     BINS[i].get_or_init(|| {
-        let dir = if i == 0 { "cli-tests".to_owned() } else { format!("cli-tests-{engine}") };
+        let (base, virt) = match engine.split_once('+') {
+            Some((base, virt)) => (base, virt),
+            None => (engine, "virt-host"),
+        };
+        let dir = if base == BIN_ENGINES[0] {
+            "cli-tests".to_owned()
+        } else {
+            format!("cli-tests-{base}")
+        };
         let target = target_base().join(dir);
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let release = !cfg!(debug_assertions);
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "-q", "-p", "vm-bin", "--bin", "vm", "--target-dir"]).arg(&target);
-        let mut features = format!("{engine},virt-host,host-wasi");
+        let mut features = format!("{base},{virt},host-wasi");
         if let Some(simd) = SIMD_FEATURE {
             features = format!("{features},{simd}");
         }
@@ -84,10 +126,47 @@ pub fn vm_bin_for(engine: &str) -> &'static Path {
         if release {
             cmd.arg("--release");
         }
+        std::fs::create_dir_all(&target).expect("create the nested target directory");
+        let _lock = DirLock::new(&target.join(".vm-bin-tests.lock"));
         let status = cmd.current_dir(root()).status().expect("run cargo to build the vm binary");
         assert!(status.success(), "building the vm binary ({engine}) failed");
-        target.join(if release { "release" } else { "debug" }).join("vm")
+        let profile = target.join(if release { "release" } else { "debug" });
+        let bin = profile.join(format!("vm-{}", engine.replace('+', "-")));
+        // Copied then renamed: a `vm` of an earlier run may still be running from `bin`.
+        let tmp = profile.join(format!(".vm-{}.{}", engine.replace('+', "-"), std::process::id()));
+        std::fs::copy(profile.join("vm"), &tmp).expect("copy the vm binary");
+        std::fs::rename(&tmp, &bin).expect("move the vm binary into place");
+        bin
     })
+}
+
+/// An exclusive `flock` on a file, held while alive: builds into one nested target
+/// directory and the copies of their binaries happen one at a time, across threads
+/// and test processes.
+struct DirLock(std::fs::File);
+
+impl DirLock {
+    fn new(path: &Path) -> Self {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .expect("open the build lock");
+        // SAFETY: `flock` on a descriptor this `File` owns; it only blocks.
+        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        assert_eq!(r, 0, "lock {}: {}", path.display(), std::io::Error::last_os_error());
+        Self(file)
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: as in `new`; closing the file would release it as well.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+    }
 }
 
 /// The `vm` binary with vm-bin's default features plus `extra` (comma-separated), in a
@@ -114,14 +193,25 @@ pub fn vm_bin_plus(extra: &'static str) -> PathBuf {
     bin
 }
 
-/// Runs the `vm` binary built with `engine` with `args` in the repository root; the
-/// interpreter checks its translated code (`VM_ENGINE_VERIFY=true`).
+/// Runs the `vm` binary `engine` (one of [`BIN_ENGINES`]) with `args` in the
+/// repository root; the interpreter checks its translated code
+/// (`VM_ENGINE_VERIFY=true`).
 pub fn vm_with(engine: &str, args: &[&str]) -> (i32, String, String) {
+    vm_in_with(engine, root(), args)
+}
+
+/// The `vm` binary `engine` as a command, with the interpreter's verification on.
+pub fn vm_cmd(engine: &str) -> Command {
     let mut cmd = Command::new(vm_bin_for(engine));
     if engine == "engine-interp" {
         cmd.env("VM_ENGINE_VERIFY", "true");
     }
-    let out = cmd.args(args).current_dir(root()).output();
+    cmd
+}
+
+/// Runs the `vm` binary `engine` with `args` in `dir`.
+pub fn vm_in_with(engine: &str, dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = vm_cmd(engine).args(args).current_dir(dir).output();
     let out = out.expect("run vm");
     (
         out.status.code().unwrap_or(-1),

@@ -104,6 +104,15 @@ fn cranelift_guest_misuse_of_wasi_gets_errnos() {
     check::<crate::engines::CraneliftVm>("engine-cranelift");
 }
 
+#[cfg(all(feature = "engine-cranelift", feature = "virt-kvm"))]
+#[test]
+fn cranelift_in_kvm_guest_misuse_of_wasi_gets_errnos() {
+    const ID: &str = "engine-cranelift+virt-kvm";
+    if crate::engines::kvm_should_run(ID) {
+        check::<crate::engines::CraneliftKvmVm>(ID);
+    }
+}
+
 /// `max_open_files` is a checked key: out of its range is a config error naming it.
 #[cfg(feature = "engine-interp")]
 #[test]

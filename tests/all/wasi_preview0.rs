@@ -218,3 +218,15 @@ fn cranelift_runs_a_preview0_guest() {
     preview0_guest_runs::<crate::engines::CraneliftVm>("engine-cranelift", &s);
     both_snapshots_share_one_context::<crate::engines::CraneliftVm>("engine-cranelift", &s);
 }
+
+#[cfg(all(feature = "engine-cranelift", feature = "virt-kvm"))]
+#[test]
+fn cranelift_in_kvm_runs_a_preview0_guest() {
+    const ID: &str = "engine-cranelift+virt-kvm";
+    if !crate::engines::kvm_should_run(ID) {
+        return;
+    }
+    let s = Settings::new();
+    preview0_guest_runs::<crate::engines::CraneliftKvmVm>(ID, &s);
+    both_snapshots_share_one_context::<crate::engines::CraneliftKvmVm>(ID, &s);
+}

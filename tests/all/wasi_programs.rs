@@ -1,5 +1,6 @@
 //! End to end: a real wasi-libc program (zig's, source beside the fixture in
-//! `plugins/host-wasi/tests/fixtures/`) on the interpreter, stdout captured through
+//! `plugins/host-wasi/tests/fixtures/`) on the interpreter (and on engine-cranelift in
+//! a KVM micro-VM where `/dev/kvm` works), stdout captured through
 //! `WasiCtx::set_stdio`.
 
 use std::os::fd::OwnedFd;
@@ -7,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use vm::runtime::{InvokeError, Linker, RunContext, TrapCode};
 use vm::vm_host_wasi::WasiCtx;
-use vm::{Settings, Vm};
+use vm::{Composition, Settings, Vm};
 
 vm::compose! {
     /// The interpreter, in-process memory and WASI.
@@ -42,12 +43,13 @@ impl Drop for TempDir {
     }
 }
 
-/// Runs `_start` of `wasm`; returns the exit status and what it wrote to stdout.
-fn run(wasm: &[u8], run: RunContext) -> (i32, String) {
+/// Runs `_start` of `wasm` on a `C`; returns the exit status and what it wrote to
+/// stdout.
+fn run<C: Composition>(wasm: &[u8], run: RunContext) -> (i32, String) {
     let tmp = TempDir::new();
     let out_path = tmp.path().join("stdout");
     let out = std::fs::File::create(&out_path).unwrap();
-    let mut vm = Vm::<Programs>::new(&Settings::new()).unwrap().init().unwrap().start().unwrap();
+    let mut vm = Vm::<C>::new(&Settings::new()).unwrap().init().unwrap().start().unwrap();
     let module = vm.compile(wasm).unwrap();
     let mut linker = Linker::new(run);
     let inst = vm.instantiate(&module, &mut linker).unwrap();
@@ -74,13 +76,26 @@ fn run(wasm: &[u8], run: RunContext) -> (i32, String) {
 
 #[test]
 fn libc_program_uses_files_dirs_clocks_and_stays_in_the_sandbox() {
+    libc_program::<Programs>();
+}
+
+#[cfg(all(feature = "engine-cranelift", feature = "virt-kvm"))]
+#[test]
+fn libc_program_in_kvm_uses_files_dirs_clocks_and_stays_in_the_sandbox() {
+    if crate::engines::kvm_should_run("engine-cranelift+virt-kvm") {
+        libc_program::<crate::engines::CraneliftKvmVm>();
+    }
+}
+
+/// The zig wasi-libc program on a `C`: files, directories, clocks, the sandbox.
+fn libc_program<C: Composition>() {
     let tmp = TempDir::new();
     let root = tmp.path().join("root");
     std::fs::create_dir(&root).unwrap();
     std::fs::write(tmp.path().join("secret.txt"), b"secret").unwrap();
     std::os::unix::fs::symlink("../secret.txt", root.join("up")).unwrap();
     std::os::unix::fs::symlink(tmp.path().join("secret.txt"), root.join("abs")).unwrap();
-    let (status, out) = run(
+    let (status, out) = run::<C>(
         include_bytes!("../../plugins/host-wasi/tests/fixtures/wasi_fs.wasm"),
         RunContext {
             args: vec!["wasi_fs".into(), "a b".into()],

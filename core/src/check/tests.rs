@@ -138,6 +138,49 @@ fn cycle_is_printed_once_around() {
     assert!(msg.contains("`a` requires `y` from `b` -> `b` requires `x` from `a`"), "{msg}");
 }
 
+/// `uses` both ways: each plugin needs the other's capability composed but not
+/// initialized first, so there is no cycle and both orders of the composition keep
+/// their order; the same pair with `requires` both ways is still a cycle.
+#[test]
+fn mutual_uses_is_no_cycle_but_mutual_requires_is() {
+    static C1: &[Capability] = &[Capability { name: "x", version: Version::new(1, 0, 0) }];
+    static C2: &[Capability] = &[Capability { name: "y", version: Version::new(1, 0, 0) }];
+    static USES_Y: &[Requirement] =
+        &[Requirement { name: "y", req: "*", comparators: ANY, suggest: &[], ordered: false }];
+    static USES_X: &[Requirement] =
+        &[Requirement { name: "x", req: "*", comparators: ANY, suggest: &[], ordered: false }];
+    let a = meta("a", C1, USES_Y);
+    let b = meta("b", C2, USES_X);
+    assert_eq!(check::<2>(&[&a, &b]), [0, 1]);
+    assert_eq!(check::<2>(&[&b, &a]), [0, 1]);
+
+    // A third plugin that `requires` `x` still waits for `a`, which is placed first
+    // although it only `uses` `y`.
+    static REQUIRES_X: &[Requirement] =
+        &[Requirement { name: "x", req: "*", comparators: ANY, suggest: &[], ordered: true }];
+    let c = meta("c", &[], REQUIRES_X);
+    let order = check::<3>(&[&c, &b, &a]);
+    let pos = |i: usize| order.iter().position(|&o| o == i).expect("every plugin placed");
+    assert!(pos(2) < pos(0), "`a` provides `x` and initializes before `c`: {order:?}");
+    let mut sorted = order;
+    sorted.sort_unstable();
+    assert_eq!(sorted, [0, 1, 2], "a permutation: {order:?}");
+
+    // One direction ordered is no cycle either: the provider goes first.
+    let a_req = meta(
+        "a",
+        C1,
+        &[Requirement { name: "y", req: "*", comparators: ANY, suggest: &[], ordered: true }],
+    );
+    assert_eq!(check::<2>(&[&a_req, &b]), [1, 0]);
+
+    // Ordered both ways: a cycle.
+    let b_req = meta("b", C2, REQUIRES_X);
+    let msg = failure(&[&a_req, &b_req]);
+    assert!(msg.starts_with("dependency cycle: "), "{msg}");
+    assert!(msg.contains("`a` requires `y` from `b` -> `b` requires `x` from `a`"), "{msg}");
+}
+
 #[test]
 fn semver_mismatch_shows_versions() {
     static V: &[Capability] = &[Capability { name: "virt", version: Version::new(1, 4, 0) }];
