@@ -87,7 +87,7 @@ pub struct KvmVirtConfig {
     id = "virt-kvm",
     slot = virt,
     provides = ["virt@1.0.0", "isolation:kvm@1.0.0"],
-    uses = ["native-code ^1"]
+    uses = [("native-code ^1", ["engine-cranelift"])]
 )]
 pub struct KvmVirt {
     config: KvmVirtConfig,
