@@ -7,7 +7,7 @@ use arbitrary::Unstructured;
 use vm::runtime::{Error, InstantiationError, Linker, RunContext, TrapCode};
 use vm::{Composition, Settings, Vm};
 
-use crate::compositions::COMPOSITIONS;
+use crate::compositions;
 use crate::{Finding, Stats};
 
 /// Fuel for start functions, so a module that loops at instantiation stops.
@@ -73,7 +73,7 @@ pub fn check<C: Composition>(bytes: &[u8]) -> DecodeOutcome {
 pub fn run(data: &[u8], stats: &mut Stats) -> Result<(), Finding> {
     let bytes = module_bytes(data);
     let mut compiled: Option<(&str, bool)> = None;
-    for entry in COMPOSITIONS {
+    for entry in compositions::usable() {
         let outcome = (entry.decode)(&bytes);
         let key = match &outcome {
             DecodeOutcome::Setup(e) => {

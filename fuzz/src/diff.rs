@@ -12,7 +12,7 @@
 use arbitrary::Unstructured;
 use vm::runtime::Features;
 
-use crate::compositions::COMPOSITIONS;
+use crate::compositions::{self, COMPOSITIONS};
 use crate::observe::{self, Comparison, Observation, Plan};
 use crate::{Finding, Stats, oracle};
 
@@ -27,7 +27,8 @@ fn covers(have: Features, want: Features) -> bool {
 }
 
 /// The proposals beyond 2.0 to use for this input: each one that some composition
-/// supports, at the input's choice.
+/// supports, at the input's choice. (Every composition of the build counts, ready
+/// here or not, so an input makes the same module on every machine.)
 fn choose_features(u: &mut Unstructured<'_>) -> Features {
     let any_simd = COMPOSITIONS.iter().any(|e| e.features.simd);
     let any_gc = COMPOSITIONS.iter().any(|e| e.features.gc);
@@ -103,6 +104,7 @@ pub fn run(data: &[u8], stats: &mut Stats) -> Result<(), Finding> {
         stats.bump("skipped: input too short for the generator");
         return Ok(());
     };
+    stats.bump(if features.simd { "inputs with simd" } else { "inputs without simd" });
     run_module(features, module, &plan, stats)
 }
 
@@ -118,7 +120,11 @@ pub fn run_module(
     plan: &Plan,
     stats: &mut Stats,
 ) -> Result<(), Finding> {
-    let mut engines = COMPOSITIONS.iter().filter(|e| covers(e.features, features));
+    for (id, why) in compositions::unusable() {
+        stats.bump(format!("{id}: not run: {why}"));
+    }
+    let mut engines =
+        compositions::usable().iter().copied().filter(|e| covers(e.features, features));
     let oracle_runs = covers(oracle::FEATURES, features) && {
         let wide = has_wide_lane_store(&module);
         if wide {
@@ -149,7 +155,9 @@ pub fn run_module(
     let mut observed = Vec::new();
     for entry in engines {
         let pair = format!("{} vs {reference_id}", entry.id);
+        let started = std::time::Instant::now();
         let obs = (entry.observe)(&module, plan);
+        stats.add(format!("{}: µs running", entry.id), started.elapsed().as_micros() as u64);
         let verdict = match &obs {
             Ok(ours) => observe::compare(plan, &reference, ours),
             Err(e) => Err(format!("{} (the reference ran it)", e.0)),

@@ -7,7 +7,7 @@
 
 use vm::Settings;
 
-use crate::compositions::COMPOSITIONS;
+use crate::compositions;
 use crate::observe::{self, Comparison};
 use crate::{Finding, Stats, diff};
 
@@ -33,8 +33,9 @@ pub fn run(data: &[u8], stats: &mut Stats) -> Result<(), Finding> {
     settings
         .merge_flag(&format!("engine.fuel={fuel}"))
         .map_err(|e| Finding::new(format!("setting the budget: {e}"), None))?;
-    let mut engines = COMPOSITIONS
+    let mut engines = compositions::usable()
         .iter()
+        .copied()
         .filter(|e| (e.features.simd || !features.simd) && (e.features.gc || !features.gc));
     let Some(first) = engines.next() else {
         return Ok(());

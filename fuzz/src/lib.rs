@@ -58,6 +58,17 @@ impl Stats {
         }
     }
 
+    /// Adds `n` to `case` (a total, such as time spent).
+    pub fn add(&mut self, case: impl AsRef<str>, n: u64) {
+        let case = case.as_ref();
+        match self.counts.get_mut(case) {
+            Some(c) => *c += n,
+            None => {
+                self.counts.insert(case.to_owned(), n);
+            }
+        }
+    }
+
     /// The count of `case`.
     pub fn get(&self, case: &str) -> u64 {
         self.counts.get(case).copied().unwrap_or(0)
