@@ -76,6 +76,13 @@ pub trait Virt: Plugin {
     /// generate machine code fail to build for a composition where it is `false`.
     const NATIVE_CODE: bool = false;
 
+    /// Whether a call from generated code to the host costs about what a direct
+    /// call costs. `false` for a plugin where each is an exit from a micro-VM:
+    /// engines then generate inline code for operations they would otherwise hand
+    /// to a runtime function in a loop's worth of work (`memory.copy`,
+    /// `memory.fill`).
+    const CHEAP_HOST_CALLS: bool = true;
+
     /// The addresses generated code calls for `libcalls`, in the same order
     /// (generated code reads them from
     /// [`VMStoreContext::libcalls`](crate::runtime::offsets::VMStoreContext::libcalls)

@@ -179,6 +179,9 @@ pub struct FuncEnv<'m> {
     pub interrupt: bool,
     /// Calls deliver wasm-call events (an observer of the composition subscribes).
     pub call_events: bool,
+    /// `memory.copy` and `memory.fill` are generated inline instead of calling the
+    /// runtime (the `virt` plugin's host calls are not cheap).
+    pub inline_bulk_memory: bool,
     vmctx: Option<Value>,
     vmctx_gv: Option<GlobalValue>,
     /// The function's imported signatures and callees, by module index. Sized to the
@@ -210,6 +213,7 @@ impl<'m> FuncEnv<'m> {
             fuel: limits.metering(),
             interrupt: limits.interrupt_checks(),
             call_events,
+            inline_bulk_memory: false,
             vmctx: None,
             vmctx_gv: None,
             sigs: vec![None; module.types.len()],
@@ -322,6 +326,15 @@ impl<'m> FuncEnv<'m> {
         } else {
             (b.ins().iadd_imm_s(addr, offset as i64), 0)
         }
+    }
+
+    /// The native address and byte length of memory `mem`, for bulk operations.
+    pub fn memory_base_len(&mut self, b: &mut FunctionBuilder, mem: u32) -> (Value, Value) {
+        let def = self.memory_def(b, mem);
+        let flags = MemFlagsData::trusted();
+        let base = b.ins().load(types::I64, flags, def, o::MEMORY_BASE as i32);
+        let len = b.ins().load(types::I64, flags, def, o::MEMORY_LENGTH as i32);
+        (base, len)
     }
 
     /// Flags of a linear-memory access.

@@ -298,11 +298,12 @@ type Chunk = (Assembler, Vec<Range<u32>>);
 fn compile_chunk(
     isa: &OwnedTargetIsa,
     module: &ModuleInfo,
-    (guard_pages, limits, call_events): (bool, ExecLimits, bool),
+    (guard_pages, limits, call_events, inline_bulk): (bool, ExecLimits, bool, bool),
     range: Range<usize>,
 ) -> Result<Chunk, CompileError> {
     let cfg = isa.frontend_config();
     let mut env = FuncEnv::new(module, guard_pages, limits, call_events);
+    env.inline_bulk_memory = inline_bulk;
     let mut ctx = Context::new();
     let mut fctx = FunctionBuilderContext::new();
     let mut asm = Assembler::new();
@@ -427,13 +428,13 @@ impl Cranelift {
         &mut self,
         level: Option<SimdLevel>,
         module: &ModuleInfo,
-        (guard_pages, call_events): (bool, bool),
+        (guard_pages, call_events, inline_bulk): (bool, bool, bool),
         helpers: &[usize; NUM_HELPERS],
     ) -> Result<ModuleCode, CompileError> {
         let t0 = Instant::now();
         let isa = self.isa_for(level)?;
         let cfg = isa.frontend_config();
-        let flags = (guard_pages, self.config.limits(), call_events);
+        let flags = (guard_pages, self.config.limits(), call_events, inline_bulk);
         // Functions compile in parallel, in contiguous chunks of similar byte size,
         // each into an assembler of its own; the chunks are then laid out in order.
         let chunks = chunks(module, compile_threads());
@@ -576,7 +577,7 @@ impl Engine for Cranelift {
     /// addresses, no guard pages); [`Engine::compile_for`] compiles for a
     /// composition and its `virt` plugin.
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {
-        self.compile_module(None, module, (false, false), &libcalls::host_helpers())
+        self.compile_module(None, module, (false, false, false), &libcalls::host_helpers())
     }
 
     fn compile_for<C: Composition<Engine = Self>>(
@@ -592,11 +593,16 @@ impl Engine for Cranelift {
         let events = C::EVENTS.contains(EventKind::WasmCall);
         let level = <C::Simd as Simd>::PRESENT.then_some(<C::Simd as Simd>::LEVEL);
         let guard_pages = <C::Virt as Virt>::GUARD_PAGES;
+        let inline_bulk = !<C::Virt as Virt>::CHEAP_HOST_CALLS;
         let linked = Self::linked(plugins)?;
         let mut helpers = [0; NUM_HELPERS];
         helpers.copy_from_slice(&linked[NUM_LIBCALLS..]);
-        let code =
-            plugins.engine_mut().compile_module(level, module, (guard_pages, events), &helpers)?;
+        let code = plugins.engine_mut().compile_module(
+            level,
+            module,
+            (guard_pages, events, inline_bulk),
+            &helpers,
+        )?;
         // Compiled out unless a composed observer subscribes (a perf map writer).
         if C::EVENTS.contains(EventKind::CodeLoaded) {
             code_loaded(plugins, module, &code);

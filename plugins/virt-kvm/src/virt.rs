@@ -452,6 +452,7 @@ fn vm_error(e: KvmError) -> InstantiationError {
 impl Virt for KvmVirt {
     const GUARD_PAGES: bool = true;
     const NATIVE_CODE: bool = true;
+    const CHEAP_HOST_CALLS: bool = false;
     type Memory = KvmMemory;
     type StoreState = KvmStore;
 

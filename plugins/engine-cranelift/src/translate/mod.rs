@@ -8,6 +8,7 @@
 //! creation. Code after an unconditional branch is skipped until the enclosing frame
 //! ends. Everything that depends on the runtime layout goes through [`FuncEnv`].
 
+mod bulk;
 mod simd;
 mod visit;
 
@@ -648,6 +649,14 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 let m = self.i32c(mem);
                 let v = self.env.libcall(&mut self.b, Libcall::MemoryGrow, &[m, delta]);
                 self.push(v.expect("memory.grow returns the old size"));
+            }
+            O::MemoryFill { mem } if self.env.inline_bulk_memory => {
+                let (dst, val, len) = self.pop3();
+                self.inline_memory_fill(mem, dst, val, len);
+            }
+            O::MemoryCopy { dst_mem, src_mem } if self.env.inline_bulk_memory => {
+                let (dst, src, len) = self.pop3();
+                self.inline_memory_copy(dst_mem, src_mem, dst, src, len);
             }
             O::MemoryFill { mem } => {
                 let (dst, val, len) = self.pop3();
