@@ -203,7 +203,13 @@ impl VMTableDefinition {
     /// # Safety
     /// As for [`Self::elements`]; `seg` does not overlap the table.
     #[inline]
-    pub unsafe fn init(&self, seg: &[RawRef], dst: u32, src: u32, len: u32) -> Result<(), TrapCode> {
+    pub unsafe fn init(
+        &self,
+        seg: &[RawRef],
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> Result<(), TrapCode> {
         // SAFETY: forwarded contract.
         let e = unsafe { self.elements() };
         let d = table_range(dst, len, e.len())?;
