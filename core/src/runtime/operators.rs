@@ -8,12 +8,9 @@
 //! is exhaustive at compile time: a new `wasmparser` operator lands in one of the two
 //! arms.
 //!
-//! ```ignore
-//! while !reader.eof() {
-//!     translator.offset = reader.original_position();
-//!     reader.visit_operator(&mut Wasm2Operators(&mut translator))??;
-//! }
-//! ```
+//! An engine's translator implements [`OperatorSink`] and reads a body with
+//! `reader.visit_operator(&mut Wasm2Operators(&mut translator))`, one operator at a
+//! time, setting the offset it reports before each.
 
 use wasmparser::{Operator, VisitOperator, VisitSimdOperator};
 
@@ -35,13 +32,6 @@ pub trait OperatorSink<'a> {
 /// The [filter](self) in front of an [`OperatorSink`]: pass it to
 /// `OperatorsReader::visit_operator`.
 pub struct Wasm2Operators<'s, T>(pub &'s mut T);
-
-impl CompileError {
-    /// An `unsupported: <op> (feature <proposal>)` error.
-    pub fn unsupported(op: &'static str, proposal: &'static str, offset: u64) -> Self {
-        CompileError::Unsupported { op, proposal, offset }
-    }
-}
 
 macro_rules! define_visit {
     ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*) )*) => {
@@ -88,3 +78,6 @@ impl<'a, T: OperatorSink<'a>> VisitOperator<'a> for Wasm2Operators<'_, T> {
 impl<'a, T: OperatorSink<'a>> VisitSimdOperator<'a> for Wasm2Operators<'_, T> {
     wasmparser::for_each_visit_simd_operator!(define_visit);
 }
+
+#[cfg(test)]
+mod tests;
