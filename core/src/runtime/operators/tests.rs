@@ -24,7 +24,7 @@ fn run(body: &[u8]) -> (Names, Result<(), CompileError>) {
     let mut sink = Names::default();
     let mut reader = OperatorsReader::new(BinaryReader::new(body, 0));
     while !reader.eof() {
-        sink.offset = reader.original_position() as u64;
+        sink.offset = reader.original_position();
         let r = reader.visit_operator(&mut Wasm2Operators(&mut sink)).expect("readable body");
         if r.is_err() {
             return (sink, r);
