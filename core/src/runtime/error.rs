@@ -81,6 +81,13 @@ pub enum CompileError {
     },
 }
 
+impl CompileError {
+    /// An `unsupported: <op> (feature <proposal>)` error.
+    pub fn unsupported(op: &'static str, proposal: &'static str, offset: u64) -> Self {
+        CompileError::Unsupported { op, proposal, offset }
+    }
+}
+
 impl From<wasmparser::BinaryReaderError> for CompileError {
     fn from(e: wasmparser::BinaryReaderError) -> Self {
         CompileError::Body { offset: e.offset(), message: e.message().to_owned() }

@@ -3,6 +3,7 @@
 //! `#[repr(C)]` layouts generated code reads, and the description of native code
 //! that engines hand to the `virt` plugin running it ([`native`]).
 
+pub mod bulk;
 pub mod cpu;
 pub mod error;
 pub mod guest_data;
@@ -13,6 +14,7 @@ pub mod memory;
 pub mod module;
 pub mod native;
 pub mod offsets;
+pub mod operators;
 pub mod simd;
 pub mod store;
 pub mod trap;

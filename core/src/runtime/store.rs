@@ -10,7 +10,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use super::guest_data::{GuestAccess, GuestData};
-use super::host::HostFuncDef;
+use super::host::{Caller, HostFuncDef};
 use super::limits::{ExecLimits, InterruptHandle, Interrupts};
 use super::memory::MemorySlot;
 use super::module::{ExportKind, ModuleInfo};
@@ -336,6 +336,28 @@ impl<C: Composition> InstanceData<C> {
         }
         let info = self.module.info();
         info.datas.get(i).and_then(|d| info.bytes.get(d.range.clone())).unwrap_or(&[])
+    }
+
+    /// `data.drop`: data segment `i` reads as empty from now on.
+    #[inline]
+    pub fn drop_data(&mut self, i: u32) {
+        if let Some(d) = self.data_dropped.get_mut(i as usize) {
+            *d = true;
+        }
+    }
+
+    /// The elements of element segment `i` (empty once dropped).
+    #[inline]
+    pub fn elem(&self, i: u32) -> &[RawRef] {
+        self.elems.get(i as usize).map_or(&[], |e| &e[..])
+    }
+
+    /// `elem.drop`: element segment `i` reads as empty from now on.
+    #[inline]
+    pub fn drop_elem(&mut self, i: u32) {
+        if let Some(e) = self.elems.get_mut(i as usize) {
+            *e = Box::new([]);
+        }
     }
 }
 
@@ -693,6 +715,105 @@ impl<C: Composition> Store<C> {
                 Val::ExternRef(if raw == 0 { None } else { Some((raw - 1) as u32) })
             }
         }
+    }
+
+    /// A value as the raw bits of a 16-byte slot (a `v128`'s all 128 of them; other
+    /// values as [`Store::val_to_raw`]).
+    #[inline]
+    pub fn val_to_raw128(&self, v: Val) -> u128 {
+        match v {
+            Val::V128(x) => x,
+            v => u128::from(self.val_to_raw(v)),
+        }
+    }
+
+    /// The raw bits of a 16-byte slot as a value of type `ty` (see
+    /// [`Store::val_to_raw128`]).
+    #[inline]
+    pub fn raw128_to_val(&self, raw: u128, ty: ValType) -> Val {
+        match ty {
+            ValType::V128 => Val::V128(raw),
+            t => self.raw_to_val(raw as u64, t),
+        }
+    }
+
+    /// Writes `v` to the 8-byte slots from `at` (two for a `v128`, low half first;
+    /// see [`ValType::slots64`]); returns how many it takes. Slots past the end of
+    /// `slots` are left alone.
+    #[inline]
+    pub fn put_val64(&self, slots: &mut [u64], at: usize, v: Val) -> usize {
+        match v {
+            Val::V128(x) => {
+                if let Some(s) = slots.get_mut(at..at + 2) {
+                    s[0] = x as u64;
+                    s[1] = (x >> 64) as u64;
+                }
+                2
+            }
+            v => {
+                if let Some(s) = slots.get_mut(at) {
+                    *s = self.val_to_raw(v);
+                }
+                1
+            }
+        }
+    }
+
+    /// The value of type `ty` in the 8-byte slots from `at` (see
+    /// [`Store::put_val64`]); slots past the end of `slots` read as zero.
+    #[inline]
+    pub fn get_val64(&self, slots: &[u64], at: usize, ty: ValType) -> Val {
+        let slot = |k: usize| slots.get(at + k).copied().unwrap_or(0);
+        match ty {
+            ValType::V128 => Val::V128(u128::from(slot(0)) | (u128::from(slot(1)) << 64)),
+            ty => self.raw_to_val(slot(0), ty),
+        }
+    }
+
+    /// Calls host function `def` with the host state at index `state` and `memory`
+    /// as the caller's memory. Arguments come from `arg`, called once per parameter
+    /// in order with its type; the host function gets its results zeroed (sized to
+    /// its signature) and, when it succeeds, `result` receives each in order. With
+    /// few parameters and results (the ordinary case) nothing is allocated.
+    ///
+    /// # Errors
+    /// The host function's trap, or "missing host state".
+    pub fn call_host(
+        &mut self,
+        def: &HostFuncDef,
+        state: u32,
+        memory: Option<&mut [u8]>,
+        mut arg: impl FnMut(&Self, ValType) -> Val,
+        mut result: impl FnMut(&Self, Val),
+    ) -> Result<(), Trap> {
+        const MAX: usize = 16;
+        let (np, nr) = (def.params.len(), def.results.len());
+        let (mut small_args, mut small_results) = ([Val::I32(0); MAX], [Val::I32(0); MAX]);
+        let (mut large_args, mut large_results) = (Vec::new(), Vec::new());
+        let args: &mut [Val] = if np <= MAX {
+            &mut small_args[..np]
+        } else {
+            large_args.resize(np, Val::I32(0));
+            &mut large_args
+        };
+        let results: &mut [Val] = if nr <= MAX {
+            &mut small_results[..nr]
+        } else {
+            large_results.resize(nr, Val::I32(0));
+            &mut large_results
+        };
+        for (a, &ty) in args.iter_mut().zip(def.params) {
+            *a = arg(self, ty);
+        }
+        for (r, &t) in results.iter_mut().zip(def.results) {
+            *r = Val::default_for(t);
+        }
+        let st = self.host_state_mut(state).ok_or_else(|| Trap::host("missing host state"))?;
+        (def.call)(&mut Caller::new(memory, st), args, results)?;
+        for &v in results.iter() {
+            result(self, v);
+        }
+        Ok(())
     }
 
     /// A global's storage for a value.

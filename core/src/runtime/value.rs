@@ -22,6 +22,15 @@ pub enum ValType {
     ExternRef,
 }
 
+impl ValType {
+    /// The 8-byte slots a value of this type takes: two for a `v128`, one for any
+    /// other (see [`Store::put_val64`](super::Store::put_val64)).
+    #[inline]
+    pub fn slots64(self) -> u32 {
+        if self == ValType::V128 { 2 } else { 1 }
+    }
+}
+
 impl fmt::Display for ValType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -62,7 +62,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use vm_core::plugin::PluginStats;
 use vm_core::runtime::native::{CallState, CodeMap, Entry, TrapKind, TrapSite};
 use vm_core::runtime::{
-    Caller, CompileError, ExecLimits, FuncKind, ModuleInfo, Store, Trap, TrapCode, Val, ValType,
+    CompileError, ExecLimits, FuncKind, ModuleInfo, Store, Trap, TrapCode, Val,
 };
 use vm_core::slot::{CodeRange, Engine, Event, EventKind, Simd, SimdLevel, Virt};
 use vm_core::{Composition, Plugin, PluginError};
@@ -552,23 +552,6 @@ fn code_loaded<C: Composition<Engine = Cranelift>>(
     plugins.emit(&Event::CodeLoaded { module, functions: &functions });
 }
 
-/// A value in a 16-byte argument slot of the trampolines: its raw bits (a v128's
-/// all 128 of them).
-fn to_slot<C: Composition>(store: &Store<C>, v: Val) -> u128 {
-    match v {
-        Val::V128(x) => x,
-        v => u128::from(store.val_to_raw(v)),
-    }
-}
-
-/// The value of type `ty` in a 16-byte argument slot (see [`to_slot`]).
-fn from_slot<C: Composition>(store: &Store<C>, raw: u128, ty: ValType) -> Val {
-    match ty {
-        ValType::V128 => Val::V128(raw),
-        t => store.raw_to_val(raw as u64, t),
-    }
-}
-
 impl Engine for Cranelift {
     const NATIVE_CODE: bool = true;
     type Code = ModuleCode;
@@ -640,15 +623,9 @@ impl Engine for Cranelift {
         let (instance, index) = match kind {
             FuncKind::Host { def, state } => {
                 plugins.engine_mut().host_calls += 1;
-                let at = results.len();
-                results.extend(def.results.iter().map(|&t| Val::default_for(t)));
-                let st =
-                    store.host_state_mut(state).ok_or_else(|| Trap::host("missing host state"))?;
-                let r = (def.call)(&mut Caller::new(None, st), args, &mut results[at..]);
-                if r.is_err() {
-                    results.truncate(at);
-                }
-                return r;
+                let mut args = args.iter();
+                let mut next = || args.next().copied().unwrap_or(Val::I32(0));
+                return store.call_host(def, state, None, |_, _| next(), |_, v| results.push(v));
             }
             FuncKind::Wasm { instance, index } => (instance, index),
         };
@@ -665,7 +642,7 @@ impl Engine for Cranelift {
             &mut large
         };
         for (slot, &a) in buf.iter_mut().zip(args) {
-            *slot = to_slot(store, a);
+            *slot = store.val_to_raw128(a);
         }
         let libcalls = Self::linked(plugins).map_err(|e| Trap::host(e.to_string()))?.as_ptr();
         let stack = plugins.virt_mut().guest_stack(store.virt_state());
@@ -705,7 +682,7 @@ impl Engine for Cranelift {
         let outcome = if ok {
             if let Some(fty) = store.func_type(func) {
                 results.extend(
-                    fty.results().iter().zip(&*buf).map(|(&t, &raw)| from_slot(store, raw, t)),
+                    fty.results().iter().zip(&*buf).map(|(&t, &raw)| store.raw128_to_val(raw, t)),
                 );
             }
             Ok(())

@@ -22,7 +22,8 @@ use vm_core::Composition;
 use vm_core::runtime::native::{self, NativeType, count_host_call, set_pending};
 use vm_core::runtime::offsets::VMStoreContext;
 use vm_core::runtime::{
-    Caller, FuncKind, InstanceData, Store, Trap, TrapCode, VMContext, VMFuncRef, Val,
+    FuncKind, InstanceData, Store, Trap, VMContext, VMFuncRef, VMMemoryDefinition,
+    VMTableDefinition,
 };
 use vm_core::slot::Event;
 
@@ -186,9 +187,22 @@ fn guarded<R>(fail: R, f: impl FnOnce() -> Result<R, Trap>) -> R {
     }
 }
 
-fn range(start: u32, len: u32, size: usize) -> Option<std::ops::Range<usize>> {
-    let end = u64::from(start) + u64::from(len);
-    (end <= size as u64).then_some(start as usize..end as usize)
+/// Memory `mem` of the calling instance.
+fn memory<'a, C: Composition>(
+    store: &'a Store<C>,
+    inst: &InstanceData<C>,
+    mem: u32,
+) -> &'a VMMemoryDefinition {
+    store.memories[inst.memory_addrs[mem as usize] as usize].def()
+}
+
+/// Table `table` of the calling instance.
+fn table_def<'a, C: Composition>(
+    store: &'a Store<C>,
+    inst: &InstanceData<C>,
+    table: u32,
+) -> &'a VMTableDefinition {
+    store.tables[inst.table_addrs[table as usize] as usize].def()
 }
 
 unsafe extern "C" fn memory_grow<C: Composition>(
@@ -204,6 +218,10 @@ unsafe extern "C" fn memory_grow<C: Composition>(
     })
 }
 
+// The bulk operations are vm-core's, on the definitions generated code reads. Their
+// contracts hold: a store's definitions describe its live memories and tables, which
+// nothing else borrows while generated code runs, and segments are host data.
+
 unsafe extern "C" fn memory_fill<C: Composition>(
     vmctx: *mut VMContext,
     mem: u32,
@@ -212,11 +230,11 @@ unsafe extern "C" fn memory_fill<C: Composition>(
     len: u32,
 ) -> u32 {
     guarded(1, || {
-        // SAFETY: as in `memory_grow`.
-        let (store, inst) = unsafe { parts::<C>(vmctx) };
-        let data = store.memories[inst.memory_addrs[mem as usize] as usize].data_mut();
-        let r = range(dst, len, data.len()).ok_or(TrapCode::MemoryOutOfBounds)?;
-        data[r].fill(val as u8);
+        // SAFETY: as in `memory_grow`; the definition's contract as above.
+        unsafe {
+            let (store, inst) = parts::<C>(vmctx);
+            memory(store, inst, mem).fill(dst, val as u8, len)?;
+        }
         Ok(0)
     })
 }
@@ -230,24 +248,11 @@ unsafe extern "C" fn memory_copy<C: Composition>(
     len: u32,
 ) -> u32 {
     guarded(1, || {
-        // SAFETY: as in `memory_grow`.
-        let (store, inst) = unsafe { parts::<C>(vmctx) };
-        let da = inst.memory_addrs[dst_mem as usize] as usize;
-        let sa = inst.memory_addrs[src_mem as usize] as usize;
-        if da == sa {
-            let data = store.memories[da].data_mut();
-            let s = range(src, len, data.len()).ok_or(TrapCode::MemoryOutOfBounds)?;
-            range(dst, len, data.len()).ok_or(TrapCode::MemoryOutOfBounds)?;
-            data.copy_within(s, dst as usize);
-        } else {
-            let bytes = {
-                let data = store.memories[sa].data();
-                let s = range(src, len, data.len()).ok_or(TrapCode::MemoryOutOfBounds)?;
-                data[s].to_vec()
-            };
-            let data = store.memories[da].data_mut();
-            let d = range(dst, len, data.len()).ok_or(TrapCode::MemoryOutOfBounds)?;
-            data[d].copy_from_slice(&bytes);
+        // SAFETY: as in `memory_fill`.
+        unsafe {
+            let (store, inst) = parts::<C>(vmctx);
+            let from = memory(store, inst, src_mem);
+            memory(store, inst, dst_mem).copy_from(from, dst, src, len)?;
         }
         Ok(0)
     })
@@ -262,13 +267,11 @@ unsafe extern "C" fn memory_init<C: Composition>(
     len: u32,
 ) -> u32 {
     guarded(1, || {
-        // SAFETY: as in `memory_grow`.
-        let (store, inst) = unsafe { parts::<C>(vmctx) };
-        let seg = inst.data(data_idx);
-        let s = range(src, len, seg.len()).ok_or(TrapCode::MemoryOutOfBounds)?;
-        let data = store.memories[inst.memory_addrs[mem as usize] as usize].data_mut();
-        let d = range(dst, len, data.len()).ok_or(TrapCode::MemoryOutOfBounds)?;
-        data[d].copy_from_slice(&seg[s]);
+        // SAFETY: as in `memory_fill`.
+        unsafe {
+            let (store, inst) = parts::<C>(vmctx);
+            memory(store, inst, mem).init(inst.data(data_idx), dst, src, len)?;
+        }
         Ok(0)
     })
 }
@@ -285,10 +288,7 @@ unsafe fn instance_mut<'a, C: Composition>(vmctx: *mut VMContext) -> &'a mut Ins
 unsafe extern "C" fn data_drop<C: Composition>(vmctx: *mut VMContext, data_idx: u32) {
     guarded((), || {
         // SAFETY: called by generated code of a running instance.
-        let inst = unsafe { instance_mut::<C>(vmctx) };
-        if let Some(d) = inst.data_dropped.get_mut(data_idx as usize) {
-            *d = true;
-        }
+        unsafe { instance_mut::<C>(vmctx) }.drop_data(data_idx);
         Ok(())
     })
 }
@@ -321,11 +321,11 @@ unsafe extern "C" fn table_fill<C: Composition>(
     len: u32,
 ) -> u32 {
     guarded(1, || {
-        // SAFETY: as in `memory_grow`.
-        let (store, inst) = unsafe { parts::<C>(vmctx) };
-        let t = store.tables[inst.table_addrs[table as usize] as usize].elements_mut();
-        let r = range(dst, len, t.len()).ok_or(TrapCode::TableOutOfBounds)?;
-        t[r].fill(val);
+        // SAFETY: as in `memory_fill`.
+        unsafe {
+            let (store, inst) = parts::<C>(vmctx);
+            table_def(store, inst, table).fill(dst, val, len)?;
+        }
         Ok(0)
     })
 }
@@ -339,19 +339,11 @@ unsafe extern "C" fn table_copy<C: Composition>(
     len: u32,
 ) -> u32 {
     guarded(1, || {
-        // SAFETY: as in `memory_grow`.
-        let (store, inst) = unsafe { parts::<C>(vmctx) };
-        let da = inst.table_addrs[dst_table as usize] as usize;
-        let sa = inst.table_addrs[src_table as usize] as usize;
-        let s =
-            range(src, len, store.tables[sa].elements().len()).ok_or(TrapCode::TableOutOfBounds)?;
-        range(dst, len, store.tables[da].elements().len()).ok_or(TrapCode::TableOutOfBounds)?;
-        if da == sa {
-            store.tables[da].elements_mut().copy_within(s, dst as usize);
-        } else {
-            let items = store.tables[sa].elements()[s].to_vec();
-            let d = dst as usize..dst as usize + items.len();
-            store.tables[da].elements_mut()[d].copy_from_slice(&items);
+        // SAFETY: as in `memory_fill`.
+        unsafe {
+            let (store, inst) = parts::<C>(vmctx);
+            let from = table_def(store, inst, src_table);
+            table_def(store, inst, dst_table).copy_from(from, dst, src, len)?;
         }
         Ok(0)
     })
@@ -366,13 +358,11 @@ unsafe extern "C" fn table_init<C: Composition>(
     len: u32,
 ) -> u32 {
     guarded(1, || {
-        // SAFETY: as in `memory_grow`.
-        let (store, inst) = unsafe { parts::<C>(vmctx) };
-        let seg: &[u64] = inst.elems.get(elem as usize).map_or(&[], |e| &e[..]);
-        let s = range(src, len, seg.len()).ok_or(TrapCode::TableOutOfBounds)?;
-        let t = store.tables[inst.table_addrs[table as usize] as usize].elements_mut();
-        let d = range(dst, len, t.len()).ok_or(TrapCode::TableOutOfBounds)?;
-        t[d].copy_from_slice(&seg[s]);
+        // SAFETY: as in `memory_fill`.
+        unsafe {
+            let (store, inst) = parts::<C>(vmctx);
+            table_def(store, inst, table).init(inst.elem(elem), dst, src, len)?;
+        }
         Ok(0)
     })
 }
@@ -380,16 +370,14 @@ unsafe extern "C" fn table_init<C: Composition>(
 unsafe extern "C" fn elem_drop<C: Composition>(vmctx: *mut VMContext, elem: u32) {
     guarded((), || {
         // SAFETY: as in `data_drop`.
-        let inst = unsafe { instance_mut::<C>(vmctx) };
-        if let Some(e) = inst.elems.get_mut(elem as usize) {
-            *e = Box::new([]);
-        }
+        unsafe { instance_mut::<C>(vmctx) }.drop_elem(elem);
         Ok(())
     })
 }
 
 /// Calls the host function behind `funcref` for the instance of `caller`, with
-/// arguments and results in 16-byte slots at `values`.
+/// arguments and results in 16-byte slots at `values` (vm-core's
+/// [`Store::call_host`] marshals).
 unsafe extern "C" fn host_call<C: Composition>(
     caller: *mut VMContext,
     funcref: *const VMFuncRef,
@@ -406,49 +394,30 @@ unsafe extern "C" fn host_call<C: Composition>(
             let Some(FuncKind::Host { def, state }) = kind else {
                 return Err(Trap::host("host trampoline called for a wasm function"));
             };
-            // Arguments and results on the stack for ordinary host signatures.
-            const MAX: usize = 16;
-            let (np, nr) = (def.params.len(), def.results.len());
             // The slots are the trampoline's, on the guest stack of this call: refuse
             // anything else (a corrupted pointer must not make the host write
             // elsewhere).
             let st = native::current();
-            let (v, n) = (values as usize, 16 * np.max(nr));
+            let (v, n) = (values as usize, 16 * def.params.len().max(def.results.len()));
             if st.is_null() || v < (*st).stack_lo || v.saturating_add(n) > (*st).entry_sp {
                 return Err(Trap::host("host call with its values outside the guest stack"));
             }
-            let (mut small_args, mut small_results) = ([Val::I32(0); MAX], [Val::I32(0); MAX]);
-            let (mut large_args, mut large_results) = (Vec::new(), Vec::new());
-            let args: &mut [Val] = if np <= MAX {
-                &mut small_args[..np]
-            } else {
-                large_args.resize(np, Val::I32(0));
-                &mut large_args
-            };
-            let results: &mut [Val] = if nr <= MAX {
-                &mut small_results[..nr]
-            } else {
-                large_results.resize(nr, Val::I32(0));
-                &mut large_results
-            };
-            for (i, (a, &ty)) in args.iter_mut().zip(def.params).enumerate() {
-                *a = crate::from_slot(store, *values.add(i), ty);
-            }
-            for (r, &t) in results.iter_mut().zip(def.results) {
-                *r = Val::default_for(t);
-            }
-            let mem = inst.vmctx().memory0;
-            let memory = if mem.is_null() || (*mem).length == 0 {
-                None
-            } else {
-                Some(std::slice::from_raw_parts_mut((*mem).base, (*mem).length))
-            };
-            let st = store.host_state_mut(state).ok_or_else(|| Trap::host("missing host state"))?;
-            let mut c = Caller::new(memory, st);
-            (def.call)(&mut c, args, results)?;
-            for (i, v) in results.iter().enumerate() {
-                *values.add(i) = crate::to_slot(store, *v);
-            }
+            let memory = VMMemoryDefinition::host_view(inst.vmctx().memory0);
+            let (mut arg, mut result) = (values, values);
+            store.call_host(
+                def,
+                state,
+                memory,
+                |store, ty| {
+                    let v = store.raw128_to_val(*arg, ty);
+                    arg = arg.add(1);
+                    v
+                },
+                |store, v| {
+                    *result = store.val_to_raw128(v);
+                    result = result.add(1);
+                },
+            )?;
             Ok(0)
         }
     })

@@ -1512,5 +1512,5 @@ pub fn slots_of(tys: &[vm_core::runtime::ValType]) -> u32 {
 
 /// The slots a value of type `t` takes: two for a `v128`, one for any other.
 pub fn slot_count(t: vm_core::runtime::ValType) -> u32 {
-    if t == vm_core::runtime::ValType::V128 { 2 } else { 1 }
+    t.slots64()
 }

@@ -10,7 +10,6 @@
 
 mod bulk;
 mod simd;
-mod visit;
 
 use std::collections::HashMap;
 
@@ -23,14 +22,11 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, Variable};
 use vm_core::runtime::limits::{self, RunStart};
+use vm_core::runtime::operators::{OperatorSink, Wasm2Operators};
 use vm_core::runtime::{CompileError, FuncType};
 use wasmparser::{BlockType, FunctionBody, MemArg, Operator};
 
 use crate::env::{FuncEnv, Libcall, ir_type, trap};
-
-pub(crate) fn unsupported(op: &'static str, proposal: &'static str, offset: u64) -> CompileError {
-    CompileError::Unsupported { op, proposal, offset }
-}
 
 fn mem_index(m: &MemArg) -> u32 {
     match m.target {
@@ -175,7 +171,8 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
         while !ops.eof() {
             t.offset = ops.original_position();
             t.b.set_srcloc(ir::SourceLoc::new(t.offset as u32));
-            ops.visit_operator(&mut t).map_err(|e| body_error(t.offset, e))??;
+            ops.visit_operator(&mut Wasm2Operators(&mut t))
+                .map_err(|e| body_error(t.offset, e))??;
         }
         t.finish_run();
         t.b.finalize(cfg);
@@ -597,7 +594,9 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 let v = self.b.ins().select(c, x, y);
                 self.push(v);
             }
-            O::TypedSelectMulti { .. } => return Err(unsupported(name, "gc", self.offset)),
+            O::TypedSelectMulti { .. } => {
+                return Err(CompileError::unsupported(name, "gc", self.offset));
+            }
             O::LocalGet { local_index } => {
                 let v = self.b.use_var(self.locals[local_index as usize]);
                 self.push(v);
@@ -840,4 +839,16 @@ enum Ext {
     None,
     S,
     U,
+}
+
+/// Operators of the WebAssembly 2.0 proposals come here through vm-core's
+/// [`Wasm2Operators`] filter; every other one is unsupported there.
+impl<'a> OperatorSink<'a> for FuncTranslator<'_, '_, '_> {
+    fn translate(&mut self, op: Operator<'a>, name: &'static str) -> Result<(), CompileError> {
+        self.op(op, name)
+    }
+
+    fn offset(&self) -> u64 {
+        self.offset
+    }
 }

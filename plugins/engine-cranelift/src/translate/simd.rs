@@ -17,7 +17,7 @@ use cranelift_codegen::ir::{
 use vm_core::runtime::CompileError;
 use wasmparser::{MemArg, Operator};
 
-use super::{FuncTranslator, mem_index, unsupported};
+use super::{FuncTranslator, mem_index};
 use crate::env::FuncEnv;
 
 /// Flags of bitcasts between vector types (the byte order must be explicit when the
@@ -616,7 +616,7 @@ impl FuncTranslator<'_, '_, '_> {
             }
             O::F32x4DemoteF64x2Zero => un!(F64X2, fvdemote),
             O::F64x2PromoteLowF32x4 => un!(F32X4, fvpromote_low),
-            _ => return Err(unsupported(name, "unknown", self.offset)),
+            _ => return Err(CompileError::unsupported(name, "unknown", self.offset)),
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use vm_core::Composition;
 use vm_core::runtime::{
-    Caller, FrameInfo, FuncKind, HostFuncDef, InstanceData, Store, Trap, TrapCode, VMFuncRef,
+    FrameInfo, FuncKind, HostFuncDef, InstanceData, Store, Trap, TrapCode, VMFuncRef,
     VMMemoryDefinition, Val,
 };
 use vm_core::slot::{Event, EventKind};
@@ -47,50 +47,40 @@ unsafe fn wasm_call_event<C: Composition>(
 }
 
 /// Calls host function `def` with the `params.len()` values from slot `base` on,
-/// writing its results from `base` on.
+/// writing its results from `base` on (vm-core's [`Store::call_host`] marshals).
 ///
 /// # Safety
 /// `base` has the arguments and room for the results; `mem` is null or a live
-/// memory definition; `store.host_states[state]` exists.
-#[allow(clippy::too_many_arguments)]
+/// memory definition; `store` is live and not otherwise borrowed.
 pub unsafe fn host_call<C: Composition>(
     store: *mut Store<C>,
     def: &'static HostFuncDef,
     state: u32,
     mem: *mut VMMemoryDefinition,
     base: *mut u64,
-    args: &mut Vec<Val>,
-    results: &mut Vec<Val>,
 ) -> Result<(), Trap> {
     // SAFETY: the caller's contract; the memory slice and the host state are
-    // distinct objects of the store, borrowed only for this call.
+    // distinct objects of the store, borrowed only for this call; the arguments are
+    // read before the results are written.
     unsafe {
-        args.clear();
-        let mut at = 0;
-        for &ty in def.params.iter() {
-            let n = crate::code::slot_count(ty) as usize;
-            let slots = core::slice::from_raw_parts(base.add(at), n);
-            args.push(crate::exec::get_val(&*store, slots, 0, ty));
-            at += n;
-        }
-        results.clear();
-        results.extend(def.results.iter().map(|&t| Val::default_for(t)));
-        let memory = if mem.is_null() || (*mem).length == 0 {
-            None
-        } else {
-            Some(core::slice::from_raw_parts_mut((*mem).base, (*mem).length))
-        };
-        let st = (*store).host_state_mut(state).ok_or_else(|| Trap::host("missing host state"))?;
-        let mut caller = Caller::new(memory, st);
-        (def.call)(&mut caller, args, results)?;
-        let mut at = 0;
-        for v in results.iter() {
-            let n = if matches!(v, Val::V128(_)) { 2 } else { 1 };
-            let slots = core::slice::from_raw_parts_mut(base.add(at), n);
-            crate::exec::put_val(&*store, slots, 0, *v);
-            at += n;
-        }
-        Ok(())
+        let slots = |at: usize, n: usize| core::slice::from_raw_parts_mut(base.add(at), n);
+        let (mut arg_at, mut result_at) = (0, 0);
+        (*store).call_host(
+            def,
+            state,
+            VMMemoryDefinition::host_view(mem),
+            |store, ty| {
+                let n = ty.slots64() as usize;
+                let v = store.get_val64(slots(arg_at, n), 0, ty);
+                arg_at += n;
+                v
+            },
+            |store, v| {
+                let n = if matches!(v, Val::V128(_)) { 2 } else { 1 };
+                store.put_val64(slots(result_at, n), 0, v);
+                result_at += n;
+            },
+        )
     }
 }
 
@@ -237,15 +227,7 @@ impl<C: Composition<Engine = crate::Interp>> Exec<C> {
                 }
                 FuncKind::Host { def, state } => {
                     self.host_calls += 1;
-                    let r = host_call(
-                        self.store,
-                        def,
-                        state,
-                        self.mem,
-                        base,
-                        &mut self.args,
-                        &mut self.results,
-                    );
+                    let r = host_call(self.store, def, state, self.mem, base);
                     self.refresh_mem();
                     match r {
                         Ok(()) => (ret_pc, fp),
@@ -466,7 +448,7 @@ handler!(call_indirect(pc, fp, mb, ml, x) {
         _ => 0,
     };
     let t = *(*x.vmctx).tables.add(table as usize);
-    let raw = match crate::exec::table::get(t, *fp.add(index as usize)) {
+    let raw = match (*t).get(*fp.add(index as usize) as u32) {
         Ok(r) => r,
         Err(code) => return trap!(x, code),
     };

@@ -1,7 +1,8 @@
 //! Linear memory instructions: loads, stores, size, grow, fill, copy, init.
 //!
 //! The interpreter checks bounds explicitly even under guard pages: a fault would be
-//! a signal, and a trap must be a value.
+//! a signal, and a trap must be a value. The bulk operations are vm-core's
+//! ([`VMMemoryDefinition::fill`] and the rest), inlined into the handlers.
 
 use vm_core::runtime::{PAGE_SIZE, TrapCode, VMMemoryDefinition};
 
@@ -72,72 +73,6 @@ pub unsafe fn size(mem: *const VMMemoryDefinition) -> u64 {
     (unsafe { (*mem).length } / PAGE_SIZE) as u64
 }
 
-/// Checks that `[start, start + len)` lies in a region of `size` bytes.
-#[inline(always)]
-pub fn check_range(start: u64, len: u64, size: usize) -> Result<usize, TrapCode> {
-    let start = start as u32 as u64;
-    let len = len as u32 as u64;
-    if start + len > size as u64 {
-        return Err(TrapCode::MemoryOutOfBounds);
-    }
-    Ok(start as usize)
-}
-
-/// `memory.fill`.
-///
-/// # Safety
-/// `mem` points to a live memory definition.
-pub unsafe fn fill(
-    mem: *const VMMemoryDefinition,
-    d: u64,
-    val: u64,
-    n: u64,
-) -> Result<(), TrapCode> {
-    // SAFETY: the caller guarantees `mem` is live; the range is checked.
-    unsafe {
-        let def = &*mem;
-        let d = check_range(d, n, def.length)?;
-        core::ptr::write_bytes(def.base.add(d), val as u8, n as u32 as usize);
-    }
-    Ok(())
-}
-
-/// `memory.copy` (overlapping ranges allowed).
-///
-/// # Safety
-/// `mem` points to a live memory definition.
-pub unsafe fn copy(mem: *const VMMemoryDefinition, d: u64, s: u64, n: u64) -> Result<(), TrapCode> {
-    // SAFETY: the caller guarantees `mem` is live; both ranges are checked.
-    unsafe {
-        let def = &*mem;
-        let d = check_range(d, n, def.length)?;
-        let s = check_range(s, n, def.length)?;
-        core::ptr::copy(def.base.add(s), def.base.add(d), n as u32 as usize);
-    }
-    Ok(())
-}
-
-/// `memory.init` from a data segment's bytes.
-///
-/// # Safety
-/// `mem` points to a live memory definition not overlapping `data`.
-pub unsafe fn init(
-    mem: *const VMMemoryDefinition,
-    data: &[u8],
-    d: u64,
-    s: u64,
-    n: u64,
-) -> Result<(), TrapCode> {
-    // SAFETY: the caller guarantees `mem` is live; both ranges are checked.
-    unsafe {
-        let def = &*mem;
-        let d = check_range(d, n, def.length)?;
-        let s = check_range(s, n, data.len())?;
-        core::ptr::copy_nonoverlapping(data.as_ptr().add(s), def.base.add(d), n as u32 as usize);
-    }
-    Ok(())
-}
-
 /// Defines the handler of a load of `N` bytes, widened by `conv`.
 macro_rules! load_handler {
     ($name:ident, $variant:ident, $n:literal, $conv:expr) => {
@@ -205,7 +140,7 @@ handler!(memory_grow(pc, fp, mb, ml, x) {
 handler!(memory_fill(pc, fp, mb, ml, x) {
     operands!(pc, Op::MemoryFill { base });
     let a = fp.add(base as usize);
-    if let Err(code) = fill(x.mem, *a, *a.add(1), *a.add(2)) {
+    if let Err(code) = (*x.mem).fill(*a as u32, *a.add(1) as u8, *a.add(2) as u32) {
         return trap!(x, code);
     }
     next!(pc.add(1), fp, mb, ml, x)
@@ -213,7 +148,8 @@ handler!(memory_fill(pc, fp, mb, ml, x) {
 handler!(memory_copy(pc, fp, mb, ml, x) {
     operands!(pc, Op::MemoryCopy { base });
     let a = fp.add(base as usize);
-    if let Err(code) = copy(x.mem, *a, *a.add(1), *a.add(2)) {
+    let (d, s, n) = (*a as u32, *a.add(1) as u32, *a.add(2) as u32);
+    if let Err(code) = (*x.mem).copy_from(&*x.mem, d, s, n) {
         return trap!(x, code);
     }
     next!(pc.add(1), fp, mb, ml, x)
@@ -221,17 +157,15 @@ handler!(memory_copy(pc, fp, mb, ml, x) {
 handler!(memory_init(pc, fp, mb, ml, x) {
     operands!(pc, Op::MemoryInit { seg, base });
     let a = fp.add(base as usize);
-    if let Err(code) = init(x.mem, (*x.inst).data(seg), *a, *a.add(1), *a.add(2)) {
+    let (d, s, n) = (*a as u32, *a.add(1) as u32, *a.add(2) as u32);
+    if let Err(code) = (*x.mem).init((*x.inst).data(seg), d, s, n) {
         return trap!(x, code);
     }
     next!(pc.add(1), fp, mb, ml, x)
 });
 handler!(data_drop(pc, fp, mb, ml, x) {
     operands!(pc, Op::DataDrop(seg));
-    let dropped: &mut [bool] = &mut (*x.inst.cast_mut()).data_dropped;
-    if let Some(d) = dropped.get_mut(seg as usize) {
-        *d = true;
-    }
+    (*x.inst.cast_mut()).drop_data(seg);
     next!(pc.add(1), fp, mb, ml, x)
 });
 

@@ -48,10 +48,6 @@ pub struct ExecBuffers {
     pub stack: Vec<u64>,
     /// Suspended frames.
     pub frames: Vec<Frame>,
-    /// Host call arguments.
-    pub args: Vec<Val>,
-    /// Host call results.
-    pub results: Vec<Val>,
 }
 
 // SAFETY: the frame pointers refer into the stack and store of the call that filled
@@ -112,10 +108,6 @@ pub struct Exec<C: Composition> {
     pub interrupt: *const core::sync::atomic::AtomicU32,
     /// Host calls made.
     pub host_calls: u64,
-    /// Host call argument buffer.
-    pub args: Vec<Val>,
-    /// Host call result buffer.
-    pub results: Vec<Val>,
     /// End of the slot stack.
     pub stack_end: *mut u64,
     /// The running function's instance.
@@ -246,12 +238,10 @@ pub fn call<C: Composition<Engine = crate::Interp>>(
         store.sigs.get(sig).map(|t| t.results().to_vec()).unwrap_or_default();
     let (inst_id, index) = match kind {
         FuncKind::Host { def, state } => {
-            let mut out: Vec<Val> = def.results.iter().map(|&t| Val::default_for(t)).collect();
-            let st = store.host_state_mut(state).ok_or_else(|| Trap::host("missing host state"))?;
-            let mut caller = vm_core::runtime::Caller::new(None, st);
-            (def.call)(&mut caller, args, &mut out)?;
+            let mut args = args.iter();
+            let mut next = || args.next().copied().unwrap_or(Val::I32(0));
+            store.call_host(def, state, None, |_, _| next(), |_, v| results.push(v))?;
             limits.host_calls += 1;
-            results.extend(out);
             return Ok(());
         }
         FuncKind::Wasm { instance, index } => (instance, index),
@@ -260,7 +250,7 @@ pub fn call<C: Composition<Engine = crate::Interp>>(
     buf.frames.clear();
     let mut at = 0;
     for a in args {
-        at += put_val(store, &mut buf.stack[..], at, *a);
+        at += store.put_val64(&mut buf.stack[..], at, *a);
     }
     let n = run::<C>(plugins, store, buf, limits, inst, index)?;
     let mut at = 0;
@@ -268,47 +258,10 @@ pub fn call<C: Composition<Engine = crate::Interp>>(
         if at >= n {
             break;
         }
-        results.push(get_val(store, &buf.stack[..], at, *ty));
-        at += crate::code::slot_count(*ty) as usize;
+        results.push(store.get_val64(&buf.stack[..], at, *ty));
+        at += ty.slots64() as usize;
     }
     Ok(())
-}
-
-/// Writes `v` to the slots from `at` (two for a `v128`, low half first); returns
-/// how many it takes. Slots past the end of `stack` are left alone (the callee's
-/// entry then traps on its frame check).
-pub fn put_val<C: Composition>(store: &Store<C>, stack: &mut [u64], at: usize, v: Val) -> usize {
-    match v {
-        Val::V128(x) => {
-            if let Some(s) = stack.get_mut(at..at + 2) {
-                s[0] = x as u64;
-                s[1] = (x >> 64) as u64;
-            }
-            2
-        }
-        v => {
-            if let Some(s) = stack.get_mut(at) {
-                *s = store.val_to_raw(v);
-            }
-            1
-        }
-    }
-}
-
-/// The value of type `ty` in the slots from `at` (see [`put_val`]).
-pub fn get_val<C: Composition>(
-    store: &Store<C>,
-    stack: &[u64],
-    at: usize,
-    ty: vm_core::runtime::ValType,
-) -> Val {
-    let slot = |k: usize| stack.get(at + k).copied().unwrap_or(0);
-    match ty {
-        vm_core::runtime::ValType::V128 => {
-            Val::V128(u128::from(slot(0)) | (u128::from(slot(1)) << 64))
-        }
-        ty => store.raw_to_val(slot(0), ty),
-    }
 }
 
 /// The callee's code for a wasm function of `inst`.
@@ -353,8 +306,6 @@ fn run<C: Composition<Engine = crate::Interp>>(
             fuel: limits.fuel,
             interrupt: (*store.vm_store_context()).interrupt,
             host_calls: 0,
-            args: std::mem::take(&mut buf.args),
-            results: std::mem::take(&mut buf.results),
             stack_end: stack_base.add(stack_len),
             inst,
             code,
@@ -392,8 +343,6 @@ fn run<C: Composition<Engine = crate::Interp>>(
         };
         x.frames.clear();
         buf.frames = x.frames;
-        buf.args = x.args;
-        buf.results = x.results;
         r
     }
 }

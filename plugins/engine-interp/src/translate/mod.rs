@@ -12,13 +12,13 @@
 //! their own slots, so all paths into a label agree on where values are.
 
 mod simd;
-mod visit;
 
 #[cfg(test)]
 mod tests;
 
 use vm_core::runtime::limits::{self, RunStart};
 use vm_core::runtime::module::ModuleInfo;
+use vm_core::runtime::operators::{OperatorSink, Wasm2Operators};
 use vm_core::runtime::{CompileError, ExecLimits, FuncType, ValType};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
@@ -231,7 +231,7 @@ impl<'m> FuncTranslator<'m> {
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
             self.offset = reader.original_position();
-            reader.visit_operator(self)??;
+            reader.visit_operator(&mut Wasm2Operators(&mut *self))??;
         }
         // Frame: parameters, locals, constants, temporaries.
         let consts_at = self.locals_end;
@@ -897,7 +897,7 @@ impl<'m> FuncTranslator<'m> {
                 self.emit(Op::Select { dst, rhs, cond });
             }
             Operator::TypedSelectMulti { .. } => {
-                return Err(unsupported(name, "gc", self.offset));
+                return Err(CompileError::unsupported(name, "gc", self.offset));
             }
             Operator::LocalGet { local_index } => match self.local(local_index) {
                 (l, false) => self.push(Val::Local(l)),
@@ -1543,6 +1543,14 @@ fn off(m: &wasmparser::MemArg) -> Result<u32, CompileError> {
     u32::try_from(m.offset).map_err(|_| CompileError::Limit("memory64 offset"))
 }
 
-pub(crate) fn unsupported(op: &'static str, proposal: &'static str, offset: u64) -> CompileError {
-    CompileError::Unsupported { op, proposal, offset }
+/// Operators of the WebAssembly 2.0 proposals come here through vm-core's
+/// [`Wasm2Operators`] filter; every other one is unsupported there.
+impl<'a> OperatorSink<'a> for FuncTranslator<'_> {
+    fn translate(&mut self, op: Operator<'a>, name: &'static str) -> Result<(), CompileError> {
+        self.op(op, name)
+    }
+
+    fn offset(&self) -> u64 {
+        self.offset
+    }
 }

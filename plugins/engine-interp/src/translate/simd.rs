@@ -11,7 +11,7 @@
 use vm_core::runtime::CompileError;
 use wasmparser::Operator;
 
-use super::{FuncTranslator, Val, off, unsupported};
+use super::{FuncTranslator, Val, off};
 use crate::code::Op;
 
 /// How a lane operation takes its operands.
@@ -345,7 +345,7 @@ impl FuncTranslator<'_> {
                 let dst = self.push_v128();
                 self.emit(Op::V128Bitselect { dst, a, b, c });
             }
-            _ => return Err(unsupported(name, "unknown", self.offset)),
+            _ => return Err(CompileError::unsupported(name, "unknown", self.offset)),
         }
         Ok(())
     }
