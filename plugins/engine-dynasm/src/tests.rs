@@ -532,3 +532,77 @@ fn unlowered_operators_are_reported_not_miscompiled() {
     assert!(matches!(err, CompileError::Unsupported { op: "F32Add", .. }), "{err}");
     assert!(err.to_string().starts_with("unsupported: F32Add (feature "), "{err}");
 }
+
+#[test]
+fn division_and_shifts_under_register_pressure() {
+    // rax, rdx and rcx are all holding live values when the division and the
+    // variable shift need them.
+    let mut body = String::new();
+    for k in 1..=14 {
+        body.push_str(&format!("local.get 0 i64.const {k} i64.add "));
+    }
+    body.push_str("local.get 0 i64.const 3 i64.div_s ");
+    body.push_str("local.get 1 i64.shl ");
+    for _ in 0..14 {
+        body.push_str("i64.add ");
+    }
+    let wat = format!(r#"(module (func (export "f") (param i64 i64) (result i64) {body}))"#);
+    let mut i = Instance::new(&wat);
+    let (x, s) = (100i64, 2i64);
+    let expect = (1..=14).map(|k| x + k).sum::<i64>() + ((x / 3) << s);
+    assert_eq!(i.i64("f", &[x, s]), expect);
+}
+
+/// Compile time stays linear on inputs that are pathological for single-pass
+/// designs; each compiles well under a second even unoptimized.
+#[test]
+fn pathological_inputs_compile_in_linear_time() {
+    let time = |wat: &str| {
+        let module = ModuleInfo::decode(wat.as_bytes(), Features::default()).expect("valid");
+        let t0 = std::time::Instant::now();
+        let code = compile_module(&module, CompileOptions::default()).expect("compiles");
+        drop(code);
+        (t0.elapsed(), ())
+    };
+    // A 100,000-entry br_table.
+    let mut targets = String::new();
+    for k in 0..100_000 {
+        targets.push_str(if k % 2 == 0 { " 0" } else { " 1" });
+    }
+    let wat = format!(
+        r#"(module (func (export "f") (param i32) (result i32)
+            (block (block local.get 0 br_table{targets} 0) i32.const 1 return) i32.const 2))"#
+    );
+    let (t, _) = time(&wat);
+    assert!(t.as_secs_f64() < 2.0, "100,000-entry br_table took {t:?}");
+    let mut i = Instance::new(&wat);
+    assert_eq!(i.i32("f", &[0]), 1);
+    assert_eq!(i.i32("f", &[99_999]), 2);
+    assert_eq!(i.i32("f", &[200_000]), 1, "default (depth 0)");
+    // 50,000 locals.
+    let wat = format!(
+        r#"(module (func (export "f") (result i64) (local{})
+            i64.const 5 local.set 49999 local.get 49999 local.get 1 i64.add))"#,
+        " i64".repeat(50_000)
+    );
+    let (t, _) = time(&wat);
+    assert!(t.as_secs_f64() < 2.0, "50,000 locals took {t:?}");
+    assert_eq!(Instance::new(&wat).i64("f", &[]), 5);
+    // 10,000 nested blocks, and 10,000 live values on the stack.
+    let wat = format!(
+        r#"(module (func (export "f") (result i32) {} i32.const 7 {}))"#,
+        "block (result i32) ".repeat(10_000),
+        "end ".repeat(10_000)
+    );
+    let (t, _) = time(&wat);
+    assert!(t.as_secs_f64() < 2.0, "10,000-deep nesting took {t:?}");
+    assert_eq!(Instance::new(&wat).i32("f", &[]), 7);
+    let wat = format!(
+        r#"(module (func (export "f") (param i32) (result i32) {} {}))"#,
+        "local.get 0 ".repeat(10_000),
+        "i32.add ".repeat(9_999)
+    );
+    let (t, _) = time(&wat);
+    assert!(t.as_secs_f64() < 2.0, "10,000 live values took {t:?}");
+    assert_eq!(Instance::new(&wat).i32("f", &[3]), 30_000);
+}

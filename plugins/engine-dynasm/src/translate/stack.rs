@@ -39,12 +39,18 @@ pub(crate) struct ValueStack {
     max_depth: usize,
     /// `rbp` displacement of the depth-0 slot.
     slot0: i32,
+    /// The depth of the entry each register holds ([`NONE`]: none), so that
+    /// choosing a register to spill and moving one cost no scan of the stack.
+    owner: [u32; 16],
 }
+
+/// No entry holds the register.
+const NONE: u32 = u32::MAX;
 
 impl ValueStack {
     pub fn new(slot0: i32) -> Self {
         let free = POOL.iter().fold(0u16, |m, &r| m | 1 << r);
-        Self { entries: Vec::new(), clean: 0, free, max_depth: 0, slot0 }
+        Self { entries: Vec::new(), clean: 0, free, max_depth: 0, slot0, owner: [NONE; 16] }
     }
 
     /// The `rbp` displacement of the canonical slot of `depth`.
@@ -66,12 +72,18 @@ impl ValueStack {
     }
 
     pub fn push(&mut self, loc: Loc) {
+        if let Loc::Reg(r) = loc {
+            self.owner[r as usize] = self.entries.len() as u32;
+        }
         self.entries.push(loc);
         self.max_depth = self.max_depth.max(self.entries.len());
     }
 
     pub fn pop(&mut self) -> Option<Loc> {
         let l = self.entries.pop();
+        if let Some(Loc::Reg(r)) = l {
+            self.owner[r as usize] = NONE;
+        }
         self.clean = self.clean.min(self.entries.len());
         l
     }
@@ -120,6 +132,7 @@ impl FuncCompiler<'_, '_> {
             Loc::Stack => return,
             Loc::Reg(r) => {
                 dynasm!(self.ops ; .arch x64 ; mov [rbp + disp], Rq(r));
+                self.stack.owner[r as usize] = NONE;
                 self.stack.free(r);
             }
             Loc::Const(c) => {
@@ -151,24 +164,30 @@ impl FuncCompiler<'_, '_> {
         if let Some(r) = self.stack.take_free() {
             return r;
         }
-        let d = (self.stack.clean..self.stack.entries.len())
-            .find(|&d| matches!(self.stack.entries[d], Loc::Reg(_)))
-            .expect("a register entry exists when no register is free");
-        self.spill(d);
+        let d = self.stack.owner.iter().copied().min().unwrap_or(NONE);
+        assert_ne!(d, NONE, "a register entry exists when no register is free");
+        self.spill(d as usize);
         self.stack.take_free().expect("spilling freed a register")
     }
 
     /// Takes register `r` for the caller, moving the entry that holds it (if any)
     /// to another register.
     pub fn take_reg(&mut self, r: u8) {
-        if self.stack.is_free(r) {
+        let d = self.stack.owner[r as usize];
+        if d != NONE {
+            // Move the entry to a free register, or spill it when none is free
+            // (`alloc` could pick the entry itself and hand `r` back).
+            if let Some(n) = self.stack.take_free() {
+                dynasm!(self.ops ; .arch x64 ; mov Rq(n), Rq(r));
+                self.stack.entries[d as usize] = Loc::Reg(n);
+                self.stack.owner[n as usize] = d;
+                self.stack.owner[r as usize] = NONE;
+            } else {
+                self.spill(d as usize);
+            }
             self.stack.free &= !(1 << r);
-            return;
-        }
-        if let Some(d) = self.stack.entries.iter().position(|&l| l == Loc::Reg(r)) {
-            let n = self.alloc();
-            dynasm!(self.ops ; .arch x64 ; mov Rq(n), Rq(r));
-            self.stack.entries[d] = Loc::Reg(n);
+        } else if self.stack.is_free(r) {
+            self.stack.free &= !(1 << r);
         }
         // Else the caller already owns `r` (popped it): nothing to move.
     }
