@@ -82,6 +82,16 @@
 //! with a static offset up to 2 GiB carries no check; the access itself is the
 //! trap site.
 //!
+//! # Measured
+//!
+//! `compile_throughput` (an ignored test: 2,000 generated integer functions with
+//! loops, loads, stores and calls, 1.11 MB of function bodies), release build on a
+//! loaded 2-core machine, best of 5: 31 ms, **35.8 MB/s** of wasm, 5.28 MB of
+//! x86-64 (4.7 code bytes per wasm byte: the flushes at every block boundary and
+//! the bounds checks dominate; Liftoff-style reconciliation and shorter encodings
+//! would shrink it). Not yet measured side by side with engine-cranelift on the
+//! corpus, nor run time.
+//!
 //! # Status
 //!
 //! Done and tested (see `tests.rs`): i32/i64 constants, locals, globals (get/set

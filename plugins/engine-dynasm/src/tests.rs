@@ -606,3 +606,77 @@ fn pathological_inputs_compile_in_linear_time() {
     assert!(t.as_secs_f64() < 2.0, "10,000 live values took {t:?}");
     assert_eq!(Instance::new(&wat).i32("f", &[3]), 30_000);
 }
+
+/// Compile throughput on a generated integer module (about 1 MB of code section);
+/// run with `cargo test --release -p vm-engine-dynasm -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn compile_throughput() {
+    let mut wat = String::from("(module (memory 1)\n");
+    for f in 0..2000 {
+        wat.push_str(&format!(
+            "(func $f{f} (param i32 i64) (result i64) (local i32 i64)\n\
+             (block (loop\n"
+        ));
+        for k in 0..12 {
+            wat.push_str(&format!(
+                "local.get 0 i32.const {k} i32.add local.tee 2 i32.const 1023 i32.and \
+                 i64.load offset=8 local.get 1 i64.xor i64.const {k} i64.mul local.set 3 \
+                 local.get 2 i32.const 2040 i32.and local.get 3 i64.const 3 i64.shr_u i64.store \
+                 local.get 3 local.get 1 i64.add local.set 1\n"
+            ));
+        }
+        wat.push_str(
+            "local.get 0 i32.const 1 i32.sub local.tee 0 i32.eqz br_if 1 br 0))\n\
+             local.get 1 local.get 2 i32.const 7 i32.rem_u i64.extend_i32_u i64.add",
+        );
+        if f > 0 {
+            wat.push_str(&format!(" local.get 0 local.get 1 call $f{} i64.add", f - 1));
+        }
+        wat.push_str(")\n");
+    }
+    wat.push(')');
+    let module = ModuleInfo::decode(wat.as_bytes(), Features::default()).expect("valid");
+    let code_bytes: usize = module.bodies.iter().map(|b| b.range.len()).sum();
+    let mut best = f64::MAX;
+    let mut out = 0;
+    for _ in 0..5 {
+        let t0 = std::time::Instant::now();
+        let code = compile_module(&module, CompileOptions::default()).expect("compiles");
+        best = best.min(t0.elapsed().as_secs_f64());
+        out = code.code_bytes();
+    }
+    println!(
+        "{} functions, {code_bytes} bytes of wasm bodies -> {out} bytes of x86-64 in {:.2} ms: \
+         {:.1} MB/s",
+        module.bodies.len(),
+        best * 1e3,
+        code_bytes as f64 / best / 1e6
+    );
+}
+
+#[test]
+fn code_after_branches_is_skipped_and_joins_stay_consistent() {
+    let mut i = Instance::new(
+        r#"(module
+          (func (export "f") (param i32) (result i32)
+            (block (result i32)
+              (block
+                local.get 0 br_if 0
+                i32.const 10 br 1
+                ;; dead code, including nested blocks and a dead else
+                (block (result i32) i32.const 1 i32.const 0 (if (then unreachable) (else nop)))
+                drop i32.const 2 i32.div_s drop)
+              i32.const 20)
+            return
+            i32.const 99)
+          (func (export "g") (param i32) (result i32)
+            (if (result i32) (local.get 0) (then i32.const 1 return) (else i32.const 2))
+            i32.const 40 i32.add)
+        )"#,
+    );
+    assert_eq!(i.i32("f", &[0]), 10);
+    assert_eq!(i.i32("f", &[1]), 20);
+    assert_eq!(i.i32("g", &[1]), 1);
+    assert_eq!(i.i32("g", &[0]), 42);
+}
