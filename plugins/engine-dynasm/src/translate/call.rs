@@ -1,0 +1,57 @@
+//! Calls between wasm functions.
+//!
+//! The calling convention (every wasm function of this engine, and the entry
+//! trampoline): `rdi` = callee `vmctx`, `rsi` = caller `vmctx`; the arguments and
+//! results share one area of `max(params, results)` 8-byte slots at `rsp` on the
+//! call, argument/result `k` at `rsp + 8 * (area - 1 - k)`. The caller's flushed
+//! value stack *is* that area: its argument slots are the canonical slots of their
+//! depths, so `rsp` is pointed at the deepest slot of the area, the callee writes
+//! its results over the arguments, and after the call the results are already in
+//! the canonical slots of their depths. Every register but `rsp` and `rbp` is
+//! caller-saved; the callee sets `r15` to its `vmctx` (a direct callee's is the
+//! caller's, so `r15` needs no reload).
+
+use dynasm::dynasm;
+use dynasmrt::{DynasmApi, DynasmLabelApi};
+use vm_core::runtime::CompileError;
+
+use super::FuncCompiler;
+
+impl FuncCompiler<'_, '_> {
+    pub fn call(&mut self, func: u32) -> Result<(), CompileError> {
+        let module = self.env.module;
+        let Some(defined) = func.checked_sub(module.num_imported_funcs) else {
+            return Err(CompileError::unsupported(
+                "call of an imported function",
+                "not yet lowered by engine-dynasm",
+                self.offset,
+            ));
+        };
+        let ty = module.func_type(func).ok_or(CompileError::Limit("function type"))?;
+        let (n, m) = (ty.params().len(), ty.results().len());
+        let area = n.max(m);
+        let label = *self
+            .env
+            .func_labels
+            .get(defined as usize)
+            .ok_or(CompileError::Limit("no such function"))?;
+        self.flush();
+        let base = self.stack.len() - n;
+        self.stack.reserve(base + area);
+        if area > 0 {
+            let deepest = self.stack.slot(base + area - 1);
+            dynasm!(self.ops ; .arch x64 ; lea rsp, [rbp + deepest]);
+        }
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov rdi, r15
+            ; mov rsi, r15
+            ; call =>label
+        );
+        if area > 0 {
+            self.reset_rsp();
+        }
+        self.stack.reset(base + m);
+        Ok(())
+    }
+}

@@ -1,0 +1,189 @@
+//! Loads and stores on memory 0, and `memory.size`.
+//!
+//! Memory 0 is reached through `vmctx->memory0` (a `VMMemoryDefinition`: base and
+//! byte length). Without guard pages every access checks
+//! `zext(addr) + offset + size <= length` and jumps to an out-of-line trap stub.
+//! With the `virt` plugin's guard pages, an access whose static offset is at most
+//! [`GUARDED_OFFSET`] carries no check: the access instruction itself is recorded
+//! as a trap site and faults in the guard region.
+
+use dynasm::dynasm;
+use dynasmrt::{DynasmApi, DynasmLabelApi};
+use vm_core::runtime::offsets as o;
+use vm_core::runtime::{CompileError, TrapCode};
+use wasmparser::{MemArg, Operator};
+
+use super::{FuncCompiler, GUARDED_OFFSET, Loc};
+
+/// How a load reads memory.
+#[derive(Clone, Copy)]
+enum Load {
+    I32,
+    I64,
+    S8x32,
+    U8x32,
+    S16x32,
+    U16x32,
+    S8x64,
+    S16x64,
+    S32x64,
+}
+
+/// How many bytes a store writes.
+#[derive(Clone, Copy)]
+enum Store {
+    B1,
+    B2,
+    B4,
+    B8,
+}
+
+impl Load {
+    fn size(self) -> u64 {
+        match self {
+            Load::I64 => 8,
+            Load::I32 | Load::S32x64 => 4,
+            Load::S16x32 | Load::U16x32 | Load::S16x64 => 2,
+            Load::S8x32 | Load::U8x32 | Load::S8x64 => 1,
+        }
+    }
+}
+
+impl Store {
+    fn size(self) -> u64 {
+        match self {
+            Store::B1 => 1,
+            Store::B2 => 2,
+            Store::B4 => 4,
+            Store::B8 => 8,
+        }
+    }
+}
+
+impl FuncCompiler<'_, '_> {
+    /// Translates `op` if it is in this family; `false` otherwise.
+    pub fn memory(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
+        use Operator as O;
+        match *op {
+            O::I32Load { memarg } => self.load(Load::I32, memarg)?,
+            O::I64Load { memarg } => self.load(Load::I64, memarg)?,
+            O::I32Load8S { memarg } => self.load(Load::S8x32, memarg)?,
+            O::I32Load8U { memarg } | O::I64Load8U { memarg } => self.load(Load::U8x32, memarg)?,
+            O::I32Load16S { memarg } => self.load(Load::S16x32, memarg)?,
+            O::I32Load16U { memarg } | O::I64Load16U { memarg } => {
+                self.load(Load::U16x32, memarg)?
+            }
+            O::I64Load8S { memarg } => self.load(Load::S8x64, memarg)?,
+            O::I64Load16S { memarg } => self.load(Load::S16x64, memarg)?,
+            O::I64Load32S { memarg } => self.load(Load::S32x64, memarg)?,
+            O::I64Load32U { memarg } => self.load(Load::I32, memarg)?,
+            O::I32Store { memarg } | O::I64Store32 { memarg } => self.store(Store::B4, memarg)?,
+            O::I64Store { memarg } => self.store(Store::B8, memarg)?,
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(Store::B1, memarg)?,
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(Store::B2, memarg)?,
+            O::MemorySize { mem: 0 } => {
+                let r = self.alloc();
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; mov Rq(r), [r15 + o::VMCTX_MEMORY0 as i32]
+                    ; mov Rq(r), [Rq(r) + o::MEMORY_LENGTH as i32]
+                    ; shr Rq(r), 16
+                );
+                self.stack.push(Loc::Reg(r));
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Turns address register `a` (an i32 popped from the stack) into the host
+    /// address of the access's first byte minus nothing: on return `a` holds
+    /// `base + zext(addr)` and the returned displacement is the static offset when it
+    /// fits an instruction's displacement (else it is added to `a`). `true` in the
+    /// second position when the access must be recorded as a guard-page trap site.
+    fn address(&mut self, a: u8, memarg: MemArg, size: u64) -> Result<(i32, bool), CompileError> {
+        if memarg.target != wasmparser::MemArgTarget::Memory(0) {
+            return Err(CompileError::unsupported("memory index > 0", "multi-memory", self.offset));
+        }
+        let offset = memarg.offset;
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov Rd(a), Rd(a)
+            ; mov r11, [r15 + o::VMCTX_MEMORY0 as i32]
+        );
+        let guarded = self.env.guard_pages && offset <= GUARDED_OFFSET;
+        if !guarded {
+            let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+            let end = offset + size;
+            let t = self.alloc();
+            match i32::try_from(end) {
+                Ok(e) => dynasm!(self.ops ; .arch x64 ; lea Rq(t), [Rq(a) + e]),
+                Err(_) => {
+                    dynasm!(self.ops
+                        ; .arch x64
+                        ; mov Rq(t), QWORD end as i64
+                        ; add Rq(t), Rq(a)
+                    );
+                }
+            }
+            dynasm!(self.ops
+                ; .arch x64
+                ; cmp Rq(t), [r11 + o::MEMORY_LENGTH as i32]
+                ; ja =>oob
+            );
+            self.stack.free(t);
+        }
+        dynasm!(self.ops ; .arch x64 ; add Rq(a), [r11 + o::MEMORY_BASE as i32]);
+        let disp = match i32::try_from(offset) {
+            Ok(d) => d,
+            Err(_) => {
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; mov r11, QWORD offset as i64
+                    ; add Rq(a), r11
+                );
+                0
+            }
+        };
+        Ok((disp, guarded))
+    }
+
+    fn load(&mut self, kind: Load, memarg: MemArg) -> Result<(), CompileError> {
+        let a = self.pop_reg();
+        let (d, guarded) = self.address(a, memarg, kind.size())?;
+        if guarded {
+            self.trap_here(TrapCode::MemoryOutOfBounds);
+        }
+        match kind {
+            Load::I32 => dynasm!(self.ops ; .arch x64 ; mov Rd(a), [Rq(a) + d]),
+            Load::I64 => dynasm!(self.ops ; .arch x64 ; mov Rq(a), [Rq(a) + d]),
+            Load::S8x32 => dynasm!(self.ops ; .arch x64 ; movsx Rd(a), BYTE [Rq(a) + d]),
+            Load::U8x32 => dynasm!(self.ops ; .arch x64 ; movzx Rd(a), BYTE [Rq(a) + d]),
+            Load::S16x32 => dynasm!(self.ops ; .arch x64 ; movsx Rd(a), WORD [Rq(a) + d]),
+            Load::U16x32 => dynasm!(self.ops ; .arch x64 ; movzx Rd(a), WORD [Rq(a) + d]),
+            Load::S8x64 => dynasm!(self.ops ; .arch x64 ; movsx Rq(a), BYTE [Rq(a) + d]),
+            Load::S16x64 => dynasm!(self.ops ; .arch x64 ; movsx Rq(a), WORD [Rq(a) + d]),
+            Load::S32x64 => dynasm!(self.ops ; .arch x64 ; movsxd Rq(a), DWORD [Rq(a) + d]),
+        }
+        self.stack.push(Loc::Reg(a));
+        Ok(())
+    }
+
+    fn store(&mut self, kind: Store, memarg: MemArg) -> Result<(), CompileError> {
+        let v = self.pop_reg();
+        let a = self.pop_reg();
+        let (d, guarded) = self.address(a, memarg, kind.size())?;
+        if guarded {
+            self.trap_here(TrapCode::MemoryOutOfBounds);
+        }
+        match kind {
+            Store::B1 => dynasm!(self.ops ; .arch x64 ; mov [Rq(a) + d], Rb(v)),
+            Store::B2 => dynasm!(self.ops ; .arch x64 ; mov [Rq(a) + d], Rw(v)),
+            Store::B4 => dynasm!(self.ops ; .arch x64 ; mov [Rq(a) + d], Rd(v)),
+            Store::B8 => dynasm!(self.ops ; .arch x64 ; mov [Rq(a) + d], Rq(v)),
+        }
+        self.stack.free(v);
+        self.stack.free(a);
+        Ok(())
+    }
+}
