@@ -153,7 +153,8 @@ pub fn compile_module(
 ) -> Result<ModuleCode, CompileError> {
     let mut ops = Asm::new(0);
     let func_labels = (0..module.bodies.len()).map(|_| ops.new_dynamic_label()).collect();
-    let env = ModuleEnv { module, func_labels, guard_pages: options.guard_pages };
+    let sse41 = vm_core::runtime::cpu::has("sse4.1");
+    let env = ModuleEnv { module, func_labels, guard_pages: options.guard_pages, sse41 };
     let mut sites = Sites::default();
     let mut funcs: Vec<Range<u32>> = Vec::with_capacity(module.bodies.len());
     for (i, body) in module.bodies.iter().enumerate() {
