@@ -151,9 +151,17 @@ pub fn compile_module(
     module: &ModuleInfo,
     options: CompileOptions,
 ) -> Result<ModuleCode, CompileError> {
+    compile_for_cpu(module, options, vm_core::runtime::cpu::has("sse4.1"))
+}
+
+/// [`compile_module`] for a host CPU with or without SSE4.1 (`sse41`).
+pub(crate) fn compile_for_cpu(
+    module: &ModuleInfo,
+    options: CompileOptions,
+    sse41: bool,
+) -> Result<ModuleCode, CompileError> {
     let mut ops = Asm::new(0);
     let func_labels = (0..module.bodies.len()).map(|_| ops.new_dynamic_label()).collect();
-    let sse41 = vm_core::runtime::cpu::has("sse4.1");
     let env = ModuleEnv { module, func_labels, guard_pages: options.guard_pages, sse41 };
     let mut sites = Sites::default();
     let mut funcs: Vec<Range<u32>> = Vec::with_capacity(module.bodies.len());
