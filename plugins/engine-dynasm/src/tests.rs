@@ -39,22 +39,29 @@ impl Instance {
     /// `memory`: a base and length to use instead of a fresh 64 KiB vector.
     fn with(wat: &str, options: CompileOptions, memory: Option<(*mut u8, usize)>) -> Self {
         let module = ModuleInfo::decode(wat.as_bytes(), Features::default()).expect("valid");
-        Self::from_info(module, options, memory).expect("compiles and instantiates")
+        Self::from_info(module, options, memory, &[]).expect("compiles and instantiates")
     }
 
-    /// Compiles and instantiates `module` (which must have no imports).
+    /// Compiles and instantiates `module`, whose only imports may be globals (with
+    /// the raw values `imported`).
     fn from_info(
         module: ModuleInfo,
         options: CompileOptions,
         memory: Option<(*mut u8, usize)>,
+        imported: &[u64],
     ) -> Result<Self, String> {
         let code = compile_module(&module, options).map_err(|e| e.to_string())?;
         let pages = module.memories.first().map_or(1, |m| m.min as usize);
         let mut mem = vec![0u8; pages << 16];
         let mut globals: Box<[VMGlobal]> =
             vec![VMGlobal::default(); module.globals.len().max(8)].into();
-        for (g, init) in globals.iter_mut().zip(&module.global_inits) {
-            g.lo = spec::raw(init.eval(|_| Val::I32(0), |_| Val::FuncRef(None)));
+        for (g, &v) in globals.iter_mut().zip(imported) {
+            g.lo = v;
+        }
+        let first = module.num_imported_globals as usize;
+        for (j, init) in module.global_inits.iter().enumerate() {
+            let v = init.eval(|g| Val::I64(globals[g as usize].lo as i64), |_| Val::FuncRef(None));
+            globals[first + j].lo = spec::raw(v);
         }
         for d in &module.datas {
             if let DataMode::Active { offset, .. } = &d.mode {
