@@ -28,9 +28,6 @@ enum Load {
     S8x64,
     S16x64,
     S32x64,
-    /// Into an xmm register.
-    F32,
-    F64,
 }
 
 /// How many bytes a store writes.
@@ -40,16 +37,13 @@ enum Store {
     B2,
     B4,
     B8,
-    /// From an xmm register.
-    F32,
-    F64,
 }
 
 impl Load {
     fn size(self) -> u64 {
         match self {
-            Load::I64 | Load::F64 => 8,
-            Load::I32 | Load::S32x64 | Load::F32 => 4,
+            Load::I64 => 8,
+            Load::I32 | Load::S32x64 => 4,
             Load::S16x32 | Load::U16x32 | Load::S16x64 => 2,
             Load::S8x32 | Load::U8x32 | Load::S8x64 => 1,
         }
@@ -61,8 +55,8 @@ impl Store {
         match self {
             Store::B1 => 1,
             Store::B2 => 2,
-            Store::B4 | Store::F32 => 4,
-            Store::B8 | Store::F64 => 8,
+            Store::B4 => 4,
+            Store::B8 => 8,
         }
     }
 }
@@ -86,10 +80,10 @@ impl FuncCompiler<'_, '_> {
             O::I64Load32U { memarg } => self.load(Load::I32, memarg)?,
             O::I32Store { memarg } | O::I64Store32 { memarg } => self.store(Store::B4, memarg)?,
             O::I64Store { memarg } => self.store(Store::B8, memarg)?,
-            O::F32Load { memarg } => self.load(Load::F32, memarg)?,
-            O::F64Load { memarg } => self.load(Load::F64, memarg)?,
-            O::F32Store { memarg } => self.store(Store::F32, memarg)?,
-            O::F64Store { memarg } => self.store(Store::F64, memarg)?,
+            O::F32Load { memarg } => self.load_float(false, memarg)?,
+            O::F64Load { memarg } => self.load_float(true, memarg)?,
+            O::F32Store { memarg } => self.store_float(false, memarg)?,
+            O::F64Store { memarg } => self.store_float(true, memarg)?,
             O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(Store::B1, memarg)?,
             O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(Store::B2, memarg)?,
             O::MemorySize { mem: 0 } => {
@@ -162,19 +156,6 @@ impl FuncCompiler<'_, '_> {
     fn load(&mut self, kind: Load, memarg: MemArg) -> Result<(), CompileError> {
         let a = self.pop_reg();
         let (d, guarded) = self.address(a, memarg, kind.size())?;
-        if let Load::F32 | Load::F64 = kind {
-            let x = self.alloc_xmm();
-            if guarded {
-                self.trap_here(TrapCode::MemoryOutOfBounds);
-            }
-            match kind {
-                Load::F32 => dynasm!(self.ops ; .arch x64 ; movss Rx(x), [Rq(a) + d]),
-                _ => dynasm!(self.ops ; .arch x64 ; movsd Rx(x), [Rq(a) + d]),
-            }
-            self.stack.free(a);
-            self.stack.push(Loc::Xmm(x));
-            return Ok(());
-        }
         if guarded {
             self.trap_here(TrapCode::MemoryOutOfBounds);
         }
@@ -188,28 +169,12 @@ impl FuncCompiler<'_, '_> {
             Load::S8x64 => dynasm!(self.ops ; .arch x64 ; movsx Rq(a), BYTE [Rq(a) + d]),
             Load::S16x64 => dynasm!(self.ops ; .arch x64 ; movsx Rq(a), WORD [Rq(a) + d]),
             Load::S32x64 => dynasm!(self.ops ; .arch x64 ; movsxd Rq(a), DWORD [Rq(a) + d]),
-            Load::F32 | Load::F64 => unreachable!("handled above"),
         }
         self.stack.push(Loc::Reg(a));
         Ok(())
     }
 
     fn store(&mut self, kind: Store, memarg: MemArg) -> Result<(), CompileError> {
-        if let Store::F32 | Store::F64 = kind {
-            let v = self.pop_xmm();
-            let a = self.pop_reg();
-            let (d, guarded) = self.address(a, memarg, kind.size())?;
-            if guarded {
-                self.trap_here(TrapCode::MemoryOutOfBounds);
-            }
-            match kind {
-                Store::F32 => dynasm!(self.ops ; .arch x64 ; movss [Rq(a) + d], Rx(v)),
-                _ => dynasm!(self.ops ; .arch x64 ; movsd [Rq(a) + d], Rx(v)),
-            }
-            self.stack.free_xmm(v);
-            self.stack.free(a);
-            return Ok(());
-        }
         let v = self.pop_reg();
         let a = self.pop_reg();
         let (d, guarded) = self.address(a, memarg, kind.size())?;
@@ -221,9 +186,44 @@ impl FuncCompiler<'_, '_> {
             Store::B2 => dynasm!(self.ops ; .arch x64 ; mov [Rq(a) + d], Rw(v)),
             Store::B4 => dynasm!(self.ops ; .arch x64 ; mov [Rq(a) + d], Rd(v)),
             Store::B8 => dynasm!(self.ops ; .arch x64 ; mov [Rq(a) + d], Rq(v)),
-            Store::F32 | Store::F64 => unreachable!("handled above"),
         }
         self.stack.free(v);
+        self.stack.free(a);
+        Ok(())
+    }
+
+    /// `f32.load` (`movss`) or `f64.load` (`movsd`) into an xmm register.
+    fn load_float(&mut self, f64: bool, memarg: MemArg) -> Result<(), CompileError> {
+        let a = self.pop_reg();
+        let (d, guarded) = self.address(a, memarg, if f64 { 8 } else { 4 })?;
+        let x = self.alloc_xmm();
+        if guarded {
+            self.trap_here(TrapCode::MemoryOutOfBounds);
+        }
+        if f64 {
+            dynasm!(self.ops ; .arch x64 ; movsd Rx(x), [Rq(a) + d]);
+        } else {
+            dynasm!(self.ops ; .arch x64 ; movss Rx(x), [Rq(a) + d]);
+        }
+        self.stack.free(a);
+        self.stack.push(Loc::Xmm(x));
+        Ok(())
+    }
+
+    /// `f32.store` or `f64.store` from an xmm register.
+    fn store_float(&mut self, f64: bool, memarg: MemArg) -> Result<(), CompileError> {
+        let v = self.pop_xmm();
+        let a = self.pop_reg();
+        let (d, guarded) = self.address(a, memarg, if f64 { 8 } else { 4 })?;
+        if guarded {
+            self.trap_here(TrapCode::MemoryOutOfBounds);
+        }
+        if f64 {
+            dynasm!(self.ops ; .arch x64 ; movsd [Rq(a) + d], Rx(v));
+        } else {
+            dynasm!(self.ops ; .arch x64 ; movss [Rq(a) + d], Rx(v));
+        }
+        self.stack.free_xmm(v);
         self.stack.free(a);
         Ok(())
     }
