@@ -241,3 +241,117 @@ fn rounding_without_sse41_is_a_compile_error() {
     compile("(module (func (param f64) (result f64) local.get 0 f64.sqrt))")
         .expect("everything else is SSE2");
 }
+
+/// A small deterministic generator (xorshift64*), for reproducible inputs.
+struct Bits(u64);
+
+impl Bits {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// An f64 worth converting: raw bits (NaNs, infinities, huge and tiny values)
+    /// or a value near the integer ranges, with a fraction.
+    fn f64(&mut self) -> f64 {
+        let r = self.next();
+        match r % 4 {
+            0 | 1 => f64::from_bits(self.next()),
+            2 => (self.next() as i64 >> ((r >> 8) % 64)) as f64 + (r >> 16) as f64 / 65536.0,
+            _ => (self.next() >> ((r >> 8) % 64)) as f64 - 0.5,
+        }
+    }
+}
+
+/// Whether `got` is an arithmetic NaN (quiet bit set) when `expected` is a NaN,
+/// else the same bits.
+fn same_f64(got: f64, expected: f64) -> bool {
+    if expected.is_nan() {
+        got.is_nan() && got.to_bits() & (1 << 51) != 0
+    } else {
+        got.to_bits() == expected.to_bits()
+    }
+}
+
+fn same_f32(got: f32, expected: f32) -> bool {
+    if expected.is_nan() {
+        got.is_nan() && got.to_bits() & (1 << 22) != 0
+    } else {
+        got.to_bits() == expected.to_bits()
+    }
+}
+
+#[test]
+fn conversions_and_rounding_match_rust_on_generated_inputs() {
+    // Rust's `as` is wasm's trunc_sat and the correctly rounded int-to-float
+    // conversion; its rounding functions are wasm's (up to NaN payloads).
+    let mut ops = String::new();
+    for (name, ty, op) in [
+        ("s32_f32", "(param f32) (result i32)", "i32.trunc_sat_f32_s"),
+        ("u32_f32", "(param f32) (result i32)", "i32.trunc_sat_f32_u"),
+        ("s64_f32", "(param f32) (result i64)", "i64.trunc_sat_f32_s"),
+        ("u64_f32", "(param f32) (result i64)", "i64.trunc_sat_f32_u"),
+        ("s32_f64", "(param f64) (result i32)", "i32.trunc_sat_f64_s"),
+        ("u32_f64", "(param f64) (result i32)", "i32.trunc_sat_f64_u"),
+        ("s64_f64", "(param f64) (result i64)", "i64.trunc_sat_f64_s"),
+        ("u64_f64", "(param f64) (result i64)", "i64.trunc_sat_f64_u"),
+        ("t_s64_f64", "(param f64) (result i64)", "i64.trunc_f64_s"),
+        ("t_u64_f64", "(param f64) (result i64)", "i64.trunc_f64_u"),
+        ("t_u32_f32", "(param f32) (result i32)", "i32.trunc_f32_u"),
+        ("f32_s64", "(param i64) (result f32)", "f32.convert_i64_s"),
+        ("f32_u64", "(param i64) (result f32)", "f32.convert_i64_u"),
+        ("f64_u64", "(param i64) (result f64)", "f64.convert_i64_u"),
+        ("f32_u32", "(param i32) (result f32)", "f32.convert_i32_u"),
+        ("f64_s32", "(param i32) (result f64)", "f64.convert_i32_s"),
+        ("demote", "(param f64) (result f32)", "f32.demote_f64"),
+        ("promote", "(param f32) (result f64)", "f64.promote_f32"),
+        ("nearest64", "(param f64) (result f64)", "f64.nearest"),
+        ("nearest32", "(param f32) (result f32)", "f32.nearest"),
+        ("ceil64", "(param f64) (result f64)", "f64.ceil"),
+        ("floor32", "(param f32) (result f32)", "f32.floor"),
+        ("trunc64", "(param f64) (result f64)", "f64.trunc"),
+    ] {
+        ops.push_str(&format!(r#"(func (export "{name}") {ty} local.get 0 {op})"#));
+    }
+    let mut i = Instance::new(&format!("(module {ops})"));
+    let mut g = Bits(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..3000 {
+        let x = g.f64();
+        let y = x as f32;
+        let n = g.next() as i64 >> (g.next() % 64);
+        assert_eq!(i.i32("s32_f32", &[f(y)]), y as i32, "{y:e}");
+        assert_eq!(i.i32("u32_f32", &[f(y)]), y as u32 as i32, "{y:e}");
+        assert_eq!(i.i64("s64_f32", &[f(y)]), y as i64, "{y:e}");
+        assert_eq!(i.i64("u64_f32", &[f(y)]), y as u64 as i64, "{y:e}");
+        assert_eq!(i.i32("s32_f64", &[d(x)]), x as i32, "{x:e}");
+        assert_eq!(i.i32("u32_f64", &[d(x)]), x as u32 as i32, "{x:e}");
+        assert_eq!(i.i64("s64_f64", &[d(x)]), x as i64, "{x:e}");
+        assert_eq!(i.i64("u64_f64", &[d(x)]), x as u64 as i64, "{x:e}");
+        // The trapping forms agree wherever they do not trap.
+        let t = x.trunc();
+        if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&t) {
+            assert_eq!(i.i64("t_s64_f64", &[d(x)]), x as i64, "{x:e}");
+        }
+        if (0.0..18_446_744_073_709_551_616.0).contains(&t) {
+            assert_eq!(i.i64("t_u64_f64", &[d(x)]), x as u64 as i64, "{x:e}");
+        }
+        let t = f64::from(y.trunc());
+        if (0.0..4_294_967_296.0).contains(&t) {
+            assert_eq!(i.i32("t_u32_f32", &[f(y)]), y as u32 as i32, "{y:e}");
+        }
+        assert_eq!(i.f32("f32_s64", &[n]).to_bits(), (n as f32).to_bits(), "{n}");
+        assert_eq!(i.f32("f32_u64", &[n]).to_bits(), (n as u64 as f32).to_bits(), "{n}");
+        assert_eq!(i.f64("f64_u64", &[n]).to_bits(), (n as u64 as f64).to_bits(), "{n}");
+        assert_eq!(i.f32("f32_u32", &[n]).to_bits(), (n as u32 as f32).to_bits(), "{n}");
+        assert_eq!(i.f64("f64_s32", &[n]).to_bits(), f64::from(n as i32).to_bits(), "{n}");
+        assert!(same_f32(i.f32("demote", &[d(x)]), x as f32), "{x:e}");
+        assert!(same_f64(i.f64("promote", &[f(y)]), f64::from(y)), "{y:e}");
+        assert!(same_f64(i.f64("nearest64", &[d(x)]), x.round_ties_even()), "{x:e}");
+        assert!(same_f32(i.f32("nearest32", &[f(y)]), y.round_ties_even()), "{y:e}");
+        assert!(same_f64(i.f64("ceil64", &[d(x)]), x.ceil()), "{x:e}");
+        assert!(same_f32(i.f32("floor32", &[f(y)]), y.floor()), "{y:e}");
+        assert!(same_f64(i.f64("trunc64", &[d(x)]), x.trunc()), "{x:e}");
+    }
+}
