@@ -43,8 +43,9 @@
 //! and both spill to the same canonical slots, so joins, branches, `br_table`,
 //! block parameters and call arguments/results see 8 bytes of raw bits whatever
 //! the type. The location itself says the class: type-agnostic operators (`drop`,
-//! `select`, `local.set`/`tee`, `global.set`, spills) need no type, and the integer
-//! paths pay no type check. A float that reaches a general-purpose register (a
+//! `select`, `local.set`/`tee`, `global.set`, spills) need no type, and integer
+//! operators pay for no type check (only `local.get` and `global.get` consult the
+//! type: a flag per local, the module's global type). A float that reaches a general-purpose register (a
 //! `select` of two slot values, say) is just its bits; a float operator moves it
 //! into an xmm register with `movq` when it pops it, and an integer operator does
 //! the reverse (which is all `reinterpret` is). `local.get`/`global.get` read
@@ -59,8 +60,9 @@
 //! canonical slots (16 bytes, read with `movdqu`, no alignment needed), the value
 //! stack keeps a byte offset per entry instead of deriving it from the depth
 //! (`slot(depth)` becomes the prefix sum of the sizes below, which validation makes
-//! identical on every path into a join), and call areas and the entry trampoline
-//! count slots the same way. Scalar-only functions keep today's layout.
+//! identical on every path into a join), v128 locals get 16-byte frame slots, and
+//! call areas and the entry trampoline count slots the same way (globals already
+//! have 16 bytes: `VMGlobal::hi`). Scalar-only functions keep today's layout.
 //!
 //! **CPU features.** Everything is SSE2 (x86-64's baseline) except the float
 //! rounding operators (`ceil`, `floor`, `trunc`, `nearest`), which use SSE4.1's
