@@ -179,6 +179,7 @@ use std::ops::Range;
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use vm_core::runtime::native::CodeMap;
 use vm_core::runtime::{CompileError, ModuleInfo};
+use vm_core::slot::SimdLevel;
 use wasmparser::{BinaryReader, FunctionBody};
 
 pub use code::ModuleCode;
@@ -191,6 +192,59 @@ pub struct CompileOptions {
     /// `GUARD_PAGES`): accesses with a static offset up to 2 GiB carry no bounds
     /// check and fault instead.
     pub guard_pages: bool,
+    /// The composition's simd level (`<C::Simd as Simd>::LEVEL` when
+    /// `<C::Simd as Simd>::PRESENT`), or `None` when no simd plugin is composed:
+    /// then every v128 value and operator is reported unsupported. See "simd128"
+    /// in the crate docs for the encodings each level selects.
+    pub simd: Option<SimdLevel>,
+}
+
+/// How v128 operators are encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum VecIsa {
+    /// Legacy SSE encodings up to SSE4.1 (SSSE3's `pshufb`, `pabs*`,
+    /// `pmaddubsw`, `pmulhrsw` included).
+    Sse41,
+    /// VEX encodings (AVX, and AVX2's broadcasts): three-operand forms.
+    Avx2,
+}
+
+/// The host CPU features code generation may use, checked once per module.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Cpu {
+    pub sse41: bool,
+    pub sse42: bool,
+    pub ssse3: bool,
+    pub avx2: bool,
+}
+
+impl Cpu {
+    pub(crate) fn host() -> Self {
+        use vm_core::runtime::cpu::has;
+        Cpu {
+            sse41: has("sse4.1"),
+            sse42: has("sse4.2"),
+            ssse3: has("ssse3"),
+            avx2: has("avx") && has("avx2"),
+        }
+    }
+
+    /// The encoding of v128 operators at `level` on this CPU, or why there is none.
+    pub(crate) fn vec_isa(self, level: SimdLevel) -> Result<VecIsa, String> {
+        let sse = self.sse41 && self.ssse3;
+        match level {
+            SimdLevel::Avx2 if self.avx2 && sse => Ok(VecIsa::Avx2),
+            SimdLevel::Avx2 => Err("engine-dynasm: simd level avx2 needs AVX2, which this CPU \
+                 lacks (compose simd-sse41 or simd-scalar instead)"
+                .into()),
+            SimdLevel::Sse41 | SimdLevel::Scalar if sse => Ok(VecIsa::Sse41),
+            SimdLevel::Sse41 | SimdLevel::Scalar => Err(format!(
+                "engine-dynasm: simd level {} needs SSE4.1 and SSSE3 for v128 code, which \
+                 this CPU lacks (engine-interp with simd-scalar runs simd128 anywhere)",
+                level.name()
+            )),
+        }
+    }
 }
 
 /// Compiles every defined function of `module` and an entry trampoline per
@@ -203,18 +257,19 @@ pub fn compile_module(
     module: &ModuleInfo,
     options: CompileOptions,
 ) -> Result<ModuleCode, CompileError> {
-    compile_for_cpu(module, options, vm_core::runtime::cpu::has("sse4.1"))
+    compile_for_cpu(module, options, Cpu::host())
 }
 
-/// [`compile_module`] for a host CPU with or without SSE4.1 (`sse41`).
+/// [`compile_module`] for a host CPU with the features `cpu`.
 pub(crate) fn compile_for_cpu(
     module: &ModuleInfo,
     options: CompileOptions,
-    sse41: bool,
+    cpu: Cpu,
 ) -> Result<ModuleCode, CompileError> {
     let mut ops = Asm::new(0);
     let func_labels = (0..module.bodies.len()).map(|_| ops.new_dynamic_label()).collect();
-    let env = ModuleEnv { module, func_labels, guard_pages: options.guard_pages, sse41 };
+    let simd = options.simd.map(|level| cpu.vec_isa(level));
+    let env = ModuleEnv { module, func_labels, guard_pages: options.guard_pages, cpu, simd };
     let mut sites = Sites::default();
     let mut funcs: Vec<Range<u32>> = Vec::with_capacity(module.bodies.len());
     for (i, body) in module.bodies.iter().enumerate() {

@@ -12,14 +12,13 @@
 
 use dynasm::dynasm;
 use dynasmrt::DynasmApi;
-use vm_core::runtime::FuncType;
+use vm_core::runtime::{FuncType, ValType};
 
-use crate::translate::Asm;
+use crate::translate::{Asm, area_offsets, area_units};
 
 /// Emits the entry trampoline for `ty`.
 pub(crate) fn entry(ops: &mut Asm, ty: &FuncType) {
-    let (n, m) = (ty.params().len(), ty.results().len());
-    let area = n.max(m);
+    let area = area_units(ty);
     let bytes = 8 * area as i32;
     dynasm!(ops
         ; .arch x64
@@ -33,29 +32,44 @@ pub(crate) fn entry(ops: &mut Asm, ty: &FuncType) {
         ; push rcx
         ; sub rsp, bytes
     );
-    // Area slot k at rsp + 8 * (area - 1 - k), as a caller's stack leaves it.
-    for i in 0..n {
-        let dst = 8 * (area - 1 - i) as i32;
+    // Argument k where a caller's stack leaves it (see `area_offsets`).
+    for (i, (dst, &t)) in area_offsets(ty.params(), area).into_iter().zip(ty.params()).enumerate() {
         let src = 16 * i as i32;
-        dynasm!(ops
-            ; .arch x64
-            ; mov rax, [rcx + src]
-            ; mov [rsp + dst], rax
-        );
+        if t == ValType::V128 {
+            dynasm!(ops
+                ; .arch x64
+                ; movdqu xmm0, [rcx + src]
+                ; movdqu [rsp + dst], xmm0
+            );
+        } else {
+            dynasm!(ops
+                ; .arch x64
+                ; mov rax, [rcx + src]
+                ; mov [rsp + dst], rax
+            );
+        }
     }
     dynasm!(ops
         ; .arch x64
         ; call rdx
         ; mov rcx, [rbp - 48]
     );
-    for j in 0..m {
-        let src = 8 * (area - 1 - j) as i32;
+    for (j, (src, &t)) in area_offsets(ty.results(), area).into_iter().zip(ty.results()).enumerate()
+    {
         let dst = 16 * j as i32;
-        dynasm!(ops
-            ; .arch x64
-            ; mov rax, [rsp + src]
-            ; mov [rcx + dst], rax
-        );
+        if t == ValType::V128 {
+            dynasm!(ops
+                ; .arch x64
+                ; movdqu xmm0, [rsp + src]
+                ; movdqu [rcx + dst], xmm0
+            );
+        } else {
+            dynasm!(ops
+                ; .arch x64
+                ; mov rax, [rsp + src]
+                ; mov [rcx + dst], rax
+            );
+        }
     }
     dynasm!(ops
         ; .arch x64
