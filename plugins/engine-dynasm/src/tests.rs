@@ -16,6 +16,7 @@ use crate::{CompileOptions, ModuleCode, compile_module};
 type Trampoline = unsafe extern "sysv64" fn(*mut VMContext, *mut VMContext, *const u8, *mut u128);
 
 mod float;
+mod simd;
 mod spec;
 
 /// One instance of a compiled module: memory 0 of its initial size (64 KiB when it
