@@ -213,3 +213,48 @@ fn simd_levels_and_cpu_features() {
         assert!(err.to_string().starts_with("unsupported: "), "{err}");
     }
 }
+
+#[test]
+fn v128_accesses_with_guard_pages_fault_at_the_access() {
+    // An 8 GiB reservation, first 64 KiB accessible, as a guard-page `virt`
+    // plugin gives memory 0.
+    let len = 8usize << 30;
+    // SAFETY: a fresh private anonymous reservation; nothing else is affected.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(base, libc::MAP_FAILED);
+    // SAFETY: the first 64 KiB of our own reservation.
+    assert_eq!(unsafe { libc::mprotect(base, 65536, libc::PROT_READ | libc::PROT_WRITE) }, 0);
+    let wat = r#"(module (memory 1)
+      (func (export "load") (param i32) (result v128) local.get 0 v128.load)
+      (func (export "splat") (param i32) (result v128) local.get 0 v128.load16_splat)
+      (func (export "extend") (param i32) (result v128) local.get 0 v128.load8x8_s)
+      (func (export "store_lane") (param i32 v128)
+        local.get 0 local.get 1 v128.store64_lane 1))"#;
+    for level in levels() {
+        let module = ModuleInfo::decode(wat.as_bytes(), Features { simd: true, gc: false })
+            .expect("valid module");
+        let options = CompileOptions { guard_pages: true, ..simd(level) };
+        let mut i = Instance::from_info(module, options, Some((base.cast(), 65536)), &[])
+            .expect("compiles");
+        let v = i32x4([1, 2, 0xffff_8001, 4]);
+        assert!(i.call128("store_lane", &[100, v]).is_empty());
+        assert_eq!(i.call128("load", &[100]), vec![i32x4([0xffff_8001, 4, 0, 0])]);
+        assert_eq!(i.call128("splat", &[100]), vec![i32x4([0x8001_8001; 4])]);
+        assert_eq!(i.call128("extend", &[100]), vec![i32x4([0xff80_0001, 0xffff_ffff, 4, 0])]);
+        i.assert_trap("load", &[65536 - 15], TrapCode::MemoryOutOfBounds);
+        i.assert_trap("splat", &[-1], TrapCode::MemoryOutOfBounds);
+        i.assert_trap("extend", &[65536 - 7], TrapCode::MemoryOutOfBounds);
+        i.assert_trap("store_lane", &[65536 - 7, 0], TrapCode::MemoryOutOfBounds);
+    }
+    // SAFETY: the reservation is ours and no code uses it any more.
+    unsafe { libc::munmap(base, len) };
+}
