@@ -3,6 +3,7 @@
 //! `select`, blocks, loops, branches, `br_table`), at both encodings; and how the
 //! simd level is chosen.
 
+use vm_core::runtime::simd::{Lanes, Portable};
 use vm_core::runtime::{CompileError, Features, ModuleInfo, TrapCode};
 use vm_core::slot::SimdLevel;
 
@@ -257,4 +258,117 @@ fn v128_accesses_with_guard_pages_fault_at_the_access() {
     }
     // SAFETY: the reservation is ours and no code uses it any more.
     unsafe { libc::munmap(base, len) };
+}
+
+/// Every lane operation of `vm_core::for_each_lanes_op!` (all but loads, stores,
+/// constants and `shuffle`), as `(wat operator, result kind, shape)`, with a call
+/// into vm-core's portable definition.
+macro_rules! lanes_ops {
+    (
+        unary { $($u:ident $um:ident $ut:ident;)* }
+        binary { $($b:ident $bm:ident $bt:ident;)* }
+        shift { $($s:ident $sm:ident $st:ident;)* }
+        test { $($t:ident $tm:ident $tt:ident;)* }
+        $($rest:tt)*
+    ) => {
+        /// The operations: name (the method's), result lane kind, shape, and the
+        /// portable result for inputs `(a, b)` (`b`'s low 32 bits are the count of a
+        /// shift). The portable definitions need no CPU feature, so calling them is
+        /// sound anywhere (the `unsafe` is for overrides).
+        fn lanes_ops() -> Vec<(&'static str, &'static str, Shape, fn(u128, u128) -> u128)> {
+            vec![
+                $((stringify!($um), stringify!($ut), Shape::Unary,
+                   (|a, _| {
+                       // SAFETY: the portable definitions need no CPU feature.
+                       unsafe { <Portable as Lanes>::$um(a) }
+                   }) as fn(u128, u128) -> u128),)*
+                $((stringify!($bm), stringify!($bt), Shape::Binary,
+                   (|a, b| {
+                       // SAFETY: the portable definitions need no CPU feature.
+                       unsafe { <Portable as Lanes>::$bm(a, b) }
+                   }) as fn(u128, u128) -> u128),)*
+                $((stringify!($sm), stringify!($st), Shape::Shift,
+                   (|a, b| {
+                       // SAFETY: the portable definitions need no CPU feature.
+                       unsafe { <Portable as Lanes>::$sm(a, b as u32) }
+                   }) as fn(u128, u128) -> u128),)*
+                $((stringify!($tm), stringify!($tt), Shape::Test,
+                   (|a, _| {
+                       // SAFETY: the portable definitions need no CPU feature.
+                       u128::from(unsafe { <Portable as Lanes>::$tm(a) })
+                   }) as fn(u128, u128) -> u128),)*
+            ]
+        }
+    };
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Unary,
+    Binary,
+    Shift,
+    Test,
+}
+
+vm_core::for_each_lanes_op!(lanes_ops);
+
+#[test]
+fn every_lane_operation_matches_vm_core_on_edge_inputs() {
+    use vm_core::runtime::simd::{same_result, sample_inputs};
+    let ops = lanes_ops();
+    // One function per operation (shifts: by a variable count and by constants).
+    const COUNTS: [u32; 8] = [0, 1, 7, 8, 15, 33, 63, 100];
+    let mut wat = String::from("(module\n");
+    for &(m, _, shape, _) in &ops {
+        let op = m.replacen('_', ".", 1);
+        let (params, result) = match shape {
+            Shape::Unary => ("v128", "v128"),
+            Shape::Binary => ("v128 v128", "v128"),
+            Shape::Shift => ("v128 i32", "v128"),
+            Shape::Test => ("v128", "i32"),
+        };
+        let args = if params.contains(' ') { "local.get 0 local.get 1" } else { "local.get 0" };
+        wat += &format!("(func (export \"{m}\") (param {params}) (result {result}) {args} {op})\n");
+        if shape == Shape::Shift {
+            for n in COUNTS {
+                wat += &format!(
+                    "(func (export \"{m}_{n}\") (param v128) (result v128) \
+                     local.get 0 i32.const {n} {op})\n"
+                );
+            }
+        }
+    }
+    wat += ")";
+    let inputs = sample_inputs(96);
+    for level in levels() {
+        let mut inst = instance(&wat, level);
+        let mut checked = 0usize;
+        for &(m, kind, shape, portable) in &ops {
+            for (k, &a) in inputs.iter().enumerate() {
+                let b = inputs[(k * 7 + 3) % inputs.len()];
+                let (got, want) = match shape {
+                    Shape::Unary | Shape::Test => (inst.call128(m, &[a])[0], portable(a, 0)),
+                    Shape::Binary => (inst.call128(m, &[a, b])[0], portable(a, b)),
+                    Shape::Shift => {
+                        let n = (b as u32) % 200;
+                        (inst.call128(m, &[a, u128::from(n)])[0], portable(a, u128::from(n)))
+                    }
+                };
+                assert!(
+                    same_result(kind, got, want),
+                    "{m}({a:#x}, {b:#x}) at {}: {got:#x}, vm-core: {want:#x}",
+                    level.name()
+                );
+                checked += 1;
+                if shape == Shape::Shift && k == 0 {
+                    for n in COUNTS {
+                        let got = inst.call128(&format!("{m}_{n}"), &[a])[0];
+                        let want = portable(a, u128::from(n));
+                        assert_eq!(got, want, "{m} by {n} at {}", level.name());
+                    }
+                }
+            }
+        }
+        println!("{}: {checked} results checked against vm-core", level.name());
+    }
 }
