@@ -192,7 +192,10 @@
 //! and the `Avx2` encodings, v128 in every position (locals, parameters and
 //! results through calls and the entry trampoline, globals, `select`, blocks,
 //! loops, branches and `br_table` moving values over wide and narrow ones, spills
-//! past the 15 xmm registers; see `tests/simd.rs`). The 58 `simd_*.wast` scripts
+//! past the 15 xmm registers, guard-page trap sites; see `tests/simd.rs`), and
+//! every lane operation checked against vm-core's portable definitions on
+//! `vm_core::runtime::simd::sample_inputs` at both levels (shifts by variable and
+//! constant counts). The 58 `simd_*.wast` scripts
 //! through the same harness, v128 results compared lane by lane with the spec's
 //! NaN patterns: 24,786 passed, 0 failed, 1,202 skipped at each level (1,179
 //! validation directives; 21 of `simd_const.wast` need `call_indirect`, and
