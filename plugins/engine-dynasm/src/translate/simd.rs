@@ -11,8 +11,9 @@
 //!
 //! **What needs more than one instruction** (the x86 instruction differs from the
 //! wasm operator): unsigned integer comparisons (`pminu`/`pmaxu` then equality),
-//! `ne`/`le`/`ge` (the complement of another comparison), `i8x16` shifts (widened
-//! to 16-bit lanes with `punpck*bw`, shifted, narrowed back), `i64x2.shr_s`
+//! `ne`/`le`/`ge` (the complement of another comparison), `i8x16` shifts (by a
+//! constant `shl`/`shr_u`: 16-bit lanes shifted and masked; else widened to 16-bit
+//! lanes with `punpck*bw`, shifted, narrowed back), `i64x2.shr_s`
 //! (logical shift and sign fix-up `(x ^ m) - m`), `i64x2.mul` (three
 //! `pmuludq`), `i64x2.abs`, `i8x16.popcnt` (a nibble table through `pshufb`),
 //! `i8x16.swizzle` (indices saturated with `paddusb 0x70` so out-of-range lanes
@@ -1251,6 +1252,16 @@ impl FuncCompiler<'_, '_> {
         // shr_s shifts words holding the byte twice by count + 8.
         let count = self.pop_count(7, if matches!(op, Sh::Psraw) { 8 } else { 0 });
         let a = self.pop_v128();
+        if let (Ok(n), Sh::Psllw | Sh::Psrlw) = (count, op) {
+            // A constant count: 16-bit lanes shifted, then the bits that crossed
+            // from the neighbouring byte cleared.
+            let mask = if matches!(op, Sh::Psllw) { 0xff_u64 << n } else { 0xff >> n } & 0xff;
+            self.vsh(op, a, a, n);
+            self.vconst(XSCRATCH, splat(mask, 1));
+            self.v3(V::Pand, a, a, XSCRATCH);
+            self.stack.push_v128(a);
+            return;
+        }
         let t = self.vtemp();
         let u = self.vtemp();
         match op {
