@@ -477,8 +477,11 @@ fn guard_pages_make_the_access_the_trap_site() {
     let wat = r#"(module (memory 1)
         (func (export "get") (param i32) (result i32) local.get 0 i32.load offset=16)
         (func (export "put") (param i32 i32) local.get 0 local.get 1 i32.store))"#;
-    let mut i =
-        Instance::with(wat, CompileOptions { guard_pages: true }, Some((base.cast(), 65536)));
+    let mut i = Instance::with(
+        wat,
+        CompileOptions { guard_pages: true, ..Default::default() },
+        Some((base.cast(), 65536)),
+    );
     i.call("put", &[400, 99]);
     assert_eq!(i.i32("get", &[384]), 99);
     i.assert_trap("get", &[65536], TrapCode::MemoryOutOfBounds);
