@@ -1,6 +1,21 @@
-//! `engine-dynasm` (in progress, not yet a registered plugin): a single-pass x86-64
-//! JIT that emits machine code with `dynasmrt` in one pass over each function's
-//! operators, without an IR.
+//! The `engine-dynasm` plugin: a single-pass x86-64 JIT that emits machine code
+//! with `dynasmrt` in one pass over each function's operators, without an IR. It
+//! does not lower floats or simd128 yet (see "Status"): modules using them fail to
+//! compile with "unsupported".
+//!
+//! Like engine-cranelift it never enters code or handles a fault itself: it
+//! describes each module's code as a `vm_core::runtime::native::CodeMap`, links
+//! vm-core's runtime functions (`vm_core::runtime::native::runtime_fns`) through
+//! `Virt::link_libcalls` and calls them through the store context's table (so under
+//! `virt-kvm` a runtime call is a VM exit), and runs calls from the host through
+//! vm-core's `call_from_host` (its entry trampolines, `CallState::enter`). It needs
+//! a `virt` plugin with `Virt::NATIVE_CODE`.
+//!
+//! | config key | default | meaning |
+//! |---|---|---|
+//! | `fuel` | 0 | fuel every new store starts with, one unit per wasm operator (see `vm_core::runtime::limits`); 0 = unmetered, and no metering code is emitted |
+//! | `timeout_ms` | 0 | wall-clock limit of one call from the host; past it the guest traps with "interrupted" at its next function entry or loop header; 0 = none, and no check code is emitted |
+//! | `interruptible` | `false` | emit the interruption checks without a timeout, for `Vm::interrupt_handle` |
 //!
 //! ```
 //! use vm_core::runtime::{Features, ModuleInfo};
@@ -94,26 +109,31 @@
 //!
 //! # Status
 //!
-//! Done and tested (see `tests.rs`): i32/i64 constants, locals, globals (get/set
-//! through `vmctx`), arithmetic, comparisons, bitwise operators, shifts and
-//! rotates, `clz`/`ctz`/`popcnt`, `eqz`, wrap/extend and sign-extension operators,
-//! division and remainder with their traps, `select`, `drop`, `block`/`loop`/
-//! `if`/`else`/`br`/`br_if`/`br_table`/`return` with block parameters and
-//! multi-value results, direct calls between functions of the module (multi-value
-//! results), i32/i64 loads and stores on memory 0 with explicit bounds checks or
-//! guard pages, `memory.size`, `unreachable`.
+//! Done and tested (`tests.rs`, and end to end at the root: `tests/all/traps.rs`,
+//! `limits.rs`, `wasi_misuse.rs`, `wasi_preview0.rs`, `bombs.rs`, `observer.rs`):
+//! i32/i64 constants, locals, globals (get/set through `vmctx`), arithmetic,
+//! comparisons, bitwise operators, shifts and rotates, `clz`/`ctz`/`popcnt`, `eqz`,
+//! wrap/extend and sign-extension operators, division and remainder with their
+//! traps, `select`, `drop`, `block`/`loop`/`if`/`else`/`br`/`br_if`/`br_table`/
+//! `return` with block parameters and multi-value results, direct calls, calls of
+//! imported (wasm or host) functions through their funcrefs and a host-call
+//! trampoline per function type, `call_indirect` with its bounds, null and
+//! signature checks, `ref.null`/`ref.is_null`/`ref.func`, `table.get`/`set`/
+//! `size`/`grow`/`fill`/`copy`/`init`, `elem.drop` on any table, i32/i64 loads and
+//! stores on memory 0 with explicit bounds checks or guard pages (base and length
+//! are read at every access, so growth is always seen), `memory.size`,
+//! `memory.grow`/`fill`/`copy`/`init`, `data.drop` (runtime functions; a failure
+//! traps with the runtime function's pending trap), `unreachable`, fuel and
+//! interruption checks (the translator's `limits` module), wasm-call observer events
+//! (only when an observer of the composition subscribes), the `Engine`
+//! implementation with stats and config, and the `engine-dynasm` features of the
+//! root crate and of vm-bin.
 //!
 //! Left (each fails to compile with `unsupported: <op> (feature not yet lowered by
 //! engine-dynasm)` rather than misbehaving): floats (f32/f64 arithmetic,
 //! conversions, loads/stores; float *locals and parameters* already move as raw
-//! bits), simd128 (v128 values are rejected), calls of imported functions and host
-//! calls (needs a host-call trampoline and `Engine::host_entry`), `call_indirect`
-//! and tables, reference types, `memory.grow` and bulk memory (need runtime
-//! functions linked through `Virt::link_libcalls`), fuel and interruption checks,
-//! observer call events, the `vm_core::slot::Engine` implementation (compile,
-//! `code_map`, `call` through `CallState::enter`), plugin registration, stats and
-//! config, and the vm-bin feature. Liftoff-style register reconciliation at joins
-//! is a possible later optimization (see above).
+//! bits), simd128 (v128 values are rejected). Liftoff-style register
+//! reconciliation at joins is a possible later optimization (see above).
 
 pub mod code;
 mod trampoline;
