@@ -78,18 +78,51 @@ fn started<C: Composition>() -> Vm<C, vm::compose::lifecycle::Running> {
     Vm::<C>::new(&Settings::new()).expect("config").init().expect("init").start().expect("start")
 }
 
+/// The twelve core programs of the corpus (`cases.tsv`).
+const CORPUS_ALL: &[&str] = &[
+    "binarytrees",
+    "crc32",
+    "fannkuch",
+    "fib",
+    "interp",
+    "mandelbrot",
+    "matmul",
+    "nbody",
+    "quicksort",
+    "sha256",
+    "sieve",
+    "spectralnorm",
+];
+
+/// Compile throughput (decode, validate, compile every function, publish): each corpus
+/// module, and `all`, the twelve one after another (throughput over their total size).
 fn compile<C: Composition>(c: &mut Criterion, engine: &str) {
     let Some(dir) = corpus_dir() else { return };
     let mut g = c.benchmark_group(format!("compile/{engine}"));
-    g.sample_size(20).measurement_time(Duration::from_secs(3));
+    g.sample_size(10).measurement_time(Duration::from_secs(2));
     let mut vm = started::<C>();
-    for name in ["sha256", "interp", "binarytrees"] {
-        let bytes = std::fs::read(dir.join("wasm").join(format!("{name}.wasm"))).expect("wasm");
+    let modules: Vec<(&str, Vec<u8>)> = CORPUS_ALL
+        .iter()
+        .map(|&name| {
+            let path = dir.join("wasm").join(format!("{name}.wasm"));
+            (name, std::fs::read(path).expect("wasm"))
+        })
+        .collect();
+    for (name, bytes) in &modules {
         g.throughput(Throughput::Bytes(bytes.len() as u64));
         g.bench_function(BenchmarkId::from_parameter(name), |b| {
-            b.iter(|| black_box(vm.compile(black_box(&bytes)).expect("compile")))
+            b.iter(|| black_box(vm.compile(black_box(bytes)).expect("compile")))
         });
     }
+    let total: usize = modules.iter().map(|(_, b)| b.len()).sum();
+    g.throughput(Throughput::Bytes(total as u64));
+    g.bench_function(BenchmarkId::from_parameter("all"), |b| {
+        b.iter(|| {
+            for (_, bytes) in &modules {
+                black_box(vm.compile(black_box(bytes)).expect("compile"));
+            }
+        })
+    });
     g.finish();
 }
 

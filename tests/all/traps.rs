@@ -23,27 +23,19 @@ const MODULE: &str = r#"(module
   (func (export "mismatch") (result i32) (call_indirect (type $i) (i32.const 0)))
   (func (export "null") (call_indirect (type $v) (i32.const 1)))
   (func (export "table_oob") (call_indirect (type $v) (i32.const 5)))
+  (func (export "nan") (result i32) (i32.trunc_f32_s (f32.const nan)))
   (func $inner (unreachable))
   (func $outer (export "nested") (call $inner))
-  (func (export "ok") (result i32) (i32.const 7))"#;
-
-/// The one export of [`MODULE`] that needs floats (`engine-dynasm` has none yet).
-const NAN: &str = r#"(func (export "nan") (result i32) (i32.trunc_f32_s (f32.const nan)))"#;
+  (func (export "ok") (result i32) (i32.const 7)))"#;
 
 fn check<C: Composition>(engine: &str, flags: &[&str]) {
-    check_module::<C>(engine, flags, true);
-}
-
-/// [`check`], with the float trap only when `floats`.
-fn check_module<C: Composition>(engine: &str, flags: &[&str], floats: bool) {
     let mut s = Settings::new();
     s.merge_flag("engine.fuel=1000000").unwrap();
     for f in flags {
         s.merge_flag(f).unwrap();
     }
     let mut vm = Vm::<C>::new(&s).unwrap().init().unwrap().start().unwrap();
-    let wat = if floats { format!("{MODULE}\n  {NAN})") } else { format!("{MODULE})") };
-    let module = vm.compile(&wat).unwrap();
+    let module = vm.compile(MODULE).unwrap();
     let mut linker = Linker::<C>::new(RunContext::default());
     let inst = vm.instantiate(&module, &mut linker).unwrap();
     for (export, args, code) in [
@@ -60,9 +52,6 @@ fn check_module<C: Composition>(engine: &str, flags: &[&str], floats: bool) {
         ("table_oob", vec![], TrapCode::TableOutOfBounds),
         ("nan", vec![], TrapCode::BadConversionToInteger),
     ] {
-        if export == "nan" && !floats {
-            continue;
-        }
         match vm.invoke(&mut linker, inst, export, &args) {
             Err(InvokeError::Trap(t)) => {
                 assert_eq!(t.code, code, "{engine} {export}: {t}");
@@ -100,7 +89,7 @@ fn cranelift_returns_every_trap() {
 #[cfg(feature = "engine-dynasm")]
 #[test]
 fn dynasm_returns_every_trap() {
-    check_module::<crate::engines::DynasmVm>("engine-dynasm", &[], false);
+    check::<crate::engines::DynasmVm>("engine-dynasm", &[]);
 }
 
 #[cfg(all(feature = "engine-dynasm", feature = "virt-kvm"))]
@@ -110,7 +99,7 @@ fn dynasm_in_a_micro_vm_returns_every_trap() {
         println!("skipped: {why}");
         return;
     }
-    check_module::<crate::engines::DynasmKvmVm>("engine-dynasm+virt-kvm", &[], false);
+    check::<crate::engines::DynasmKvmVm>("engine-dynasm+virt-kvm", &[]);
 }
 
 #[cfg(all(feature = "engine-cranelift", feature = "virt-kvm"))]

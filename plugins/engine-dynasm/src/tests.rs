@@ -6,23 +6,28 @@
 
 use std::sync::atomic::{AtomicI32, Ordering};
 
+use vm_core::runtime::module::DataMode;
 use vm_core::runtime::native::TrapKind;
 use vm_core::runtime::offsets::{VMContext, VMGlobal, VMMemoryDefinition, VMStoreContext};
-use vm_core::runtime::{CompileError, Features, ModuleInfo, TrapCode};
+use vm_core::runtime::{CompileError, Features, ModuleInfo, TrapCode, Val};
 
 use crate::{CompileOptions, ModuleCode, compile_module};
 
 type Trampoline = unsafe extern "sysv64" fn(*mut VMContext, *mut VMContext, *const u8, *mut u128);
 
-/// One instance of a compiled module with a 64 KiB memory and up to 8 globals.
+mod float;
+mod spec;
+
+/// One instance of a compiled module: memory 0 of its initial size (64 KiB when it
+/// has none) with its active data segments, and its globals initialized.
 struct Instance {
     module: ModuleInfo,
     code: ModuleCode,
     _mem: Vec<u8>,
     _memdef: Box<VMMemoryDefinition>,
     _store: Box<VMStoreContext>,
-    _globals: Box<[VMGlobal; 8]>,
-    _global_ptrs: Box<[*mut VMGlobal; 8]>,
+    _globals: Box<[VMGlobal]>,
+    _global_ptrs: Box<[*mut VMGlobal]>,
     vmctx: Box<VMContext>,
 }
 
@@ -34,14 +39,44 @@ impl Instance {
     /// `memory`: a base and length to use instead of a fresh 64 KiB vector.
     fn with(wat: &str, options: CompileOptions, memory: Option<(*mut u8, usize)>) -> Self {
         let module = ModuleInfo::decode(wat.as_bytes(), Features::default()).expect("valid");
-        let code = compile_module(&module, options).expect("compiles");
-        let mut mem = vec![0u8; 65536];
+        Self::from_info(module, options, memory, &[]).expect("compiles and instantiates")
+    }
+
+    /// Compiles and instantiates `module`, whose only imports may be globals (with
+    /// the raw values `imported`).
+    fn from_info(
+        module: ModuleInfo,
+        options: CompileOptions,
+        memory: Option<(*mut u8, usize)>,
+        imported: &[u64],
+    ) -> Result<Self, String> {
+        let code = compile_module(&module, options).map_err(|e| e.to_string())?;
+        let pages = module.memories.first().map_or(1, |m| m.min as usize);
+        let mut mem = vec![0u8; pages << 16];
+        let mut globals: Box<[VMGlobal]> =
+            vec![VMGlobal::default(); module.globals.len().max(8)].into();
+        for (g, &v) in globals.iter_mut().zip(imported) {
+            g.lo = v;
+        }
+        let first = module.num_imported_globals as usize;
+        for (j, init) in module.global_inits.iter().enumerate() {
+            let v = init.eval(|g| Val::I64(globals[g as usize].lo as i64), |_| Val::FuncRef(None));
+            globals[first + j].lo = spec::raw(v);
+        }
+        for d in &module.datas {
+            if let DataMode::Active { offset, .. } = &d.mode {
+                let at = spec::raw(offset.eval(|_| Val::I32(0), |_| Val::FuncRef(None)));
+                let bytes = &module.bytes[d.range.clone()];
+                mem.get_mut(at as usize..at as usize + bytes.len())
+                    .ok_or("data segment out of bounds")?
+                    .copy_from_slice(bytes);
+            }
+        }
         let (base, length) = memory.unwrap_or((mem.as_mut_ptr(), mem.len()));
         let mut memdef = Box::new(VMMemoryDefinition { base, length });
         let mut store = Box::new(VMStoreContext::default());
-        let mut globals = Box::new([VMGlobal::default(); 8]);
-        let mut global_ptrs: Box<[*mut VMGlobal; 8]> =
-            Box::new(std::array::from_fn(|i| &mut globals[i] as *mut VMGlobal));
+        let mut global_ptrs: Box<[*mut VMGlobal]> =
+            globals.iter_mut().map(|g| g as *mut VMGlobal).collect();
         let vmctx = Box::new(VMContext {
             memory0: &mut *memdef,
             memories: std::ptr::null(),
@@ -53,7 +88,7 @@ impl Instance {
             state: std::ptr::null_mut(),
             instance: std::ptr::null_mut(),
         });
-        Self {
+        Ok(Self {
             module,
             code,
             _mem: mem,
@@ -62,7 +97,7 @@ impl Instance {
             _globals: globals,
             _global_ptrs: global_ptrs,
             vmctx,
-        }
+        })
     }
 
     fn func(&self, name: &str) -> u32 {
@@ -529,11 +564,11 @@ fn globals_read_and_write() {
 
 #[test]
 fn unlowered_operators_are_reported_not_miscompiled() {
-    let wat = r#"(module (func (param f32 f32) (result f32) local.get 0 local.get 1 f32.add))"#;
-    let module = ModuleInfo::decode(wat.as_bytes(), Features::default()).unwrap();
+    let wat = r#"(module (func (result i32) v128.const i64x2 0 0 i32x4.extract_lane 0))"#;
+    let module = ModuleInfo::decode(wat.as_bytes(), Features { simd: true, gc: false }).unwrap();
     let err = compile_module(&module, CompileOptions::default()).unwrap_err();
-    assert!(matches!(err, CompileError::Unsupported { op: "F32Add", .. }), "{err}");
-    assert!(err.to_string().starts_with("unsupported: F32Add (feature "), "{err}");
+    assert!(matches!(err, CompileError::Unsupported { op: "V128Const", .. }), "{err}");
+    assert!(err.to_string().starts_with("unsupported: V128Const (feature "), "{err}");
 }
 
 #[test]

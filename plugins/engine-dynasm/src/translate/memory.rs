@@ -1,4 +1,5 @@
-//! Loads and stores on memory 0, and `memory.size`.
+//! Loads and stores on memory 0 (integers through general-purpose registers, f32
+//! and f64 straight into and out of xmm registers), and `memory.size`.
 //!
 //! Memory 0 is reached through `vmctx->memory0` (a `VMMemoryDefinition`: base and
 //! byte length). Without guard pages every access checks
@@ -79,6 +80,10 @@ impl FuncCompiler<'_, '_> {
             O::I64Load32U { memarg } => self.load(Load::I32, memarg)?,
             O::I32Store { memarg } | O::I64Store32 { memarg } => self.store(Store::B4, memarg)?,
             O::I64Store { memarg } => self.store(Store::B8, memarg)?,
+            O::F32Load { memarg } => self.load_float(false, memarg)?,
+            O::F64Load { memarg } => self.load_float(true, memarg)?,
+            O::F32Store { memarg } => self.store_float(false, memarg)?,
+            O::F64Store { memarg } => self.store_float(true, memarg)?,
             O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(Store::B1, memarg)?,
             O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(Store::B2, memarg)?,
             O::MemorySize { mem: 0 } => {
@@ -183,6 +188,42 @@ impl FuncCompiler<'_, '_> {
             Store::B8 => dynasm!(self.ops ; .arch x64 ; mov [Rq(a) + d], Rq(v)),
         }
         self.stack.free(v);
+        self.stack.free(a);
+        Ok(())
+    }
+
+    /// `f32.load` (`movss`) or `f64.load` (`movsd`) into an xmm register.
+    fn load_float(&mut self, f64: bool, memarg: MemArg) -> Result<(), CompileError> {
+        let a = self.pop_reg();
+        let (d, guarded) = self.address(a, memarg, if f64 { 8 } else { 4 })?;
+        let x = self.alloc_xmm();
+        if guarded {
+            self.trap_here(TrapCode::MemoryOutOfBounds);
+        }
+        if f64 {
+            dynasm!(self.ops ; .arch x64 ; movsd Rx(x), [Rq(a) + d]);
+        } else {
+            dynasm!(self.ops ; .arch x64 ; movss Rx(x), [Rq(a) + d]);
+        }
+        self.stack.free(a);
+        self.stack.push(Loc::Xmm(x));
+        Ok(())
+    }
+
+    /// `f32.store` or `f64.store` from an xmm register.
+    fn store_float(&mut self, f64: bool, memarg: MemArg) -> Result<(), CompileError> {
+        let v = self.pop_xmm();
+        let a = self.pop_reg();
+        let (d, guarded) = self.address(a, memarg, if f64 { 8 } else { 4 })?;
+        if guarded {
+            self.trap_here(TrapCode::MemoryOutOfBounds);
+        }
+        if f64 {
+            dynasm!(self.ops ; .arch x64 ; movsd [Rq(a) + d], Rx(v));
+        } else {
+            dynasm!(self.ops ; .arch x64 ; movss [Rq(a) + d], Rx(v));
+        }
+        self.stack.free_xmm(v);
         self.stack.free(a);
         Ok(())
     }

@@ -6,6 +6,7 @@
 mod binary;
 mod branch;
 mod call;
+mod float;
 mod limits;
 mod memory;
 mod runtime;
@@ -34,6 +35,8 @@ pub(crate) mod reg {
     /// The scratch register (`r11`): never allocated, free between two emitted
     /// sequences. (`r15` holds the instance context in every wasm function.)
     pub const SCRATCH: u8 = 11;
+    /// The scratch xmm register (`xmm15`), likewise never allocated.
+    pub const XSCRATCH: u8 = 15;
 }
 
 /// What the translator needs of the module, shared by all its functions.
@@ -44,6 +47,9 @@ pub(crate) struct ModuleEnv<'m> {
     /// Whether memory 0 sits in a guard-page reservation (accesses with a static
     /// offset up to [`GUARDED_OFFSET`] carry no explicit check).
     pub guard_pages: bool,
+    /// Whether the host CPU has SSE4.1 (`roundss`/`roundsd` for the float
+    /// rounding operators), checked once per module.
+    pub sse41: bool,
     /// Fuel metering is compiled in.
     pub fuel: bool,
     /// Interruption checks are compiled in.
@@ -112,6 +118,8 @@ pub(crate) struct FuncCompiler<'a, 'm> {
     pub stack: ValueStack,
     /// `rbp` displacement of each local.
     locals: Vec<i32>,
+    /// Whether each local is a float (read into an xmm register).
+    local_float: Vec<bool>,
     pub controls: Vec<Control>,
     /// Whether the operator being translated can run.
     pub reachable: bool,
@@ -147,6 +155,11 @@ fn check_wp_type(t: wasmparser::ValType, offset: u64) -> Result<(), CompileError
     }
 }
 
+/// Whether values of type `t` live in xmm registers.
+fn is_float(t: ValType) -> bool {
+    matches!(t, ValType::F32 | ValType::F64)
+}
+
 /// `rbp` displacement of parameter `i` of a function whose argument/result area has
 /// `area` slots: the caller's stack top lies at the lowest address, so slot `k`
 /// (a parameter's or result's index) is at `rbp + 16 + 8 * (area - 1 - k)`.
@@ -175,6 +188,7 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
         }
         let area = nparams.max(nresults);
         let mut locals: Vec<i32> = (0..nparams).map(|i| area_slot(area, i)).collect();
+        let mut local_float: Vec<bool> = ty.params().iter().map(|&t| is_float(t)).collect();
         let mut reader = body.get_locals_reader()?;
         let mut nbody = 0usize;
         for _ in 0..reader.get_count() {
@@ -185,6 +199,7 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
                     return Err(CompileError::Limit("engine-dynasm: more than 2^20 locals"));
                 }
                 locals.push(-16 - 8 * nbody as i32);
+                local_float.push(matches!(t, wasmparser::ValType::F32 | wasmparser::ValType::F64));
                 nbody += 1;
             }
         }
@@ -196,6 +211,7 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             sites,
             stack: ValueStack::new(slot0),
             locals,
+            local_float,
             controls: Vec::new(),
             reachable: true,
             dead_depth: 0,
@@ -420,12 +436,18 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
             O::LocalGet { local_index } => self.local_get(local_index)?,
             O::LocalSet { local_index } => self.local_set(local_index, false)?,
             O::LocalTee { local_index } => self.local_set(local_index, true)?,
-            O::GlobalGet { global_index } => self.global_get(global_index),
+            O::GlobalGet { global_index } => self.global_get(global_index)?,
             O::GlobalSet { global_index } => self.global_set(global_index),
             O::I32Const { value } => self.stack.push(Loc::Const(i64::from(value))),
             O::I64Const { value } => self.stack.push(Loc::Const(value)),
+            O::F32Const { value } => self.stack.push(Loc::Const(i64::from(value.bits() as i32))),
+            O::F64Const { value } => self.stack.push(Loc::Const(value.bits() as i64)),
             op => {
-                if !(self.binary(&op)? || self.memory(&op)? || self.runtime_op(&op)?) {
+                if !(self.binary(&op)?
+                    || self.memory(&op)?
+                    || self.float(&op, name)?
+                    || self.runtime_op(&op)?)
+                {
                     return Err(self.not_yet(name));
                 }
             }
@@ -440,13 +462,21 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
 
 impl FuncCompiler<'_, '_> {
     fn drop_(&mut self) {
-        if let Some(Loc::Reg(r)) = self.stack.pop() {
-            self.stack.free(r);
+        match self.stack.pop() {
+            Some(Loc::Reg(r)) => self.stack.free(r),
+            Some(Loc::Xmm(x)) => self.stack.free_xmm(x),
+            _ => {}
         }
     }
 
     fn select(&mut self) {
         let c = self.pop_reg();
+        let n = self.stack.len();
+        if matches!(self.stack.entry(n - 1), Some(Loc::Xmm(_)))
+            || matches!(self.stack.entry(n - 2), Some(Loc::Xmm(_)))
+        {
+            return self.select_xmm(c);
+        }
         let b = self.pop_reg();
         let a = self.pop_reg();
         dynasm!(self.ops
@@ -461,6 +491,12 @@ impl FuncCompiler<'_, '_> {
 
     fn local_get(&mut self, i: u32) -> Result<(), CompileError> {
         let disp = self.local(i)?;
+        if self.local_float[i as usize] {
+            let x = self.alloc_xmm();
+            dynasm!(self.ops ; .arch x64 ; movsd Rx(x), [rbp + disp]);
+            self.stack.push(Loc::Xmm(x));
+            return Ok(());
+        }
         let r = self.alloc();
         dynasm!(self.ops ; .arch x64 ; mov Rq(r), [rbp + disp]);
         self.stack.push(Loc::Reg(r));
@@ -473,6 +509,15 @@ impl FuncCompiler<'_, '_> {
             Some(Loc::Const(c)) if !tee && i32::try_from(c).is_ok() => {
                 self.stack.pop();
                 dynasm!(self.ops ; .arch x64 ; mov QWORD [rbp + disp], c as i32);
+            }
+            Some(Loc::Xmm(x)) => {
+                self.stack.pop();
+                dynasm!(self.ops ; .arch x64 ; movsd [rbp + disp], Rx(x));
+                if tee {
+                    self.stack.push(Loc::Xmm(x));
+                } else {
+                    self.stack.free_xmm(x);
+                }
             }
             _ => {
                 let r = self.pop_reg();
@@ -496,14 +541,30 @@ impl FuncCompiler<'_, '_> {
         );
     }
 
-    fn global_get(&mut self, i: u32) {
+    fn global_get(&mut self, i: u32) -> Result<(), CompileError> {
+        let ty = self.env.module.globals.get(i as usize).ok_or(CompileError::Limit("global"))?;
+        if is_float(ty.ty) {
+            let x = self.alloc_xmm();
+            self.global_addr(reg::SCRATCH, i);
+            dynasm!(self.ops ; .arch x64 ; movsd Rx(x), [r11 + o::GLOBAL_LO as i32]);
+            self.stack.push(Loc::Xmm(x));
+            return Ok(());
+        }
         let r = self.alloc();
         self.global_addr(r, i);
         dynasm!(self.ops ; .arch x64 ; mov Rq(r), [Rq(r) + o::GLOBAL_LO as i32]);
         self.stack.push(Loc::Reg(r));
+        Ok(())
     }
 
     fn global_set(&mut self, i: u32) {
+        if let Some(Loc::Xmm(x)) = self.stack.peek() {
+            self.stack.pop();
+            self.global_addr(reg::SCRATCH, i);
+            dynasm!(self.ops ; .arch x64 ; movsd [r11 + o::GLOBAL_LO as i32], Rx(x));
+            self.stack.free_xmm(x);
+            return;
+        }
         let v = self.pop_reg();
         self.global_addr(reg::SCRATCH, i);
         dynasm!(self.ops ; .arch x64 ; mov [r11 + o::GLOBAL_LO as i32], Rq(v));

@@ -1,11 +1,21 @@
 //! The value stack of locations and the register allocator.
 //!
-//! Each wasm operand stack entry is a [`Loc`]: a register, a constant, or its
-//! *canonical slot*, the frame slot that belongs to its stack depth
-//! (`rbp + slot(depth)`). Straight-line code keeps values in registers and
-//! constants unmaterialized; at control flow every entry is written to its
+//! Each wasm operand stack entry is a [`Loc`]: a general-purpose register, an xmm
+//! register, a constant, or its *canonical slot*, the frame slot that belongs to its
+//! stack depth (`rbp + slot(depth)`). Straight-line code keeps values in registers
+//! and constants unmaterialized; at control flow every entry is written to its
 //! canonical slot ([`FuncCompiler::flush`]), so that all paths into a join agree on
 //! where each value is without any reconciliation.
+//!
+//! Integers live in general-purpose registers, floats produced by float operators
+//! in xmm registers (two allocators side by side, each with its own free mask and
+//! owner table). The location says the class, so type-agnostic operators (`drop`,
+//! `local.set`, `select`, spills) need no type information: a float that reaches a
+//! general-purpose register (a float `select` of two slot values, say) is just its
+//! bits, and [`FuncCompiler::pop_xmm`] moves it over when a float operator wants
+//! it, as [`FuncCompiler::pop_reg`] does the other way. Constants are raw bits of
+//! either class. An f32 occupies the low 32 bits of its register or slot; like an
+//! i32's, the upper bits are unspecified and never read.
 
 use dynasm::dynasm;
 use dynasmrt::DynasmApi;
@@ -19,13 +29,20 @@ pub(crate) enum Loc {
     Reg(u8),
     /// In the canonical slot of its depth.
     Stack,
-    /// A constant not yet materialized (i32 constants sign-extended).
+    /// In this xmm register (which the entry owns): an f32 in the low 32 bits, an
+    /// f64 in the low 64.
+    Xmm(u8),
+    /// A constant not yet materialized: raw bits (i32 and f32 constants
+    /// sign-extended from their 32 bits).
     Const(i64),
 }
 
 /// The registers values are allocated to: every general-purpose register except
 /// `rsp`, `rbp`, the scratch register `r11` and the `vmctx` register `r15`.
 const POOL: [u8; 12] = [0, 1, 2, 3, 6, 7, 8, 9, 10, 12, 13, 14];
+
+/// The xmm registers values are allocated to: all but the scratch `xmm15`.
+const XMM_POOL: [u8; 15] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
 
 /// The operand stack of the function being translated, and which registers are
 /// free.
@@ -42,6 +59,10 @@ pub(crate) struct ValueStack {
     /// The depth of the entry each register holds ([`NONE`]: none), so that
     /// choosing a register to spill and moving one cost no scan of the stack.
     owner: [u32; 16],
+    /// Bit `x` set: `xmm<x>` is free.
+    xfree: u16,
+    /// The depth of the entry each xmm register holds ([`NONE`]: none).
+    xowner: [u32; 16],
 }
 
 /// No entry holds the register.
@@ -50,7 +71,17 @@ const NONE: u32 = u32::MAX;
 impl ValueStack {
     pub fn new(slot0: i32) -> Self {
         let free = POOL.iter().fold(0u16, |m, &r| m | 1 << r);
-        Self { entries: Vec::new(), clean: 0, free, max_depth: 0, slot0, owner: [NONE; 16] }
+        let xfree = XMM_POOL.iter().fold(0u16, |m, &r| m | 1 << r);
+        Self {
+            entries: Vec::new(),
+            clean: 0,
+            free,
+            max_depth: 0,
+            slot0,
+            owner: [NONE; 16],
+            xfree,
+            xowner: [NONE; 16],
+        }
     }
 
     /// The `rbp` displacement of the canonical slot of `depth`.
@@ -72,8 +103,10 @@ impl ValueStack {
     }
 
     pub fn push(&mut self, loc: Loc) {
-        if let Loc::Reg(r) = loc {
-            self.owner[r as usize] = self.entries.len() as u32;
+        match loc {
+            Loc::Reg(r) => self.owner[r as usize] = self.entries.len() as u32,
+            Loc::Xmm(x) => self.xowner[x as usize] = self.entries.len() as u32,
+            Loc::Stack | Loc::Const(_) => {}
         }
         self.entries.push(loc);
         self.max_depth = self.max_depth.max(self.entries.len());
@@ -81,8 +114,10 @@ impl ValueStack {
 
     pub fn pop(&mut self) -> Option<Loc> {
         let l = self.entries.pop();
-        if let Some(Loc::Reg(r)) = l {
-            self.owner[r as usize] = NONE;
+        match l {
+            Some(Loc::Reg(r)) => self.owner[r as usize] = NONE,
+            Some(Loc::Xmm(x)) => self.xowner[x as usize] = NONE,
+            _ => {}
         }
         self.clean = self.clean.min(self.entries.len());
         l
@@ -102,6 +137,21 @@ impl ValueStack {
         self.free |= 1 << r;
     }
 
+    pub fn free_xmm(&mut self, x: u8) {
+        debug_assert!(self.xfree & (1 << x) == 0, "xmm{x} freed twice");
+        self.xfree |= 1 << x;
+    }
+
+    /// Takes a free xmm register, if any.
+    fn take_free_xmm(&mut self) -> Option<u8> {
+        if self.xfree == 0 {
+            return None;
+        }
+        let x = self.xfree.trailing_zeros() as u8;
+        self.xfree &= !(1 << x);
+        Some(x)
+    }
+
     fn is_free(&self, r: u8) -> bool {
         self.free & (1 << r) != 0
     }
@@ -116,7 +166,7 @@ impl ValueStack {
     /// Drops every entry above `depth` and marks the rest as being in their slots
     /// (the state at a join, where every path has flushed).
     pub fn reset(&mut self, depth: usize) {
-        debug_assert!(self.entries.iter().all(|l| !matches!(l, Loc::Reg(_))));
+        debug_assert!(self.entries.iter().all(|l| !matches!(l, Loc::Reg(_) | Loc::Xmm(_))));
         self.entries.clear();
         self.entries.resize(depth, Loc::Stack);
         self.clean = depth;
@@ -134,6 +184,11 @@ impl FuncCompiler<'_, '_> {
                 dynasm!(self.ops ; .arch x64 ; mov [rbp + disp], Rq(r));
                 self.stack.owner[r as usize] = NONE;
                 self.stack.free(r);
+            }
+            Loc::Xmm(x) => {
+                dynasm!(self.ops ; .arch x64 ; movsd [rbp + disp], Rx(x));
+                self.stack.xowner[x as usize] = NONE;
+                self.stack.free_xmm(x);
             }
             Loc::Const(c) => {
                 if let Ok(c) = i32::try_from(c) {
@@ -168,6 +223,52 @@ impl FuncCompiler<'_, '_> {
         assert_ne!(d, NONE, "a register entry exists when no register is free");
         self.spill(d as usize);
         self.stack.take_free().expect("spilling freed a register")
+    }
+
+    /// A free xmm register, spilling the deepest xmm entry when none is free.
+    pub fn alloc_xmm(&mut self) -> u8 {
+        if let Some(x) = self.stack.take_free_xmm() {
+            return x;
+        }
+        let d = self.stack.xowner.iter().copied().min().unwrap_or(NONE);
+        assert_ne!(d, NONE, "an xmm entry exists when no xmm register is free");
+        self.spill(d as usize);
+        self.stack.take_free_xmm().expect("spilling freed an xmm register")
+    }
+
+    /// Pops the top entry into an xmm register the caller owns (a float operand).
+    pub fn pop_xmm(&mut self) -> u8 {
+        let depth = self.stack.len() - 1;
+        match self.stack.pop().expect("validated stack") {
+            Loc::Xmm(x) => x,
+            Loc::Stack => {
+                let x = self.alloc_xmm();
+                let disp = self.stack.slot(depth);
+                dynasm!(self.ops ; .arch x64 ; movsd Rx(x), [rbp + disp]);
+                x
+            }
+            Loc::Const(c) => {
+                let x = self.alloc_xmm();
+                self.xmm_const(x, c);
+                x
+            }
+            Loc::Reg(r) => {
+                let x = self.alloc_xmm();
+                dynasm!(self.ops ; .arch x64 ; movq Rx(x), Rq(r));
+                self.stack.free(r);
+                x
+            }
+        }
+    }
+
+    /// `xmm<x> = bits` (through the scratch register unless zero).
+    pub fn xmm_const(&mut self, x: u8, bits: i64) {
+        if bits == 0 {
+            dynasm!(self.ops ; .arch x64 ; xorps Rx(x), Rx(x));
+        } else {
+            self.load_const(super::reg::SCRATCH, bits);
+            dynasm!(self.ops ; .arch x64 ; movq Rx(x), r11);
+        }
     }
 
     /// Takes register `r` for the caller, moving the entry that holds it (if any)
@@ -206,6 +307,12 @@ impl FuncCompiler<'_, '_> {
             Loc::Const(c) => {
                 let r = self.alloc();
                 self.load_const(r, c);
+                r
+            }
+            Loc::Xmm(x) => {
+                let r = self.alloc();
+                dynasm!(self.ops ; .arch x64 ; movq Rq(r), Rx(x));
+                self.stack.free_xmm(x);
                 r
             }
         }
