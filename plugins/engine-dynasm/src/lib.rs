@@ -37,7 +37,7 @@
 //! operator outside WebAssembly 2.0 is reported as
 //! `unsupported: <op> (feature <proposal>)`), emitting into a single
 //! `dynasmrt::VecAssembler` for the whole module: functions, out-of-line trap stubs
-//! and entry trampolines. Every reference inside the code is pc-relative (dynamic
+//! and the entry and host-call trampolines. Every reference inside the code is pc-relative (dynamic
 //! labels for functions and branches), so the finished bytes are copied once into
 //! a fresh mapping that becomes read-execute before anything runs (W^X, see
 //! [`code`]).
@@ -146,7 +146,11 @@
 //! x86-64 (4.7 code bytes per wasm byte: the flushes at every block boundary and
 //! the bounds checks dominate; Liftoff-style reconciliation and shorter encodings
 //! would shrink it). Not yet measured side by side with engine-cranelift on the
-//! corpus, nor run time.
+//! corpus, nor run time. Through `vm` (vm-bin built with `--no-default-features
+//! --features engine-dynasm,virt-host,host-wasi,simd-sse41`): the twelve core-2.0
+//! programs of the benchmark corpus print their expected output at their small
+//! sizes, and `vm wast` over the 90 non-simd wasm-2.0 spec scripts passes 28,018
+//! directives, 0 failed.
 //!
 //! # Status
 //!
