@@ -512,8 +512,11 @@ fn guard_pages_make_the_access_the_trap_site() {
     let wat = r#"(module (memory 1)
         (func (export "get") (param i32) (result i32) local.get 0 i32.load offset=16)
         (func (export "put") (param i32 i32) local.get 0 local.get 1 i32.store))"#;
-    let mut i =
-        Instance::with(wat, CompileOptions { guard_pages: true }, Some((base.cast(), 65536)));
+    let mut i = Instance::with(
+        wat,
+        CompileOptions { guard_pages: true, ..Default::default() },
+        Some((base.cast(), 65536)),
+    );
     i.call("put", &[400, 99]);
     assert_eq!(i.i32("get", &[384]), 99);
     i.assert_trap("get", &[65536], TrapCode::MemoryOutOfBounds);
@@ -714,4 +717,23 @@ fn code_after_branches_is_skipped_and_joins_stay_consistent() {
     assert_eq!(i.i32("f", &[1]), 20);
     assert_eq!(i.i32("g", &[1]), 1);
     assert_eq!(i.i32("g", &[0]), 42);
+}
+
+#[test]
+fn limit_and_event_code_only_when_configured() {
+    let wat = r#"(module
+      (func $f (export "f") (param i32) (result i32)
+        (loop $l (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+        (call $f (i32.const 0))))"#;
+    let module = ModuleInfo::decode(wat.as_bytes(), Features::default()).expect("valid");
+    let bytes = |options| compile_module(&module, options).expect("compiles").code_bytes();
+    let off = bytes(CompileOptions::default());
+    assert_eq!(off, bytes(CompileOptions::default()), "deterministic");
+    for (what, options) in [
+        ("fuel", CompileOptions { fuel: true, ..Default::default() }),
+        ("interrupt", CompileOptions { interrupt: true, ..Default::default() }),
+        ("call_events", CompileOptions { call_events: true, ..Default::default() }),
+    ] {
+        assert!(bytes(options) > off, "{what} adds code");
+    }
 }

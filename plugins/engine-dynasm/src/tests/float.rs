@@ -216,8 +216,11 @@ fn float_memory_with_guard_pages() {
     let wat = r#"(module (memory 1)
         (func (export "get") (param i32) (result f64) local.get 0 f64.load offset=8)
         (func (export "put") (param i32 f32) local.get 0 local.get 1 f32.store))"#;
-    let mut i =
-        Instance::with(wat, CompileOptions { guard_pages: true }, Some((base.cast(), 65536)));
+    let mut i = Instance::with(
+        wat,
+        CompileOptions { guard_pages: true, ..Default::default() },
+        Some((base.cast(), 65536)),
+    );
     i.call("put", &[16, f(1.0)]);
     // The f32 1.0 (0x3f800000) as the high half of an f64 at 12.
     assert_eq!(i.i64("get", &[4]), 0x3f80_0000 << 32);
