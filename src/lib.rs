@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | `engine-cranelift` | `vm_engine_cranelift` | engine |
 //! | `engine-interp` | `vm_engine_interp` | engine |
+//! | `engine-dynasm` | `vm_engine_dynasm` | engine |
 //! | `virt-host` | `vm_virt_host` | virt |
 //! | `virt-kvm` | `vm_virt_kvm` | virt |
 //! | `host-wasi` | `vm_host_wasi` | host |
@@ -27,6 +28,8 @@ pub mod wast;
 
 #[cfg(feature = "engine-cranelift")]
 pub use vm_engine_cranelift;
+#[cfg(feature = "engine-dynasm")]
+pub use vm_engine_dynasm;
 #[cfg(feature = "engine-interp")]
 pub use vm_engine_interp;
 #[cfg(feature = "host-wasi")]

@@ -41,6 +41,12 @@ fn cranelift_compiles_and_runs_each_bomb() {
     check::<crate::engines::CraneliftVm>("engine-cranelift");
 }
 
+#[cfg(feature = "engine-dynasm")]
+#[test]
+fn dynasm_compiles_and_runs_each_bomb() {
+    check::<crate::engines::DynasmVm>("engine-dynasm");
+}
+
 /// Past wasmparser's limit of 50,000 locals is an error that says so, not a crash.
 #[cfg(feature = "engine-interp")]
 #[test]

@@ -69,6 +69,40 @@ vm::compose! {
     }
 }
 
+#[cfg(feature = "engine-dynasm")]
+vm::compose! {
+    /// The single-pass dynasm JIT, in-process with guard pages, with WASI.
+    pub struct DynasmVm {
+        engine: vm::vm_engine_dynasm::Dynasm,
+        virt: vm::vm_virt_host::HostVirt,
+        simd: {
+            #[cfg(feature = "simd-scalar")] vm::vm_simd_scalar::SimdScalar,
+            #[cfg(feature = "simd-sse41")] vm::vm_simd_sse41::SimdSse41,
+            #[cfg(feature = "simd-avx2")] vm::vm_simd_avx2::SimdAvx2,
+            #[cfg(not(any(feature = "simd-scalar", feature = "simd-sse41", feature = "simd-avx2")))]
+            vm::slot::NoSimd,
+        },
+        hosts: [vm::vm_host_wasi::Wasi],
+    }
+}
+
+#[cfg(all(feature = "engine-dynasm", feature = "virt-kvm"))]
+vm::compose! {
+    /// The single-pass dynasm JIT in a KVM micro-VM per store, with WASI.
+    pub struct DynasmKvmVm {
+        engine: vm::vm_engine_dynasm::Dynasm,
+        virt: vm::vm_virt_kvm::KvmVirt,
+        simd: {
+            #[cfg(feature = "simd-scalar")] vm::vm_simd_scalar::SimdScalar,
+            #[cfg(feature = "simd-sse41")] vm::vm_simd_sse41::SimdSse41,
+            #[cfg(feature = "simd-avx2")] vm::vm_simd_avx2::SimdAvx2,
+            #[cfg(not(any(feature = "simd-scalar", feature = "simd-sse41", feature = "simd-avx2")))]
+            vm::slot::NoSimd,
+        },
+        hosts: [vm::vm_host_wasi::Wasi],
+    }
+}
+
 /// One engine under test.
 pub struct EngineUnderTest {
     /// Its plugin id (and the `virt` plugin's when it is not `virt-host`).
@@ -146,6 +180,12 @@ pub const ENGINES: &[EngineUnderTest] = &[
     EngineUnderTest {
         id: "engine-interp",
         wast: |p| vm::wast::run_wast_file_with::<InterpVm>(p, &interp_settings()),
+        ready: || Ok(()),
+    },
+    #[cfg(feature = "engine-dynasm")]
+    EngineUnderTest {
+        id: "engine-dynasm",
+        wast: |p| vm::wast::run_wast_file::<DynasmVm>(p),
         ready: || Ok(()),
     },
 ];

@@ -281,3 +281,4 @@ macro_rules! per_engine {
 
 per_engine!("engine-interp", crate::engines::InterpVm, "engine-interp", interp);
 per_engine!("engine-cranelift", crate::engines::CraneliftVm, "engine-cranelift", cranelift);
+per_engine!("engine-dynasm", crate::engines::DynasmVm, "engine-dynasm", dynasm);

@@ -108,6 +108,16 @@ vm::compose! {
     }
 }
 
+#[cfg(feature = "engine-dynasm")]
+vm::compose! {
+    /// The single-pass JIT with a wasm-call observer.
+    pub struct DynasmCallObserved {
+        engine: vm::vm_engine_dynasm::Dynasm,
+        virt: vm::vm_virt_host::HostVirt,
+        observers: [CallCounter],
+    }
+}
+
 #[cfg(feature = "engine-interp")]
 #[test]
 fn every_wasm_call_is_an_event_for_a_subscriber() {
@@ -120,6 +130,12 @@ fn every_wasm_call_is_an_event_for_a_subscriber() {
 #[test]
 fn every_wasm_call_is_an_event_for_a_subscriber_of_the_jit() {
     count_fib_calls::<JitCallObserved>(&Settings::new());
+}
+
+#[cfg(feature = "engine-dynasm")]
+#[test]
+fn every_wasm_call_is_an_event_for_a_subscriber_of_the_single_pass_jit() {
+    count_fib_calls::<DynasmCallObserved>(&Settings::new());
 }
 
 fn count_fib_calls<C: vm::Composition + vm::compose::Holds<CallCounter>>(settings: &Settings) {

@@ -86,6 +86,22 @@ fn cranelift_returns_every_trap() {
     check::<crate::engines::CraneliftVm>("engine-cranelift", &[]);
 }
 
+#[cfg(feature = "engine-dynasm")]
+#[test]
+fn dynasm_returns_every_trap() {
+    check::<crate::engines::DynasmVm>("engine-dynasm", &[]);
+}
+
+#[cfg(all(feature = "engine-dynasm", feature = "virt-kvm"))]
+#[test]
+fn dynasm_in_a_micro_vm_returns_every_trap() {
+    if let Err(why) = crate::engines::kvm_ready() {
+        println!("skipped: {why}");
+        return;
+    }
+    check::<crate::engines::DynasmKvmVm>("engine-dynasm+virt-kvm", &[]);
+}
+
 #[cfg(all(feature = "engine-cranelift", feature = "virt-kvm"))]
 #[test]
 fn cranelift_in_a_micro_vm_returns_every_trap() {

@@ -104,6 +104,12 @@ fn cranelift_guest_misuse_of_wasi_gets_errnos() {
     check::<crate::engines::CraneliftVm>("engine-cranelift");
 }
 
+#[cfg(feature = "engine-dynasm")]
+#[test]
+fn dynasm_guest_misuse_of_wasi_gets_errnos() {
+    check::<crate::engines::DynasmVm>("engine-dynasm");
+}
+
 #[cfg(all(feature = "engine-cranelift", feature = "virt-kvm"))]
 #[test]
 fn cranelift_in_kvm_guest_misuse_of_wasi_gets_errnos() {

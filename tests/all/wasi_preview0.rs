@@ -219,6 +219,14 @@ fn cranelift_runs_a_preview0_guest() {
     both_snapshots_share_one_context::<crate::engines::CraneliftVm>("engine-cranelift", &s);
 }
 
+#[cfg(feature = "engine-dynasm")]
+#[test]
+fn dynasm_runs_a_preview0_guest() {
+    let s = Settings::new();
+    preview0_guest_runs::<crate::engines::DynasmVm>("engine-dynasm", &s);
+    both_snapshots_share_one_context::<crate::engines::DynasmVm>("engine-dynasm", &s);
+}
+
 #[cfg(all(feature = "engine-cranelift", feature = "virt-kvm"))]
 #[test]
 fn cranelift_in_kvm_runs_a_preview0_guest() {

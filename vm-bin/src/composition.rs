@@ -4,6 +4,8 @@
 // by rustc and would be silently missing from the registry.
 #[cfg(feature = "engine-cranelift")]
 use vm_engine_cranelift as _;
+#[cfg(feature = "engine-dynasm")]
+use vm_engine_dynasm as _;
 #[cfg(feature = "engine-interp")]
 use vm_engine_interp as _;
 #[cfg(feature = "host-wasi")]
@@ -27,6 +29,7 @@ vm_core::compose! {
         engine: {
             #[cfg(feature = "engine-cranelift")] vm_engine_cranelift::Cranelift,
             #[cfg(feature = "engine-interp")] vm_engine_interp::Interp,
+            #[cfg(feature = "engine-dynasm")] vm_engine_dynasm::Dynasm,
         },
         virt: {
             // virt-kvm takes the place of the default virt-host when enabled.
@@ -56,6 +59,8 @@ pub const FEATURES: &[&str] = &[
     "engine-cranelift",
     #[cfg(feature = "engine-interp")]
     "engine-interp",
+    #[cfg(feature = "engine-dynasm")]
+    "engine-dynasm",
     #[cfg(all(feature = "virt-host", not(feature = "virt-kvm")))]
     "virt-host",
     #[cfg(feature = "virt-kvm")]

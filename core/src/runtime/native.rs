@@ -21,6 +21,13 @@
 //!   a trap a runtime function recorded ([`set_pending`]), the return addresses of
 //!   the wasm frames at the trap, and the host calls made ([`count_host_call`]).
 //!
+//! - [`runtime_fns`]: the runtime functions generated code calls (memory and table
+//!   growth, bulk operations, host calls, call events) and their table, the same for
+//!   every native-code engine.
+//! - [`call_from_host`]: the host's call into native code (arguments, store
+//!   context, [`CallState::enter`], results or trap), for engines implementing
+//!   [`NativeEngine`].
+//!
 //! Nothing here runs per guest-to-guest call: generated code calls generated code
 //! directly, and reaches this module only through runtime functions and traps.
 
@@ -33,8 +40,12 @@ use super::{FrameInfo, Trap, TrapCode};
 use crate::compose::Composition;
 use crate::slot::{Engine, Virt};
 
+mod call;
+pub mod runtime_fns;
 #[cfg(test)]
 mod tests;
+
+pub use call::{NativeEngine, call_from_host};
 
 /// What a trapping instruction means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

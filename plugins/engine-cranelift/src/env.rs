@@ -35,99 +35,17 @@ pub mod trap {
     pub const INTERRUPTED: TrapCode = TrapCode::unwrap_user(7);
 }
 
-/// Runtime functions generated code calls, by index in the store context's table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(usize)]
-pub enum Libcall {
-    /// `(vmctx, mem, delta) -> old | -1`
-    MemoryGrow,
-    /// `(vmctx, mem, dst, val, len) -> status`
-    MemoryFill,
-    /// `(vmctx, dst_mem, src_mem, dst, src, len) -> status`
-    MemoryCopy,
-    /// `(vmctx, mem, data, dst, src, len) -> status`
-    MemoryInit,
-    /// `(vmctx, data)`
-    DataDrop,
-    /// `(vmctx, table, init, delta) -> old | -1`
-    TableGrow,
-    /// `(vmctx, table, dst, val, len) -> status`
-    TableFill,
-    /// `(vmctx, dst_table, src_table, dst, src, len) -> status`
-    TableCopy,
-    /// `(vmctx, table, elem, dst, src, len) -> status`
-    TableInit,
-    /// `(vmctx, elem)`
-    ElemDrop,
-    /// `(caller_vmctx, funcref, values) -> status`
-    HostCall,
-    /// `(vmctx, funcref)`: delivers a wasm-call event to the composition's observers.
-    WasmCallEvent,
-}
+pub use vm_core::runtime::native::runtime_fns::{
+    NUM_RUNTIME_FNS as NUM_LIBCALLS, RuntimeFn as Libcall,
+};
 
-/// Number of [`Libcall`]s.
-pub const NUM_LIBCALLS: usize = 12;
-
-impl Libcall {
-    /// Every runtime function, in table order.
-    pub const ALL: [Libcall; NUM_LIBCALLS] = [
-        Libcall::MemoryGrow,
-        Libcall::MemoryFill,
-        Libcall::MemoryCopy,
-        Libcall::MemoryInit,
-        Libcall::DataDrop,
-        Libcall::TableGrow,
-        Libcall::TableFill,
-        Libcall::TableCopy,
-        Libcall::TableInit,
-        Libcall::ElemDrop,
-        Libcall::HostCall,
-        Libcall::WasmCallEvent,
-    ];
-
-    /// The function's parameters and result (System V; pointers are `I64`): the
-    /// one description both the generated calls and the `virt` plugin use.
-    pub const fn native_signature(self) -> (&'static [NativeType], Option<NativeType>) {
-        use NativeType::{GuestPtr as P, I32, I64, VmCtx as V};
-        match self {
-            Libcall::MemoryGrow => (&[V, I32, I32], Some(I32)),
-            Libcall::MemoryFill => (&[V, I32, I32, I32, I32], Some(I32)),
-            Libcall::MemoryCopy | Libcall::MemoryInit | Libcall::TableCopy | Libcall::TableInit => {
-                (&[V, I32, I32, I32, I32, I32], Some(I32))
-            }
-            Libcall::DataDrop | Libcall::ElemDrop => (&[V, I32], None),
-            Libcall::TableGrow => (&[V, I32, I64, I32], Some(I32)),
-            Libcall::TableFill => (&[V, I32, I32, I64, I32], Some(I32)),
-            Libcall::HostCall => (&[V, P, I64], Some(I32)),
-            Libcall::WasmCallEvent => (&[V, P], None),
-        }
-    }
-
-    /// The function's name, for diagnostics.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Libcall::MemoryGrow => "memory_grow",
-            Libcall::MemoryFill => "memory_fill",
-            Libcall::MemoryCopy => "memory_copy",
-            Libcall::MemoryInit => "memory_init",
-            Libcall::DataDrop => "data_drop",
-            Libcall::TableGrow => "table_grow",
-            Libcall::TableFill => "table_fill",
-            Libcall::TableCopy => "table_copy",
-            Libcall::TableInit => "table_init",
-            Libcall::ElemDrop => "elem_drop",
-            Libcall::HostCall => "host_call",
-            Libcall::WasmCallEvent => "wasm_call_event",
-        }
-    }
-
-    fn signature(self) -> Signature {
-        let (params, ret) = self.native_signature();
-        let mut sig = Signature::new(CallConv::SystemV);
-        sig.params.extend(params.iter().map(|&t| AbiParam::new(native_ir_type(t))));
-        sig.returns.extend(ret.map(|t| AbiParam::new(native_ir_type(t))));
-        sig
-    }
+/// The Cranelift signature of runtime function `lc`.
+fn libcall_signature(lc: Libcall) -> Signature {
+    let (params, ret) = lc.native_signature();
+    let mut sig = Signature::new(CallConv::SystemV);
+    sig.params.extend(params.iter().map(|&t| AbiParam::new(native_ir_type(t))));
+    sig.returns.extend(ret.map(|t| AbiParam::new(native_ir_type(t))));
+    sig
 }
 
 /// The Cranelift type of a native argument type.
@@ -516,7 +434,7 @@ impl<'m> FuncEnv<'m> {
         let sig = match self.libcall_sigs[lc as usize] {
             Some(s) => s,
             None => {
-                let s = b.import_signature(lc.signature());
+                let s = b.import_signature(libcall_signature(lc));
                 self.libcall_sigs[lc as usize] = Some(s);
                 s
             }

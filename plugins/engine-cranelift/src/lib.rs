@@ -60,10 +60,8 @@ use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use vm_core::plugin::PluginStats;
-use vm_core::runtime::native::{CallState, CodeMap, Entry, TrapKind, TrapSite};
-use vm_core::runtime::{
-    CompileError, ExecLimits, FuncKind, ModuleInfo, Store, Trap, TrapCode, Val,
-};
+use vm_core::runtime::native::{self, CallState, CodeMap, NativeEngine, TrapKind, TrapSite};
+use vm_core::runtime::{CompileError, ExecLimits, ModuleInfo, Store, Trap, TrapCode, Val};
 use vm_core::slot::{CodeRange, Engine, Event, EventKind, Simd, SimdLevel, Virt};
 use vm_core::{Composition, Plugin, PluginError};
 use wasmparser::{BinaryReader, FunctionBody};
@@ -616,81 +614,27 @@ impl Engine for Cranelift {
         args: &[Val],
         results: &mut Vec<Val>,
     ) -> Result<(), Trap> {
-        let slot = store.funcs.get(func as usize).ok_or_else(|| Trap::host("no such function"))?;
-        let (vmctx, fcode, kind) = (slot.vm().vmctx, slot.vm().code, slot.kind);
-        let fty = store.func_type(func).ok_or_else(|| Trap::host("no such type"))?;
-        let slots = fty.params().len().max(fty.results().len()).max(1);
-        let (instance, index) = match kind {
-            FuncKind::Host { def, state } => {
-                plugins.engine_mut().host_calls += 1;
-                let mut args = args.iter();
-                let mut next = || args.next().copied().unwrap_or(Val::I32(0));
-                return store.call_host(def, state, None, |_, _| next(), |_, v| results.push(v));
-            }
-            FuncKind::Wasm { instance, index } => (instance, index),
-        };
-        let inst = &store.instances[instance as usize];
-        let code = inst.module.code();
-        let ty = inst.module.info().funcs[index as usize];
-        let trampoline = code.addr(code.entries[ty as usize]);
-        // Arguments and results in 16-byte slots: on the stack for ordinary signatures.
-        let (mut small, mut large) = ([0u128; 16], Vec::new());
-        let buf: &mut [u128] = if slots <= small.len() {
-            &mut small[..slots]
-        } else {
-            large.resize(slots, 0);
-            &mut large
-        };
-        for (slot, &a) in buf.iter_mut().zip(args) {
-            *slot = store.val_to_raw128(a);
-        }
-        let libcalls = Self::linked(plugins).map_err(|e| Trap::host(e.to_string()))?.as_ptr();
-        let stack = plugins.virt_mut().guest_stack(store.virt_state());
-        let mut state = match plugins.engine_mut().call_state.take() {
-            Some(mut st) => {
-                st.reset(store, stack);
-                st
-            }
-            None => CallState::new(store, stack),
-        };
-        let store_ptr: *mut Store<C> = store;
-        // SAFETY: `store_ptr` comes from the `&mut` we hold for the whole call; Rust
-        // code does not touch the store through anything else until the call returns.
-        let saved = unsafe {
-            let ctx = &mut *(*store_ptr).vm_store_context();
-            let saved = (ctx.stack_limit, ctx.store, ctx.plugins);
-            ctx.stack_limit = stack.limit;
-            ctx.libcalls = libcalls;
-            ctx.store = store_ptr.cast();
-            ctx.plugins = (plugins as *mut C).cast();
-            saved
-        };
-        let entry = Entry { trampoline, vmctx, code: fcode, args: buf.as_mut_ptr(), slots };
-        // SAFETY: `trampoline` is the entry trampoline for the function's type, `fcode`
-        // its code and `vmctx` its instance context, all of a module the store keeps
-        // alive; `buf` has a slot for every parameter and result; the store context is
-        // set for this call and `state` readied for this store.
-        let ok = unsafe { state.enter(plugins.virt_mut(), (*store_ptr).virt_state(), entry) };
-        // SAFETY: the call is over; restore what a caller further out had set.
-        unsafe {
-            let ctx = &mut *(*store_ptr).vm_store_context();
-            (ctx.stack_limit, ctx.store, ctx.plugins) = saved;
-        }
-        // SAFETY: as above, the raw pointer is the `&mut` we were given.
-        let store = unsafe { &mut *store_ptr };
-        plugins.engine_mut().host_calls += state.host_calls;
-        let outcome = if ok {
-            if let Some(fty) = store.func_type(func) {
-                results.extend(
-                    fty.results().iter().zip(&*buf).map(|(&t, &raw)| store.raw128_to_val(raw, t)),
-                );
-            }
-            Ok(())
-        } else {
-            plugins.engine_mut().traps += 1;
-            Err(state.take_trap(store))
-        };
-        plugins.engine_mut().call_state = Some(state);
-        outcome
+        native::call_from_host(plugins, store, func, args, results)
+    }
+}
+
+impl NativeEngine for Cranelift {
+    fn entry_trampoline(code: &ModuleCode, ty: u32) -> *const u8 {
+        code.addr(code.entries[ty as usize])
+    }
+
+    fn linked_table<C: Composition<Engine = Self>>(
+        plugins: &mut C,
+    ) -> Result<*const usize, CompileError> {
+        Ok(Self::linked(plugins)?.as_ptr())
+    }
+
+    fn call_state(&mut self) -> &mut Option<Box<CallState>> {
+        &mut self.call_state
+    }
+
+    fn count_call(&mut self, host_calls: u64, trapped: bool) {
+        self.host_calls += host_calls;
+        self.traps += u64::from(trapped);
     }
 }

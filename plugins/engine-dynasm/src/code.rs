@@ -18,6 +18,8 @@ pub struct ModuleCode {
     map: CodeMap,
     /// Per type index: the entry trampoline's offset.
     entries: Vec<u32>,
+    /// Per type index: the host-call trampoline's offset.
+    host_calls: Vec<u32>,
 }
 
 impl ModuleCode {
@@ -29,6 +31,7 @@ impl ModuleCode {
     pub(crate) fn publish(
         bytes: &[u8],
         entries: Vec<u32>,
+        host_calls: Vec<u32>,
         describe: impl FnOnce(usize, usize) -> CodeMap,
     ) -> Result<Self, CompileError> {
         let mut buf = MutableBuffer::new(bytes.len().max(1))
@@ -40,7 +43,7 @@ impl ModuleCode {
             .map_err(|_| CompileError::Limit("engine-dynasm: making code executable failed"))?;
         let base = buf.as_ptr() as usize;
         let map = describe(base, bytes.len());
-        Ok(Self { buf, map, entries })
+        Ok(Self { buf, map, entries, host_calls })
     }
 
     /// The description of this code the `virt` plugin runs it with (functions,
@@ -57,6 +60,12 @@ impl ModuleCode {
     /// The entry trampoline for type index `ty` (see [`crate::trampoline`]).
     pub fn entry_trampoline(&self, ty: u32) -> Option<*const u8> {
         let off = *self.entries.get(ty as usize)?;
+        Some(self.base().wrapping_add(off as usize))
+    }
+
+    /// The host-call trampoline for type index `ty` (see [`crate::trampoline`]).
+    pub fn host_trampoline(&self, ty: u32) -> Option<*const u8> {
+        let off = *self.host_calls.get(ty as usize)?;
         Some(self.base().wrapping_add(off as usize))
     }
 

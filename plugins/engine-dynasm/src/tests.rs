@@ -744,3 +744,22 @@ fn code_after_branches_is_skipped_and_joins_stay_consistent() {
     assert_eq!(i.i32("g", &[1]), 1);
     assert_eq!(i.i32("g", &[0]), 42);
 }
+
+#[test]
+fn limit_and_event_code_only_when_configured() {
+    let wat = r#"(module
+      (func $f (export "f") (param i32) (result i32)
+        (loop $l (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+        (call $f (i32.const 0))))"#;
+    let module = ModuleInfo::decode(wat.as_bytes(), Features::default()).expect("valid");
+    let bytes = |options| compile_module(&module, options).expect("compiles").code_bytes();
+    let off = bytes(CompileOptions::default());
+    assert_eq!(off, bytes(CompileOptions::default()), "deterministic");
+    for (what, options) in [
+        ("fuel", CompileOptions { fuel: true, ..Default::default() }),
+        ("interrupt", CompileOptions { interrupt: true, ..Default::default() }),
+        ("call_events", CompileOptions { call_events: true, ..Default::default() }),
+    ] {
+        assert!(bytes(options) > off, "{what} adds code");
+    }
+}

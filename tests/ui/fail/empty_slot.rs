@@ -4,7 +4,7 @@ vm::compose! {
     pub struct Edge {
         engine: {
             #[cfg(feature = "engine-singlepass")] vm_engine_interp::Interp,
-            #[cfg(feature = "engine-dynasm")] vm_engine_interp::Interp,
+            #[cfg(feature = "engine-wasm3")] vm_engine_interp::Interp,
         },
         virt: vm_virt_host::HostVirt,
     }

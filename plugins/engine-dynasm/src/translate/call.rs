@@ -23,11 +23,7 @@ impl FuncCompiler<'_, '_> {
     pub fn call(&mut self, func: u32) -> Result<(), CompileError> {
         let module = self.env.module;
         let Some(defined) = func.checked_sub(module.num_imported_funcs) else {
-            return Err(CompileError::unsupported(
-                "call of an imported function",
-                "not yet lowered by engine-dynasm",
-                self.offset,
-            ));
+            return self.call_import(func);
         };
         let ty = module.func_type(func).ok_or(CompileError::Limit("function type"))?;
         let n = ty.params().len();
@@ -39,7 +35,11 @@ impl FuncCompiler<'_, '_> {
             .func_labels
             .get(defined as usize)
             .ok_or(CompileError::Limit("no such function"))?;
+        for &t in ty.params().iter().chain(ty.results()) {
+            super::check_type(self.env, t, self.offset)?;
+        }
         self.flush();
+        self.direct_call_event(func);
         let base = self.stack.len() - n;
         let below = self.stack.below(base);
         self.stack.reserve(below + area);

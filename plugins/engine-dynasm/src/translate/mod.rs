@@ -7,12 +7,15 @@ mod binary;
 mod branch;
 mod call;
 mod float;
+mod limits;
 mod memory;
+mod runtime;
 mod simd;
 mod stack;
 
 use dynasm::dynasm;
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi};
+use vm_core::runtime::limits::{RunStart, run_after};
 use vm_core::runtime::native::{TrapKind, TrapSite};
 use vm_core::runtime::offsets as o;
 use vm_core::runtime::operators::{OperatorSink, Wasm2Operators};
@@ -52,6 +55,19 @@ pub(crate) struct ModuleEnv<'m> {
     /// How v128 operators are encoded (or why they cannot be on this CPU), `None`
     /// when v128 is unsupported (no simd plugin composed).
     pub simd: Option<Result<crate::VecIsa, String>>,
+    /// Fuel metering is compiled in.
+    pub fuel: bool,
+    /// Interruption checks are compiled in.
+    pub interrupt: bool,
+    /// Calls report wasm-call events (an observer of the composition subscribes).
+    pub call_events: bool,
+}
+
+impl ModuleEnv<'_> {
+    /// Whether runs are tracked (fuel or interruption compiled in).
+    pub fn limits_on(&self) -> bool {
+        self.fuel || self.interrupt
+    }
 }
 
 /// The largest static offset the guard region covers: the `virt` plugin reserves
@@ -126,8 +142,11 @@ pub(crate) struct FuncCompiler<'a, 'm> {
     pub reachable: bool,
     /// Blocks opened while unreachable (skipped with their `end`).
     dead_depth: u32,
-    /// Out-of-line trap stubs emitted after the body: label, code, wasm offset.
-    trap_stubs: Vec<(DynamicLabel, TrapCode, u32)>,
+    /// Out-of-line trap stubs emitted after the body: label, kind, wasm offset.
+    trap_stubs: Vec<(DynamicLabel, TrapKind, u32)>,
+    /// The current fuel run: where its cost goes (see [`Sites::patches`]) and the
+    /// cost so far.
+    run: Option<(usize, u64)>,
     /// The operator's wasm byte offset.
     pub offset: u64,
     /// Where each result goes: its `rbp` displacement in the argument/result area
@@ -281,12 +300,16 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             reachable: true,
             dead_depth: 0,
             trap_stubs: Vec::new(),
+            run: None,
             offset: start_offset,
             results,
             frame_patches: Vec::new(),
             consts: Vec::new(),
         };
         c.prologue(nbody);
+        if env.limits_on() {
+            c.start_run(RunStart::Check)?;
+        }
         let label = c.ops.new_dynamic_label();
         c.controls.push(Control {
             kind: Kind::Func,
@@ -354,10 +377,11 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
                 message: "engine-dynasm: function body ends inside a block".into(),
             });
         }
-        for (label, code, wasm) in std::mem::take(&mut self.trap_stubs) {
+        self.finish_run()?;
+        for (label, kind, wasm) in std::mem::take(&mut self.trap_stubs) {
             dynasm!(self.ops ; .arch x64 ; =>label);
             let at = self.ops.offset().0 as u32;
-            self.sites.traps.push(TrapSite { offset: at, kind: TrapKind::Wasm(code) });
+            self.sites.traps.push(TrapSite { offset: at, kind });
             self.sites.srclocs.push((at, wasm));
             dynasm!(self.ops ; .arch x64 ; ud2);
         }
@@ -383,7 +407,15 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
     /// operator's wasm offset.
     pub fn trap_label(&mut self, code: TrapCode) -> DynamicLabel {
         let label = self.ops.new_dynamic_label();
-        self.trap_stubs.push((label, code, self.offset as u32));
+        self.trap_stubs.push((label, TrapKind::Wasm(code), self.offset as u32));
+        label
+    }
+
+    /// A label of an out-of-line `ud2` recorded as a [`TrapKind::Pending`] trap
+    /// site: a runtime function returned a failure after recording the trap.
+    pub fn pending_label(&mut self) -> DynamicLabel {
+        let label = self.ops.new_dynamic_label();
+        self.trap_stubs.push((label, TrapKind::Pending, self.offset as u32));
         label
     }
 
@@ -494,7 +526,8 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
 impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
     fn translate(&mut self, op: Operator<'a>, name: &'static str) -> Result<(), CompileError> {
         use Operator as O;
-        if !self.reachable {
+        let live = self.reachable;
+        if !live {
             match op {
                 O::Block { .. } | O::Loop { .. } | O::If { .. } => {
                     self.dead_depth += 1;
@@ -510,6 +543,10 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
         }
         let at = self.ops.offset().0 as u32;
         self.sites.srclocs.push((at, self.offset as u32));
+        if live {
+            self.charge(&op);
+        }
+        let next = run_after(&op);
         match op {
             O::Nop => {}
             O::Unreachable => {
@@ -542,13 +579,14 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
                 if !(self.binary(&op)?
                     || self.memory(&op)?
                     || self.float(&op, name)?
-                    || self.simd(&op, name)?)
+                    || self.simd(&op, name)?
+                    || self.runtime_op(&op)?)
                 {
                     return Err(self.not_yet(name));
                 }
             }
         }
-        Ok(())
+        self.after_op(next)
     }
 
     fn offset(&self) -> u64 {
