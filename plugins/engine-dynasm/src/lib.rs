@@ -229,7 +229,12 @@
 //! through the same harness, v128 results compared lane by lane with the spec's
 //! NaN patterns: 24,786 passed, 0 failed, 1,202 skipped at each level (1,179
 //! validation directives; 21 of `simd_const.wast` need `call_indirect`, and
-//! `simd_linking.wast`'s imports and `register`).
+//! `simd_linking.wast`'s imports and `register`). End to end through `Vm` with
+//! the build's simd plugin (root `tests/all`, `--features engine-dynasm`):
+//! engine-dynasm is one of the spec test's engines (the 58 simd scripts: 25,988
+//! passed, 0 failed; the 90 others: 28,018 passed, 0 failed), of the fuzz
+//! regressions, and of `simd_abi.rs` (v128 through host calls, `call_indirect`,
+//! globals, blocks; a simd operator costs one fuel unit).
 //!
 //! Left (each fails to compile with `unsupported: <op> (feature not yet lowered by
 //! engine-dynasm)` rather than misbehaving): relaxed SIMD. Liftoff-style register
@@ -526,8 +531,9 @@ impl Engine for Dynasm {
     const NATIVE_CODE: bool = true;
     type Code = ModuleCode;
 
-    /// Compiles for code running in this process without guard pages;
-    /// [`Engine::compile_for`] compiles for a composition and its `virt` plugin.
+    /// Compiles for code running in this process without guard pages and without
+    /// simd128 (no composition says the simd level); [`Engine::compile_for`]
+    /// compiles for a composition, its `virt` plugin and its `simd` plugin.
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {
         let limits = self.config.limits();
         let options = CompileOptions {

@@ -2,7 +2,9 @@
 //! ([`host_call`]) stands in for a host function in wasm code; the entry trampoline
 //! is the host's way into wasm code, with the signature of [`vm_core::runtime::native::Entry`]:
 //! `extern "sysv64" fn(callee_vmctx, caller_vmctx, code, args)`, `args` a buffer of
-//! 16-byte slots holding the parameters on entry and the results on return.
+//! 16-byte slots holding the parameters on entry and the results on return. Both
+//! kinds move a scalar's 8 bytes and a v128's 16 between those slots and the
+//! engine's argument/result area (two units per v128, see `area_offsets`).
 //!
 //! The trampoline saves the System V callee-saved registers (wasm code treats every
 //! register but `rsp`/`rbp` as caller-saved), builds the argument/result area of
