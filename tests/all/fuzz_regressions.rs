@@ -1,10 +1,9 @@
 //! Modules the fuzz targets found (`tests/fuzz-regressions/*.wast`, each with the
-//! results the spec requires), on every engine compiled into this build (those
-//! without simd128 skip the files that use v128).
+//! results the spec requires), on every engine compiled into this build.
 
 use std::path::Path;
 
-use crate::engines::{ENGINES, ENGINES_NOT_IN_SPEC};
+use crate::engines::ENGINES;
 
 #[test]
 fn fuzz_regressions_pass_everywhere() {
@@ -17,14 +16,8 @@ fn fuzz_regressions_pass_everywhere() {
     files.sort();
     assert!(!files.is_empty(), "no regression files in {}", dir.display());
     let mut problems = Vec::new();
-    // The engines outside the spec test have no simd128: they skip the v128 files.
-    let all = ENGINES.iter().map(|e| (e, true));
-    let no_simd = ENGINES_NOT_IN_SPEC.iter().map(|e| (e, false));
-    for (engine, simd) in all.chain(no_simd).filter(|(e, _)| e.should_run()) {
+    for engine in ENGINES.iter().filter(|e| e.should_run()) {
         for f in &files {
-            if !simd && std::fs::read_to_string(f).is_ok_and(|t| t.contains("v128")) {
-                continue;
-            }
             let r = (engine.wast)(f);
             let name = f.file_name().unwrap().to_string_lossy();
             if r.passed == 0 {

@@ -76,6 +76,21 @@ vm::compose! {
     }
 }
 
+#[cfg(feature = "engine-dynasm")]
+vm::compose! {
+    /// The single-pass dynasm JIT with the build's simd plugin and the fixture.
+    pub struct DynasmSimd {
+        engine: vm::vm_engine_dynasm::Dynasm,
+        virt: vm::vm_virt_host::HostVirt,
+        simd: {
+            #[cfg(feature = "simd-scalar")] vm::vm_simd_scalar::SimdScalar,
+            #[cfg(feature = "simd-sse41")] vm::vm_simd_sse41::SimdSse41,
+            #[cfg(feature = "simd-avx2")] vm::vm_simd_avx2::SimdAvx2,
+        },
+        hosts: [SimdEnv],
+    }
+}
+
 const SCRIPT: &str = r#"
 (module
   (import "simd_env" "mix" (func $mix (param v128 i32) (result v128 i32)))
@@ -144,6 +159,8 @@ fn v128_crosses_calls_globals_blocks_and_the_host_boundary_everywhere() {
     reports.push(("engine-cranelift", run::<CraneliftSimd>(&Settings::new())));
     #[cfg(feature = "engine-interp")]
     reports.push(("engine-interp", run::<InterpSimd>(&crate::engines::interp_settings())));
+    #[cfg(feature = "engine-dynasm")]
+    reports.push(("engine-dynasm", run::<DynasmSimd>(&Settings::new())));
     for (engine, r) in reports {
         assert!(
             r.failures.is_empty() && r.passed > 10,
@@ -183,6 +200,8 @@ fn a_simd_operator_costs_one_fuel_unit_everywhere() {
         ("engine-cranelift", || fuel::<CraneliftSimd>(Settings::new())),
         #[cfg(feature = "engine-interp")]
         ("engine-interp", || fuel::<InterpSimd>(crate::engines::interp_settings())),
+        #[cfg(feature = "engine-dynasm")]
+        ("engine-dynasm", || fuel::<DynasmSimd>(Settings::new())),
     ];
     for (engine, run) in runs {
         let (r, consumed) = run();

@@ -16,6 +16,7 @@ use crate::{CompileOptions, ModuleCode, compile_module};
 type Trampoline = unsafe extern "sysv64" fn(*mut VMContext, *mut VMContext, *const u8, *mut u128);
 
 mod float;
+mod simd;
 mod spec;
 
 /// One instance of a compiled module: memory 0 of its initial size (64 KiB when it
@@ -61,7 +62,9 @@ impl Instance {
         let first = module.num_imported_globals as usize;
         for (j, init) in module.global_inits.iter().enumerate() {
             let v = init.eval(|g| Val::I64(globals[g as usize].lo as i64), |_| Val::FuncRef(None));
-            globals[first + j].lo = spec::raw(v);
+            let bits = spec::raw128(v);
+            globals[first + j].lo = bits as u64;
+            globals[first + j].hi = (bits >> 64) as u64;
         }
         for d in &module.datas {
             if let DataMode::Active { offset, .. } = &d.mode {
@@ -109,14 +112,19 @@ impl Instance {
 
     /// Calls export `name` with raw 64-bit arguments; returns the raw results.
     fn call(&mut self, name: &str, args: &[i64]) -> Vec<i64> {
+        let args: Vec<u128> = args.iter().map(|&a| u128::from(a as u64)).collect();
+        self.call128(name, &args).into_iter().map(|r| r as u64 as i64).collect()
+    }
+
+    /// Calls export `name` with raw 128-bit arguments (a scalar in the low bits);
+    /// returns the raw 128-bit result slots.
+    fn call128(&mut self, name: &str, args: &[u128]) -> Vec<u128> {
         let f = self.func(name);
         let ty = self.module.func_type(f).expect("type");
         let (n, m) = (ty.params().len(), ty.results().len());
         assert_eq!(n, args.len(), "argument count of {name}");
         let mut buf = vec![0u128; n.max(m).max(1)];
-        for (slot, &a) in buf.iter_mut().zip(args) {
-            *slot = a as u64 as u128;
-        }
+        buf[..n].copy_from_slice(args);
         let tramp = self.code.entry_trampoline(self.module.funcs[f as usize]).expect("trampoline");
         let code = self.code.function(f).expect("defined");
         let vmctx: *mut VMContext = &mut *self.vmctx;
@@ -127,7 +135,15 @@ impl Instance {
             let tramp: Trampoline = std::mem::transmute(tramp);
             tramp(vmctx, vmctx, code, buf.as_mut_ptr());
         }
-        buf[..m].iter().map(|&r| r as u64 as i64).collect()
+        let mut results = buf;
+        results.truncate(m);
+        // Scalars own only the low 64 bits of their slot.
+        for (r, t) in results.iter_mut().zip(ty.results()) {
+            if *t != vm_core::runtime::ValType::V128 {
+                *r = u128::from(*r as u64);
+            }
+        }
+        results
     }
 
     fn i32(&mut self, name: &str, args: &[i64]) -> i32 {
@@ -141,6 +157,12 @@ impl Instance {
     /// Runs export `name` in a forked child, expecting it to trap; returns the
     /// faulting pc the child's signal handler saw.
     fn trap_pc(&mut self, name: &str, args: &[i64]) -> usize {
+        let args: Vec<u128> = args.iter().map(|&a| u128::from(a as u64)).collect();
+        self.trap_pc128(name, &args)
+    }
+
+    /// [`Self::trap_pc`] with raw 128-bit arguments.
+    fn trap_pc128(&mut self, name: &str, args: &[u128]) -> usize {
         let mut fds = [0; 2];
         // SAFETY: `fds` has room for the two descriptors.
         assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
@@ -159,7 +181,7 @@ impl Instance {
                     libc::sigaction(sig, &sa, std::ptr::null_mut());
                 }
             }
-            self.call(name, args);
+            self.call128(name, args);
             // SAFETY: returned without trapping: report pc 0 and leave.
             unsafe {
                 let zero = 0usize;
@@ -514,7 +536,7 @@ fn guard_pages_make_the_access_the_trap_site() {
         (func (export "put") (param i32 i32) local.get 0 local.get 1 i32.store))"#;
     let mut i = Instance::with(
         wat,
-        CompileOptions { guard_pages: true, ..Default::default() },
+        CompileOptions { guard_pages: true, ..CompileOptions::default() },
         Some((base.cast(), 65536)),
     );
     i.call("put", &[400, 99]);
@@ -563,12 +585,16 @@ fn globals_read_and_write() {
 }
 
 #[test]
-fn unlowered_operators_are_reported_not_miscompiled() {
+fn simd_without_a_simd_plugin_is_reported_unsupported() {
     let wat = r#"(module (func (result i32) v128.const i64x2 0 0 i32x4.extract_lane 0))"#;
     let module = ModuleInfo::decode(wat.as_bytes(), Features { simd: true, gc: false }).unwrap();
     let err = compile_module(&module, CompileOptions::default()).unwrap_err();
     assert!(matches!(err, CompileError::Unsupported { op: "V128Const", .. }), "{err}");
-    assert!(err.to_string().starts_with("unsupported: V128Const (feature "), "{err}");
+    assert!(err.to_string().starts_with("unsupported: V128Const (feature simd)"), "{err}");
+    let wat = r#"(module (func (param v128)))"#;
+    let module = ModuleInfo::decode(wat.as_bytes(), Features { simd: true, gc: false }).unwrap();
+    let err = compile_module(&module, CompileOptions::default()).unwrap_err();
+    assert!(err.to_string().starts_with("unsupported: v128 value (feature simd)"), "{err}");
 }
 
 #[test]

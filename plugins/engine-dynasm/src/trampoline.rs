@@ -2,7 +2,9 @@
 //! ([`host_call`]) stands in for a host function in wasm code; the entry trampoline
 //! is the host's way into wasm code, with the signature of [`vm_core::runtime::native::Entry`]:
 //! `extern "sysv64" fn(callee_vmctx, caller_vmctx, code, args)`, `args` a buffer of
-//! 16-byte slots holding the parameters on entry and the results on return.
+//! 16-byte slots holding the parameters on entry and the results on return. Both
+//! kinds move a scalar's 8 bytes and a v128's 16 between those slots and the
+//! engine's argument/result area (two units per v128, see `area_offsets`).
 //!
 //! The trampoline saves the System V callee-saved registers (wasm code treats every
 //! register but `rsp`/`rbp` as caller-saved), builds the argument/result area of
@@ -13,16 +15,15 @@
 
 use dynasm::dynasm;
 use dynasmrt::{DynasmApi, DynasmLabelApi};
-use vm_core::runtime::FuncType;
 use vm_core::runtime::native::runtime_fns::RuntimeFn;
 use vm_core::runtime::offsets as o;
+use vm_core::runtime::{FuncType, ValType};
 
-use crate::translate::Asm;
+use crate::translate::{Asm, area_offsets, area_units};
 
 /// Emits the entry trampoline for `ty`.
 pub(crate) fn entry(ops: &mut Asm, ty: &FuncType) {
-    let (n, m) = (ty.params().len(), ty.results().len());
-    let area = n.max(m);
+    let area = area_units(ty);
     let bytes = 8 * area as i32;
     dynasm!(ops
         ; .arch x64
@@ -36,29 +37,44 @@ pub(crate) fn entry(ops: &mut Asm, ty: &FuncType) {
         ; push rcx
         ; sub rsp, bytes
     );
-    // Area slot k at rsp + 8 * (area - 1 - k), as a caller's stack leaves it.
-    for i in 0..n {
-        let dst = 8 * (area - 1 - i) as i32;
+    // Argument k where a caller's stack leaves it (see `area_offsets`).
+    for (i, (dst, &t)) in area_offsets(ty.params(), area).into_iter().zip(ty.params()).enumerate() {
         let src = 16 * i as i32;
-        dynasm!(ops
-            ; .arch x64
-            ; mov rax, [rcx + src]
-            ; mov [rsp + dst], rax
-        );
+        if t == ValType::V128 {
+            dynasm!(ops
+                ; .arch x64
+                ; movdqu xmm0, [rcx + src]
+                ; movdqu [rsp + dst], xmm0
+            );
+        } else {
+            dynasm!(ops
+                ; .arch x64
+                ; mov rax, [rcx + src]
+                ; mov [rsp + dst], rax
+            );
+        }
     }
     dynasm!(ops
         ; .arch x64
         ; call rdx
         ; mov rcx, [rbp - 48]
     );
-    for j in 0..m {
-        let src = 8 * (area - 1 - j) as i32;
+    for (j, (src, &t)) in area_offsets(ty.results(), area).into_iter().zip(ty.results()).enumerate()
+    {
         let dst = 16 * j as i32;
-        dynasm!(ops
-            ; .arch x64
-            ; mov rax, [rsp + src]
-            ; mov [rcx + dst], rax
-        );
+        if t == ValType::V128 {
+            dynasm!(ops
+                ; .arch x64
+                ; movdqu xmm0, [rsp + src]
+                ; movdqu [rcx + dst], xmm0
+            );
+        } else {
+            dynasm!(ops
+                ; .arch x64
+                ; mov rax, [rsp + src]
+                ; mov [rcx + dst], rax
+            );
+        }
     }
     dynasm!(ops
         ; .arch x64
@@ -87,10 +103,11 @@ pub(crate) fn entry(ops: &mut Asm, ty: &FuncType) {
 /// [`TrapKind::Pending`]: vm_core::runtime::native::TrapKind::Pending
 pub(crate) fn host_call(ops: &mut Asm, ty: &FuncType) -> usize {
     let (n, m) = (ty.params().len(), ty.results().len());
-    let area = n.max(m);
-    let slots = area.max(1) as i32;
-    // Area slot k at rbp + 16 + 8 * (area - 1 - k).
-    let at = |k: usize| 16 + 8 * (area - 1 - k) as i32;
+    let area = area_units(ty);
+    let slots = n.max(m).max(1) as i32;
+    // Value k of the area at rbp + 16 + its offset (see `area_offsets`).
+    let params = area_offsets(ty.params(), area);
+    let results = area_offsets(ty.results(), area);
     dynasm!(ops
         ; .arch x64
         ; push rbp
@@ -98,14 +115,22 @@ pub(crate) fn host_call(ops: &mut Asm, ty: &FuncType) -> usize {
         ; sub rsp, 16 * slots
         ; and rsp, -16
     );
-    for i in 0..n {
-        let (src, dst) = (at(i), 16 * i as i32);
-        dynasm!(ops
-            ; .arch x64
-            ; mov rax, [rbp + src]
-            ; mov [rsp + dst], rax
-            ; mov QWORD [rsp + dst + 8], 0
-        );
+    for (i, (&off, &t)) in params.iter().zip(ty.params()).enumerate() {
+        let (src, dst) = (16 + off, 16 * i as i32);
+        if t == ValType::V128 {
+            dynasm!(ops
+                ; .arch x64
+                ; movdqu xmm0, [rbp + src]
+                ; movdqu [rsp + dst], xmm0
+            );
+        } else {
+            dynasm!(ops
+                ; .arch x64
+                ; mov rax, [rbp + src]
+                ; mov [rsp + dst], rax
+                ; mov QWORD [rsp + dst + 8], 0
+            );
+        }
     }
     dynasm!(ops
         ; .arch x64
@@ -119,13 +144,21 @@ pub(crate) fn host_call(ops: &mut Asm, ty: &FuncType) -> usize {
         ; test eax, eax
         ; jnz >pending
     );
-    for j in 0..m {
-        let (src, dst) = (16 * j as i32, at(j));
-        dynasm!(ops
-            ; .arch x64
-            ; mov rax, [rsp + src]
-            ; mov [rbp + dst], rax
-        );
+    for (j, (&off, &t)) in results.iter().zip(ty.results()).enumerate() {
+        let (src, dst) = (16 * j as i32, 16 + off);
+        if t == ValType::V128 {
+            dynasm!(ops
+                ; .arch x64
+                ; movdqu xmm0, [rsp + src]
+                ; movdqu [rbp + dst], xmm0
+            );
+        } else {
+            dynasm!(ops
+                ; .arch x64
+                ; mov rax, [rsp + src]
+                ; mov [rbp + dst], rax
+            );
+        }
     }
     dynasm!(ops
         ; .arch x64

@@ -218,7 +218,7 @@ fn float_memory_with_guard_pages() {
         (func (export "put") (param i32 f32) local.get 0 local.get 1 f32.store))"#;
     let mut i = Instance::with(
         wat,
-        CompileOptions { guard_pages: true, ..Default::default() },
+        CompileOptions { guard_pages: true, ..CompileOptions::default() },
         Some((base.cast(), 65536)),
     );
     i.call("put", &[16, f(1.0)]);
@@ -235,7 +235,7 @@ fn float_memory_with_guard_pages() {
 fn rounding_without_sse41_is_a_compile_error() {
     let compile = |wat: &str| {
         let module = ModuleInfo::decode(wat.as_bytes(), Features::default()).expect("valid");
-        compile_for_cpu(&module, CompileOptions::default(), false)
+        compile_for_cpu(&module, CompileOptions::default(), crate::Cpu::default())
     };
     let err = compile("(module (func (param f64) (result f64) local.get 0 f64.nearest))")
         .expect_err("nearest needs SSE4.1");

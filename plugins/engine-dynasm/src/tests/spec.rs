@@ -17,13 +17,14 @@ use std::path::PathBuf;
 
 use vm_core::runtime::module::ExportKind;
 use vm_core::runtime::{Features, ModuleInfo, TrapCode, Val, ValType};
-use wast::core::{NanPattern, WastArgCore, WastRetCore};
+use wast::core::{NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet};
 
 use super::Instance;
 use crate::CompileOptions;
+use vm_core::slot::SimdLevel;
 
 /// The scripts this runs.
 const FILES: &[&str] = &[
@@ -88,6 +89,15 @@ pub(super) fn raw(v: Val) -> u64 {
     }
 }
 
+/// A value's raw bits as the engine's 16-byte argument and result slots carry
+/// them.
+pub(super) fn raw128(v: Val) -> u128 {
+    match v {
+        Val::V128(x) => x,
+        v => u128::from(raw(v)),
+    }
+}
+
 /// Counts of one script or of the whole run.
 #[derive(Default, Debug, Clone, Copy)]
 struct Counts {
@@ -98,6 +108,7 @@ struct Counts {
 
 /// One script's state: the current module's instance, or why there is none.
 struct Runner {
+    options: CompileOptions,
     current: Result<Instance, String>,
     counts: Counts,
     failures: Vec<String>,
@@ -129,8 +140,9 @@ impl Runner {
     fn define(&mut self, qw: &mut QuoteWat<'_>) {
         self.current = (|| {
             let bytes = qw.encode().map_err(|e| format!("encode: {e}"))?;
-            let module = ModuleInfo::decode(&bytes, Features::default())
-                .map_err(|e| format!("decode: {e}"))?;
+            let features = Features { simd: self.options.simd.is_some(), ..Features::default() };
+            let module =
+                ModuleInfo::decode(&bytes, features).map_err(|e| format!("decode: {e}"))?;
             let imported = spectest_globals(&module)?;
             if module.start.is_some() {
                 return Err("module with a start function".to_owned());
@@ -138,7 +150,7 @@ impl Runner {
             if let Some(op) = needs_runtime(&module)? {
                 return Err(format!("needs the runtime ({op}), which this harness lacks"));
             }
-            Instance::from_info(module, CompileOptions::default(), None, &imported)
+            Instance::from_info(module, self.options, None, &imported)
                 .map_err(|e| format!("module not compiled: {e}"))
         })();
     }
@@ -181,7 +193,7 @@ impl Runner {
 
     /// The current instance, the export's function index and arguments, or why the
     /// call cannot run.
-    fn prepare(&mut self, inv: &WastInvoke<'_>) -> Result<(&mut Instance, Vec<i64>), String> {
+    fn prepare(&mut self, inv: &WastInvoke<'_>) -> Result<(&mut Instance, Vec<u128>), String> {
         if inv.module.is_some() {
             return Err("named module".into());
         }
@@ -199,16 +211,16 @@ impl Runner {
 
     /// Runs an invocation that is expected to return, in this process: its raw
     /// results.
-    fn invoke(&mut self, inv: &WastInvoke<'_>) -> Result<Vec<i64>, String> {
+    fn invoke(&mut self, inv: &WastInvoke<'_>) -> Result<Vec<u128>, String> {
         let (inst, args) = self.prepare(inv)?;
-        Ok(inst.call(inv.name, &args))
+        Ok(inst.call128(inv.name, &args))
     }
 
     /// Runs an invocation that is expected to trap, in a forked child: the trap
     /// code of the site it stopped at (`None`: it returned).
     fn invoke_trapping(&mut self, inv: &WastInvoke<'_>) -> Result<Option<TrapCode>, String> {
         let (inst, args) = self.prepare(inv)?;
-        let pc = inst.trap_pc(inv.name, &args);
+        let pc = inst.trap_pc128(inv.name, &args);
         if pc == 0 {
             return Ok(None);
         }
@@ -219,7 +231,7 @@ impl Runner {
     }
 
     fn assert_return(&mut self, exec: WastExecute<'_>, expected: &[WastRet<'_>]) -> Outcome {
-        let (got, types): (Vec<i64>, Vec<ValType>) = match exec {
+        let (got, types): (Vec<u128>, Vec<ValType>) = match exec {
             WastExecute::Invoke(inv) => {
                 let got = match self.invoke(&inv) {
                     Ok(v) => v,
@@ -241,7 +253,8 @@ impl Runner {
                     return Outcome::Skip("no such global".into());
                 };
                 let ty = inst.module.globals[*g as usize].ty;
-                (vec![inst._globals[*g as usize].lo as i64], vec![ty])
+                let v = &inst._globals[*g as usize];
+                (vec![u128::from(v.lo) | u128::from(v.hi) << 64], vec![ty])
             }
             _ => return Outcome::Skip("other execution".into()),
         };
@@ -332,15 +345,16 @@ fn spectest_globals(module: &ModuleInfo) -> Result<Vec<u64>, String> {
 }
 
 fn is_number(t: ValType) -> bool {
-    matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64)
+    matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64 | ValType::V128)
 }
 
-fn arg(a: &WastArg<'_>) -> Result<i64, String> {
+fn arg(a: &WastArg<'_>) -> Result<u128, String> {
     match a {
-        WastArg::Core(WastArgCore::I32(v)) => Ok(i64::from(*v)),
-        WastArg::Core(WastArgCore::I64(v)) => Ok(*v),
-        WastArg::Core(WastArgCore::F32(f)) => Ok(i64::from(f.bits)),
-        WastArg::Core(WastArgCore::F64(f)) => Ok(f.bits as i64),
+        WastArg::Core(WastArgCore::I32(v)) => Ok(u128::from(*v as u32)),
+        WastArg::Core(WastArgCore::I64(v)) => Ok(u128::from(*v as u64)),
+        WastArg::Core(WastArgCore::F32(f)) => Ok(u128::from(f.bits)),
+        WastArg::Core(WastArgCore::F64(f)) => Ok(u128::from(f.bits)),
+        WastArg::Core(WastArgCore::V128(v)) => Ok(u128::from_le_bytes(v.to_le_bytes())),
         _ => Err("non-number argument".into()),
     }
 }
@@ -363,13 +377,30 @@ fn f64_matches(bits: u64, p: &NanPattern<wast::token::F64>) -> bool {
     }
 }
 
+/// Whether the lanes of v128 result `got` are what `p` expects (float lanes
+/// with the spec's NaN patterns).
+fn v128_matches(got: u128, p: &V128Pattern) -> bool {
+    let lane = |i: usize, bits: usize| (got >> (i * bits)) as u64;
+    match p {
+        V128Pattern::I8x16(l) => l.iter().enumerate().all(|(i, &x)| lane(i, 8) as i8 == x),
+        V128Pattern::I16x8(l) => l.iter().enumerate().all(|(i, &x)| lane(i, 16) as i16 == x),
+        V128Pattern::I32x4(l) => l.iter().enumerate().all(|(i, &x)| lane(i, 32) as i32 == x),
+        V128Pattern::I64x2(l) => l.iter().enumerate().all(|(i, &x)| lane(i, 64) as i64 == x),
+        V128Pattern::F32x4(l) => {
+            l.iter().enumerate().all(|(i, x)| f32_matches(lane(i, 32) as u32, x))
+        }
+        V128Pattern::F64x2(l) => l.iter().enumerate().all(|(i, x)| f64_matches(lane(i, 64), x)),
+    }
+}
+
 /// Whether raw result `got` of type `t` is what `e` expects.
-fn matches(got: i64, t: ValType, e: &WastRetCore<'_>) -> Result<bool, String> {
+fn matches(got: u128, t: ValType, e: &WastRetCore<'_>) -> Result<bool, String> {
     Ok(match (t, e) {
         (ValType::I32, WastRetCore::I32(x)) => got as i32 == *x,
-        (ValType::I64, WastRetCore::I64(x)) => got == *x,
+        (ValType::I64, WastRetCore::I64(x)) => got as i64 == *x,
         (ValType::F32, WastRetCore::F32(p)) => f32_matches(got as u32, p),
         (ValType::F64, WastRetCore::F64(p)) => f64_matches(got as u64, p),
+        (ValType::V128, WastRetCore::V128(p)) => v128_matches(got, p),
         (_, WastRetCore::Either(alts)) => {
             for a in alts {
                 if matches(got, t, a)? {
@@ -389,12 +420,13 @@ fn trap_matches(code: TrapCode, expected: &str) -> bool {
 }
 
 /// Runs one script; its counts, failures and skip reasons.
-fn run_script(text: &str) -> Result<Runner, String> {
+fn run_script(text: &str, options: CompileOptions) -> Result<Runner, String> {
     let mut lexer = Lexer::new(text);
     lexer.allow_confusing_unicode(true);
     let buf = ParseBuffer::new_with_lexer(lexer).map_err(|e| format!("lex: {e}"))?;
     let wast: Wast<'_> = parser::parse(&buf).map_err(|e| format!("parse: {e}"))?;
     let mut r = Runner {
+        options,
         current: Err("no module yet".into()),
         counts: Counts::default(),
         failures: Vec::new(),
@@ -417,6 +449,45 @@ fn suite() -> Option<PathBuf> {
 
 #[test]
 fn spec_float_scripts() {
+    run_scripts(FILES, CompileOptions::default());
+}
+
+/// The 58 `simd_*.wast` scripts at one simd level.
+fn simd_scripts(level: SimdLevel) {
+    let Some(dir) = suite() else {
+        return run_scripts(&[], CompileOptions::default());
+    };
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("readable testsuite")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("simd_") && n.ends_with(".wast"))
+        .collect();
+    files.sort();
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    println!("{} simd scripts at level {}", files.len(), level.name());
+    run_scripts(&files, CompileOptions { simd: Some(level), ..CompileOptions::default() });
+}
+
+#[test]
+fn spec_simd_scripts_sse41() {
+    if let Err(why) = crate::Cpu::host().vec_isa(SimdLevel::Sse41) {
+        println!("skipped: {why}");
+        return;
+    }
+    simd_scripts(SimdLevel::Sse41);
+}
+
+#[test]
+fn spec_simd_scripts_avx2() {
+    if let Err(why) = crate::Cpu::host().vec_isa(SimdLevel::Avx2) {
+        println!("skipped: {why}");
+        return;
+    }
+    simd_scripts(SimdLevel::Avx2);
+}
+
+/// Runs `files` with `options`; fails on any failed directive.
+fn run_scripts(files: &[&str], options: CompileOptions) {
     let Some(dir) = suite() else {
         let why = "spec testsuite not found at ../shared/spec-testsuite/wasm-2.0/";
         assert!(std::env::var_os("CI").is_none(), "{why} (CI is set)");
@@ -425,13 +496,13 @@ fn spec_float_scripts() {
     };
     let mut total = Counts::default();
     let mut failures = Vec::new();
-    for file in FILES {
+    for file in files {
         let path = dir.join(file);
         let Ok(text) = std::fs::read_to_string(&path) else {
             println!("{file}: missing");
             continue;
         };
-        let r = match run_script(&text) {
+        let r = match run_script(&text, options) {
             Ok(r) => r,
             Err(e) => {
                 failures.push(format!("{file}: {e}"));

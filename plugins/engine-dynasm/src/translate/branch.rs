@@ -26,7 +26,8 @@ impl FuncCompiler<'_, '_> {
             dynasm!(self.ops ; .arch x64 ; =>label);
         }
         let height = self.stack.len() - params;
-        self.controls.push(Control { kind, label, else_label: None, height, params, results });
+        let sig = Self::sig_of(bt);
+        self.controls.push(Control { kind, label, else_label: None, height, params, results, sig });
         Ok(())
     }
 
@@ -50,6 +51,7 @@ impl FuncCompiler<'_, '_> {
             height,
             params,
             results,
+            sig: Self::sig_of(bt),
         });
         Ok(())
     }
@@ -71,7 +73,8 @@ impl FuncCompiler<'_, '_> {
         if let Some(top) = self.controls.last_mut() {
             *top = frame;
         }
-        self.stack.reset(frame.height + frame.params);
+        let wide = self.sig_wide(frame.sig, false);
+        self.stack.reset(frame.height, &wide);
         self.reachable = true;
         Ok(())
     }
@@ -89,7 +92,8 @@ impl FuncCompiler<'_, '_> {
         if frame.kind != Kind::Loop {
             dynasm!(self.ops ; .arch x64 ; =>frame.label);
         }
-        self.stack.reset(frame.height + frame.results);
+        let wide = self.sig_wide(frame.sig, true);
+        self.stack.reset(frame.height, &wide);
         self.reachable = true;
         if frame.kind == Kind::Func {
             self.epilogue();
@@ -116,13 +120,12 @@ impl FuncCompiler<'_, '_> {
         if src == target.height {
             return;
         }
+        let mut below = self.stack.below(target.height);
         for k in 0..arity {
-            let (from, to) = (self.stack.slot(src + k), self.stack.slot(target.height + k));
-            dynasm!(self.ops
-                ; .arch x64
-                ; mov r11, [rbp + from]
-                ; mov [rbp + to], r11
-            );
+            let wide = self.stack.wide(src + k);
+            let (from, to) = (self.stack.slot(src + k), self.stack.addr(below, wide));
+            self.copy_slot(from, to, wide);
+            below += 1 + u32::from(wide);
         }
     }
 

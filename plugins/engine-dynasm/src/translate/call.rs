@@ -2,8 +2,10 @@
 //!
 //! The calling convention (every wasm function of this engine, and the entry
 //! trampoline): `rdi` = callee `vmctx`, `rsi` = caller `vmctx`; the arguments and
-//! results share one area of `max(params, results)` 8-byte slots at `rsp` on the
-//! call, argument/result `k` at `rsp + 8 * (area - 1 - k)`. The caller's flushed
+//! results share one area at `rsp` on the call, of `max(params, results)` 8-byte
+//! units (a v128 takes two), argument/result `k` at `rsp + 8 * (area - end_k)`
+//! where `end_k` counts the units of values `0..=k` (for scalars only:
+//! `rsp + 8 * (area - 1 - k)`). The caller's flushed
 //! value stack *is* that area: its argument slots are the canonical slots of their
 //! depths, so `rsp` is pointed at the deepest slot of the area, the callee writes
 //! its results over the arguments, and after the call the results are already in
@@ -24,22 +26,25 @@ impl FuncCompiler<'_, '_> {
             return self.call_import(func);
         };
         let ty = module.func_type(func).ok_or(CompileError::Limit("function type"))?;
-        let (n, m) = (ty.params().len(), ty.results().len());
-        let area = n.max(m);
+        let n = ty.params().len();
+        let area = super::area_units(ty);
+        let wide: Vec<bool> =
+            ty.results().iter().map(|&t| t == vm_core::runtime::ValType::V128).collect();
         let label = *self
             .env
             .func_labels
             .get(defined as usize)
             .ok_or(CompileError::Limit("no such function"))?;
         for &t in ty.params().iter().chain(ty.results()) {
-            super::check_type(t, self.offset)?;
+            super::check_type(self.env, t, self.offset)?;
         }
         self.flush();
         self.direct_call_event(func);
         let base = self.stack.len() - n;
-        self.stack.reserve(base + area);
+        let below = self.stack.below(base);
+        self.stack.reserve(below + area);
         if area > 0 {
-            let deepest = self.stack.slot(base + area - 1);
+            let deepest = self.stack.addr(below + area - 1, false);
             dynasm!(self.ops ; .arch x64 ; lea rsp, [rbp + deepest]);
         }
         dynasm!(self.ops
@@ -51,7 +56,7 @@ impl FuncCompiler<'_, '_> {
         if area > 0 {
             self.reset_rsp();
         }
-        self.stack.reset(base + m);
+        self.stack.reset(base, &wide);
         Ok(())
     }
 }

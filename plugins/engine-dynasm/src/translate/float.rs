@@ -1,7 +1,7 @@
 //! f32 and f64: arithmetic, `min`/`max`, sign operators, rounding, comparisons,
 //! conversions, reinterpretations and the trapping and saturating float-to-int
 //! truncations, all in xmm registers with SSE2 (rounding with SSE4.1's
-//! `roundss`/`roundsd`, see [`ModuleEnv::sse41`](super::ModuleEnv)).
+//! `roundss`/`roundsd`, see [`ModuleEnv::cpu`](super::ModuleEnv)).
 //!
 //! **NaN results.** SSE arithmetic returns the first NaN operand quieted, or the
 //! default NaN (`0xffc00000`, negative canonical) for an invalid operation on
@@ -259,7 +259,7 @@ impl FuncCompiler<'_, '_> {
 
     /// `ceil`, `floor`, `trunc`, `nearest` (ties to even): `roundss`/`roundsd`.
     fn round(&mut self, mode: i8, d: bool, name: &'static str) -> Result<(), CompileError> {
-        if !self.env.sse41 {
+        if !self.env.cpu.sse41 {
             return Err(CompileError::Body {
                 offset: self.offset,
                 message: format!(

@@ -106,7 +106,12 @@ impl FuncCompiler<'_, '_> {
     /// `base + zext(addr)` and the returned displacement is the static offset when it
     /// fits an instruction's displacement (else it is added to `a`). `true` in the
     /// second position when the access must be recorded as a guard-page trap site.
-    fn address(&mut self, a: u8, memarg: MemArg, size: u64) -> Result<(i32, bool), CompileError> {
+    pub(super) fn address(
+        &mut self,
+        a: u8,
+        memarg: MemArg,
+        size: u64,
+    ) -> Result<(i32, bool), CompileError> {
         if memarg.target != wasmparser::MemArgTarget::Memory(0) {
             return Err(CompileError::unsupported("memory index > 0", "multi-memory", self.offset));
         }

@@ -10,6 +10,7 @@ mod float;
 mod limits;
 mod memory;
 mod runtime;
+mod simd;
 mod stack;
 
 use dynasm::dynasm;
@@ -22,6 +23,7 @@ use vm_core::runtime::{CompileError, FuncType, ModuleInfo, TrapCode, ValType};
 use wasmparser::{FunctionBody, Operator};
 
 pub(crate) use stack::Loc;
+
 use stack::ValueStack;
 
 /// The assembler a module is emitted into.
@@ -47,9 +49,12 @@ pub(crate) struct ModuleEnv<'m> {
     /// Whether memory 0 sits in a guard-page reservation (accesses with a static
     /// offset up to [`GUARDED_OFFSET`] carry no explicit check).
     pub guard_pages: bool,
-    /// Whether the host CPU has SSE4.1 (`roundss`/`roundsd` for the float
+    /// The host CPU's features (SSE4.1's `roundss`/`roundsd` for the float
     /// rounding operators), checked once per module.
-    pub sse41: bool,
+    pub cpu: crate::Cpu,
+    /// How v128 operators are encoded (or why they cannot be on this CPU), `None`
+    /// when v128 is unsupported (no simd plugin composed).
+    pub simd: Option<Result<crate::VecIsa, String>>,
     /// Fuel metering is compiled in.
     pub fuel: bool,
     /// Interruption checks are compiled in.
@@ -101,6 +106,18 @@ pub(crate) struct Control {
     pub height: usize,
     pub params: usize,
     pub results: usize,
+    /// The frame's signature (which of its values are v128).
+    pub sig: Sig,
+}
+
+/// A block's or function's signature, as far as slot sizes go.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Sig {
+    Empty,
+    /// One result, a v128 or not.
+    One(bool),
+    /// A type of the module.
+    Type(u32),
 }
 
 impl Control {
@@ -118,8 +135,8 @@ pub(crate) struct FuncCompiler<'a, 'm> {
     pub stack: ValueStack,
     /// `rbp` displacement of each local.
     locals: Vec<i32>,
-    /// Whether each local is a float (read into an xmm register).
-    local_float: Vec<bool>,
+    /// What register class each local is read into.
+    local_kind: Vec<LocalKind>,
     pub controls: Vec<Control>,
     /// Whether the operator being translated can run.
     pub reachable: bool,
@@ -132,39 +149,98 @@ pub(crate) struct FuncCompiler<'a, 'm> {
     run: Option<(usize, u64)>,
     /// The operator's wasm byte offset.
     pub offset: u64,
-    /// Slots of the argument/result area (larger of parameter and result counts).
-    area: usize,
-    nresults: usize,
+    /// Where each result goes: its `rbp` displacement in the argument/result area
+    /// and whether it is a v128.
+    results: Vec<(i32, bool)>,
     /// Offsets where the frame size goes.
     frame_patches: Vec<usize>,
+    /// v128 constants emitted after the body (16-byte aligned), by label.
+    pub consts: Vec<(DynamicLabel, u128)>,
 }
 
-/// Whether a value type is carried in one 8-byte slot by this engine.
-fn check_type(t: ValType, offset: u64) -> Result<(), CompileError> {
+/// What a local holds, by the register class it is read into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LocalKind {
+    Int,
+    Float,
+    V128,
+}
+
+impl LocalKind {
+    fn of(t: ValType) -> Self {
+        match t {
+            ValType::F32 | ValType::F64 => LocalKind::Float,
+            ValType::V128 => LocalKind::V128,
+            _ => LocalKind::Int,
+        }
+    }
+}
+
+/// Whether this engine carries a value of type `t`: v128 only when a simd plugin
+/// is composed.
+fn check_type(env: &ModuleEnv<'_>, t: ValType, offset: u64) -> Result<(), CompileError> {
     match t {
-        ValType::V128 => Err(CompileError::unsupported("v128 value", "simd", offset)),
+        ValType::V128 => env.vec_isa(offset).map(|_| ()),
         _ => Ok(()),
     }
 }
 
-/// [`check_type`] for a `wasmparser` type.
-fn check_wp_type(t: wasmparser::ValType, offset: u64) -> Result<(), CompileError> {
-    match t {
-        wasmparser::ValType::V128 => Err(CompileError::unsupported("v128 value", "simd", offset)),
-        _ => Ok(()),
+impl ModuleEnv<'_> {
+    /// The encoding of v128 code: "unsupported: simd" without a simd plugin, an
+    /// error naming the missing CPU feature when the level needs one.
+    pub fn vec_isa(&self, offset: u64) -> Result<crate::VecIsa, CompileError> {
+        match &self.simd {
+            None => Err(CompileError::unsupported("v128 value", "simd", offset)),
+            Some(Ok(isa)) => Ok(*isa),
+            Some(Err(message)) => Err(CompileError::Body { offset, message: message.clone() }),
+        }
     }
 }
 
-/// Whether values of type `t` live in xmm registers.
+/// The vm-core type of a `wasmparser` value type.
+fn from_wp(t: wasmparser::ValType) -> ValType {
+    match t {
+        wasmparser::ValType::I32 => ValType::I32,
+        wasmparser::ValType::I64 => ValType::I64,
+        wasmparser::ValType::F32 => ValType::F32,
+        wasmparser::ValType::F64 => ValType::F64,
+        wasmparser::ValType::V128 => ValType::V128,
+        // References are one 8-byte slot like an i64.
+        wasmparser::ValType::Ref(_) => ValType::I64,
+    }
+}
+
+/// Whether values of type `t` live in xmm registers as scalars.
 fn is_float(t: ValType) -> bool {
     matches!(t, ValType::F32 | ValType::F64)
 }
 
-/// `rbp` displacement of parameter `i` of a function whose argument/result area has
-/// `area` slots: the caller's stack top lies at the lowest address, so slot `k`
-/// (a parameter's or result's index) is at `rbp + 16 + 8 * (area - 1 - k)`.
-pub(crate) fn area_slot(area: usize, k: usize) -> i32 {
-    16 + 8 * (area - 1 - k) as i32
+/// 8-byte slot units a value of type `t` takes: 2 for a v128, else 1.
+pub(crate) fn units(t: ValType) -> u32 {
+    if t == ValType::V128 { 2 } else { 1 }
+}
+
+/// Units of the argument/result area of a call to a function of type `ty`: the
+/// larger of the parameters' and the results' units.
+pub(crate) fn area_units(ty: &FuncType) -> u32 {
+    let sum = |ts: &[ValType]| ts.iter().map(|&t| units(t)).sum::<u32>();
+    sum(ty.params()).max(sum(ty.results()))
+}
+
+/// The displacement of each of `types` (the parameters or the results) from the
+/// base of an argument/result area of `area` units (`rsp` at the call): the
+/// caller's stack top lies at the lowest address, so value `k`, ending `end_k`
+/// units into the list, starts at `8 * (area - end_k)` (for scalars only:
+/// `8 * (area - 1 - k)`).
+pub(crate) fn area_offsets(types: &[ValType], area: u32) -> Vec<i32> {
+    let mut end = 0;
+    types
+        .iter()
+        .map(|&t| {
+            end += units(t);
+            8 * (area - end) as i32
+        })
+        .collect()
 }
 
 /// `rbp` displacement of the `vmctx` spill slot.
@@ -181,26 +257,34 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
     ) -> Result<(), CompileError> {
         let start_offset = body.range().start;
         let ty = env.module.func_type(index).ok_or(CompileError::Limit("function type"))?;
-        let nparams = ty.params().len();
         let nresults = ty.results().len();
         for &t in ty.params().iter().chain(ty.results()) {
-            check_type(t, start_offset)?;
+            check_type(env, t, start_offset)?;
         }
-        let area = nparams.max(nresults);
-        let mut locals: Vec<i32> = (0..nparams).map(|i| area_slot(area, i)).collect();
-        let mut local_float: Vec<bool> = ty.params().iter().map(|&t| is_float(t)).collect();
+        let area = area_units(ty);
+        let mut locals: Vec<i32> =
+            area_offsets(ty.params(), area).into_iter().map(|d| 16 + d).collect();
+        let mut local_kind: Vec<LocalKind> =
+            ty.params().iter().map(|&t| LocalKind::of(t)).collect();
+        let results = area_offsets(ty.results(), area)
+            .into_iter()
+            .zip(ty.results())
+            .map(|(d, &t)| (16 + d, t == ValType::V128))
+            .collect();
         let mut reader = body.get_locals_reader()?;
+        // 8-byte units of the body's locals (a v128 takes two).
         let mut nbody = 0usize;
         for _ in 0..reader.get_count() {
             let (count, t) = reader.read()?;
-            check_wp_type(t, start_offset)?;
+            let t = from_wp(t);
+            check_type(env, t, start_offset)?;
             for _ in 0..count {
                 if nbody >= 1 << 20 {
                     return Err(CompileError::Limit("engine-dynasm: more than 2^20 locals"));
                 }
-                locals.push(-16 - 8 * nbody as i32);
-                local_float.push(matches!(t, wasmparser::ValType::F32 | wasmparser::ValType::F64));
-                nbody += 1;
+                nbody += units(t) as usize;
+                locals.push(-8 - 8 * nbody as i32);
+                local_kind.push(LocalKind::of(t));
             }
         }
         // Below the locals: the value stack's canonical slots.
@@ -211,16 +295,16 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             sites,
             stack: ValueStack::new(slot0),
             locals,
-            local_float,
+            local_kind,
             controls: Vec::new(),
             reachable: true,
             dead_depth: 0,
             trap_stubs: Vec::new(),
             run: None,
             offset: start_offset,
-            area,
-            nresults,
+            results,
             frame_patches: Vec::new(),
+            consts: Vec::new(),
         };
         c.prologue(nbody);
         if env.limits_on() {
@@ -234,6 +318,7 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             height: 0,
             params: 0,
             results: nresults,
+            sig: Sig::Type(env.module.funcs[index as usize]),
         });
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
@@ -300,8 +385,15 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             self.sites.srclocs.push((at, wasm));
             dynasm!(self.ops ; .arch x64 ; ud2);
         }
+        if !self.consts.is_empty() {
+            self.ops.align(16, 0xcc);
+            for (label, v) in std::mem::take(&mut self.consts) {
+                dynasm!(self.ops ; .arch x64 ; =>label);
+                self.ops.extend(v.to_le_bytes());
+            }
+        }
         // The frame: vmctx, locals, the deepest value stack, rounded to 16 bytes.
-        let bottom = -(slot0 as i64) + 8 * self.stack.max_depth() as i64;
+        let bottom = -(slot0 as i64) + 8 * self.stack.max_units() as i64;
         let frame = (bottom + 15) & !15;
         let frame = i32::try_from(frame)
             .map_err(|_| CompileError::Limit("engine-dynasm: frame larger than 2 GiB"))?;
@@ -349,7 +441,7 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
         Ok(match bt {
             wasmparser::BlockType::Empty => (0, 0),
             wasmparser::BlockType::Type(t) => {
-                check_wp_type(t, self.offset)?;
+                check_type(self.env, from_wp(t), self.offset)?;
                 (0, 1)
             }
             wasmparser::BlockType::FuncType(i) => {
@@ -364,17 +456,58 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
         })
     }
 
+    /// The signature of a block type.
+    pub fn sig_of(bt: wasmparser::BlockType) -> Sig {
+        match bt {
+            wasmparser::BlockType::Empty => Sig::Empty,
+            wasmparser::BlockType::Type(t) => Sig::One(t == wasmparser::ValType::V128),
+            wasmparser::BlockType::FuncType(i) => Sig::Type(i),
+        }
+    }
+
+    /// Which of a signature's parameters (`results`: results) are v128.
+    pub fn sig_wide(&self, sig: Sig, results: bool) -> Vec<bool> {
+        match sig {
+            Sig::Empty => Vec::new(),
+            Sig::One(w) => {
+                if results {
+                    vec![w]
+                } else {
+                    Vec::new()
+                }
+            }
+            Sig::Type(i) => {
+                let ty = &self.env.module.types[i as usize];
+                let ts = if results { ty.results() } else { ty.params() };
+                ts.iter().map(|&t| t == ValType::V128).collect()
+            }
+        }
+    }
+
+    /// Copies 8 bytes (16 when `wide`) from `rbp + from` to `rbp + to`.
+    pub fn copy_slot(&mut self, from: i32, to: i32, wide: bool) {
+        if wide {
+            dynasm!(self.ops
+                ; .arch x64
+                ; movdqu xmm15, [rbp + from]
+                ; movdqu [rbp + to], xmm15
+            );
+        } else {
+            dynasm!(self.ops
+                ; .arch x64
+                ; mov r11, [rbp + from]
+                ; mov [rbp + to], r11
+            );
+        }
+    }
+
     /// The epilogue: the results from value-stack slots `0..n` into the
     /// argument/result area, then return.
     pub fn epilogue(&mut self) {
-        for j in 0..self.nresults {
+        for j in 0..self.results.len() {
             let src = self.stack.slot(j);
-            let dst = area_slot(self.area, j);
-            dynasm!(self.ops
-                ; .arch x64
-                ; mov r11, [rbp + src]
-                ; mov [rbp + dst], r11
-            );
+            let (dst, wide) = self.results[j];
+            self.copy_slot(src, dst, wide);
         }
         dynasm!(self.ops
             ; .arch x64
@@ -446,6 +579,7 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
                 if !(self.binary(&op)?
                     || self.memory(&op)?
                     || self.float(&op, name)?
+                    || self.simd(&op, name)?
                     || self.runtime_op(&op)?)
                 {
                     return Err(self.not_yet(name));
@@ -472,6 +606,9 @@ impl FuncCompiler<'_, '_> {
     fn select(&mut self) {
         let c = self.pop_reg();
         let n = self.stack.len();
+        if self.stack.wide(n - 1) {
+            return self.select_v128(c);
+        }
         if matches!(self.stack.entry(n - 1), Some(Loc::Xmm(_)))
             || matches!(self.stack.entry(n - 2), Some(Loc::Xmm(_)))
         {
@@ -491,7 +628,13 @@ impl FuncCompiler<'_, '_> {
 
     fn local_get(&mut self, i: u32) -> Result<(), CompileError> {
         let disp = self.local(i)?;
-        if self.local_float[i as usize] {
+        if self.local_kind[i as usize] == LocalKind::V128 {
+            let x = self.alloc_xmm();
+            dynasm!(self.ops ; .arch x64 ; movdqu Rx(x), [rbp + disp]);
+            self.stack.push_v128(x);
+            return Ok(());
+        }
+        if self.local_kind[i as usize] == LocalKind::Float {
             let x = self.alloc_xmm();
             dynasm!(self.ops ; .arch x64 ; movsd Rx(x), [rbp + disp]);
             self.stack.push(Loc::Xmm(x));
@@ -505,6 +648,16 @@ impl FuncCompiler<'_, '_> {
 
     fn local_set(&mut self, i: u32, tee: bool) -> Result<(), CompileError> {
         let disp = self.local(i)?;
+        if self.local_kind[i as usize] == LocalKind::V128 {
+            let x = self.pop_v128();
+            dynasm!(self.ops ; .arch x64 ; movdqu [rbp + disp], Rx(x));
+            if tee {
+                self.stack.push_v128(x);
+            } else {
+                self.stack.free_xmm(x);
+            }
+            return Ok(());
+        }
         match self.stack.peek() {
             Some(Loc::Const(c)) if !tee && i32::try_from(c).is_ok() => {
                 self.stack.pop();
@@ -543,6 +696,14 @@ impl FuncCompiler<'_, '_> {
 
     fn global_get(&mut self, i: u32) -> Result<(), CompileError> {
         let ty = self.env.module.globals.get(i as usize).ok_or(CompileError::Limit("global"))?;
+        check_type(self.env, ty.ty, self.offset)?;
+        if ty.ty == ValType::V128 {
+            let x = self.alloc_xmm();
+            self.global_addr(reg::SCRATCH, i);
+            dynasm!(self.ops ; .arch x64 ; movdqu Rx(x), [r11 + o::GLOBAL_LO as i32]);
+            self.stack.push_v128(x);
+            return Ok(());
+        }
         if is_float(ty.ty) {
             let x = self.alloc_xmm();
             self.global_addr(reg::SCRATCH, i);
@@ -558,6 +719,13 @@ impl FuncCompiler<'_, '_> {
     }
 
     fn global_set(&mut self, i: u32) {
+        if self.stack.wide(self.stack.len() - 1) {
+            let x = self.pop_v128();
+            self.global_addr(reg::SCRATCH, i);
+            dynasm!(self.ops ; .arch x64 ; movdqu [r11 + o::GLOBAL_LO as i32], Rx(x));
+            self.stack.free_xmm(x);
+            return;
+        }
         if let Some(Loc::Xmm(x)) = self.stack.peek() {
             self.stack.pop();
             self.global_addr(reg::SCRATCH, i);

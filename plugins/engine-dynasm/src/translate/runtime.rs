@@ -26,7 +26,7 @@ use dynasm::dynasm;
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use vm_core::runtime::native::runtime_fns::RuntimeFn;
 use vm_core::runtime::offsets as o;
-use vm_core::runtime::{CompileError, TrapCode};
+use vm_core::runtime::{CompileError, TrapCode, ValType};
 use wasmparser::Operator;
 
 use super::{FuncCompiler, Loc, VMCTX_SLOT};
@@ -154,7 +154,7 @@ impl FuncCompiler<'_, '_> {
             dynasm!(self.ops ; .arch x64 ; mov Rq(ARGS[1 + imms.len() + j]), [rbp + disp]);
         }
         self.emit_runtime_call(f);
-        self.stack.reset(base);
+        self.stack.reset(base, &[]);
         let (_, result) = f.native_signature();
         if checked {
             let pending = self.pending_label();
@@ -237,15 +237,17 @@ impl FuncCompiler<'_, '_> {
     /// are on the (flushed) value stack.
     fn call_funcref(&mut self, ty: u32) -> Result<(), CompileError> {
         let fty = self.env.module.types.get(ty as usize).ok_or(CompileError::Limit("type"))?;
-        let (n, m) = (fty.params().len(), fty.results().len());
+        let n = fty.params().len();
         for &t in fty.params().iter().chain(fty.results()) {
-            super::check_type(t, self.offset)?;
+            super::check_type(self.env, t, self.offset)?;
         }
-        let area = n.max(m);
+        let wide: Vec<bool> = fty.results().iter().map(|&t| t == ValType::V128).collect();
+        let area = super::area_units(fty);
         let base = self.stack.len() - n;
-        self.stack.reserve(base + area);
+        let below = self.stack.below(base);
+        self.stack.reserve(below + area);
         if area > 0 {
-            let deepest = self.stack.slot(base + area - 1);
+            let deepest = self.stack.addr(below + area - 1, false);
             dynasm!(self.ops ; .arch x64 ; lea rsp, [rbp + deepest]);
         }
         dynasm!(self.ops
@@ -256,7 +258,7 @@ impl FuncCompiler<'_, '_> {
         );
         self.reset_rsp();
         dynasm!(self.ops ; .arch x64 ; mov r15, [rbp + VMCTX_SLOT]);
-        self.stack.reset(base + m);
+        self.stack.reset(base, &wide);
         Ok(())
     }
 }

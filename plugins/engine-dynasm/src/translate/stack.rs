@@ -48,12 +48,16 @@ const XMM_POOL: [u8; 15] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
 /// free.
 pub(crate) struct ValueStack {
     entries: Vec<Loc>,
+    /// Per entry: the 8-byte slot units through its end (the prefix sum of the
+    /// sizes: 1 for a scalar, 2 for a v128), so entry `d` occupies units
+    /// `ends[d - 1]..ends[d]`.
+    ends: Vec<u32>,
     /// Entries below this index are all [`Loc::Stack`].
     clean: usize,
     /// Bit `r` set: register `r` is free.
     free: u16,
-    /// Deepest the stack got (frame size), including call areas.
-    max_depth: usize,
+    /// Deepest the stack got in 8-byte units (frame size), including call areas.
+    max_units: usize,
     /// `rbp` displacement of the depth-0 slot.
     slot0: i32,
     /// The depth of the entry each register holds ([`NONE`]: none), so that
@@ -74,9 +78,10 @@ impl ValueStack {
         let xfree = XMM_POOL.iter().fold(0u16, |m, &r| m | 1 << r);
         Self {
             entries: Vec::new(),
+            ends: Vec::new(),
             clean: 0,
             free,
-            max_depth: 0,
+            max_units: 0,
             slot0,
             owner: [NONE; 16],
             xfree,
@@ -84,35 +89,65 @@ impl ValueStack {
         }
     }
 
-    /// The `rbp` displacement of the canonical slot of `depth`.
+    /// The `rbp` displacement of the canonical slot of `depth` (its lowest
+    /// address: a v128's 16 bytes start there).
     pub fn slot(&self, depth: usize) -> i32 {
-        self.slot0 - 8 * depth as i32
+        self.addr(self.below(depth), self.wide(depth))
+    }
+
+    /// The `rbp` displacement of a value that starts `below` units deep and is
+    /// `wide` (a v128) or not.
+    pub fn addr(&self, below: u32, wide: bool) -> i32 {
+        self.slot0 - 8 * (below + u32::from(wide)) as i32
+    }
+
+    /// Units of the entries below `depth`.
+    pub fn below(&self, depth: usize) -> u32 {
+        if depth == 0 { 0 } else { self.ends[depth - 1] }
+    }
+
+    /// Whether entry `depth` is a v128 (two units).
+    pub fn wide(&self, depth: usize) -> bool {
+        self.ends[depth] - self.below(depth) == 2
     }
 
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
-    pub fn max_depth(&self) -> usize {
-        self.max_depth
+    pub fn max_units(&self) -> usize {
+        self.max_units
     }
 
-    /// Makes room for `depth` slots in the frame.
-    pub fn reserve(&mut self, depth: usize) {
-        self.max_depth = self.max_depth.max(depth);
+    /// Makes room for `units` slot units in the frame.
+    pub fn reserve(&mut self, units: u32) {
+        self.max_units = self.max_units.max(units as usize);
     }
 
+    /// Pushes a scalar entry.
     pub fn push(&mut self, loc: Loc) {
+        self.push_sized(loc, false);
+    }
+
+    /// Pushes a v128 held in `xmm<x>`.
+    pub fn push_v128(&mut self, x: u8) {
+        self.push_sized(Loc::Xmm(x), true);
+    }
+
+    fn push_sized(&mut self, loc: Loc, wide: bool) {
         match loc {
             Loc::Reg(r) => self.owner[r as usize] = self.entries.len() as u32,
             Loc::Xmm(x) => self.xowner[x as usize] = self.entries.len() as u32,
             Loc::Stack | Loc::Const(_) => {}
         }
+        let end = self.below(self.entries.len()) + 1 + u32::from(wide);
         self.entries.push(loc);
-        self.max_depth = self.max_depth.max(self.entries.len());
+        self.ends.push(end);
+        self.max_units = self.max_units.max(end as usize);
     }
 
     pub fn pop(&mut self) -> Option<Loc> {
+        self.ends.pop();
         let l = self.entries.pop();
         match l {
             Some(Loc::Reg(r)) => self.owner[r as usize] = NONE,
@@ -163,14 +198,21 @@ impl ValueStack {
         Some(r)
     }
 
-    /// Drops every entry above `depth` and marks the rest as being in their slots
-    /// (the state at a join, where every path has flushed).
-    pub fn reset(&mut self, depth: usize) {
+    /// Drops every entry above `height`, marks the rest as being in their slots
+    /// (the state at a join, where every path has flushed) and pushes the values
+    /// the join receives, in their slots: one per element of `wide` (v128 or
+    /// not).
+    pub fn reset(&mut self, height: usize, wide: &[bool]) {
         debug_assert!(self.entries.iter().all(|l| !matches!(l, Loc::Reg(_) | Loc::Xmm(_))));
-        self.entries.clear();
-        self.entries.resize(depth, Loc::Stack);
-        self.clean = depth;
-        self.max_depth = self.max_depth.max(depth);
+        self.entries.truncate(height);
+        self.ends.truncate(height);
+        for e in &mut self.entries {
+            *e = Loc::Stack;
+        }
+        for &w in wide {
+            self.push_sized(Loc::Stack, w);
+        }
+        self.clean = self.entries.len();
     }
 }
 
@@ -186,7 +228,11 @@ impl FuncCompiler<'_, '_> {
                 self.stack.free(r);
             }
             Loc::Xmm(x) => {
-                dynasm!(self.ops ; .arch x64 ; movsd [rbp + disp], Rx(x));
+                if self.stack.wide(d) {
+                    dynasm!(self.ops ; .arch x64 ; movdqu [rbp + disp], Rx(x));
+                } else {
+                    dynasm!(self.ops ; .arch x64 ; movsd [rbp + disp], Rx(x));
+                }
                 self.stack.xowner[x as usize] = NONE;
                 self.stack.free_xmm(x);
             }
@@ -238,12 +284,11 @@ impl FuncCompiler<'_, '_> {
 
     /// Pops the top entry into an xmm register the caller owns (a float operand).
     pub fn pop_xmm(&mut self) -> u8 {
-        let depth = self.stack.len() - 1;
+        let disp = self.stack.slot(self.stack.len() - 1);
         match self.stack.pop().expect("validated stack") {
             Loc::Xmm(x) => x,
             Loc::Stack => {
                 let x = self.alloc_xmm();
-                let disp = self.stack.slot(depth);
                 dynasm!(self.ops ; .arch x64 ; movsd Rx(x), [rbp + disp]);
                 x
             }
@@ -256,6 +301,20 @@ impl FuncCompiler<'_, '_> {
                 let x = self.alloc_xmm();
                 dynasm!(self.ops ; .arch x64 ; movq Rx(x), Rq(r));
                 self.stack.free(r);
+                x
+            }
+        }
+    }
+
+    /// Pops the top entry, a v128, into an xmm register the caller owns.
+    pub fn pop_v128(&mut self) -> u8 {
+        debug_assert!(self.stack.wide(self.stack.len() - 1), "a v128 entry");
+        let disp = self.stack.slot(self.stack.len() - 1);
+        match self.stack.pop().expect("validated stack") {
+            Loc::Xmm(x) => x,
+            _ => {
+                let x = self.alloc_xmm();
+                dynasm!(self.ops ; .arch x64 ; movdqu Rx(x), [rbp + disp]);
                 x
             }
         }
@@ -295,12 +354,11 @@ impl FuncCompiler<'_, '_> {
 
     /// Pops the top entry into a register the caller owns.
     pub fn pop_reg(&mut self) -> u8 {
-        let depth = self.stack.len() - 1;
+        let disp = self.stack.slot(self.stack.len() - 1);
         match self.stack.pop().expect("validated stack") {
             Loc::Reg(r) => r,
             Loc::Stack => {
                 let r = self.alloc();
-                let disp = self.stack.slot(depth);
                 dynasm!(self.ops ; .arch x64 ; mov Rq(r), [rbp + disp]);
                 r
             }
