@@ -160,6 +160,18 @@ compositions! {
         virt: vm::vm_virt_kvm::KvmVirt,
         simd: vm_simd_sse41::SimdSse41,
     }
+    #[cfg(feature = "engine-dynasm")]
+    DynasmVm = "engine-dynasm+simd-sse41" {
+        engine: vm::vm_engine_dynasm::Dynasm,
+        virt: vm::vm_virt_host::HostVirt,
+        simd: vm_simd_sse41::SimdSse41,
+    }
+    #[cfg(all(feature = "engine-dynasm", feature = "virt-kvm"))]
+    DynasmKvmVm = "engine-dynasm+virt-kvm+simd-sse41" ready(kvm_ready) {
+        engine: vm::vm_engine_dynasm::Dynasm,
+        virt: vm::vm_virt_kvm::KvmVirt,
+        simd: vm_simd_sse41::SimdSse41,
+    }
     #[cfg(feature = "virt-kvm")]
     CraneliftKvmScalarVm = "engine-cranelift+virt-kvm+simd-scalar" ready(kvm_ready) {
         engine: vm::vm_engine_cranelift::Cranelift,

@@ -188,4 +188,10 @@ pub const ENGINES: &[EngineUnderTest] = &[
         wast: |p| vm::wast::run_wast_file::<DynasmVm>(p),
         ready: || Ok(()),
     },
+    #[cfg(all(feature = "engine-dynasm", feature = "virt-kvm"))]
+    EngineUnderTest {
+        id: "engine-dynasm+virt-kvm",
+        wast: |p| vm::wast::run_wast_file::<DynasmKvmVm>(p),
+        ready: kvm_ready,
+    },
 ];

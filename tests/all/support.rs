@@ -39,6 +39,8 @@ pub fn shared(what: &str) -> Option<PathBuf> {
 pub const BIN_ENGINES: &[&str] = &[
     "engine-cranelift",
     "engine-interp",
+    #[cfg(feature = "engine-dynasm")]
+    "engine-dynasm",
     #[cfg(all(feature = "engine-cranelift", feature = "virt-kvm"))]
     KVM_BIN,
 ];
@@ -101,7 +103,7 @@ pub fn vm_bin() -> &'static Path {
 /// last one built at `release/vm`, so each build there is copied, under a lock on the
 /// directory, to a path of its own (`release/vm-<entry>`), which is what the tests run.
 pub fn vm_bin_for(engine: &str) -> &'static Path {
-    static BINS: [OnceLock<PathBuf>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    static BINS: [OnceLock<PathBuf>; 4] = [const { OnceLock::new() }; 4];
     let i = BIN_ENGINES.iter().position(|e| *e == engine).expect("a known engine");
     BINS[i].get_or_init(|| {
         let (base, virt) = match engine.split_once('+') {
