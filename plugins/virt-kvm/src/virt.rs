@@ -509,7 +509,10 @@ impl Virt for KvmVirt {
             vm.add_chunk(c).map_err(vm_error)?;
         }
         if let Some(inst) = store.instance(instance) {
-            if let Some(code) = <C::Engine as Engine>::code_map(inst.module.code()) {
+            // A module without functions may have no code at all: nothing to map.
+            if let Some(code) = <C::Engine as Engine>::code_map(inst.module.code())
+                && !code.range().is_empty()
+            {
                 let r = code.range();
                 let start = r.start & !(PAGE as usize - 1);
                 vm.map(start, r.end - start, Prot::ReadExec).map_err(vm_error)?;
