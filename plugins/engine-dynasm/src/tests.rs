@@ -513,6 +513,45 @@ fn memory_loads_and_stores() {
 }
 
 #[test]
+fn memory_base_is_loaded_only_by_functions_that_need_it() {
+    let module = ModuleInfo::decode(
+        br#"(module (memory 1)
+          (func $leaf (export "leaf") (param i32) (result i32)
+            local.get 0 i32.const 1 i32.add)
+          (func (export "load") (param i32) (result i32)
+            local.get 0 call $leaf i32.load)
+          (func (export "grow") (result i32)
+            i32.const 1 memory.grow drop
+            i32.const 0 call $leaf))"#,
+        Features::default(),
+    )
+    .expect("valid");
+    let code = compile_module(&module, CompileOptions::default()).expect("compiles");
+    // `mov r14, [r15 + 0]; mov r14, [r14 + 0]` (memory0 and base both at offset 0).
+    let load: &[u8] = &[0x4d, 0x8b, 0x37, 0x4d, 0x8b, 0x36];
+    assert_eq!(vm_core::runtime::offsets::VMCTX_MEMORY0, 0);
+    assert_eq!(vm_core::runtime::offsets::MEMORY_BASE, 0);
+    // SAFETY: the module's code mapping is readable for its whole length.
+    let bytes = unsafe { std::slice::from_raw_parts(code.base(), code.code_bytes()) };
+    let at = |f: u32| code.function(f).map(|p| p as usize - code.base() as usize);
+    let loads = |f: u32| {
+        let (start, end) = (at(f).expect("defined"), at(f + 1).unwrap_or(bytes.len()));
+        bytes[start..end].windows(load.len()).filter(|w| *w == load).count()
+    };
+    assert_eq!(loads(0), 0, "a function without memory accesses or calls gets nops");
+    assert_eq!(loads(1), 1, "the prologue; no reload after a direct call");
+    assert_eq!(loads(2), 2, "the prologue and after the memory.grow runtime call");
+    let mut i = Instance::new(
+        r#"(module (memory 1)
+          (func $leaf (param i32) (result i32) local.get 0 i32.const 4 i32.add)
+          (func (export "load") (param i32) (result i32)
+            i32.const 8 i32.const 77 i32.store
+            local.get 0 call $leaf i32.load))"#,
+    );
+    assert_eq!(i.i32("load", &[4]), 77);
+}
+
+#[test]
 fn guard_pages_make_the_access_the_trap_site() {
     // A 8 GiB reservation, first 64 KiB accessible: what a guard-page `virt`
     // plugin gives memory 0.

@@ -11,7 +11,8 @@
 //! its results over the arguments, and after the call the results are already in
 //! the canonical slots of their depths. Every register but `rsp` and `rbp` is
 //! caller-saved; the callee sets `r15` to its `vmctx` (a direct callee's is the
-//! caller's, so `r15` needs no reload).
+//! caller's, so `r15` needs no reload) and returns memory 0's current base in
+//! `r14` (so that needs none either; see `FuncCompiler::load_membase`).
 
 use dynasm::dynasm;
 use dynasmrt::{DynasmApi, DynasmLabelApi};
@@ -56,6 +57,7 @@ impl FuncCompiler<'_, '_> {
         if area > 0 {
             self.reset_rsp();
         }
+        // No reload of memory 0's base: see `load_membase`.
         self.stack.reset(base, &wide);
         Ok(())
     }

@@ -1,9 +1,10 @@
 //! Loads and stores on memory 0 (integers through general-purpose registers, f32
 //! and f64 straight into and out of xmm registers), and `memory.size`.
 //!
-//! Memory 0 is reached through `vmctx->memory0` (a `VMMemoryDefinition`: base and
-//! byte length). Without guard pages every access checks
-//! `zext(addr) + offset + size <= length` and jumps to an out-of-line trap stub.
+//! Memory 0's base is in `r14` (see `FuncCompiler::load_membase`); its byte
+//! length is read through `vmctx->memory0` (a `VMMemoryDefinition`). Without
+//! guard pages every access checks `zext(addr) + offset + size <= length` and
+//! jumps to an out-of-line trap stub.
 //! With the `virt` plugin's guard pages, an access whose static offset is at most
 //! [`GUARDED_OFFSET`] carries no check: the access instruction itself is recorded
 //! as a trap site and faults in the guard region.
@@ -116,10 +117,10 @@ impl FuncCompiler<'_, '_> {
             return Err(CompileError::unsupported("memory index > 0", "multi-memory", self.offset));
         }
         let offset = memarg.offset;
+        self.need_membase();
         dynasm!(self.ops
             ; .arch x64
             ; mov Rd(a), Rd(a)
-            ; mov r11, [r15 + o::VMCTX_MEMORY0 as i32]
         );
         let guarded = self.env.guard_pages && offset <= GUARDED_OFFSET;
         if !guarded {
@@ -138,12 +139,13 @@ impl FuncCompiler<'_, '_> {
             }
             dynasm!(self.ops
                 ; .arch x64
+                ; mov r11, [r15 + o::VMCTX_MEMORY0 as i32]
                 ; cmp Rq(t), [r11 + o::MEMORY_LENGTH as i32]
                 ; ja =>oob
             );
             self.stack.free(t);
         }
-        dynasm!(self.ops ; .arch x64 ; add Rq(a), [r11 + o::MEMORY_BASE as i32]);
+        dynasm!(self.ops ; .arch x64 ; add Rq(a), r14);
         let disp = match i32::try_from(offset) {
             Ok(d) => d,
             Err(_) => {

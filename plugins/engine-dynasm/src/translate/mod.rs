@@ -37,6 +37,9 @@ pub(crate) mod reg {
     /// The scratch register (`r11`): never allocated, free between two emitted
     /// sequences. (`r15` holds the instance context in every wasm function.)
     pub const SCRATCH: u8 = 11;
+    /// Memory 0's base (`r14`) in every function of a module with a memory 0:
+    /// loaded by the prologue and after every call, never allocated there.
+    pub const MEMBASE: u8 = 14;
     /// The scratch xmm register (`xmm15`), likewise never allocated.
     pub const XSCRATCH: u8 = 15;
 }
@@ -49,6 +52,9 @@ pub(crate) struct ModuleEnv<'m> {
     /// Whether memory 0 sits in a guard-page reservation (accesses with a static
     /// offset up to [`GUARDED_OFFSET`] carry no explicit check).
     pub guard_pages: bool,
+    /// The module has a memory 0 (defined or imported): its functions keep its
+    /// base in [`reg::MEMBASE`].
+    pub memory: bool,
     /// The host CPU's features (SSE4.1's `roundss`/`roundsd` for the float
     /// rounding operators), checked once per module.
     pub cpu: crate::Cpu,
@@ -82,6 +88,9 @@ pub(crate) struct Sites {
     /// (offset just past a 4-byte displacement, value) pairs to write once the
     /// frame size of the function is known.
     pub patches: Vec<(usize, i32)>,
+    /// Code ranges to overwrite with `nop`s: the loads of memory 0's base in
+    /// functions that need none (see `FuncCompiler::load_membase`).
+    pub nops: Vec<std::ops::Range<usize>>,
 }
 
 /// What kind of construct a control frame is.
@@ -154,6 +163,11 @@ pub(crate) struct FuncCompiler<'a, 'm> {
     results: Vec<(i32, bool)>,
     /// Offsets where the frame size goes.
     frame_patches: Vec<usize>,
+    /// The code ranges of this function's loads of memory 0's base.
+    membase_loads: Vec<std::ops::Range<usize>>,
+    /// The function accesses memory 0 or makes a call other than a direct one, so
+    /// it keeps its loads of memory 0's base.
+    needs_membase: bool,
     /// v128 constants emitted after the body (16-byte aligned), by label.
     pub consts: Vec<(DynamicLabel, u128)>,
 }
@@ -293,7 +307,7 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             ops,
             env,
             sites,
-            stack: ValueStack::new(slot0),
+            stack: ValueStack::new(slot0, env.memory),
             locals,
             local_kind,
             controls: Vec::new(),
@@ -304,6 +318,8 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             offset: start_offset,
             results,
             frame_patches: Vec::new(),
+            membase_loads: Vec::new(),
+            needs_membase: false,
             consts: Vec::new(),
         };
         c.prologue(nbody);
@@ -348,6 +364,7 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             ; mov [rbp + VMCTX_SLOT], rdi
             ; mov r15, rdi
         );
+        self.load_membase();
         if nbody == 0 {
             return;
         }
@@ -366,6 +383,42 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
                 ; rep stosq
             );
         }
+    }
+
+    /// Loads memory 0's base from `vmctx` (`r15`) into [`reg::MEMBASE`] when the
+    /// module has a memory 0: in the prologue and after every call, since a callee
+    /// may have grown the memory (which can move the base without guard pages) or
+    /// belong to another instance (whose prologue loaded its own base).
+    ///
+    /// A function that neither accesses memory nor makes a call other than a
+    /// direct one gets these loads turned into `nop`s once it is translated
+    /// ([`Sites::nops`]): it never changes `r14`, so it returns the base it was
+    /// entered with. Direct calls need no reload: a direct callee shares this
+    /// module's memory and returns with `r14` holding its current base (it either
+    /// loaded and reloaded it, or left the caller's untouched and could not have
+    /// moved the memory, a growth being a runtime call).
+    pub fn load_membase(&mut self) {
+        if self.env.memory {
+            let start = self.ops.offset().0;
+            if o::VMCTX_MEMORY0 == 0 && o::MEMORY_BASE == 0 {
+                // Six bytes instead of fourteen (dynasm gives a displacement that is
+                // not a literal four bytes), a single `nop` when patched.
+                dynasm!(self.ops ; .arch x64 ; mov r14, [r15] ; mov r14, [r14]);
+            } else {
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; mov r14, [r15 + o::VMCTX_MEMORY0 as i32]
+                    ; mov r14, [r14 + o::MEMORY_BASE as i32]
+                );
+            }
+            self.membase_loads.push(start..self.ops.offset().0);
+        }
+    }
+
+    /// Records that the function needs memory 0's base in `r14`: it accesses
+    /// memory, or makes a call after which the base may differ.
+    pub fn need_membase(&mut self) {
+        self.needs_membase = true;
     }
 
     /// Emits the trap stubs and writes the frame size into the prologue and the
@@ -399,6 +452,9 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             .map_err(|_| CompileError::Limit("engine-dynasm: frame larger than 2 GiB"))?;
         for at in self.frame_patches {
             self.sites.patches.push((at, -frame));
+        }
+        if !self.needs_membase {
+            self.sites.nops.append(&mut self.membase_loads);
         }
         Ok(())
     }

@@ -168,7 +168,7 @@ impl FuncCompiler<'_, '_> {
 
     /// The call of runtime function `f` itself, its arguments in place and the
     /// value stack flushed: through the store context's linked table, with `rsp`
-    /// aligned for System V; `rsp` and `r15` are restored after.
+    /// aligned for System V; `rsp`, `r15` and memory 0's base are restored after.
     pub(super) fn emit_runtime_call(&mut self, f: RuntimeFn) {
         dynasm!(self.ops
             ; .arch x64
@@ -179,6 +179,8 @@ impl FuncCompiler<'_, '_> {
         );
         self.reset_rsp();
         dynasm!(self.ops ; .arch x64 ; mov r15, [rbp + VMCTX_SLOT]);
+        self.need_membase();
+        self.load_membase();
     }
 
     /// Reports a call through funcref `rbx` to the observers (a runtime call; `rbx`
@@ -258,6 +260,8 @@ impl FuncCompiler<'_, '_> {
         );
         self.reset_rsp();
         dynasm!(self.ops ; .arch x64 ; mov r15, [rbp + VMCTX_SLOT]);
+        self.need_membase();
+        self.load_membase();
         self.stack.reset(base, &wide);
         Ok(())
     }

@@ -38,7 +38,8 @@ pub(crate) enum Loc {
 }
 
 /// The registers values are allocated to: every general-purpose register except
-/// `rsp`, `rbp`, the scratch register `r11` and the `vmctx` register `r15`.
+/// `rsp`, `rbp`, the scratch register `r11` and the `vmctx` register `r15` (and
+/// `r14` in a module with a memory 0, whose base it then holds).
 const POOL: [u8; 12] = [0, 1, 2, 3, 6, 7, 8, 9, 10, 12, 13, 14];
 
 /// The xmm registers values are allocated to: all but the scratch `xmm15`.
@@ -73,8 +74,13 @@ pub(crate) struct ValueStack {
 const NONE: u32 = u32::MAX;
 
 impl ValueStack {
-    pub fn new(slot0: i32) -> Self {
-        let free = POOL.iter().fold(0u16, |m, &r| m | 1 << r);
+    /// `membase`: the function keeps memory 0's base in
+    /// [`MEMBASE`](super::reg::MEMBASE), which is then never allocated.
+    pub fn new(slot0: i32, membase: bool) -> Self {
+        let mut free = POOL.iter().fold(0u16, |m, &r| m | 1 << r);
+        if membase {
+            free &= !(1 << super::reg::MEMBASE);
+        }
         let xfree = XMM_POOL.iter().fold(0u16, |m, &r| m | 1 << r);
         Self {
             entries: Vec::new(),
