@@ -22,6 +22,16 @@ vm::compose! {
     }
 }
 
+#[cfg(feature = "engine-dynasm")]
+vm::compose! {
+    /// The single-pass dynasm JIT, in-process with guard pages, with WASI.
+    pub struct DynasmVm {
+        engine: vm::vm_engine_dynasm::Dynasm,
+        virt: vm::vm_virt_host::HostVirt,
+        hosts: [vm::vm_host_wasi::Wasi],
+    }
+}
+
 vm::compose! {
     /// The interpreter, in-process, with WASI.
     pub struct InterpVm {
@@ -199,6 +209,13 @@ fn benches(c: &mut Criterion) {
     instantiate::<CraneliftVm>(c, "cranelift");
     micro::<CraneliftVm>(c, "cranelift");
     corpus::<CraneliftVm>(c, "cranelift");
+    #[cfg(feature = "engine-dynasm")]
+    {
+        compile::<DynasmVm>(c, "dynasm");
+        instantiate::<DynasmVm>(c, "dynasm");
+        micro::<DynasmVm>(c, "dynasm");
+        corpus::<DynasmVm>(c, "dynasm");
+    }
     compile::<InterpVm>(c, "interp");
     instantiate::<InterpVm>(c, "interp");
     micro::<InterpVm>(c, "interp");
