@@ -45,7 +45,7 @@ pub mod runtime_fns;
 #[cfg(test)]
 mod tests;
 
-pub use call::{NativeEngine, call_from_host};
+pub use call::{NativeEngine, call_from_host, code_loaded, link_table};
 
 /// What a trapping instruction means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -62,13 +62,13 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use vm_core::plugin::PluginStats;
 use vm_core::runtime::native::{self, CallState, CodeMap, NativeEngine, TrapKind, TrapSite};
 use vm_core::runtime::{CompileError, ExecLimits, ModuleInfo, Store, Trap, TrapCode, Val};
-use vm_core::slot::{CodeRange, Engine, Event, EventKind, Simd, SimdLevel, Virt};
+use vm_core::slot::{Engine, EventKind, Simd, SimdLevel, Virt};
 use vm_core::{Composition, Plugin, PluginError};
 use wasmparser::{BinaryReader, FunctionBody};
 
 use code::{CodeMemory, ModuleCode};
 use env::{FuncEnv, NUM_LIBCALLS, trap};
-use libcalls::{NUM_HELPERS, TABLE_LEN};
+use libcalls::NUM_HELPERS;
 use translate::FuncTranslator;
 
 /// Cranelift's optimization level.
@@ -522,32 +522,11 @@ impl Cranelift {
     /// The plugin returned a table of another length.
     fn linked<C: Composition<Engine = Self>>(plugins: &mut C) -> Result<&[usize], CompileError> {
         if plugins.engine().libcalls.is_none() {
-            let linked = plugins.virt_mut().link_libcalls(&libcalls::table::<C>());
-            if linked.len() != TABLE_LEN {
-                return Err(CompileError::Limit(
-                    "the virt plugin linked a libcall table of another length",
-                ));
-            }
+            let linked = native::link_table(plugins.virt_mut(), &libcalls::table::<C>())?;
             plugins.engine_mut().libcalls = Some(linked);
         }
         Ok(plugins.engine().libcalls.as_deref().unwrap_or_default())
     }
-}
-
-/// Tells the observers where each defined function's machine code lives, now that
-/// it is published (read-execute) and stays mapped until the module's code is dropped.
-#[cold]
-fn code_loaded<C: Composition<Engine = Cranelift>>(
-    plugins: &C,
-    module: &ModuleInfo,
-    code: &ModuleCode,
-) {
-    let functions: Vec<CodeRange> = code
-        .map
-        .functions()
-        .map(|(func, r)| CodeRange { func, addr: r.start, len: r.len() })
-        .collect();
-    plugins.emit(&Event::CodeLoaded { module, functions: &functions });
 }
 
 impl Engine for Cranelift {
@@ -586,7 +565,7 @@ impl Engine for Cranelift {
         )?;
         // Compiled out unless a composed observer subscribes (a perf map writer).
         if C::EVENTS.contains(EventKind::CodeLoaded) {
-            code_loaded(plugins, module, &code);
+            native::code_loaded(plugins, module, &code.map);
         }
         Ok(code)
     }

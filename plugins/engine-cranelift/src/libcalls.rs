@@ -19,7 +19,6 @@ use vm_core::runtime::native::{self, NativeType, runtime_fns};
 
 #[cfg(doc)]
 use crate::env::Libcall;
-use crate::env::NUM_LIBCALLS;
 
 /// The math helpers, in their order after the runtime functions in the table.
 pub const HELPERS: [LibCall; NUM_HELPERS] = [
@@ -38,9 +37,6 @@ pub const HELPERS: [LibCall; NUM_HELPERS] = [
 
 /// Number of [`HELPERS`].
 pub const NUM_HELPERS: usize = 11;
-
-/// Entries of the table: runtime functions, then math helpers.
-pub const TABLE_LEN: usize = NUM_LIBCALLS + NUM_HELPERS;
 
 /// The position of a math helper in [`HELPERS`].
 pub fn helper_index(lc: LibCall) -> Option<usize> {

@@ -280,10 +280,10 @@ use std::time::{Duration, Instant};
 
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use vm_core::plugin::PluginStats;
-use vm_core::runtime::native::runtime_fns::{self, NUM_RUNTIME_FNS};
+use vm_core::runtime::native::runtime_fns;
 use vm_core::runtime::native::{self, CallState, CodeMap, NativeEngine, TrapKind, TrapSite};
 use vm_core::runtime::{CompileError, ExecLimits, ModuleInfo, Store, Trap, Val};
-use vm_core::slot::{CodeRange, Engine, Event, EventKind, Simd, SimdLevel, Virt};
+use vm_core::slot::{Engine, EventKind, Simd, SimdLevel, Virt};
 use vm_core::{Composition, Plugin, PluginError};
 use wasmparser::{BinaryReader, FunctionBody};
 
@@ -557,32 +557,11 @@ impl Dynasm {
     /// The plugin returned a table of another length.
     fn linked<C: Composition<Engine = Self>>(plugins: &mut C) -> Result<&[usize], CompileError> {
         if plugins.engine().libcalls.is_none() {
-            let linked = plugins.virt_mut().link_libcalls(&runtime_fns::table::<C>());
-            if linked.len() != NUM_RUNTIME_FNS {
-                return Err(CompileError::Limit(
-                    "the virt plugin linked a libcall table of another length",
-                ));
-            }
+            let linked = native::link_table(plugins.virt_mut(), &runtime_fns::table::<C>())?;
             plugins.engine_mut().libcalls = Some(linked);
         }
         Ok(plugins.engine().libcalls.as_deref().unwrap_or_default())
     }
-}
-
-/// Tells the observers where each defined function's machine code lives, now that
-/// it is published (read-execute) and stays mapped until the module's code is dropped.
-#[cold]
-fn code_loaded<C: Composition<Engine = Dynasm>>(
-    plugins: &C,
-    module: &ModuleInfo,
-    code: &ModuleCode,
-) {
-    let functions: Vec<CodeRange> = code
-        .map()
-        .functions()
-        .map(|(func, r)| CodeRange { func, addr: r.start, len: r.len() })
-        .collect();
-    plugins.emit(&Event::CodeLoaded { module, functions: &functions });
 }
 
 impl Engine for Dynasm {
@@ -628,7 +607,7 @@ impl Engine for Dynasm {
         let code = plugins.engine_mut().compile_with(module, options)?;
         // Compiled out unless a composed observer subscribes (a perf map writer).
         if C::EVENTS.contains(EventKind::CodeLoaded) {
-            code_loaded(plugins, module, &code);
+            native::code_loaded(plugins, module, code.map());
         }
         Ok(code)
     }

@@ -4,10 +4,10 @@
 //! the results or the trap. An engine provides what differs through
 //! [`NativeEngine`].
 
-use super::{CallState, Entry};
+use super::{CallState, CodeMap, Entry, Libcall};
 use crate::compose::Composition;
-use crate::runtime::{CompileError, FuncKind, Store, Trap, Val};
-use crate::slot::{Engine, Virt};
+use crate::runtime::{CompileError, FuncKind, ModuleInfo, Store, Trap, Val};
+use crate::slot::{CodeRange, Engine, Event, Virt};
 
 /// What a native-code engine provides to [`call_from_host`].
 pub trait NativeEngine: Engine {
@@ -125,4 +125,28 @@ where
     engine.count_call(state.host_calls, !ok);
     *engine.call_state() = Some(state);
     outcome
+}
+
+/// Links `table` (runtime functions, then any engine helpers) through the `virt`
+/// plugin, checking it hands back one address per entry.
+///
+/// # Errors
+/// The plugin returned a table of another length.
+pub fn link_table<V: Virt>(virt: &mut V, table: &[Libcall]) -> Result<Box<[usize]>, CompileError> {
+    let linked = virt.link_libcalls(table);
+    if linked.len() != table.len() {
+        return Err(CompileError::Limit(
+            "the virt plugin linked a libcall table of another length",
+        ));
+    }
+    Ok(linked)
+}
+
+/// Tells the observers where each defined function of `module` lives in `map`,
+/// once the code is published (read-execute) and stays mapped until it is dropped.
+#[cold]
+pub fn code_loaded<C: Composition>(plugins: &C, module: &ModuleInfo, map: &CodeMap) {
+    let functions: Vec<CodeRange> =
+        map.functions().map(|(func, r)| CodeRange { func, addr: r.start, len: r.len() }).collect();
+    plugins.emit(&Event::CodeLoaded { module, functions: &functions });
 }
