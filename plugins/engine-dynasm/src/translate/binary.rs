@@ -178,7 +178,18 @@ impl FuncCompiler<'_, '_> {
             return;
         }
         let b = self.pop_operand(wide);
-        let a = self.pop_reg();
+        let commutative = !matches!(op, Alu::Sub);
+        let (a, b) = match (b, self.stack.peek()) {
+            // `a op b` computed into `b` when `a` is a register local (which
+            // would need a copy) and `b` is a register of the stack's.
+            (Operand::Reg(rb), Some(Loc::Reg(ra)))
+                if commutative && self.stack.is_pinned(ra) && !self.stack.is_pinned(rb) =>
+            {
+                self.stack.pop();
+                (rb, Operand::Reg(ra))
+            }
+            _ => (self.pop_reg(), b),
+        };
         macro_rules! emit {
             ($ins:ident) => {
                 match (wide, b) {
@@ -225,31 +236,39 @@ impl FuncCompiler<'_, '_> {
         dynasm!(self.ops ; .arch x64 ; movzx Rd(r), Rb(r));
     }
 
+    /// A register for the result of an operator that only reads `a`: `a`
+    /// itself, unless it is a register local's.
+    fn result_reg(&mut self, a: u8) -> u8 {
+        if self.stack.is_pinned(a) { self.alloc() } else { a }
+    }
+
     fn cmp(&mut self, cc: Cc, wide: bool) {
         let b = self.pop_operand(wide);
-        let a = self.pop_reg();
+        let a = self.pop_read();
+        let r = self.result_reg(a);
         match (wide, b) {
             (false, Operand::Imm(i)) => dynasm!(self.ops ; .arch x64 ; cmp Rd(a), i),
             (false, Operand::Reg(r)) => dynasm!(self.ops ; .arch x64 ; cmp Rd(a), Rd(r)),
             (true, Operand::Imm(i)) => dynasm!(self.ops ; .arch x64 ; cmp Rq(a), i),
             (true, Operand::Reg(r)) => dynasm!(self.ops ; .arch x64 ; cmp Rq(a), Rq(r)),
         }
-        self.setcc(cc, a);
-        if let Operand::Reg(r) = b {
-            self.stack.free(r);
+        self.setcc(cc, r);
+        if let Operand::Reg(b) = b {
+            self.stack.free(b);
         }
-        self.stack.push(Loc::Reg(a));
+        self.stack.push(Loc::Reg(r));
     }
 
     fn eqz(&mut self, wide: bool) {
-        let a = self.pop_reg();
+        let a = self.pop_read();
+        let r = self.result_reg(a);
         if wide {
             dynasm!(self.ops ; .arch x64 ; test Rq(a), Rq(a));
         } else {
             dynasm!(self.ops ; .arch x64 ; test Rd(a), Rd(a));
         }
-        self.setcc(Cc::E, a);
-        self.stack.push(Loc::Reg(a));
+        self.setcc(Cc::E, r);
+        self.stack.push(Loc::Reg(r));
     }
 
     fn shift(&mut self, op: Shift, wide: bool) {
@@ -305,7 +324,7 @@ impl FuncCompiler<'_, '_> {
     fn div(&mut self, op: Div, wide: bool) {
         self.take_reg(reg::RAX);
         self.take_reg(reg::RDX);
-        let b = self.pop_reg();
+        let b = self.pop_read();
         self.pop_into(reg::RAX);
         let zero = self.trap_label(TrapCode::IntegerDivisionByZero);
         if wide {

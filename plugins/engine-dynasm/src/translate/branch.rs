@@ -33,7 +33,7 @@ impl FuncCompiler<'_, '_> {
 
     pub fn if_(&mut self, bt: BlockType) -> Result<(), CompileError> {
         let (params, results) = self.block_arity(bt)?;
-        let c = self.pop_reg();
+        let c = self.pop_read();
         self.stack.free(c);
         self.flush();
         let label = self.ops.new_dynamic_label();
@@ -145,7 +145,7 @@ impl FuncCompiler<'_, '_> {
 
     pub fn br_if(&mut self, depth: u32) -> Result<(), CompileError> {
         let target = self.target(depth)?;
-        let c = self.pop_reg();
+        let c = self.pop_read();
         self.stack.free(c);
         self.flush();
         dynasm!(self.ops ; .arch x64 ; test Rd(c), Rd(c));

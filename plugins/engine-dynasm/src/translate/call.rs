@@ -40,6 +40,7 @@ impl FuncCompiler<'_, '_> {
             super::check_type(self.env, t, self.offset)?;
         }
         self.flush();
+        self.save_reg_locals();
         self.direct_call_event(func);
         let base = self.stack.len() - n;
         let below = self.stack.below(base);
@@ -57,6 +58,7 @@ impl FuncCompiler<'_, '_> {
         if area > 0 {
             self.reset_rsp();
         }
+        self.restore_reg_locals();
         // No reload of memory 0's base: see `load_membase`.
         self.stack.reset(base, &wide);
         Ok(())

@@ -205,7 +205,7 @@ impl FuncCompiler<'_, '_> {
     }
 
     fn arith(&mut self, op: Sse, d: bool) {
-        let b = self.pop_xmm();
+        let b = self.pop_xmm_read();
         let a = self.pop_xmm();
         self.sse(op, d, a, b);
         self.stack.free_xmm(b);
@@ -219,7 +219,7 @@ impl FuncCompiler<'_, '_> {
     }
 
     fn min_max(&mut self, max: bool, d: bool) {
-        let b = self.pop_xmm();
+        let b = self.pop_xmm_read();
         let a = self.pop_xmm();
         let nan = self.ops.new_dynamic_label();
         let unequal = self.ops.new_dynamic_label();
@@ -281,8 +281,8 @@ impl FuncCompiler<'_, '_> {
     /// and CF, so `a < b` is tested as `b > a` (`seta`: CF and ZF clear) and `eq`
     /// needs PF clear besides ZF set.
     fn fcmp(&mut self, cmp: FCmp, d: bool) {
-        let b = self.pop_xmm();
-        let a = self.pop_xmm();
+        let b = self.pop_xmm_read();
+        let a = self.pop_xmm_read();
         let r = self.alloc();
         match cmp {
             FCmp::Lt | FCmp::Le => self.sse(Sse::Ucomi, d, b, a),
@@ -447,7 +447,7 @@ impl FuncCompiler<'_, '_> {
 
     /// A `select` with an operand in an xmm register: both into xmm registers.
     pub fn select_xmm(&mut self, c: u8) {
-        let b = self.pop_xmm();
+        let b = self.pop_xmm_read();
         let a = self.pop_xmm();
         let keep = self.ops.new_dynamic_label();
         dynasm!(self.ops ; .arch x64 ; test Rd(c), Rd(c) ; jnz =>keep);

@@ -102,7 +102,8 @@ impl FuncCompiler<'_, '_> {
         Ok(true)
     }
 
-    /// Turns address register `a` (an i32 popped from the stack) into the host
+    /// Turns address register `a` (an i32 popped with
+    /// [`pop_address`](FuncCompiler::pop_address), so zero-extended) into the host
     /// address of the access's first byte minus nothing: on return `a` holds
     /// `base + zext(addr)` and the returned displacement is the static offset when it
     /// fits an instruction's displacement (else it is added to `a`). `true` in the
@@ -118,10 +119,6 @@ impl FuncCompiler<'_, '_> {
         }
         let offset = memarg.offset;
         self.need_membase();
-        dynasm!(self.ops
-            ; .arch x64
-            ; mov Rd(a), Rd(a)
-        );
         let guarded = self.env.guard_pages && offset <= GUARDED_OFFSET;
         if !guarded {
             let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
@@ -161,7 +158,7 @@ impl FuncCompiler<'_, '_> {
     }
 
     fn load(&mut self, kind: Load, memarg: MemArg) -> Result<(), CompileError> {
-        let a = self.pop_reg();
+        let a = self.pop_address();
         let (d, guarded) = self.address(a, memarg, kind.size())?;
         if guarded {
             self.trap_here(TrapCode::MemoryOutOfBounds);
@@ -182,8 +179,8 @@ impl FuncCompiler<'_, '_> {
     }
 
     fn store(&mut self, kind: Store, memarg: MemArg) -> Result<(), CompileError> {
-        let v = self.pop_reg();
-        let a = self.pop_reg();
+        let v = self.pop_read();
+        let a = self.pop_address();
         let (d, guarded) = self.address(a, memarg, kind.size())?;
         if guarded {
             self.trap_here(TrapCode::MemoryOutOfBounds);
@@ -201,7 +198,7 @@ impl FuncCompiler<'_, '_> {
 
     /// `f32.load` (`movss`) or `f64.load` (`movsd`) into an xmm register.
     fn load_float(&mut self, f64: bool, memarg: MemArg) -> Result<(), CompileError> {
-        let a = self.pop_reg();
+        let a = self.pop_address();
         let (d, guarded) = self.address(a, memarg, if f64 { 8 } else { 4 })?;
         let x = self.alloc_xmm();
         if guarded {
@@ -219,8 +216,8 @@ impl FuncCompiler<'_, '_> {
 
     /// `f32.store` or `f64.store` from an xmm register.
     fn store_float(&mut self, f64: bool, memarg: MemArg) -> Result<(), CompileError> {
-        let v = self.pop_xmm();
-        let a = self.pop_reg();
+        let v = self.pop_xmm_read();
+        let a = self.pop_address();
         let (d, guarded) = self.address(a, memarg, if f64 { 8 } else { 4 })?;
         if guarded {
             self.trap_here(TrapCode::MemoryOutOfBounds);

@@ -8,6 +8,7 @@ mod branch;
 mod call;
 mod float;
 mod limits;
+mod locals;
 mod memory;
 mod runtime;
 mod simd;
@@ -24,6 +25,7 @@ use wasmparser::{FunctionBody, Operator};
 
 pub(crate) use stack::Loc;
 
+use locals::RegLocals;
 use stack::ValueStack;
 
 /// The assembler a module is emitted into.
@@ -146,6 +148,8 @@ pub(crate) struct FuncCompiler<'a, 'm> {
     locals: Vec<i32>,
     /// What register class each local is read into.
     local_kind: Vec<LocalKind>,
+    /// The locals that live in registers.
+    reg_locals: RegLocals,
     pub controls: Vec<Control>,
     /// Whether the operator being translated can run.
     pub reachable: bool,
@@ -303,13 +307,15 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
         }
         // Below the locals: the value stack's canonical slots.
         let slot0 = -16 - 8 * nbody as i32;
+        let reg_locals = RegLocals::plan(body, &local_kind)?;
         let mut c = FuncCompiler {
             ops,
             env,
             sites,
-            stack: ValueStack::new(slot0, env.memory),
+            stack: ValueStack::new(slot0, env.memory, reg_locals.gp_mask, reg_locals.xmm_mask),
             locals,
             local_kind,
+            reg_locals,
             controls: Vec::new(),
             reachable: true,
             dead_depth: 0,
@@ -323,6 +329,7 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             consts: Vec::new(),
         };
         c.prologue(nbody);
+        c.load_reg_locals(ty.params().len());
         if env.limits_on() {
             c.start_run(RunStart::Check)?;
         }
@@ -660,7 +667,7 @@ impl FuncCompiler<'_, '_> {
     }
 
     fn select(&mut self) {
-        let c = self.pop_reg();
+        let c = self.pop_read();
         let n = self.stack.len();
         if self.stack.wide(n - 1) {
             return self.select_v128(c);
@@ -670,7 +677,7 @@ impl FuncCompiler<'_, '_> {
         {
             return self.select_xmm(c);
         }
-        let b = self.pop_reg();
+        let b = self.pop_read();
         let a = self.pop_reg();
         dynasm!(self.ops
             ; .arch x64
@@ -680,65 +687,6 @@ impl FuncCompiler<'_, '_> {
         self.stack.free(b);
         self.stack.free(c);
         self.stack.push(Loc::Reg(a));
-    }
-
-    fn local_get(&mut self, i: u32) -> Result<(), CompileError> {
-        let disp = self.local(i)?;
-        if self.local_kind[i as usize] == LocalKind::V128 {
-            let x = self.alloc_xmm();
-            dynasm!(self.ops ; .arch x64 ; movdqu Rx(x), [rbp + disp]);
-            self.stack.push_v128(x);
-            return Ok(());
-        }
-        if self.local_kind[i as usize] == LocalKind::Float {
-            let x = self.alloc_xmm();
-            dynasm!(self.ops ; .arch x64 ; movsd Rx(x), [rbp + disp]);
-            self.stack.push(Loc::Xmm(x));
-            return Ok(());
-        }
-        let r = self.alloc();
-        dynasm!(self.ops ; .arch x64 ; mov Rq(r), [rbp + disp]);
-        self.stack.push(Loc::Reg(r));
-        Ok(())
-    }
-
-    fn local_set(&mut self, i: u32, tee: bool) -> Result<(), CompileError> {
-        let disp = self.local(i)?;
-        if self.local_kind[i as usize] == LocalKind::V128 {
-            let x = self.pop_v128();
-            dynasm!(self.ops ; .arch x64 ; movdqu [rbp + disp], Rx(x));
-            if tee {
-                self.stack.push_v128(x);
-            } else {
-                self.stack.free_xmm(x);
-            }
-            return Ok(());
-        }
-        match self.stack.peek() {
-            Some(Loc::Const(c)) if !tee && i32::try_from(c).is_ok() => {
-                self.stack.pop();
-                dynasm!(self.ops ; .arch x64 ; mov QWORD [rbp + disp], c as i32);
-            }
-            Some(Loc::Xmm(x)) => {
-                self.stack.pop();
-                dynasm!(self.ops ; .arch x64 ; movsd [rbp + disp], Rx(x));
-                if tee {
-                    self.stack.push(Loc::Xmm(x));
-                } else {
-                    self.stack.free_xmm(x);
-                }
-            }
-            _ => {
-                let r = self.pop_reg();
-                dynasm!(self.ops ; .arch x64 ; mov [rbp + disp], Rq(r));
-                if tee {
-                    self.stack.push(Loc::Reg(r));
-                } else {
-                    self.stack.free(r);
-                }
-            }
-        }
-        Ok(())
     }
 
     /// The address of global `i`'s storage into `r`.
@@ -789,7 +737,7 @@ impl FuncCompiler<'_, '_> {
             self.stack.free_xmm(x);
             return;
         }
-        let v = self.pop_reg();
+        let v = self.pop_read();
         self.global_addr(reg::SCRATCH, i);
         dynasm!(self.ops ; .arch x64 ; mov [r11 + o::GLOBAL_LO as i32], Rq(v));
         self.stack.free(v);

@@ -68,7 +68,7 @@ impl FuncCompiler<'_, '_> {
                 self.stack.push(Loc::Reg(i));
             }
             O::TableSet { table } => {
-                let v = self.pop_reg();
+                let v = self.pop_read();
                 let i = self.pop_reg();
                 self.table_elem(i, table);
                 dynasm!(self.ops ; .arch x64 ; mov [Rq(i)], Rq(v));
@@ -144,6 +144,7 @@ impl FuncCompiler<'_, '_> {
     /// pending trap.
     fn runtime_call(&mut self, f: RuntimeFn, imms: &[u32], pops: usize, checked: bool) {
         self.flush();
+        self.save_reg_locals();
         let base = self.stack.len() - pops;
         dynasm!(self.ops ; .arch x64 ; mov rdi, r15);
         for (k, &imm) in imms.iter().enumerate() {
@@ -154,6 +155,7 @@ impl FuncCompiler<'_, '_> {
             dynasm!(self.ops ; .arch x64 ; mov Rq(ARGS[1 + imms.len() + j]), [rbp + disp]);
         }
         self.emit_runtime_call(f);
+        self.restore_reg_locals();
         self.stack.reset(base, &[]);
         let (_, result) = f.native_signature();
         if checked {
@@ -206,6 +208,7 @@ impl FuncCompiler<'_, '_> {
         let ty = self.env.module.funcs.get(func as usize).copied();
         let ty = ty.ok_or(CompileError::Limit("no such function"))?;
         self.flush();
+        self.save_reg_locals();
         self.funcref(RBX, func);
         self.call_event();
         self.call_funcref(ty)
@@ -217,6 +220,7 @@ impl FuncCompiler<'_, '_> {
         let i = super::reg::RAX;
         self.pop_into(i);
         self.flush();
+        self.save_reg_locals();
         let null = self.trap_label(TrapCode::IndirectCallToNull);
         let bad = self.trap_label(TrapCode::BadSignature);
         self.table_elem(i, table);
@@ -262,6 +266,7 @@ impl FuncCompiler<'_, '_> {
         dynasm!(self.ops ; .arch x64 ; mov r15, [rbp + VMCTX_SLOT]);
         self.need_membase();
         self.load_membase();
+        self.restore_reg_locals();
         self.stack.reset(base, &wide);
         Ok(())
     }

@@ -836,7 +836,7 @@ impl FuncCompiler<'_, '_> {
             Mem::Store | Mem::StoreLane(..) | Mem::LoadLane(..) => Some(self.pop_v128()),
             _ => None,
         };
-        let a = self.pop_reg();
+        let a = self.pop_address();
         let (d, guarded) = self.address(a, memarg, u64::from(size))?;
         let x = match v {
             Some(v) => v,
