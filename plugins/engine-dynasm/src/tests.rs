@@ -16,6 +16,7 @@ use crate::{CompileOptions, ModuleCode, compile_module};
 type Trampoline = unsafe extern "sysv64" fn(*mut VMContext, *mut VMContext, *const u8, *mut u128);
 
 mod float;
+mod locals;
 mod simd;
 mod spec;
 

@@ -30,10 +30,9 @@
 
 use dynasm::dynasm;
 use dynasmrt::DynasmApi;
-use vm_core::runtime::CompileError;
-use wasmparser::{FunctionBody, Operator};
+use vm_core::runtime::{CompileError, ValType};
 
-use super::{FuncCompiler, Loc, LocalKind};
+use super::{FuncCompiler, Loc};
 
 /// The general-purpose registers integer locals may live in, in order of
 /// preference. Never `rax`, `rcx`, `rdx` (division, shifts and `call_indirect`
@@ -49,124 +48,166 @@ pub(crate) const XMM_HOMES: [u8; 8] = [14, 13, 12, 11, 10, 9, 8, 7];
 /// At most this many float locals live in registers.
 pub(crate) const MAX_XMM: usize = 8;
 
+/// What a local holds, by the register class it is read into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LocalKind {
+    Int,
+    Float,
+    V128,
+}
+
+impl LocalKind {
+    pub fn of(t: ValType) -> Self {
+        match t {
+            ValType::F32 | ValType::F64 => LocalKind::Float,
+            ValType::V128 => LocalKind::V128,
+            _ => LocalKind::Int,
+        }
+    }
+}
+
 /// No register: the local lives in its frame slot.
 const IN_FRAME: u8 = u8::MAX;
 
-/// Which locals live in which registers for the whole function.
+/// Where a local lives.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Local {
+    /// The `rbp` displacement of its frame slot (a register local's home).
+    pub disp: i32,
+    /// The register class it is read into.
+    pub kind: LocalKind,
+    /// Its register (general-purpose or xmm, by its kind), or [`IN_FRAME`].
+    reg: u8,
+}
+
+impl Local {
+    pub fn new(disp: i32, t: ValType) -> Self {
+        Local { disp, kind: LocalKind::of(t), reg: IN_FRAME }
+    }
+
+    /// Its register, if it lives in one.
+    pub fn reg(self) -> Option<u8> {
+        (self.reg != IN_FRAME).then_some(self.reg)
+    }
+}
+
+/// A register local.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Home {
+    /// Its `rbp` displacement.
+    disp: i32,
+    /// Its register.
+    reg: u8,
+    /// An xmm register (else general-purpose).
+    xmm: bool,
+    /// A parameter (loaded by the prologue; the others start at zero).
+    param: bool,
+    /// Some `local.set`/`tee` writes it (else its home always holds its value).
+    written: bool,
+}
+
+/// The register locals of a function.
 pub(crate) struct RegLocals {
-    /// Per local: its register (general-purpose or xmm, by its kind), or
-    /// [`IN_FRAME`].
-    reg: Vec<u8>,
-    /// The register locals: (local, register, xmm, written anywhere).
-    pub homes: Vec<(u32, u8, bool, bool)>,
+    homes: [Home; MAX_GP + MAX_XMM],
+    len: usize,
     /// The general-purpose registers taken (bit `r`).
     pub gp_mask: u16,
     /// The xmm registers taken (bit `x`).
     pub xmm_mask: u16,
 }
 
-impl RegLocals {
-    /// Chooses the register locals of `body`, whose locals have the kinds
-    /// `kinds`.
-    pub fn plan(body: &FunctionBody<'_>, kinds: &[LocalKind]) -> Result<Self, CompileError> {
-        let n = kinds.len();
-        let mut uses = vec![0u64; n];
-        let mut written = vec![false; n];
-        let mut calls = 0u64;
-        // Whether each open block is a loop, and the current weight.
-        let mut loops: Vec<bool> = Vec::new();
-        let mut depth = 0u32;
-        let weight = |depth: u32| 1u64 << (3 * depth.min(4));
-        let mut reader = body.get_operators_reader()?;
-        while !reader.eof() {
-            let mut count = |i: u32, w: bool, depth: u32| {
-                if let Some(u) = uses.get_mut(i as usize) {
-                    *u += weight(depth);
-                    if w {
-                        written[i as usize] = true;
-                    }
-                }
-            };
-            match reader.read()? {
-                Operator::LocalGet { local_index } => count(local_index, false, depth),
-                Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
-                    count(local_index, true, depth)
-                }
-                Operator::Loop { .. } => {
-                    loops.push(true);
-                    depth += 1;
-                }
-                Operator::Block { .. } | Operator::If { .. } => loops.push(false),
-                Operator::End => {
-                    if loops.pop() == Some(true) {
-                        depth -= 1;
-                    }
-                }
-                Operator::Call { .. }
-                | Operator::CallIndirect { .. }
-                | Operator::MemoryGrow { .. }
-                | Operator::MemoryFill { .. }
-                | Operator::MemoryCopy { .. }
-                | Operator::MemoryInit { .. }
-                | Operator::DataDrop { .. }
-                | Operator::TableGrow { .. }
-                | Operator::TableFill { .. }
-                | Operator::TableCopy { .. }
-                | Operator::TableInit { .. }
-                | Operator::ElemDrop { .. } => calls += weight(depth),
-                _ => {}
-            }
-        }
-        // Candidates by weighted uses, most used first (ties: lower index).
-        let mut order: Vec<u32> = (0..n as u32)
-            .filter(|&i| {
-                let i = i as usize;
-                kinds[i] != LocalKind::V128 && uses[i] > calls * (1 + u64::from(written[i]))
-            })
-            .collect();
-        order.sort_by(|&a, &b| uses[b as usize].cmp(&uses[a as usize]).then(a.cmp(&b)));
-        let mut plan =
-            RegLocals { reg: vec![IN_FRAME; n], homes: Vec::new(), gp_mask: 0, xmm_mask: 0 };
-        let (mut gp, mut xmm) = (0, 0);
-        for i in order {
-            let xmm_local = kinds[i as usize] == LocalKind::Float;
-            let r = if xmm_local {
-                if xmm == MAX_XMM {
-                    continue;
-                }
-                xmm += 1;
-                let x = XMM_HOMES[xmm - 1];
-                plan.xmm_mask |= 1 << x;
-                x
-            } else {
-                if gp == MAX_GP {
-                    continue;
-                }
-                gp += 1;
-                let r = GP_HOMES[gp - 1];
-                plan.gp_mask |= 1 << r;
-                r
-            };
-            plan.reg[i as usize] = r;
-            plan.homes.push((i, r, xmm_local, written[i as usize]));
-        }
-        Ok(plan)
+/// The most used candidates of one class, most used first: (weight, local).
+struct Best<const K: usize> {
+    top: [(u64, u32); K],
+    len: usize,
+}
+
+impl<const K: usize> Best<K> {
+    fn new() -> Self {
+        Best { top: [(0, 0); K], len: 0 }
     }
 
-    /// The register of local `i`, if it lives in one.
-    pub fn reg(&self, i: u32) -> Option<u8> {
-        self.reg.get(i as usize).copied().filter(|&r| r != IN_FRAME)
+    /// Offers local `i` of weight `w` (offered in index order, so ties keep
+    /// the lower index first).
+    fn offer(&mut self, w: u64, i: u32) {
+        let at = self.top[..self.len].iter().position(|&(b, _)| b < w).unwrap_or(self.len);
+        if at == K {
+            return;
+        }
+        self.len = (self.len + 1).min(K);
+        self.top.copy_within(at..self.len - 1, at + 1);
+        self.top[at] = (w, i);
+    }
+
+    fn locals(&self) -> impl Iterator<Item = u32> + '_ {
+        self.top[..self.len].iter().map(|&(_, i)| i)
+    }
+}
+
+impl RegLocals {
+    /// Chooses the register locals of a function whose operators are the bytes
+    /// `code` (`params`: how many of `locals` are parameters), and records each
+    /// one's register in `locals`.
+    pub fn plan(code: &[u8], locals: &mut [Local], params: usize) -> Self {
+        let mut plan = RegLocals {
+            homes: [Home::default(); MAX_GP + MAX_XMM],
+            len: 0,
+            gp_mask: 0,
+            xmm_mask: 0,
+        };
+        if locals.is_empty() {
+            return plan;
+        }
+        let uses = Uses::scan(code, locals.len());
+        let mut gp = Best::<MAX_GP>::new();
+        let mut xmm = Best::<MAX_XMM>::new();
+        for (i, l) in locals.iter().enumerate() {
+            let (w, written) = (uses.weight(i), uses.written(i));
+            if w <= uses.calls * (1 + u64::from(written)) {
+                continue;
+            }
+            match l.kind {
+                LocalKind::Int => gp.offer(w, i as u32),
+                LocalKind::Float => xmm.offer(w, i as u32),
+                LocalKind::V128 => {}
+            }
+        }
+        let chosen = gp.locals().zip(GP_HOMES).chain(xmm.locals().zip(XMM_HOMES));
+        for (i, r) in chosen {
+            let i = i as usize;
+            let l = &mut locals[i];
+            l.reg = r;
+            let xmm = l.kind == LocalKind::Float;
+            if xmm {
+                plan.xmm_mask |= 1 << r;
+            } else {
+                plan.gp_mask |= 1 << r;
+            }
+            plan.homes[plan.len] =
+                Home { disp: l.disp, reg: r, xmm, param: i < params, written: uses.written(i) };
+            plan.len += 1;
+        }
+        plan
+    }
+
+    /// Register local `k` (of [`Self::len`]).
+    fn home(&self, k: usize) -> Home {
+        self.homes[k]
+    }
+
+    /// How many register locals there are.
+    pub fn len(&self) -> usize {
+        self.len
     }
 }
 
 impl FuncCompiler<'_, '_> {
     /// Loads the register locals in the prologue: parameters from their homes
     /// in the argument area, the others zero.
-    pub fn load_reg_locals(&mut self, params: usize) {
-        for k in 0..self.reg_locals.homes.len() {
-            let (i, r, xmm, _) = self.reg_locals.homes[k];
-            let disp = self.locals[i as usize];
-            match ((i as usize) < params, xmm) {
+    pub fn load_reg_locals(&mut self) {
+        for k in 0..self.reg_locals.len() {
+            let Home { disp, reg: r, xmm, param, .. } = self.reg_locals.home(k);
+            match (param, xmm) {
                 (true, false) => dynasm!(self.ops ; .arch x64 ; mov Rq(r), [rbp + disp]),
                 (true, true) => dynasm!(self.ops ; .arch x64 ; movsd Rx(r), [rbp + disp]),
                 (false, false) => dynasm!(self.ops ; .arch x64 ; xor Rd(r), Rd(r)),
@@ -178,25 +219,20 @@ impl FuncCompiler<'_, '_> {
     /// Before a call (the value stack flushed): the register locals the function
     /// writes into their homes.
     pub fn save_reg_locals(&mut self) {
-        for k in 0..self.reg_locals.homes.len() {
-            let (i, r, xmm, written) = self.reg_locals.homes[k];
-            if !written {
-                continue;
-            }
-            let disp = self.locals[i as usize];
-            if xmm {
-                dynasm!(self.ops ; .arch x64 ; movsd [rbp + disp], Rx(r));
-            } else {
-                dynasm!(self.ops ; .arch x64 ; mov [rbp + disp], Rq(r));
+        for k in 0..self.reg_locals.len() {
+            let Home { disp, reg: r, xmm, written, .. } = self.reg_locals.home(k);
+            match (written, xmm) {
+                (false, _) => {}
+                (true, false) => dynasm!(self.ops ; .arch x64 ; mov [rbp + disp], Rq(r)),
+                (true, true) => dynasm!(self.ops ; .arch x64 ; movsd [rbp + disp], Rx(r)),
             }
         }
     }
 
     /// After a call: every register local back from its home.
     pub fn restore_reg_locals(&mut self) {
-        for k in 0..self.reg_locals.homes.len() {
-            let (i, r, xmm, _) = self.reg_locals.homes[k];
-            let disp = self.locals[i as usize];
+        for k in 0..self.reg_locals.len() {
+            let Home { disp, reg: r, xmm, .. } = self.reg_locals.home(k);
             if xmm {
                 dynasm!(self.ops ; .arch x64 ; movsd Rx(r), [rbp + disp]);
             } else {
@@ -206,9 +242,8 @@ impl FuncCompiler<'_, '_> {
     }
 
     pub fn local_get(&mut self, i: u32) -> Result<(), CompileError> {
-        let disp = self.local(i)?;
-        let kind = self.local_kind[i as usize];
-        if let Some(r) = self.reg_locals.reg(i) {
+        let Local { disp, kind, .. } = self.local(i)?;
+        if let Some(r) = self.local(i)?.reg() {
             self.stack.push(if kind == LocalKind::Float { Loc::Xmm(r) } else { Loc::Reg(r) });
             return Ok(());
         }
@@ -233,9 +268,9 @@ impl FuncCompiler<'_, '_> {
     }
 
     pub fn local_set(&mut self, i: u32, tee: bool) -> Result<(), CompileError> {
-        let disp = self.local(i)?;
-        let kind = self.local_kind[i as usize];
-        if let Some(r) = self.reg_locals.reg(i) {
+        let local = self.local(i)?;
+        let (disp, kind) = (local.disp, local.kind);
+        if let Some(r) = local.reg() {
             self.set_reg_local(r, kind == LocalKind::Float, tee);
             return Ok(());
         }
@@ -314,5 +349,198 @@ impl FuncCompiler<'_, '_> {
         if tee {
             self.stack.push(alias);
         }
+    }
+}
+
+/// What the pre-scan counts: each local's uses and the calls, weighted by the
+/// loops around them.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Uses {
+    /// Per local: twice the sum of its `local.get`, `local.set` and
+    /// `local.tee`, each weighing [`Uses::weight_at`] its loop depth, plus 1 when
+    /// some `local.set` or `local.tee` writes it.
+    counts: Vec<u64>,
+    /// Calls (direct, indirect, imported) and runtime calls (`memory.grow`, the
+    /// bulk memory and table operators but `table.size`), weighted the same way.
+    pub calls: u64,
+}
+
+impl Uses {
+    /// The weight of one use inside `depth` loops: 8 per level, up to four.
+    pub fn weight_at(depth: u32) -> u64 {
+        1 << (3 * depth.min(4))
+    }
+
+    /// Counts the uses of `n` locals in the operator bytes `code`.
+    ///
+    /// A byte-level scan, not `wasmparser`: it only needs the opcodes and the
+    /// immediates' lengths, and a second full decode of every body would cost
+    /// the compiler a fifth of its throughput. It knows the encodings of
+    /// WebAssembly 2.0 and simd128 (what the translator accepts); at any other
+    /// opcode it stops, and the counts so far choose the register locals (any
+    /// choice is correct, only slower). `tests.rs` checks it against
+    /// `wasmparser` on the spec suite's modules.
+    pub fn scan(code: &[u8], n: usize) -> Self {
+        let mut uses = Uses { counts: vec![0; n], calls: 0 };
+        let _ = uses.scan_ops(&mut Bytes { code, pos: 0 });
+        uses
+    }
+
+    /// Local `i`'s weighted uses.
+    pub fn weight(&self, i: usize) -> u64 {
+        self.counts[i] >> 1
+    }
+
+    /// Whether some `local.set` or `local.tee` writes local `i`.
+    pub fn written(&self, i: usize) -> bool {
+        self.counts[i] & 1 != 0
+    }
+
+    fn count(&mut self, local: u32, write: bool, depth: u32) {
+        if let Some(c) = self.counts.get_mut(local as usize) {
+            *c = (*c + (Self::weight_at(depth) << 1)) | u64::from(write);
+        }
+    }
+
+    /// `None` at the end of the bytes or at an opcode it does not know.
+    fn scan_ops(&mut self, b: &mut Bytes<'_>) -> Option<()> {
+        // Bit `k` of `loops`: the `k`th open block is a loop (blocks nested
+        // deeper than 64 count as not being loops).
+        let (mut loops, mut open) = (0u64, 0u32);
+        let mut depth = 0u32;
+        loop {
+            let w = Self::weight_at(depth);
+            match b.byte()? {
+                0x00 | 0x01 | 0x05 | 0x0f | 0x1a | 0x1b | 0x45..=0xc4 | 0xd1 => {}
+                0x02 | 0x04 => {
+                    b.block_type()?;
+                    loops &= !1u64.checked_shl(open).unwrap_or(0);
+                    open += 1;
+                }
+                0x03 => {
+                    b.block_type()?;
+                    if open < 64 {
+                        loops |= 1 << open;
+                        depth += 1;
+                    }
+                    open += 1;
+                }
+                0x0b => {
+                    open = open.saturating_sub(1);
+                    if open < 64 && loops & (1 << open) != 0 {
+                        depth -= 1;
+                        loops &= !(1 << open);
+                    }
+                }
+                0x0c | 0x0d | 0x23..=0x26 | 0x3f | 0x41 | 0x42 | 0xd0 | 0xd2 => b.leb()?,
+                0x0e => {
+                    for _ in 0..=b.u32()? {
+                        b.leb()?;
+                    }
+                }
+                0x10 | 0x40 => {
+                    b.leb()?;
+                    self.calls += w;
+                }
+                0x11 => {
+                    b.leb()?;
+                    b.leb()?;
+                    self.calls += w;
+                }
+                // `select t*`: one byte per value type in 2.0.
+                0x1c => {
+                    let n = b.u32()?;
+                    b.skip(n as usize)?
+                }
+                0x20 => self.count(b.u32()?, false, depth),
+                0x21 | 0x22 => self.count(b.u32()?, true, depth),
+                0x28..=0x3e => b.memarg()?,
+                0x43 => b.skip(4)?,
+                0x44 => b.skip(8)?,
+                0xfc => match b.u32()? {
+                    0..=7 => {}
+                    16 => b.leb()?,
+                    // memory.init, memory.copy, table.init, table.copy
+                    8 | 10 | 12 | 14 => {
+                        b.leb()?;
+                        b.leb()?;
+                        self.calls += w;
+                    }
+                    // data.drop, memory.fill, elem.drop, table.grow, table.fill
+                    9 | 11 | 13 | 15 | 17 => {
+                        b.leb()?;
+                        self.calls += w;
+                    }
+                    _ => return None,
+                },
+                0xfd => match b.u32()? {
+                    0..=11 | 92 | 93 => b.memarg()?,
+                    12 | 13 => b.skip(16)?,
+                    21..=34 => b.skip(1)?,
+                    84..=91 => {
+                        b.memarg()?;
+                        b.skip(1)?;
+                    }
+                    _ => {}
+                },
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// A cursor over operator bytes.
+struct Bytes<'b> {
+    code: &'b [u8],
+    pos: usize,
+}
+
+impl Bytes<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let b = *self.code.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    fn skip(&mut self, n: usize) -> Option<()> {
+        self.pos = self.pos.checked_add(n).filter(|&p| p <= self.code.len())?;
+        Some(())
+    }
+
+    /// Skips a LEB128 number of any width.
+    fn leb(&mut self) -> Option<()> {
+        while self.byte()? & 0x80 != 0 {}
+        Some(())
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        let mut v = 0u32;
+        for shift in (0..35).step_by(7) {
+            let b = self.byte()?;
+            v |= u32::from(b & 0x7f).checked_shl(shift).unwrap_or(0);
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    /// A block type: empty, a value type (one byte in 2.0; `ref null? ht` of
+    /// the function-references proposal takes a heap type after it) or a type
+    /// index (a signed LEB).
+    fn block_type(&mut self) -> Option<()> {
+        match self.byte()? {
+            0x63 | 0x64 => self.leb(),
+            b if b & 0x80 != 0 => self.leb(),
+            _ => Some(()),
+        }
+    }
+
+    /// A memory argument: alignment (bit 6: a memory index follows) and offset.
+    fn memarg(&mut self) -> Option<()> {
+        if self.u32()? & 0x40 != 0 {
+            self.leb()?;
+        }
+        self.leb()
     }
 }

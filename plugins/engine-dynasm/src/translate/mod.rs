@@ -8,7 +8,7 @@ mod branch;
 mod call;
 mod float;
 mod limits;
-mod locals;
+pub(crate) mod locals;
 mod memory;
 mod runtime;
 mod simd;
@@ -25,7 +25,7 @@ use wasmparser::{FunctionBody, Operator};
 
 pub(crate) use stack::Loc;
 
-use locals::RegLocals;
+use locals::{Local, RegLocals};
 use stack::ValueStack;
 
 /// The assembler a module is emitted into.
@@ -144,10 +144,8 @@ pub(crate) struct FuncCompiler<'a, 'm> {
     pub env: &'a ModuleEnv<'m>,
     pub sites: &'a mut Sites,
     pub stack: ValueStack,
-    /// `rbp` displacement of each local.
-    locals: Vec<i32>,
-    /// What register class each local is read into.
-    local_kind: Vec<LocalKind>,
+    /// Where each local lives.
+    locals: Vec<Local>,
     /// The locals that live in registers.
     reg_locals: RegLocals,
     pub controls: Vec<Control>,
@@ -174,24 +172,6 @@ pub(crate) struct FuncCompiler<'a, 'm> {
     needs_membase: bool,
     /// v128 constants emitted after the body (16-byte aligned), by label.
     pub consts: Vec<(DynamicLabel, u128)>,
-}
-
-/// What a local holds, by the register class it is read into.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum LocalKind {
-    Int,
-    Float,
-    V128,
-}
-
-impl LocalKind {
-    fn of(t: ValType) -> Self {
-        match t {
-            ValType::F32 | ValType::F64 => LocalKind::Float,
-            ValType::V128 => LocalKind::V128,
-            _ => LocalKind::Int,
-        }
-    }
 }
 
 /// Whether this engine carries a value of type `t`: v128 only when a simd plugin
@@ -280,10 +260,11 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             check_type(env, t, start_offset)?;
         }
         let area = area_units(ty);
-        let mut locals: Vec<i32> =
-            area_offsets(ty.params(), area).into_iter().map(|d| 16 + d).collect();
-        let mut local_kind: Vec<LocalKind> =
-            ty.params().iter().map(|&t| LocalKind::of(t)).collect();
+        let mut locals: Vec<Local> = area_offsets(ty.params(), area)
+            .into_iter()
+            .zip(ty.params())
+            .map(|(d, &t)| Local::new(16 + d, t))
+            .collect();
         let results = area_offsets(ty.results(), area)
             .into_iter()
             .zip(ty.results())
@@ -301,20 +282,20 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
                     return Err(CompileError::Limit("engine-dynasm: more than 2^20 locals"));
                 }
                 nbody += units(t) as usize;
-                locals.push(-8 - 8 * nbody as i32);
-                local_kind.push(LocalKind::of(t));
+                locals.push(Local::new(-8 - 8 * nbody as i32, t));
             }
         }
         // Below the locals: the value stack's canonical slots.
         let slot0 = -16 - 8 * nbody as i32;
-        let reg_locals = RegLocals::plan(body, &local_kind)?;
+        let mut code = body.get_binary_reader_for_operators()?;
+        let code = code.read_bytes(code.bytes_remaining())?;
+        let reg_locals = RegLocals::plan(code, &mut locals, ty.params().len());
         let mut c = FuncCompiler {
             ops,
             env,
             sites,
             stack: ValueStack::new(slot0, env.memory, reg_locals.gp_mask, reg_locals.xmm_mask),
             locals,
-            local_kind,
             reg_locals,
             controls: Vec::new(),
             reachable: true,
@@ -329,7 +310,7 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             consts: Vec::new(),
         };
         c.prologue(nbody);
-        c.load_reg_locals(ty.params().len());
+        c.load_reg_locals();
         if env.limits_on() {
             c.start_run(RunStart::Check)?;
         }
@@ -494,8 +475,8 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
         self.frame_patches.push(self.ops.offset().0);
     }
 
-    /// The `rbp` displacement of local `i`.
-    pub fn local(&self, i: u32) -> Result<i32, CompileError> {
+    /// Local `i`.
+    pub fn local(&self, i: u32) -> Result<Local, CompileError> {
         self.locals.get(i as usize).copied().ok_or(CompileError::Limit("no such local"))
     }
 
