@@ -33,16 +33,12 @@ impl FuncCompiler<'_, '_> {
 
     pub fn if_(&mut self, bt: BlockType) -> Result<(), CompileError> {
         let (params, results) = self.block_arity(bt)?;
-        let c = self.pop_read();
-        self.stack.free(c);
+        // The flags survive the flush (moves only).
+        let cc = self.pop_condition();
         self.flush();
         let label = self.ops.new_dynamic_label();
         let else_label = self.ops.new_dynamic_label();
-        dynasm!(self.ops
-            ; .arch x64
-            ; test Rd(c), Rd(c)
-            ; jz =>else_label
-        );
+        self.jcc(cc.negate(), else_label);
         let height = self.stack.len() - params;
         self.controls.push(Control {
             kind: Kind::If,
@@ -145,17 +141,16 @@ impl FuncCompiler<'_, '_> {
 
     pub fn br_if(&mut self, depth: u32) -> Result<(), CompileError> {
         let target = self.target(depth)?;
-        let c = self.pop_read();
-        self.stack.free(c);
+        // The flags survive the flush and the branch moves (moves only).
+        let cc = self.pop_condition();
         self.flush();
-        dynasm!(self.ops ; .arch x64 ; test Rd(c), Rd(c));
         if self.needs_moves(&target) {
             let skip = self.ops.new_dynamic_label();
-            dynasm!(self.ops ; .arch x64 ; jz =>skip);
+            self.jcc(cc.negate(), skip);
             self.branch_moves(&target);
             dynasm!(self.ops ; .arch x64 ; jmp =>target.label ; =>skip);
         } else {
-            dynasm!(self.ops ; .arch x64 ; jnz =>target.label);
+            self.jcc(cc, target.label);
         }
         Ok(())
     }

@@ -30,7 +30,7 @@ use vm_core::runtime::{CompileError, TrapCode};
 use wasmparser::Operator;
 
 use super::reg::XSCRATCH;
-use super::{FuncCompiler, Loc};
+use super::{Cc, FuncCompiler, Loc};
 
 /// A two-operand SSE operation (single- or double-precision form chosen by the
 /// caller's width).
@@ -288,26 +288,35 @@ impl FuncCompiler<'_, '_> {
             FCmp::Lt | FCmp::Le => self.sse(Sse::Ucomi, d, b, a),
             _ => self.sse(Sse::Ucomi, d, a, b),
         }
-        match cmp {
-            FCmp::Eq => dynasm!(self.ops
-                ; .arch x64
-                ; sete Rb(r)
-                ; setnp r11b
-                ; and Rb(r), r11b
-            ),
-            FCmp::Ne => dynasm!(self.ops
-                ; .arch x64
-                ; setne Rb(r)
-                ; setp r11b
-                ; or Rb(r), r11b
-            ),
-            FCmp::Lt | FCmp::Gt => dynasm!(self.ops ; .arch x64 ; seta Rb(r)),
-            FCmp::Le | FCmp::Ge => dynasm!(self.ops ; .arch x64 ; setae Rb(r)),
-        }
-        dynasm!(self.ops ; .arch x64 ; movzx Rd(r), Rb(r));
         self.stack.free_xmm(a);
         self.stack.free_xmm(b);
-        self.stack.push(Loc::Reg(r));
+        // An ordered comparison is one condition (unordered sets CF: false), so
+        // a `br_if` or `if` after it can branch on the flags.
+        let fuse = self.next_op().branches();
+        match cmp {
+            FCmp::Lt | FCmp::Gt => self.flag_result(Cc::A, r, fuse),
+            FCmp::Le | FCmp::Ge => self.flag_result(Cc::Ae, r, fuse),
+            FCmp::Eq => {
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; sete Rb(r)
+                    ; setnp r11b
+                    ; and Rb(r), r11b
+                    ; movzx Rd(r), Rb(r)
+                );
+                self.stack.push(Loc::Reg(r));
+            }
+            FCmp::Ne => {
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; setne Rb(r)
+                    ; setp r11b
+                    ; or Rb(r), r11b
+                    ; movzx Rd(r), Rb(r)
+                );
+                self.stack.push(Loc::Reg(r));
+            }
+        }
     }
 
     /// `cvtsi2ss`/`cvtsi2sd` of the 64-bit register `r` into `x`.

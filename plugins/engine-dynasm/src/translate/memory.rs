@@ -102,12 +102,12 @@ impl FuncCompiler<'_, '_> {
         Ok(true)
     }
 
-    /// Turns address register `a` (an i32 popped with
-    /// [`pop_address`](FuncCompiler::pop_address), so zero-extended) into the host
-    /// address of the access's first byte minus nothing: on return `a` holds
-    /// `base + zext(addr)` and the returned displacement is the static offset when it
-    /// fits an instruction's displacement (else it is added to `a`). `true` in the
-    /// second position when the access must be recorded as a guard-page trap site.
+    /// Checks the access at address register `a` (an i32 popped with
+    /// [`pop_address`](FuncCompiler::pop_address), so zero-extended) and returns
+    /// the displacement of its operand `[r14 + a + disp]` (memory 0's base plus
+    /// the address): the static offset when it fits an instruction's
+    /// displacement, else 0 with the offset added to `a`. `true` in the second
+    /// position when the access must be recorded as a guard-page trap site.
     pub(super) fn address(
         &mut self,
         a: u8,
@@ -142,7 +142,6 @@ impl FuncCompiler<'_, '_> {
             );
             self.stack.free(t);
         }
-        dynasm!(self.ops ; .arch x64 ; add Rq(a), r14);
         let disp = match i32::try_from(offset) {
             Ok(d) => d,
             Err(_) => {
@@ -164,15 +163,18 @@ impl FuncCompiler<'_, '_> {
             self.trap_here(TrapCode::MemoryOutOfBounds);
         }
         match kind {
-            Load::I32 => dynasm!(self.ops ; .arch x64 ; mov Rd(a), [Rq(a) + d]),
-            Load::I64 => dynasm!(self.ops ; .arch x64 ; mov Rq(a), [Rq(a) + d]),
-            Load::S8x32 => dynasm!(self.ops ; .arch x64 ; movsx Rd(a), BYTE [Rq(a) + d]),
-            Load::U8x32 => dynasm!(self.ops ; .arch x64 ; movzx Rd(a), BYTE [Rq(a) + d]),
-            Load::S16x32 => dynasm!(self.ops ; .arch x64 ; movsx Rd(a), WORD [Rq(a) + d]),
-            Load::U16x32 => dynasm!(self.ops ; .arch x64 ; movzx Rd(a), WORD [Rq(a) + d]),
-            Load::S8x64 => dynasm!(self.ops ; .arch x64 ; movsx Rq(a), BYTE [Rq(a) + d]),
-            Load::S16x64 => dynasm!(self.ops ; .arch x64 ; movsx Rq(a), WORD [Rq(a) + d]),
-            Load::S32x64 => dynasm!(self.ops ; .arch x64 ; movsxd Rq(a), DWORD [Rq(a) + d]),
+            Load::I32 => dynasm!(self.ops ; .arch x64 ; mov Rd(a), [r14 + Rq(a) + d]),
+            Load::I64 => dynasm!(self.ops ; .arch x64 ; mov Rq(a), [r14 + Rq(a) + d]),
+            Load::S8x32 => dynasm!(self.ops ; .arch x64 ; movsx Rd(a), BYTE [r14 + Rq(a) + d]),
+            Load::U8x32 => dynasm!(self.ops ; .arch x64 ; movzx Rd(a), BYTE [r14 + Rq(a) + d]),
+            Load::S16x32 => dynasm!(self.ops ; .arch x64 ; movsx Rd(a), WORD [r14 + Rq(a) + d]),
+            Load::U16x32 => dynasm!(self.ops ; .arch x64 ; movzx Rd(a), WORD [r14 + Rq(a) + d]),
+            Load::S8x64 => dynasm!(self.ops ; .arch x64 ; movsx Rq(a), BYTE [r14 + Rq(a) + d]),
+            Load::S16x64 => dynasm!(self.ops ; .arch x64 ; movsx Rq(a), WORD [r14 + Rq(a) + d]),
+            Load::S32x64 => dynasm!(self.ops ; .arch x64 ; movsxd Rq(a), DWORD [r14 + Rq(a) + d]),
+        }
+        if !matches!(kind, Load::I64 | Load::S8x64 | Load::S16x64 | Load::S32x64) {
+            self.wrote32(a);
         }
         self.stack.push(Loc::Reg(a));
         Ok(())
@@ -186,10 +188,10 @@ impl FuncCompiler<'_, '_> {
             self.trap_here(TrapCode::MemoryOutOfBounds);
         }
         match kind {
-            Store::B1 => dynasm!(self.ops ; .arch x64 ; mov [Rq(a) + d], Rb(v)),
-            Store::B2 => dynasm!(self.ops ; .arch x64 ; mov [Rq(a) + d], Rw(v)),
-            Store::B4 => dynasm!(self.ops ; .arch x64 ; mov [Rq(a) + d], Rd(v)),
-            Store::B8 => dynasm!(self.ops ; .arch x64 ; mov [Rq(a) + d], Rq(v)),
+            Store::B1 => dynasm!(self.ops ; .arch x64 ; mov [r14 + Rq(a) + d], Rb(v)),
+            Store::B2 => dynasm!(self.ops ; .arch x64 ; mov [r14 + Rq(a) + d], Rw(v)),
+            Store::B4 => dynasm!(self.ops ; .arch x64 ; mov [r14 + Rq(a) + d], Rd(v)),
+            Store::B8 => dynasm!(self.ops ; .arch x64 ; mov [r14 + Rq(a) + d], Rq(v)),
         }
         self.stack.free(v);
         self.stack.free(a);
@@ -205,9 +207,9 @@ impl FuncCompiler<'_, '_> {
             self.trap_here(TrapCode::MemoryOutOfBounds);
         }
         if f64 {
-            dynasm!(self.ops ; .arch x64 ; movsd Rx(x), [Rq(a) + d]);
+            dynasm!(self.ops ; .arch x64 ; movsd Rx(x), [r14 + Rq(a) + d]);
         } else {
-            dynasm!(self.ops ; .arch x64 ; movss Rx(x), [Rq(a) + d]);
+            dynasm!(self.ops ; .arch x64 ; movss Rx(x), [r14 + Rq(a) + d]);
         }
         self.stack.free(a);
         self.stack.push(Loc::Xmm(x));
@@ -223,9 +225,9 @@ impl FuncCompiler<'_, '_> {
             self.trap_here(TrapCode::MemoryOutOfBounds);
         }
         if f64 {
-            dynasm!(self.ops ; .arch x64 ; movsd [Rq(a) + d], Rx(v));
+            dynasm!(self.ops ; .arch x64 ; movsd [r14 + Rq(a) + d], Rx(v));
         } else {
-            dynasm!(self.ops ; .arch x64 ; movss [Rq(a) + d], Rx(v));
+            dynasm!(self.ops ; .arch x64 ; movss [r14 + Rq(a) + d], Rx(v));
         }
         self.stack.free_xmm(v);
         self.stack.free(a);

@@ -23,9 +23,10 @@ use vm_core::runtime::operators::{OperatorSink, Wasm2Operators};
 use vm_core::runtime::{CompileError, FuncType, ModuleInfo, TrapCode, ValType};
 use wasmparser::{FunctionBody, Operator};
 
+pub(crate) use binary::Cc;
 pub(crate) use stack::Loc;
 
-use locals::{Local, RegLocals};
+use locals::{Local, LocalKind, RegLocals};
 use stack::ValueStack;
 
 /// The assembler a module is emitted into.
@@ -93,6 +94,23 @@ pub(crate) struct Sites {
     /// Code ranges to overwrite with `nop`s: the loads of memory 0's base in
     /// functions that need none (see `FuncCompiler::load_membase`).
     pub nops: Vec<std::ops::Range<usize>>,
+}
+
+/// The operator after the current one, as [`FuncCompiler::next_op`] sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NextOp {
+    /// `local.set` or `local.tee` of an integer local, with its register if it
+    /// has one.
+    Set(Option<u8>),
+    /// Any other operator, by its first byte.
+    Other(u8),
+}
+
+impl NextOp {
+    /// `br_if` or `if`: a branch on the value the current operator produces.
+    pub fn branches(self) -> bool {
+        matches!(self, NextOp::Other(0x0d | 0x04))
+    }
 }
 
 /// What kind of construct a control frame is.
@@ -172,6 +190,14 @@ pub(crate) struct FuncCompiler<'a, 'm> {
     needs_membase: bool,
     /// v128 constants emitted after the body (16-byte aligned), by label.
     pub consts: Vec<(DynamicLabel, u128)>,
+    /// A comparison whose result is still only in the flags, for the `br_if` or
+    /// `if` that follows it (see `FuncCompiler::next_op`): the condition under
+    /// which the value is 1. Its stack entry holds a register of no value.
+    pub pending: Option<Cc>,
+    /// A register the last instruction emitted wrote with a 32-bit operation
+    /// (so its upper half is zero), and the code offset just past it: an address
+    /// in it needs no zero-extension.
+    pub zext: (u8, usize),
 }
 
 /// Whether this engine carries a value of type `t`: v128 only when a simd plugin
@@ -308,6 +334,8 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             membase_loads: Vec::new(),
             needs_membase: false,
             consts: Vec::new(),
+            pending: None,
+            zext: (u8::MAX, 0),
         };
         c.prologue(nbody);
         c.load_reg_locals();
@@ -561,6 +589,33 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
         );
     }
 
+    /// The operator after the current one, when the current one is encoded in
+    /// one byte (every operator that asks): `local.set`/`local.tee` with the
+    /// general-purpose register of the local it writes, if it has one, or the
+    /// opcode of any other. The body was validated, so the next operator starts
+    /// at the next byte.
+    pub fn next_op(&self) -> NextOp {
+        let bytes = &self.env.module.bytes;
+        let at = self.offset as usize + 1;
+        match bytes.get(at) {
+            Some(&op @ (0x21 | 0x22)) => {
+                let mut index = 0u32;
+                for (k, &b) in bytes.iter().skip(at + 1).take(5).enumerate() {
+                    index |= u32::from(b & 0x7f) << (7 * k);
+                    if b & 0x80 == 0 {
+                        break;
+                    }
+                }
+                match self.locals.get(index as usize) {
+                    Some(l) if l.kind == LocalKind::Int => NextOp::Set(l.reg()),
+                    _ => NextOp::Other(op),
+                }
+            }
+            Some(&op) => NextOp::Other(op),
+            None => NextOp::Other(0),
+        }
+    }
+
     /// "engine-dynasm does not lower <op> yet", as an unsupported-operator error.
     fn not_yet(&self, name: &'static str) -> CompileError {
         CompileError::unsupported(name, "not yet lowered by engine-dynasm", self.offset)
@@ -585,6 +640,10 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
                 _ => return Ok(()),
             }
         }
+        debug_assert!(
+            self.pending.is_none() || matches!(op, O::BrIf { .. } | O::If { .. }),
+            "a comparison left in the flags for {op:?}"
+        );
         let at = self.ops.offset().0 as u32;
         self.sites.srclocs.push((at, self.offset as u32));
         if live {

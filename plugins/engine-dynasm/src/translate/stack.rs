@@ -422,6 +422,12 @@ impl FuncCompiler<'_, '_> {
         }
     }
 
+    /// Records that the instruction just emitted wrote `r` with a 32-bit
+    /// operation (see [`FuncCompiler::zext`]).
+    pub fn wrote32(&mut self, r: u8) {
+        self.zext = (r, self.ops.offset().0);
+    }
+
     /// Pops the top entry into a register the caller only reads and then frees:
     /// the register of a register local stays in place (freeing it does
     /// nothing).
@@ -458,7 +464,9 @@ impl FuncCompiler<'_, '_> {
                 r
             }
             Loc::Reg(r) => {
-                dynasm!(self.ops ; .arch x64 ; mov Rd(r), Rd(r));
+                if self.zext != (r, self.ops.offset().0) {
+                    dynasm!(self.ops ; .arch x64 ; mov Rd(r), Rd(r));
+                }
                 r
             }
             Loc::Stack => {
