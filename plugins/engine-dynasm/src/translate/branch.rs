@@ -5,7 +5,8 @@
 //! parameters) therefore always sit in the slots `height..height + arity` of its
 //! frame, on every path: a branch only copies the values it carries from the top
 //! of the stack down to those slots when values lie between, and no join needs
-//! reconciling moves.
+//! reconciling moves. A `br_if` or `if` right after a comparison branches on the
+//! comparison's flags (see `FuncCompiler::pending`).
 
 use dynasm::dynasm;
 use dynasmrt::{DynasmApi, DynasmLabelApi};

@@ -1,8 +1,9 @@
 //! Loads and stores on memory 0 (integers through general-purpose registers, f32
 //! and f64 straight into and out of xmm registers), and `memory.size`.
 //!
-//! Memory 0's base is in `r14` (see `FuncCompiler::load_membase`); its byte
-//! length is read through `vmctx->memory0` (a `VMMemoryDefinition`). Without
+//! Memory 0's base is in `r14` (see `FuncCompiler::load_membase`), so an access's
+//! operand is `[r14 + index + offset]`, the index the zero-extended address; its
+//! byte length is read through `vmctx->memory0` (a `VMMemoryDefinition`). Without
 //! guard pages every access checks `zext(addr) + offset + size <= length` and
 //! jumps to an out-of-line trap stub.
 //! With the `virt` plugin's guard pages, an access whose static offset is at most

@@ -16,6 +16,11 @@
 //! it, as [`FuncCompiler::pop_reg`] does the other way. Constants are raw bits of
 //! either class. An f32 occupies the low 32 bits of its register or slot; like an
 //! i32's, the upper bits are unspecified and never read.
+//!
+//! The registers of register locals (see `super::locals`) are never allocated;
+//! an entry in one of them is an alias of the local, which the stack does not
+//! own: [`FuncCompiler::pop_reg`] copies it, [`FuncCompiler::pop_read`] lends it,
+//! and freeing it does nothing.
 
 use dynasm::dynasm;
 use dynasmrt::DynasmApi;
