@@ -17,7 +17,7 @@ use crate::isolate::{Died, Worker};
 use crate::observe::{Observation, Outcome, Plan, Value};
 
 /// The proposals beyond 2.0 the oracle is built with.
-pub const FEATURES: Features = Features { simd: true, gc: false };
+pub const FEATURES: Features = Features::SIMD;
 
 /// Why the oracle could not judge a module, and the detail; the input is skipped,
 /// not a finding.

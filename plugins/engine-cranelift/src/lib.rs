@@ -61,7 +61,9 @@ use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use vm_core::plugin::PluginStats;
 use vm_core::runtime::native::{self, CallState, CodeMap, NativeEngine, TrapKind, TrapSite};
-use vm_core::runtime::{CompileError, ExecLimits, ModuleInfo, Store, Trap, TrapCode, Val};
+use vm_core::runtime::{
+    CompileError, ExecLimits, Features, ModuleInfo, Store, Trap, TrapCode, Val,
+};
 use vm_core::slot::{Engine, EventKind, Simd, SimdLevel, Virt};
 use vm_core::{Composition, Plugin, PluginError};
 use wasmparser::{BinaryReader, FunctionBody};
@@ -531,6 +533,7 @@ impl Cranelift {
 
 impl Engine for Cranelift {
     const NATIVE_CODE: bool = true;
+    const PROPOSALS: Features = Features::SIMD.union(Features::EXTENDED_CONST);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process (math helpers at their host

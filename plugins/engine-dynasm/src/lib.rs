@@ -282,7 +282,7 @@ use dynasmrt::{DynasmApi, DynasmLabelApi};
 use vm_core::plugin::PluginStats;
 use vm_core::runtime::native::runtime_fns;
 use vm_core::runtime::native::{self, CallState, CodeMap, NativeEngine, TrapKind, TrapSite};
-use vm_core::runtime::{CompileError, ExecLimits, ModuleInfo, Store, Trap, Val};
+use vm_core::runtime::{CompileError, ExecLimits, Features, ModuleInfo, Store, Trap, Val};
 use vm_core::slot::{Engine, EventKind, Simd, SimdLevel, Virt};
 use vm_core::{Composition, Plugin, PluginError};
 use wasmparser::{BinaryReader, FunctionBody};
@@ -566,6 +566,7 @@ impl Dynasm {
 
 impl Engine for Dynasm {
     const NATIVE_CODE: bool = true;
+    const PROPOSALS: Features = Features::SIMD.union(Features::EXTENDED_CONST);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process without guard pages and without

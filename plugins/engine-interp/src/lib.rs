@@ -52,7 +52,7 @@ mod testing;
 use std::time::{Duration, Instant};
 
 use vm_core::plugin::PluginStats;
-use vm_core::runtime::{CompileError, ExecLimits, ModuleInfo, Store, Trap, Val};
+use vm_core::runtime::{CompileError, ExecLimits, Features, ModuleInfo, Store, Trap, Val};
 use vm_core::slot::{Engine, Virt};
 use vm_core::{Composition, Plugin, PluginError};
 use wasmparser::{BinaryReader, FunctionBody};
@@ -139,6 +139,7 @@ impl Plugin for Interp {
 
 impl Engine for Interp {
     const NATIVE_CODE: bool = false;
+    const PROPOSALS: Features = Features::SIMD.union(Features::EXTENDED_CONST);
     type Code = ModuleCode;
 
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {
