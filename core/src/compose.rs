@@ -361,6 +361,24 @@ impl<C: Composition, S> Vm<C, S> {
     }
 }
 
+/// The proposals beyond WebAssembly 2.0 composition `C` accepts: those its engine
+/// compiles ([`Engine::PROPOSALS`](crate::slot::Engine::PROPOSALS)) and its `virt`
+/// plugin runs ([`Virt::PROPOSALS`](crate::slot::Virt::PROPOSALS)), without simd128
+/// and relaxed SIMD when no `simd` plugin is composed and without GC when no `gc`
+/// plugin is.
+pub const fn features_of<C: Composition>() -> crate::runtime::Features {
+    use crate::runtime::Features;
+    use crate::slot::{Collector, Engine, Simd, Virt};
+    let mut f = <C::Engine as Engine>::PROPOSALS.intersection(<C::Virt as Virt>::PROPOSALS);
+    if !<C::Simd as Simd>::PRESENT {
+        f = f.difference(Features::SIMD.union(Features::RELAXED_SIMD));
+    }
+    if !<C::Gc as Collector>::PRESENT {
+        f = f.difference(Features::GC);
+    }
+    f
+}
+
 /// The plugin ids of `C` in init order.
 pub fn init_order_ids<C: Composition>() -> Vec<&'static str> {
     C::INIT_ORDER.iter().map(|&i| C::PLUGINS[i].id).collect()

@@ -34,7 +34,7 @@ use crate::runtime::{
     Error, ExecLimits, Extern, Features, FuncKind, Instance, InstantiationError, InterruptHandle,
     InvokeError, LimitError, Linker, Module, ModuleInfo, Val,
 };
-use crate::slot::{Collector, Engine, Event, EventKind, Simd, Virt};
+use crate::slot::{Engine, Event, EventKind, Virt};
 
 impl<C: Composition, S> Vm<C, S> {
     /// The proposals this composition accepts beyond WebAssembly 2.0.
@@ -42,7 +42,7 @@ impl<C: Composition, S> Vm<C, S> {
     where
         S: Started,
     {
-        Features { simd: <C::Simd as Simd>::PRESENT, gc: <C::Gc as Collector>::PRESENT }
+        crate::compose::features_of::<C>()
     }
 
     /// Decodes, validates and compiles a module from binary or `.wat` text.

@@ -16,7 +16,6 @@ use std::sync::OnceLock;
 
 use vm::Composition;
 use vm::runtime::Features;
-use vm::slot::{Collector, Simd};
 
 use crate::decode::{self, DecodeOutcome};
 use crate::observe::{self, EngineFailure, Observation, Plan};
@@ -46,10 +45,7 @@ impl Entry {
     pub const fn of<C: Composition>(id: &'static str) -> Entry {
         Entry {
             id,
-            features: Features {
-                simd: <C::Simd as Simd>::PRESENT,
-                gc: <C::Gc as Collector>::PRESENT,
-            },
+            features: vm::compose::features_of::<C>(),
             decode: decode::check::<C>,
             observe: observe::observe::<C>,
             observe_with: observe::observe_with::<C>,

@@ -23,19 +23,31 @@ pub const TERMINATION_FUEL: u32 = 1_000;
 /// Whether a composition (or the oracle) that accepts `have` can run a module
 /// that uses `want`.
 fn covers(have: Features, want: Features) -> bool {
-    (have.simd || !want.simd) && (have.gc || !want.gc)
+    have.contains(want)
 }
+
+/// The proposals the generator may use, each when some composition accepts it.
+const FUZZED: &[(Features, &str)] = &[
+    (Features::SIMD, "simd"),
+    (Features::GC, "gc"),
+    (Features::EXTENDED_CONST, "extended-const"),
+    (Features::RELAXED_SIMD, "relaxed-simd"),
+];
 
 /// The proposals beyond 2.0 to use for this input: each one that some composition
 /// supports, at the input's choice. (Every composition of the build counts, ready
 /// here or not, so an input makes the same module on every machine.)
 fn choose_features(u: &mut Unstructured<'_>) -> Features {
-    let any_simd = COMPOSITIONS.iter().any(|e| e.features.simd);
-    let any_gc = COMPOSITIONS.iter().any(|e| e.features.gc);
-    Features {
-        simd: any_simd && u.arbitrary().unwrap_or(false),
-        gc: any_gc && u.arbitrary().unwrap_or(false),
+    let mut chosen = Features::NONE;
+    for &(f, _) in FUZZED {
+        if COMPOSITIONS.iter().any(|e| e.features.contains(f)) && u.arbitrary().unwrap_or(false) {
+            chosen = chosen | f;
+        }
     }
+    if !chosen.contains(Features::SIMD) {
+        chosen = chosen.difference(Features::RELAXED_SIMD);
+    }
+    chosen
 }
 
 /// wasm-smith's configuration: a swarm of the input's choosing, then held to the
@@ -45,10 +57,12 @@ pub fn module_config(
     features: Features,
 ) -> arbitrary::Result<wasm_smith::Config> {
     let mut c: wasm_smith::Config = u.arbitrary()?;
-    c.simd_enabled = features.simd;
-    c.relaxed_simd_enabled = false;
-    c.gc_enabled = features.gc;
-    if features.gc {
+    c.simd_enabled = features.contains(Features::SIMD);
+    // Relaxed SIMD: the oracle does not run it (its choices differ from vm-core's), so
+    // such modules are compared between our engines.
+    c.relaxed_simd_enabled = features.contains(Features::SIMD.union(Features::RELAXED_SIMD));
+    c.gc_enabled = features.contains(Features::GC);
+    if c.gc_enabled {
         c.reference_types_enabled = true;
     }
     c.threads_enabled = false;
@@ -57,7 +71,7 @@ pub fn module_config(
     c.memory64_enabled = false;
     c.tail_call_enabled = false;
     c.wide_arithmetic_enabled = false;
-    c.extended_const_enabled = false;
+    c.extended_const_enabled = features.contains(Features::EXTENDED_CONST);
     c.custom_page_sizes_enabled = false;
     c.custom_descriptors_enabled = false;
     c.compact_imports_enabled = false;
@@ -104,7 +118,11 @@ pub fn run(data: &[u8], stats: &mut Stats) -> Result<(), Finding> {
         stats.bump("skipped: input too short for the generator");
         return Ok(());
     };
-    stats.bump(if features.simd { "inputs with simd" } else { "inputs without simd" });
+    stats.bump(if features.contains(Features::SIMD) {
+        "inputs with simd"
+    } else {
+        "inputs without simd"
+    });
     run_module(features, module, &plan, stats)
 }
 

@@ -33,10 +33,8 @@ pub fn run(data: &[u8], stats: &mut Stats) -> Result<(), Finding> {
     settings
         .merge_flag(&format!("engine.fuel={fuel}"))
         .map_err(|e| Finding::new(format!("setting the budget: {e}"), None))?;
-    let mut engines = compositions::usable()
-        .iter()
-        .copied()
-        .filter(|e| (e.features.simd || !features.simd) && (e.features.gc || !features.gc));
+    let mut engines =
+        compositions::usable().iter().copied().filter(|e| e.features.contains(features));
     let Some(first) = engines.next() else {
         return Ok(());
     };

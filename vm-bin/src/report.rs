@@ -60,6 +60,7 @@ pub fn plugins(as_json: bool) -> String {
 /// `vm info`: the composition of this binary.
 pub fn info<C: Composition>(opts: &Options, as_json: bool) -> String {
     let order = vm_core::compose::init_order_ids::<C>();
+    let proposals: Vec<&str> = vm_core::compose::features_of::<C>().names().collect();
     if as_json {
         let v = json!({
             "name": opts.name,
@@ -67,6 +68,7 @@ pub fn info<C: Composition>(opts: &Options, as_json: bool) -> String {
             "features": opts.features,
             "plugins": C::PLUGINS.iter().map(|m| meta_json(m)).collect::<Vec<_>>(),
             "init_order": order,
+            "proposals": proposals,
         });
         return serde_json::to_string_pretty(&v).unwrap_or_default();
     }
@@ -90,6 +92,11 @@ pub fn info<C: Composition>(opts: &Options, as_json: bool) -> String {
         };
         out += &format!("  {:<9} {}\n", slot.name(), text);
     }
+    out += &format!(
+        "\nwasm: 2.0{}{}\n",
+        if proposals.is_empty() { "" } else { " + " },
+        proposals.join(", ")
+    );
     out += &format!("\ninit order: {}\n(stop and cleanup run in reverse)\n", order.join(" -> "));
     out
 }

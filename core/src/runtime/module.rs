@@ -14,25 +14,114 @@ use super::error::DecodeError;
 use super::types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
 use super::{Val, ValType};
 
-/// Proposals beyond WebAssembly 2.0 the runtime can be asked to accept.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Features {
-    /// simd128 (needs a `simd` plugin).
-    pub simd: bool,
-    /// GC and function references (needs a `gc` plugin).
-    pub gc: bool,
-}
+/// A set of proposals beyond WebAssembly 2.0 (simd128 counts as one: it needs a
+/// `simd` plugin). What a composition accepts is decided by its plugins, see
+/// [`crate::compose::features_of`]; a module that uses a proposal outside the set is
+/// rejected with "unsupported: <proposal>".
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Features(u32);
 
 impl Features {
+    /// WebAssembly 2.0 without simd128.
+    pub const NONE: Features = Features(0);
+    /// simd128 (needs a `simd` plugin).
+    pub const SIMD: Features = Features(1 << 0);
+    /// Relaxed SIMD (needs a `simd` plugin).
+    pub const RELAXED_SIMD: Features = Features(1 << 1);
+    /// Extended constant expressions (`i32.add` and friends in initializers).
+    pub const EXTENDED_CONST: Features = Features(1 << 2);
+    /// Tail calls (`return_call`, `return_call_indirect`, `return_call_ref`).
+    pub const TAIL_CALL: Features = Features(1 << 3);
+    /// Exception handling (`tag`, `throw`, `throw_ref`, `try_table`, `exnref`).
+    pub const EXCEPTIONS: Features = Features(1 << 4);
+    /// Typed function references (`call_ref`, `(ref null? $t)`, `br_on_null`, ...).
+    pub const FUNCTION_REFERENCES: Features = Features(1 << 5);
+    /// 64-bit memories and tables.
+    pub const MEMORY64: Features = Features(1 << 6);
+    /// More than one memory per module.
+    pub const MULTI_MEMORY: Features = Features(1 << 7);
+    /// Garbage collection (needs a `gc` plugin; implies function references).
+    pub const GC: Features = Features(1 << 8);
+    /// Every proposal above.
+    pub const ALL: Features = Features((1 << 9) - 1);
+
+    /// Each proposal with the name "unsupported" errors and `vm info` use.
+    pub const NAMES: &[(Features, &str)] = &[
+        (Features::SIMD, "simd"),
+        (Features::RELAXED_SIMD, "relaxed-simd"),
+        (Features::EXTENDED_CONST, "extended-const"),
+        (Features::TAIL_CALL, "tail-call"),
+        (Features::EXCEPTIONS, "exceptions"),
+        (Features::FUNCTION_REFERENCES, "function-references"),
+        (Features::MEMORY64, "memory64"),
+        (Features::MULTI_MEMORY, "multi-memory"),
+        (Features::GC, "gc"),
+    ];
+
+    /// Both sets.
+    #[must_use]
+    pub const fn union(self, other: Features) -> Features {
+        Features(self.0 | other.0)
+    }
+
+    /// What both sets have.
+    #[must_use]
+    pub const fn intersection(self, other: Features) -> Features {
+        Features(self.0 & other.0)
+    }
+
+    /// `self` without `other`.
+    #[must_use]
+    pub const fn difference(self, other: Features) -> Features {
+        Features(self.0 & !other.0)
+    }
+
+    /// Whether every proposal of `other` is in `self`.
+    pub const fn contains(self, other: Features) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether the set is empty.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The names of the proposals in the set, in [`Features::NAMES`] order.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        Self::NAMES.iter().filter(move |(f, _)| self.contains(*f)).map(|&(_, n)| n)
+    }
+
     fn wasmparser(self) -> WasmFeatures {
         let mut f = WasmFeatures::WASM2.difference(WasmFeatures::SIMD);
-        if self.simd {
-            f |= WasmFeatures::SIMD;
-        }
-        if self.gc {
-            f |= WasmFeatures::GC | WasmFeatures::FUNCTION_REFERENCES;
+        for &(ours, theirs) in &[
+            (Features::SIMD, WasmFeatures::SIMD),
+            (Features::RELAXED_SIMD, WasmFeatures::RELAXED_SIMD),
+            (Features::EXTENDED_CONST, WasmFeatures::EXTENDED_CONST),
+            (Features::TAIL_CALL, WasmFeatures::TAIL_CALL),
+            (Features::EXCEPTIONS, WasmFeatures::EXCEPTIONS),
+            (Features::FUNCTION_REFERENCES, WasmFeatures::FUNCTION_REFERENCES),
+            (Features::MEMORY64, WasmFeatures::MEMORY64),
+            (Features::MULTI_MEMORY, WasmFeatures::MULTI_MEMORY),
+            (Features::GC, WasmFeatures::GC.union(WasmFeatures::FUNCTION_REFERENCES)),
+        ] {
+            if self.contains(ours) {
+                f |= theirs;
+            }
         }
         f
+    }
+}
+
+impl std::ops::BitOr for Features {
+    type Output = Features;
+    fn bitor(self, rhs: Features) -> Features {
+        self.union(rhs)
+    }
+}
+
+impl std::fmt::Debug for Features {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.names()).finish()
     }
 }
 

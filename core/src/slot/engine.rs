@@ -3,7 +3,7 @@
 use crate::compose::Composition;
 use crate::plugin::Plugin;
 use crate::runtime::native::CodeMap;
-use crate::runtime::{CompileError, ExecLimits, ModuleInfo, Store, Trap, Val};
+use crate::runtime::{CompileError, ExecLimits, Features, ModuleInfo, Store, Trap, Val};
 
 /// How function bodies execute: an interpreter or a JIT.
 ///
@@ -19,6 +19,13 @@ use crate::runtime::{CompileError, ExecLimits, ModuleInfo, Store, Trap, Val};
 pub trait Engine: Plugin {
     /// Whether this engine generates native machine code.
     const NATIVE_CODE: bool;
+
+    /// The proposals beyond WebAssembly 2.0 this engine compiles and runs. The
+    /// composition accepts those its `virt` plugin allows too
+    /// ([`crate::slot::Virt::PROPOSALS`]); [`Features::SIMD`] and
+    /// [`Features::RELAXED_SIMD`] also need a `simd` plugin, [`Features::GC`] a `gc`
+    /// plugin (see [`crate::compose::features_of`]).
+    const PROPOSALS: Features;
 
     /// A module's compiled code.
     type Code: Send + Sync + 'static;

@@ -5,7 +5,8 @@ use crate::plugin::Plugin;
 use crate::runtime::guest_data::GuestChunk;
 use crate::runtime::native::{CallState, CodeMap, Entry, GuestStack, Libcall};
 use crate::runtime::{
-    CompileError, Instance, InstantiationError, LinearMemory, MemoryError, MemoryType, Store, Trap,
+    CompileError, Features, Instance, InstantiationError, LinearMemory, MemoryError, MemoryType,
+    Store, Trap,
 };
 
 /// Where guest code runs and how linear memory is isolated.
@@ -75,6 +76,11 @@ pub trait Virt: Plugin {
     /// [`Virt::guest_stack`] and [`Virt::link_libcalls`] do real work. Engines that
     /// generate machine code fail to build for a composition where it is `false`.
     const NATIVE_CODE: bool = false;
+
+    /// The proposals beyond WebAssembly 2.0 this plugin can run guests of (a sandbox
+    /// that cannot map 64-bit memories would leave out [`Features::MEMORY64`]); the
+    /// composition accepts those its engine compiles too. The default: all.
+    const PROPOSALS: Features = Features::ALL;
 
     /// Whether a call from generated code to the host costs about what a direct
     /// call costs. `false` for a plugin where each is an exit from a micro-VM:

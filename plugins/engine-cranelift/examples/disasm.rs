@@ -18,7 +18,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("avx2") => Some(SimdLevel::Avx2),
         Some(other) => return Err(format!("unknown level {other}: scalar, sse4.1 or avx2").into()),
     };
-    let info = ModuleInfo::decode(&bytes, Features { simd: level.is_some(), gc: false })?;
+    let info =
+        ModuleInfo::decode(&bytes, if level.is_some() { Features::SIMD } else { Features::NONE })?;
     let config = vm_engine_cranelift::CraneliftConfig::default();
     for index in info.num_imported_funcs..info.funcs.len() as u32 {
         if only.is_some_and(|o| o != index) {

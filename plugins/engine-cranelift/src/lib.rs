@@ -19,8 +19,8 @@
 //!   `Virt::NATIVE_CODE` (a build with another one fails to compile).
 //! - Wasm-call observer events cost nothing unless an observer of the composition
 //!   subscribes; then each call first reports its callee.
-//! - simd128: every operator of the WebAssembly 2.0 SIMD proposal (relaxed SIMD is
-//!   "unsupported"); v128 values travel in locals, parameters, results, globals,
+//! - simd128: every operator of the WebAssembly 2.0 SIMD proposal and of relaxed
+//!   SIMD (computing vm-core's deterministic choices, `vm_core::runtime::simd`); v128 values travel in locals, parameters, results, globals,
 //!   blocks, `select`, direct, indirect and host calls. Each simd operator costs one
 //!   fuel unit, like every other operator. The composition's `simd` plugin picks the
 //!   x86-64 instruction-set flags the code is generated with, read at compile time
@@ -61,7 +61,9 @@ use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use vm_core::plugin::PluginStats;
 use vm_core::runtime::native::{self, CallState, CodeMap, NativeEngine, TrapKind, TrapSite};
-use vm_core::runtime::{CompileError, ExecLimits, ModuleInfo, Store, Trap, TrapCode, Val};
+use vm_core::runtime::{
+    CompileError, ExecLimits, Features, ModuleInfo, Store, Trap, TrapCode, Val,
+};
 use vm_core::slot::{Engine, EventKind, Simd, SimdLevel, Virt};
 use vm_core::{Composition, Plugin, PluginError};
 use wasmparser::{BinaryReader, FunctionBody};
@@ -531,6 +533,8 @@ impl Cranelift {
 
 impl Engine for Cranelift {
     const NATIVE_CODE: bool = true;
+    const PROPOSALS: Features =
+        Features::SIMD.union(Features::RELAXED_SIMD).union(Features::EXTENDED_CONST);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process (math helpers at their host

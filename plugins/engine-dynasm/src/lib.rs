@@ -1,8 +1,8 @@
 //! The `engine-dynasm` plugin: a single-pass x86-64 JIT that emits machine code
 //! with `dynasmrt` in one pass over each function's operators, without an IR.
-//! It lowers all of WebAssembly 2.0 and simd128 (with the composition's `simd`
-//! plugin; without one, modules using v128 fail to compile with "unsupported";
-//! relaxed SIMD is not lowered, see "Status").
+//! It lowers all of WebAssembly 2.0, simd128 and relaxed SIMD (with the
+//! composition's `simd` plugin; without one, modules using v128 fail to compile
+//! with "unsupported").
 //!
 //! Like engine-cranelift it never enters code or handles a fault itself: it
 //! describes each module's code as a `vm_core::runtime::native::CodeMap`, links
@@ -95,8 +95,9 @@
 //! and modules without them compile as usual. `popcnt` is used when the CPU has it
 //! (else `i32.popcnt` is reported unsupported).
 //!
-//! **simd128** (every operator of the WebAssembly 2.0 SIMD proposal; relaxed SIMD
-//! is reported unsupported; see `translate/simd.rs` for the lowering of each)
+//! **simd128** (every operator of the WebAssembly 2.0 SIMD proposal and of relaxed
+//! SIMD, which computes vm-core's deterministic choices; see `translate/simd.rs` for
+//! the lowering of each)
 //! follows [`CompileOptions::simd`], the composition's `simd` plugin:
 //!
 //! | level | encodings |
@@ -306,10 +307,8 @@
 //! regressions, and of `simd_abi.rs` (v128 through host calls, `call_indirect`,
 //! globals, blocks; a simd operator costs one fuel unit).
 //!
-//! Left (each fails to compile with `unsupported: <op> (feature not yet lowered by
-//! engine-dynasm)` rather than misbehaving): relaxed SIMD. Not done (see "Register
-//! locals" above for why): Liftoff-style register reconciliation of the operand
-//! stack at joins.
+//! Not done (see "Register locals" above for why): Liftoff-style register
+//! reconciliation of the operand stack at joins.
 
 pub mod code;
 mod trampoline;
@@ -325,7 +324,7 @@ use dynasmrt::{DynasmApi, DynasmLabelApi};
 use vm_core::plugin::PluginStats;
 use vm_core::runtime::native::runtime_fns;
 use vm_core::runtime::native::{self, CallState, CodeMap, NativeEngine, TrapKind, TrapSite};
-use vm_core::runtime::{CompileError, ExecLimits, ModuleInfo, Store, Trap, Val};
+use vm_core::runtime::{CompileError, ExecLimits, Features, ModuleInfo, Store, Trap, Val};
 use vm_core::slot::{Engine, EventKind, Simd, SimdLevel, Virt};
 use vm_core::{Composition, Plugin, PluginError};
 use wasmparser::{BinaryReader, FunctionBody};
@@ -615,6 +614,8 @@ impl Dynasm {
 
 impl Engine for Dynasm {
     const NATIVE_CODE: bool = true;
+    const PROPOSALS: Features =
+        Features::SIMD.union(Features::RELAXED_SIMD).union(Features::EXTENDED_CONST);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process without guard pages and without

@@ -627,12 +627,12 @@ fn globals_read_and_write() {
 #[test]
 fn simd_without_a_simd_plugin_is_reported_unsupported() {
     let wat = r#"(module (func (result i32) v128.const i64x2 0 0 i32x4.extract_lane 0))"#;
-    let module = ModuleInfo::decode(wat.as_bytes(), Features { simd: true, gc: false }).unwrap();
+    let module = ModuleInfo::decode(wat.as_bytes(), Features::SIMD).unwrap();
     let err = compile_module(&module, CompileOptions::default()).unwrap_err();
     assert!(matches!(err, CompileError::Unsupported { op: "V128Const", .. }), "{err}");
     assert!(err.to_string().starts_with("unsupported: V128Const (feature simd)"), "{err}");
     let wat = r#"(module (func (param v128)))"#;
-    let module = ModuleInfo::decode(wat.as_bytes(), Features { simd: true, gc: false }).unwrap();
+    let module = ModuleInfo::decode(wat.as_bytes(), Features::SIMD).unwrap();
     let err = compile_module(&module, CompileOptions::default()).unwrap_err();
     assert!(err.to_string().starts_with("unsupported: v128 value (feature simd)"), "{err}");
 }

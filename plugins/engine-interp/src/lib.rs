@@ -31,6 +31,11 @@
 //! scalars passed in registers: an argument passed by reference would keep a
 //! handler's frame alive and stop its final call from becoming a jump.
 //!
+//! Relaxed SIMD computes vm-core's deterministic choices (`vm_core::runtime::simd`,
+//! "Relaxed SIMD"): most relaxed operators reach the translator as their 2.0
+//! operators; `relaxed_madd`/`nmadd` and the dot products are instructions of their
+//! own calling the `Lanes` methods of the same names.
+//!
 //! | config key | default | meaning |
 //! |---|---|---|
 //! | `fuel` | 0 | fuel every new store starts with, one unit per wasm operator (see `vm_core::runtime::limits`); 0 = unmetered and no metering code; running out traps with "out of fuel" |
@@ -52,7 +57,7 @@ mod testing;
 use std::time::{Duration, Instant};
 
 use vm_core::plugin::PluginStats;
-use vm_core::runtime::{CompileError, ExecLimits, ModuleInfo, Store, Trap, Val};
+use vm_core::runtime::{CompileError, ExecLimits, Features, ModuleInfo, Store, Trap, Val};
 use vm_core::slot::{Engine, Virt};
 use vm_core::{Composition, Plugin, PluginError};
 use wasmparser::{BinaryReader, FunctionBody};
@@ -139,6 +144,8 @@ impl Plugin for Interp {
 
 impl Engine for Interp {
     const NATIVE_CODE: bool = false;
+    const PROPOSALS: Features =
+        Features::SIMD.union(Features::RELAXED_SIMD).union(Features::EXTENDED_CONST);
     type Code = ModuleCode;
 
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {

@@ -126,7 +126,7 @@ pub fn translate(wat: &str) -> (ModuleInfo, Vec<Op>, Vec<FuncCode>, Vec<u64>) {
 
 /// [`translate`], simd128 allowed, also returning the `v128` pool.
 pub fn translate_simd(wat: &str) -> (ModuleInfo, Vec<Op>, Vec<FuncCode>, Vec<u64>, Vec<u128>) {
-    let features = Features { simd: true, ..Features::default() };
+    let features = Features::SIMD;
     let info = ModuleInfo::decode(wat.as_bytes(), features).expect("valid module");
     let mut tr = FuncTranslator::new(&info, vm_core::runtime::ExecLimits::default());
     let mut funcs = Vec::new();

@@ -45,7 +45,7 @@ fn asm(level: SimdLevel) -> String {
     let wat = r#"(module (func (param v128 v128 f32) (result v128)
         (f32x4.mul (i32x4.add (local.get 0) (local.get 1)) (f32x4.splat (local.get 2)))))"#;
     let bytes = wat::parse_str(wat).expect("wat");
-    let info = ModuleInfo::decode(&bytes, Features { simd: true, gc: false }).expect("decode");
+    let info = ModuleInfo::decode(&bytes, Features::SIMD).expect("decode");
     let text =
         disassemble(&CraneliftConfig::default(), Some(level), &info, 0, true).expect("compiles");
     // The machine code follows the IR; the IR's own lines mention `v0`, `v1`…

@@ -65,7 +65,8 @@ fn reference(body: &FunctionBody<'_>, n: usize) -> Vec<(u64, bool)> {
 
 /// Checks every body of `bytes` (a binary module); how many it checked.
 fn check_module(bytes: &[u8], what: &str) -> usize {
-    let Ok(module) = ModuleInfo::decode(bytes, Features { simd: true, ..Features::default() })
+    let features = Features::SIMD.union(Features::RELAXED_SIMD);
+    let Ok(module) = ModuleInfo::decode(bytes, features)
     else {
         return 0;
     };

@@ -31,8 +31,8 @@ fn simd(level: SimdLevel) -> CompileOptions {
 }
 
 fn instance(wat: &str, level: SimdLevel) -> Instance {
-    let module = ModuleInfo::decode(wat.as_bytes(), Features { simd: true, gc: false })
-        .expect("valid module");
+    let features = Features::SIMD | Features::RELAXED_SIMD;
+    let module = ModuleInfo::decode(wat.as_bytes(), features).expect("valid module");
     Instance::from_info(module, simd(level), None, &[]).expect("compiles")
 }
 
@@ -184,7 +184,7 @@ fn v128_memory_accesses_check_bounds() {
 fn simd_levels_and_cpu_features() {
     let wat = r#"(module (func (export "f") (param v128) (result v128)
         local.get 0 local.get 0 i8x16.add))"#;
-    let module = ModuleInfo::decode(wat.as_bytes(), Features { simd: true, gc: false }).unwrap();
+    let module = ModuleInfo::decode(wat.as_bytes(), Features::SIMD).unwrap();
     let full = Cpu { sse41: true, sse42: true, ssse3: true, avx2: true };
     // Scalar compositions get the SSE4.1 code (results are identical) when the
     // CPU has it.
@@ -202,17 +202,18 @@ fn simd_levels_and_cpu_features() {
     // i64x2 ordering comparisons need SSE4.2's pcmpgtq.
     let wat = r#"(module (func (param v128 v128) (result v128)
         local.get 0 local.get 1 i64x2.gt_s))"#;
-    let module = ModuleInfo::decode(wat.as_bytes(), Features { simd: true, gc: false }).unwrap();
+    let module = ModuleInfo::decode(wat.as_bytes(), Features::SIMD).unwrap();
     let err =
         compile_for_cpu(&module, simd(SimdLevel::Sse41), Cpu { sse42: false, ..full }).unwrap_err();
     assert!(err.to_string().contains("SSE4.2"), "{err}");
-    // Relaxed SIMD stays unsupported.
+    // Relaxed SIMD is accepted only when asked for.
     let wat = r#"(module (func (param v128 v128) (result v128)
         local.get 0 local.get 1 i8x16.relaxed_swizzle))"#;
-    if let Ok(module) = ModuleInfo::decode(wat.as_bytes(), Features { simd: true, gc: false }) {
-        let err = compile_module(&module, simd(SimdLevel::Sse41)).unwrap_err();
-        assert!(err.to_string().starts_with("unsupported: "), "{err}");
-    }
+    let err = ModuleInfo::decode(wat.as_bytes(), Features::SIMD).unwrap_err();
+    assert!(err.to_string().starts_with("unsupported: relaxed-simd"), "{err}");
+    let module =
+        ModuleInfo::decode(wat.as_bytes(), Features::SIMD | Features::RELAXED_SIMD).unwrap();
+    assert!(compile_module(&module, simd(SimdLevel::Sse41)).is_ok());
 }
 
 #[test]
@@ -241,8 +242,7 @@ fn v128_accesses_with_guard_pages_fault_at_the_access() {
       (func (export "store_lane") (param i32 v128)
         local.get 0 local.get 1 v128.store64_lane 1))"#;
     for level in levels() {
-        let module = ModuleInfo::decode(wat.as_bytes(), Features { simd: true, gc: false })
-            .expect("valid module");
+        let module = ModuleInfo::decode(wat.as_bytes(), Features::SIMD).expect("valid module");
         let options = CompileOptions { guard_pages: true, ..simd(level) };
         let mut i = Instance::from_info(module, options, Some((base.cast(), 65536)), &[])
             .expect("compiles");

@@ -140,7 +140,8 @@ impl Runner {
     fn define(&mut self, qw: &mut QuoteWat<'_>) {
         self.current = (|| {
             let bytes = qw.encode().map_err(|e| format!("encode: {e}"))?;
-            let features = Features { simd: self.options.simd.is_some(), ..Features::default() };
+            let features =
+                if self.options.simd.is_some() { Features::SIMD } else { Features::NONE };
             let module =
                 ModuleInfo::decode(&bytes, features).map_err(|e| format!("decode: {e}"))?;
             let imported = spectest_globals(&module)?;
