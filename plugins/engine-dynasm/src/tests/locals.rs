@@ -66,8 +66,7 @@ fn reference(body: &FunctionBody<'_>, n: usize) -> Vec<(u64, bool)> {
 /// Checks every body of `bytes` (a binary module); how many it checked.
 fn check_module(bytes: &[u8], what: &str) -> usize {
     let features = Features::SIMD.union(Features::RELAXED_SIMD);
-    let Ok(module) = ModuleInfo::decode(bytes, features)
-    else {
+    let Ok(module) = ModuleInfo::decode(bytes, features) else {
         return 0;
     };
     for (i, body) in module.bodies.iter().enumerate() {
@@ -163,4 +162,28 @@ fn register_locals_keep_values() {
     // Sum of 10..=1 plus 10 halves.
     assert_eq!(inst.call("calls", &[10]), [55 + 5]);
     assert_eq!(inst.call("tee", &[6]), [42]);
+}
+
+/// With every register local taken (eight, and memory 0's base) only `rax`,
+/// `rcx` and `rdx` are left to the value stack: a division whose operands are
+/// both in their slots still has the registers it needs.
+#[test]
+fn division_with_all_register_locals_taken() {
+    let mut wat = String::from(
+        "(module (memory 1) (func (export \"f\") (param i32) (result i32)
+           (local i32 i32 i32 i32 i32 i32 i32 i32)
+           (loop $l\n",
+    );
+    for k in 1..=8 {
+        wat.push_str(&format!("(local.set {k} (i32.add (local.get {k}) (local.get 0)))\n"));
+    }
+    wat.push_str(
+        "(br_if $l (i32.lt_u (local.get 1) (i32.const 100))))
+         (i32.add
+           (i32.div_s (block (result i32) (i32.const 1000)) (block (result i32) (local.get 8)))
+           (i32.rem_u (block (result i32) (local.get 7)) (block (result i32) (i32.const 7))))))",
+    );
+    let mut i = Instance::new(&wat);
+    // Each local reaches 100 (steps of 10): 1000 / 100 + 100 % 7.
+    assert_eq!(i.call("f", &[10]), [10 + 2]);
 }

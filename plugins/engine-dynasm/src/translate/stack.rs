@@ -524,17 +524,27 @@ impl FuncCompiler<'_, '_> {
         }
     }
 
-    /// Pops the top entry into register `r` (taken for the caller).
+    /// Pops the top entry into register `r` (taken for the caller), directly:
+    /// no other register is needed (the caller may hold all the others).
     pub fn pop_into(&mut self, r: u8) {
-        let top = self.stack.peek();
-        if top == Some(Loc::Reg(r)) {
+        if self.stack.peek() == Some(Loc::Reg(r)) {
             self.stack.pop();
             return;
         }
         self.take_reg(r);
-        let got = self.pop_read();
-        dynasm!(self.ops ; .arch x64 ; mov Rq(r), Rq(got));
-        self.stack.free(got);
+        let disp = self.stack.slot(self.stack.len() - 1);
+        match self.stack.pop().expect("validated stack") {
+            Loc::Reg(s) => {
+                dynasm!(self.ops ; .arch x64 ; mov Rq(r), Rq(s));
+                self.stack.free(s);
+            }
+            Loc::Stack => dynasm!(self.ops ; .arch x64 ; mov Rq(r), [rbp + disp]),
+            Loc::Const(c) => self.load_const(r, c),
+            Loc::Xmm(x) => {
+                dynasm!(self.ops ; .arch x64 ; movq Rq(r), Rx(x));
+                self.stack.free_xmm(x);
+            }
+        }
     }
 
     /// `r = c`.
