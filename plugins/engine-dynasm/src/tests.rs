@@ -818,7 +818,8 @@ fn comparisons_branch_on_flags() {
             i32.add))"#
     );
     let mut i = Instance::new(&wat);
-    let cases: [(&str, fn(i32, i32) -> bool); 10] = [
+    type Case = (&'static str, fn(i32, i32) -> bool);
+    let cases: [Case; 10] = [
         ("eq", |a, b| a == b),
         ("ne", |a, b| a != b),
         ("lt_s", |a, b| a < b),

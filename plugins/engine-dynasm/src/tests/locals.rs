@@ -39,11 +39,7 @@ fn reference(body: &FunctionBody<'_>, n: usize) -> Vec<(u64, bool)> {
                 open.push(is_loop);
             }
             Operator::Block { .. } | Operator::If { .. } => open.push(false),
-            Operator::End => {
-                if open.pop() == Some(true) {
-                    depth -= 1;
-                }
-            }
+            Operator::End => depth -= u32::from(open.pop() == Some(true)),
             Operator::Call { .. }
             | Operator::CallIndirect { .. }
             | Operator::MemoryGrow { .. }
