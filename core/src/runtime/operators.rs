@@ -79,5 +79,48 @@ impl<'a, T: OperatorSink<'a>> VisitSimdOperator<'a> for Wasm2Operators<'_, T> {
     wasmparser::for_each_visit_simd_operator!(define_visit);
 }
 
+macro_rules! define_memory_index {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*) )*) => {
+        /// The linear memory `op` reads or writes, if any: the memory of its
+        /// `memarg`, or its `mem` immediate (`memory.copy`: the destination; see
+        /// [`memory_copy_indexes`]).
+        pub fn memory_index(op: &Operator<'_>) -> Option<u32> {
+            #[allow(unused_variables, unused_mut, unused_assignments, unreachable_patterns)]
+            match op {
+                $(
+                    Operator::$op $({ $($arg),* })? => {
+                        let mut m = None;
+                        $($( define_memory_index!(@arg m [$arg] $arg); )*)?
+                        m
+                    }
+                )*
+                _ => None,
+            }
+        }
+    };
+    (@arg $m:ident [memarg] $a:ident) => {
+        if let wasmparser::MemArgTarget::Memory(i) = $a.target {
+            $m = Some(i);
+        }
+    };
+    (@arg $m:ident [mem] $a:ident) => {
+        $m = Some(*$a);
+    };
+    (@arg $m:ident [dst_mem] $a:ident) => {
+        $m = Some(*$a);
+    };
+    (@arg $m:ident [$other:ident] $a:ident) => {};
+}
+
+wasmparser::for_each_operator!(define_memory_index);
+
+/// `memory.copy`'s destination and source memories, else `None`.
+pub fn memory_copy_indexes(op: &Operator<'_>) -> Option<(u32, u32)> {
+    match *op {
+        Operator::MemoryCopy { dst_mem, src_mem } => Some((dst_mem, src_mem)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -53,3 +53,22 @@ fn other_proposals_are_unsupported_with_their_name() {
     assert_eq!(e, CompileError::Unsupported { op: "ReturnCall", proposal: "tail_call", offset: 2 });
     assert_eq!(e.to_string(), "unsupported: ReturnCall (feature tail_call) at offset 0x2");
 }
+
+#[test]
+fn memory_index_reads_every_kind_of_immediate() {
+    let m = |i| wasmparser::MemArg {
+        align: 0,
+        max_align: 0,
+        offset: 0,
+        target: wasmparser::MemArgTarget::Memory(i),
+        ordering: None,
+    };
+    assert_eq!(memory_index(&Operator::I32Load { memarg: m(3) }), Some(3));
+    assert_eq!(memory_index(&Operator::V128Load8Lane { memarg: m(2), lane: 1 }), Some(2));
+    assert_eq!(memory_index(&Operator::MemoryGrow { mem: 4 }), Some(4));
+    assert_eq!(memory_index(&Operator::MemoryInit { data_index: 9, mem: 1 }), Some(1));
+    assert_eq!(memory_index(&Operator::MemoryCopy { dst_mem: 5, src_mem: 6 }), Some(5));
+    assert_eq!(memory_copy_indexes(&Operator::MemoryCopy { dst_mem: 5, src_mem: 6 }), Some((5, 6)));
+    assert_eq!(memory_index(&Operator::I32Add), None);
+    assert_eq!(memory_index(&Operator::DataDrop { data_index: 0 }), None);
+}
