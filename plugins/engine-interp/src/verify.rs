@@ -259,6 +259,10 @@ impl<'a> Verifier<'a> {
         }
     }
 
+    fn memory_n(&self, m: u32) -> Check {
+        in_range("memory", m, self.module.memories.len())
+    }
+
     fn table(&self, t: u32) -> Result<ValType, String> {
         let tables = &self.module.tables;
         in_range("table", t, tables.len())?;
@@ -550,10 +554,16 @@ macro_rules! define_check {
                         f.slot(dst)?;
                         self.memory()?;
                     }
-                    Op::MemoryGrow { base } => {
+                    Op::MemoryGrow { base, mem } => {
                         f.span(base, 1)?;
-                        self.memory()?;
+                        self.memory_n(mem)?;
                     }
+                    Op::MemoryCopyBetween { base, dst, src } => {
+                        f.span(base, 3)?;
+                        self.memory_n(dst)?;
+                        self.memory_n(src)?;
+                    }
+                    Op::MemSelect(mem) => self.memory_n(mem)?,
                     Op::MemoryFill { base } | Op::MemoryCopy { base } => {
                         f.span(base, 3)?;
                         self.memory()?;

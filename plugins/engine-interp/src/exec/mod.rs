@@ -508,6 +508,8 @@ macro_rules! define_handler_of {
                 Op::MemoryGrow { .. } => memory::memory_grow::<C>,
                 Op::MemoryFill { .. } => memory::memory_fill::<C>,
                 Op::MemoryCopy { .. } => memory::memory_copy::<C>,
+                Op::MemoryCopyBetween { .. } => memory::memory_copy_between::<C>,
+                Op::MemSelect(_) => memory::mem_select::<C>,
                 Op::MemoryInit { .. } => memory::memory_init::<C>,
                 Op::DataDrop(_) => memory::data_drop::<C>,
                 Op::TableGet { .. } => table::table_get::<C>,

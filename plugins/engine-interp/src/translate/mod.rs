@@ -18,7 +18,7 @@ mod tests;
 
 use vm_core::runtime::limits::{self, RunStart};
 use vm_core::runtime::module::ModuleInfo;
-use vm_core::runtime::operators::{OperatorSink, Wasm2Operators};
+use vm_core::runtime::operators::{OperatorSink, Wasm2Operators, memory_index};
 use vm_core::runtime::{CompileError, ExecLimits, FuncType, ValType};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
@@ -951,17 +951,21 @@ impl<'m> FuncTranslator<'m> {
                 let dst = self.push_slot();
                 self.emit(Op::MemorySize { dst });
             }
-            Operator::MemoryGrow { .. } => {
+            Operator::MemoryGrow { mem } => {
                 let base = self.bulk(1, 1);
-                self.emit(Op::MemoryGrow { base });
+                self.emit(Op::MemoryGrow { base, mem });
             }
             Operator::MemoryFill { .. } => {
                 let base = self.bulk(3, 0);
                 self.emit(Op::MemoryFill { base });
             }
-            Operator::MemoryCopy { .. } => {
+            Operator::MemoryCopy { dst_mem: 0, src_mem: 0 } => {
                 let base = self.bulk(3, 0);
                 self.emit(Op::MemoryCopy { base });
+            }
+            Operator::MemoryCopy { dst_mem, src_mem } => {
+                let base = self.bulk(3, 0);
+                self.emit(Op::MemoryCopyBetween { base, dst: dst_mem, src: src_mem });
             }
             Operator::MemoryInit { data_index, .. } => {
                 let base = self.bulk(3, 0);
@@ -1537,9 +1541,6 @@ fn rel(at: usize, to: usize) -> i32 {
 }
 
 fn off(m: &wasmparser::MemArg) -> Result<u32, CompileError> {
-    if m.target != wasmparser::MemArgTarget::Memory(0) {
-        return Err(CompileError::Limit("multi-memory"));
-    }
     u32::try_from(m.offset).map_err(|_| CompileError::Limit("memory64 offset"))
 }
 
@@ -1547,7 +1548,23 @@ fn off(m: &wasmparser::MemArg) -> Result<u32, CompileError> {
 /// [`Wasm2Operators`] filter; every other one is unsupported there.
 impl<'a> OperatorSink<'a> for FuncTranslator<'_> {
     fn translate(&mut self, op: Operator<'a>, name: &'static str) -> Result<(), CompileError> {
-        self.op(op, name)
+        // An operator on a memory other than 0 runs between `MemSelect(n)` and
+        // `MemSelect(0)`, fused with nothing (`memory.grow` and `memory.copy` name
+        // their memories themselves).
+        match memory_index(&op) {
+            Some(n @ 1..)
+                if !self.unreachable
+                    && !matches!(op, Operator::MemoryGrow { .. } | Operator::MemoryCopy { .. }) =>
+            {
+                self.emit(Op::MemSelect(n));
+                self.barrier = self.ops.len();
+                self.op(op, name)?;
+                self.emit(Op::MemSelect(0));
+                self.barrier = self.ops.len();
+                Ok(())
+            }
+            _ => self.op(op, name),
+        }
     }
 
     fn offset(&self) -> u64 {
