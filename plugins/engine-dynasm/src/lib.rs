@@ -566,7 +566,8 @@ impl Dynasm {
 
 impl Engine for Dynasm {
     const NATIVE_CODE: bool = true;
-    const PROPOSALS: Features = Features::SIMD.union(Features::EXTENDED_CONST);
+    const PROPOSALS: Features =
+        Features::SIMD.union(Features::EXTENDED_CONST).union(Features::MULTI_MEMORY);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process without guard pages and without
