@@ -139,6 +139,13 @@
 //! loads are overwritten with `nop`s once it is translated (`Sites::nops`), so
 //! a module with a memory costs such functions nothing but a `nop`.
 //!
+//! **Other memories (multi-memory)** have no register: an access to memory `n > 0`
+//! loads its definition from `vmctx->memories[n]`, checks `zext(addr) + offset +
+//! size` against its length explicitly (with or without guard pages) and adds its
+//! base; `memory.size` reads the same definition and the bulk operators call
+//! vm-core's runtime functions with the memory indexes. Memory 0's code is the
+//! same as in a module with one memory.
+//!
 //! **Control-flow joins: values never move (the singlepass choice).** At every
 //! control-flow edge (block/loop/if entry, branch, `else`, `end`, call) the whole
 //! value stack is flushed to canonical slots. A block's results therefore always

@@ -31,6 +31,17 @@
 //! scalars passed in registers: an argument passed by reference would keep a
 //! handler's frame alive and stop its final call from becoming a jump.
 //!
+//! ## Multi-memory
+//!
+//! Memory 0's base and length live in the handlers' registers (`mb`, `ml`) and its
+//! operators carry no memory index, so a module with several memories runs memory
+//! 0 exactly as a module with one. An operator on memory `n > 0` (a load, a store,
+//! `memory.size`, `memory.fill`, `memory.init`) is translated between
+//! `Op::MemSelect(n)`, which loads memory `n`'s definition from
+//! `vmctx->memories` into those registers, and `Op::MemSelect(0)`, and is fused
+//! with nothing; `memory.grow` and a `memory.copy` that involves another memory
+//! name their memories in the instruction. The bulk semantics are vm-core's.
+//!
 //! | config key | default | meaning |
 //! |---|---|---|
 //! | `fuel` | 0 | fuel every new store starts with, one unit per wasm operator (see `vm_core::runtime::limits`); 0 = unmetered and no metering code; running out traps with "out of fuel" |
