@@ -516,6 +516,9 @@ macro_rules! define_op {
             TableInit { table: u32, elem: u32, base: u32 },
             ElemDrop(u32),
             RefIsNull { dst: u32, src: u32 },
+            /// `dst = min(src, u32::MAX)`: a memory64 or table64 operand lowered onto the
+            /// 32-bit operator (`vm_core::runtime::clamp_index64`).
+            Clamp64 { dst: u32, src: u32 },
             RefFunc { dst: u32, func: u32 },
             /// `dst = v128s[idx]` (the module's pool of `v128` constants).
             V128Const { dst: u32, idx: u32 },
@@ -665,6 +668,7 @@ macro_rules! define_op {
                     | Op::MemorySize { dst }
                     | Op::TableSize { dst, .. }
                     | Op::RefIsNull { dst, .. }
+                    | Op::Clamp64 { dst, .. }
                     | Op::RefFunc { dst, .. } => Some(dst),
                     $( Op::$vt { dst, .. } )|*
                     | $( Op::$ve { dst, .. } )|* => Some(dst),
@@ -849,7 +853,7 @@ macro_rules! define_op {
                         *dst = f(*dst);
                         *src = f(*src);
                     }
-                    Op::Copy { dst, src } | Op::RefIsNull { dst, src } => {
+                    Op::Copy { dst, src } | Op::RefIsNull { dst, src } | Op::Clamp64 { dst, src } => {
                         *dst = f(*dst);
                         *src = f(*src);
                     }

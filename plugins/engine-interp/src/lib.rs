@@ -150,8 +150,10 @@ impl Plugin for Interp {
 
 impl Engine for Interp {
     const NATIVE_CODE: bool = false;
-    const PROPOSALS: Features =
-        Features::SIMD.union(Features::EXTENDED_CONST).union(Features::MULTI_MEMORY);
+    const PROPOSALS: Features = Features::SIMD
+        .union(Features::EXTENDED_CONST)
+        .union(Features::MULTI_MEMORY)
+        .union(Features::MEMORY64);
     type Code = ModuleCode;
 
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {

@@ -403,7 +403,9 @@ macro_rules! define_check {
                         }
                     }
                     Op::Select { dst, rhs, cond } => f.slots(&[dst, rhs, cond])?,
-                    Op::Copy { dst, src } | Op::RefIsNull { dst, src } => f.slots(&[dst, src])?,
+                    Op::Copy { dst, src } | Op::RefIsNull { dst, src } | Op::Clamp64 { dst, src } => {
+                        f.slots(&[dst, src])?
+                    }
                     Op::Const { dst, .. } => f.slot(dst)?,
                     Op::GlobalGet { dst, global } => {
                         f.slot(dst)?;

@@ -4,7 +4,7 @@
 //! a signal, and a trap must be a value. The bulk operations are vm-core's
 //! ([`VMMemoryDefinition::fill`] and the rest), inlined into the handlers.
 
-use vm_core::runtime::{PAGE_SIZE, TrapCode, VMMemoryDefinition};
+use vm_core::runtime::{PAGE_SIZE, TrapCode, VMMemoryDefinition, clamp_index64};
 
 use crate::code::Op;
 use crate::exec::{handler, next, operands, trap};
@@ -174,6 +174,11 @@ handler!(mem_select(pc, fp, mb, ml, x) {
     x.mem = *(*x.vmctx).memories.add(n as usize);
     x.refresh_mem();
     next!(pc.add(1), fp, x.mem_base, x.mem_len, x)
+});
+handler!(clamp64(pc, fp, mb, ml, x) {
+    operands!(pc, Op::Clamp64 { dst, src });
+    *fp.add(dst as usize) = u64::from(clamp_index64(*fp.add(src as usize)));
+    next!(pc.add(1), fp, mb, ml, x)
 });
 handler!(memory_init(pc, fp, mb, ml, x) {
     operands!(pc, Op::MemoryInit { seg, base });

@@ -402,6 +402,7 @@ macro_rules! define_handler_of {
                 Op::GlobalGet { .. } => variable::global_get::<C>,
                 Op::GlobalSet { .. } => variable::global_set::<C>,
                 Op::RefIsNull { .. } => variable::ref_is_null::<C>,
+                Op::Clamp64 { .. } => memory::clamp64::<C>,
                 Op::RefFunc { .. } => variable::ref_func::<C>,
                 Op::I32Load { .. } => memory::i32_load::<C>,
                 Op::I64Load { .. } => memory::i64_load::<C>,
