@@ -573,8 +573,10 @@ impl Dynasm {
 
 impl Engine for Dynasm {
     const NATIVE_CODE: bool = true;
-    const PROPOSALS: Features =
-        Features::SIMD.union(Features::EXTENDED_CONST).union(Features::MULTI_MEMORY);
+    const PROPOSALS: Features = Features::SIMD
+        .union(Features::EXTENDED_CONST)
+        .union(Features::MULTI_MEMORY)
+        .union(Features::MEMORY64);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process without guard pages and without

@@ -138,7 +138,9 @@ impl FuncCompiler<'_, '_> {
             }
         };
         debug_assert_eq!(mem, 0);
-        let offset = memarg.offset;
+        // A memory64 offset past `u32::MAX` is out of bounds like any (see
+        // `vm_core::runtime::clamp_index64`); memory32 offsets never are.
+        let offset = u64::from(vm_core::runtime::clamp_index64(memarg.offset));
         self.need_membase();
         dynasm!(self.ops
             ; .arch x64
@@ -197,7 +199,9 @@ impl FuncCompiler<'_, '_> {
         size: u64,
     ) -> Result<(i32, bool), CompileError> {
         let slot = Self::memory_slot(n)?;
-        let offset = memarg.offset;
+        // A memory64 offset past `u32::MAX` is out of bounds like any (see
+        // `vm_core::runtime::clamp_index64`); memory32 offsets never are.
+        let offset = u64::from(vm_core::runtime::clamp_index64(memarg.offset));
         let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
         let end = offset + size;
         let t = self.alloc();
