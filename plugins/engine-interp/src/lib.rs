@@ -31,6 +31,11 @@
 //! scalars passed in registers: an argument passed by reference would keep a
 //! handler's frame alive and stop its final call from becoming a jump.
 //!
+//! Relaxed SIMD computes vm-core's deterministic choices (`vm_core::runtime::simd`,
+//! "Relaxed SIMD"): most relaxed operators reach the translator as their 2.0
+//! operators; `relaxed_madd`/`nmadd` and the dot products are instructions of their
+//! own calling the `Lanes` methods of the same names.
+//!
 //! ## Multi-memory
 //!
 //! Memory 0's base and length live in the handlers' registers (`mb`, `ml`) and its
@@ -161,6 +166,7 @@ impl Plugin for Interp {
 impl Engine for Interp {
     const NATIVE_CODE: bool = false;
     const PROPOSALS: Features = Features::SIMD
+        .union(Features::RELAXED_SIMD)
         .union(Features::EXTENDED_CONST)
         .union(Features::MULTI_MEMORY)
         .union(Features::MEMORY64);
