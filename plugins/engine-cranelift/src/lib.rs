@@ -17,6 +17,16 @@
 //!   The `virt` plugin turns faults at trap sites into [`Trap`] values with a wasm
 //!   backtrace; the host process survives. It needs a `virt` plugin with
 //!   `Virt::NATIVE_CODE` (a build with another one fails to compile).
+//! - Multi-memory: memory 0 keeps its scheme (with guard pages, no check and a
+//!   base the optimizer may hoist); an access to memory `n > 0` loads its
+//!   definition from `vmctx->memories[n]` and checks its bounds explicitly
+//!   ([`env::FuncEnv::heap_addr`]); bulk operators pass the memory indexes to
+//!   vm-core's runtime functions.
+//! - memory64 and table64: vm-core's `operators::index64` lowering: each `i64`
+//!   operand is clamped to `u32::MAX` (`umin`) and narrowed to `i32`, the 32-bit
+//!   operator runs unchanged (guard pages cover a clamped address: a 64-bit memory
+//!   holds less than 4 GiB), static offsets past `u32::MAX` are clamped, and
+//!   `grow`/`size` results are sign-/zero-extended.
 //! - Wasm-call observer events cost nothing unless an observer of the composition
 //!   subscribes; then each call first reports its callee.
 //! - simd128: every operator of the WebAssembly 2.0 SIMD proposal and of relaxed
@@ -533,8 +543,11 @@ impl Cranelift {
 
 impl Engine for Cranelift {
     const NATIVE_CODE: bool = true;
-    const PROPOSALS: Features =
-        Features::SIMD.union(Features::RELAXED_SIMD).union(Features::EXTENDED_CONST);
+    const PROPOSALS: Features = Features::SIMD
+        .union(Features::RELAXED_SIMD)
+        .union(Features::EXTENDED_CONST)
+        .union(Features::MULTI_MEMORY)
+        .union(Features::MEMORY64);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process (math helpers at their host
