@@ -2,8 +2,9 @@
 //! implements `wasmparser`'s `VisitOperator` and `VisitSimdOperator` from its one
 //! operator list, hands the operators of the WebAssembly 2.0 proposals
 //! (`mvp`, `sign_extension`, `saturating_float_to_int`, `bulk_memory`,
-//! `reference_types`, `simd`) to the engine's [`OperatorSink`], and turns every other
-//! operator (relaxed SIMD, GC, tail calls, threads…) into
+//! `reference_types`, `simd`) and of exception handling (`exceptions`: `throw`,
+//! `throw_ref`, `try_table`) to the engine's [`OperatorSink`], and turns every other
+//! operator (relaxed SIMD, GC, tail calls, threads, the legacy `try`…) into
 //! `unsupported: <op> (feature <proposal>)`, a compile error, never a panic. Coverage
 //! is exhaustive at compile time: a new `wasmparser` operator lands in one of the two
 //! arms.
@@ -58,6 +59,9 @@ macro_rules! define_visit {
         $s.0.translate(Operator::$op $({ $($arg),* })?, stringify!($op))
     };
     (@arm $s:ident simd $op:ident $({ $($arg:ident),* })?) => {
+        $s.0.translate(Operator::$op $({ $($arg),* })?, stringify!($op))
+    };
+    (@arm $s:ident exceptions $op:ident $({ $($arg:ident),* })?) => {
         $s.0.translate(Operator::$op $({ $($arg),* })?, stringify!($op))
     };
     (@arm $s:ident $proposal:ident $op:ident $({ $($arg:ident),* })?) => {
