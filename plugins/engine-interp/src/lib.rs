@@ -139,7 +139,8 @@ impl Plugin for Interp {
 
 impl Engine for Interp {
     const NATIVE_CODE: bool = false;
-    const PROPOSALS: Features = Features::SIMD.union(Features::EXTENDED_CONST);
+    const PROPOSALS: Features =
+        Features::SIMD.union(Features::EXTENDED_CONST).union(Features::EXCEPTIONS);
     type Code = ModuleCode;
 
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {
@@ -155,12 +156,14 @@ impl Engine for Interp {
             funcs.push(tr.translate(module.num_imported_funcs + i as u32, &fb)?);
         }
         let v128s = tr.take_v128s();
+        let catches = tr.take_catches();
         let (mut ops, consts) = tr.finish();
         code::link_calls(&mut ops, &funcs);
         if ALWAYS_VERIFY || self.config.verify {
             let t1 = Instant::now();
-            let mut v =
-                verify::Verifier::new(module, &ops, &funcs, consts.len()).with_v128s(v128s.len());
+            let mut v = verify::Verifier::new(module, &ops, &funcs, consts.len())
+                .with_v128s(v128s.len())
+                .with_catches(&catches);
             for i in 0..funcs.len() {
                 v.function(i)?;
             }
@@ -176,6 +179,7 @@ impl Engine for Interp {
             consts: consts.into(),
             v128s: v128s.into(),
             num_imported_funcs: module.num_imported_funcs,
+            catches: catches.into(),
             threaded: Default::default(),
         })
     }
