@@ -6,6 +6,7 @@ mod config;
 mod corpus;
 mod custom_vm;
 mod engines;
+mod exceptions;
 mod fuzz_regressions;
 mod hosts;
 mod isolation;
