@@ -57,10 +57,13 @@ use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName, LibCall, UserFuncName};
 use cranelift_codegen::isa::OwnedTargetIsa;
-use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_codegen::isa::unwind::UnwindInst;
+use cranelift_codegen::{Context, FinalizedMachExceptionHandler, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use vm_core::plugin::PluginStats;
-use vm_core::runtime::native::{self, CallState, CodeMap, NativeEngine, TrapKind, TrapSite};
+use vm_core::runtime::native::{
+    self, CallState, CodeMap, HandlerSite, NativeEngine, TrapKind, TrapSite,
+};
 use vm_core::runtime::{
     CompileError, ExecLimits, Features, ModuleInfo, Store, Trap, TrapCode, Val,
 };
@@ -183,6 +186,8 @@ enum Target {
     Code(u32),
     /// A math routine.
     Lib(LibCall),
+    /// The module's throw stub.
+    ThrowStub,
 }
 
 struct PendingReloc {
@@ -209,6 +214,7 @@ fn trap_kind(c: ir::TrapCode) -> Result<TrapKind, CompileError> {
         trap::BAD_SIGNATURE => w(TrapCode::BadSignature),
         trap::OUT_OF_FUEL => w(TrapCode::OutOfFuel),
         trap::INTERRUPTED => w(TrapCode::Interrupted),
+        trap::NULL_REFERENCE => w(TrapCode::NullReference),
         trap::PENDING => TrapKind::Pending,
         other => {
             return Err(CompileError::Body {
@@ -334,11 +340,33 @@ struct Assembler {
     relocs: Vec<PendingReloc>,
     traps: Vec<TrapSite>,
     srclocs: Vec<(u32, u32)>,
+    /// Call sites with an exception handler.
+    handlers: Vec<HandlerSite>,
+    /// The callee-saved registers each piece of code saves (see
+    /// `CodeMap::with_exceptions`).
+    saves: Vec<(Range<u32>, Box<[(u8, u32)]>)>,
 }
 
 impl Assembler {
     fn new() -> Self {
-        Self { bytes: Vec::new(), relocs: Vec::new(), traps: Vec::new(), srclocs: Vec::new() }
+        Self {
+            bytes: Vec::new(),
+            relocs: Vec::new(),
+            traps: Vec::new(),
+            srclocs: Vec::new(),
+            handlers: Vec::new(),
+            saves: Vec::new(),
+        }
+    }
+
+    /// Appends the module's throw stub (see [`throw_stub`]); returns its offset.
+    fn add_throw_stub(&mut self) -> u32 {
+        self.align();
+        let start = self.bytes.len() as u32;
+        let (code, trap_at) = throw_stub();
+        self.bytes.extend_from_slice(&code);
+        self.traps.push(TrapSite { offset: start + trap_at, kind: TrapKind::Pending });
+        start
     }
 
     fn align(&mut self) {
@@ -362,6 +390,13 @@ impl Assembler {
         self.traps
             .extend(other.traps.into_iter().map(|t| TrapSite { offset: t.offset + shift, ..t }));
         self.srclocs.extend(other.srclocs.into_iter().map(|(c, w)| (c + shift, w)));
+        self.handlers.extend(other.handlers.into_iter().map(|h| HandlerSite {
+            ret: h.ret + shift,
+            landing: h.landing + shift,
+            ..h
+        }));
+        self.saves
+            .extend(other.saves.into_iter().map(|(r, s)| (r.start + shift..r.end + shift, s)));
         shift
     }
 
@@ -384,7 +419,12 @@ impl Assembler {
         for r in buf.relocs() {
             let target = match &r.target {
                 FinalizedRelocTarget::ExternalName(ExternalName::User(n)) => {
-                    Target::Func(ctx.func.params.user_named_funcs()[*n].index)
+                    let name = &ctx.func.params.user_named_funcs()[*n];
+                    if name.namespace == env::THROW_STUB_NAMESPACE {
+                        Target::ThrowStub
+                    } else {
+                        Target::Func(name.index)
+                    }
                 }
                 FinalizedRelocTarget::ExternalName(ExternalName::LibCall(lc)) => Target::Lib(*lc),
                 FinalizedRelocTarget::Func(off) => Target::Code(start + off),
@@ -405,7 +445,46 @@ impl Assembler {
                 self.srclocs.push((start + s.start, s.loc.bits()));
             }
         }
-        Ok(start..self.bytes.len() as u32)
+        for cs in buf.call_sites() {
+            let landing = cs.exception_handlers.iter().find_map(|h| match h {
+                FinalizedMachExceptionHandler::Default(off) => Some(*off),
+                _ => None,
+            });
+            if let Some(landing) = landing {
+                let frame = cs.frame_offset.ok_or(CompileError::Limit(
+                    "cranelift: a handled call site without a frame offset",
+                ))?;
+                self.handlers.push(HandlerSite {
+                    ret: start + cs.ret_addr,
+                    landing: start + landing,
+                    frame,
+                });
+            }
+        }
+        // The callee-saved registers the prologue saves, as offsets below the frame
+        // pointer: the unwinder restores them for the frames an exception passes.
+        let mut clobbers = 0;
+        let mut saves = Vec::new();
+        for (_, u) in &buf.unwind_info {
+            match u {
+                UnwindInst::DefineNewFrame { offset_downward_to_clobbers, .. } => {
+                    clobbers = *offset_downward_to_clobbers;
+                }
+                UnwindInst::SaveReg { clobber_offset, reg } => {
+                    let below =
+                        clobbers.checked_sub(*clobber_offset).ok_or(CompileError::Limit(
+                            "cranelift: a callee-saved register above the frame pointer",
+                        ))?;
+                    saves.push((reg.hw_enc(), below));
+                }
+                _ => {}
+            }
+        }
+        let end = self.bytes.len() as u32;
+        if !saves.is_empty() {
+            self.saves.push((start..end, saves.into()));
+        }
+        Ok(start..end)
     }
 }
 
@@ -478,7 +557,8 @@ impl Cranelift {
             trampoline::host_call(&mut ctx.func, &mut fctx, ty, cfg);
             host_calls.push(asm.add(&mut ctx, &isa, 0)?.start);
         }
-        let Assembler { bytes, relocs, traps, srclocs } = asm;
+        let stub = asm.add_throw_stub();
+        let Assembler { bytes, relocs, traps, srclocs, handlers, saves, .. } = asm;
         let imported = module.num_imported_funcs;
         let mem = CodeMemory::publish(&bytes, |buf, base| {
             for r in &relocs {
@@ -490,6 +570,7 @@ impl Cranelift {
                         base + f.start as usize
                     }
                     Target::Code(off) => base + off as usize,
+                    Target::ThrowStub => base + stub as usize,
                     Target::Lib(lc) => libcalls::helper_index(lc)
                         .map(|i| helpers[i])
                         .ok_or(CompileError::Limit("unsupported libcall"))?,
@@ -513,7 +594,8 @@ impl Cranelift {
         self.code_bytes += bytes.len() as u64;
         self.compile_time += t0.elapsed();
         let range = mem.range();
-        let map = CodeMap::new(range.start, range.len(), imported, funcs, traps, srclocs);
+        let map = CodeMap::new(range.start, range.len(), imported, funcs, traps, srclocs)
+            .with_exceptions(handlers, saves);
         Ok(ModuleCode { mem, map, entries, host_calls })
     }
 
@@ -533,7 +615,8 @@ impl Cranelift {
 
 impl Engine for Cranelift {
     const NATIVE_CODE: bool = true;
-    const PROPOSALS: Features = Features::SIMD.union(Features::EXTENDED_CONST);
+    const PROPOSALS: Features =
+        Features::SIMD.union(Features::EXTENDED_CONST).union(Features::EXCEPTIONS);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process (math helpers at their host
@@ -619,4 +702,85 @@ impl NativeEngine for Cranelift {
         self.host_calls += host_calls;
         self.traps += u64::from(trapped);
     }
+}
+
+/// The throw stub every module's code ends with, and the offset of its trap: an
+/// exception's way out of a frame (see `vm_core::runtime::native::exn`). Called like
+/// a function with the instance context in `rdi` and the raw `exnref` in `esi`, it
+/// saves the callee-saved registers to the store state, calls the runtime function
+/// `exn_throw` with its caller's frame pointer and return address, and then either
+/// continues at the handler's landing pad (registers, stack and frame pointer from
+/// the store state, the `exnref` in `rax`, where a `try_call`'s exceptional edge
+/// expects its first payload value) or, when no wasm frame handles the exception,
+/// traps with the pending trap `exn_throw` recorded.
+fn throw_stub() -> (Vec<u8>, u32) {
+    use vm_core::runtime::offsets as o;
+    let d = |v: usize| (v as u32).to_le_bytes();
+    let regs = |i: usize| d(o::STATE_EXN_REGS + 8 * i);
+    let mut c = Vec::with_capacity(160);
+    // mov rax, [rdi + state]
+    c.extend([0x48, 0x8b, 0x87]);
+    c.extend(d(o::VMCTX_STATE));
+    // mov [rax + regs], rbx / r12 / r13 / r14 / r15
+    for (i, op) in [
+        [0x48, 0x89, 0x98],
+        [0x4c, 0x89, 0xa0],
+        [0x4c, 0x89, 0xa8],
+        [0x4c, 0x89, 0xb0],
+        [0x4c, 0x89, 0xb8],
+    ]
+    .iter()
+    .enumerate()
+    {
+        c.extend(op);
+        c.extend(regs(i));
+    }
+    // mov rdx, rbp; mov rcx, [rsp]
+    c.extend([0x48, 0x89, 0xea, 0x48, 0x8b, 0x0c, 0x24]);
+    // mov rax, [rdi + store]; mov rax, [rax + libcalls]
+    c.extend([0x48, 0x8b, 0x87]);
+    c.extend(d(o::VMCTX_STORE));
+    c.extend([0x48, 0x8b, 0x80]);
+    c.extend(d(o::STORE_LIBCALLS));
+    // push rdi (aligns the stack for the call); call [rax + exn_throw]; pop rdi
+    c.push(0x57);
+    c.extend([0xff, 0x90]);
+    c.extend(d(env::Libcall::ExnThrow.table_offset()));
+    c.push(0x5f);
+    // test eax, eax; jnz trap
+    c.extend([0x85, 0xc0, 0x75, 0x00]);
+    let jnz = c.len();
+    // mov rax, [rdi + state]
+    c.extend([0x48, 0x8b, 0x87]);
+    c.extend(d(o::VMCTX_STATE));
+    // mov rbx / r12 / r13 / r14 / r15, [rax + regs]
+    for (i, op) in [
+        [0x48, 0x8b, 0x98],
+        [0x4c, 0x8b, 0xa0],
+        [0x4c, 0x8b, 0xa8],
+        [0x4c, 0x8b, 0xb0],
+        [0x4c, 0x8b, 0xb8],
+    ]
+    .iter()
+    .enumerate()
+    {
+        c.extend(op);
+        c.extend(regs(i));
+    }
+    // mov rsp, [rax + sp]; mov rbp, [rax + fp]; mov rdx, [rax + pc]; mov eax, [rax + ref]
+    c.extend([0x48, 0x8b, 0xa0]);
+    c.extend(d(o::STATE_EXN_SP));
+    c.extend([0x48, 0x8b, 0xa8]);
+    c.extend(d(o::STATE_EXN_FP));
+    c.extend([0x48, 0x8b, 0x90]);
+    c.extend(d(o::STATE_EXN_PC));
+    c.extend([0x8b, 0x80]);
+    c.extend(d(o::STATE_EXN_REF));
+    // jmp rdx
+    c.extend([0xff, 0xe2]);
+    let trap = c.len();
+    c[jnz - 1] = (trap - jnz) as u8;
+    // trap: ud2
+    c.extend([0x0f, 0x0b]);
+    (c, trap as u32)
 }
