@@ -118,3 +118,23 @@ fn cranelift_exceptions() {
 fn dynasm_exceptions() {
     check::<crate::engines::DynasmVm>("engine-dynasm", &Settings::new());
 }
+
+#[cfg(all(feature = "engine-cranelift", feature = "virt-kvm"))]
+#[test]
+fn cranelift_in_a_micro_vm_exceptions() {
+    if let Err(why) = crate::engines::kvm_ready() {
+        println!("skipped: {why}");
+        return;
+    }
+    check::<crate::engines::CraneliftKvmVm>("engine-cranelift+virt-kvm", &Settings::new());
+}
+
+#[cfg(all(feature = "engine-dynasm", feature = "virt-kvm"))]
+#[test]
+fn dynasm_in_a_micro_vm_exceptions() {
+    if let Err(why) = crate::engines::kvm_ready() {
+        println!("skipped: {why}");
+        return;
+    }
+    check::<crate::engines::DynasmKvmVm>("engine-dynasm+virt-kvm", &Settings::new());
+}

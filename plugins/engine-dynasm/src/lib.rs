@@ -379,6 +379,7 @@ pub(crate) fn compile_for_cpu(
 ) -> Result<ModuleCode, CompileError> {
     let mut ops = Asm::new(0);
     let func_labels = (0..module.bodies.len()).map(|_| ops.new_dynamic_label()).collect();
+    let throw_stub = ops.new_dynamic_label();
     let simd = options.simd.map(|level| cpu.vec_isa(level));
     let env = ModuleEnv {
         module,
@@ -390,6 +391,7 @@ pub(crate) fn compile_for_cpu(
         interrupt: options.interrupt,
         call_events: options.call_events,
         simd,
+        throw_stub,
     };
     let mut sites = Sites::default();
     let mut funcs: Vec<Range<u32>> = Vec::with_capacity(module.bodies.len());
@@ -419,9 +421,14 @@ pub(crate) fn compile_for_cpu(
         trampoline::entry(&mut ops, ty);
         ops.align(16, 0xcc);
         host_calls.push(ops.offset().0 as u32);
-        let pending = trampoline::host_call(&mut ops, ty) as u32;
+        let pending = trampoline::host_call(&mut ops, ty, throw_stub) as u32;
         sites.traps.push(TrapSite { offset: pending, kind: TrapKind::Pending });
     }
+    ops.align(16, 0xcc);
+    ops.dynamic_label(throw_stub);
+    let (stub, trap_at) = native::exn::throw_stub();
+    sites.traps.push(TrapSite { offset: ops.offset().0 as u32 + trap_at, kind: TrapKind::Pending });
+    ops.extend(stub);
     let mut bytes = ops.finalize().map_err(|e| CompileError::Body {
         offset: 0,
         message: format!("engine-dynasm: assembling failed: {e}"),
@@ -438,9 +445,10 @@ pub(crate) fn compile_for_cpu(
             .ok_or(CompileError::Limit("engine-dynasm: nop patch outside the code"))?;
         fill_nops(code);
     }
-    let Sites { traps, srclocs, .. } = sites;
+    let Sites { traps, srclocs, handlers, .. } = sites;
     ModuleCode::publish(&bytes, entries, host_calls, |base, len| {
         CodeMap::new(base, len, module.num_imported_funcs, funcs, traps, srclocs)
+            .with_exceptions(handlers, Vec::new())
     })
 }
 
@@ -566,7 +574,8 @@ impl Dynasm {
 
 impl Engine for Dynasm {
     const NATIVE_CODE: bool = true;
-    const PROPOSALS: Features = Features::SIMD.union(Features::EXTENDED_CONST);
+    const PROPOSALS: Features =
+        Features::SIMD.union(Features::EXTENDED_CONST).union(Features::EXCEPTIONS);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process without guard pages and without

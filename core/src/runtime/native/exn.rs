@@ -100,3 +100,85 @@ impl CallState {
         None
     }
 }
+
+/// The x86-64 throw stub, the same for every native-code engine, and the offset of
+/// its trap (the engine records it as a [`TrapKind::Pending`](super::TrapKind::Pending)
+/// trap site): an exception's way out of a frame (see the [module docs](self)). Called like
+/// a function with the instance context in `rdi` and the raw `exnref` in `esi`, it
+/// saves the callee-saved registers to the store state, calls the runtime function
+/// `exn_throw` with its caller's frame pointer and return address, and then either
+/// continues at the handler's landing pad (registers, stack and frame pointer from
+/// the store state, the `exnref` in `rax`, where a `try_call`'s exceptional edge
+/// expects its first payload value) or, when no wasm frame handles the exception,
+/// traps with the pending trap `exn_throw` recorded.
+pub fn throw_stub() -> (Vec<u8>, u32) {
+    use crate::runtime::offsets as o;
+    let d = |v: usize| (v as u32).to_le_bytes();
+    let regs = |i: usize| d(o::STATE_EXN_REGS + 8 * i);
+    let mut c = Vec::with_capacity(160);
+    // mov rax, [rdi + state]
+    c.extend([0x48, 0x8b, 0x87]);
+    c.extend(d(o::VMCTX_STATE));
+    // mov [rax + regs], rbx / r12 / r13 / r14 / r15
+    for (i, op) in [
+        [0x48, 0x89, 0x98],
+        [0x4c, 0x89, 0xa0],
+        [0x4c, 0x89, 0xa8],
+        [0x4c, 0x89, 0xb0],
+        [0x4c, 0x89, 0xb8],
+    ]
+    .iter()
+    .enumerate()
+    {
+        c.extend(op);
+        c.extend(regs(i));
+    }
+    // mov rdx, rbp; mov rcx, [rsp]
+    c.extend([0x48, 0x89, 0xea, 0x48, 0x8b, 0x0c, 0x24]);
+    // mov rax, [rdi + store]; mov rax, [rax + libcalls]
+    c.extend([0x48, 0x8b, 0x87]);
+    c.extend(d(o::VMCTX_STORE));
+    c.extend([0x48, 0x8b, 0x80]);
+    c.extend(d(o::STORE_LIBCALLS));
+    // push rdi (aligns the stack for the call); call [rax + exn_throw]; pop rdi
+    c.push(0x57);
+    c.extend([0xff, 0x90]);
+    c.extend(d(super::runtime_fns::RuntimeFn::ExnThrow.table_offset()));
+    c.push(0x5f);
+    // test eax, eax; jnz trap
+    c.extend([0x85, 0xc0, 0x75, 0x00]);
+    let jnz = c.len();
+    // mov rax, [rdi + state]
+    c.extend([0x48, 0x8b, 0x87]);
+    c.extend(d(o::VMCTX_STATE));
+    // mov rbx / r12 / r13 / r14 / r15, [rax + regs]
+    for (i, op) in [
+        [0x48, 0x8b, 0x98],
+        [0x4c, 0x8b, 0xa0],
+        [0x4c, 0x8b, 0xa8],
+        [0x4c, 0x8b, 0xb0],
+        [0x4c, 0x8b, 0xb8],
+    ]
+    .iter()
+    .enumerate()
+    {
+        c.extend(op);
+        c.extend(regs(i));
+    }
+    // mov rsp, [rax + sp]; mov rbp, [rax + fp]; mov rdx, [rax + pc]; mov eax, [rax + ref]
+    c.extend([0x48, 0x8b, 0xa0]);
+    c.extend(d(o::STATE_EXN_SP));
+    c.extend([0x48, 0x8b, 0xa8]);
+    c.extend(d(o::STATE_EXN_FP));
+    c.extend([0x48, 0x8b, 0x90]);
+    c.extend(d(o::STATE_EXN_PC));
+    c.extend([0x8b, 0x80]);
+    c.extend(d(o::STATE_EXN_REF));
+    // jmp rdx
+    c.extend([0xff, 0xe2]);
+    let trap = c.len();
+    c[jnz - 1] = (trap - jnz) as u8;
+    // trap: ud2
+    c.extend([0x0f, 0x0b]);
+    (c, trap as u32)
+}
