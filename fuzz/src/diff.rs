@@ -4,7 +4,8 @@
 //! Modules use the WebAssembly 2.0 feature set (wasm-smith picks a subset per input),
 //! with NaNs canonicalized, termination ensured by wasm-smith's fuel global, no
 //! imports and bounded memories and tables. A composition with a `simd` or `gc`
-//! plugin gets modules with those proposals as well: the input decides whether to
+//! plugin, or whose engine handles exceptions, gets modules with those proposals
+//! as well: the input decides whether to
 //! use a proposal that at least one composition supports, and only compositions that
 //! support the chosen set run the module. The reference is the oracle when it
 //! supports the set, else the first composition that runs it.
@@ -27,7 +28,8 @@ fn covers(have: Features, want: Features) -> bool {
 }
 
 /// The proposals the generator may use, each when some composition accepts it.
-const FUZZED: &[(Features, &str)] = &[(Features::SIMD, "simd"), (Features::GC, "gc")];
+const FUZZED: &[(Features, &str)] =
+    &[(Features::SIMD, "simd"), (Features::GC, "gc"), (Features::EXCEPTIONS, "exceptions")];
 
 /// The proposals beyond 2.0 to use for this input: each one that some composition
 /// supports, at the input's choice. (Every composition of the build counts, ready
@@ -57,7 +59,7 @@ pub fn module_config(
     }
     c.threads_enabled = false;
     c.shared_everything_threads_enabled = false;
-    c.exceptions_enabled = false;
+    c.exceptions_enabled = features.contains(Features::EXCEPTIONS);
     c.memory64_enabled = false;
     c.tail_call_enabled = false;
     c.wide_arithmetic_enabled = false;

@@ -17,6 +17,22 @@
 //!   The `virt` plugin turns faults at trap sites into [`Trap`] values with a wasm
 //!   backtrace; the host process survives. It needs a `virt` plugin with
 //!   `Virt::NATIVE_CODE` (a build with another one fails to compile).
+//! - Exceptions (`throw`, `throw_ref`, `try_table`): zero cost on the path that does
+//!   not throw. Every call inside a `try_table` is a Cranelift `try_call` whose
+//!   exceptional edge goes to the `try_table`'s landing block, which matches the
+//!   clauses in order (runtime function `exn_is`), loads the payload
+//!   (`exn_payload`) and branches to the clause's label, or throws the exception on
+//!   to the enclosing handler. A throw calls the module's throw stub
+//!   (`vm_core::runtime::native::exn::throw_stub`, appended to the module's code),
+//!   itself a `try_call` inside a `try_table`. vm-core finds the handler by walking
+//!   the frame-pointer chain: each handled call site is in the module's `CodeMap`
+//!   with its landing pad and frame size (Cranelift's call-site records), each
+//!   function and trampoline with the callee-saved registers its prologue saves
+//!   (Cranelift's unwind info, which is why `unwind_info` is on: it changes no
+//!   code), so the registers the handler's frame expects are restored on the way.
+//!   The host-call trampoline throws a host function's exception on. Under
+//!   `virt-kvm` the walk runs on the host side of the runtime call, over the guest
+//!   stack mapped at the same addresses, and the stub continues in the guest.
 //! - Wasm-call observer events cost nothing unless an observer of the composition
 //!   subscribes; then each call first reports its callee.
 //! - simd128: every operator of the WebAssembly 2.0 SIMD proposal (relaxed SIMD is

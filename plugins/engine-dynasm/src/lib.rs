@@ -183,6 +183,18 @@
 //! caller_vmctx, code, args)` of [`vm_core::runtime::native::Entry`] (16-byte
 //! argument slots, all of it used by a v128) into this convention.
 //!
+//! **Exceptions** (`throw`, `throw_ref`, `try_table`; see `translate/exn.rs`):
+//! nothing runs on the path that does not throw but one jump over a `try_table`'s
+//! landing pad, emitted where it starts (the value stack is flushed there, so the
+//! pad knows where every value is). Each call inside a `try_table` with clauses is
+//! a handled call site in the module's `CodeMap` (return address, landing pad, the
+//! function's frame size); a throw calls the module's throw stub
+//! (`vm_core::runtime::native::exn::throw_stub`), vm-core walks the `rbp` chain to
+//! the handler, and the pad reloads `r15` and memory 0's base, matches the clauses
+//! (`exn_is`), copies the payload (`exn_payload`) and branches like `br`. Every
+//! register being caller-saved between wasm functions, no callee-saved register
+//! needs restoring. The host-call trampoline throws a host function's exception on.
+//!
 //! **Traps** are described, never handled: `unreachable` is an inline `ud2`, and
 //! division by zero, `MIN / -1`, float-to-int truncations of NaN ("invalid
 //! conversion to integer") or of out-of-range values ("integer overflow"),

@@ -31,6 +31,23 @@
 //! scalars passed in registers: an argument passed by reference would keep a
 //! handler's frame alive and stop its final call from becoming a jump.
 //!
+//! ## Exceptions
+//!
+//! `throw`, `throw_ref` and `try_table` (all four catch clauses). A `try_table`
+//! costs nothing on the path that does not throw but a branch over its landing
+//! pads: its clauses are a table of the module ([`code::Catch`]: a range of
+//! instructions, a tag, a landing pad), and each landing pad is an
+//! [`code::Op::Caught`] that copies the payload (and the `exnref`) to the slots
+//! its label expects, followed by the branch there. A throw creates the exception
+//! in the store (vm-core's `Store::new_exception`) and unwinds
+//! ([`exec::exn`]): the first clause of the module's table covering the throwing
+//! instruction whose tag matches handles it; else the frame record is popped and
+//! the caller's call instruction is looked up the same way, switching instances as
+//! returns do. A host function's exception (`Caller::throw`) unwinds from the call
+//! instruction. An exception no frame handles ends the call with
+//! `TrapCode::Exception`, which the embedding API reports as
+//! `InvokeError::Exception`.
+//!
 //! | config key | default | meaning |
 //! |---|---|---|
 //! | `fuel` | 0 | fuel every new store starts with, one unit per wasm operator (see `vm_core::runtime::limits`); 0 = unmetered and no metering code; running out traps with "out of fuel" |
