@@ -31,6 +31,11 @@
 //! scalars passed in registers: an argument passed by reference would keep a
 //! handler's frame alive and stop its final call from becoming a jump.
 //!
+//! Relaxed SIMD computes vm-core's deterministic choices (`vm_core::runtime::simd`,
+//! "Relaxed SIMD"): most relaxed operators reach the translator as their 2.0
+//! operators; `relaxed_madd`/`nmadd` and the dot products are instructions of their
+//! own calling the `Lanes` methods of the same names.
+//!
 //! ## Exceptions
 //!
 //! `throw`, `throw_ref` and `try_table` (all four catch clauses). A `try_table`
@@ -157,7 +162,10 @@ impl Plugin for Interp {
 impl Engine for Interp {
     const NATIVE_CODE: bool = false;
     const PROPOSALS: Features =
-        Features::SIMD.union(Features::EXTENDED_CONST).union(Features::EXCEPTIONS);
+        Features::SIMD
+            .union(Features::RELAXED_SIMD)
+            .union(Features::EXTENDED_CONST)
+            .union(Features::EXCEPTIONS);
     type Code = ModuleCode;
 
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {
