@@ -80,8 +80,12 @@ pub struct CodeMap {
     traps: Vec<TrapSite>,
     srclocs: Vec<(u32, u32)>,
     handlers: Vec<HandlerSite>,
-    saves: Vec<(Range<u32>, Box<[(u8, u32)]>)>,
+    saves: Vec<(Range<u32>, RegSaves)>,
 }
+
+/// The callee-saved registers a piece of code saves in its prologue: (x86-64
+/// register number, bytes below the frame pointer) each.
+pub type RegSaves = Box<[(u8, u32)]>;
 
 /// A call site inside a `try_table`: when an exception unwinds to the frame whose
 /// call returns to `ret`, execution continues at `landing` with the stack pointer
@@ -133,7 +137,7 @@ impl CodeMap {
     pub fn with_exceptions(
         mut self,
         mut handlers: Vec<HandlerSite>,
-        mut saves: Vec<(Range<u32>, Box<[(u8, u32)]>)>,
+        mut saves: Vec<(Range<u32>, RegSaves)>,
     ) -> Self {
         handlers.sort_by_key(|h| h.ret);
         saves.sort_by_key(|(r, _)| r.start);

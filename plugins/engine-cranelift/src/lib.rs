@@ -360,7 +360,7 @@ struct Assembler {
     handlers: Vec<HandlerSite>,
     /// The callee-saved registers each piece of code saves (see
     /// `CodeMap::with_exceptions`).
-    saves: Vec<(Range<u32>, Box<[(u8, u32)]>)>,
+    saves: Vec<(Range<u32>, native::RegSaves)>,
 }
 
 impl Assembler {
@@ -632,11 +632,10 @@ impl Cranelift {
 
 impl Engine for Cranelift {
     const NATIVE_CODE: bool = true;
-    const PROPOSALS: Features =
-        Features::SIMD
-            .union(Features::RELAXED_SIMD)
-            .union(Features::EXTENDED_CONST)
-            .union(Features::EXCEPTIONS);
+    const PROPOSALS: Features = Features::SIMD
+        .union(Features::RELAXED_SIMD)
+        .union(Features::EXTENDED_CONST)
+        .union(Features::EXCEPTIONS);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process (math helpers at their host

@@ -586,11 +586,10 @@ impl Dynasm {
 
 impl Engine for Dynasm {
     const NATIVE_CODE: bool = true;
-    const PROPOSALS: Features =
-        Features::SIMD
-            .union(Features::RELAXED_SIMD)
-            .union(Features::EXTENDED_CONST)
-            .union(Features::EXCEPTIONS);
+    const PROPOSALS: Features = Features::SIMD
+        .union(Features::RELAXED_SIMD)
+        .union(Features::EXTENDED_CONST)
+        .union(Features::EXCEPTIONS);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process without guard pages and without

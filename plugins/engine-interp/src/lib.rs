@@ -161,11 +161,10 @@ impl Plugin for Interp {
 
 impl Engine for Interp {
     const NATIVE_CODE: bool = false;
-    const PROPOSALS: Features =
-        Features::SIMD
-            .union(Features::RELAXED_SIMD)
-            .union(Features::EXTENDED_CONST)
-            .union(Features::EXCEPTIONS);
+    const PROPOSALS: Features = Features::SIMD
+        .union(Features::RELAXED_SIMD)
+        .union(Features::EXTENDED_CONST)
+        .union(Features::EXCEPTIONS);
     type Code = ModuleCode;
 
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {

@@ -169,7 +169,7 @@ pub fn table<C: Composition>() -> Vec<Libcall> {
                 RuntimeFn::ExnNew => exn_new::<C> as *const () as usize,
                 RuntimeFn::ExnIs => exn_is::<C> as *const () as usize,
                 RuntimeFn::ExnPayload => exn_payload::<C> as *const () as usize,
-                RuntimeFn::ExnThrow => exn_throw::<C> as *const () as usize,
+                RuntimeFn::ExnThrow => exn_throw as *const () as usize,
             };
             Libcall { name: f.name(), addr, params, result }
         })
@@ -553,12 +553,7 @@ unsafe extern "C" fn exn_payload<C: Composition>(
     })
 }
 
-unsafe extern "C" fn exn_throw<C: Composition>(
-    vmctx: *mut VMContext,
-    exn: u32,
-    fp: usize,
-    pc: usize,
-) -> u32 {
+unsafe extern "C" fn exn_throw(vmctx: *mut VMContext, exn: u32, fp: usize, pc: usize) -> u32 {
     guarded(1, || {
         let st = super::current();
         // SAFETY: the current state lives for the whole call on this thread, and its
