@@ -19,6 +19,7 @@ mod run;
 #[cfg(any(feature = "simd-scalar", feature = "simd-sse41", feature = "simd-avx2"))]
 mod simd_abi;
 mod simd_cpu;
+mod sjlj;
 mod soak;
 mod spec;
 mod support;
