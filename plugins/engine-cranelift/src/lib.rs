@@ -17,6 +17,16 @@
 //!   The `virt` plugin turns faults at trap sites into [`Trap`] values with a wasm
 //!   backtrace; the host process survives. It needs a `virt` plugin with
 //!   `Virt::NATIVE_CODE` (a build with another one fails to compile).
+//! - Multi-memory: memory 0 keeps its scheme (with guard pages, no check and a
+//!   base the optimizer may hoist); an access to memory `n > 0` loads its
+//!   definition from `vmctx->memories[n]` and checks its bounds explicitly
+//!   ([`env::FuncEnv::heap_addr`]); bulk operators pass the memory indexes to
+//!   vm-core's runtime functions.
+//! - memory64 and table64: vm-core's `operators::index64` lowering: each `i64`
+//!   operand is clamped to `u32::MAX` (`umin`) and narrowed to `i32`, the 32-bit
+//!   operator runs unchanged (guard pages cover a clamped address: a 64-bit memory
+//!   holds less than 4 GiB), static offsets past `u32::MAX` are clamped, and
+//!   `grow`/`size` results are sign-/zero-extended.
 //! - Exceptions (`throw`, `throw_ref`, `try_table`): zero cost on the path that does
 //!   not throw. Every call inside a `try_table` is a Cranelift `try_call` whose
 //!   exceptional edge goes to the `try_table`'s landing block, which matches the
@@ -635,6 +645,8 @@ impl Engine for Cranelift {
     const PROPOSALS: Features = Features::SIMD
         .union(Features::RELAXED_SIMD)
         .union(Features::EXTENDED_CONST)
+        .union(Features::MULTI_MEMORY)
+        .union(Features::MEMORY64)
         .union(Features::EXCEPTIONS);
     type Code = ModuleCode;
 
