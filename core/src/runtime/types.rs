@@ -95,6 +95,8 @@ pub enum ExternType {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// An exception tag: the types of its payload (`params`; no results).
+    Tag(FuncType),
 }
 
 fn limits(f: &mut core::fmt::Formatter<'_>, min: u32, max: Option<u32>) -> core::fmt::Result {
@@ -142,6 +144,7 @@ impl core::fmt::Display for ExternType {
             ExternType::Table(t) => t.fmt(f),
             ExternType::Memory(t) => t.fmt(f),
             ExternType::Global(t) => t.fmt(f),
+            ExternType::Tag(t) => write!(f, "(tag {t})"),
         }
     }
 }
@@ -183,12 +186,14 @@ impl ValType {
     /// Converts a `wasmparser` reference type.
     ///
     /// # Errors
-    /// A typed reference other than `funcref`/`externref` (GC proposal).
+    /// A typed reference other than `funcref`/`externref`/`exnref` (GC proposal).
     pub(crate) fn from_ref_type(r: wasmparser::RefType, offset: u64) -> Result<Self, DecodeError> {
         if r == wasmparser::RefType::FUNCREF {
             Ok(ValType::FuncRef)
         } else if r == wasmparser::RefType::EXTERNREF {
             Ok(ValType::ExternRef)
+        } else if r == wasmparser::RefType::EXNREF {
+            Ok(ValType::ExnRef)
         } else {
             Err(DecodeError::unsupported("gc", offset))
         }
@@ -196,6 +201,6 @@ impl ValType {
 
     /// Whether this is a reference type.
     pub const fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef)
+        matches!(self, ValType::FuncRef | ValType::ExternRef | ValType::ExnRef)
     }
 }

@@ -200,6 +200,18 @@
 //! caller_vmctx, code, args)` of [`vm_core::runtime::native::Entry`] (16-byte
 //! argument slots, all of it used by a v128) into this convention.
 //!
+//! **Exceptions** (`throw`, `throw_ref`, `try_table`; see `translate/exn.rs`):
+//! nothing runs on the path that does not throw but one jump over a `try_table`'s
+//! landing pad, emitted where it starts (the value stack is flushed there, so the
+//! pad knows where every value is). Each call inside a `try_table` with clauses is
+//! a handled call site in the module's `CodeMap` (return address, landing pad, the
+//! function's frame size); a throw calls the module's throw stub
+//! (`vm_core::runtime::native::exn::throw_stub`), vm-core walks the `rbp` chain to
+//! the handler, and the pad reloads `r15` and memory 0's base, matches the clauses
+//! (`exn_is`), copies the payload (`exn_payload`) and branches like `br`. Every
+//! register being caller-saved between wasm functions, no callee-saved register
+//! needs restoring. The host-call trampoline throws a host function's exception on.
+//!
 //! **Traps** are described, never handled: `unreachable` is an inline `ud2`, and
 //! division by zero, `MIN / -1`, float-to-int truncations of NaN ("invalid
 //! conversion to integer") or of out-of-range values ("integer overflow"),
@@ -395,6 +407,7 @@ pub(crate) fn compile_for_cpu(
 ) -> Result<ModuleCode, CompileError> {
     let mut ops = Asm::new(0);
     let func_labels = (0..module.bodies.len()).map(|_| ops.new_dynamic_label()).collect();
+    let throw_stub = ops.new_dynamic_label();
     let simd = options.simd.map(|level| cpu.vec_isa(level));
     let env = ModuleEnv {
         module,
@@ -406,6 +419,7 @@ pub(crate) fn compile_for_cpu(
         interrupt: options.interrupt,
         call_events: options.call_events,
         simd,
+        throw_stub,
     };
     let mut sites = Sites::default();
     let mut funcs: Vec<Range<u32>> = Vec::with_capacity(module.bodies.len());
@@ -435,9 +449,14 @@ pub(crate) fn compile_for_cpu(
         trampoline::entry(&mut ops, ty);
         ops.align(16, 0xcc);
         host_calls.push(ops.offset().0 as u32);
-        let pending = trampoline::host_call(&mut ops, ty) as u32;
+        let pending = trampoline::host_call(&mut ops, ty, throw_stub) as u32;
         sites.traps.push(TrapSite { offset: pending, kind: TrapKind::Pending });
     }
+    ops.align(16, 0xcc);
+    ops.dynamic_label(throw_stub);
+    let (stub, trap_at) = native::exn::throw_stub();
+    sites.traps.push(TrapSite { offset: ops.offset().0 as u32 + trap_at, kind: TrapKind::Pending });
+    ops.extend(stub);
     let mut bytes = ops.finalize().map_err(|e| CompileError::Body {
         offset: 0,
         message: format!("engine-dynasm: assembling failed: {e}"),
@@ -454,9 +473,10 @@ pub(crate) fn compile_for_cpu(
             .ok_or(CompileError::Limit("engine-dynasm: nop patch outside the code"))?;
         fill_nops(code);
     }
-    let Sites { traps, srclocs, .. } = sites;
+    let Sites { traps, srclocs, handlers, .. } = sites;
     ModuleCode::publish(&bytes, entries, host_calls, |base, len| {
         CodeMap::new(base, len, module.num_imported_funcs, funcs, traps, srclocs)
+            .with_exceptions(handlers, Vec::new())
     })
 }
 
@@ -586,7 +606,8 @@ impl Engine for Dynasm {
         .union(Features::RELAXED_SIMD)
         .union(Features::EXTENDED_CONST)
         .union(Features::MULTI_MEMORY)
-        .union(Features::MEMORY64);
+        .union(Features::MEMORY64)
+        .union(Features::EXCEPTIONS);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process without guard pages and without

@@ -54,6 +54,7 @@ impl FuncCompiler<'_, '_> {
             ; mov rsi, r15
             ; call =>label
         );
+        self.call_site();
         if area > 0 {
             self.reset_rsp();
         }

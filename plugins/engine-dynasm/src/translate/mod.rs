@@ -6,6 +6,7 @@
 mod binary;
 mod branch;
 mod call;
+mod exn;
 mod float;
 mod limits;
 mod memory;
@@ -67,6 +68,8 @@ pub(crate) struct ModuleEnv<'m> {
     pub interrupt: bool,
     /// Calls report wasm-call events (an observer of the composition subscribes).
     pub call_events: bool,
+    /// The module's throw stub (`vm_core::runtime::native::exn::throw_stub`).
+    pub throw_stub: DynamicLabel,
 }
 
 impl ModuleEnv<'_> {
@@ -91,6 +94,8 @@ pub(crate) struct Sites {
     /// Code ranges to overwrite with `nop`s: the loads of memory 0's base in
     /// functions that need none (see `FuncCompiler::load_membase`).
     pub nops: Vec<std::ops::Range<usize>>,
+    /// Call sites with an exception handler (see `exn.rs`).
+    pub handlers: Vec<vm_core::runtime::native::HandlerSite>,
 }
 
 /// What kind of construct a control frame is.
@@ -117,6 +122,8 @@ pub(crate) struct Control {
     pub results: usize,
     /// The frame's signature (which of its values are v128).
     pub sig: Sig,
+    /// A `try_table`'s index among the function's (see `exn.rs`).
+    pub try_id: Option<usize>,
 }
 
 /// A block's or function's signature, as far as slot sizes go.
@@ -170,6 +177,10 @@ pub(crate) struct FuncCompiler<'a, 'm> {
     needs_membase: bool,
     /// v128 constants emitted after the body (16-byte aligned), by label.
     pub consts: Vec<(DynamicLabel, u128)>,
+    /// The landing pad's offset of each `try_table` (by `Control::try_id`).
+    landings: Vec<Option<u32>>,
+    /// Call sites inside a `try_table`: (return address offset, `try_id`).
+    try_calls: Vec<(u32, usize)>,
 }
 
 /// What a local holds, by the register class it is read into.
@@ -321,6 +332,8 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             membase_loads: Vec::new(),
             needs_membase: false,
             consts: Vec::new(),
+            landings: Vec::new(),
+            try_calls: Vec::new(),
         };
         c.prologue(nbody);
         if env.limits_on() {
@@ -335,6 +348,7 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             params: 0,
             results: nresults,
             sig: Sig::Type(env.module.funcs[index as usize]),
+            try_id: None,
         });
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
@@ -452,6 +466,16 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             .map_err(|_| CompileError::Limit("engine-dynasm: frame larger than 2 GiB"))?;
         for at in self.frame_patches {
             self.sites.patches.push((at, -frame));
+        }
+        for (ret, id) in std::mem::take(&mut self.try_calls) {
+            if let Some(Some(landing)) = self.landings.get(id) {
+                let frame = frame as u32;
+                self.sites.handlers.push(vm_core::runtime::native::HandlerSite {
+                    ret,
+                    landing: *landing,
+                    frame,
+                });
+            }
         }
         if !self.needs_membase {
             self.sites.nops.append(&mut self.membase_loads);
@@ -585,7 +609,7 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
         let live = self.reachable;
         if !live {
             match op {
-                O::Block { .. } | O::Loop { .. } | O::If { .. } => {
+                O::Block { .. } | O::Loop { .. } | O::If { .. } | O::TryTable { .. } => {
                     self.dead_depth += 1;
                     return Ok(());
                 }
@@ -619,6 +643,9 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
                 self.reachable = false;
             }
             O::Block { blockty } => self.block(Kind::Block, blockty)?,
+            O::TryTable { try_table } => self.try_table(&try_table)?,
+            O::Throw { tag_index } => self.throw(tag_index)?,
+            O::ThrowRef => self.throw_ref(),
             O::Loop { blockty } => self.block(Kind::Loop, blockty)?,
             O::If { blockty } => self.if_(blockty)?,
             O::Else => self.else_()?,
