@@ -31,18 +31,27 @@ use std::path::Path;
 use crate::compose::lifecycle::Started;
 use crate::compose::{Composition, Vm};
 use crate::runtime::{
-    Error, ExecLimits, Extern, Features, FuncKind, Instance, InstantiationError, InterruptHandle,
-    InvokeError, LimitError, Linker, Module, ModuleInfo, Val,
+    Error, Exception, ExecLimits, Extern, Features, FuncKind, Instance, InstantiationError,
+    InterruptHandle, InvokeError, LimitError, Linker, Module, ModuleInfo, Trap, TrapCode, Val,
 };
 use crate::slot::{Engine, Event, EventKind, Virt};
 
 impl<C: Composition, S> Vm<C, S> {
-    /// The proposals this composition accepts beyond WebAssembly 2.0.
+    /// The proposals this VM accepts beyond WebAssembly 2.0: the composition's
+    /// ([`crate::compose::features_of`]) unless [restricted](Self::restrict_features).
     pub fn features(&self) -> Features
     where
         S: Started,
     {
-        crate::compose::features_of::<C>()
+        self.proposals()
+    }
+
+    /// Accepts only the proposals of `allowed` from now on (modules using others are
+    /// rejected as unsupported); a script written for an older version of the
+    /// standard expects, for example, a second memory to be invalid.
+    pub fn restrict_features(&mut self, allowed: Features) {
+        let p = self.proposals_mut();
+        *p = p.intersection(allowed);
     }
 
     /// Decodes, validates and compiles a module from binary or `.wat` text.
@@ -167,8 +176,14 @@ impl<C: Composition, S> Vm<C, S> {
         {
             self.plugins().emit(&Event::Trap { trap });
         }
-        outcome?;
-        Ok(results)
+        match outcome {
+            Ok(()) => Ok(results),
+            Err(Trap { code: TrapCode::Exception(exn), .. }) => {
+                let e = store.exception_value(exn).unwrap_or(Exception { tag: 0, payload: vec![] });
+                Err(InvokeError::Exception(e))
+            }
+            Err(t) => Err(InvokeError::Trap(t)),
+        }
     }
 
     /// The limits this VM's engine compiles in (fuel metering, interruption) and the

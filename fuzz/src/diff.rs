@@ -4,7 +4,8 @@
 //! Modules use the WebAssembly 2.0 feature set (wasm-smith picks a subset per input),
 //! with NaNs canonicalized, termination ensured by wasm-smith's fuel global, no
 //! imports and bounded memories and tables. A composition with a `simd` or `gc`
-//! plugin gets modules with those proposals as well: the input decides whether to
+//! plugin, or whose engine handles exceptions, gets modules with those proposals
+//! as well: the input decides whether to
 //! use a proposal that at least one composition supports, and only compositions that
 //! support the chosen set run the module. The reference is the oracle when it
 //! supports the set, else the first composition that runs it.
@@ -32,6 +33,9 @@ const FUZZED: &[(Features, &str)] = &[
     (Features::GC, "gc"),
     (Features::EXTENDED_CONST, "extended-const"),
     (Features::RELAXED_SIMD, "relaxed-simd"),
+    (Features::MULTI_MEMORY, "multi-memory"),
+    (Features::MEMORY64, "memory64"),
+    (Features::EXCEPTIONS, "exceptions"),
 ];
 
 /// The proposals beyond 2.0 to use for this input: each one that some composition
@@ -67,8 +71,8 @@ pub fn module_config(
     }
     c.threads_enabled = false;
     c.shared_everything_threads_enabled = false;
-    c.exceptions_enabled = false;
-    c.memory64_enabled = false;
+    c.exceptions_enabled = features.contains(Features::EXCEPTIONS);
+    c.memory64_enabled = features.contains(Features::MEMORY64);
     c.tail_call_enabled = false;
     c.wide_arithmetic_enabled = false;
     c.extended_const_enabled = features.contains(Features::EXTENDED_CONST);
@@ -77,7 +81,8 @@ pub fn module_config(
     c.compact_imports_enabled = false;
     c.multibyte_array_access_enabled = false;
     c.acquire_release_atomics_enabled = false;
-    c.max_memories = c.max_memories.min(1);
+    c.max_memories =
+        c.max_memories.min(if features.contains(Features::MULTI_MEMORY) { 4 } else { 1 });
     c.max_tables = c.max_tables.min(if c.reference_types_enabled { 4 } else { 1 });
     c.max_imports = 0;
     c.min_imports = 0;
@@ -86,6 +91,7 @@ pub fn module_config(
     c.export_everything = true;
     c.memory_max_size_required = true;
     c.max_memory32_bytes = c.max_memory32_bytes.min(16 * 65536);
+    c.max_memory64_bytes = c.max_memory64_bytes.min(16 * 65536);
     c.table_max_size_required = true;
     c.max_table_elements = c.max_table_elements.min(1_000);
     c.max_funcs = c.max_funcs.min(100);

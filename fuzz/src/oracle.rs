@@ -173,7 +173,8 @@ fn run(module: &[u8], plan: &Plan) -> Result<Observation, Skip> {
         .wasm_sign_extension(true)
         .wasm_saturating_float_to_int(true)
         .wasm_mutable_global(true)
-        .wasm_multi_memory(false)
+        .wasm_multi_memory(true)
+        .wasm_memory64(true)
         .wasm_tail_call(false)
         .wasm_extended_const(true)
         .wasm_custom_page_sizes(false)
@@ -267,7 +268,7 @@ fn to_wasmi(v: Value) -> Val {
         Value::F64(b) => Val::F64(wasmi::F64::from_bits(b)),
         Value::V128(v) => Val::V128(wasmi::V128::from(v)),
         Value::FuncRef(_) => Val::default_for_ty(wasmi::ValType::FuncRef),
-        Value::ExternRef(_) => Val::default_for_ty(wasmi::ValType::ExternRef),
+        Value::ExternRef(_) | Value::ExnRef(_) => Val::default_for_ty(wasmi::ValType::ExternRef),
     }
 }
 

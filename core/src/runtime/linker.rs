@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use super::error::{InstantiationError, LinkError};
 use super::guest_data::GuestAccess;
 use super::host::{HostModuleDef, RunContext};
+use super::memory::MAX_PAGES64;
 use super::module::{ConstExpr, DataMode, ElemMode, ImportKind};
 use super::offsets::{
     RawRef, VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMTableDefinition,
@@ -99,6 +100,7 @@ impl<C: Composition> Linker<C> {
                 ExternType::Memory(ty)
             }
             Extern::Global(a) => ExternType::Global(s.globals.get(a as usize)?.ty),
+            Extern::Tag(a) => ExternType::Tag(s.tags.get(a as usize)?.ty.clone()),
         })
     }
 
@@ -169,6 +171,7 @@ impl<C: Composition> Linker<C> {
             (ImportKind::Func(_), ExternType::Func(f)) => Some(f) == want_func,
             (ImportKind::Table(w), ExternType::Table(t)) => {
                 w.elem == t.elem
+                    && w.index64 == t.index64
                     && limits_match(
                         t.min.into(),
                         t.max.map(Into::into),
@@ -176,13 +179,17 @@ impl<C: Composition> Linker<C> {
                         w.max.map(Into::into),
                     )
             }
-            (ImportKind::Memory(w), ExternType::Memory(m)) => limits_match(
-                m.min.into(),
-                m.max.map(Into::into),
-                w.min.into(),
-                w.max.map(Into::into),
-            ),
+            (ImportKind::Memory(w), ExternType::Memory(m)) => {
+                w.index64 == m.index64
+                    && limits_match(
+                        m.min.into(),
+                        m.max.map(Into::into),
+                        w.min.into(),
+                        w.max.map(Into::into),
+                    )
+            }
             (ImportKind::Global(w), ExternType::Global(g)) => w == g,
+            (ImportKind::Tag(_), ExternType::Tag(t)) => Some(t) == want_func,
             _ => false,
         };
         if ok {
@@ -196,6 +203,9 @@ impl<C: Composition> Linker<C> {
                     ImportKind::Table(t) => t.to_string(),
                     ImportKind::Memory(m) => m.to_string(),
                     ImportKind::Global(g) => g.to_string(),
+                    ImportKind::Tag(_) => {
+                        want_func.map_or("(tag)".into(), |f| format!("(tag {f})"))
+                    }
                 },
                 found: found.to_string(),
             })
@@ -218,11 +228,12 @@ impl<C: Composition> Linker<C> {
         let mut table_addrs = Vec::with_capacity(info.tables.len());
         let mut memory_addrs = Vec::with_capacity(info.memories.len());
         let mut global_addrs = Vec::with_capacity(info.globals.len());
+        let mut tag_addrs = Vec::with_capacity(info.tags.len());
         // One state per composed host plugin, shared by the modules it serves.
         let mut host_states = HashMap::new();
         for imp in &info.imports {
             let want_func = match imp.kind {
-                ImportKind::Func(t) => info.types.get(t as usize),
+                ImportKind::Func(t) | ImportKind::Tag(t) => info.types.get(t as usize),
                 _ => None,
             };
             let found = self.resolve(
@@ -238,6 +249,7 @@ impl<C: Composition> Linker<C> {
                 Extern::Table(a) => table_addrs.push(a),
                 Extern::Memory(a) => memory_addrs.push(a),
                 Extern::Global(a) => global_addrs.push(a),
+                Extern::Tag(a) => tag_addrs.push(a),
             }
         }
 
@@ -257,7 +269,15 @@ impl<C: Composition> Linker<C> {
                 std::ptr::null_mut(),
             ));
         }
+        for &ty in &info.tags[info.num_imported_tags as usize..] {
+            let ty = info.types.get(ty as usize).cloned().unwrap_or(FuncType::new([], []));
+            tag_addrs.push(self.store.push_tag(ty));
+        }
         for ty in &info.memories[info.num_imported_memories as usize..] {
+            if ty.index64 && ty.min > MAX_PAGES64 {
+                let (pages, limit) = (u64::from(ty.min), u64::from(MAX_PAGES64));
+                return Err(super::error::MemoryError::TooLarge { pages, limit }.into());
+            }
             let mem = plugins.virt_mut().new_memory(ty)?;
             memory_addrs.push(self.store.push_memory(mem, *ty));
         }
@@ -321,6 +341,7 @@ impl<C: Composition> Linker<C> {
             memory_addrs: memory_addrs.into(),
             table_addrs: table_addrs.into(),
             global_addrs: global_addrs.into(),
+            tag_addrs: tag_addrs.into(),
             elems,
             data_dropped: vec![false; info.datas.len()],
         });
@@ -406,7 +427,8 @@ impl<C: Composition> Linker<C> {
     }
 }
 
-/// The value of an active segment's offset expression (validated to be an `i32`), as an
+/// The value of an active segment's offset expression (an `i32`, or an `i64` for a
+/// 64-bit memory or table), as an
 /// unsigned address.
 fn segment_offset<C: Composition>(s: &Store<C>, inst_id: u32, offset: &ConstExpr) -> usize {
     let d = &s.instances[inst_id as usize];
@@ -415,6 +437,8 @@ fn segment_offset<C: Composition>(s: &Store<C>, inst_id: u32, offset: &ConstExpr
     };
     match offset.eval(global, |_| Val::I32(0)) {
         Val::I32(v) => v as u32 as usize,
+        // memory64 and table64: past `usize`, out of bounds all the same.
+        Val::I64(v) => usize::try_from(v as u64).unwrap_or(usize::MAX),
         _ => 0,
     }
 }

@@ -49,12 +49,17 @@ impl core::fmt::Display for FuncType {
 }
 
 /// A linear memory's type: sizes in 64 KiB pages.
+///
+/// A memory64 type's limits above `u32::MAX` pages are kept as `u32::MAX` (no
+/// memory that large can be created: [`MAX_PAGES64`](super::memory::MAX_PAGES64)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MemoryType {
     /// Initial size in pages.
     pub min: u32,
     /// Maximum size in pages, if bounded.
     pub max: Option<u32>,
+    /// Addresses are `i64` (memory64).
+    pub index64: bool,
 }
 
 /// A table's type.
@@ -66,6 +71,8 @@ pub struct TableType {
     pub min: u32,
     /// Maximum size in elements, if bounded.
     pub max: Option<u32>,
+    /// Indexes are `i64` (table64); limits above `u32::MAX` are kept as `u32::MAX`.
+    pub index64: bool,
 }
 
 /// A global's type.
@@ -88,6 +95,8 @@ pub enum ExternType {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// An exception tag: the types of its payload (`params`; no results).
+    Tag(FuncType),
 }
 
 fn limits(f: &mut core::fmt::Formatter<'_>, min: u32, max: Option<u32>) -> core::fmt::Result {
@@ -101,7 +110,7 @@ fn limits(f: &mut core::fmt::Formatter<'_>, min: u32, max: Option<u32>) -> core:
 /// The text format: `(memory 1 2)`.
 impl core::fmt::Display for MemoryType {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("(memory")?;
+        f.write_str(if self.index64 { "(memory i64" } else { "(memory" })?;
         limits(f, self.min, self.max)?;
         f.write_str(")")
     }
@@ -110,7 +119,7 @@ impl core::fmt::Display for MemoryType {
 /// The text format: `(table 1 funcref)`.
 impl core::fmt::Display for TableType {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("(table")?;
+        f.write_str(if self.index64 { "(table i64" } else { "(table" })?;
         limits(f, self.min, self.max)?;
         write!(f, " {})", self.elem)
     }
@@ -135,6 +144,7 @@ impl core::fmt::Display for ExternType {
             ExternType::Table(t) => t.fmt(f),
             ExternType::Memory(t) => t.fmt(f),
             ExternType::Global(t) => t.fmt(f),
+            ExternType::Tag(t) => write!(f, "(tag {t})"),
         }
     }
 }
@@ -176,12 +186,14 @@ impl ValType {
     /// Converts a `wasmparser` reference type.
     ///
     /// # Errors
-    /// A typed reference other than `funcref`/`externref` (GC proposal).
+    /// A typed reference other than `funcref`/`externref`/`exnref` (GC proposal).
     pub(crate) fn from_ref_type(r: wasmparser::RefType, offset: u64) -> Result<Self, DecodeError> {
         if r == wasmparser::RefType::FUNCREF {
             Ok(ValType::FuncRef)
         } else if r == wasmparser::RefType::EXTERNREF {
             Ok(ValType::ExternRef)
+        } else if r == wasmparser::RefType::EXNREF {
+            Ok(ValType::ExnRef)
         } else {
             Err(DecodeError::unsupported("gc", offset))
         }
@@ -189,6 +201,6 @@ impl ValType {
 
     /// Whether this is a reference type.
     pub const fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef)
+        matches!(self, ValType::FuncRef | ValType::ExternRef | ValType::ExnRef)
     }
 }

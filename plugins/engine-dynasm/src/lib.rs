@@ -141,6 +141,22 @@
 //! loads are overwritten with `nop`s once it is translated (`Sites::nops`), so
 //! a module with a memory costs such functions nothing but a `nop`.
 //!
+//! **Other memories (multi-memory)** have no register: an access to memory `n > 0`
+//! loads its definition from `vmctx->memories[n]`, checks `zext(addr) + offset +
+//! size` against its length explicitly (with or without guard pages) and adds its
+//! base; `memory.size` reads the same definition and the bulk operators call
+//! vm-core's runtime functions with the memory indexes. Memory 0's code is the
+//! same as in a module with one memory.
+//!
+//! **memory64 and table64** follow vm-core's `operators::index64` lowering: each
+//! `i64` operand (address, length, table index) is clamped to `u32::MAX` where it
+//! is (`cmp`/`cmova` on a register, a compare and store on a slot, folded for a
+//! constant), a static offset past `u32::MAX` is clamped at translation, and the
+//! 32-bit code runs unchanged: with guard pages a clamped address lands in the
+//! guard region like any out-of-bounds 32-bit one (a 64-bit memory holds less
+//! than 4 GiB, `MAX_PAGES64`), without them the explicit check fails. `memory.grow`
+//! and `table.grow` results are sign-extended, sizes zero-extended.
+//!
 //! **Control-flow joins: values never move (the singlepass choice).** At every
 //! control-flow edge (block/loop/if entry, branch, `else`, `end`, call) the whole
 //! value stack is flushed to canonical slots. A block's results therefore always
@@ -212,6 +228,18 @@
 //! trampoline](trampoline) turns the System V `trampoline(callee_vmctx,
 //! caller_vmctx, code, args)` of [`vm_core::runtime::native::Entry`] (16-byte
 //! argument slots, all of it used by a v128) into this convention.
+//!
+//! **Exceptions** (`throw`, `throw_ref`, `try_table`; see `translate/exn.rs`):
+//! nothing runs on the path that does not throw but one jump over a `try_table`'s
+//! landing pad, emitted where it starts (the value stack is flushed there, so the
+//! pad knows where every value is). Each call inside a `try_table` with clauses is
+//! a handled call site in the module's `CodeMap` (return address, landing pad, the
+//! function's frame size); a throw calls the module's throw stub
+//! (`vm_core::runtime::native::exn::throw_stub`), vm-core walks the `rbp` chain to
+//! the handler, and the pad reloads `r15` and memory 0's base, matches the clauses
+//! (`exn_is`), copies the payload (`exn_payload`) and branches like `br`. Every
+//! register being caller-saved between wasm functions, no callee-saved register
+//! needs restoring. The host-call trampoline throws a host function's exception on.
 //!
 //! **Traps** are described, never handled: `unreachable` is an inline `ud2`, and
 //! division by zero, `MIN / -1`, float-to-int truncations of NaN ("invalid
@@ -425,6 +453,7 @@ pub(crate) fn compile_for_cpu(
     let mut ops = Asm::new(0);
     ops.reserve_ops(8 * wasm + 4096);
     let func_labels = (0..module.bodies.len()).map(|_| ops.new_dynamic_label()).collect();
+    let throw_stub = ops.new_dynamic_label();
     let simd = options.simd.map(|level| cpu.vec_isa(level));
     let env = ModuleEnv {
         module,
@@ -436,6 +465,7 @@ pub(crate) fn compile_for_cpu(
         interrupt: options.interrupt,
         call_events: options.call_events,
         simd,
+        throw_stub,
     };
     let mut sites = Sites::default();
     // One source location per operator, about one operator per two bytes.
@@ -467,9 +497,14 @@ pub(crate) fn compile_for_cpu(
         trampoline::entry(&mut ops, ty);
         ops.align(16, 0xcc);
         host_calls.push(ops.offset().0 as u32);
-        let pending = trampoline::host_call(&mut ops, ty) as u32;
+        let pending = trampoline::host_call(&mut ops, ty, throw_stub) as u32;
         sites.traps.push(TrapSite { offset: pending, kind: TrapKind::Pending });
     }
+    ops.align(16, 0xcc);
+    ops.dynamic_label(throw_stub);
+    let (stub, trap_at) = native::exn::throw_stub();
+    sites.traps.push(TrapSite { offset: ops.offset().0 as u32 + trap_at, kind: TrapKind::Pending });
+    ops.extend(stub);
     let mut bytes = ops.finalize().map_err(|e| CompileError::Body {
         offset: 0,
         message: format!("engine-dynasm: assembling failed: {e}"),
@@ -486,9 +521,10 @@ pub(crate) fn compile_for_cpu(
             .ok_or(CompileError::Limit("engine-dynasm: nop patch outside the code"))?;
         fill_nops(code);
     }
-    let Sites { traps, srclocs, .. } = sites;
+    let Sites { traps, srclocs, handlers, .. } = sites;
     ModuleCode::publish(&bytes, entries, host_calls, |base, len| {
         CodeMap::new(base, len, module.num_imported_funcs, funcs, traps, srclocs)
+            .with_exceptions(handlers, Vec::new())
     })
 }
 
@@ -614,8 +650,12 @@ impl Dynasm {
 
 impl Engine for Dynasm {
     const NATIVE_CODE: bool = true;
-    const PROPOSALS: Features =
-        Features::SIMD.union(Features::RELAXED_SIMD).union(Features::EXTENDED_CONST);
+    const PROPOSALS: Features = Features::SIMD
+        .union(Features::RELAXED_SIMD)
+        .union(Features::EXTENDED_CONST)
+        .union(Features::MULTI_MEMORY)
+        .union(Features::MEMORY64)
+        .union(Features::EXCEPTIONS);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process without guard pages and without

@@ -496,11 +496,17 @@ macro_rules! define_op {
             /// `a = a + ka`, then `b = b + kb` (32-bit, wrapping).
             I32AddImm2 { a: u32, ka: i32, b: u32, kb: i32 },
             MemorySize { dst: u32 },
-            MemoryGrow { base: u32 },
+            MemoryGrow { base: u32, mem: u32 },
             MemoryFill { base: u32 },
             MemoryCopy { base: u32 },
+            /// `memory.copy` from memory `src` to memory `dst` (multi-memory).
+            MemoryCopyBetween { base: u32, dst: u32, src: u32 },
             MemoryInit { seg: u32, base: u32 },
             DataDrop(u32),
+            /// Makes memory `n` the one the next operators use (multi-memory): the
+            /// translator brackets an operator on memory `n` with `MemSelect(n)` and
+            /// `MemSelect(0)`.
+            MemSelect(u32),
             TableGet { table: u32, base: u32 },
             TableSet { table: u32, base: u32 },
             TableSize { table: u32, dst: u32 },
@@ -510,7 +516,18 @@ macro_rules! define_op {
             TableInit { table: u32, elem: u32, base: u32 },
             ElemDrop(u32),
             RefIsNull { dst: u32, src: u32 },
+            /// `dst = min(src, u32::MAX)`: a memory64 or table64 operand lowered onto the
+            /// 32-bit operator (`vm_core::runtime::clamp_index64`).
+            Clamp64 { dst: u32, src: u32 },
             RefFunc { dst: u32, func: u32 },
+            /// `throw`: a new exception of tag `tag` whose payload is in the slots from
+            /// `base`, unwound to its handler ([`ModuleCode::catches`]).
+            Throw { tag: u32, base: u32 },
+            /// `throw_ref` of the `exnref` in `src` (null traps).
+            ThrowRef { src: u32 },
+            /// A handler's landing pad: the caught exception's `n` payload slots to
+            /// `dst` on, then its `exnref` when `with_ref` is 1.
+            Caught { dst: u32, n: u32, with_ref: u32 },
             /// `dst = v128s[idx]` (the module's pool of `v128` constants).
             V128Const { dst: u32, idx: u32 },
             /// `dst = src` (16 bytes: two slots).
@@ -666,6 +683,7 @@ macro_rules! define_op {
                     | Op::MemorySize { dst }
                     | Op::TableSize { dst, .. }
                     | Op::RefIsNull { dst, .. }
+                    | Op::Clamp64 { dst, .. }
                     | Op::RefFunc { dst, .. } => Some(dst),
                     $( Op::$vt { dst, .. } )|*
                     | $( Op::$ve { dst, .. } )|* => Some(dst),
@@ -770,6 +788,7 @@ macro_rules! define_op {
                     | Op::Consts { .. }
                     | Op::Arg(_)
                     | Op::DataDrop(_)
+                    | Op::MemSelect(_)
                     | Op::ElemDrop(_) => {}
                     Op::BrIfNez { cond, .. } | Op::BrIfEqz { cond, .. } => *cond = f(*cond),
                     Op::BrF32Eq { lhs, rhs, .. } | Op::BrF32NotEq { lhs, rhs, .. } => {
@@ -828,9 +847,10 @@ macro_rules! define_op {
                     Op::ReturnN { base, .. }
 
                     | Op::CallImport { base, .. }
-                    | Op::MemoryGrow { base }
+                    | Op::MemoryGrow { base, .. }
                     | Op::MemoryFill { base }
                     | Op::MemoryCopy { base }
+                    | Op::MemoryCopyBetween { base, .. }
                     | Op::MemoryInit { base, .. }
                     | Op::TableGet { base, .. }
                     | Op::TableSet { base, .. }
@@ -838,7 +858,11 @@ macro_rules! define_op {
                     | Op::TableFill { base, .. }
                     | Op::TableCopy { base, .. }
                     | Op::TableInit { base, .. } => *base = f(*base),
-                    Op::Return1 { src } | Op::GlobalSet { src, .. } => *src = f(*src),
+                    Op::Return1 { src } | Op::GlobalSet { src, .. } | Op::ThrowRef { src } => {
+                        *src = f(*src)
+                    }
+                    Op::Throw { base, .. } => *base = f(*base),
+                    Op::Caught { dst, .. } => *dst = f(*dst),
                     Op::Const { dst, .. }
                     | Op::GlobalGet { dst, .. }
                     | Op::MemorySize { dst }
@@ -853,7 +877,7 @@ macro_rules! define_op {
                         *dst = f(*dst);
                         *src = f(*src);
                     }
-                    Op::Copy { dst, src } | Op::RefIsNull { dst, src } => {
+                    Op::Copy { dst, src } | Op::RefIsNull { dst, src } | Op::Clamp64 { dst, src } => {
                         *dst = f(*dst);
                         *src = f(*src);
                     }
@@ -1485,6 +1509,26 @@ pub fn link_calls(ops: &mut [Op], funcs: &[FuncCode]) {
     }
 }
 
+/// Tag of a [`Catch`] that catches every exception (`catch_all`, `catch_all_ref`).
+pub const CATCH_ALL: u32 = u32::MAX;
+
+/// One catch clause of a `try_table`: an exception thrown by an instruction in
+/// `start..end` (or by a call there) whose tag is the module's tag `tag` (any, with
+/// [`CATCH_ALL`]) continues at `landing`, an [`Op::Caught`] in the same function.
+/// A module's catches are in function order and, within a function, innermost
+/// `try_table` first and in clause order: the first that matches handles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Catch {
+    /// First covered instruction.
+    pub start: u32,
+    /// End of the covered instructions (exclusive).
+    pub end: u32,
+    /// Tag index in the module, or [`CATCH_ALL`].
+    pub tag: u32,
+    /// The landing pad.
+    pub landing: u32,
+}
+
 /// A translated function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FuncCode {
@@ -1519,6 +1563,8 @@ pub struct ModuleCode {
     pub v128s: Box<[u128]>,
     /// Imported function count.
     pub num_imported_funcs: u32,
+    /// The catch clauses of every `try_table` (see [`Catch`]).
+    pub catches: Box<[Catch]>,
     /// The threaded form of `ops`, built for the module's composition on first use.
     pub threaded: crate::exec::Threaded,
 }

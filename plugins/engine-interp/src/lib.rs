@@ -36,6 +36,44 @@
 //! operators; `relaxed_madd`/`nmadd` and the dot products are instructions of their
 //! own calling the `Lanes` methods of the same names.
 //!
+//! ## Multi-memory
+//!
+//! Memory 0's base and length live in the handlers' registers (`mb`, `ml`) and its
+//! operators carry no memory index, so a module with several memories runs memory
+//! 0 exactly as a module with one. An operator on memory `n > 0` (a load, a store,
+//! `memory.size`, `memory.fill`, `memory.init`) is translated between
+//! `Op::MemSelect(n)`, which loads memory `n`'s definition from
+//! `vmctx->memories` into those registers, and `Op::MemSelect(0)`, and is fused
+//! with nothing; `memory.grow` and a `memory.copy` that involves another memory
+//! name their memories in the instruction. The bulk semantics are vm-core's.
+//!
+//! ## memory64 and table64
+//!
+//! An operator on a 64-bit memory or table runs as its 32-bit form after
+//! `Op::Clamp64` has clamped each `i64` operand (address, length, table index) to
+//! `u32::MAX` in its slot (constants are clamped at translation), and a `grow`
+//! result is sign-extended: vm-core's `operators::index64` lowering, exact because a
+//! 64-bit memory holds less than 4 GiB (`MAX_PAGES64`). A static offset past
+//! `u32::MAX` is clamped too. The 32-bit handlers, their checks and memory 0's
+//! registers are unchanged.
+//!
+//! ## Exceptions
+//!
+//! `throw`, `throw_ref` and `try_table` (all four catch clauses). A `try_table`
+//! costs nothing on the path that does not throw but a branch over its landing
+//! pads: its clauses are a table of the module ([`code::Catch`]: a range of
+//! instructions, a tag, a landing pad), and each landing pad is an
+//! [`code::Op::Caught`] that copies the payload (and the `exnref`) to the slots
+//! its label expects, followed by the branch there. A throw creates the exception
+//! in the store (vm-core's `Store::new_exception`) and unwinds
+//! ([`exec::exn`]): the first clause of the module's table covering the throwing
+//! instruction whose tag matches handles it; else the frame record is popped and
+//! the caller's call instruction is looked up the same way, switching instances as
+//! returns do. A host function's exception (`Caller::throw`) unwinds from the call
+//! instruction. An exception no frame handles ends the call with
+//! `TrapCode::Exception`, which the embedding API reports as
+//! `InvokeError::Exception`.
+//!
 //! | config key | default | meaning |
 //! |---|---|---|
 //! | `fuel` | 0 | fuel every new store starts with, one unit per wasm operator (see `vm_core::runtime::limits`); 0 = unmetered and no metering code; running out traps with "out of fuel" |
@@ -144,8 +182,12 @@ impl Plugin for Interp {
 
 impl Engine for Interp {
     const NATIVE_CODE: bool = false;
-    const PROPOSALS: Features =
-        Features::SIMD.union(Features::RELAXED_SIMD).union(Features::EXTENDED_CONST);
+    const PROPOSALS: Features = Features::SIMD
+        .union(Features::RELAXED_SIMD)
+        .union(Features::EXTENDED_CONST)
+        .union(Features::MULTI_MEMORY)
+        .union(Features::MEMORY64)
+        .union(Features::EXCEPTIONS);
     type Code = ModuleCode;
 
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {
@@ -161,12 +203,14 @@ impl Engine for Interp {
             funcs.push(tr.translate(module.num_imported_funcs + i as u32, &fb)?);
         }
         let v128s = tr.take_v128s();
+        let catches = tr.take_catches();
         let (mut ops, consts) = tr.finish();
         code::link_calls(&mut ops, &funcs);
         if ALWAYS_VERIFY || self.config.verify {
             let t1 = Instant::now();
-            let mut v =
-                verify::Verifier::new(module, &ops, &funcs, consts.len()).with_v128s(v128s.len());
+            let mut v = verify::Verifier::new(module, &ops, &funcs, consts.len())
+                .with_v128s(v128s.len())
+                .with_catches(&catches);
             for i in 0..funcs.len() {
                 v.function(i)?;
             }
@@ -182,6 +226,7 @@ impl Engine for Interp {
             consts: consts.into(),
             v128s: v128s.into(),
             num_imported_funcs: module.num_imported_funcs,
+            catches: catches.into(),
             threaded: Default::default(),
         })
     }

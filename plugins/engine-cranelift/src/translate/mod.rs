@@ -22,7 +22,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, Variable};
 use vm_core::runtime::limits::{self, RunStart};
-use vm_core::runtime::operators::{OperatorSink, Wasm2Operators};
+use vm_core::runtime::operators::{Index64, OperatorSink, Wasm2Operators, Widen, index64};
 use vm_core::runtime::{CompileError, FuncType};
 use wasmparser::{BlockType, FunctionBody, MemArg, Operator};
 
@@ -67,6 +67,20 @@ struct Frame {
     height: usize,
     /// Some branch targets `exit`.
     branched: bool,
+    /// A `try_table`'s catch clauses and the block its calls unwind to.
+    catch: Option<Box<Catch>>,
+}
+
+/// The catch clauses of a `try_table`.
+#[derive(Debug)]
+struct Catch {
+    /// Where its calls' exceptional edges go, with the `exnref` (`i64`).
+    landing: Block,
+    /// Whether some call targets `landing`.
+    used: bool,
+    /// (tag or `None` for `catch_all`, index of the target frame, with the
+    /// `exnref`), in order.
+    clauses: Vec<(Option<u32>, usize, bool)>,
 }
 
 impl Frame {
@@ -158,6 +172,7 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 results: ty.results().len(),
                 height: 0,
                 branched: false,
+                catch: None,
             }],
             locals,
             reachable: true,
@@ -275,7 +290,10 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
     /// The operator while code is unreachable: only frame structure matters.
     fn dead_op(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
                 self.dead_depth += 1;
             }
             Operator::Else if self.dead_depth == 0 => self.op_else(),
@@ -309,12 +327,15 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
 
     fn op_end(&mut self) {
         let mut frame = self.frames.pop().expect("validated: end closes a frame");
-        let mut reach = frame.branched;
         if self.reachable {
             let vals = self.top(frame.results).to_vec();
             self.jump(frame.exit, &vals);
-            reach = true;
+            frame.branched = true;
         }
+        if let Some(c) = frame.catch.take() {
+            self.landing(*c);
+        }
+        let mut reach = frame.branched;
         match &mut frame.kind {
             FrameKind::If { else_block: Some(eb), else_params } => {
                 // No `else`: the false arm passes the parameters through.
@@ -396,9 +417,134 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
         self.push(v);
     }
 
-    fn call_results(&mut self, call: ir::Inst) {
-        let rs = self.b.inst_results(call).to_vec();
-        self.stack.extend(rs);
+    /// The landing block of the innermost `try_table` (calls there unwind to it).
+    fn landing_block(&mut self) -> Option<Block> {
+        let c = self.frames.iter_mut().rev().find_map(|f| f.catch.as_deref_mut())?;
+        c.used = true;
+        Some(c.landing)
+    }
+
+    /// `try_table`: a block whose calls (and throws) get an exceptional edge to a
+    /// landing block, filled at its `end` ([`FuncTranslator::landing`]).
+    fn try_table(&mut self, t: &wasmparser::TryTable) -> Result<(), CompileError> {
+        let (params, results) = self.block_type(t.ty)?;
+        let exit = self.new_block(&results);
+        let landing = self.new_block(&[types::I64]);
+        let outer = self.frames.len() - 1;
+        let clauses = t
+            .catches
+            .iter()
+            .map(|c| match *c {
+                wasmparser::Catch::One { tag, label } => (Some(tag), outer - label as usize, false),
+                wasmparser::Catch::OneRef { tag, label } => {
+                    (Some(tag), outer - label as usize, true)
+                }
+                wasmparser::Catch::All { label } => (None, outer - label as usize, false),
+                wasmparser::Catch::AllRef { label } => (None, outer - label as usize, true),
+            })
+            .collect();
+        self.frames.push(Frame {
+            kind: FrameKind::Block,
+            exit,
+            params: params.len(),
+            results: results.len(),
+            height: self.stack.len() - params.len(),
+            branched: false,
+            catch: Some(Box::new(Catch { landing, used: false, clauses })),
+        });
+        Ok(())
+    }
+
+    /// Fills a `try_table`'s landing block (its frame is closed): each clause in
+    /// order matches the exception's tag (`exn_is`) and branches to its label with
+    /// the payload (`exn_payload`) and, for the `_ref` forms, the `exnref`; when
+    /// none matches the exception is thrown on to the enclosing handler.
+    fn landing(&mut self, c: Catch) {
+        if !c.used {
+            return;
+        }
+        self.b.seal_block(c.landing);
+        self.b.switch_to_block(c.landing);
+        let exn = self.b.block_params(c.landing)[0];
+        let exn32 = self.b.ins().ireduce(types::I32, exn);
+        for (tag, frame, with_ref) in c.clauses {
+            let Some(tag) = tag else {
+                let (to, _) = self.frames[frame].target();
+                let vals = if with_ref { vec![exn] } else { vec![] };
+                self.jump(to, &vals);
+                return;
+            };
+            let t = self.i32c(tag);
+            let hit = self.env.libcall(&mut self.b, Libcall::ExnIs, &[exn32, t]);
+            let hit = hit.expect("exn_is returns a flag");
+            let (yes, no) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(hit, yes, &[], no, &[]);
+            self.b.seal_block(yes);
+            self.b.seal_block(no);
+            self.b.switch_to_block(yes);
+            let mut vals = self.payload(exn32, tag);
+            if with_ref {
+                vals.push(exn);
+            }
+            let (to, _) = self.frames[frame].target();
+            self.jump(to, &vals);
+            self.b.switch_to_block(no);
+        }
+        let landing = self.landing_block();
+        self.env.throw(&mut self.b, exn32, landing);
+    }
+
+    /// The payload of exception `exn` (an `i32` raw `exnref`) of module tag `tag`.
+    fn payload(&mut self, exn: Value, tag: u32) -> Vec<Value> {
+        let tys: Vec<_> =
+            self.env.module.tag_type(tag).map(|t| t.params().to_vec()).unwrap_or_default();
+        let units: u32 = tys.iter().map(|t| t.slots64()).sum();
+        if units == 0 {
+            return Vec::new();
+        }
+        let ss = self.b.create_sized_stack_slot(ir::StackSlotData::new(
+            ir::StackSlotKind::ExplicitSlot,
+            units * 8,
+            4,
+        ));
+        let addr = self.b.ins().stack_addr(types::I64, ss, 0);
+        self.env.libcall_checked(&mut self.b, Libcall::ExnPayload, &[exn, addr]);
+        let mut at = 0;
+        let mut vals = Vec::with_capacity(tys.len());
+        for t in tys {
+            let v = self.b.ins().load(ir_type(t), MemFlagsData::trusted(), addr, at as i32);
+            vals.push(v);
+            at += 8 * t.slots64();
+        }
+        vals
+    }
+
+    /// `throw tag`: the payload goes to a stack slot, `exn_new` makes the exception.
+    fn throw(&mut self, tag: u32) {
+        let tys: Vec<_> =
+            self.env.module.tag_type(tag).map(|t| t.params().to_vec()).unwrap_or_default();
+        let args = self.top(tys.len()).to_vec();
+        self.stack.truncate(self.stack.len() - tys.len());
+        let units: u32 = tys.iter().map(|t| t.slots64()).sum();
+        let ss = self.b.create_sized_stack_slot(ir::StackSlotData::new(
+            ir::StackSlotKind::ExplicitSlot,
+            units.max(1) * 8,
+            4,
+        ));
+        let addr = self.b.ins().stack_addr(types::I64, ss, 0);
+        let mut at = 0;
+        for (v, t) in args.into_iter().zip(&tys) {
+            let v = self.canon(v);
+            self.b.ins().store(MemFlagsData::trusted(), v, addr, at as i32);
+            at += 8 * t.slots64();
+        }
+        let t = self.i32c(tag);
+        let exn = self.env.libcall(&mut self.b, Libcall::ExnNew, &[t, addr]);
+        let exn = exn.expect("exn_new returns the exnref");
+        self.b.ins().trapz(exn, trap::PENDING);
+        let landing = self.landing_block();
+        self.env.throw(&mut self.b, exn, landing);
+        self.enter_unreachable();
     }
 
     fn i32c(&mut self, v: u32) -> Value {
@@ -413,12 +559,49 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
             if let Some((_, cost)) = &mut self.run {
                 *cost += limits::cost(&op);
             }
-            self.live_op(op, name)?;
+            let module = self.env.module;
+            match index64(&op, &module.memories, &module.tables) {
+                Some(l) => self.lower_index64(l, op, name)?,
+                None => self.live_op(op, name)?,
+            }
         } else {
             self.dead_op(&op)?;
         }
         if next.is_some() && self.reachable && !self.frames.is_empty() {
             self.start_run(next);
+        }
+        Ok(())
+    }
+
+    /// `op` on a 64-bit memory or table: its `i64` operands clamped and narrowed to
+    /// `i32`, the 32-bit operator, its result widened (vm-core's
+    /// [`index64`](vm_core::runtime::operators::index64) lowering).
+    fn lower_index64(
+        &mut self,
+        l: Index64,
+        op: Operator<'_>,
+        name: &'static str,
+    ) -> Result<(), CompileError> {
+        let n = self.stack.len();
+        for d in (0..8).filter(|d| l.clamp & (1 << d) != 0) {
+            let v = self.stack[n - 1 - d];
+            let max = self.b.ins().iconst(types::I64, i64::from(u32::MAX));
+            let c = self.b.ins().umin(v, max);
+            self.stack[n - 1 - d] = self.b.ins().ireduce(types::I32, c);
+        }
+        self.live_op(op, name)?;
+        match l.result {
+            Widen::None => {}
+            Widen::Size => {
+                let v = self.pop();
+                let w = self.b.ins().uextend(types::I64, v);
+                self.push(w);
+            }
+            Widen::Grow => {
+                let v = self.pop();
+                let w = self.b.ins().sextend(types::I64, v);
+                self.push(w);
+            }
         }
         Ok(())
     }
@@ -461,6 +644,7 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                     results: results.len(),
                     height: self.stack.len() - params.len(),
                     branched: false,
+                    catch: None,
                 });
             }
             O::Loop { blockty } => {
@@ -481,6 +665,7 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                     results: results.len(),
                     height,
                     branched: false,
+                    catch: None,
                 });
             }
             O::If { blockty } => {
@@ -501,6 +686,7 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                     results: results.len(),
                     height: self.stack.len() - params.len(),
                     branched: false,
+                    catch: None,
                 });
             }
             O::Else => self.op_else(),
@@ -572,8 +758,9 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 let args = self.top(n).to_vec();
                 self.stack.truncate(self.stack.len() - n);
                 let args = self.canon_all(&args);
-                let call = self.env.call(&mut self.b, function_index, &args);
-                self.call_results(call);
+                let landing = self.landing_block();
+                let rs = self.env.call(&mut self.b, function_index, &args, landing);
+                self.stack.extend(rs);
             }
             O::CallIndirect { type_index, table_index } => {
                 let index = self.pop();
@@ -581,9 +768,26 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 let args = self.top(n).to_vec();
                 self.stack.truncate(self.stack.len() - n);
                 let args = self.canon_all(&args);
-                let call =
-                    self.env.call_indirect(&mut self.b, type_index, table_index, index, &args);
-                self.call_results(call);
+                let landing = self.landing_block();
+                let rs = self.env.call_indirect(
+                    &mut self.b,
+                    type_index,
+                    table_index,
+                    index,
+                    &args,
+                    landing,
+                );
+                self.stack.extend(rs);
+            }
+            O::TryTable { try_table } => self.try_table(&try_table)?,
+            O::Throw { tag_index } => self.throw(tag_index),
+            O::ThrowRef => {
+                let v = self.pop();
+                self.b.ins().trapz(v, trap::NULL_REFERENCE);
+                let exn = self.b.ins().ireduce(types::I32, v);
+                let landing = self.landing_block();
+                self.env.throw(&mut self.b, exn, landing);
+                self.enter_unreachable();
             }
             O::Drop => {
                 self.pop();

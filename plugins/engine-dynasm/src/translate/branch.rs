@@ -28,7 +28,16 @@ impl FuncCompiler<'_, '_> {
         }
         let height = self.stack.len() - params;
         let sig = Self::sig_of(bt);
-        self.controls.push(Control { kind, label, else_label: None, height, params, results, sig });
+        self.controls.push(Control {
+            kind,
+            label,
+            else_label: None,
+            height,
+            params,
+            results,
+            sig,
+            try_id: None,
+        });
         Ok(())
     }
 
@@ -49,6 +58,7 @@ impl FuncCompiler<'_, '_> {
             params,
             results,
             sig: Self::sig_of(bt),
+            try_id: None,
         });
         Ok(())
     }
@@ -99,7 +109,7 @@ impl FuncCompiler<'_, '_> {
     }
 
     /// The frame `depth` levels out.
-    fn target(&self, depth: u32) -> Result<Control, CompileError> {
+    pub(super) fn target(&self, depth: u32) -> Result<Control, CompileError> {
         let i = self
             .controls
             .len()

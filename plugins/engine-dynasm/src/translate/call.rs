@@ -55,6 +55,7 @@ impl FuncCompiler<'_, '_> {
             ; mov rsi, r15
             ; call =>label
         );
+        self.call_site();
         if area > 0 {
             self.reset_rsp();
         }

@@ -6,6 +6,7 @@
 mod binary;
 mod branch;
 mod call;
+mod exn;
 mod float;
 mod limits;
 pub(crate) mod locals;
@@ -19,7 +20,7 @@ use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi};
 use vm_core::runtime::limits::{RunStart, run_after};
 use vm_core::runtime::native::{TrapKind, TrapSite};
 use vm_core::runtime::offsets as o;
-use vm_core::runtime::operators::{OperatorSink, Wasm2Operators};
+use vm_core::runtime::operators::{OperatorSink, Wasm2Operators, Widen, index64};
 use vm_core::runtime::{CompileError, FuncType, ModuleInfo, TrapCode, ValType};
 use wasmparser::{FunctionBody, Operator};
 
@@ -70,6 +71,8 @@ pub(crate) struct ModuleEnv<'m> {
     pub interrupt: bool,
     /// Calls report wasm-call events (an observer of the composition subscribes).
     pub call_events: bool,
+    /// The module's throw stub (`vm_core::runtime::native::exn::throw_stub`).
+    pub throw_stub: DynamicLabel,
 }
 
 impl ModuleEnv<'_> {
@@ -94,6 +97,8 @@ pub(crate) struct Sites {
     /// Code ranges to overwrite with `nop`s: the loads of memory 0's base in
     /// functions that need none (see `FuncCompiler::load_membase`).
     pub nops: Vec<std::ops::Range<usize>>,
+    /// Call sites with an exception handler (see `exn.rs`).
+    pub handlers: Vec<vm_core::runtime::native::HandlerSite>,
 }
 
 /// The operator after the current one, as [`FuncCompiler::next_op`] sees it.
@@ -137,6 +142,8 @@ pub(crate) struct Control {
     pub results: usize,
     /// The frame's signature (which of its values are v128).
     pub sig: Sig,
+    /// A `try_table`'s index among the function's (see `exn.rs`).
+    pub try_id: Option<usize>,
 }
 
 /// A block's or function's signature, as far as slot sizes go.
@@ -198,6 +205,10 @@ pub(crate) struct FuncCompiler<'a, 'm> {
     /// (so its upper half is zero), and the code offset just past it: an address
     /// in it needs no zero-extension.
     pub zext: (u8, usize),
+    /// The landing pad's offset of each `try_table` (by `Control::try_id`).
+    landings: Vec<Option<u32>>,
+    /// Call sites inside a `try_table`: (return address offset, `try_id`).
+    try_calls: Vec<(u32, usize)>,
 }
 
 /// Whether this engine carries a value of type `t`: v128 only when a simd plugin
@@ -336,6 +347,8 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             consts: Vec::new(),
             pending: None,
             zext: (u8::MAX, 0),
+            landings: Vec::new(),
+            try_calls: Vec::new(),
         };
         c.prologue(nbody);
         c.load_reg_locals();
@@ -351,6 +364,7 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             params: 0,
             results: nresults,
             sig: Sig::Type(env.module.funcs[index as usize]),
+            try_id: None,
         });
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
@@ -468,6 +482,16 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             .map_err(|_| CompileError::Limit("engine-dynasm: frame larger than 2 GiB"))?;
         for at in self.frame_patches {
             self.sites.patches.push((at, -frame));
+        }
+        for (ret, id) in std::mem::take(&mut self.try_calls) {
+            if let Some(Some(landing)) = self.landings.get(id) {
+                let frame = frame as u32;
+                self.sites.handlers.push(vm_core::runtime::native::HandlerSite {
+                    ret,
+                    landing: *landing,
+                    frame,
+                });
+            }
         }
         if !self.needs_membase {
             self.sites.nops.append(&mut self.membase_loads);
@@ -628,7 +652,7 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
         let live = self.reachable;
         if !live {
             match op {
-                O::Block { .. } | O::Loop { .. } | O::If { .. } => {
+                O::Block { .. } | O::Loop { .. } | O::If { .. } | O::TryTable { .. } => {
                     self.dead_depth += 1;
                     return Ok(());
                 }
@@ -650,6 +674,14 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
             self.charge(&op);
         }
         let next = run_after(&op);
+        let module = self.env.module;
+        let wide = index64(&op, &module.memories, &module.tables).filter(|_| live);
+        if let Some(l) = wide {
+            let n = self.stack.len();
+            for d in (0..8).filter(|d| l.clamp & (1 << d) != 0) {
+                self.clamp_index64(n - 1 - d);
+            }
+        }
         match op {
             O::Nop => {}
             O::Unreachable => {
@@ -658,6 +690,9 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
                 self.reachable = false;
             }
             O::Block { blockty } => self.block(Kind::Block, blockty)?,
+            O::TryTable { try_table } => self.try_table(&try_table)?,
+            O::Throw { tag_index } => self.throw(tag_index)?,
+            O::ThrowRef => self.throw_ref(),
             O::Loop { blockty } => self.block(Kind::Loop, blockty)?,
             O::If { blockty } => self.if_(blockty)?,
             O::Else => self.else_()?,
@@ -688,6 +723,19 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
                     return Err(self.not_yet(name));
                 }
             }
+        }
+        match wide.map(|l| l.result) {
+            Some(Widen::Size) => {
+                let r = self.pop_reg();
+                dynasm!(self.ops ; .arch x64 ; mov Rd(r), Rd(r));
+                self.stack.push(Loc::Reg(r));
+            }
+            Some(Widen::Grow) => {
+                let r = self.pop_reg();
+                dynasm!(self.ops ; .arch x64 ; movsxd Rq(r), Rd(r));
+                self.stack.push(Loc::Reg(r));
+            }
+            _ => {}
         }
         self.after_op(next)
     }

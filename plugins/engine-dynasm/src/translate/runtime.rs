@@ -262,6 +262,7 @@ impl FuncCompiler<'_, '_> {
             ; mov rsi, r15
             ; call QWORD [rbx + o::FUNCREF_CODE as i32]
         );
+        self.call_site();
         self.reset_rsp();
         dynasm!(self.ops ; .arch x64 ; mov r15, [rbp + VMCTX_SLOT]);
         self.need_membase();

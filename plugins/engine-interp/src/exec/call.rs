@@ -436,7 +436,7 @@ handler!(call_import(pc, fp, mb, ml, x) {
     let new_fp = fp.add(base as usize);
     let (to, fp) = x.call_ref(f, new_fp, pc.add(1), fp);
     if to.is_null() {
-        return trap!(x);
+        return crate::exec::exn::call_failed(pc, fp, x);
     }
     next!(to, fp, x.mem_base, x.mem_len, x)
 });
@@ -463,7 +463,7 @@ handler!(call_indirect(pc, fp, mb, ml, x) {
     let after = pc.add(2);
     let (to, fp) = x.call_ref(f, new_fp, after, fp);
     if to.is_null() {
-        return trap!(x);
+        return crate::exec::exn::call_failed(pc, fp, x);
     }
     next!(to, fp, x.mem_base, x.mem_len, x)
 });
