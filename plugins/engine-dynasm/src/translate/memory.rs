@@ -187,7 +187,9 @@ impl FuncCompiler<'_, '_> {
     }
 
     /// [`Self::address`] for memory `n` > 0: an explicit bounds check against
-    /// `vmctx->memories[n]`, never a guard-page trap site.
+    /// `vmctx->memories[n]`, never a guard-page trap site. `a` becomes memory `n`'s
+    /// base plus the address minus `r14`, so the caller's `[r14 + a + disp]`
+    /// operand reaches memory `n`.
     fn address_other(
         &mut self,
         a: u8,
@@ -223,6 +225,9 @@ impl FuncCompiler<'_, '_> {
             ; cmp Rq(t), [r11 + o::MEMORY_LENGTH as i32]
             ; ja =>oob
             ; add Rq(a), [r11 + o::MEMORY_BASE as i32]
+            // The access adds `r14` (memory 0's base, or whatever the register
+            // holds when the function never loads it): cancel it out.
+            ; sub Rq(a), r14
         );
         self.stack.free(t);
         let disp = match i32::try_from(offset) {
