@@ -2,8 +2,11 @@
 //! implements `wasmparser`'s `VisitOperator` and `VisitSimdOperator` from its one
 //! operator list, hands the operators of the WebAssembly 2.0 proposals
 //! (`mvp`, `sign_extension`, `saturating_float_to_int`, `bulk_memory`,
-//! `reference_types`, `simd`) to the engine's [`OperatorSink`], and turns every other
-//! operator (relaxed SIMD, GC, tail calls, threads…) into
+//! `reference_types`, `simd`) and of the 3.0 proposals every engine lowers (`tail_call`:
+//! `return_call`, `return_call_indirect`; `function_references`: `call_ref`,
+//! `return_call_ref`, `ref.as_non_null`, `br_on_null`, `br_on_non_null`) to the
+//! engine's [`OperatorSink`], and turns every other operator (relaxed SIMD, GC,
+//! threads…) into
 //! `unsupported: <op> (feature <proposal>)`, a compile error, never a panic. Coverage
 //! is exhaustive at compile time: a new `wasmparser` operator lands in one of the two
 //! arms.
@@ -19,7 +22,9 @@ use super::error::CompileError;
 /// An engine's translator of single operators.
 pub trait OperatorSink<'a> {
     /// Translates `op` (named `name`, its `wasmparser` variant), an operator of a
-    /// WebAssembly 2.0 proposal.
+    /// WebAssembly 2.0 proposal, of tail calls or of typed function references (a
+    /// module reaches the engine with those only when its composition accepts the
+    /// proposal, see [`crate::compose::features_of`]).
     ///
     /// # Errors
     /// Whatever the engine cannot translate.
@@ -58,6 +63,12 @@ macro_rules! define_visit {
         $s.0.translate(Operator::$op $({ $($arg),* })?, stringify!($op))
     };
     (@arm $s:ident simd $op:ident $({ $($arg:ident),* })?) => {
+        $s.0.translate(Operator::$op $({ $($arg),* })?, stringify!($op))
+    };
+    (@arm $s:ident tail_call $op:ident $({ $($arg:ident),* })?) => {
+        $s.0.translate(Operator::$op $({ $($arg),* })?, stringify!($op))
+    };
+    (@arm $s:ident function_references $op:ident $({ $($arg:ident),* })?) => {
         $s.0.translate(Operator::$op $({ $($arg),* })?, stringify!($op))
     };
     (@arm $s:ident $proposal:ident $op:ident $({ $($arg:ident),* })?) => {

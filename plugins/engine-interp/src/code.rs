@@ -353,6 +353,19 @@ macro_rules! define_op {
             CallImport { func: u32, base: u32 },
             /// Followed by `Arg(table)`.
             CallIndirect { ty: u32, index: u32, base: u32 },
+            /// `return_call` of a function defined in this module: move the `n` argument
+            /// slots from `base` to the frame's start and continue at the callee's
+            /// [`Op::Enter`] `entry` (the callee's index without imports until
+            /// [`link_calls`] resolves it) in this frame, the caller's frame record
+            /// kept: constant stack space.
+            ReturnCall { entry: u32, base: u32, n: u32 },
+            /// `return_call` of an imported function (module index) with `n` argument
+            /// slots from `base`: a wasm callee as [`Op::ReturnCall`]; a host function
+            /// is called and the return that follows returns its results from `base`.
+            ReturnCallImport { func: u32, base: u32, n: u32 },
+            /// `return_call_indirect` with `n` argument slots, as
+            /// [`Op::ReturnCallImport`]; followed by `Arg(table)`, then the return.
+            ReturnCallIndirect { ty: u32, index: u32, base: u32, n: u32 },
             /// An extra operand of the instruction before.
             Arg(u32),
             /// `dst = cond != 0 ? dst : rhs`.
@@ -809,13 +822,16 @@ macro_rules! define_op {
                         *rhs = f(*rhs);
                     }
                     Op::BrTable { index, .. } => *index = f(*index),
-                    Op::CallIndirect { index, base, .. } => {
+                    Op::CallIndirect { index, base, .. }
+                    | Op::ReturnCallIndirect { index, base, .. } => {
                         *index = f(*index);
                         *base = f(*base);
                     }
                     Op::ReturnN { base, .. }
 
                     | Op::CallImport { base, .. }
+                    | Op::ReturnCall { base, .. }
+                    | Op::ReturnCallImport { base, .. }
                     | Op::MemoryGrow { base }
                     | Op::MemoryFill { base }
                     | Op::MemoryCopy { base }
@@ -1457,7 +1473,7 @@ pub fn link_calls(ops: &mut [Op], funcs: &[FuncCode]) {
                     *entry = fc.entry;
                 }
             }
-            Op::CallCopy { entry, .. } => {
+            Op::CallCopy { entry, .. } | Op::ReturnCall { entry, .. } => {
                 if let Some(fc) = funcs.get(*entry as usize) {
                     *entry = fc.entry;
                 }

@@ -139,7 +139,8 @@ impl Plugin for Interp {
 
 impl Engine for Interp {
     const NATIVE_CODE: bool = false;
-    const PROPOSALS: Features = Features::SIMD.union(Features::EXTENDED_CONST);
+    const PROPOSALS: Features =
+        Features::SIMD.union(Features::EXTENDED_CONST).union(Features::TAIL_CALL);
     type Code = ModuleCode;
 
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {

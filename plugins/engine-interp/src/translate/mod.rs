@@ -879,6 +879,42 @@ impl<'m> FuncTranslator<'m> {
                 self.push_types(ty.results());
                 self.fuel_point(run);
             }
+            Operator::ReturnCall { function_index } => {
+                let ty = self
+                    .module
+                    .func_type(function_index)
+                    .ok_or(CompileError::Limit("function index"))?;
+                let p = self.call_arity(ty)?;
+                let base = self.call_args(p);
+                let n = p as u32;
+                let imported = self.module.num_imported_funcs;
+                if function_index < imported {
+                    self.emit(Op::ReturnCallImport { func: function_index, base, n });
+                    // A host callee's results come back at `base`: returned from there.
+                    self.push_types(ty.results());
+                    self.emit_return();
+                } else {
+                    self.emit(Op::ReturnCall { entry: function_index - imported, base, n });
+                }
+                self.unreachable = true;
+            }
+            Operator::ReturnCallIndirect { type_index, table_index } => {
+                let ty = self
+                    .module
+                    .types
+                    .get(type_index as usize)
+                    .ok_or(CompileError::Limit("type index"))?;
+                let p = self.call_arity(ty)?;
+                let h = self.stack.len() - 1;
+                let index = self.operand(h);
+                self.stack.pop();
+                let base = self.call_args(p);
+                self.emit(Op::ReturnCallIndirect { ty: type_index, index, base, n: p as u32 });
+                self.emit(Op::Arg(table_index));
+                self.push_types(ty.results());
+                self.emit_return();
+                self.unreachable = true;
+            }
             Operator::Drop => {
                 if self.is_hi(self.stack.len() - 1) {
                     self.pop();
