@@ -21,6 +21,7 @@ mod simd_cpu;
 mod soak;
 mod spec;
 mod support;
+mod tail_calls;
 mod trace;
 mod traps;
 mod ui;

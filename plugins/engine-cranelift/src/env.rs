@@ -70,14 +70,35 @@ pub fn ir_type(t: ValType) -> Type {
     }
 }
 
-/// The native signature of a wasm function: callee context, caller context, params.
+/// The native signature of a wasm function: callee context, caller context, params,
+/// in Cranelift's `tail` calling convention (the System V registers, callee-saved
+/// ones included, but the callee pops its stack arguments and more results come
+/// back in registers), so that `return_call` can replace a frame by one with more
+/// stack arguments. The entry trampoline (System V, called by the `virt` plugin)
+/// calls it like any other function.
 pub fn wasm_signature(ty: &FuncType) -> Signature {
-    let mut sig = Signature::new(CallConv::SystemV);
+    let mut sig = Signature::new(CallConv::Tail);
     sig.params.push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
     sig.params.push(AbiParam::new(types::I64));
     sig.params.extend(ty.params().iter().map(|&t| AbiParam::new(ir_type(t))));
     sig.returns.extend(ty.results().iter().map(|&t| AbiParam::new(ir_type(t))));
     sig
+}
+
+/// A call through a code pointer: `call_indirect`, or with `tail` the
+/// `return_call_indirect` that replaces the caller's frame.
+fn indirect(
+    b: &mut FunctionBuilder,
+    sig: SigRef,
+    code: Value,
+    args: &[Value],
+    tail: bool,
+) -> ir::Inst {
+    if tail {
+        b.ins().return_call_indirect(sig, code, args)
+    } else {
+        b.ins().call_indirect(sig, code, args)
+    }
 }
 
 /// Flags of loads from runtime structures that never change while code runs.
@@ -368,8 +389,15 @@ impl<'m> FuncEnv<'m> {
         f
     }
 
-    /// `call func` with `args`; returns the call instruction.
-    pub fn call(&mut self, b: &mut FunctionBuilder, func: u32, args: &[Value]) -> ir::Inst {
+    /// `call func` with `args` (`return_call func` with `tail`); returns the call
+    /// instruction.
+    pub fn call(
+        &mut self,
+        b: &mut FunctionBuilder,
+        func: u32,
+        args: &[Value],
+        tail: bool,
+    ) -> ir::Inst {
         let vmctx = self.vmctx(b);
         let mut all = Vec::with_capacity(args.len() + 2);
         if self.call_events {
@@ -380,7 +408,7 @@ impl<'m> FuncEnv<'m> {
             let f = self.func_ref(b, func);
             all.extend([vmctx, vmctx]);
             all.extend_from_slice(args);
-            return b.ins().call(f, &all);
+            return if tail { b.ins().return_call(f, &all) } else { b.ins().call(f, &all) };
         }
         let fr = self.funcref(b, func);
         let code = self.fixed_load(b, fr, o::FUNCREF_CODE);
@@ -388,10 +416,11 @@ impl<'m> FuncEnv<'m> {
         all.extend([callee, vmctx]);
         all.extend_from_slice(args);
         let sig = self.sig_ref(b, self.module.funcs[func as usize]);
-        b.ins().call_indirect(sig, code, &all)
+        indirect(b, sig, code, &all, tail)
     }
 
-    /// `call_indirect (type ty) (table t)` through element `index`.
+    /// `call_indirect (type ty) (table t)` through element `index` (with `tail`,
+    /// `return_call_indirect`).
     pub fn call_indirect(
         &mut self,
         b: &mut FunctionBuilder,
@@ -399,6 +428,7 @@ impl<'m> FuncEnv<'m> {
         table: u32,
         index: Value,
         args: &[Value],
+        tail: bool,
     ) -> ir::Inst {
         let addr = self.table_elem_addr(b, table, index);
         let fr = b.ins().load(types::I64, MemFlagsData::trusted(), addr, 0);
@@ -418,7 +448,7 @@ impl<'m> FuncEnv<'m> {
         all.extend([callee, vmctx]);
         all.extend_from_slice(args);
         let sig = self.sig_ref(b, ty);
-        b.ins().call_indirect(sig, code, &all)
+        indirect(b, sig, code, &all, tail)
     }
 
     // ---- runtime functions ------------------------------------------------------

@@ -17,6 +17,15 @@
 //!   The `virt` plugin turns faults at trap sites into [`Trap`] values with a wasm
 //!   backtrace; the host process survives. It needs a `virt` plugin with
 //!   `Virt::NATIVE_CODE` (a build with another one fails to compile).
+//! - Tail calls: every wasm function (and the host-call trampolines that stand in
+//!   for host functions) uses Cranelift's `tail` calling convention (System V's
+//!   registers, callee-saved ones included; the callee pops its stack arguments),
+//!   so `return_call` and `return_call_indirect` lower to Cranelift's
+//!   `return_call`/`return_call_indirect`, which replace the caller's frame even
+//!   when the callee takes more stack arguments: constant stack space, through
+//!   imports and other instances too. The entry trampolines stay System V (the
+//!   `virt` plugin calls them) and call wasm code like any caller; ordinary calls
+//!   are unchanged.
 //! - Wasm-call observer events cost nothing unless an observer of the composition
 //!   subscribes; then each call first reports its callee.
 //! - simd128: every operator of the WebAssembly 2.0 SIMD proposal (relaxed SIMD is
@@ -533,7 +542,8 @@ impl Cranelift {
 
 impl Engine for Cranelift {
     const NATIVE_CODE: bool = true;
-    const PROPOSALS: Features = Features::SIMD.union(Features::EXTENDED_CONST);
+    const PROPOSALS: Features =
+        Features::SIMD.union(Features::EXTENDED_CONST).union(Features::TAIL_CALL);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process (math helpers at their host

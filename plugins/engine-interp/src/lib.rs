@@ -6,6 +6,21 @@
 //! allocate nothing and pass arguments in place; depth and slot stack are bounded by
 //! the `virt` plugin's limits and trap with "call stack exhausted".
 //!
+//! ## Tail calls
+//!
+//! `return_call` to a function of the module is [`code::Op::ReturnCall`]: the
+//! argument slots move to the start of the running frame (the callee's frame
+//! starts there too) and execution continues at the callee's `Enter` with no frame
+//! record pushed, so the callee returns straight to the caller's caller and a
+//! chain of tail calls runs in constant slot stack and call depth (the `Enter`
+//! still checks the callee's frame against the stack). `return_call` of an import
+//! and `return_call_indirect` resolve the funcref at run time
+//! (`Exec::tail_call_ref`): a wasm callee, of any instance, replaces the frame the
+//! same way (switching instance; the caller's frame record switches back on
+//! return); a host function is called with its results at the arguments' slots,
+//! and the return the translator emitted after the instruction returns them.
+//! Ordinary calls are unchanged.
+//!
 //! ## simd128
 //!
 //! A `v128` occupies two consecutive 8-byte frame slots, low half first: the

@@ -256,11 +256,7 @@ impl<'a> Verifier<'a> {
     fn tail_args(&self, func: u32, n: u32) -> Check {
         let ty = self.module.func_type(func).ok_or(format!("function {func} has no type"))?;
         let want = slots_of(ty.params());
-        if n == want {
-            Ok(())
-        } else {
-            Err(format!("{n} argument slots, the callee takes {want}"))
-        }
+        if n == want { Ok(()) } else { Err(format!("{n} argument slots, the callee takes {want}")) }
     }
 
     /// The result slots of `func`.

@@ -572,8 +572,25 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 let args = self.top(n).to_vec();
                 self.stack.truncate(self.stack.len() - n);
                 let args = self.canon_all(&args);
-                let call = self.env.call(&mut self.b, function_index, &args);
+                let call = self.env.call(&mut self.b, function_index, &args, false);
                 self.call_results(call);
+            }
+            O::ReturnCall { function_index } => {
+                let n = self.env.module.func_type(function_index).map_or(0, |t| t.params().len());
+                let args = self.top(n).to_vec();
+                self.stack.truncate(self.stack.len() - n);
+                let args = self.canon_all(&args);
+                self.env.call(&mut self.b, function_index, &args, true);
+                self.enter_unreachable();
+            }
+            O::ReturnCallIndirect { type_index, table_index } => {
+                let index = self.pop();
+                let n = self.env.module.types[type_index as usize].params().len();
+                let args = self.top(n).to_vec();
+                self.stack.truncate(self.stack.len() - n);
+                let args = self.canon_all(&args);
+                self.env.call_indirect(&mut self.b, type_index, table_index, index, &args, true);
+                self.enter_unreachable();
             }
             O::CallIndirect { type_index, table_index } => {
                 let index = self.pop();
@@ -581,8 +598,14 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 let args = self.top(n).to_vec();
                 self.stack.truncate(self.stack.len() - n);
                 let args = self.canon_all(&args);
-                let call =
-                    self.env.call_indirect(&mut self.b, type_index, table_index, index, &args);
+                let call = self.env.call_indirect(
+                    &mut self.b,
+                    type_index,
+                    table_index,
+                    index,
+                    &args,
+                    false,
+                );
                 self.call_results(call);
             }
             O::Drop => {
