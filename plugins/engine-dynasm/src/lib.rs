@@ -183,6 +183,32 @@
 //! caller_vmctx, code, args)` of [`vm_core::runtime::native::Entry`] (16-byte
 //! argument slots, all of it used by a v128) into this convention.
 //!
+//! **Tail calls** (`return_call`, `return_call_indirect`) replace the frame: the
+//! value stack is flushed as for a call, the return address and the caller's
+//! `rbp` are read, the arguments are copied into the callee's area, placed so that
+//! its top is the top of this function's own incoming area (the callee then
+//! writes its results exactly where this function's caller expects them:
+//! validation gives both functions the same results), the return address goes
+//! right below it, `rbp` is restored, `rsp` points at the return address and the
+//! code jumps to the callee, whose prologue runs as after a call. The callee's
+//! area may be larger than this function's: it then covers the old return
+//! address, saved `rbp` and maybe the top of this frame, which is why both are
+//! read first and the arguments (whose source lies lower than any destination)
+//! are copied highest unit first; `rsp` is first lowered to the new return
+//! address when that is below it, after a stack-limit check, so that nothing live
+//! is ever below `rsp`. A tail call through a funcref (an import or
+//! `return_call_indirect`) in a module with a memory 0 checks the callee's
+//! `vmctx` first: a callee of another instance, or a host function, is called and
+//! its results returned instead, because a direct caller of this function expects
+//! `r14` to hold its memory's base on return (see "Memory 0's base" above), which
+//! such a callee would not leave there; between functions of one instance, and in
+//! modules without a memory, stack space is constant. A callee that tail-called
+//! one with a different area size returns with `rsp` moved by the difference, so
+//! every caller re-derives `rsp` from `rbp` after a call (as it already did after
+//! calls with an area and through funcrefs; a direct call of a function without
+//! parameters or results gained that one `lea`, and the entry trampoline finds
+//! the results from `rbp`). Ordinary calls are otherwise unchanged.
+//!
 //! **Traps** are described, never handled: `unreachable` is an inline `ud2`, and
 //! division by zero, `MIN / -1`, float-to-int truncations of NaN ("invalid
 //! conversion to integer") or of out-of-range values ("integer overflow"),
@@ -566,7 +592,8 @@ impl Dynasm {
 
 impl Engine for Dynasm {
     const NATIVE_CODE: bool = true;
-    const PROPOSALS: Features = Features::SIMD.union(Features::EXTENDED_CONST);
+    const PROPOSALS: Features =
+        Features::SIMD.union(Features::EXTENDED_CONST).union(Features::TAIL_CALL);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process without guard pages and without
