@@ -87,3 +87,31 @@
 )
 (assert_return (invoke "loop" (i64.const 1000000) (i64.const 0)) (i64.const 1000020))
 (assert_return (invoke "host" (i64.const 1)))
+
+;; A function without parameters or results tail-calls one with some, in a loop
+;; and in a cycle: the stack pointer its caller gets back must not drift.
+(module
+  (global $g (mut i32) (i32.const 0))
+  (global $n (mut i32) (i32.const 0))
+  (func $zero
+    (return_call $one (i32.const 1) (i64.const 2) (f64.const 3)))
+  (func $one (param i32 i64 f64)
+    (global.set $g (i32.add (global.get $g) (local.get 0))))
+  (func (export "loop") (param i32) (result i32)
+    (loop $l
+      (call $zero)
+      (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+    (global.get $g))
+  (func $cycle0
+    (if (global.get $n)
+      (then (return_call $cycle1 (global.get $n) (i64.const 7)))))
+  (func $cycle1 (param i32 i64)
+    (global.set $n (i32.sub (local.get 0) (i32.const 1)))
+    (return_call $cycle0))
+  (func (export "cycle") (param i32) (result i32)
+    (global.set $n (local.get 0))
+    (call $cycle0)
+    (global.get $n))
+)
+(assert_return (invoke "loop" (i32.const 1000000)) (i32.const 1000000))
+(assert_return (invoke "cycle" (i32.const 1000000)) (i32.const 0))
