@@ -27,7 +27,8 @@ fn covers(have: Features, want: Features) -> bool {
 }
 
 /// The proposals the generator may use, each when some composition accepts it.
-const FUZZED: &[(Features, &str)] = &[(Features::SIMD, "simd"), (Features::GC, "gc")];
+const FUZZED: &[(Features, &str)] =
+    &[(Features::SIMD, "simd"), (Features::TAIL_CALL, "tail-call"), (Features::GC, "gc")];
 
 /// The proposals beyond 2.0 to use for this input: each one that some composition
 /// supports, at the input's choice. (Every composition of the build counts, ready
@@ -59,7 +60,7 @@ pub fn module_config(
     c.shared_everything_threads_enabled = false;
     c.exceptions_enabled = false;
     c.memory64_enabled = false;
-    c.tail_call_enabled = false;
+    c.tail_call_enabled = features.contains(Features::TAIL_CALL);
     c.wide_arithmetic_enabled = false;
     c.extended_const_enabled = false;
     c.custom_page_sizes_enabled = false;

@@ -174,7 +174,7 @@ fn run(module: &[u8], plan: &Plan) -> Result<Observation, Skip> {
         .wasm_saturating_float_to_int(true)
         .wasm_mutable_global(true)
         .wasm_multi_memory(false)
-        .wasm_tail_call(false)
+        .wasm_tail_call(true)
         .wasm_extended_const(false)
         .wasm_custom_page_sizes(false)
         .wasm_wide_arithmetic(false)
