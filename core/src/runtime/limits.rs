@@ -93,8 +93,11 @@ pub fn run_after(op: &Operator<'_>) -> Option<RunStart> {
         | Operator::Else
         | Operator::End
         | Operator::BrIf { .. }
+        | Operator::BrOnNull { .. }
+        | Operator::BrOnNonNull { .. }
         | Operator::Call { .. }
-        | Operator::CallIndirect { .. } => Some(RunStart::Plain),
+        | Operator::CallIndirect { .. }
+        | Operator::CallRef { .. } => Some(RunStart::Plain),
         _ => None,
     }
 }

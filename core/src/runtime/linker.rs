@@ -168,7 +168,7 @@ impl<C: Composition> Linker<C> {
         let ok = match (want, &found) {
             (ImportKind::Func(_), ExternType::Func(f)) => Some(f) == want_func,
             (ImportKind::Table(w), ExternType::Table(t)) => {
-                w.elem == t.elem
+                w.refty == t.refty
                     && limits_match(
                         t.min.into(),
                         t.max.map(Into::into),
@@ -182,7 +182,7 @@ impl<C: Composition> Linker<C> {
                 w.min.into(),
                 w.max.map(Into::into),
             ),
-            (ImportKind::Global(w), ExternType::Global(g)) => w == g,
+            (ImportKind::Global(w), ExternType::Global(g)) => g.matches(w),
             _ => false,
         };
         if ok {

@@ -366,6 +366,14 @@ macro_rules! define_op {
             /// `return_call_indirect` with `n` argument slots, as
             /// [`Op::ReturnCallImport`]; followed by `Arg(table)`, then the return.
             ReturnCallIndirect { ty: u32, index: u32, base: u32, n: u32 },
+            /// `call_ref` of a function of type index `ty`: the funcref in slot
+            /// `index` (null: trap), arguments and results from `base`.
+            CallRef { ty: u32, index: u32, base: u32 },
+            /// `return_call_ref` with `n` argument slots from `base`, as
+            /// [`Op::ReturnCallImport`] (null: trap); the return follows.
+            ReturnCallRef { ty: u32, index: u32, base: u32, n: u32 },
+            /// `ref.as_non_null`: trap with "null reference" when slot `src` is null.
+            RefAsNonNull { src: u32 },
             /// An extra operand of the instruction before.
             Arg(u32),
             /// `dst = cond != 0 ? dst : rhs`.
@@ -823,7 +831,9 @@ macro_rules! define_op {
                     }
                     Op::BrTable { index, .. } => *index = f(*index),
                     Op::CallIndirect { index, base, .. }
-                    | Op::ReturnCallIndirect { index, base, .. } => {
+                    | Op::ReturnCallIndirect { index, base, .. }
+                    | Op::CallRef { index, base, .. }
+                    | Op::ReturnCallRef { index, base, .. } => {
                         *index = f(*index);
                         *base = f(*base);
                     }
@@ -842,7 +852,9 @@ macro_rules! define_op {
                     | Op::TableFill { base, .. }
                     | Op::TableCopy { base, .. }
                     | Op::TableInit { base, .. } => *base = f(*base),
-                    Op::Return1 { src } | Op::GlobalSet { src, .. } => *src = f(*src),
+                    Op::Return1 { src } | Op::GlobalSet { src, .. } | Op::RefAsNonNull { src } => {
+                        *src = f(*src)
+                    }
                     Op::Const { dst, .. }
                     | Op::GlobalGet { dst, .. }
                     | Op::MemorySize { dst }

@@ -154,8 +154,10 @@ impl Plugin for Interp {
 
 impl Engine for Interp {
     const NATIVE_CODE: bool = false;
-    const PROPOSALS: Features =
-        Features::SIMD.union(Features::EXTENDED_CONST).union(Features::TAIL_CALL);
+    const PROPOSALS: Features = Features::SIMD
+        .union(Features::EXTENDED_CONST)
+        .union(Features::TAIL_CALL)
+        .union(Features::FUNCTION_REFERENCES);
     type Code = ModuleCode;
 
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {

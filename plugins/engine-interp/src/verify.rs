@@ -433,6 +433,24 @@ macro_rules! define_check {
                             return Err(format!("table {table} is not a funcref table"));
                         }
                     }
+                    Op::CallRef { ty, index, base } => {
+                        f.slot(index)?;
+                        in_range("type", ty, m.types.len())?;
+                        let t = &m.types[ty as usize];
+                        f.span(base, slots_of(t.params()).max(slots_of(t.results())) as usize)?;
+                    }
+                    Op::ReturnCallRef { ty, index, base, n } => {
+                        f.slot(index)?;
+                        in_range("type", ty, m.types.len())?;
+                        let t = &m.types[ty as usize];
+                        if n != slots_of(t.params()) {
+                            let want = slots_of(t.params());
+                            return Err(format!("{n} argument slots, the type has {want}"));
+                        }
+                        f.returns(slots_of(t.results()) as usize)?;
+                        f.span(base, slots_of(t.params()).max(slots_of(t.results())) as usize)?;
+                    }
+                    Op::RefAsNonNull { src } => f.slot(src)?,
                     Op::CallImport { func, base } => {
                         in_range("imported function", func, m.num_imported_funcs as usize)?;
                         f.span(base, self.arity(func)?)?;

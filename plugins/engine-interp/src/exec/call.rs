@@ -565,3 +565,29 @@ handler!(return_call_indirect(pc, fp, mb, ml, x) {
     }
     next!(to, fp, x.mem_base, x.mem_len, x)
 });
+handler!(call_ref(pc, fp, mb, ml, x) {
+    let _ = (mb, ml);
+    operands!(pc, Op::CallRef { index, base, .. });
+    let raw = *fp.add(index as usize);
+    if raw == 0 {
+        return trap!(x, TrapCode::NullFunctionReference);
+    }
+    let (to, fp) = x.call_ref(raw as *const VMFuncRef, fp.add(base as usize), pc.add(1), fp);
+    if to.is_null() {
+        return trap!(x);
+    }
+    next!(to, fp, x.mem_base, x.mem_len, x)
+});
+handler!(return_call_ref(pc, fp, mb, ml, x) {
+    let _ = (mb, ml);
+    operands!(pc, Op::ReturnCallRef { index, base, n, .. });
+    let raw = *fp.add(index as usize);
+    if raw == 0 {
+        return trap!(x, TrapCode::NullFunctionReference);
+    }
+    let to = x.tail_call_ref(raw as *const VMFuncRef, fp.add(base as usize), n, pc.add(1), fp);
+    if to.is_null() {
+        return trap!(x);
+    }
+    next!(to, fp, x.mem_base, x.mem_len, x)
+});
