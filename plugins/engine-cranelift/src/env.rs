@@ -33,6 +33,10 @@ pub mod trap {
     pub const PENDING: TrapCode = TrapCode::unwrap_user(6);
     /// The store's interrupt flag was set.
     pub const INTERRUPTED: TrapCode = TrapCode::unwrap_user(7);
+    /// `ref.as_non_null` of null.
+    pub const NULL_REFERENCE: TrapCode = TrapCode::unwrap_user(8);
+    /// `call_ref` or `return_call_ref` of null.
+    pub const NULL_FUNCTION_REFERENCE: TrapCode = TrapCode::unwrap_user(9);
 }
 
 pub use vm_core::runtime::native::runtime_fns::{
@@ -438,6 +442,30 @@ impl<'m> FuncEnv<'m> {
         let want = b.ins().load(types::I32, fixed(), sigs, (ty as usize * 4) as i32);
         let bad = b.ins().icmp(IntCC::NotEqual, sig, want);
         b.ins().trapnz(bad, trap::BAD_SIGNATURE);
+        if self.call_events {
+            self.libcall(b, Libcall::WasmCallEvent, &[fr]);
+        }
+        let code = b.ins().load(types::I64, MemFlagsData::trusted(), fr, o::FUNCREF_CODE as i32);
+        let callee = b.ins().load(types::I64, MemFlagsData::trusted(), fr, o::FUNCREF_VMCTX as i32);
+        let vmctx = self.vmctx(b);
+        let mut all = Vec::with_capacity(args.len() + 2);
+        all.extend([callee, vmctx]);
+        all.extend_from_slice(args);
+        let sig = self.sig_ref(b, ty);
+        indirect(b, sig, code, &all, tail)
+    }
+
+    /// `call_ref (type ty)` of funcref `fr` (with `tail`, `return_call_ref`): null
+    /// traps; the type needs no check (validation proved it).
+    pub fn call_ref(
+        &mut self,
+        b: &mut FunctionBuilder,
+        ty: u32,
+        fr: Value,
+        args: &[Value],
+        tail: bool,
+    ) -> ir::Inst {
+        b.ins().trapz(fr, trap::NULL_FUNCTION_REFERENCE);
         if self.call_events {
             self.libcall(b, Libcall::WasmCallEvent, &[fr]);
         }

@@ -218,6 +218,8 @@ fn trap_kind(c: ir::TrapCode) -> Result<TrapKind, CompileError> {
         trap::BAD_SIGNATURE => w(TrapCode::BadSignature),
         trap::OUT_OF_FUEL => w(TrapCode::OutOfFuel),
         trap::INTERRUPTED => w(TrapCode::Interrupted),
+        trap::NULL_REFERENCE => w(TrapCode::NullReference),
+        trap::NULL_FUNCTION_REFERENCE => w(TrapCode::NullFunctionReference),
         trap::PENDING => TrapKind::Pending,
         other => {
             return Err(CompileError::Body {
@@ -542,8 +544,10 @@ impl Cranelift {
 
 impl Engine for Cranelift {
     const NATIVE_CODE: bool = true;
-    const PROPOSALS: Features =
-        Features::SIMD.union(Features::EXTENDED_CONST).union(Features::TAIL_CALL);
+    const PROPOSALS: Features = Features::SIMD
+        .union(Features::EXTENDED_CONST)
+        .union(Features::TAIL_CALL)
+        .union(Features::FUNCTION_REFERENCES);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process (math helpers at their host

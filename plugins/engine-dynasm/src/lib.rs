@@ -592,8 +592,10 @@ impl Dynasm {
 
 impl Engine for Dynasm {
     const NATIVE_CODE: bool = true;
-    const PROPOSALS: Features =
-        Features::SIMD.union(Features::EXTENDED_CONST).union(Features::TAIL_CALL);
+    const PROPOSALS: Features = Features::SIMD
+        .union(Features::EXTENDED_CONST)
+        .union(Features::TAIL_CALL)
+        .union(Features::FUNCTION_REFERENCES);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process without guard pages and without

@@ -608,6 +608,52 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 );
                 self.call_results(call);
             }
+            O::CallRef { type_index } => {
+                let fr = self.pop();
+                let n = self.env.module.types[type_index as usize].params().len();
+                let args = self.top(n).to_vec();
+                self.stack.truncate(self.stack.len() - n);
+                let args = self.canon_all(&args);
+                let call = self.env.call_ref(&mut self.b, type_index, fr, &args, false);
+                self.call_results(call);
+            }
+            O::ReturnCallRef { type_index } => {
+                let fr = self.pop();
+                let n = self.env.module.types[type_index as usize].params().len();
+                let args = self.top(n).to_vec();
+                self.stack.truncate(self.stack.len() - n);
+                let args = self.canon_all(&args);
+                self.env.call_ref(&mut self.b, type_index, fr, &args, true);
+                self.enter_unreachable();
+            }
+            O::RefAsNonNull => {
+                let r = *self.top(1).first().expect("validated: a reference");
+                self.b.ins().trapz(r, trap::NULL_REFERENCE);
+            }
+            O::BrOnNull { relative_depth } => {
+                // Taken with the reference dropped; otherwise it stays.
+                let r = self.pop();
+                let (to, n) = self.branch_target(relative_depth);
+                let top = self.top(n).to_vec();
+                let vals = self.args(&top);
+                let next = self.b.create_block();
+                self.b.ins().brif(r, next, &[], to, &vals);
+                self.b.seal_block(next);
+                self.b.switch_to_block(next);
+                self.push(r);
+            }
+            O::BrOnNonNull { relative_depth } => {
+                // Taken with the reference; otherwise it is dropped.
+                let r = *self.top(1).first().expect("validated: a reference");
+                let (to, n) = self.branch_target(relative_depth);
+                let top = self.top(n).to_vec();
+                let vals = self.args(&top);
+                let next = self.b.create_block();
+                self.b.ins().brif(r, to, &vals, next, &[]);
+                self.b.seal_block(next);
+                self.b.switch_to_block(next);
+                self.pop();
+            }
             O::Drop => {
                 self.pop();
             }

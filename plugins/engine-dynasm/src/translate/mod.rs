@@ -621,6 +621,8 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
             O::End => self.end()?,
             O::Br { relative_depth } => self.br(relative_depth)?,
             O::BrIf { relative_depth } => self.br_if(relative_depth)?,
+            O::BrOnNull { relative_depth } => self.br_on_null(relative_depth, true)?,
+            O::BrOnNonNull { relative_depth } => self.br_on_null(relative_depth, false)?,
             O::BrTable { targets } => self.br_table(&targets)?,
             O::Return => self.br(self.controls.len() as u32 - 1)?,
             O::Call { function_index } => self.call(function_index)?,

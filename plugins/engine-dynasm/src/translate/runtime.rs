@@ -48,6 +48,26 @@ impl FuncCompiler<'_, '_> {
             O::ReturnCallIndirect { type_index, table_index } => {
                 self.return_call_indirect(type_index, table_index)?
             }
+            O::CallRef { type_index } => {
+                self.nonnull_funcref();
+                self.call_event();
+                self.call_funcref(type_index)?
+            }
+            O::ReturnCallRef { type_index } => {
+                self.nonnull_funcref();
+                self.call_event();
+                self.return_call_funcref(type_index)?
+            }
+            O::RefAsNonNull => {
+                let r = self.pop_reg();
+                let null = self.trap_label(TrapCode::NullReference);
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; test Rq(r), Rq(r)
+                    ; jz =>null
+                );
+                self.stack.push(Loc::Reg(r));
+            }
             O::RefNull { .. } => self.stack.push(Loc::Const(0)),
             O::RefIsNull => {
                 let r = self.pop_reg();
@@ -274,6 +294,21 @@ impl FuncCompiler<'_, '_> {
         }
         self.reachable = false;
         Ok(())
+    }
+
+    /// Pops a funcref into `rbx` (flushing the rest), trapping when it is null.
+    fn nonnull_funcref(&mut self) {
+        let r = super::reg::RAX;
+        self.pop_into(r);
+        self.flush();
+        let null = self.trap_label(TrapCode::NullFunctionReference);
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov rbx, Rq(r)
+            ; test rbx, rbx
+            ; jz =>null
+        );
+        self.stack.free(r);
     }
 
     /// Pops the index, reads element `index` of `table` into `rbx` and checks it
