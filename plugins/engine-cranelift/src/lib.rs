@@ -26,6 +26,11 @@
 //!   imports and other instances too. The entry trampolines stay System V (the
 //!   `virt` plugin calls them) and call wasm code like any caller; ordinary calls
 //!   are unchanged.
+//! - Typed function references are funcref pointers like `funcref` (vm-core's
+//!   representation): `call_ref`/`return_call_ref` trap on null and call through
+//!   the funcref's code with the type's signature (no check: validation proved it),
+//!   `ref.as_non_null` is a `trapz`, `br_on_null`/`br_on_non_null` a `brif` on the
+//!   reference.
 //! - Wasm-call observer events cost nothing unless an observer of the composition
 //!   subscribes; then each call first reports its callee.
 //! - simd128: every operator of the WebAssembly 2.0 SIMD proposal (relaxed SIMD is

@@ -209,6 +209,14 @@
 //! parameters or results gained that one `lea`, and the entry trampoline finds
 //! the results from `rbp`). Ordinary calls are otherwise unchanged.
 //!
+//! **Typed function references** are funcref pointers like `funcref` (vm-core's
+//! representation): `call_ref`/`return_call_ref` pop the funcref into `rbx`, trap on
+//! null ("null function reference") and call (tail-call) through it as
+//! `call_indirect` does, without the signature check (validation proved the type);
+//! `ref.as_non_null` tests the register and traps ("null reference");
+//! `br_on_null`/`br_on_non_null` flush the stack, test the reference's canonical
+//! slot and branch like `br_if`, with or without the reference.
+//!
 //! **Traps** are described, never handled: `unreachable` is an inline `ud2`, and
 //! division by zero, `MIN / -1`, float-to-int truncations of NaN ("invalid
 //! conversion to integer") or of out-of-range values ("integer overflow"),

@@ -21,6 +21,16 @@
 //! and the return the translator emitted after the instruction returns them.
 //! Ordinary calls are unchanged.
 //!
+//! ## Typed function references
+//!
+//! A typed reference is a funcref in its slot (vm-core's representation, see
+//! `vm_core::runtime::types`): `call_ref` is [`code::Op::CallRef`] (null traps with
+//! "null function reference", the type needs no check), `return_call_ref` is
+//! [`code::Op::ReturnCallRef`] (as `return_call_indirect`), `ref.as_non_null` is
+//! [`code::Op::RefAsNonNull`] ("null reference"), and `br_on_null`/`br_on_non_null`
+//! are a `BrIfEqz`/`BrIfNez` on the reference's slot with the branch's moves, the
+//! reference dropped on the path where the proposal drops it.
+//!
 //! ## simd128
 //!
 //! A `v128` occupies two consecutive 8-byte frame slots, low half first: the
