@@ -28,3 +28,4 @@ mod ui;
 mod wasi_misuse;
 mod wasi_preview0;
 mod wasi_programs;
+mod wasm3_calls;

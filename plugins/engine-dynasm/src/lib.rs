@@ -196,12 +196,12 @@
 //! read first and the arguments (whose source lies lower than any destination)
 //! are copied highest unit first; `rsp` is first lowered to the new return
 //! address when that is below it, after a stack-limit check, so that nothing live
-//! is ever below `rsp`. A tail call through a funcref (an import or
-//! `return_call_indirect`) in a module with a memory 0 checks the callee's
-//! `vmctx` first: a callee of another instance, or a host function, is called and
-//! its results returned instead, because a direct caller of this function expects
-//! `r14` to hold its memory's base on return (see "Memory 0's base" above), which
-//! such a callee would not leave there; between functions of one instance, and in
+//! is ever below `rsp`. A tail call through a funcref (an import,
+//! `return_call_indirect` or `return_call_ref`) in a module with a memory 0
+//! checks the callee's `vmctx` first: a callee of another instance, or a host
+//! function, is called and its results returned instead, because a direct caller
+//! of this function expects `r14` to hold its memory's base on return (see
+//! "Memory 0's base" above), which such a callee would not leave there; between functions of one instance, and in
 //! modules without a memory, stack space is constant. A callee that tail-called
 //! one with a different area size returns with `rsp` moved by the difference, so
 //! every caller re-derives `rsp` from `rbp` after a call (as it already did after
