@@ -27,8 +27,13 @@ fn covers(have: Features, want: Features) -> bool {
 }
 
 /// The proposals the generator may use, each when some composition accepts it.
-const FUZZED: &[(Features, &str)] =
-    &[(Features::SIMD, "simd"), (Features::TAIL_CALL, "tail-call"), (Features::GC, "gc")];
+const FUZZED: &[(Features, &str)] = &[
+    (Features::SIMD, "simd"),
+    (Features::GC, "gc"),
+    (Features::EXTENDED_CONST, "extended-const"),
+    (Features::RELAXED_SIMD, "relaxed-simd"),
+    (Features::TAIL_CALL, "tail-call"),
+];
 
 /// The proposals beyond 2.0 to use for this input: each one that some composition
 /// supports, at the input's choice. (Every composition of the build counts, ready
@@ -39,6 +44,9 @@ fn choose_features(u: &mut Unstructured<'_>) -> Features {
         if COMPOSITIONS.iter().any(|e| e.features.contains(f)) && u.arbitrary().unwrap_or(false) {
             chosen = chosen | f;
         }
+    }
+    if !chosen.contains(Features::SIMD) {
+        chosen = chosen.difference(Features::RELAXED_SIMD);
     }
     chosen
 }
@@ -51,7 +59,9 @@ pub fn module_config(
 ) -> arbitrary::Result<wasm_smith::Config> {
     let mut c: wasm_smith::Config = u.arbitrary()?;
     c.simd_enabled = features.contains(Features::SIMD);
-    c.relaxed_simd_enabled = false;
+    // Relaxed SIMD: the oracle does not run it (its choices differ from vm-core's), so
+    // such modules are compared between our engines.
+    c.relaxed_simd_enabled = features.contains(Features::SIMD.union(Features::RELAXED_SIMD));
     c.gc_enabled = features.contains(Features::GC);
     if c.gc_enabled {
         c.reference_types_enabled = true;
@@ -62,7 +72,7 @@ pub fn module_config(
     c.memory64_enabled = false;
     c.tail_call_enabled = features.contains(Features::TAIL_CALL);
     c.wide_arithmetic_enabled = false;
-    c.extended_const_enabled = false;
+    c.extended_const_enabled = features.contains(Features::EXTENDED_CONST);
     c.custom_page_sizes_enabled = false;
     c.custom_descriptors_enabled = false;
     c.compact_imports_enabled = false;

@@ -17,7 +17,7 @@ use crate::isolate::{Died, Worker};
 use crate::observe::{Observation, Outcome, Plan, Value};
 
 /// The proposals beyond 2.0 the oracle is built with.
-pub const FEATURES: Features = Features::SIMD;
+pub const FEATURES: Features = Features::SIMD.union(Features::EXTENDED_CONST);
 
 /// Why the oracle could not judge a module, and the detail; the input is skipped,
 /// not a finding.
@@ -175,7 +175,7 @@ fn run(module: &[u8], plan: &Plan) -> Result<Observation, Skip> {
         .wasm_mutable_global(true)
         .wasm_multi_memory(false)
         .wasm_tail_call(true)
-        .wasm_extended_const(false)
+        .wasm_extended_const(true)
         .wasm_custom_page_sizes(false)
         .wasm_wide_arithmetic(false)
         .wasm_simd(true)

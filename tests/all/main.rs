@@ -28,4 +28,3 @@ mod ui;
 mod wasi_misuse;
 mod wasi_preview0;
 mod wasi_programs;
-mod wasm3_calls;

@@ -1,6 +1,8 @@
-//! The WebAssembly spec testsuite (`../shared/spec-testsuite/wasm-2.0`) on every
-//! engine compiled into the test build: the `simd_*` files with the test build's
-//! `simd` plugin (a `simd-*` feature), the others whatever is composed.
+//! The WebAssembly spec testsuite (`../shared/spec-testsuite/wasm-2.0` and
+//! `wasm-3.0`) on every engine compiled into the test build: the `simd_*` files with
+//! the test build's `simd` plugin (a `simd-*` feature), the others whatever is
+//! composed. The wasm-3.0 files an engine cannot pass yet are listed, with the
+//! reason, in `spec3_pending.txt`.
 
 use crate::engines::ENGINES;
 use crate::support::shared;
@@ -22,6 +24,75 @@ fn wasm_2_0_simd_passes_everywhere() {
     let files = spec_files(&dir, true);
     assert_eq!(files.len(), 58, "simd spec files in {}", dir.display());
     run_everywhere(&files, 20_000);
+}
+
+#[test]
+#[cfg_attr(vm_shared_absent, ignore = "../shared is absent (it ships beside the repository)")]
+fn wasm_3_0_passes_everywhere_but_pending() {
+    let Some(dir) = shared("spec-testsuite/wasm-3.0") else { return };
+    let simd = cfg!(any(feature = "simd-scalar", feature = "simd-sse41", feature = "simd-avx2"));
+    let mut files = spec_files(&dir, false);
+    if simd {
+        files.extend(spec_files(&dir, true));
+    }
+    assert!(files.len() > 200, "only {} spec files found in {}", files.len(), dir.display());
+    let pending = pending3();
+    assert!(!ENGINES.is_empty(), "no engine compiled into the test build");
+    let mut problems = Vec::new();
+    for engine in ENGINES.iter().filter(|e| e.should_run()) {
+        let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+        for f in &files {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            let why = pending
+                .iter()
+                .find(|p| p.file == name && (p.engine == "*" || p.engine == engine.id));
+            if let Some(p) = why {
+                println!("{:<26} {:<32} pending: {}", engine.id, name, p.reason);
+                skipped += 1;
+                continue;
+            }
+            let r = (engine.wast)(f);
+            println!(
+                "{:<26} {:<32} {:>6} passed {:>4} failed",
+                engine.id, name, r.passed, r.failed
+            );
+            passed += r.passed;
+            failed += r.failed;
+            for fail in r.failures.iter().take(5) {
+                problems.push(format!("{} {}:{}: {}", engine.id, name, fail.line, fail.reason));
+            }
+        }
+        println!(
+            "{}: wasm-3.0 {passed} passed, {failed} failed over {} files ({skipped} pending)",
+            engine.id,
+            files.len() - skipped
+        );
+        assert!(passed > 10_000, "{}: suspiciously few assertions ran ({passed})", engine.id);
+    }
+    assert!(problems.is_empty(), "spec failures:\n{}", problems.join("\n"));
+}
+
+/// One line of `spec3_pending.txt`.
+struct Pending {
+    file: String,
+    engine: String,
+    reason: String,
+}
+
+fn pending3() -> Vec<Pending> {
+    include_str!("spec3_pending.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let mut it = l.splitn(3, ' ');
+            let (file, engine, reason) = (it.next(), it.next(), it.next());
+            Pending {
+                file: file.unwrap_or_default().to_owned(),
+                engine: engine.unwrap_or("*").to_owned(),
+                reason: reason.unwrap_or("").to_owned(),
+            }
+        })
+        .collect()
 }
 
 /// The `.wast` files of `dir`: the `simd_*` ones or the others.

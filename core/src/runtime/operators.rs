@@ -2,12 +2,13 @@
 //! implements `wasmparser`'s `VisitOperator` and `VisitSimdOperator` from its one
 //! operator list, hands the operators of the WebAssembly 2.0 proposals
 //! (`mvp`, `sign_extension`, `saturating_float_to_int`, `bulk_memory`,
-//! `reference_types`, `simd`) and of the 3.0 proposals every engine lowers (`tail_call`:
-//! `return_call`, `return_call_indirect`; `function_references`: `call_ref`,
-//! `return_call_ref`, `ref.as_non_null`, `br_on_null`, `br_on_non_null`) to the
-//! engine's [`OperatorSink`], and turns every other operator (relaxed SIMD, GC,
-//! threads…) into
-//! `unsupported: <op> (feature <proposal>)`, a compile error, never a panic. Coverage
+//! `reference_types`, `simd`) and of the WebAssembly 3.0 proposals other than GC
+//! (`relaxed_simd`, `tail_call`, `exceptions`, `function_references`) to the engine's
+//! [`OperatorSink`], and turns every other operator (GC, threads, legacy exceptions,
+//! stack switching…) into `unsupported: <op> (feature <proposal>)`, a compile error,
+//! never a panic. Validation has already rejected a 3.0 operator the composition does
+//! not accept ([`super::Features`], decided by the engine's `PROPOSALS`), so an engine
+//! sees only those it declared. Coverage
 //! is exhaustive at compile time: a new `wasmparser` operator lands in one of the two
 //! arms.
 //!
@@ -32,6 +33,30 @@ pub trait OperatorSink<'a> {
 
     /// The byte offset of the operator being translated (for errors).
     fn offset(&self) -> u64;
+}
+
+/// The relaxed SIMD operators whose result this VM defines as a WebAssembly 2.0
+/// operator's (see [`super::simd`], "Relaxed SIMD") become that operator; the others
+/// (`relaxed_madd`/`nmadd`, the dot products) stay as they are.
+pub fn relaxed_as_wasm2(op: Operator<'_>) -> Operator<'_> {
+    use Operator as O;
+    match op {
+        O::I8x16RelaxedSwizzle => O::I8x16Swizzle,
+        O::I32x4RelaxedTruncF32x4S => O::I32x4TruncSatF32x4S,
+        O::I32x4RelaxedTruncF32x4U => O::I32x4TruncSatF32x4U,
+        O::I32x4RelaxedTruncF64x2SZero => O::I32x4TruncSatF64x2SZero,
+        O::I32x4RelaxedTruncF64x2UZero => O::I32x4TruncSatF64x2UZero,
+        O::I8x16RelaxedLaneselect
+        | O::I16x8RelaxedLaneselect
+        | O::I32x4RelaxedLaneselect
+        | O::I64x2RelaxedLaneselect => O::V128Bitselect,
+        O::F32x4RelaxedMin => O::F32x4Min,
+        O::F32x4RelaxedMax => O::F32x4Max,
+        O::F64x2RelaxedMin => O::F64x2Min,
+        O::F64x2RelaxedMax => O::F64x2Max,
+        O::I16x8RelaxedQ15mulrS => O::I16x8Q15MulrSatS,
+        other => other,
+    }
 }
 
 /// The [filter](self) in front of an [`OperatorSink`]: pass it to
@@ -65,7 +90,13 @@ macro_rules! define_visit {
     (@arm $s:ident simd $op:ident $({ $($arg:ident),* })?) => {
         $s.0.translate(Operator::$op $({ $($arg),* })?, stringify!($op))
     };
+    (@arm $s:ident relaxed_simd $op:ident $({ $($arg:ident),* })?) => {
+        $s.0.translate(relaxed_as_wasm2(Operator::$op $({ $($arg),* })?), stringify!($op))
+    };
     (@arm $s:ident tail_call $op:ident $({ $($arg:ident),* })?) => {
+        $s.0.translate(Operator::$op $({ $($arg),* })?, stringify!($op))
+    };
+    (@arm $s:ident exceptions $op:ident $({ $($arg:ident),* })?) => {
         $s.0.translate(Operator::$op $({ $($arg),* })?, stringify!($op))
     };
     (@arm $s:ident function_references $op:ident $({ $($arg:ident),* })?) => {

@@ -22,6 +22,27 @@
 //! WebAssembly operator names, shapes and result lane types: engines expand it into
 //! their instructions, `simd` plugins into tests comparing their overrides with
 //! [`Portable`].
+//!
+//! # Relaxed SIMD
+//!
+//! The relaxed operators let an implementation pick among a few results; this VM
+//! picks one, the same on every engine and every `simd` level, so a module computes
+//! the same bits wherever it runs (and differential testing can compare engines):
+//!
+//! | operator | result |
+//! |---|---|
+//! | `i8x16.relaxed_swizzle` | `i8x16.swizzle` (an index ≥ 16 gives 0) |
+//! | `i32x4.relaxed_trunc_*` | the saturating `i32x4.trunc_sat_*` |
+//! | `*.relaxed_laneselect` | `v128.bitselect` (bit by bit) |
+//! | `f32x4`/`f64x2` `.relaxed_min`/`max` | `min`/`max` (NaN and signed-zero rules of the non-relaxed operators) |
+//! | `i16x8.relaxed_q15mulr_s` | `i16x8.q15mulr_sat_s` |
+//! | `*.relaxed_madd`/`nmadd` | a product then a sum, each rounded (not fused) |
+//! | `i16x8.relaxed_dot_i8x16_i7x16_s` | both operands' bytes signed, pair sums wrapping to `i16` |
+//! | `i32x4.relaxed_dot_i8x16_i7x16_add_s` | that dot product, `extadd_pairwise_s`, plus the accumulator |
+//!
+//! The first five are their non-relaxed operators, which the operator filter hands the
+//! engines in their place ([`super::operators`]); the others are [`Lanes`] methods
+//! (`f32x4_relaxed_madd`, …).
 
 /// A `v128` value.
 pub type V128 = u128;
@@ -743,6 +764,45 @@ lanes! {
     fn f32x4_demote_f64x2_zero(a: V128) -> V128 { let a = f64s(a); from_f32s([a[0] as f32, a[1] as f32, 0.0, 0.0]) }
     /// `f64x2.promote_low_f32x4`.
     fn f64x2_promote_low_f32x4(a: V128) -> V128 { let a = f32s(a); from_f64s([f64::from(a[0]), f64::from(a[1])]) }
+
+    // ---- relaxed SIMD: the choices this VM makes (see "Relaxed SIMD" above) ----
+    /// `f32x4.relaxed_madd`: `a * b + c`, rounded after the product and after the sum
+    /// (not fused).
+    fn f32x4_relaxed_madd(a: V128, b: V128, c: V128) -> V128 {
+        // SAFETY: the caller's guarantee for this method covers the ones it calls.
+        unsafe { Self::f32x4_add(Self::f32x4_mul(a, b), c) }
+    }
+    /// `f32x4.relaxed_nmadd`: `-(a * b) + c`, not fused.
+    fn f32x4_relaxed_nmadd(a: V128, b: V128, c: V128) -> V128 {
+        // SAFETY: the caller's guarantee for this method covers the ones it calls.
+        unsafe { Self::f32x4_add(Self::f32x4_neg(Self::f32x4_mul(a, b)), c) }
+    }
+    /// `f64x2.relaxed_madd`: `a * b + c`, not fused.
+    fn f64x2_relaxed_madd(a: V128, b: V128, c: V128) -> V128 {
+        // SAFETY: the caller's guarantee for this method covers the ones it calls.
+        unsafe { Self::f64x2_add(Self::f64x2_mul(a, b), c) }
+    }
+    /// `f64x2.relaxed_nmadd`: `-(a * b) + c`, not fused.
+    fn f64x2_relaxed_nmadd(a: V128, b: V128, c: V128) -> V128 {
+        // SAFETY: the caller's guarantee for this method covers the ones it calls.
+        unsafe { Self::f64x2_add(Self::f64x2_neg(Self::f64x2_mul(a, b)), c) }
+    }
+    /// `i16x8.relaxed_dot_i8x16_i7x16_s`: the bytes of both operands signed, each pair
+    /// of adjacent products summed into an `i16` lane, wrapping (only `-128 * -128`
+    /// twice overflows).
+    fn i16x8_relaxed_dot_i8x16_i7x16_s(a: V128, b: V128) -> V128 {
+        let (x, y) = (i8s(a), i8s(b));
+        from_i16s(core::array::from_fn(|i| {
+            let p = |k: usize| i16::from(x[k]) * i16::from(y[k]);
+            p(2 * i).wrapping_add(p(2 * i + 1))
+        }))
+    }
+    /// `i32x4.relaxed_dot_i8x16_i7x16_add_s`: the `i16x8` dot product above, adjacent
+    /// lanes summed into `i32` lanes (`i32x4.extadd_pairwise_i16x8_s`), plus `c`.
+    fn i32x4_relaxed_dot_i8x16_i7x16_add_s(a: V128, b: V128, c: V128) -> V128 {
+        // SAFETY: the caller's guarantee for this method covers the ones it calls.
+        unsafe { Self::i32x4_add(Self::i32x4_extadd_pairwise_i16x8_s(Self::i16x8_relaxed_dot_i8x16_i7x16_s(a, b)), c) }
+    }
 }
 
 /// The portable implementation: every operation is its per-lane definition.
@@ -871,6 +931,7 @@ macro_rules! for_each_lanes_op {
                 F64x2Add f64x2_add f64; F64x2Sub f64x2_sub f64; F64x2Mul f64x2_mul f64;
                 F64x2Div f64x2_div f64; F64x2Min f64x2_min f64; F64x2Max f64x2_max f64;
                 F64x2PMin f64x2_pmin f64; F64x2PMax f64x2_pmax f64;
+                I16x8RelaxedDotI8x16I7x16S i16x8_relaxed_dot_i8x16_i7x16_s i;
             }
             shift {
                 I8x16Shl i8x16_shl i; I8x16ShrS i8x16_shr_s i; I8x16ShrU i8x16_shr_u i;

@@ -33,8 +33,8 @@
 //!   reference.
 //! - Wasm-call observer events cost nothing unless an observer of the composition
 //!   subscribes; then each call first reports its callee.
-//! - simd128: every operator of the WebAssembly 2.0 SIMD proposal (relaxed SIMD is
-//!   "unsupported"); v128 values travel in locals, parameters, results, globals,
+//! - simd128: every operator of the WebAssembly 2.0 SIMD proposal and of relaxed
+//!   SIMD (computing vm-core's deterministic choices, `vm_core::runtime::simd`); v128 values travel in locals, parameters, results, globals,
 //!   blocks, `select`, direct, indirect and host calls. Each simd operator costs one
 //!   fuel unit, like every other operator. The composition's `simd` plugin picks the
 //!   x86-64 instruction-set flags the code is generated with, read at compile time
@@ -550,6 +550,7 @@ impl Cranelift {
 impl Engine for Cranelift {
     const NATIVE_CODE: bool = true;
     const PROPOSALS: Features = Features::SIMD
+        .union(Features::RELAXED_SIMD)
         .union(Features::EXTENDED_CONST)
         .union(Features::TAIL_CALL)
         .union(Features::FUNCTION_REFERENCES);

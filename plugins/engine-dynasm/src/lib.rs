@@ -94,8 +94,9 @@
 //! and modules without them compile as usual. `popcnt` is used when the CPU has it
 //! (else `i32.popcnt` is reported unsupported).
 //!
-//! **simd128** (every operator of the WebAssembly 2.0 SIMD proposal; relaxed SIMD
-//! is reported unsupported; see `translate/simd.rs` for the lowering of each)
+//! **simd128** (every operator of the WebAssembly 2.0 SIMD proposal and of relaxed
+//! SIMD, which computes vm-core's deterministic choices; see `translate/simd.rs` for
+//! the lowering of each)
 //! follows [`CompileOptions::simd`], the composition's `simd` plugin:
 //!
 //! | level | encodings |
@@ -298,9 +299,8 @@
 //! regressions, and of `simd_abi.rs` (v128 through host calls, `call_indirect`,
 //! globals, blocks; a simd operator costs one fuel unit).
 //!
-//! Left (each fails to compile with `unsupported: <op> (feature not yet lowered by
-//! engine-dynasm)` rather than misbehaving): relaxed SIMD. Liftoff-style register
-//! reconciliation at joins is a possible later optimization (see above).
+//! Liftoff-style register reconciliation at joins is a possible later optimization
+//! (see above).
 
 pub mod code;
 mod trampoline;
@@ -601,6 +601,7 @@ impl Dynasm {
 impl Engine for Dynasm {
     const NATIVE_CODE: bool = true;
     const PROPOSALS: Features = Features::SIMD
+        .union(Features::RELAXED_SIMD)
         .union(Features::EXTENDED_CONST)
         .union(Features::TAIL_CALL)
         .union(Features::FUNCTION_REFERENCES);

@@ -542,6 +542,13 @@ macro_rules! define_op {
             V128GlobalSet { src: u32, global: u32 },
             /// `dst = (a & c) | (b & !c)`.
             V128Bitselect { dst: u32, a: u32, b: u32, c: u32 },
+            /// Relaxed SIMD's three-operand operators: `dst = op(a, b, c)` with
+            /// vm-core's `Lanes` method of the same name.
+            F32x4RelaxedMadd { dst: u32, a: u32, b: u32, c: u32 },
+            F32x4RelaxedNmadd { dst: u32, a: u32, b: u32, c: u32 },
+            F64x2RelaxedMadd { dst: u32, a: u32, b: u32, c: u32 },
+            F64x2RelaxedNmadd { dst: u32, a: u32, b: u32, c: u32 },
+            I32x4RelaxedDotI8x16I7x16AddS { dst: u32, a: u32, b: u32, c: u32 },
             /// The lane indexes are `v128s[idx]`.
             I8x16Shuffle { dst: u32, lhs: u32, rhs: u32, idx: u32 },
             V128Load { dst: u32, addr: u32, offset: u32 },
@@ -702,6 +709,11 @@ macro_rules! define_op {
                     | Op::V128Copy { dst, .. }
                     | Op::V128GlobalGet { dst, .. }
                     | Op::V128Bitselect { dst, .. }
+                    | Op::F32x4RelaxedMadd { dst, .. }
+                    | Op::F32x4RelaxedNmadd { dst, .. }
+                    | Op::F64x2RelaxedMadd { dst, .. }
+                    | Op::F64x2RelaxedNmadd { dst, .. }
+                    | Op::I32x4RelaxedDotI8x16I7x16AddS { dst, .. }
                     | Op::I8x16Shuffle { dst, .. }
                     | Op::V128Load { dst, .. }
                     | Op::V128Load8x8S { dst, .. }
@@ -1143,7 +1155,13 @@ macro_rules! define_op {
                         *rhs = f(*rhs);
                         *cond = f(*cond);
                     }
-                    Op::V128Bitselect { dst, a, b, c } => {
+                    Op::V128Bitselect { dst, a, b, c }
+                    | Op::F32x4RelaxedMadd { dst, a, b, c }
+                    | Op::F32x4RelaxedNmadd { dst, a, b, c }
+                    | Op::F64x2RelaxedMadd { dst, a, b, c }
+                    | Op::F64x2RelaxedNmadd { dst, a, b, c }
+                    | Op::I32x4RelaxedDotI8x16I7x16AddS { dst, a, b, c }
+                    => {
                         *dst = f(*dst);
                         *a = f(*a);
                         *b = f(*b);

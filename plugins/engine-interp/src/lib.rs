@@ -56,6 +56,11 @@
 //! scalars passed in registers: an argument passed by reference would keep a
 //! handler's frame alive and stop its final call from becoming a jump.
 //!
+//! Relaxed SIMD computes vm-core's deterministic choices (`vm_core::runtime::simd`,
+//! "Relaxed SIMD"): most relaxed operators reach the translator as their 2.0
+//! operators; `relaxed_madd`/`nmadd` and the dot products are instructions of their
+//! own calling the `Lanes` methods of the same names.
+//!
 //! | config key | default | meaning |
 //! |---|---|---|
 //! | `fuel` | 0 | fuel every new store starts with, one unit per wasm operator (see `vm_core::runtime::limits`); 0 = unmetered and no metering code; running out traps with "out of fuel" |
@@ -165,6 +170,7 @@ impl Plugin for Interp {
 impl Engine for Interp {
     const NATIVE_CODE: bool = false;
     const PROPOSALS: Features = Features::SIMD
+        .union(Features::RELAXED_SIMD)
         .union(Features::EXTENDED_CONST)
         .union(Features::TAIL_CALL)
         .union(Features::FUNCTION_REFERENCES);

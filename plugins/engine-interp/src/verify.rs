@@ -691,7 +691,13 @@ macro_rules! define_check {
                             return Err(format!("global {global} is immutable"));
                         }
                     }
-                    Op::V128Bitselect { dst, a, b, c } => f.v128s(&[dst, a, b, c])?,
+                    Op::V128Bitselect { dst, a, b, c }
+                    | Op::F32x4RelaxedMadd { dst, a, b, c }
+                    | Op::F32x4RelaxedNmadd { dst, a, b, c }
+                    | Op::F64x2RelaxedMadd { dst, a, b, c }
+                    | Op::F64x2RelaxedNmadd { dst, a, b, c }
+                    | Op::I32x4RelaxedDotI8x16I7x16AddS { dst, a, b, c }
+                    => f.v128s(&[dst, a, b, c])?,
                     Op::V128Load { dst, addr, .. }
                     | Op::V128Load8x8S { dst, addr, .. }
                     | Op::V128Load8x8U { dst, addr, .. }

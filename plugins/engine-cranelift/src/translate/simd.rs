@@ -214,6 +214,21 @@ impl FuncTranslator<'_, '_, '_> {
         self.push(v);
     }
 
+    /// `i16x8.relaxed_dot_i8x16_i7x16_s` as vm-core defines it, on `i16x8` views of
+    /// the operands: each byte sign-extended in place (even bytes shifted up and back,
+    /// odd bytes shifted down), the two products of a lane added, wrapping.
+    fn relaxed_dot16(&mut self, x: Value, y: Value) -> Value {
+        let xe = self.b.ins().ishl_imm_u(x, 8);
+        let xe = self.b.ins().sshr_imm_u(xe, 8);
+        let ye = self.b.ins().ishl_imm_u(y, 8);
+        let ye = self.b.ins().sshr_imm_u(ye, 8);
+        let xo = self.b.ins().sshr_imm_u(x, 8);
+        let yo = self.b.ins().sshr_imm_u(y, 8);
+        let even = self.b.ins().imul(xe, ye);
+        let odd = self.b.ins().imul(xo, yo);
+        self.b.ins().iadd(even, odd)
+    }
+
     /// Translates a simd128 operator; any other operator is unsupported.
     pub(super) fn simd_op(
         &mut self,
@@ -421,6 +436,43 @@ impl FuncTranslator<'_, '_, '_> {
                 let ty = self.b.func.dfg.value_type(x);
                 let c = self.as_ty(c, ty);
                 let v = self.b.ins().bitselect(c, x, y);
+                self.push(v);
+            }
+            O::F32x4RelaxedMadd
+            | O::F32x4RelaxedNmadd
+            | O::F64x2RelaxedMadd
+            | O::F64x2RelaxedNmadd => {
+                // vm-core's choice: the product rounded, then the sum (not fused).
+                let ty = if matches!(op, O::F32x4RelaxedMadd | O::F32x4RelaxedNmadd) {
+                    F32X4
+                } else {
+                    F64X2
+                };
+                let c = self.pop_as(ty);
+                let (x, y) = self.pop2_as(ty);
+                let mut p = self.b.ins().fmul(x, y);
+                if matches!(op, O::F32x4RelaxedNmadd | O::F64x2RelaxedNmadd) {
+                    p = self.b.ins().fneg(p);
+                }
+                let v = self.b.ins().fadd(p, c);
+                self.push(v);
+            }
+            O::I16x8RelaxedDotI8x16I7x16S => {
+                let (x, y) = self.pop2_as(I16X8);
+                let v = self.relaxed_dot16(x, y);
+                self.push(v);
+            }
+            O::I32x4RelaxedDotI8x16I7x16AddS => {
+                let c = self.pop_as(I32X4);
+                let (x, y) = self.pop2_as(I16X8);
+                let d = self.relaxed_dot16(x, y);
+                // extadd_pairwise_i16x8_s as even + odd lanes, sign-extended in place.
+                let d = self.b.ins().bitcast(I32X4, le(), d);
+                let even = self.b.ins().ishl_imm_u(d, 16);
+                let even = self.b.ins().sshr_imm_u(even, 16);
+                let odd = self.b.ins().sshr_imm_u(d, 16);
+                let sum = self.b.ins().iadd(even, odd);
+                let v = self.b.ins().iadd(sum, c);
                 self.push(v);
             }
             O::V128AnyTrue => {

@@ -31,7 +31,8 @@ fn simd(level: SimdLevel) -> CompileOptions {
 }
 
 fn instance(wat: &str, level: SimdLevel) -> Instance {
-    let module = ModuleInfo::decode(wat.as_bytes(), Features::SIMD).expect("valid module");
+    let features = Features::SIMD | Features::RELAXED_SIMD;
+    let module = ModuleInfo::decode(wat.as_bytes(), features).expect("valid module");
     Instance::from_info(module, simd(level), None, &[]).expect("compiles")
 }
 
@@ -205,13 +206,14 @@ fn simd_levels_and_cpu_features() {
     let err =
         compile_for_cpu(&module, simd(SimdLevel::Sse41), Cpu { sse42: false, ..full }).unwrap_err();
     assert!(err.to_string().contains("SSE4.2"), "{err}");
-    // Relaxed SIMD stays unsupported.
+    // Relaxed SIMD is accepted only when asked for.
     let wat = r#"(module (func (param v128 v128) (result v128)
         local.get 0 local.get 1 i8x16.relaxed_swizzle))"#;
-    if let Ok(module) = ModuleInfo::decode(wat.as_bytes(), Features::SIMD) {
-        let err = compile_module(&module, simd(SimdLevel::Sse41)).unwrap_err();
-        assert!(err.to_string().starts_with("unsupported: "), "{err}");
-    }
+    let err = ModuleInfo::decode(wat.as_bytes(), Features::SIMD).unwrap_err();
+    assert!(err.to_string().starts_with("unsupported: relaxed-simd"), "{err}");
+    let module =
+        ModuleInfo::decode(wat.as_bytes(), Features::SIMD | Features::RELAXED_SIMD).unwrap();
+    assert!(compile_module(&module, simd(SimdLevel::Sse41)).is_ok());
 }
 
 #[test]

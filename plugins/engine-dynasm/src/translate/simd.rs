@@ -1,5 +1,8 @@
-//! simd128: every operator of the WebAssembly 2.0 SIMD proposal on xmm registers
-//! (relaxed SIMD stays unsupported).
+//! simd128: every operator of the WebAssembly 2.0 SIMD proposal and of relaxed SIMD
+//! on xmm registers. Relaxed SIMD computes vm-core's choices (`vm_core::runtime::simd`,
+//! "Relaxed SIMD"): most arrive here as their 2.0 operators; `relaxed_madd`/`nmadd`
+//! are a multiply then an add, the dot products sign-extend bytes in place by shifts
+//! and multiply with `pmullw`.
 //!
 //! A v128 lives in an xmm register or in its 16-byte canonical slot (see
 //! [`stack`](super::stack)). Each operator is written once against a few emitting
@@ -397,6 +400,24 @@ impl FuncCompiler<'_, '_> {
         self.stack.push_v128(a);
     }
 
+    /// `a = i16x8.relaxed_dot_i8x16_i7x16_s(a, b)` as vm-core defines it (bytes
+    /// signed, pair sums wrapping): even bytes sign-extended in place by a shift up
+    /// and an arithmetic shift down, odd bytes by the shift down alone, `pmullw`
+    /// each, `paddw`. `b` is clobbered.
+    fn relaxed_dot16(&mut self, a: u8, b: u8) {
+        let t = self.alloc_xmm();
+        self.vsh(Sh::Psllw, t, a, 8);
+        self.vsh(Sh::Psraw, t, t, 8);
+        self.vsh(Sh::Psraw, a, a, 8);
+        self.vsh(Sh::Psllw, XSCRATCH, b, 8);
+        self.vsh(Sh::Psraw, XSCRATCH, XSCRATCH, 8);
+        self.vsh(Sh::Psraw, b, b, 8);
+        self.v3(V::Pmullw, t, t, XSCRATCH);
+        self.v3(V::Pmullw, a, a, b);
+        self.v3(V::Paddw, a, a, t);
+        self.stack.free_xmm(t);
+    }
+
     /// Translates `op` if it is a simd128 operator; `false` otherwise.
     pub fn simd(&mut self, op: &Operator<'_>, name: &'static str) -> Result<bool, CompileError> {
         use Operator as O;
@@ -588,6 +609,47 @@ impl FuncCompiler<'_, '_> {
                 self.v3(V::Pxor, a, a, b);
                 self.v3(V::Pand, a, a, c);
                 self.v3(V::Pxor, a, a, b);
+                self.stack.free_xmm(b);
+                self.stack.free_xmm(c);
+                self.stack.push_v128(a);
+            }
+            O::F32x4RelaxedMadd
+            | O::F32x4RelaxedNmadd
+            | O::F64x2RelaxedMadd
+            | O::F64x2RelaxedNmadd => {
+                // vm-core's choice: the product rounded, then the sum (not fused).
+                let f32 = matches!(op, O::F32x4RelaxedMadd | O::F32x4RelaxedNmadd);
+                let c = self.pop_v128();
+                let b = self.pop_v128();
+                let a = self.pop_v128();
+                self.v3(if f32 { V::Mulps } else { V::Mulpd }, a, a, b);
+                if matches!(op, O::F32x4RelaxedNmadd | O::F64x2RelaxedNmadd) {
+                    self.vconst(XSCRATCH, if f32 { f32s(0x8000_0000) } else { f64s(1 << 63) });
+                    self.v3(V::Xorps, a, a, XSCRATCH);
+                }
+                self.v3(if f32 { V::Addps } else { V::Addpd }, a, a, c);
+                self.stack.free_xmm(b);
+                self.stack.free_xmm(c);
+                self.stack.push_v128(a);
+            }
+            O::I16x8RelaxedDotI8x16I7x16S => {
+                let b = self.pop_v128();
+                let a = self.pop_v128();
+                self.relaxed_dot16(a, b);
+                self.stack.free_xmm(b);
+                self.stack.push_v128(a);
+            }
+            O::I32x4RelaxedDotI8x16I7x16AddS => {
+                let c = self.pop_v128();
+                let b = self.pop_v128();
+                let a = self.pop_v128();
+                self.relaxed_dot16(a, b);
+                // extadd_pairwise_i16x8_s: even lanes sign-extended in place plus odd.
+                self.vsh(Sh::Pslld, b, a, 16);
+                self.vsh(Sh::Psrad, b, b, 16);
+                self.vsh(Sh::Psrad, a, a, 16);
+                self.v3(V::Paddd, a, a, b);
+                self.v3(V::Paddd, a, a, c);
                 self.stack.free_xmm(b);
                 self.stack.free_xmm(c);
                 self.stack.push_v128(a);

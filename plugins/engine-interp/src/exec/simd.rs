@@ -188,6 +188,31 @@ macro_rules! level_handlers {
             wr(fp, dst, L::<C>::v128_bitselect(rd(fp, a), rd(fp, b), rd(fp, c)));
             next!(pc.add(1), fp, mb, ml, x)
         });
+        handler!($attrs f32x4_relaxed_madd(pc, fp, mb, ml, x) {
+            operands!(pc, Op::F32x4RelaxedMadd { dst, a, b, c });
+            wr(fp, dst, L::<C>::f32x4_relaxed_madd(rd(fp, a), rd(fp, b), rd(fp, c)));
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+        handler!($attrs f32x4_relaxed_nmadd(pc, fp, mb, ml, x) {
+            operands!(pc, Op::F32x4RelaxedNmadd { dst, a, b, c });
+            wr(fp, dst, L::<C>::f32x4_relaxed_nmadd(rd(fp, a), rd(fp, b), rd(fp, c)));
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+        handler!($attrs f64x2_relaxed_madd(pc, fp, mb, ml, x) {
+            operands!(pc, Op::F64x2RelaxedMadd { dst, a, b, c });
+            wr(fp, dst, L::<C>::f64x2_relaxed_madd(rd(fp, a), rd(fp, b), rd(fp, c)));
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+        handler!($attrs f64x2_relaxed_nmadd(pc, fp, mb, ml, x) {
+            operands!(pc, Op::F64x2RelaxedNmadd { dst, a, b, c });
+            wr(fp, dst, L::<C>::f64x2_relaxed_nmadd(rd(fp, a), rd(fp, b), rd(fp, c)));
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+        handler!($attrs i32x4_relaxed_dot_i8x16_i7x16_add_s(pc, fp, mb, ml, x) {
+            operands!(pc, Op::I32x4RelaxedDotI8x16I7x16AddS { dst, a, b, c });
+            wr(fp, dst, L::<C>::i32x4_relaxed_dot_i8x16_i7x16_add_s(rd(fp, a), rd(fp, b), rd(fp, c)));
+            next!(pc.add(1), fp, mb, ml, x)
+        });
         handler!($attrs i8x16_shuffle(pc, fp, mb, ml, x) {
             operands!(pc, Op::I8x16Shuffle { dst, lhs, rhs, idx });
             let pool: &[u128] = &(*x.code).v128s;

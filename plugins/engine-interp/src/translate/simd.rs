@@ -337,13 +337,27 @@ impl FuncTranslator<'_> {
                 let dst = self.push_v128();
                 self.emit(Op::I8x16Shuffle { dst, lhs, rhs, idx });
             }
-            O::V128Bitselect => {
+            O::V128Bitselect
+            | O::F32x4RelaxedMadd
+            | O::F32x4RelaxedNmadd
+            | O::F64x2RelaxedMadd
+            | O::F64x2RelaxedNmadd
+            | O::I32x4RelaxedDotI8x16I7x16AddS => {
                 let a = self.v128_operand(n - 6);
                 let b = self.v128_operand(n - 4);
                 let c = self.v128_operand(n - 2);
                 self.stack.truncate(n - 6);
                 let dst = self.push_v128();
-                self.emit(Op::V128Bitselect { dst, a, b, c });
+                self.emit(match op {
+                    O::F32x4RelaxedMadd => Op::F32x4RelaxedMadd { dst, a, b, c },
+                    O::F32x4RelaxedNmadd => Op::F32x4RelaxedNmadd { dst, a, b, c },
+                    O::F64x2RelaxedMadd => Op::F64x2RelaxedMadd { dst, a, b, c },
+                    O::F64x2RelaxedNmadd => Op::F64x2RelaxedNmadd { dst, a, b, c },
+                    O::I32x4RelaxedDotI8x16I7x16AddS => {
+                        Op::I32x4RelaxedDotI8x16I7x16AddS { dst, a, b, c }
+                    }
+                    _ => Op::V128Bitselect { dst, a, b, c },
+                });
             }
             _ => return Err(CompileError::unsupported(name, "unknown", self.offset)),
         }
