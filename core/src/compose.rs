@@ -169,6 +169,8 @@ struct Inner<C: Composition> {
     errors: Vec<(u64, Option<String>)>,
     started: Option<Instant>,
     cleaned: bool,
+    /// The proposals modules may use: [`features_of`] unless restricted.
+    proposals: crate::runtime::Features,
 }
 
 impl<C: Composition> Inner<C> {
@@ -247,6 +249,7 @@ impl<C: Composition> Vm<C, Created> {
                 errors: vec![(0, None); n],
                 started: None,
                 cleaned: false,
+                proposals: features_of::<C>(),
             },
             _state: PhantomData,
         })
@@ -289,6 +292,16 @@ impl<C: Composition> Vm<C, Running> {
 }
 
 impl<C: Composition, S> Vm<C, S> {
+    /// The proposals modules may use (see [`Vm::features`]).
+    pub(crate) fn proposals(&self) -> crate::runtime::Features {
+        self.inner.proposals
+    }
+
+    /// The proposals modules may use, to restrict them.
+    pub(crate) fn proposals_mut(&mut self) -> &mut crate::runtime::Features {
+        &mut self.inner.proposals
+    }
+
     /// The composed plugins, for running guest code.
     pub fn plugins_mut(&mut self) -> &mut C
     where

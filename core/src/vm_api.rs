@@ -37,12 +37,21 @@ use crate::runtime::{
 use crate::slot::{Engine, Event, EventKind, Virt};
 
 impl<C: Composition, S> Vm<C, S> {
-    /// The proposals this composition accepts beyond WebAssembly 2.0.
+    /// The proposals this VM accepts beyond WebAssembly 2.0: the composition's
+    /// ([`crate::compose::features_of`]) unless [restricted](Self::restrict_features).
     pub fn features(&self) -> Features
     where
         S: Started,
     {
-        crate::compose::features_of::<C>()
+        self.proposals()
+    }
+
+    /// Accepts only the proposals of `allowed` from now on (modules using others are
+    /// rejected as unsupported); a script written for an older version of the
+    /// standard expects, for example, a second memory to be invalid.
+    pub fn restrict_features(&mut self, allowed: Features) {
+        let p = self.proposals_mut();
+        *p = p.intersection(allowed);
     }
 
     /// Decodes, validates and compiles a module from binary or `.wat` text.

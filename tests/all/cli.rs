@@ -29,6 +29,15 @@ fn info_shows_slots_and_init_order() {
     let order = out.lines().find(|l| l.starts_with("init order:")).expect("init order line");
     let pos = |id| order.find(id).unwrap_or_else(|| panic!("{id} not in {order}"));
     assert!(pos("virt-host") < pos("engine-cranelift"), "{order}");
+    // The proposals beyond 2.0 this composition accepts (decided by its plugins).
+    let wasm = out.lines().find(|l| l.starts_with("wasm: 2.0")).expect("wasm line");
+    assert!(wasm.contains("simd") && wasm.contains("relaxed-simd"), "{wasm}");
+    assert!(!wasm.contains("gc"), "no collector is composed: {wasm}");
+    let (code, out, _) = vm(&["info", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    let proposals = v["proposals"].as_array().expect("proposals");
+    assert!(proposals.iter().any(|p| p == "extended-const"), "{proposals:?}");
 }
 
 #[test]

@@ -5,18 +5,27 @@ use std::process::ExitCode;
 
 use vm_core::Composition;
 
-/// Runs each script, prints per-file counts and failures, then `N passed, M failed`.
+/// Runs each script, prints per-file counts and failures, then `N passed, M failed`
+/// (and `, K skipped (need gc)` when the composition has no collector and some
+/// directives need one).
 pub fn run<C: Composition>(files: &[PathBuf]) -> ExitCode {
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for f in files {
         let r = vm::wast::run_wast_file::<C>(f);
-        outln!("{}: {} passed, {} failed", f.display(), r.passed, r.failed);
+        let skips = if r.skipped > 0 {
+            format!(", {} skipped (need gc)", r.skipped)
+        } else {
+            String::new()
+        };
+        outln!("{}: {} passed, {} failed{skips}", f.display(), r.passed, r.failed);
         for fail in &r.failures {
             outln!("  line {}: {}", fail.line, fail.reason);
         }
         passed += r.passed;
         failed += r.failed;
+        skipped += r.skipped;
     }
-    outln!("{passed} passed, {failed} failed");
+    let skips = if skipped > 0 { format!(", {skipped} skipped (need gc)") } else { String::new() };
+    outln!("{passed} passed, {failed} failed{skips}");
     if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

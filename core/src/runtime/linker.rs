@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use super::error::{InstantiationError, LinkError};
 use super::guest_data::GuestAccess;
 use super::host::{HostModuleDef, RunContext};
+use super::memory::MAX_PAGES64;
 use super::module::{ConstExpr, DataMode, ElemMode, ImportKind};
 use super::offsets::{
     RawRef, VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMTableDefinition,
@@ -169,6 +170,7 @@ impl<C: Composition> Linker<C> {
             (ImportKind::Func(_), ExternType::Func(f)) => Some(f) == want_func,
             (ImportKind::Table(w), ExternType::Table(t)) => {
                 w.refty == t.refty
+                    && w.index64 == t.index64
                     && limits_match(
                         t.min.into(),
                         t.max.map(Into::into),
@@ -176,12 +178,15 @@ impl<C: Composition> Linker<C> {
                         w.max.map(Into::into),
                     )
             }
-            (ImportKind::Memory(w), ExternType::Memory(m)) => limits_match(
-                m.min.into(),
-                m.max.map(Into::into),
-                w.min.into(),
-                w.max.map(Into::into),
-            ),
+            (ImportKind::Memory(w), ExternType::Memory(m)) => {
+                w.index64 == m.index64
+                    && limits_match(
+                        m.min.into(),
+                        m.max.map(Into::into),
+                        w.min.into(),
+                        w.max.map(Into::into),
+                    )
+            }
             (ImportKind::Global(w), ExternType::Global(g)) => g.matches(w),
             _ => false,
         };
@@ -258,6 +263,10 @@ impl<C: Composition> Linker<C> {
             ));
         }
         for ty in &info.memories[info.num_imported_memories as usize..] {
+            if ty.index64 && ty.min > MAX_PAGES64 {
+                let (pages, limit) = (u64::from(ty.min), u64::from(MAX_PAGES64));
+                return Err(super::error::MemoryError::TooLarge { pages, limit }.into());
+            }
             let mem = plugins.virt_mut().new_memory(ty)?;
             memory_addrs.push(self.store.push_memory(mem, *ty));
         }
@@ -406,7 +415,8 @@ impl<C: Composition> Linker<C> {
     }
 }
 
-/// The value of an active segment's offset expression (validated to be an `i32`), as an
+/// The value of an active segment's offset expression (an `i32`, or an `i64` for a
+/// 64-bit memory or table), as an
 /// unsigned address.
 fn segment_offset<C: Composition>(s: &Store<C>, inst_id: u32, offset: &ConstExpr) -> usize {
     let d = &s.instances[inst_id as usize];
@@ -415,6 +425,8 @@ fn segment_offset<C: Composition>(s: &Store<C>, inst_id: u32, offset: &ConstExpr
     };
     match offset.eval(global, |_| Val::I32(0)) {
         Val::I32(v) => v as u32 as usize,
+        // memory64 and table64: past `usize`, out of bounds all the same.
+        Val::I64(v) => usize::try_from(v as u64).unwrap_or(usize::MAX),
         _ => 0,
     }
 }

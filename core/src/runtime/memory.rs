@@ -12,6 +12,22 @@ use super::types::MemoryType;
 pub const PAGE_SIZE: usize = 65536;
 /// Pages addressable with 32-bit addresses.
 pub const MAX_PAGES: u32 = 65536;
+/// The most pages a 64-bit memory (memory64) may have here: one page less than 4 GiB,
+/// so that every engine can lower an `i64` address by clamping it
+/// ([`clamp_index64`]) and then run the 32-bit access path, checks and guard pages
+/// unchanged.
+pub const MAX_PAGES64: u32 = MAX_PAGES - 1;
+
+/// The lowering of a memory64 or table64 operand (address, length, table index):
+/// values above `u32::MAX` become `u32::MAX`. Exact because no 64-bit memory
+/// reaches `u32::MAX` bytes ([`MAX_PAGES64`]) and no table `u32::MAX` elements: an
+/// operand that large is out of bounds before and after the clamp, with any
+/// offset, length or access size; smaller operands are unchanged. A `grow` delta
+/// that large fails before and after the clamp too.
+#[inline(always)]
+pub const fn clamp_index64(x: u64) -> u32 {
+    if x > u32::MAX as u64 { u32::MAX } else { x as u32 }
+}
 
 /// A linear memory's backing storage, provided by the `virt` plugin.
 pub trait LinearMemory: Send + 'static {
@@ -70,7 +86,8 @@ impl<M: LinearMemory> MemorySlot<M> {
     pub fn grow(&mut self, delta: u32) -> Option<u32> {
         let old = self.pages();
         let new = u64::from(old) + u64::from(delta);
-        let max = u64::from(self.ty.max.unwrap_or(MAX_PAGES).min(MAX_PAGES));
+        let cap = if self.ty.index64 { MAX_PAGES64 } else { MAX_PAGES };
+        let max = u64::from(self.ty.max.unwrap_or(cap).min(cap));
         if new > max {
             return None;
         }

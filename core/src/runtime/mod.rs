@@ -29,7 +29,7 @@ pub use guest_data::{GuestAccess, GuestChunk, GuestData};
 pub use host::{Caller, HostFn, HostFuncDef, HostModuleDef, NewStateFn, RunContext};
 pub use limits::{ExecLimits, InterruptHandle};
 pub use linker::Linker;
-pub use memory::{LinearMemory, MAX_PAGES, MemorySlot, PAGE_SIZE};
+pub use memory::{LinearMemory, MAX_PAGES, MAX_PAGES64, MemorySlot, PAGE_SIZE, clamp_index64};
 pub use module::{Features, ModuleId, ModuleInfo};
 pub use offsets::{
     RawRef, VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMStoreState, VMTableDefinition,

@@ -743,31 +743,28 @@ fn table_type(
     ids: &[u32],
     offset: u64,
 ) -> Result<TableType, DecodeError> {
-    if t.table64 {
-        return Err(DecodeError::unsupported("memory64", offset));
-    }
     Ok(TableType {
         elem: ValType::from_ref_type(t.element_type, offset)?,
         refty: RefType::of_wasmparser(t.element_type, ids, offset)?,
-        min: u32::try_from(t.initial).map_err(|_| DecodeError::unsupported("memory64", offset))?,
-        max: t.maximum.map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+        min: saturate(t.initial),
+        max: t.maximum.map(saturate),
+        index64: t.table64,
     })
 }
 
+/// A limit as kept in [`MemoryType`] and [`TableType`]: above `u32::MAX`, `u32::MAX`.
+fn saturate(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 fn memory_type(t: &wasmparser::MemoryType, offset: u64) -> Result<MemoryType, DecodeError> {
-    if t.memory64 {
-        return Err(DecodeError::unsupported("memory64", offset));
-    }
     if t.shared {
         return Err(DecodeError::unsupported("threads", offset));
     }
     if t.page_size_log2.is_some() {
         return Err(DecodeError::unsupported("custom-page-sizes", offset));
     }
-    Ok(MemoryType {
-        min: u32::try_from(t.initial).map_err(|_| DecodeError::unsupported("memory64", offset))?,
-        max: t.maximum.map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
-    })
+    Ok(MemoryType { min: saturate(t.initial), max: t.maximum.map(saturate), index64: t.memory64 })
 }
 
 fn global_type(

@@ -121,5 +121,138 @@ impl<'a, T: OperatorSink<'a>> VisitSimdOperator<'a> for Wasm2Operators<'_, T> {
     wasmparser::for_each_visit_simd_operator!(define_visit);
 }
 
+macro_rules! define_memory_index {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*) )*) => {
+        /// The linear memory `op` reads or writes, if any: the memory of its
+        /// `memarg`, or its `mem` immediate (`memory.copy`: the destination; see
+        /// [`memory_copy_indexes`]).
+        pub fn memory_index(op: &Operator<'_>) -> Option<u32> {
+            #[allow(unused_variables, unused_mut, unused_assignments, unreachable_patterns)]
+            match op {
+                $(
+                    Operator::$op $({ $($arg),* })? => {
+                        let mut m = None;
+                        $($( define_memory_index!(@arg m [$arg] $arg); )*)?
+                        m
+                    }
+                )*
+                _ => None,
+            }
+        }
+    };
+    (@arg $m:ident [memarg] $a:ident) => {
+        if let wasmparser::MemArgTarget::Memory(i) = $a.target {
+            $m = Some(i);
+        }
+    };
+    (@arg $m:ident [mem] $a:ident) => {
+        $m = Some(*$a);
+    };
+    (@arg $m:ident [dst_mem] $a:ident) => {
+        $m = Some(*$a);
+    };
+    (@arg $m:ident [$other:ident] $a:ident) => {};
+}
+
+wasmparser::for_each_operator!(define_memory_index);
+
+/// How an operator on a 64-bit memory or table (memory64, table64) is lowered
+/// onto its 32-bit form: clamp the operands [`Index64::clamp`] names with
+/// [`clamp_index64`](super::memory::clamp_index64), run the 32-bit operator, then
+/// widen its result as [`Index64::result`] says. Exact: see `clamp_index64`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Index64 {
+    /// The `i64` operands to clamp: bit `d` is the operand `d` places below the top
+    /// of the stack (bit 0: the top).
+    pub clamp: u8,
+    /// What the 32-bit result becomes.
+    pub result: Widen,
+}
+
+/// How the 32-bit result of a lowered memory64 or table64 operator becomes an `i64`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Widen {
+    /// No result, or not an index (a load's value).
+    None,
+    /// A size (`memory.size`, `table.size`): zero-extended.
+    Size,
+    /// A `grow` result: sign-extended (`-1`, failure, stays `-1`).
+    Grow,
+}
+
+/// The [`Index64`] lowering of `op` in a module whose memories and tables are
+/// `memories` and `tables` (index spaces, imports first), or `None` when `op` uses
+/// no 64-bit memory or table.
+pub fn index64(
+    op: &Operator<'_>,
+    memories: &[super::MemoryType],
+    tables: &[super::TableType],
+) -> Option<Index64> {
+    use Operator as O;
+    let m64 = |m: u32| memories.get(m as usize).is_some_and(|t| t.index64);
+    let t64 = |t: u32| tables.get(t as usize).is_some_and(|t| t.index64);
+    let (clamp, result) = match *op {
+        O::MemorySize { mem } if m64(mem) => (0, Widen::Size),
+        O::MemoryGrow { mem } if m64(mem) => (0b1, Widen::Grow),
+        O::MemoryFill { mem } if m64(mem) => (0b101, Widen::None),
+        O::MemoryInit { mem, .. } if m64(mem) => (0b100, Widen::None),
+        O::MemoryCopy { dst_mem, src_mem } => {
+            let (d, s) = (m64(dst_mem), m64(src_mem));
+            (u8::from(d) << 2 | u8::from(s) << 1 | u8::from(d && s), Widen::None)
+        }
+        O::TableGet { table } | O::CallIndirect { table_index: table, .. } if t64(table) => {
+            (0b1, Widen::None)
+        }
+        O::TableSet { table } if t64(table) => (0b10, Widen::None),
+        O::TableSize { table } if t64(table) => (0, Widen::Size),
+        O::TableGrow { table } if t64(table) => (0b1, Widen::Grow),
+        O::TableFill { table } if t64(table) => (0b101, Widen::None),
+        O::TableInit { table, .. } if t64(table) => (0b100, Widen::None),
+        O::TableCopy { dst_table, src_table } => {
+            let (d, s) = (t64(dst_table), t64(src_table));
+            (u8::from(d) << 2 | u8::from(s) << 1 | u8::from(d && s), Widen::None)
+        }
+        _ => {
+            let m = memory_index(op)?;
+            if !m64(m) {
+                return None;
+            }
+            // A load's address is its only operand; a store's and a lane
+            // operator's sits below the value.
+            let below = matches!(
+                op,
+                O::I32Store { .. }
+                    | O::I64Store { .. }
+                    | O::F32Store { .. }
+                    | O::F64Store { .. }
+                    | O::I32Store8 { .. }
+                    | O::I32Store16 { .. }
+                    | O::I64Store8 { .. }
+                    | O::I64Store16 { .. }
+                    | O::I64Store32 { .. }
+                    | O::V128Store { .. }
+                    | O::V128Load8Lane { .. }
+                    | O::V128Load16Lane { .. }
+                    | O::V128Load32Lane { .. }
+                    | O::V128Load64Lane { .. }
+                    | O::V128Store8Lane { .. }
+                    | O::V128Store16Lane { .. }
+                    | O::V128Store32Lane { .. }
+                    | O::V128Store64Lane { .. }
+            );
+            (if below { 0b10 } else { 0b1 }, Widen::None)
+        }
+    };
+    (clamp != 0 || result != Widen::None).then_some(Index64 { clamp, result })
+}
+
+/// `memory.copy`'s destination and source memories, else `None`.
+pub fn memory_copy_indexes(op: &Operator<'_>) -> Option<(u32, u32)> {
+    match *op {
+        Operator::MemoryCopy { dst_mem, src_mem } => Some((dst_mem, src_mem)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -244,12 +244,17 @@ impl core::fmt::Display for FuncType {
 }
 
 /// A linear memory's type: sizes in 64 KiB pages.
+///
+/// A memory64 type's limits above `u32::MAX` pages are kept as `u32::MAX` (no
+/// memory that large can be created: [`MAX_PAGES64`](super::memory::MAX_PAGES64)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MemoryType {
     /// Initial size in pages.
     pub min: u32,
     /// Maximum size in pages, if bounded.
     pub max: Option<u32>,
+    /// Addresses are `i64` (memory64).
+    pub index64: bool,
 }
 
 /// A table's type.
@@ -263,6 +268,8 @@ pub struct TableType {
     pub min: u32,
     /// Maximum size in elements, if bounded.
     pub max: Option<u32>,
+    /// Indexes are `i64` (table64); limits above `u32::MAX` are kept as `u32::MAX`.
+    pub index64: bool,
 }
 
 /// A global's type.
@@ -314,7 +321,7 @@ fn limits(f: &mut core::fmt::Formatter<'_>, min: u32, max: Option<u32>) -> core:
 /// The text format: `(memory 1 2)`.
 impl core::fmt::Display for MemoryType {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("(memory")?;
+        f.write_str(if self.index64 { "(memory i64" } else { "(memory" })?;
         limits(f, self.min, self.max)?;
         f.write_str(")")
     }
@@ -323,7 +330,7 @@ impl core::fmt::Display for MemoryType {
 /// The text format: `(table 1 funcref)`.
 impl core::fmt::Display for TableType {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("(table")?;
+        f.write_str(if self.index64 { "(table i64" } else { "(table" })?;
         limits(f, self.min, self.max)?;
         write!(f, " {})", self.refty)
     }

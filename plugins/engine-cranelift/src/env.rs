@@ -248,6 +248,9 @@ impl<'m> FuncEnv<'m> {
         offset: u64,
         size: u32,
     ) -> (Value, i32) {
+        // A memory64 offset past `u32::MAX` is out of bounds like any (see
+        // `vm_core::runtime::clamp_index64`); memory32 offsets never are.
+        let offset = u64::from(vm_core::runtime::clamp_index64(offset));
         let index = b.ins().uextend(types::I64, index);
         if self.guard_pages && mem == 0 && offset <= GUARDED_OFFSET {
             // Base and definition never move with guard pages: loads the optimizer

@@ -31,6 +31,16 @@
 //!   the funcref's code with the type's signature (no check: validation proved it),
 //!   `ref.as_non_null` is a `trapz`, `br_on_null`/`br_on_non_null` a `brif` on the
 //!   reference.
+//! - Multi-memory: memory 0 keeps its scheme (with guard pages, no check and a
+//!   base the optimizer may hoist); an access to memory `n > 0` loads its
+//!   definition from `vmctx->memories[n]` and checks its bounds explicitly
+//!   ([`env::FuncEnv::heap_addr`]); bulk operators pass the memory indexes to
+//!   vm-core's runtime functions.
+//! - memory64 and table64: vm-core's `operators::index64` lowering: each `i64`
+//!   operand is clamped to `u32::MAX` (`umin`) and narrowed to `i32`, the 32-bit
+//!   operator runs unchanged (guard pages cover a clamped address: a 64-bit memory
+//!   holds less than 4 GiB), static offsets past `u32::MAX` are clamped, and
+//!   `grow`/`size` results are sign-/zero-extended.
 //! - Wasm-call observer events cost nothing unless an observer of the composition
 //!   subscribes; then each call first reports its callee.
 //! - simd128: every operator of the WebAssembly 2.0 SIMD proposal and of relaxed
@@ -552,6 +562,8 @@ impl Engine for Cranelift {
     const PROPOSALS: Features = Features::SIMD
         .union(Features::RELAXED_SIMD)
         .union(Features::EXTENDED_CONST)
+        .union(Features::MULTI_MEMORY)
+        .union(Features::MEMORY64)
         .union(Features::TAIL_CALL)
         .union(Features::FUNCTION_REFERENCES);
     type Code = ModuleCode;

@@ -140,6 +140,22 @@
 //! loads are overwritten with `nop`s once it is translated (`Sites::nops`), so
 //! a module with a memory costs such functions nothing but a `nop`.
 //!
+//! **Other memories (multi-memory)** have no register: an access to memory `n > 0`
+//! loads its definition from `vmctx->memories[n]`, checks `zext(addr) + offset +
+//! size` against its length explicitly (with or without guard pages) and adds its
+//! base; `memory.size` reads the same definition and the bulk operators call
+//! vm-core's runtime functions with the memory indexes. Memory 0's code is the
+//! same as in a module with one memory.
+//!
+//! **memory64 and table64** follow vm-core's `operators::index64` lowering: each
+//! `i64` operand (address, length, table index) is clamped to `u32::MAX` where it
+//! is (`cmp`/`cmova` on a register, a compare and store on a slot, folded for a
+//! constant), a static offset past `u32::MAX` is clamped at translation, and the
+//! 32-bit code runs unchanged: with guard pages a clamped address lands in the
+//! guard region like any out-of-bounds 32-bit one (a 64-bit memory holds less
+//! than 4 GiB, `MAX_PAGES64`), without them the explicit check fails. `memory.grow`
+//! and `table.grow` results are sign-extended, sizes zero-extended.
+//!
 //! **Control-flow joins: values never move (the singlepass choice).** At every
 //! control-flow edge (block/loop/if entry, branch, `else`, `end`, call) the whole
 //! value stack is flushed to canonical slots. A block's results therefore always
@@ -603,6 +619,8 @@ impl Engine for Dynasm {
     const PROPOSALS: Features = Features::SIMD
         .union(Features::RELAXED_SIMD)
         .union(Features::EXTENDED_CONST)
+        .union(Features::MULTI_MEMORY)
+        .union(Features::MEMORY64)
         .union(Features::TAIL_CALL)
         .union(Features::FUNCTION_REFERENCES);
     type Code = ModuleCode;

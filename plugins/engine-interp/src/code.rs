@@ -517,11 +517,17 @@ macro_rules! define_op {
             /// `a = a + ka`, then `b = b + kb` (32-bit, wrapping).
             I32AddImm2 { a: u32, ka: i32, b: u32, kb: i32 },
             MemorySize { dst: u32 },
-            MemoryGrow { base: u32 },
+            MemoryGrow { base: u32, mem: u32 },
             MemoryFill { base: u32 },
             MemoryCopy { base: u32 },
+            /// `memory.copy` from memory `src` to memory `dst` (multi-memory).
+            MemoryCopyBetween { base: u32, dst: u32, src: u32 },
             MemoryInit { seg: u32, base: u32 },
             DataDrop(u32),
+            /// Makes memory `n` the one the next operators use (multi-memory): the
+            /// translator brackets an operator on memory `n` with `MemSelect(n)` and
+            /// `MemSelect(0)`.
+            MemSelect(u32),
             TableGet { table: u32, base: u32 },
             TableSet { table: u32, base: u32 },
             TableSize { table: u32, dst: u32 },
@@ -531,6 +537,9 @@ macro_rules! define_op {
             TableInit { table: u32, elem: u32, base: u32 },
             ElemDrop(u32),
             RefIsNull { dst: u32, src: u32 },
+            /// `dst = min(src, u32::MAX)`: a memory64 or table64 operand lowered onto the
+            /// 32-bit operator (`vm_core::runtime::clamp_index64`).
+            Clamp64 { dst: u32, src: u32 },
             RefFunc { dst: u32, func: u32 },
             /// `dst = v128s[idx]` (the module's pool of `v128` constants).
             V128Const { dst: u32, idx: u32 },
@@ -687,6 +696,7 @@ macro_rules! define_op {
                     | Op::MemorySize { dst }
                     | Op::TableSize { dst, .. }
                     | Op::RefIsNull { dst, .. }
+                    | Op::Clamp64 { dst, .. }
                     | Op::RefFunc { dst, .. } => Some(dst),
                     $( Op::$vt { dst, .. } )|*
                     | $( Op::$ve { dst, .. } )|* => Some(dst),
@@ -791,6 +801,7 @@ macro_rules! define_op {
                     | Op::Consts { .. }
                     | Op::Arg(_)
                     | Op::DataDrop(_)
+                    | Op::MemSelect(_)
                     | Op::ElemDrop(_) => {}
                     Op::BrIfNez { cond, .. } | Op::BrIfEqz { cond, .. } => *cond = f(*cond),
                     Op::BrF32Eq { lhs, rhs, .. } | Op::BrF32NotEq { lhs, rhs, .. } => {
@@ -854,9 +865,10 @@ macro_rules! define_op {
                     | Op::CallImport { base, .. }
                     | Op::ReturnCall { base, .. }
                     | Op::ReturnCallImport { base, .. }
-                    | Op::MemoryGrow { base }
+                    | Op::MemoryGrow { base, .. }
                     | Op::MemoryFill { base }
                     | Op::MemoryCopy { base }
+                    | Op::MemoryCopyBetween { base, .. }
                     | Op::MemoryInit { base, .. }
                     | Op::TableGet { base, .. }
                     | Op::TableSet { base, .. }
@@ -881,7 +893,7 @@ macro_rules! define_op {
                         *dst = f(*dst);
                         *src = f(*src);
                     }
-                    Op::Copy { dst, src } | Op::RefIsNull { dst, src } => {
+                    Op::Copy { dst, src } | Op::RefIsNull { dst, src } | Op::Clamp64 { dst, src } => {
                         *dst = f(*dst);
                         *src = f(*src);
                     }

@@ -61,6 +61,27 @@
 //! operators; `relaxed_madd`/`nmadd` and the dot products are instructions of their
 //! own calling the `Lanes` methods of the same names.
 //!
+//! ## Multi-memory
+//!
+//! Memory 0's base and length live in the handlers' registers (`mb`, `ml`) and its
+//! operators carry no memory index, so a module with several memories runs memory
+//! 0 exactly as a module with one. An operator on memory `n > 0` (a load, a store,
+//! `memory.size`, `memory.fill`, `memory.init`) is translated between
+//! `Op::MemSelect(n)`, which loads memory `n`'s definition from
+//! `vmctx->memories` into those registers, and `Op::MemSelect(0)`, and is fused
+//! with nothing; `memory.grow` and a `memory.copy` that involves another memory
+//! name their memories in the instruction. The bulk semantics are vm-core's.
+//!
+//! ## memory64 and table64
+//!
+//! An operator on a 64-bit memory or table runs as its 32-bit form after
+//! `Op::Clamp64` has clamped each `i64` operand (address, length, table index) to
+//! `u32::MAX` in its slot (constants are clamped at translation), and a `grow`
+//! result is sign-extended: vm-core's `operators::index64` lowering, exact because a
+//! 64-bit memory holds less than 4 GiB (`MAX_PAGES64`). A static offset past
+//! `u32::MAX` is clamped too. The 32-bit handlers, their checks and memory 0's
+//! registers are unchanged.
+//!
 //! | config key | default | meaning |
 //! |---|---|---|
 //! | `fuel` | 0 | fuel every new store starts with, one unit per wasm operator (see `vm_core::runtime::limits`); 0 = unmetered and no metering code; running out traps with "out of fuel" |
@@ -172,6 +193,8 @@ impl Engine for Interp {
     const PROPOSALS: Features = Features::SIMD
         .union(Features::RELAXED_SIMD)
         .union(Features::EXTENDED_CONST)
+        .union(Features::MULTI_MEMORY)
+        .union(Features::MEMORY64)
         .union(Features::TAIL_CALL)
         .union(Features::FUNCTION_REFERENCES);
     type Code = ModuleCode;

@@ -273,6 +273,10 @@ impl<'a> Verifier<'a> {
         }
     }
 
+    fn memory_n(&self, m: u32) -> Check {
+        in_range("memory", m, self.module.memories.len())
+    }
+
     fn table(&self, t: u32) -> Result<ValType, String> {
         let tables = &self.module.tables;
         in_range("table", t, tables.len())?;
@@ -469,7 +473,9 @@ macro_rules! define_check {
                         }
                     }
                     Op::Select { dst, rhs, cond } => f.slots(&[dst, rhs, cond])?,
-                    Op::Copy { dst, src } | Op::RefIsNull { dst, src } => f.slots(&[dst, src])?,
+                    Op::Copy { dst, src } | Op::RefIsNull { dst, src } | Op::Clamp64 { dst, src } => {
+                        f.slots(&[dst, src])?
+                    }
                     Op::Const { dst, .. } => f.slot(dst)?,
                     Op::GlobalGet { dst, global } => {
                         f.slot(dst)?;
@@ -620,10 +626,16 @@ macro_rules! define_check {
                         f.slot(dst)?;
                         self.memory()?;
                     }
-                    Op::MemoryGrow { base } => {
+                    Op::MemoryGrow { base, mem } => {
                         f.span(base, 1)?;
-                        self.memory()?;
+                        self.memory_n(mem)?;
                     }
+                    Op::MemoryCopyBetween { base, dst, src } => {
+                        f.span(base, 3)?;
+                        self.memory_n(dst)?;
+                        self.memory_n(src)?;
+                    }
+                    Op::MemSelect(mem) => self.memory_n(mem)?,
                     Op::MemoryFill { base } | Op::MemoryCopy { base } => {
                         f.span(base, 3)?;
                         self.memory()?;

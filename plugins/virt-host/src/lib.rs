@@ -29,7 +29,8 @@
 //! use vm_core::slot::Virt;
 //! use vm_core::Plugin;
 //! let mut virt = vm_virt_host::HostVirt::new(Default::default()).unwrap();
-//! let mut mem = virt.new_memory(&vm_core::runtime::MemoryType { min: 1, max: None }).unwrap();
+//! let ty = vm_core::runtime::MemoryType { min: 1, max: None, index64: false };
+//! let mut mem = virt.new_memory(&ty).unwrap();
 //! assert_eq!(mem.byte_len(), 65536);
 //! mem.grow_to(2).unwrap();
 //! assert_eq!(mem.byte_len(), 2 * 65536);

@@ -22,7 +22,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, Variable};
 use vm_core::runtime::limits::{self, RunStart};
-use vm_core::runtime::operators::{OperatorSink, Wasm2Operators};
+use vm_core::runtime::operators::{Index64, OperatorSink, Wasm2Operators, Widen, index64};
 use vm_core::runtime::{CompileError, FuncType};
 use wasmparser::{BlockType, FunctionBody, MemArg, Operator};
 
@@ -413,12 +413,49 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
             if let Some((_, cost)) = &mut self.run {
                 *cost += limits::cost(&op);
             }
-            self.live_op(op, name)?;
+            let module = self.env.module;
+            match index64(&op, &module.memories, &module.tables) {
+                Some(l) => self.lower_index64(l, op, name)?,
+                None => self.live_op(op, name)?,
+            }
         } else {
             self.dead_op(&op)?;
         }
         if next.is_some() && self.reachable && !self.frames.is_empty() {
             self.start_run(next);
+        }
+        Ok(())
+    }
+
+    /// `op` on a 64-bit memory or table: its `i64` operands clamped and narrowed to
+    /// `i32`, the 32-bit operator, its result widened (vm-core's
+    /// [`index64`](vm_core::runtime::operators::index64) lowering).
+    fn lower_index64(
+        &mut self,
+        l: Index64,
+        op: Operator<'_>,
+        name: &'static str,
+    ) -> Result<(), CompileError> {
+        let n = self.stack.len();
+        for d in (0..8).filter(|d| l.clamp & (1 << d) != 0) {
+            let v = self.stack[n - 1 - d];
+            let max = self.b.ins().iconst(types::I64, i64::from(u32::MAX));
+            let c = self.b.ins().umin(v, max);
+            self.stack[n - 1 - d] = self.b.ins().ireduce(types::I32, c);
+        }
+        self.live_op(op, name)?;
+        match l.result {
+            Widen::None => {}
+            Widen::Size => {
+                let v = self.pop();
+                let w = self.b.ins().uextend(types::I64, v);
+                self.push(w);
+            }
+            Widen::Grow => {
+                let v = self.pop();
+                let w = self.b.ins().sextend(types::I64, v);
+                self.push(w);
+            }
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
-//! Loads and stores on memory 0 (integers through general-purpose registers, f32
-//! and f64 straight into and out of xmm registers), and `memory.size`.
+//! Loads and stores (integers through general-purpose registers, f32 and f64
+//! straight into and out of xmm registers), and `memory.size`.
 //!
 //! Memory 0's base is in `r14` (see `FuncCompiler::load_membase`); its byte
 //! length is read through `vmctx->memory0` (a `VMMemoryDefinition`). Without
@@ -8,6 +8,11 @@
 //! With the `virt` plugin's guard pages, an access whose static offset is at most
 //! [`GUARDED_OFFSET`] carries no check: the access instruction itself is recorded
 //! as a trap site and faults in the guard region.
+//!
+//! Any other memory (multi-memory) is reached through the context: its definition is
+//! `vmctx->memories[n]`, and every access checks its bounds explicitly against the
+//! definition's length before adding its base (no register is pinned for it, so
+//! memory 0's code is the same as in a module with one memory).
 
 use dynasm::dynasm;
 use dynasmrt::{DynasmApi, DynasmLabelApi};
@@ -97,6 +102,18 @@ impl FuncCompiler<'_, '_> {
                 );
                 self.stack.push(Loc::Reg(r));
             }
+            O::MemorySize { mem } => {
+                let slot = Self::memory_slot(mem)?;
+                let r = self.alloc();
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; mov Rq(r), [r15 + o::VMCTX_MEMORIES as i32]
+                    ; mov Rq(r), [Rq(r) + slot]
+                    ; mov Rq(r), [Rq(r) + o::MEMORY_LENGTH as i32]
+                    ; shr Rq(r), 16
+                );
+                self.stack.push(Loc::Reg(r));
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -113,10 +130,17 @@ impl FuncCompiler<'_, '_> {
         memarg: MemArg,
         size: u64,
     ) -> Result<(i32, bool), CompileError> {
-        if memarg.target != wasmparser::MemArgTarget::Memory(0) {
-            return Err(CompileError::unsupported("memory index > 0", "multi-memory", self.offset));
-        }
-        let offset = memarg.offset;
+        let mem = match memarg.target {
+            wasmparser::MemArgTarget::Memory(0) => 0,
+            wasmparser::MemArgTarget::Memory(n) => return self.address_other(a, n, memarg, size),
+            wasmparser::MemArgTarget::Array(_) => {
+                return Err(CompileError::unsupported("array access", "gc", self.offset));
+            }
+        };
+        debug_assert_eq!(mem, 0);
+        // A memory64 offset past `u32::MAX` is out of bounds like any (see
+        // `vm_core::runtime::clamp_index64`); memory32 offsets never are.
+        let offset = u64::from(vm_core::runtime::clamp_index64(memarg.offset));
         self.need_membase();
         dynasm!(self.ops
             ; .arch x64
@@ -158,6 +182,64 @@ impl FuncCompiler<'_, '_> {
             }
         };
         Ok((disp, guarded))
+    }
+
+    /// The displacement of memory `n`'s entry in `vmctx->memories`.
+    fn memory_slot(n: u32) -> Result<i32, CompileError> {
+        i32::try_from(u64::from(n) * 8).map_err(|_| CompileError::Limit("memory index"))
+    }
+
+    /// [`Self::address`] for memory `n` > 0: an explicit bounds check against
+    /// `vmctx->memories[n]`, never a guard-page trap site.
+    fn address_other(
+        &mut self,
+        a: u8,
+        n: u32,
+        memarg: MemArg,
+        size: u64,
+    ) -> Result<(i32, bool), CompileError> {
+        let slot = Self::memory_slot(n)?;
+        // A memory64 offset past `u32::MAX` is out of bounds like any (see
+        // `vm_core::runtime::clamp_index64`); memory32 offsets never are.
+        let offset = u64::from(vm_core::runtime::clamp_index64(memarg.offset));
+        let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+        let end = offset + size;
+        let t = self.alloc();
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov Rd(a), Rd(a)
+        );
+        match i32::try_from(end) {
+            Ok(e) => dynasm!(self.ops ; .arch x64 ; lea Rq(t), [Rq(a) + e]),
+            Err(_) => {
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; mov Rq(t), QWORD end as i64
+                    ; add Rq(t), Rq(a)
+                );
+            }
+        }
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov r11, [r15 + o::VMCTX_MEMORIES as i32]
+            ; mov r11, [r11 + slot]
+            ; cmp Rq(t), [r11 + o::MEMORY_LENGTH as i32]
+            ; ja =>oob
+            ; add Rq(a), [r11 + o::MEMORY_BASE as i32]
+        );
+        self.stack.free(t);
+        let disp = match i32::try_from(offset) {
+            Ok(d) => d,
+            Err(_) => {
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; mov r11, QWORD offset as i64
+                    ; add Rq(a), r11
+                );
+                0
+            }
+        };
+        Ok((disp, false))
     }
 
     fn load(&mut self, kind: Load, memarg: MemArg) -> Result<(), CompileError> {

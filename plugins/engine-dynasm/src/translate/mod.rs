@@ -18,7 +18,7 @@ use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi};
 use vm_core::runtime::limits::{RunStart, run_after};
 use vm_core::runtime::native::{TrapKind, TrapSite};
 use vm_core::runtime::offsets as o;
-use vm_core::runtime::operators::{OperatorSink, Wasm2Operators};
+use vm_core::runtime::operators::{OperatorSink, Wasm2Operators, Widen, index64};
 use vm_core::runtime::{CompileError, FuncType, ModuleInfo, TrapCode, ValType};
 use wasmparser::{FunctionBody, Operator};
 
@@ -607,6 +607,14 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
             self.charge(&op);
         }
         let next = run_after(&op);
+        let module = self.env.module;
+        let wide = index64(&op, &module.memories, &module.tables).filter(|_| live);
+        if let Some(l) = wide {
+            let n = self.stack.len();
+            for d in (0..8).filter(|d| l.clamp & (1 << d) != 0) {
+                self.clamp_index64(n - 1 - d);
+            }
+        }
         match op {
             O::Nop => {}
             O::Unreachable => {
@@ -648,6 +656,19 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
                     return Err(self.not_yet(name));
                 }
             }
+        }
+        match wide.map(|l| l.result) {
+            Some(Widen::Size) => {
+                let r = self.pop_reg();
+                dynasm!(self.ops ; .arch x64 ; mov Rd(r), Rd(r));
+                self.stack.push(Loc::Reg(r));
+            }
+            Some(Widen::Grow) => {
+                let r = self.pop_reg();
+                dynasm!(self.ops ; .arch x64 ; movsxd Rq(r), Rd(r));
+                self.stack.push(Loc::Reg(r));
+            }
+            _ => {}
         }
         self.after_op(next)
     }

@@ -18,7 +18,7 @@
 //! i32's, the upper bits are unspecified and never read.
 
 use dynasm::dynasm;
-use dynasmrt::DynasmApi;
+use dynasmrt::{DynasmApi, DynasmLabelApi};
 
 use super::FuncCompiler;
 
@@ -255,6 +255,39 @@ impl FuncCompiler<'_, '_> {
             }
         }
         self.stack.entries[d] = Loc::Stack;
+    }
+
+    /// Clamps entry `d`, an `i64` operand of a memory64 or table64 operator, to
+    /// `u32::MAX` where it is (`vm_core::runtime::clamp_index64`; constants fold).
+    pub fn clamp_index64(&mut self, d: usize) {
+        if let Loc::Xmm(_) = self.stack.entries[d] {
+            self.spill(d);
+        }
+        match self.stack.entries[d] {
+            Loc::Const(c) => {
+                let c = vm_core::runtime::clamp_index64(c as u64);
+                self.stack.entries[d] = Loc::Const(i64::from(c));
+            }
+            Loc::Reg(r) => {
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; mov r11d, -1
+                    ; cmp Rq(r), r11
+                    ; cmova Rq(r), r11
+                );
+            }
+            Loc::Stack | Loc::Xmm(_) => {
+                let disp = self.stack.slot(d);
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; mov r11d, -1
+                    ; cmp QWORD [rbp + disp], r11
+                    ; jbe >ok
+                    ; mov [rbp + disp], r11
+                    ; ok:
+                );
+            }
+        }
     }
 
     /// Writes every entry to its canonical slot: the state at every control-flow

@@ -4,7 +4,7 @@
 //! a signal, and a trap must be a value. The bulk operations are vm-core's
 //! ([`VMMemoryDefinition::fill`] and the rest), inlined into the handlers.
 
-use vm_core::runtime::{PAGE_SIZE, TrapCode, VMMemoryDefinition};
+use vm_core::runtime::{PAGE_SIZE, TrapCode, VMMemoryDefinition, clamp_index64};
 
 use crate::code::Op;
 use crate::exec::{handler, next, operands, trap};
@@ -127,10 +127,10 @@ handler!(memory_size(pc, fp, mb, ml, x) {
 });
 handler!(memory_grow(pc, fp, mb, ml, x) {
     let _ = (mb, ml);
-    operands!(pc, Op::MemoryGrow { base });
+    operands!(pc, Op::MemoryGrow { base, mem });
     let delta = *fp.add(base as usize) as u32;
     let addrs = &(*x.inst).memory_addrs;
-    let addr = *addrs.get_unchecked(0) as usize;
+    let addr = *addrs.get_unchecked(mem as usize) as usize;
     let memories = &mut (*x.store).memories;
     let slot = memories.get_unchecked_mut(addr);
     *fp.add(base as usize) = slot.grow(delta).map_or(u64::from(u32::MAX), u64::from);
@@ -152,6 +152,32 @@ handler!(memory_copy(pc, fp, mb, ml, x) {
     if let Err(code) = (*x.mem).copy_from(&*x.mem, d, s, n) {
         return trap!(x, code);
     }
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(memory_copy_between(pc, fp, mb, ml, x) {
+    operands!(pc, Op::MemoryCopyBetween { base, dst, src });
+    let a = fp.add(base as usize);
+    let (d, s, n) = (*a as u32, *a.add(1) as u32, *a.add(2) as u32);
+    let mems = (*x.vmctx).memories;
+    let (to, from) = (*mems.add(dst as usize), *mems.add(src as usize));
+    if let Err(code) = (*to).copy_from(&*from, d, s, n) {
+        return trap!(x, code);
+    }
+    next!(pc.add(1), fp, mb, ml, x)
+});
+// Memory `n` becomes the one loads, stores, `memory.size`, `memory.fill` and
+// `memory.init` use, until the `MemSelect(0)` the translator emits after the
+// operator; memory 0 keeps its registers and its code without an index.
+handler!(mem_select(pc, fp, mb, ml, x) {
+    let _ = (mb, ml);
+    operands!(pc, Op::MemSelect(n));
+    x.mem = *(*x.vmctx).memories.add(n as usize);
+    x.refresh_mem();
+    next!(pc.add(1), fp, x.mem_base, x.mem_len, x)
+});
+handler!(clamp64(pc, fp, mb, ml, x) {
+    operands!(pc, Op::Clamp64 { dst, src });
+    *fp.add(dst as usize) = u64::from(clamp_index64(*fp.add(src as usize)));
     next!(pc.add(1), fp, mb, ml, x)
 });
 handler!(memory_init(pc, fp, mb, ml, x) {

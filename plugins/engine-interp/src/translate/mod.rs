@@ -18,8 +18,10 @@ mod tests;
 
 use vm_core::runtime::limits::{self, RunStart};
 use vm_core::runtime::module::ModuleInfo;
-use vm_core::runtime::operators::{OperatorSink, Wasm2Operators};
-use vm_core::runtime::{CompileError, ExecLimits, FuncType, ValType};
+use vm_core::runtime::operators::{
+    Index64, OperatorSink, Wasm2Operators, Widen, index64, memory_index,
+};
+use vm_core::runtime::{CompileError, ExecLimits, FuncType, ValType, clamp_index64};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
 use crate::code::{BinaryOp, FuncCode, Op, slot_count, slots_of};
@@ -1063,17 +1065,21 @@ impl<'m> FuncTranslator<'m> {
                 let dst = self.push_slot();
                 self.emit(Op::MemorySize { dst });
             }
-            Operator::MemoryGrow { .. } => {
+            Operator::MemoryGrow { mem } => {
                 let base = self.bulk(1, 1);
-                self.emit(Op::MemoryGrow { base });
+                self.emit(Op::MemoryGrow { base, mem });
             }
             Operator::MemoryFill { .. } => {
                 let base = self.bulk(3, 0);
                 self.emit(Op::MemoryFill { base });
             }
-            Operator::MemoryCopy { .. } => {
+            Operator::MemoryCopy { dst_mem: 0, src_mem: 0 } => {
                 let base = self.bulk(3, 0);
                 self.emit(Op::MemoryCopy { base });
+            }
+            Operator::MemoryCopy { dst_mem, src_mem } => {
+                let base = self.bulk(3, 0);
+                self.emit(Op::MemoryCopyBetween { base, dst: dst_mem, src: src_mem });
             }
             Operator::MemoryInit { data_index, .. } => {
                 let base = self.bulk(3, 0);
@@ -1649,20 +1655,83 @@ fn rel(at: usize, to: usize) -> i32 {
 }
 
 fn off(m: &wasmparser::MemArg) -> Result<u32, CompileError> {
-    if m.target != wasmparser::MemArgTarget::Memory(0) {
-        return Err(CompileError::Limit("multi-memory"));
-    }
-    u32::try_from(m.offset).map_err(|_| CompileError::Limit("memory64 offset"))
+    // A memory64 offset past `u32::MAX` is out of bounds like any (see
+    // `clamp_index64`); memory32 offsets never are.
+    Ok(clamp_index64(m.offset))
 }
 
 /// Operators of the WebAssembly 2.0 proposals come here through vm-core's
 /// [`Wasm2Operators`] filter; every other one is unsupported there.
 impl<'a> OperatorSink<'a> for FuncTranslator<'_> {
     fn translate(&mut self, op: Operator<'a>, name: &'static str) -> Result<(), CompileError> {
-        self.op(op, name)
+        let module = self.module;
+        match index64(&op, &module.memories, &module.tables) {
+            Some(l) if !self.unreachable => self.lower_index64(l, op, name),
+            _ => self.selected(op, name),
+        }
     }
 
     fn offset(&self) -> u64 {
         self.offset
+    }
+}
+
+impl FuncTranslator<'_> {
+    /// `op` on a 64-bit memory or table: its `i64` operands clamped into their slots
+    /// (constants folded), the 32-bit operator, its result widened (vm-core's
+    /// [`index64`] lowering).
+    fn lower_index64(
+        &mut self,
+        l: Index64,
+        op: Operator<'_>,
+        name: &'static str,
+    ) -> Result<(), CompileError> {
+        for d in 0..8 {
+            if l.clamp & (1 << d) == 0 {
+                continue;
+            }
+            let h = self.stack.len() - 1 - d;
+            match self.stack[h] {
+                Val::Const(c) => self.stack[h] = Val::Const(u64::from(clamp_index64(c))),
+                _ => {
+                    let src = self.operand(h);
+                    let dst = self.slot(h);
+                    self.emit(Op::Clamp64 { dst, src });
+                    self.stack[h] = Val::Slot;
+                }
+            }
+        }
+        self.barrier = self.ops.len();
+        self.selected(op, name)?;
+        if l.result == Widen::Grow {
+            let h = self.stack.len() - 1;
+            let src = self.operand(h);
+            let dst = self.slot(h);
+            self.emit(Op::I64ExtendI32S { dst, src });
+            self.stack[h] = Val::Slot;
+            self.barrier = self.ops.len();
+        }
+        Ok(())
+    }
+
+    /// Translates `op`, on memory 0 or another memory.
+    fn selected(&mut self, op: Operator<'_>, name: &'static str) -> Result<(), CompileError> {
+        // An operator on a memory other than 0 runs between `MemSelect(n)` and
+        // `MemSelect(0)`, fused with nothing (`memory.grow` and `memory.copy` name
+        // their memories themselves).
+        match memory_index(&op) {
+            Some(n @ 1..)
+                if !self.unreachable
+                    && !matches!(op, Operator::MemoryGrow { .. } | Operator::MemoryCopy { .. }) =>
+            {
+                self.emit(Op::MemSelect(n));
+                self.barrier = self.ops.len();
+                self.op(op, name)?;
+                self.emit(Op::MemSelect(0));
+                self.barrier = self.ops.len();
+                Ok(())
+            }
+            _ => self.op(op, name),
+        }
     }
 }
