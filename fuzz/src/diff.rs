@@ -32,6 +32,8 @@ const FUZZED: &[(Features, &str)] = &[
     (Features::GC, "gc"),
     (Features::EXTENDED_CONST, "extended-const"),
     (Features::RELAXED_SIMD, "relaxed-simd"),
+    (Features::MULTI_MEMORY, "multi-memory"),
+    (Features::MEMORY64, "memory64"),
     (Features::TAIL_CALL, "tail-call"),
 ];
 
@@ -69,7 +71,7 @@ pub fn module_config(
     c.threads_enabled = false;
     c.shared_everything_threads_enabled = false;
     c.exceptions_enabled = false;
-    c.memory64_enabled = false;
+    c.memory64_enabled = features.contains(Features::MEMORY64);
     c.tail_call_enabled = features.contains(Features::TAIL_CALL);
     c.wide_arithmetic_enabled = false;
     c.extended_const_enabled = features.contains(Features::EXTENDED_CONST);
@@ -78,7 +80,8 @@ pub fn module_config(
     c.compact_imports_enabled = false;
     c.multibyte_array_access_enabled = false;
     c.acquire_release_atomics_enabled = false;
-    c.max_memories = c.max_memories.min(1);
+    c.max_memories =
+        c.max_memories.min(if features.contains(Features::MULTI_MEMORY) { 4 } else { 1 });
     c.max_tables = c.max_tables.min(if c.reference_types_enabled { 4 } else { 1 });
     c.max_imports = 0;
     c.min_imports = 0;
@@ -87,6 +90,7 @@ pub fn module_config(
     c.export_everything = true;
     c.memory_max_size_required = true;
     c.max_memory32_bytes = c.max_memory32_bytes.min(16 * 65536);
+    c.max_memory64_bytes = c.max_memory64_bytes.min(16 * 65536);
     c.table_max_size_required = true;
     c.max_table_elements = c.max_table_elements.min(1_000);
     c.max_funcs = c.max_funcs.min(100);
