@@ -4,7 +4,7 @@
 //! Supported: `module` (text, binary, quote, definitions and instances), `register`,
 //! `invoke`, `get`, `assert_return` (including `nan:canonical`, `nan:arithmetic`,
 //! `ref.null`, `ref.extern`, `ref.func`, `either`), `assert_trap` (calls and
-//! modules), `assert_exhaustion`, `assert_invalid`, `assert_malformed`,
+//! modules), `assert_exception` (an exception no handler caught), `assert_exhaustion`, `assert_invalid`, `assert_malformed`,
 //! `assert_unlinkable`. The `spectest` module is a plain instance registered in the
 //! linker.
 //!
@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 
 use vm_core::compose::lifecycle::Running;
 use vm_core::runtime::{
-    Error, Features, Instance, InstantiationError, InvokeError, Linker, Module, Trap, TrapCode, Val,
+    Error, Exception, Features, Instance, InstantiationError, InvokeError, Linker, Module, Trap,
+    TrapCode, Val,
 };
 use vm_core::{Composition, Settings, Vm};
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
@@ -253,11 +254,24 @@ impl<C: Composition> Runner<'_, C> {
     }
 
     fn invoke(&mut self, inv: &WastInvoke<'_>) -> Result<Result<Vec<Val>, Trap>, String> {
+        match self.invoke_exn(inv)? {
+            Ok(v) => Ok(v),
+            Err(e) => Err(format!("uncaught exception: {e}")),
+        }
+    }
+
+    /// Invokes `inv`; an uncaught exception is the outer `Ok(Err(..))`.
+    #[allow(clippy::type_complexity)]
+    fn invoke_exn(
+        &mut self,
+        inv: &WastInvoke<'_>,
+    ) -> Result<Result<Result<Vec<Val>, Trap>, Exception>, String> {
         let inst = self.instance(inv.module)?;
         let args = inv.args.iter().map(arg).collect::<Result<Vec<_>, _>>()?;
         match self.vm.invoke(&mut self.linker, inst, inv.name, &args) {
-            Ok(v) => Ok(Ok(v)),
-            Err(InvokeError::Trap(t)) => Ok(Err(t)),
+            Ok(v) => Ok(Ok(Ok(v))),
+            Err(InvokeError::Trap(t)) => Ok(Ok(Err(t))),
+            Err(InvokeError::Exception(e)) => Ok(Err(e)),
             Err(e) => Err(e.to_string()),
         }
     }
@@ -351,6 +365,18 @@ impl<C: Composition> Runner<'_, C> {
                 Err(t) if trap_matches(&t, message) => Ok(()),
                 Err(t) => Err(format!("expected trap `{message}`, got `{t}`")),
             },
+            WastDirective::AssertException { exec: WastExecute::Invoke(inv), .. } => {
+                match self.invoke_exn(&inv)? {
+                    Err(_) => Ok(()),
+                    Ok(Ok(v)) => Err(format!("expected an exception, got {v:?}")),
+                    Ok(Err(t)) => Err(format!("expected an exception, got trap `{t}`")),
+                }
+            }
+            WastDirective::AssertException { exec, .. } => match self.execute(exec)? {
+                Ok(v) => Err(format!("expected an exception, got {v:?}")),
+                Err(t) if matches!(t.code, TrapCode::Exception(_)) => Ok(()),
+                Err(t) => Err(format!("expected an exception, got trap `{t}`")),
+            },
             WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call)? {
                 Ok(v) => Err(format!("expected exhaustion `{message}`, got {v:?}")),
                 Err(t) if t.code == TrapCode::StackOverflow => Ok(()),
@@ -390,6 +416,9 @@ fn arg(a: &WastArg<'_>) -> Result<Val, String> {
         WastArgCore::F64(f) => Val::F64(f.bits),
         WastArgCore::RefNull(HeapType::Abstract { ty: AbstractHeapType::Extern, .. }) => {
             Val::ExternRef(None)
+        }
+        WastArgCore::RefNull(HeapType::Abstract { ty: AbstractHeapType::Exn, .. }) => {
+            Val::ExnRef(None)
         }
         WastArgCore::RefNull(_) => Val::FuncRef(None),
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(*n)),
@@ -455,7 +484,10 @@ fn core_matches(got: &Val, e: &WastRetCore<'_>) -> Result<bool, String> {
         (WastRetCore::I64(x), Val::I64(y)) => x == y,
         (WastRetCore::F32(p), Val::F32(b)) => f32_matches(*b, p),
         (WastRetCore::F64(p), Val::F64(b)) => f64_matches(*b, p),
-        (WastRetCore::RefNull(_), Val::FuncRef(None) | Val::ExternRef(None)) => true,
+        (
+            WastRetCore::RefNull(_),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None),
+        ) => true,
         (WastRetCore::RefExtern(None), Val::ExternRef(Some(_))) => true,
         (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(m))) => n == m,
         (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,

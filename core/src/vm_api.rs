@@ -31,8 +31,8 @@ use std::path::Path;
 use crate::compose::lifecycle::Started;
 use crate::compose::{Composition, Vm};
 use crate::runtime::{
-    Error, ExecLimits, Extern, Features, FuncKind, Instance, InstantiationError, InterruptHandle,
-    InvokeError, LimitError, Linker, Module, ModuleInfo, Val,
+    Error, Exception, ExecLimits, Extern, Features, FuncKind, Instance, InstantiationError,
+    InterruptHandle, InvokeError, LimitError, Linker, Module, ModuleInfo, Trap, TrapCode, Val,
 };
 use crate::slot::{Engine, Event, EventKind, Virt};
 
@@ -176,8 +176,14 @@ impl<C: Composition, S> Vm<C, S> {
         {
             self.plugins().emit(&Event::Trap { trap });
         }
-        outcome?;
-        Ok(results)
+        match outcome {
+            Ok(()) => Ok(results),
+            Err(Trap { code: TrapCode::Exception(exn), .. }) => {
+                let e = store.exception_value(exn).unwrap_or(Exception { tag: 0, payload: vec![] });
+                Err(InvokeError::Exception(e))
+            }
+            Err(t) => Err(InvokeError::Trap(t)),
+        }
     }
 
     /// The limits this VM's engine compiles in (fuel metering, interruption) and the

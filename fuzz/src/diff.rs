@@ -4,7 +4,8 @@
 //! Modules use the WebAssembly 2.0 feature set (wasm-smith picks a subset per input),
 //! with NaNs canonicalized, termination ensured by wasm-smith's fuel global, no
 //! imports and bounded memories and tables. A composition with a `simd` or `gc`
-//! plugin gets modules with those proposals as well: the input decides whether to
+//! plugin, or whose engine handles exceptions, gets modules with those proposals
+//! as well: the input decides whether to
 //! use a proposal that at least one composition supports, and only compositions that
 //! support the chosen set run the module. The reference is the oracle when it
 //! supports the set, else the first composition that runs it.
@@ -35,6 +36,7 @@ const FUZZED: &[(Features, &str)] = &[
     (Features::MULTI_MEMORY, "multi-memory"),
     (Features::MEMORY64, "memory64"),
     (Features::TAIL_CALL, "tail-call"),
+    (Features::EXCEPTIONS, "exceptions"),
 ];
 
 /// The proposals beyond 2.0 to use for this input: each one that some composition
@@ -70,7 +72,7 @@ pub fn module_config(
     }
     c.threads_enabled = false;
     c.shared_everything_threads_enabled = false;
-    c.exceptions_enabled = false;
+    c.exceptions_enabled = features.contains(Features::EXCEPTIONS);
     c.memory64_enabled = features.contains(Features::MEMORY64);
     c.tail_call_enabled = features.contains(Features::TAIL_CALL);
     c.wide_arithmetic_enabled = false;

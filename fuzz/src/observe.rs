@@ -27,6 +27,8 @@ pub enum Value {
     FuncRef(bool),
     /// externref: whether it is non-null
     ExternRef(bool),
+    /// exnref: whether it is non-null
+    ExnRef(bool),
 }
 
 impl Value {
@@ -56,6 +58,7 @@ impl Value {
             Value::V128(v) => Val::V128(v),
             Value::FuncRef(_) => Val::FuncRef(None),
             Value::ExternRef(_) => Val::ExternRef(None),
+            Value::ExnRef(_) => Val::ExnRef(None),
         }
     }
 
@@ -69,6 +72,7 @@ impl Value {
             Val::V128(v) => Value::V128(v),
             Val::FuncRef(r) => Value::FuncRef(r.is_some()),
             Val::ExternRef(r) => Value::ExternRef(r.is_some()),
+            Val::ExnRef(r) => Value::ExnRef(r.is_some()),
             // `Val` is non-exhaustive; a new kind of value shows up as a divergence
             // against the oracle rather than being silently equal.
             #[allow(unreachable_patterns)]
@@ -87,6 +91,7 @@ impl fmt::Display for Value {
             Value::V128(v) => write!(f, "v128:0x{v:032x}"),
             Value::FuncRef(nn) => f.write_str(if *nn { "funcref" } else { "funcref:null" }),
             Value::ExternRef(nn) => f.write_str(if *nn { "externref" } else { "externref:null" }),
+            Value::ExnRef(nn) => f.write_str(if *nn { "exnref" } else { "exnref:null" }),
         }
     }
 }
@@ -108,6 +113,8 @@ pub enum ParamType {
     FuncRef,
     /// externref (passed as null)
     ExternRef,
+    /// exnref (passed as null)
+    ExnRef,
 }
 
 /// One call of the plan.
@@ -206,6 +213,7 @@ fn param_type(t: wasmparser::ValType) -> ParamType {
         wasmparser::ValType::F64 => ParamType::F64,
         wasmparser::ValType::V128 => ParamType::V128,
         wasmparser::ValType::Ref(r) if r.is_func_ref() => ParamType::FuncRef,
+        wasmparser::ValType::Ref(r) if r == wasmparser::RefType::EXNREF => ParamType::ExnRef,
         wasmparser::ValType::Ref(_) => ParamType::ExternRef,
     }
 }
@@ -261,6 +269,7 @@ fn draw_value(u: &mut Unstructured<'_>, t: ParamType) -> Value {
         ParamType::V128 => Value::V128(u.arbitrary().unwrap_or(0)),
         ParamType::FuncRef => Value::FuncRef(false),
         ParamType::ExternRef => Value::ExternRef(false),
+        ParamType::ExnRef => Value::ExnRef(false),
     }
 }
 
@@ -271,6 +280,8 @@ pub enum Outcome {
     Returned(Vec<Value>),
     /// It trapped with this code.
     Trapped(TrapCode),
+    /// An exception no handler caught: its tag's store address and payload.
+    Threw(u32, Vec<Value>),
 }
 
 impl Outcome {
@@ -281,6 +292,9 @@ impl Outcome {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.agrees(y))
             }
             (Outcome::Trapped(a), Outcome::Trapped(b)) => a == b,
+            (Outcome::Threw(t, a), Outcome::Threw(u, b)) => {
+                t == u && a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.agrees(y))
+            }
             _ => false,
         }
     }
@@ -304,6 +318,16 @@ impl fmt::Display for Outcome {
                 f.write_str("]")
             }
             Outcome::Trapped(code) => write!(f, "trapped: {}", code.message()),
+            Outcome::Threw(tag, vals) => {
+                write!(f, "threw tag {tag} [")?;
+                for (i, v) in vals.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
         }
     }
 }
@@ -375,6 +399,9 @@ pub fn observe_with<C: Composition>(
         let outcome = match vm.invoke(&mut linker, instance, &call.export, &args) {
             Ok(results) => Outcome::Returned(results.into_iter().map(Value::from_vm).collect()),
             Err(InvokeError::Trap(t)) => Outcome::Trapped(t.code),
+            Err(InvokeError::Exception(e)) => {
+                Outcome::Threw(e.tag, e.payload.into_iter().map(Value::from_vm).collect())
+            }
             Err(e) => return Err(fail("calling", &e)),
         };
         let stop = outcome.is_stack_exhaustion();

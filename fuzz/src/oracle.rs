@@ -268,7 +268,7 @@ fn to_wasmi(v: Value) -> Val {
         Value::F64(b) => Val::F64(wasmi::F64::from_bits(b)),
         Value::V128(v) => Val::V128(wasmi::V128::from(v)),
         Value::FuncRef(_) => Val::default_for_ty(wasmi::ValType::FuncRef),
-        Value::ExternRef(_) => Val::default_for_ty(wasmi::ValType::ExternRef),
+        Value::ExternRef(_) | Value::ExnRef(_) => Val::default_for_ty(wasmi::ValType::ExternRef),
     }
 }
 

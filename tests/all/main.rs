@@ -6,6 +6,7 @@ mod config;
 mod corpus;
 mod custom_vm;
 mod engines;
+mod exceptions;
 mod fuzz_regressions;
 mod hosts;
 mod isolation;
@@ -18,6 +19,7 @@ mod run;
 #[cfg(any(feature = "simd-scalar", feature = "simd-sse41", feature = "simd-avx2"))]
 mod simd_abi;
 mod simd_cpu;
+mod sjlj;
 mod soak;
 mod spec;
 mod support;

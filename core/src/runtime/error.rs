@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use super::Trap;
+use super::{Exception, Trap};
 
 /// A module failed to decode or validate.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
@@ -236,6 +236,10 @@ pub enum InvokeError {
     /// The call trapped.
     #[error("{0}")]
     Trap(#[from] Trap),
+    /// An exception was thrown and no handler caught it (not a trap: its tag and
+    /// payload are the guest's).
+    #[error("uncaught exception: {0}")]
+    Exception(Exception),
 }
 
 /// The root error of the runtime.

@@ -10,7 +10,7 @@
 use std::any::Any;
 use std::path::PathBuf;
 
-use super::{Trap, Val, ValType};
+use super::{Exception, Trap, Val, ValType};
 
 /// A host function: reads `args`, writes `results` (already sized to the signature).
 pub type HostFn = fn(&mut Caller<'_>, &[Val], &mut [Val]) -> Result<(), Trap>;
@@ -65,12 +65,29 @@ pub struct RunContext {
 pub struct Caller<'a> {
     memory: Option<&'a mut [u8]>,
     state: &'a mut (dyn Any + Send),
+    thrown: Option<Exception>,
 }
 
 impl<'a> Caller<'a> {
     /// Builds a caller view (engines call this at the host-call boundary).
     pub fn new(memory: Option<&'a mut [u8]>, state: &'a mut (dyn Any + Send)) -> Self {
-        Self { memory, state }
+        Self { memory, state, thrown: None }
+    }
+
+    /// Throws `exception` (its tag an [`Extern::Tag`](super::Extern::Tag) of the
+    /// caller's store): return the trap this gives from the host function, and the
+    /// exception unwinds the wasm frames that called it as if a `throw` had run in
+    /// its place (or reaches the embedder as
+    /// [`InvokeError::Exception`](super::InvokeError::Exception)).
+    pub fn throw(&mut self, exception: Exception) -> Trap {
+        self.thrown = Some(exception);
+        Trap::host("exception thrown")
+    }
+
+    /// The exception [`Caller::throw`] recorded (the store's host-call boundary
+    /// takes it).
+    pub fn take_thrown(&mut self) -> Option<Exception> {
+        self.thrown.take()
     }
 
     /// The calling instance's memory 0, if it has one.

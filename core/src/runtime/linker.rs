@@ -100,6 +100,7 @@ impl<C: Composition> Linker<C> {
                 ExternType::Memory(ty)
             }
             Extern::Global(a) => ExternType::Global(s.globals.get(a as usize)?.ty),
+            Extern::Tag(a) => ExternType::Tag(s.tags.get(a as usize)?.ty.clone()),
         })
     }
 
@@ -188,6 +189,7 @@ impl<C: Composition> Linker<C> {
                     )
             }
             (ImportKind::Global(w), ExternType::Global(g)) => g.matches(w),
+            (ImportKind::Tag(_), ExternType::Tag(t)) => Some(t) == want_func,
             _ => false,
         };
         if ok {
@@ -201,6 +203,9 @@ impl<C: Composition> Linker<C> {
                     ImportKind::Table(t) => t.to_string(),
                     ImportKind::Memory(m) => m.to_string(),
                     ImportKind::Global(g) => g.to_string(),
+                    ImportKind::Tag(_) => {
+                        want_func.map_or("(tag)".into(), |f| format!("(tag {f})"))
+                    }
                 },
                 found: found.to_string(),
             })
@@ -223,11 +228,12 @@ impl<C: Composition> Linker<C> {
         let mut table_addrs = Vec::with_capacity(info.tables.len());
         let mut memory_addrs = Vec::with_capacity(info.memories.len());
         let mut global_addrs = Vec::with_capacity(info.globals.len());
+        let mut tag_addrs = Vec::with_capacity(info.tags.len());
         // One state per composed host plugin, shared by the modules it serves.
         let mut host_states = HashMap::new();
         for imp in &info.imports {
             let want_func = match imp.kind {
-                ImportKind::Func(t) => info.types.get(t as usize),
+                ImportKind::Func(t) | ImportKind::Tag(t) => info.types.get(t as usize),
                 _ => None,
             };
             let found = self.resolve(
@@ -243,6 +249,7 @@ impl<C: Composition> Linker<C> {
                 Extern::Table(a) => table_addrs.push(a),
                 Extern::Memory(a) => memory_addrs.push(a),
                 Extern::Global(a) => global_addrs.push(a),
+                Extern::Tag(a) => tag_addrs.push(a),
             }
         }
 
@@ -261,6 +268,10 @@ impl<C: Composition> Linker<C> {
                 FuncKind::Wasm { instance: inst_id, index: i },
                 std::ptr::null_mut(),
             ));
+        }
+        for &ty in &info.tags[info.num_imported_tags as usize..] {
+            let ty = info.types.get(ty as usize).cloned().unwrap_or(FuncType::new([], []));
+            tag_addrs.push(self.store.push_tag(ty));
         }
         for ty in &info.memories[info.num_imported_memories as usize..] {
             if ty.index64 && ty.min > MAX_PAGES64 {
@@ -330,6 +341,7 @@ impl<C: Composition> Linker<C> {
             memory_addrs: memory_addrs.into(),
             table_addrs: table_addrs.into(),
             global_addrs: global_addrs.into(),
+            tag_addrs: tag_addrs.into(),
             elems,
             data_dropped: vec![false; info.datas.len()],
         });

@@ -35,7 +35,8 @@ pub use offsets::{
     RawRef, VMContext, VMFuncRef, VMGlobal, VMMemoryDefinition, VMStoreState, VMTableDefinition,
 };
 pub use store::{
-    Extern, FuncKind, FuncSlot, GlobalSlot, Instance, InstanceData, Module, Store, TableSlot,
+    Exception, ExnSlot, Extern, FuncKind, FuncSlot, GlobalSlot, Instance, InstanceData, Module,
+    Store, TableSlot, TagSlot,
 };
 pub use trap::{FrameInfo, Trap, TrapCode};
 pub use types::{ExternType, FuncType, GlobalType, MemoryType, TableType};

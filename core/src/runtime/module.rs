@@ -203,6 +203,10 @@ impl ConstExpr {
                     } => Val::FuncRef(None),
                     // Without GC every concrete type is a function type.
                     wasmparser::HeapType::Concrete(_) => Val::FuncRef(None),
+                    wasmparser::HeapType::Abstract {
+                        ty: wasmparser::AbstractHeapType::Exn,
+                        ..
+                    } => Val::ExnRef(None),
                     _ => return Err(DecodeError::unsupported("gc", offset)),
                 }),
                 Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
@@ -283,6 +287,8 @@ pub enum ImportKind {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// An exception tag of this type index (its parameters are the payload).
+    Tag(u32),
 }
 
 /// The kind and index of an export.
@@ -296,6 +302,8 @@ pub enum ExportKind {
     Memory(u32),
     /// Global index.
     Global(u32),
+    /// Tag index.
+    Tag(u32),
 }
 
 /// How an element segment is used.
@@ -374,6 +382,8 @@ pub struct ModuleInfo {
     pub memories: Vec<MemoryType>,
     /// Every global (imports first).
     pub globals: Vec<GlobalType>,
+    /// Type index of every exception tag (imports first).
+    pub tags: Vec<u32>,
     /// Initializers of defined globals.
     pub global_inits: Vec<ConstExpr>,
     /// Initializers of defined tables (`None`: null).
@@ -398,6 +408,8 @@ pub struct ModuleInfo {
     pub num_imported_memories: u32,
     /// Imported global count.
     pub num_imported_globals: u32,
+    /// Imported tag count.
+    pub num_imported_tags: u32,
     /// Module name from the name section.
     pub name: Option<String>,
     /// Function names from the name section.
@@ -481,7 +493,14 @@ impl ModuleInfo {
             ExportKind::Table(i) => ExternType::Table(*self.tables.get(i as usize)?),
             ExportKind::Memory(i) => ExternType::Memory(*self.memories.get(i as usize)?),
             ExportKind::Global(i) => ExternType::Global(*self.globals.get(i as usize)?),
+            ExportKind::Tag(i) => ExternType::Tag(self.tag_type(i)?.clone()),
         })
+    }
+
+    /// The type of tag `tag` (module index space): its parameters are the payload.
+    pub fn tag_type(&self, tag: u32) -> Option<&FuncType> {
+        let ty = *self.tags.get(tag as usize)?;
+        self.types.get(ty as usize)
     }
 
     /// The name of function `func` from the name section.
@@ -523,6 +542,7 @@ impl ModuleInfo {
             tables: Vec::new(),
             memories: Vec::new(),
             globals: Vec::new(),
+            tags: Vec::new(),
             global_inits: Vec::new(),
             table_inits: Vec::new(),
             exports: HashMap::new(),
@@ -535,6 +555,7 @@ impl ModuleInfo {
             num_imported_tables: 0,
             num_imported_memories: 0,
             num_imported_globals: 0,
+            num_imported_tags: 0,
             name: None,
             func_names: HashMap::new(),
             id: ModuleId::next(),
@@ -601,8 +622,10 @@ impl ModuleInfo {
                                 m.num_imported_globals += 1;
                                 ImportKind::Global(t)
                             }
-                            TypeRef::Tag(_) => {
-                                return Err(DecodeError::unsupported("exceptions", offset));
+                            TypeRef::Tag(t) => {
+                                m.tags.push(t.func_type_idx);
+                                m.num_imported_tags += 1;
+                                ImportKind::Tag(t.func_type_idx)
                             }
                         };
                         m.imports.push(Import {
@@ -652,12 +675,15 @@ impl ModuleInfo {
                             ExternalKind::Table => ExportKind::Table(e.index),
                             ExternalKind::Memory => ExportKind::Memory(e.index),
                             ExternalKind::Global => ExportKind::Global(e.index),
-                            ExternalKind::Tag => {
-                                return Err(DecodeError::unsupported("exceptions", 0));
-                            }
+                            ExternalKind::Tag => ExportKind::Tag(e.index),
                         };
                         m.export_order.push(e.name.to_owned());
                         m.exports.insert(e.name.to_owned(), kind);
+                    }
+                }
+                Payload::TagSection(r) => {
+                    for t in r {
+                        m.tags.push(t.map_err(err)?.func_type_idx);
                     }
                 }
                 Payload::StartSection { func, .. } => m.start = Some(func),

@@ -41,6 +41,7 @@ use crate::compose::Composition;
 use crate::slot::{Engine, Virt};
 
 mod call;
+pub mod exn;
 pub mod runtime_fns;
 #[cfg(test)]
 mod tests;
@@ -78,6 +79,25 @@ pub struct CodeMap {
     funcs: Vec<Range<u32>>,
     traps: Vec<TrapSite>,
     srclocs: Vec<(u32, u32)>,
+    handlers: Vec<HandlerSite>,
+    saves: Vec<(Range<u32>, RegSaves)>,
+}
+
+/// The callee-saved registers a piece of code saves in its prologue: (x86-64
+/// register number, bytes below the frame pointer) each.
+pub type RegSaves = Box<[(u8, u32)]>;
+
+/// A call site inside a `try_table`: when an exception unwinds to the frame whose
+/// call returns to `ret`, execution continues at `landing` with the stack pointer
+/// `frame` bytes below the frame pointer (see [`exn`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HandlerSite {
+    /// Offset of the call's return address from the start of the module's code.
+    pub ret: u32,
+    /// Offset of the landing pad.
+    pub landing: u32,
+    /// The frame pointer minus the stack pointer at the call.
+    pub frame: u32,
 }
 
 impl CodeMap {
@@ -96,7 +116,51 @@ impl CodeMap {
         debug_assert!(funcs.windows(2).all(|w| w[0].end <= w[1].start), "function ranges ascend");
         traps.sort_by_key(|t| t.offset);
         srclocs.sort_by_key(|&(c, _)| c);
-        Self { base, len, first_func, funcs, traps, srclocs }
+        Self {
+            base,
+            len,
+            first_func,
+            funcs,
+            traps,
+            srclocs,
+            handlers: Vec::new(),
+            saves: Vec::new(),
+        }
+    }
+
+    /// The same map with the call sites that have exception handlers and, for
+    /// every piece of code (function or trampoline, by offset range) whose prologue
+    /// saves callee-saved registers, which and where: (x86-64 register number,
+    /// bytes below the frame pointer). Both in any order; code without an entry
+    /// saves none.
+    #[must_use]
+    pub fn with_exceptions(
+        mut self,
+        mut handlers: Vec<HandlerSite>,
+        mut saves: Vec<(Range<u32>, RegSaves)>,
+    ) -> Self {
+        handlers.sort_by_key(|h| h.ret);
+        saves.sort_by_key(|(r, _)| r.start);
+        self.handlers = handlers;
+        self.saves = saves;
+        self
+    }
+
+    /// The handler of the call site returning to `ret`, if it has one.
+    pub fn handler_at(&self, ret: usize) -> Option<HandlerSite> {
+        let off = self.offset(ret)?;
+        let i = self.handlers.binary_search_by_key(&off, |h| h.ret).ok()?;
+        Some(self.handlers[i])
+    }
+
+    /// The callee-saved registers the code containing `pc` saves.
+    pub fn saves_at(&self, pc: usize) -> &[(u8, u32)] {
+        let Some(off) = self.offset(pc) else { return &[] };
+        let Some(i) = self.saves.partition_point(|(r, _)| r.start <= off).checked_sub(1) else {
+            return &[];
+        };
+        let (r, s) = &self.saves[i];
+        if r.contains(&off) { s } else { &[] }
     }
 
     /// The address range the code occupies.

@@ -82,6 +82,19 @@ pub struct VMStoreState {
     /// below zero at a check traps with "out of fuel"; see
     /// [`crate::runtime::limits`]).
     pub fuel: i64,
+    /// Where a native-code engine's throw continues once vm-core found the handler
+    /// (see [`crate::runtime::native::exn`]): the landing pad's address, ...
+    pub exn_pc: usize,
+    /// ... the stack pointer its frame has at the call site, ...
+    pub exn_sp: usize,
+    /// ... its frame pointer, ...
+    pub exn_fp: usize,
+    /// ... the raw `exnref` being caught, ...
+    pub exn_ref: u64,
+    /// ... and the callee-saved registers `rbx`, `r12`, `r13`, `r14`, `r15` as the
+    /// frame had them (the throw saves them here first; frames unwound on the way
+    /// replace what they saved).
+    pub exn_regs: [u64; 5],
 }
 
 /// A function reference: what a non-null `funcref` points to.
@@ -198,8 +211,18 @@ pub const STORE_INTERRUPT: usize = 40;
 pub const STORE_SIZE: usize = 48;
 /// `VMStoreState::fuel`.
 pub const STATE_FUEL: usize = 0;
+/// `VMStoreState::exn_pc`.
+pub const STATE_EXN_PC: usize = 8;
+/// `VMStoreState::exn_sp`.
+pub const STATE_EXN_SP: usize = 16;
+/// `VMStoreState::exn_fp`.
+pub const STATE_EXN_FP: usize = 24;
+/// `VMStoreState::exn_ref`.
+pub const STATE_EXN_REF: usize = 32;
+/// `VMStoreState::exn_regs`.
+pub const STATE_EXN_REGS: usize = 40;
 /// `size_of::<VMStoreState>()`.
-pub const STATE_SIZE: usize = 8;
+pub const STATE_SIZE: usize = 80;
 
 #[cfg(test)]
 mod tests {
@@ -241,6 +264,11 @@ mod tests {
         assert_eq!(STORE_INTERRUPT, offset_of!(VMStoreContext, interrupt));
         assert_eq!(STORE_SIZE, size_of::<VMStoreContext>());
         assert_eq!(STATE_FUEL, offset_of!(VMStoreState, fuel));
+        assert_eq!(STATE_EXN_PC, offset_of!(VMStoreState, exn_pc));
+        assert_eq!(STATE_EXN_SP, offset_of!(VMStoreState, exn_sp));
+        assert_eq!(STATE_EXN_FP, offset_of!(VMStoreState, exn_fp));
+        assert_eq!(STATE_EXN_REF, offset_of!(VMStoreState, exn_ref));
+        assert_eq!(STATE_EXN_REGS, offset_of!(VMStoreState, exn_regs));
         assert_eq!(STATE_SIZE, size_of::<VMStoreState>());
     }
 }

@@ -266,6 +266,55 @@ pub enum Extern {
     Memory(u32),
     /// Global address.
     Global(u32),
+    /// Tag address.
+    Tag(u32),
+}
+
+/// An exception tag in the store: its identity is its address, so two instances
+/// importing one tag catch each other's exceptions and two definitions of the same
+/// type do not.
+#[derive(Debug)]
+pub struct TagSlot {
+    /// The payload's types (the tag type's parameters).
+    pub ty: FuncType,
+}
+
+/// An exception object (what an `exnref` refers to): its tag and its payload, as
+/// raw 8-byte slots (two for a `v128`, see [`Store::put_val64`]).
+#[derive(Debug)]
+pub struct ExnSlot {
+    /// The tag's address in the store.
+    pub tag: u32,
+    /// The payload values' raw bits.
+    pub payload: Box<[u64]>,
+}
+
+/// An exception as the host sees it: the tag's address in the store and the
+/// payload's values (an exception that escaped to the host, or that a host function
+/// throws, see [`Caller::throw`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exception {
+    /// The tag's address in the store ([`Extern::Tag`]).
+    pub tag: u32,
+    /// The payload.
+    pub payload: Vec<Val>,
+}
+
+impl std::fmt::Display for Exception {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "tag {}", self.tag)?;
+        if !self.payload.is_empty() {
+            f.write_str(", payload (")?;
+            for (i, v) in self.payload.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(" ")?;
+                }
+                write!(f, "{} {v}", v.ty())?;
+            }
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
 }
 
 /// An instance handle (index in its store).
@@ -290,6 +339,8 @@ pub struct InstanceData<C: Composition> {
     pub table_addrs: Box<[u32]>,
     /// Store address of every global.
     pub global_addrs: Box<[u32]>,
+    /// Store address of every tag.
+    pub tag_addrs: Box<[u32]>,
     /// Element segments (empty once dropped).
     pub elems: Vec<Box<[RawRef]>>,
     /// Whether each data segment was dropped.
@@ -325,6 +376,7 @@ impl<C: Composition> InstanceData<C> {
             ExportKind::Table(i) => Extern::Table(*self.table_addrs.get(i as usize)?),
             ExportKind::Memory(i) => Extern::Memory(*self.memory_addrs.get(i as usize)?),
             ExportKind::Global(i) => Extern::Global(*self.global_addrs.get(i as usize)?),
+            ExportKind::Tag(i) => Extern::Tag(*self.tag_addrs.get(i as usize)?),
         })
     }
 
@@ -403,6 +455,10 @@ pub struct Store<C: Composition> {
     pub tables: Vec<TableSlot>,
     /// Globals.
     pub globals: Vec<GlobalSlot>,
+    /// Exception tags.
+    pub tags: Vec<TagSlot>,
+    /// Exception objects (kept until the store is dropped).
+    pub exceptions: Vec<ExnSlot>,
     /// Instances (boxed: contexts point back to them).
     pub instances: Vec<Box<InstanceData<C>>>,
     /// Host modules' states.
@@ -441,6 +497,8 @@ impl<C: Composition> Default for Store<C> {
             memories: Vec::new(),
             tables: Vec::new(),
             globals: Vec::new(),
+            tags: Vec::new(),
+            exceptions: Vec::new(),
             instances: Vec::new(),
             host_states: Vec::new(),
             ctx,
@@ -663,6 +721,65 @@ impl<C: Composition> Store<C> {
         r
     }
 
+    /// Adds an exception tag whose payload has the parameters of `ty`; returns its
+    /// address.
+    pub fn push_tag(&mut self, ty: FuncType) -> u32 {
+        self.tags.push(TagSlot { ty });
+        (self.tags.len() - 1) as u32
+    }
+
+    /// Creates an exception of tag `tag` (a store address) whose payload is the raw
+    /// slots `payload`; returns it as a raw `exnref`: its address plus one, never 0
+    /// (what [`TrapCode::Exception`] carries while it unwinds).
+    pub fn new_exception(&mut self, tag: u32, payload: &[u64]) -> u32 {
+        self.exceptions.push(ExnSlot { tag, payload: payload.into() });
+        self.exceptions.len() as u32
+    }
+
+    /// The exception a raw non-null `exnref` refers to.
+    pub fn exception(&self, exnref: u32) -> Option<&ExnSlot> {
+        self.exceptions.get((exnref as usize).checked_sub(1)?)
+    }
+
+    /// The exception a raw non-null `exnref` refers to, as values.
+    pub fn exception_value(&self, exnref: u32) -> Option<Exception> {
+        let e = self.exception(exnref)?;
+        let ty = &self.tags.get(e.tag as usize)?.ty;
+        let mut at = 0;
+        let payload = ty
+            .params()
+            .iter()
+            .map(|&t| {
+                let v = self.get_val64(&e.payload, at, t);
+                at += t.slots64() as usize;
+                v
+            })
+            .collect();
+        Some(Exception { tag: e.tag, payload })
+    }
+
+    /// Creates an exception from its host form (checked against the tag's type);
+    /// returns it as a raw `exnref`.
+    ///
+    /// # Errors
+    /// A host error trap when the tag does not exist or the payload does not match
+    /// its type.
+    pub fn exception_from_value(&mut self, e: &Exception) -> Result<u32, Trap> {
+        let ty = &self.tags.get(e.tag as usize).ok_or_else(|| Trap::host("no such tag"))?.ty;
+        if ty.params().len() != e.payload.len()
+            || ty.params().iter().zip(&e.payload).any(|(t, v)| *t != v.ty())
+        {
+            return Err(Trap::host(format!("exception payload does not match tag type {ty}")));
+        }
+        let n: usize = ty.params().iter().map(|t| t.slots64() as usize).sum();
+        let mut slots = vec![0; n];
+        let mut at = 0;
+        for &v in &e.payload {
+            at += self.put_val64(&mut slots, at, v);
+        }
+        Ok(self.new_exception(e.tag, &slots))
+    }
+
     /// Adds a global; returns its address.
     pub fn push_global(&mut self, ty: GlobalType, value: Val) -> u32 {
         let value = self.val_to_global(value);
@@ -692,6 +809,8 @@ impl<C: Composition> Store<C> {
             Val::FuncRef(None) | Val::ExternRef(None) => 0,
             Val::FuncRef(Some(addr)) => self.func_ref(addr),
             Val::ExternRef(Some(x)) => u64::from(x) + 1,
+            Val::ExnRef(None) => 0,
+            Val::ExnRef(Some(x)) => u64::from(x) + 1,
         }
     }
 
@@ -714,6 +833,7 @@ impl<C: Composition> Store<C> {
             ValType::ExternRef => {
                 Val::ExternRef(if raw == 0 { None } else { Some((raw - 1) as u32) })
             }
+            ValType::ExnRef => Val::ExnRef(if raw == 0 { None } else { Some((raw - 1) as u32) }),
         }
     }
 
@@ -809,7 +929,13 @@ impl<C: Composition> Store<C> {
             *r = Val::default_for(t);
         }
         let st = self.host_state_mut(state).ok_or_else(|| Trap::host("missing host state"))?;
-        (def.call)(&mut Caller::new(memory, st), args, results)?;
+        let mut caller = Caller::new(memory, st);
+        if let Err(t) = (def.call)(&mut caller, args, results) {
+            return Err(match caller.take_thrown() {
+                Some(e) => Trap::new(TrapCode::Exception(self.exception_from_value(&e)?)),
+                None => t,
+            });
+        }
         for &v in results.iter() {
             result(self, v);
         }

@@ -38,6 +38,11 @@ pub enum TrapCode {
     HostError,
     /// The guest asked to exit (WASI `proc_exit`) with this status.
     Exit(i32),
+    /// A thrown exception, as a raw `exnref` of the store (see
+    /// [`Store::new_exception`](super::Store::new_exception)): how engines carry an
+    /// exception out of a call. No handler caught it; the embedding API reports it
+    /// as [`InvokeError::Exception`](super::InvokeError::Exception), not as a trap.
+    Exception(u32),
 }
 
 impl TrapCode {
@@ -60,6 +65,7 @@ impl TrapCode {
             TrapCode::ElementOutOfBounds => "out of bounds table access",
             TrapCode::HostError => "host error",
             TrapCode::Exit(_) => "exit",
+            TrapCode::Exception(_) => "uncaught exception",
         }
     }
 }

@@ -30,6 +30,8 @@ pub enum HeapType {
     Func,
     /// Any external reference.
     Extern,
+    /// Any exception reference.
+    Exn,
     /// A function of one type, named by the process-wide id of its canonical form
     /// (structurally equivalent types of any modules share it).
     Concrete(u32),
@@ -49,6 +51,8 @@ impl RefType {
     pub const FUNCREF: RefType = RefType { nullable: true, heap: HeapType::Func };
     /// `externref`: `(ref null extern)`.
     pub const EXTERNREF: RefType = RefType { nullable: true, heap: HeapType::Extern };
+    /// `exnref`: `(ref null exn)`.
+    pub const EXNREF: RefType = RefType { nullable: true, heap: HeapType::Exn };
 
     /// Whether every value of `self` is a value of `other` (subtyping).
     pub fn matches(self, other: RefType) -> bool {
@@ -57,11 +61,12 @@ impl RefType {
                 || matches!((self.heap, other.heap), (HeapType::Concrete(_), HeapType::Func)))
     }
 
-    /// The representation of its values: [`ValType::FuncRef`] or
-    /// [`ValType::ExternRef`].
+    /// The representation of its values: [`ValType::FuncRef`],
+    /// [`ValType::ExternRef`] or [`ValType::ExnRef`].
     pub fn repr(self) -> ValType {
         match self.heap {
             HeapType::Extern => ValType::ExternRef,
+            HeapType::Exn => ValType::ExnRef,
             HeapType::Func | HeapType::Concrete(_) => ValType::FuncRef,
         }
     }
@@ -71,6 +76,7 @@ impl RefType {
         match ty {
             ValType::FuncRef => Some(RefType::FUNCREF),
             ValType::ExternRef => Some(RefType::EXTERNREF),
+            ValType::ExnRef => Some(RefType::EXNREF),
             _ => None,
         }
     }
@@ -82,11 +88,13 @@ impl core::fmt::Display for RefType {
         match (self.nullable, self.heap) {
             (true, HeapType::Func) => f.write_str("funcref"),
             (true, HeapType::Extern) => f.write_str("externref"),
+            (true, HeapType::Exn) => f.write_str("exnref"),
             (n, h) => {
                 f.write_str(if n { "(ref null " } else { "(ref " })?;
                 match h {
                     HeapType::Func => f.write_str("func")?,
                     HeapType::Extern => f.write_str("extern")?,
+                    HeapType::Exn => f.write_str("exn")?,
                     HeapType::Concrete(id) => write!(f, "${id}")?,
                 }
                 f.write_str(")")
@@ -123,7 +131,7 @@ fn push_form(form: &mut Vec<u8>, ty: ValType, refty: Option<PreciseRef>) {
         ValType::F32 => 0x7d,
         ValType::F64 => 0x7c,
         ValType::V128 => 0x7b,
-        ValType::FuncRef | ValType::ExternRef => {
+        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => {
             let r =
                 refty.unwrap_or(PreciseRef::Ref(RefType::of_repr(ty).unwrap_or(RefType::FUNCREF)));
             let (nullable, heap) = match r {
@@ -134,6 +142,7 @@ fn push_form(form: &mut Vec<u8>, ty: ValType, refty: Option<PreciseRef>) {
             match heap {
                 Some(HeapType::Func) => form.push(0x70),
                 Some(HeapType::Extern) => form.push(0x6f),
+                Some(HeapType::Exn) => form.push(0x69),
                 Some(HeapType::Concrete(id)) => {
                     form.push(FORM_CONCRETE);
                     form.extend(id.to_le_bytes());
@@ -308,6 +317,8 @@ pub enum ExternType {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// An exception tag: the types of its payload (`params`; no results).
+    Tag(FuncType),
 }
 
 fn limits(f: &mut core::fmt::Formatter<'_>, min: u32, max: Option<u32>) -> core::fmt::Result {
@@ -355,6 +366,7 @@ impl core::fmt::Display for ExternType {
             ExternType::Table(t) => t.fmt(f),
             ExternType::Memory(t) => t.fmt(f),
             ExternType::Global(t) => t.fmt(f),
+            ExternType::Tag(t) => write!(f, "(tag {t})"),
         }
     }
 }
@@ -378,6 +390,7 @@ impl RefType {
         let heap = match r.heap_type() {
             H::Abstract { shared: false, ty: A::Func } => HeapType::Func,
             H::Abstract { shared: false, ty: A::Extern } => HeapType::Extern,
+            H::Abstract { shared: false, ty: A::Exn } => HeapType::Exn,
             H::Concrete(UnpackedIndex::Module(i)) if Some(i) == this => {
                 return Ok(PreciseRef::SelfRef { nullable });
             }
@@ -446,12 +459,13 @@ impl ValType {
         match r.heap_type() {
             H::Abstract { shared: false, ty: A::Func } | H::Concrete(_) => Ok(ValType::FuncRef),
             H::Abstract { shared: false, ty: A::Extern } => Ok(ValType::ExternRef),
+            H::Abstract { shared: false, ty: A::Exn } => Ok(ValType::ExnRef),
             _ => Err(DecodeError::unsupported("gc", offset)),
         }
     }
 
     /// Whether this is a reference type.
     pub const fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef)
+        matches!(self, ValType::FuncRef | ValType::ExternRef | ValType::ExnRef)
     }
 }

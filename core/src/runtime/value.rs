@@ -20,6 +20,8 @@ pub enum ValType {
     FuncRef,
     /// Nullable external reference.
     ExternRef,
+    /// Nullable exception reference (exception handling).
+    ExnRef,
 }
 
 impl ValType {
@@ -41,6 +43,7 @@ impl fmt::Display for ValType {
             ValType::V128 => "v128",
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
+            ValType::ExnRef => "exnref",
         })
     }
 }
@@ -63,6 +66,9 @@ pub enum Val {
     FuncRef(Option<u32>),
     /// externref: `None` is null; otherwise the host's opaque value.
     ExternRef(Option<u32>),
+    /// exnref: `None` is null; otherwise an exception's address in the store (see
+    /// [`Store::exception`](super::Store::exception)).
+    ExnRef(Option<u32>),
 }
 
 impl Val {
@@ -76,6 +82,7 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::ExnRef(_) => ValType::ExnRef,
         }
     }
 
@@ -89,6 +96,7 @@ impl Val {
             ValType::V128 => Val::V128(0),
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef => Val::ExternRef(None),
+            ValType::ExnRef => Val::ExnRef(None),
         }
     }
 }
@@ -101,9 +109,10 @@ impl fmt::Display for Val {
             Val::F32(b) => write!(f, "{}", f32::from_bits(*b)),
             Val::F64(b) => write!(f, "{}", f64::from_bits(*b)),
             Val::V128(v) => write!(f, "0x{v:032x}"),
-            Val::FuncRef(None) | Val::ExternRef(None) => f.write_str("null"),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => f.write_str("null"),
             Val::FuncRef(Some(i)) => write!(f, "funcref:{i}"),
             Val::ExternRef(Some(i)) => write!(f, "externref:{i}"),
+            Val::ExnRef(Some(i)) => write!(f, "exnref:{i}"),
         }
     }
 }

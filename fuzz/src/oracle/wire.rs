@@ -87,6 +87,12 @@ pub fn encode(answer: &Result<Observation, Skip>) -> Vec<u8> {
                         w.push(1);
                         w.push(trap(*code));
                     }
+                    Outcome::Threw(tag, vals) => {
+                        w.push(2);
+                        w.extend_from_slice(&tag.to_le_bytes());
+                        len(&mut w, vals.len());
+                        vals.iter().for_each(|v| value(&mut w, v));
+                    }
                 }
             }
             len(&mut w, obs.globals.len());
@@ -139,6 +145,13 @@ pub fn decode(bytes: &[u8]) -> Option<Result<Observation, Skip>> {
                         Outcome::Returned((0..r.u32()?).map(|_| r.value()).collect::<Option<_>>()?)
                     }
                     1 => Outcome::Trapped(*TRAPS.get(usize::from(r.u8()?))?),
+                    2 => {
+                        let tag = r.u32()?;
+                        Outcome::Threw(
+                            tag,
+                            (0..r.u32()?).map(|_| r.value()).collect::<Option<_>>()?,
+                        )
+                    }
                     _ => return None,
                 });
             }
@@ -196,6 +209,7 @@ fn value(w: &mut Vec<u8>, v: &Value) {
         }
         Value::FuncRef(non_null) => w.extend_from_slice(&[5, u8::from(non_null)]),
         Value::ExternRef(non_null) => w.extend_from_slice(&[6, u8::from(non_null)]),
+        Value::ExnRef(non_null) => w.extend_from_slice(&[7, u8::from(non_null)]),
     }
 }
 
@@ -242,6 +256,7 @@ impl<'a> Reader<'a> {
             4 => Value::V128(u128::from_le_bytes(self.take()?)),
             5 => Value::FuncRef(self.u8()? != 0),
             6 => Value::ExternRef(self.u8()? != 0),
+            7 => Value::ExnRef(self.u8()? != 0),
             _ => return None,
         })
     }

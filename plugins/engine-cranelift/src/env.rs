@@ -5,9 +5,10 @@
 //! hard-codes no layout.
 
 use cranelift_codegen::ir::{
-    self, AbiParam, ArgumentPurpose, ExtFuncData, ExternalName, FuncRef, GlobalValue,
-    GlobalValueData, InstBuilder, MemFlagsData, SigRef, Signature, TrapCode, Type,
-    UserExternalName, Value, condcodes::IntCC, types,
+    self, AbiParam, ArgumentPurpose, Block, BlockArg, BlockCall, ExceptionTableData,
+    ExceptionTableItem, ExtFuncData, ExternalName, FuncRef, GlobalValue, GlobalValueData,
+    InstBuilder, MemFlagsData, SigRef, Signature, TrapCode, Type, UserExternalName, Value,
+    condcodes::IntCC, types,
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
@@ -33,11 +34,15 @@ pub mod trap {
     pub const PENDING: TrapCode = TrapCode::unwrap_user(6);
     /// The store's interrupt flag was set.
     pub const INTERRUPTED: TrapCode = TrapCode::unwrap_user(7);
-    /// `ref.as_non_null` of null.
+    /// `ref.as_non_null` of null, or `throw_ref` of a null reference.
     pub const NULL_REFERENCE: TrapCode = TrapCode::unwrap_user(8);
     /// `call_ref` or `return_call_ref` of null.
     pub const NULL_FUNCTION_REFERENCE: TrapCode = TrapCode::unwrap_user(9);
 }
+
+/// The namespace of the module's throw stub in `UserExternalName`s (functions of
+/// the module are namespace 0).
+pub const THROW_STUB_NAMESPACE: u32 = 1;
 
 pub use vm_core::runtime::native::runtime_fns::{
     NUM_RUNTIME_FNS as NUM_LIBCALLS, RuntimeFn as Libcall,
@@ -89,20 +94,13 @@ pub fn wasm_signature(ty: &FuncType) -> Signature {
     sig
 }
 
-/// A call through a code pointer: `call_indirect`, or with `tail` the
-/// `return_call_indirect` that replaces the caller's frame.
-fn indirect(
-    b: &mut FunctionBuilder,
-    sig: SigRef,
-    code: Value,
-    args: &[Value],
-    tail: bool,
-) -> ir::Inst {
-    if tail {
-        b.ins().return_call_indirect(sig, code, args)
-    } else {
-        b.ins().call_indirect(sig, code, args)
-    }
+/// What a call calls.
+#[derive(Clone, Copy)]
+enum Callee {
+    /// A function of the module (or the throw stub), by name.
+    Direct(FuncRef),
+    /// Code at an address.
+    Indirect(Value),
 }
 
 /// Flags of loads from runtime structures that never change while code runs.
@@ -136,6 +134,7 @@ pub struct FuncEnv<'m> {
     sigs_set: Vec<u32>,
     funcs_set: Vec<u32>,
     libcall_sigs: [Option<SigRef>; NUM_LIBCALLS],
+    throw_stub: Option<FuncRef>,
 }
 
 /// The most a static offset may be for the guard region to cover an access (the
@@ -164,6 +163,7 @@ impl<'m> FuncEnv<'m> {
             sigs_set: Vec::new(),
             funcs_set: Vec::new(),
             libcall_sigs: [None; NUM_LIBCALLS],
+            throw_stub: None,
         }
     }
 
@@ -178,6 +178,7 @@ impl<'m> FuncEnv<'m> {
             self.funcs[func as usize] = None;
         }
         self.libcall_sigs = [None; NUM_LIBCALLS];
+        self.throw_stub = None;
     }
 
     fn vmctx_gv(&mut self, b: &mut FunctionBuilder) -> GlobalValue {
@@ -396,15 +397,96 @@ impl<'m> FuncEnv<'m> {
         f
     }
 
-    /// `call func` with `args` (`return_call func` with `tail`); returns the call
-    /// instruction.
+    /// Emits a call of `callee` (signature `sig`) with `args`: a plain call, or
+    /// inside a `try_table` a `try_call` whose exceptional edge goes to `landing`
+    /// (with the `exnref`); returns the results. With `tail` it is the tail call
+    /// that replaces the caller's frame (`return_call`, no results): `landing` is
+    /// then ignored, as the caller's handlers are gone with its frame (a
+    /// `return_call` inside a `try_table` is not caught by it).
+    fn emit_call(
+        b: &mut FunctionBuilder,
+        sig: SigRef,
+        callee: Callee,
+        args: &[Value],
+        landing: Option<Block>,
+        tail: bool,
+    ) -> Vec<Value> {
+        if tail {
+            match callee {
+                Callee::Direct(f) => b.ins().return_call(f, args),
+                Callee::Indirect(code) => b.ins().return_call_indirect(sig, code, args),
+            };
+            return Vec::new();
+        }
+        let Some(landing) = landing else {
+            let call = match callee {
+                Callee::Direct(f) => b.ins().call(f, args),
+                Callee::Indirect(code) => b.ins().call_indirect(sig, code, args),
+            };
+            return b.inst_results(call).to_vec();
+        };
+        let rets: Vec<Type> =
+            b.func.dfg.signatures[sig].returns.iter().map(|r| r.value_type).collect();
+        let cont = b.create_block();
+        for &t in &rets {
+            b.append_block_param(cont, t);
+        }
+        let pool = &mut b.func.dfg.value_lists;
+        let normal = BlockCall::new(cont, (0..rets.len() as u32).map(BlockArg::TryCallRet), pool);
+        let exc = BlockCall::new(landing, [BlockArg::TryCallExn(0)], pool);
+        let et = b.func.dfg.exception_tables.push(ExceptionTableData::new(
+            sig,
+            normal,
+            [ExceptionTableItem::Default(exc)],
+        ));
+        match callee {
+            Callee::Direct(f) => b.ins().try_call(f, args, et),
+            Callee::Indirect(code) => b.ins().try_call_indirect(code, args, et),
+        };
+        b.seal_block(cont);
+        b.switch_to_block(cont);
+        b.block_params(cont).to_vec()
+    }
+
+    /// Throws `exn` (an `i32` raw `exnref`, not null) through the module's throw
+    /// stub, with a `try_call` to `landing` inside a `try_table`; the code after it
+    /// is unreachable (a trap).
+    pub fn throw(&mut self, b: &mut FunctionBuilder, exn: Value, landing: Option<Block>) {
+        let stub = match self.throw_stub {
+            Some(f) => f,
+            None => {
+                let mut sig = Signature::new(CallConv::SystemV);
+                sig.params.push(AbiParam::new(types::I64));
+                sig.params.push(AbiParam::new(types::I32));
+                let signature = b.import_signature(sig);
+                let name = b
+                    .func
+                    .declare_imported_user_function(UserExternalName::new(THROW_STUB_NAMESPACE, 0));
+                let f = b.import_function(ExtFuncData {
+                    name: ExternalName::user(name),
+                    signature,
+                    colocated: true,
+                    patchable: false,
+                });
+                *self.throw_stub.insert(f)
+            }
+        };
+        let sig = b.func.dfg.ext_funcs[stub].signature;
+        let vmctx = self.vmctx(b);
+        Self::emit_call(b, sig, Callee::Direct(stub), &[vmctx, exn], landing, false);
+        b.ins().trap(trap::UNREACHABLE);
+    }
+
+    /// `call func` with `args` (a `try_call` to `landing` inside a `try_table`;
+    /// with `tail`, `return_call func`); returns the results.
     pub fn call(
         &mut self,
         b: &mut FunctionBuilder,
         func: u32,
         args: &[Value],
+        landing: Option<Block>,
         tail: bool,
-    ) -> ir::Inst {
+    ) -> Vec<Value> {
         let vmctx = self.vmctx(b);
         let mut all = Vec::with_capacity(args.len() + 2);
         if self.call_events {
@@ -415,7 +497,8 @@ impl<'m> FuncEnv<'m> {
             let f = self.func_ref(b, func);
             all.extend([vmctx, vmctx]);
             all.extend_from_slice(args);
-            return if tail { b.ins().return_call(f, &all) } else { b.ins().call(f, &all) };
+            let sig = b.func.dfg.ext_funcs[f].signature;
+            return Self::emit_call(b, sig, Callee::Direct(f), &all, landing, tail);
         }
         let fr = self.funcref(b, func);
         let code = self.fixed_load(b, fr, o::FUNCREF_CODE);
@@ -423,11 +506,12 @@ impl<'m> FuncEnv<'m> {
         all.extend([callee, vmctx]);
         all.extend_from_slice(args);
         let sig = self.sig_ref(b, self.module.funcs[func as usize]);
-        indirect(b, sig, code, &all, tail)
+        Self::emit_call(b, sig, Callee::Indirect(code), &all, landing, tail)
     }
 
     /// `call_indirect (type ty) (table t)` through element `index` (with `tail`,
-    /// `return_call_indirect`).
+    /// `return_call_indirect`; `landing` as for [`FuncEnv::call`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn call_indirect(
         &mut self,
         b: &mut FunctionBuilder,
@@ -435,8 +519,9 @@ impl<'m> FuncEnv<'m> {
         table: u32,
         index: Value,
         args: &[Value],
+        landing: Option<Block>,
         tail: bool,
-    ) -> ir::Inst {
+    ) -> Vec<Value> {
         let addr = self.table_elem_addr(b, table, index);
         let fr = b.ins().load(types::I64, MemFlagsData::trusted(), addr, 0);
         b.ins().trapz(fr, trap::INDIRECT_CALL_TO_NULL);
@@ -455,19 +540,21 @@ impl<'m> FuncEnv<'m> {
         all.extend([callee, vmctx]);
         all.extend_from_slice(args);
         let sig = self.sig_ref(b, ty);
-        indirect(b, sig, code, &all, tail)
+        Self::emit_call(b, sig, Callee::Indirect(code), &all, landing, tail)
     }
 
-    /// `call_ref (type ty)` of funcref `fr` (with `tail`, `return_call_ref`): null
-    /// traps; the type needs no check (validation proved it).
+    /// `call_ref (type ty)` of funcref `fr` (a `try_call` to `landing` inside a
+    /// `try_table`; with `tail`, `return_call_ref`): null traps; the type needs
+    /// no check (validation proved it).
     pub fn call_ref(
         &mut self,
         b: &mut FunctionBuilder,
         ty: u32,
         fr: Value,
         args: &[Value],
+        landing: Option<Block>,
         tail: bool,
-    ) -> ir::Inst {
+    ) -> Vec<Value> {
         b.ins().trapz(fr, trap::NULL_FUNCTION_REFERENCE);
         if self.call_events {
             self.libcall(b, Libcall::WasmCallEvent, &[fr]);
@@ -479,7 +566,7 @@ impl<'m> FuncEnv<'m> {
         all.extend([callee, vmctx]);
         all.extend_from_slice(args);
         let sig = self.sig_ref(b, ty);
-        indirect(b, sig, code, &all, tail)
+        Self::emit_call(b, sig, Callee::Indirect(code), &all, landing, tail)
     }
 
     // ---- runtime functions ------------------------------------------------------

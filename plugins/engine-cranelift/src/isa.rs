@@ -94,7 +94,9 @@ fn shared_flags(config: &CraneliftConfig) -> Result<settings::Flags, String> {
     set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
     set(&mut flags, "enable_probestack", "true")?;
     set(&mut flags, "probestack_strategy", "inline")?;
-    set(&mut flags, "unwind_info", "false")?;
+    // Code-neutral: the prologue records which callee-saved registers it saves
+    // where, which exception unwinding restores (`Assembler::add`).
+    set(&mut flags, "unwind_info", "true")?;
     Ok(settings::Flags::new(flags))
 }
 

@@ -25,7 +25,12 @@
 //!   when the callee takes more stack arguments: constant stack space, through
 //!   imports and other instances too. The entry trampolines stay System V (the
 //!   `virt` plugin calls them) and call wasm code like any caller; ordinary calls
-//!   are unchanged.
+//!   are unchanged. A tail call inside a `try_table` is a plain `return_call`, never
+//!   a `try_call`: the caller's frame and its handlers are gone, so what the callee
+//!   throws is not caught there (as the exception-handling proposal says). On an
+//!   exceptional edge Cranelift treats every register as clobbered after a call of
+//!   a `tail` function, so landing pads need no callee-saved register from the
+//!   unwinder there; it still restores them for the frames it passes.
 //! - Typed function references are funcref pointers like `funcref` (vm-core's
 //!   representation): `call_ref`/`return_call_ref` trap on null and call through
 //!   the funcref's code with the type's signature (no check: validation proved it),
@@ -41,6 +46,22 @@
 //!   operator runs unchanged (guard pages cover a clamped address: a 64-bit memory
 //!   holds less than 4 GiB), static offsets past `u32::MAX` are clamped, and
 //!   `grow`/`size` results are sign-/zero-extended.
+//! - Exceptions (`throw`, `throw_ref`, `try_table`): zero cost on the path that does
+//!   not throw. Every call inside a `try_table` is a Cranelift `try_call` whose
+//!   exceptional edge goes to the `try_table`'s landing block, which matches the
+//!   clauses in order (runtime function `exn_is`), loads the payload
+//!   (`exn_payload`) and branches to the clause's label, or throws the exception on
+//!   to the enclosing handler. A throw calls the module's throw stub
+//!   (`vm_core::runtime::native::exn::throw_stub`, appended to the module's code),
+//!   itself a `try_call` inside a `try_table`. vm-core finds the handler by walking
+//!   the frame-pointer chain: each handled call site is in the module's `CodeMap`
+//!   with its landing pad and frame size (Cranelift's call-site records), each
+//!   function and trampoline with the callee-saved registers its prologue saves
+//!   (Cranelift's unwind info, which is why `unwind_info` is on: it changes no
+//!   code), so the registers the handler's frame expects are restored on the way.
+//!   The host-call trampoline throws a host function's exception on. Under
+//!   `virt-kvm` the walk runs on the host side of the runtime call, over the guest
+//!   stack mapped at the same addresses, and the stub continues in the guest.
 //! - Wasm-call observer events cost nothing unless an observer of the composition
 //!   subscribes; then each call first reports its callee.
 //! - simd128: every operator of the WebAssembly 2.0 SIMD proposal and of relaxed
@@ -81,10 +102,13 @@ use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName, LibCall, UserFuncName};
 use cranelift_codegen::isa::OwnedTargetIsa;
-use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_codegen::isa::unwind::UnwindInst;
+use cranelift_codegen::{Context, FinalizedMachExceptionHandler, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use vm_core::plugin::PluginStats;
-use vm_core::runtime::native::{self, CallState, CodeMap, NativeEngine, TrapKind, TrapSite};
+use vm_core::runtime::native::{
+    self, CallState, CodeMap, HandlerSite, NativeEngine, TrapKind, TrapSite,
+};
 use vm_core::runtime::{
     CompileError, ExecLimits, Features, ModuleInfo, Store, Trap, TrapCode, Val,
 };
@@ -207,6 +231,8 @@ enum Target {
     Code(u32),
     /// A math routine.
     Lib(LibCall),
+    /// The module's throw stub.
+    ThrowStub,
 }
 
 struct PendingReloc {
@@ -360,11 +386,34 @@ struct Assembler {
     relocs: Vec<PendingReloc>,
     traps: Vec<TrapSite>,
     srclocs: Vec<(u32, u32)>,
+    /// Call sites with an exception handler.
+    handlers: Vec<HandlerSite>,
+    /// The callee-saved registers each piece of code saves (see
+    /// `CodeMap::with_exceptions`).
+    saves: Vec<(Range<u32>, native::RegSaves)>,
 }
 
 impl Assembler {
     fn new() -> Self {
-        Self { bytes: Vec::new(), relocs: Vec::new(), traps: Vec::new(), srclocs: Vec::new() }
+        Self {
+            bytes: Vec::new(),
+            relocs: Vec::new(),
+            traps: Vec::new(),
+            srclocs: Vec::new(),
+            handlers: Vec::new(),
+            saves: Vec::new(),
+        }
+    }
+
+    /// Appends the module's throw stub (see `vm_core::runtime::native::exn::throw_stub`);
+    /// returns its offset.
+    fn add_throw_stub(&mut self) -> u32 {
+        self.align();
+        let start = self.bytes.len() as u32;
+        let (code, trap_at) = native::exn::throw_stub();
+        self.bytes.extend_from_slice(&code);
+        self.traps.push(TrapSite { offset: start + trap_at, kind: TrapKind::Pending });
+        start
     }
 
     fn align(&mut self) {
@@ -388,6 +437,13 @@ impl Assembler {
         self.traps
             .extend(other.traps.into_iter().map(|t| TrapSite { offset: t.offset + shift, ..t }));
         self.srclocs.extend(other.srclocs.into_iter().map(|(c, w)| (c + shift, w)));
+        self.handlers.extend(other.handlers.into_iter().map(|h| HandlerSite {
+            ret: h.ret + shift,
+            landing: h.landing + shift,
+            ..h
+        }));
+        self.saves
+            .extend(other.saves.into_iter().map(|(r, s)| (r.start + shift..r.end + shift, s)));
         shift
     }
 
@@ -410,7 +466,12 @@ impl Assembler {
         for r in buf.relocs() {
             let target = match &r.target {
                 FinalizedRelocTarget::ExternalName(ExternalName::User(n)) => {
-                    Target::Func(ctx.func.params.user_named_funcs()[*n].index)
+                    let name = &ctx.func.params.user_named_funcs()[*n];
+                    if name.namespace == env::THROW_STUB_NAMESPACE {
+                        Target::ThrowStub
+                    } else {
+                        Target::Func(name.index)
+                    }
                 }
                 FinalizedRelocTarget::ExternalName(ExternalName::LibCall(lc)) => Target::Lib(*lc),
                 FinalizedRelocTarget::Func(off) => Target::Code(start + off),
@@ -431,7 +492,46 @@ impl Assembler {
                 self.srclocs.push((start + s.start, s.loc.bits()));
             }
         }
-        Ok(start..self.bytes.len() as u32)
+        for cs in buf.call_sites() {
+            let landing = cs.exception_handlers.iter().find_map(|h| match h {
+                FinalizedMachExceptionHandler::Default(off) => Some(*off),
+                _ => None,
+            });
+            if let Some(landing) = landing {
+                let frame = cs.frame_offset.ok_or(CompileError::Limit(
+                    "cranelift: a handled call site without a frame offset",
+                ))?;
+                self.handlers.push(HandlerSite {
+                    ret: start + cs.ret_addr,
+                    landing: start + landing,
+                    frame,
+                });
+            }
+        }
+        // The callee-saved registers the prologue saves, as offsets below the frame
+        // pointer: the unwinder restores them for the frames an exception passes.
+        let mut clobbers = 0;
+        let mut saves = Vec::new();
+        for (_, u) in &buf.unwind_info {
+            match u {
+                UnwindInst::DefineNewFrame { offset_downward_to_clobbers, .. } => {
+                    clobbers = *offset_downward_to_clobbers;
+                }
+                UnwindInst::SaveReg { clobber_offset, reg } => {
+                    let below =
+                        clobbers.checked_sub(*clobber_offset).ok_or(CompileError::Limit(
+                            "cranelift: a callee-saved register above the frame pointer",
+                        ))?;
+                    saves.push((reg.hw_enc(), below));
+                }
+                _ => {}
+            }
+        }
+        let end = self.bytes.len() as u32;
+        if !saves.is_empty() {
+            self.saves.push((start..end, saves.into()));
+        }
+        Ok(start..end)
     }
 }
 
@@ -504,7 +604,8 @@ impl Cranelift {
             trampoline::host_call(&mut ctx.func, &mut fctx, ty, cfg);
             host_calls.push(asm.add(&mut ctx, &isa, 0)?.start);
         }
-        let Assembler { bytes, relocs, traps, srclocs } = asm;
+        let stub = asm.add_throw_stub();
+        let Assembler { bytes, relocs, traps, srclocs, handlers, saves, .. } = asm;
         let imported = module.num_imported_funcs;
         let mem = CodeMemory::publish(&bytes, |buf, base| {
             for r in &relocs {
@@ -516,6 +617,7 @@ impl Cranelift {
                         base + f.start as usize
                     }
                     Target::Code(off) => base + off as usize,
+                    Target::ThrowStub => base + stub as usize,
                     Target::Lib(lc) => libcalls::helper_index(lc)
                         .map(|i| helpers[i])
                         .ok_or(CompileError::Limit("unsupported libcall"))?,
@@ -539,7 +641,8 @@ impl Cranelift {
         self.code_bytes += bytes.len() as u64;
         self.compile_time += t0.elapsed();
         let range = mem.range();
-        let map = CodeMap::new(range.start, range.len(), imported, funcs, traps, srclocs);
+        let map = CodeMap::new(range.start, range.len(), imported, funcs, traps, srclocs)
+            .with_exceptions(handlers, saves);
         Ok(ModuleCode { mem, map, entries, host_calls })
     }
 
@@ -565,7 +668,8 @@ impl Engine for Cranelift {
         .union(Features::MULTI_MEMORY)
         .union(Features::MEMORY64)
         .union(Features::TAIL_CALL)
-        .union(Features::FUNCTION_REFERENCES);
+        .union(Features::FUNCTION_REFERENCES)
+        .union(Features::EXCEPTIONS);
     type Code = ModuleCode;
 
     /// Compiles for code running in this process (math helpers at their host

@@ -6,10 +6,12 @@
 //! - the *host-call* trampoline has the wasm calling convention and stands in for a
 //!   host function: it spills the arguments into a stack buffer and calls the
 //!   runtime's host-call function with the host function's funcref (passed as the
-//!   callee context) and the caller's context; a failure becomes a trap.
+//!   callee context) and the caller's context; a failure becomes a trap, and an
+//!   exception the host function threw is thrown on through the module's throw stub.
 
 use cranelift_codegen::ir::{
-    self, AbiParam, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, types,
+    self, AbiParam, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, condcodes::IntCC,
+    types,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -87,7 +89,33 @@ pub fn host_call(
     let sig = b.import_signature(sig);
     let call = b.ins().call_indirect(sig, f, &[caller, funcref, buf]);
     let status = b.inst_results(call)[0];
-    b.ins().trapnz(status, trap::PENDING);
+    let (fail, ok) = (b.create_block(), b.create_block());
+    b.ins().brif(status, fail, &[], ok, &[]);
+    b.seal_block(fail);
+    b.seal_block(ok);
+    b.switch_to_block(fail);
+    // Status 2: the host function threw; throw it on from here (the unwinder
+    // passes this frame like a wasm one).
+    let threw = b.ins().icmp_imm_u(IntCC::Equal, status, 2);
+    b.ins().trapz(threw, trap::PENDING);
+    let state = b.ins().load(types::I64, flags, caller, o::VMCTX_STATE as i32);
+    let exn = b.ins().load(types::I32, flags, state, o::STATE_EXN_REF as i32);
+    let mut stub_sig = ir::Signature::new(CallConv::SystemV);
+    stub_sig.params.extend([AbiParam::new(types::I64), AbiParam::new(types::I32)]);
+    let signature = b.import_signature(stub_sig);
+    let name = b.func.declare_imported_user_function(ir::UserExternalName::new(
+        crate::env::THROW_STUB_NAMESPACE,
+        0,
+    ));
+    let stub = b.import_function(ir::ExtFuncData {
+        name: ir::ExternalName::user(name),
+        signature,
+        colocated: true,
+        patchable: false,
+    });
+    b.ins().call(stub, &[caller, exn]);
+    b.ins().trap(trap::UNREACHABLE);
+    b.switch_to_block(ok);
     let results: Vec<_> = ty
         .results()
         .iter()

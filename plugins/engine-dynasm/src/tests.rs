@@ -16,6 +16,7 @@ use crate::{CompileOptions, ModuleCode, compile_module};
 type Trampoline = unsafe extern "sysv64" fn(*mut VMContext, *mut VMContext, *const u8, *mut u128);
 
 mod float;
+mod locals;
 mod simd;
 mod spec;
 
@@ -782,6 +783,86 @@ fn code_after_branches_is_skipped_and_joins_stay_consistent() {
     assert_eq!(i.i32("f", &[1]), 20);
     assert_eq!(i.i32("g", &[1]), 1);
     assert_eq!(i.i32("g", &[0]), 42);
+}
+
+/// A comparison followed by `br_if` or `if` branches on the flags (no 0/1 value
+/// in between): every integer condition, `eqz`, ordered float comparisons with
+/// NaN, and a `br_if` that carries a value past others.
+#[test]
+fn comparisons_branch_on_flags() {
+    let mut ops = String::new();
+    for (k, op) in ["eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u"]
+        .iter()
+        .enumerate()
+    {
+        ops.push_str(&format!(
+            "(func (export \"{op}\") (param i32 i32) (result i32)
+               (block (br_if 0 (i32.{op} (local.get 0) (local.get 1))) (return (i32.const 0)))
+               (if (result i32) (i64.{op} (i64.extend_i32_s (local.get 0)) (i64.extend_i32_s (local.get 1)))
+                 (then (i32.const {k1})) (else (i32.const 100))))\n",
+            k1 = k + 1
+        ));
+    }
+    let wat = format!(
+        r#"(module {ops}
+          (func (export "flt") (param f64 f64) (result i32)
+            (block (br_if 0 (f64.lt (local.get 0) (local.get 1))) (return (i32.const 0)))
+            (if (result i32) (f32.ge (f32.demote_f64 (local.get 1)) (f32.demote_f64 (local.get 0)))
+              (then (i32.const 1)) (else (i32.const 2))))
+          (func (export "carry") (param i32) (result i32)
+            i32.const 5
+            (block (result i32)
+              i32.const 7 i32.const 8 i32.const 9
+              local.get 0 i32.eqz br_if 0
+              drop drop)
+            i32.add))"#
+    );
+    let mut i = Instance::new(&wat);
+    type Case = (&'static str, fn(i32, i32) -> bool);
+    let cases: [Case; 10] = [
+        ("eq", |a, b| a == b),
+        ("ne", |a, b| a != b),
+        ("lt_s", |a, b| a < b),
+        ("lt_u", |a, b| (a as u32) < (b as u32)),
+        ("gt_s", |a, b| a > b),
+        ("gt_u", |a, b| (a as u32) > (b as u32)),
+        ("le_s", |a, b| a <= b),
+        ("le_u", |a, b| (a as u32) <= (b as u32)),
+        ("ge_s", |a, b| a >= b),
+        ("ge_u", |a, b| (a as u32) >= (b as u32)),
+    ];
+    for (k, (op, f)) in cases.iter().enumerate() {
+        for (a, b) in [(1, 2), (2, 1), (3, 3), (-1, 1), (1, -1)] {
+            let want = if f(a, b) { k as i32 + 1 } else { 0 };
+            assert_eq!(i.i32(op, &[i64::from(a), i64::from(b)]), want, "{op} {a} {b}");
+        }
+    }
+    let f = |x: f64| x.to_bits() as i64;
+    assert_eq!(i.i32("flt", &[f(1.0), f(2.0)]), 1);
+    assert_eq!(i.i32("flt", &[f(2.0), f(1.0)]), 0);
+    assert_eq!(i.i32("flt", &[f(f64::NAN), f(1.0)]), 0);
+    assert_eq!(i.i32("flt", &[f(1.0), f(f64::NAN)]), 0);
+    assert_eq!(i.i32("carry", &[0]), 5 + 9);
+    assert_eq!(i.i32("carry", &[1]), 5 + 7);
+}
+
+/// An operator whose result goes straight to the register local it reads is
+/// computed in that register; an older copy of the local on the stack keeps its
+/// value.
+#[test]
+fn in_place_updates_of_register_locals() {
+    let mut i = Instance::new(
+        r#"(module
+          (func (export "f") (param i32 i32) (result i32)
+            local.get 0                        ;; old value of 0, kept
+            local.get 0 i32.const 3 i32.add local.set 0
+            local.get 1 local.get 0 i32.mul local.set 0   ;; commutative, local second
+            local.get 0 local.get 0 i32.sub local.tee 1    ;; 0
+            local.get 0 i32.add
+            i32.add))"#,
+    );
+    // old 2; 0 = 2 + 3 = 5; 0 = 4 * 5 = 20; 1 = 0; 0 + 20; + 2
+    assert_eq!(i.i32("f", &[2, 4]), 22);
 }
 
 #[test]

@@ -14,7 +14,7 @@
 //! (its return address is outside the module's functions).
 
 use dynasm::dynasm;
-use dynasmrt::{DynasmApi, DynasmLabelApi};
+use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi};
 use vm_core::runtime::native::runtime_fns::RuntimeFn;
 use vm_core::runtime::offsets as o;
 use vm_core::runtime::{FuncType, ValType};
@@ -104,7 +104,7 @@ pub(crate) fn entry(ops: &mut Asm, ty: &FuncType) {
 /// site.
 ///
 /// [`TrapKind::Pending`]: vm_core::runtime::native::TrapKind::Pending
-pub(crate) fn host_call(ops: &mut Asm, ty: &FuncType) -> usize {
+pub(crate) fn host_call(ops: &mut Asm, ty: &FuncType, throw_stub: DynamicLabel) -> usize {
     let (n, m) = (ty.params().len(), ty.results().len());
     let area = area_units(ty);
     let slots = n.max(m).max(1) as i32;
@@ -115,6 +115,7 @@ pub(crate) fn host_call(ops: &mut Asm, ty: &FuncType) -> usize {
         ; .arch x64
         ; push rbp
         ; mov rbp, rsp
+        ; push rsi
         ; sub rsp, 16 * slots
         ; and rsp, -16
     );
@@ -169,6 +170,15 @@ pub(crate) fn host_call(ops: &mut Asm, ty: &FuncType) -> usize {
         ; pop rbp
         ; ret
         ; pending:
+        // Status 2: the host function threw; throw it on from this frame (the
+        // unwinder passes it like a wasm function's).
+        ; cmp eax, 2
+        ; jne >trap
+        ; mov rdi, [rbp - 8]
+        ; mov rax, [rdi + o::VMCTX_STATE as i32]
+        ; mov esi, [rax + o::STATE_EXN_REF as i32]
+        ; call =>throw_stub
+        ; trap:
     );
     let pending = ops.offset().0;
     dynasm!(ops ; .arch x64 ; ud2);

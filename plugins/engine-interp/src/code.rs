@@ -541,6 +541,14 @@ macro_rules! define_op {
             /// 32-bit operator (`vm_core::runtime::clamp_index64`).
             Clamp64 { dst: u32, src: u32 },
             RefFunc { dst: u32, func: u32 },
+            /// `throw`: a new exception of tag `tag` whose payload is in the slots from
+            /// `base`, unwound to its handler ([`ModuleCode::catches`]).
+            Throw { tag: u32, base: u32 },
+            /// `throw_ref` of the `exnref` in `src` (null traps).
+            ThrowRef { src: u32 },
+            /// A handler's landing pad: the caught exception's `n` payload slots to
+            /// `dst` on, then its `exnref` when `with_ref` is 1.
+            Caught { dst: u32, n: u32, with_ref: u32 },
             /// `dst = v128s[idx]` (the module's pool of `v128` constants).
             V128Const { dst: u32, idx: u32 },
             /// `dst = src` (16 bytes: two slots).
@@ -876,9 +884,12 @@ macro_rules! define_op {
                     | Op::TableFill { base, .. }
                     | Op::TableCopy { base, .. }
                     | Op::TableInit { base, .. } => *base = f(*base),
-                    Op::Return1 { src } | Op::GlobalSet { src, .. } | Op::RefAsNonNull { src } => {
-                        *src = f(*src)
-                    }
+                    Op::Return1 { src }
+                    | Op::GlobalSet { src, .. }
+                    | Op::RefAsNonNull { src }
+                    | Op::ThrowRef { src } => *src = f(*src),
+                    Op::Throw { base, .. } => *base = f(*base),
+                    Op::Caught { dst, .. } => *dst = f(*dst),
                     Op::Const { dst, .. }
                     | Op::GlobalGet { dst, .. }
                     | Op::MemorySize { dst }
@@ -1525,6 +1536,26 @@ pub fn link_calls(ops: &mut [Op], funcs: &[FuncCode]) {
     }
 }
 
+/// Tag of a [`Catch`] that catches every exception (`catch_all`, `catch_all_ref`).
+pub const CATCH_ALL: u32 = u32::MAX;
+
+/// One catch clause of a `try_table`: an exception thrown by an instruction in
+/// `start..end` (or by a call there) whose tag is the module's tag `tag` (any, with
+/// [`CATCH_ALL`]) continues at `landing`, an [`Op::Caught`] in the same function.
+/// A module's catches are in function order and, within a function, innermost
+/// `try_table` first and in clause order: the first that matches handles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Catch {
+    /// First covered instruction.
+    pub start: u32,
+    /// End of the covered instructions (exclusive).
+    pub end: u32,
+    /// Tag index in the module, or [`CATCH_ALL`].
+    pub tag: u32,
+    /// The landing pad.
+    pub landing: u32,
+}
+
 /// A translated function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FuncCode {
@@ -1559,6 +1590,8 @@ pub struct ModuleCode {
     pub v128s: Box<[u128]>,
     /// Imported function count.
     pub num_imported_funcs: u32,
+    /// The catch clauses of every `try_table` (see [`Catch`]).
+    pub catches: Box<[Catch]>,
     /// The threaded form of `ops`, built for the module's composition on first use.
     pub threaded: crate::exec::Threaded,
 }

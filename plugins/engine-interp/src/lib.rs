@@ -18,7 +18,10 @@
 //! (`Exec::tail_call_ref`): a wasm callee, of any instance, replaces the frame the
 //! same way (switching instance; the caller's frame record switches back on
 //! return); a host function is called with its results at the arguments' slots,
-//! and the return the translator emitted after the instruction returns them.
+//! and the return the translator emitted after the instruction returns them; when
+//! it throws, the exception unwinds from the caller's caller (the frame the tail
+//! call replaced is gone, so a `try_table` around a `return_call` does not catch
+//! what its callee throws, as the exception-handling proposal says).
 //! Ordinary calls are unchanged.
 //!
 //! ## Typed function references
@@ -81,6 +84,23 @@
 //! 64-bit memory holds less than 4 GiB (`MAX_PAGES64`). A static offset past
 //! `u32::MAX` is clamped too. The 32-bit handlers, their checks and memory 0's
 //! registers are unchanged.
+//!
+//! ## Exceptions
+//!
+//! `throw`, `throw_ref` and `try_table` (all four catch clauses). A `try_table`
+//! costs nothing on the path that does not throw but a branch over its landing
+//! pads: its clauses are a table of the module ([`code::Catch`]: a range of
+//! instructions, a tag, a landing pad), and each landing pad is an
+//! [`code::Op::Caught`] that copies the payload (and the `exnref`) to the slots
+//! its label expects, followed by the branch there. A throw creates the exception
+//! in the store (vm-core's `Store::new_exception`) and unwinds
+//! ([`exec::exn`]): the first clause of the module's table covering the throwing
+//! instruction whose tag matches handles it; else the frame record is popped and
+//! the caller's call instruction is looked up the same way, switching instances as
+//! returns do. A host function's exception (`Caller::throw`) unwinds from the call
+//! instruction. An exception no frame handles ends the call with
+//! `TrapCode::Exception`, which the embedding API reports as
+//! `InvokeError::Exception`.
 //!
 //! | config key | default | meaning |
 //! |---|---|---|
@@ -196,7 +216,8 @@ impl Engine for Interp {
         .union(Features::MULTI_MEMORY)
         .union(Features::MEMORY64)
         .union(Features::TAIL_CALL)
-        .union(Features::FUNCTION_REFERENCES);
+        .union(Features::FUNCTION_REFERENCES)
+        .union(Features::EXCEPTIONS);
     type Code = ModuleCode;
 
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {
@@ -212,12 +233,14 @@ impl Engine for Interp {
             funcs.push(tr.translate(module.num_imported_funcs + i as u32, &fb)?);
         }
         let v128s = tr.take_v128s();
+        let catches = tr.take_catches();
         let (mut ops, consts) = tr.finish();
         code::link_calls(&mut ops, &funcs);
         if ALWAYS_VERIFY || self.config.verify {
             let t1 = Instant::now();
-            let mut v =
-                verify::Verifier::new(module, &ops, &funcs, consts.len()).with_v128s(v128s.len());
+            let mut v = verify::Verifier::new(module, &ops, &funcs, consts.len())
+                .with_v128s(v128s.len())
+                .with_catches(&catches);
             for i in 0..funcs.len() {
                 v.function(i)?;
             }
@@ -233,6 +256,7 @@ impl Engine for Interp {
             consts: consts.into(),
             v128s: v128s.into(),
             num_imported_funcs: module.num_imported_funcs,
+            catches: catches.into(),
             threaded: Default::default(),
         })
     }

@@ -37,6 +37,12 @@
 //!   [`Op::CallIndirect`] names a function type and is followed by the `Arg` of
 //!   a funcref table. The callee's frame starts at `base`, inside the caller's
 //!   frame, and its parameters and results fit there.
+//! - **Exceptions.** A [`Op::Throw`] names a tag of the module and its payload
+//!   fits the frame from `base`; every catch clause ([`Catch`]) starting in the
+//!   function covers only the function, names a tag of the module (or catches
+//!   all) and lands on an [`Op::Caught`] of the function whose slot count is the
+//!   tag's payload and whose slots fit the frame. `Throw` and `ThrowRef` end the
+//!   function like a trap.
 //! - **Indexes.** Globals (and, for `global.set`, a mutable one), memory 0 for
 //!   every memory instruction, tables (funcref for `call_indirect`, matching
 //!   element types for `table.copy` and `table.init`), data and element
@@ -52,7 +58,7 @@
 use vm_core::runtime::module::ModuleInfo;
 use vm_core::runtime::{CompileError, ValType};
 
-use crate::code::{FuncCode, Op, for_each_numeric, slots_of};
+use crate::code::{CATCH_ALL, Catch, FuncCode, Op, for_each_numeric, slots_of};
 
 /// Checks the code of a module's functions against the handlers' assumptions.
 pub struct Verifier<'a> {
@@ -62,6 +68,8 @@ pub struct Verifier<'a> {
     consts: usize,
     /// Entries of the module's `v128` pool.
     v128s: usize,
+    /// The module's catch clauses.
+    catches: &'a [Catch],
     /// Scratch: which instructions of the function being checked are
     /// `br_table` entries.
     entries: Vec<bool>,
@@ -143,7 +151,58 @@ impl<'a> Verifier<'a> {
         funcs: &'a [FuncCode],
         consts: usize,
     ) -> Self {
-        Self { module, ops, funcs, consts, v128s: 0, entries: Vec::new(), targets: Vec::new() }
+        Self {
+            module,
+            ops,
+            funcs,
+            consts,
+            v128s: 0,
+            catches: &[],
+            entries: Vec::new(),
+            targets: Vec::new(),
+        }
+    }
+
+    /// The same verifier for code with the catch clauses `catches`.
+    pub fn with_catches(mut self, catches: &'a [Catch]) -> Self {
+        self.catches = catches;
+        self
+    }
+
+    /// The payload slots of tag `tag`.
+    fn tag_slots(&self, tag: u32) -> Result<usize, String> {
+        let ty = self.module.tag_type(tag).ok_or_else(|| format!("tag {tag} out of range"))?;
+        Ok(slots_of(ty.params()) as usize)
+    }
+
+    /// The catch clauses whose range starts in the function at `start..end`: each
+    /// covers only that function, its tag exists and its landing pad is an
+    /// [`Op::Caught`] of the function taking that tag's payload.
+    fn check_catches(&self, start: usize, end: usize) -> Result<(), (usize, String)> {
+        for c in self.catches {
+            let (cs, ce, landing) = (c.start as usize, c.end as usize, c.landing as usize);
+            if cs < start || cs >= end {
+                continue;
+            }
+            if ce > end || ce < cs {
+                return Err((cs, format!("catch range {cs}..{ce} leaves the function")));
+            }
+            if landing <= start || landing >= end {
+                return Err((cs, "catch landing pad outside the function".into()));
+            }
+            let Op::Caught { n, .. } = self.ops[landing] else {
+                return Err((landing, "catch landing pad is not Caught".into()));
+            };
+            let want = if c.tag == CATCH_ALL {
+                0
+            } else {
+                self.tag_slots(c.tag).map_err(|e| (landing, e))?
+            };
+            if n as usize != want {
+                return Err((landing, format!("Caught takes {n} slots, the tag has {want}")));
+            }
+        }
+        Ok(())
     }
 
     /// The same verifier for code whose `v128` pool has `n` entries.
@@ -182,10 +241,15 @@ impl<'a> Verifier<'a> {
                 return Err(fail(self, pc, msg));
             }
         }
+        if let Err((pc, msg)) = self.check_catches(start, end) {
+            return Err(fail(self, pc, msg));
+        }
         let last = end - 1;
         if !matches!(
             self.ops[last],
             Op::Unreachable
+                | Op::Throw { .. }
+                | Op::ThrowRef { .. }
                 | Op::Br { .. }
                 | Op::BrTable { .. }
                 | Op::Return0
@@ -491,6 +555,14 @@ macro_rules! define_check {
                     Op::RefFunc { dst, func } => {
                         f.slot(dst)?;
                         in_range("function", func, m.funcs.len())?;
+                    }
+                    Op::Throw { tag, base } => f.span(base, self.tag_slots(tag)?)?,
+                    Op::ThrowRef { src } => f.slot(src)?,
+                    Op::Caught { dst, n, with_ref } => {
+                        if with_ref > 1 {
+                            return Err(format!("Caught with_ref {with_ref}"));
+                        }
+                        f.span(dst, n as usize + with_ref as usize)?;
                     }
                     Op::I32Load { dst, addr, .. }
                     | Op::I64Load { dst, addr, .. }

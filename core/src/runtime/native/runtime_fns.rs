@@ -47,14 +47,31 @@ pub enum RuntimeFn {
     TableInit,
     /// `(vmctx, elem)`
     ElemDrop,
-    /// `(caller_vmctx, funcref, values) -> status`
+    /// `(caller_vmctx, funcref, values) -> status`: 0, 1 (trap pending) or 2 (the
+    /// host function threw the exception in the store state's `exn_ref`, also the
+    /// pending trap).
     HostCall,
     /// `(vmctx, funcref)`: delivers a wasm-call event to the composition's observers.
     WasmCallEvent,
+    /// `(vmctx, tag, payload) -> exnref`: a new exception of the instance's tag
+    /// `tag` whose payload is the 8-byte units at `payload` (guest stack); 0 on
+    /// failure (trap pending).
+    ExnNew,
+    /// `(vmctx, exnref, tag) -> 1 | 0`: whether the exception's tag is the
+    /// instance's tag `tag`.
+    ExnIs,
+    /// `(vmctx, exnref, dst) -> status`: copies the exception's payload units to
+    /// `dst` (guest stack).
+    ExnPayload,
+    /// `(vmctx, exnref, fp, pc) -> status`: finds the handler of an exception thrown
+    /// by the call returning to `pc` in the frame at `fp` and writes where to
+    /// continue into the store state (0), or records the exception as the pending
+    /// trap when none handles it (1); see [`super::exn`].
+    ExnThrow,
 }
 
 /// Number of [`RuntimeFn`]s.
-pub const NUM_RUNTIME_FNS: usize = 12;
+pub const NUM_RUNTIME_FNS: usize = 16;
 
 impl RuntimeFn {
     /// Every runtime function, in table order.
@@ -71,6 +88,10 @@ impl RuntimeFn {
         RuntimeFn::ElemDrop,
         RuntimeFn::HostCall,
         RuntimeFn::WasmCallEvent,
+        RuntimeFn::ExnNew,
+        RuntimeFn::ExnIs,
+        RuntimeFn::ExnPayload,
+        RuntimeFn::ExnThrow,
     ];
 
     /// The function's parameters and result (System V; pointers are `I64`): the
@@ -89,6 +110,10 @@ impl RuntimeFn {
             RuntimeFn::TableFill => (&[V, I32, I32, I64, I32], Some(I32)),
             RuntimeFn::HostCall => (&[V, P, I64], Some(I32)),
             RuntimeFn::WasmCallEvent => (&[V, P], None),
+            RuntimeFn::ExnNew => (&[V, I32, I64], Some(I32)),
+            RuntimeFn::ExnIs => (&[V, I32, I32], Some(I32)),
+            RuntimeFn::ExnPayload => (&[V, I32, I64], Some(I32)),
+            RuntimeFn::ExnThrow => (&[V, I32, I64, I64], Some(I32)),
         }
     }
 
@@ -107,6 +132,10 @@ impl RuntimeFn {
             RuntimeFn::ElemDrop => "elem_drop",
             RuntimeFn::HostCall => "host_call",
             RuntimeFn::WasmCallEvent => "wasm_call_event",
+            RuntimeFn::ExnNew => "exn_new",
+            RuntimeFn::ExnIs => "exn_is",
+            RuntimeFn::ExnPayload => "exn_payload",
+            RuntimeFn::ExnThrow => "exn_throw",
         }
     }
 
@@ -137,6 +166,10 @@ pub fn table<C: Composition>() -> Vec<Libcall> {
                 RuntimeFn::ElemDrop => elem_drop::<C> as *const () as usize,
                 RuntimeFn::HostCall => host_call::<C> as *const () as usize,
                 RuntimeFn::WasmCallEvent => wasm_call_event::<C> as *const () as usize,
+                RuntimeFn::ExnNew => exn_new::<C> as *const () as usize,
+                RuntimeFn::ExnIs => exn_is::<C> as *const () as usize,
+                RuntimeFn::ExnPayload => exn_payload::<C> as *const () as usize,
+                RuntimeFn::ExnThrow => exn_throw as *const () as usize,
             };
             Libcall { name: f.name(), addr, params, result }
         })
@@ -393,7 +426,7 @@ unsafe extern "C" fn host_call<C: Composition>(
             }
             let memory = VMMemoryDefinition::host_view(inst.vmctx().memory0);
             let (mut arg, mut result) = (values, values);
-            store.call_host(
+            let r = store.call_host(
                 def,
                 state,
                 memory,
@@ -406,8 +439,19 @@ unsafe extern "C" fn host_call<C: Composition>(
                     *result = store.val_to_raw128(v);
                     result = result.add(1);
                 },
-            )?;
-            Ok(0)
+            );
+            match r {
+                Ok(()) => Ok(0),
+                // The host function threw: status 2, the exception in the store
+                // state's `exn_ref` for the trampoline to throw on (and as the
+                // pending trap for code that treats any failure as a trap).
+                Err(t) if let crate::runtime::TrapCode::Exception(exn) = t.code => {
+                    (*inst.vmctx().state).exn_ref = u64::from(exn);
+                    set_pending(t);
+                    Ok(2)
+                }
+                Err(t) => Err(t),
+            }
         }
     })
 }
@@ -436,5 +480,102 @@ unsafe extern "C" fn wasm_call_event<C: Composition>(
             }
         }
         Ok(())
+    })
+}
+
+/// `n` bytes at `ptr` inside the guest stack of the call in progress, or a trap: a
+/// corrupted pointer must not make the host read or write elsewhere.
+fn on_guest_stack(ptr: usize, n: usize) -> Result<(), Trap> {
+    let st = super::current();
+    // SAFETY: the current state lives for the whole call on this thread.
+    let inside = !st.is_null()
+        && unsafe { ptr >= (*st).stack_lo && ptr.saturating_add(n) <= (*st).entry_sp };
+    if inside { Ok(()) } else { Err(Trap::host("exception payload outside the guest stack")) }
+}
+
+/// The payload units of the calling instance's tag `tag`.
+fn tag_units<C: Composition>(store: &Store<C>, inst: &InstanceData<C>, tag: u32) -> (u32, usize) {
+    let addr = inst.tag_addrs.get(tag as usize).copied().unwrap_or(u32::MAX);
+    let units = store
+        .tags
+        .get(addr as usize)
+        .map_or(0, |t| t.ty.params().iter().map(|p| p.slots64() as usize).sum::<usize>());
+    (addr, units)
+}
+
+unsafe extern "C" fn exn_new<C: Composition>(
+    vmctx: *mut VMContext,
+    tag: u32,
+    payload: *const u64,
+) -> u32 {
+    guarded(0, || {
+        // SAFETY: `vmctx` is the calling instance (see `parts`); the payload's units
+        // are checked to lie on the guest stack of this call.
+        unsafe {
+            let (store, inst) = parts::<C>(vmctx);
+            let (addr, n) = tag_units(store, inst, tag);
+            if store.tags.get(addr as usize).is_none() {
+                return Err(Trap::host("throw of an unknown tag"));
+            }
+            on_guest_stack(payload as usize, 8 * n)?;
+            let units = std::slice::from_raw_parts(payload, n);
+            Ok(store.new_exception(addr, units))
+        }
+    })
+}
+
+unsafe extern "C" fn exn_is<C: Composition>(vmctx: *mut VMContext, exn: u32, tag: u32) -> u32 {
+    guarded(0, || {
+        // SAFETY: `vmctx` is the calling instance (see `parts`).
+        unsafe {
+            let (store, inst) = parts::<C>(vmctx);
+            let want = inst.tag_addrs.get(tag as usize).copied();
+            Ok(u32::from(store.exception(exn).map(|e| e.tag) == want && want.is_some()))
+        }
+    })
+}
+
+unsafe extern "C" fn exn_payload<C: Composition>(
+    vmctx: *mut VMContext,
+    exn: u32,
+    dst: *mut u64,
+) -> u32 {
+    guarded(1, || {
+        // SAFETY: `vmctx` is the calling instance (see `parts`); `dst` is checked
+        // to have room for the payload on the guest stack of this call.
+        unsafe {
+            let (store, _) = parts::<C>(vmctx);
+            let e = store.exception(exn).ok_or_else(|| Trap::host("no such exception"))?;
+            on_guest_stack(dst as usize, 8 * e.payload.len())?;
+            std::ptr::copy_nonoverlapping(e.payload.as_ptr(), dst, e.payload.len());
+            Ok(0)
+        }
+    })
+}
+
+unsafe extern "C" fn exn_throw(vmctx: *mut VMContext, exn: u32, fp: usize, pc: usize) -> u32 {
+    guarded(1, || {
+        let st = super::current();
+        // SAFETY: the current state lives for the whole call on this thread, and its
+        // store is live (see `CallState::enter`).
+        let found = if st.is_null() { None } else { unsafe { (*st).find_handler(fp, pc) } };
+        let Some(r) = found else {
+            return Err(Trap::new(crate::runtime::TrapCode::Exception(exn)));
+        };
+        // SAFETY: `vmctx` is the calling instance; its `state` is the store's state,
+        // guest data that only this call uses now.
+        unsafe {
+            let state = &mut *(*vmctx).state;
+            state.exn_pc = r.pc;
+            state.exn_sp = r.sp;
+            state.exn_fp = r.fp;
+            state.exn_ref = u64::from(exn);
+            for (slot, v) in state.exn_regs.iter_mut().zip(r.regs) {
+                if let Some(v) = v {
+                    *slot = v;
+                }
+            }
+        }
+        Ok(0)
     })
 }

@@ -67,6 +67,20 @@ struct Frame {
     height: usize,
     /// Some branch targets `exit`.
     branched: bool,
+    /// A `try_table`'s catch clauses and the block its calls unwind to.
+    catch: Option<Box<Catch>>,
+}
+
+/// The catch clauses of a `try_table`.
+#[derive(Debug)]
+struct Catch {
+    /// Where its calls' exceptional edges go, with the `exnref` (`i64`).
+    landing: Block,
+    /// Whether some call targets `landing`.
+    used: bool,
+    /// (tag or `None` for `catch_all`, index of the target frame, with the
+    /// `exnref`), in order.
+    clauses: Vec<(Option<u32>, usize, bool)>,
 }
 
 impl Frame {
@@ -158,6 +172,7 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 results: ty.results().len(),
                 height: 0,
                 branched: false,
+                catch: None,
             }],
             locals,
             reachable: true,
@@ -275,7 +290,10 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
     /// The operator while code is unreachable: only frame structure matters.
     fn dead_op(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
                 self.dead_depth += 1;
             }
             Operator::Else if self.dead_depth == 0 => self.op_else(),
@@ -309,12 +327,15 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
 
     fn op_end(&mut self) {
         let mut frame = self.frames.pop().expect("validated: end closes a frame");
-        let mut reach = frame.branched;
         if self.reachable {
             let vals = self.top(frame.results).to_vec();
             self.jump(frame.exit, &vals);
-            reach = true;
+            frame.branched = true;
         }
+        if let Some(c) = frame.catch.take() {
+            self.landing(*c);
+        }
+        let mut reach = frame.branched;
         match &mut frame.kind {
             FrameKind::If { else_block: Some(eb), else_params } => {
                 // No `else`: the false arm passes the parameters through.
@@ -396,9 +417,134 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
         self.push(v);
     }
 
-    fn call_results(&mut self, call: ir::Inst) {
-        let rs = self.b.inst_results(call).to_vec();
-        self.stack.extend(rs);
+    /// The landing block of the innermost `try_table` (calls there unwind to it).
+    fn landing_block(&mut self) -> Option<Block> {
+        let c = self.frames.iter_mut().rev().find_map(|f| f.catch.as_deref_mut())?;
+        c.used = true;
+        Some(c.landing)
+    }
+
+    /// `try_table`: a block whose calls (and throws) get an exceptional edge to a
+    /// landing block, filled at its `end` ([`FuncTranslator::landing`]).
+    fn try_table(&mut self, t: &wasmparser::TryTable) -> Result<(), CompileError> {
+        let (params, results) = self.block_type(t.ty)?;
+        let exit = self.new_block(&results);
+        let landing = self.new_block(&[types::I64]);
+        let outer = self.frames.len() - 1;
+        let clauses = t
+            .catches
+            .iter()
+            .map(|c| match *c {
+                wasmparser::Catch::One { tag, label } => (Some(tag), outer - label as usize, false),
+                wasmparser::Catch::OneRef { tag, label } => {
+                    (Some(tag), outer - label as usize, true)
+                }
+                wasmparser::Catch::All { label } => (None, outer - label as usize, false),
+                wasmparser::Catch::AllRef { label } => (None, outer - label as usize, true),
+            })
+            .collect();
+        self.frames.push(Frame {
+            kind: FrameKind::Block,
+            exit,
+            params: params.len(),
+            results: results.len(),
+            height: self.stack.len() - params.len(),
+            branched: false,
+            catch: Some(Box::new(Catch { landing, used: false, clauses })),
+        });
+        Ok(())
+    }
+
+    /// Fills a `try_table`'s landing block (its frame is closed): each clause in
+    /// order matches the exception's tag (`exn_is`) and branches to its label with
+    /// the payload (`exn_payload`) and, for the `_ref` forms, the `exnref`; when
+    /// none matches the exception is thrown on to the enclosing handler.
+    fn landing(&mut self, c: Catch) {
+        if !c.used {
+            return;
+        }
+        self.b.seal_block(c.landing);
+        self.b.switch_to_block(c.landing);
+        let exn = self.b.block_params(c.landing)[0];
+        let exn32 = self.b.ins().ireduce(types::I32, exn);
+        for (tag, frame, with_ref) in c.clauses {
+            let Some(tag) = tag else {
+                let (to, _) = self.frames[frame].target();
+                let vals = if with_ref { vec![exn] } else { vec![] };
+                self.jump(to, &vals);
+                return;
+            };
+            let t = self.i32c(tag);
+            let hit = self.env.libcall(&mut self.b, Libcall::ExnIs, &[exn32, t]);
+            let hit = hit.expect("exn_is returns a flag");
+            let (yes, no) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(hit, yes, &[], no, &[]);
+            self.b.seal_block(yes);
+            self.b.seal_block(no);
+            self.b.switch_to_block(yes);
+            let mut vals = self.payload(exn32, tag);
+            if with_ref {
+                vals.push(exn);
+            }
+            let (to, _) = self.frames[frame].target();
+            self.jump(to, &vals);
+            self.b.switch_to_block(no);
+        }
+        let landing = self.landing_block();
+        self.env.throw(&mut self.b, exn32, landing);
+    }
+
+    /// The payload of exception `exn` (an `i32` raw `exnref`) of module tag `tag`.
+    fn payload(&mut self, exn: Value, tag: u32) -> Vec<Value> {
+        let tys: Vec<_> =
+            self.env.module.tag_type(tag).map(|t| t.params().to_vec()).unwrap_or_default();
+        let units: u32 = tys.iter().map(|t| t.slots64()).sum();
+        if units == 0 {
+            return Vec::new();
+        }
+        let ss = self.b.create_sized_stack_slot(ir::StackSlotData::new(
+            ir::StackSlotKind::ExplicitSlot,
+            units * 8,
+            4,
+        ));
+        let addr = self.b.ins().stack_addr(types::I64, ss, 0);
+        self.env.libcall_checked(&mut self.b, Libcall::ExnPayload, &[exn, addr]);
+        let mut at = 0;
+        let mut vals = Vec::with_capacity(tys.len());
+        for t in tys {
+            let v = self.b.ins().load(ir_type(t), MemFlagsData::trusted(), addr, at as i32);
+            vals.push(v);
+            at += 8 * t.slots64();
+        }
+        vals
+    }
+
+    /// `throw tag`: the payload goes to a stack slot, `exn_new` makes the exception.
+    fn throw(&mut self, tag: u32) {
+        let tys: Vec<_> =
+            self.env.module.tag_type(tag).map(|t| t.params().to_vec()).unwrap_or_default();
+        let args = self.top(tys.len()).to_vec();
+        self.stack.truncate(self.stack.len() - tys.len());
+        let units: u32 = tys.iter().map(|t| t.slots64()).sum();
+        let ss = self.b.create_sized_stack_slot(ir::StackSlotData::new(
+            ir::StackSlotKind::ExplicitSlot,
+            units.max(1) * 8,
+            4,
+        ));
+        let addr = self.b.ins().stack_addr(types::I64, ss, 0);
+        let mut at = 0;
+        for (v, t) in args.into_iter().zip(&tys) {
+            let v = self.canon(v);
+            self.b.ins().store(MemFlagsData::trusted(), v, addr, at as i32);
+            at += 8 * t.slots64();
+        }
+        let t = self.i32c(tag);
+        let exn = self.env.libcall(&mut self.b, Libcall::ExnNew, &[t, addr]);
+        let exn = exn.expect("exn_new returns the exnref");
+        self.b.ins().trapz(exn, trap::PENDING);
+        let landing = self.landing_block();
+        self.env.throw(&mut self.b, exn, landing);
+        self.enter_unreachable();
     }
 
     fn i32c(&mut self, v: u32) -> Value {
@@ -498,6 +644,7 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                     results: results.len(),
                     height: self.stack.len() - params.len(),
                     branched: false,
+                    catch: None,
                 });
             }
             O::Loop { blockty } => {
@@ -518,6 +665,7 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                     results: results.len(),
                     height,
                     branched: false,
+                    catch: None,
                 });
             }
             O::If { blockty } => {
@@ -538,6 +686,7 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                     results: results.len(),
                     height: self.stack.len() - params.len(),
                     branched: false,
+                    catch: None,
                 });
             }
             O::Else => self.op_else(),
@@ -609,15 +758,16 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 let args = self.top(n).to_vec();
                 self.stack.truncate(self.stack.len() - n);
                 let args = self.canon_all(&args);
-                let call = self.env.call(&mut self.b, function_index, &args, false);
-                self.call_results(call);
+                let landing = self.landing_block();
+                let rs = self.env.call(&mut self.b, function_index, &args, landing, false);
+                self.stack.extend(rs);
             }
             O::ReturnCall { function_index } => {
                 let n = self.env.module.func_type(function_index).map_or(0, |t| t.params().len());
                 let args = self.top(n).to_vec();
                 self.stack.truncate(self.stack.len() - n);
                 let args = self.canon_all(&args);
-                self.env.call(&mut self.b, function_index, &args, true);
+                self.env.call(&mut self.b, function_index, &args, None, true);
                 self.enter_unreachable();
             }
             O::ReturnCallIndirect { type_index, table_index } => {
@@ -626,7 +776,15 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 let args = self.top(n).to_vec();
                 self.stack.truncate(self.stack.len() - n);
                 let args = self.canon_all(&args);
-                self.env.call_indirect(&mut self.b, type_index, table_index, index, &args, true);
+                self.env.call_indirect(
+                    &mut self.b,
+                    type_index,
+                    table_index,
+                    index,
+                    &args,
+                    None,
+                    true,
+                );
                 self.enter_unreachable();
             }
             O::CallIndirect { type_index, table_index } => {
@@ -635,15 +793,27 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 let args = self.top(n).to_vec();
                 self.stack.truncate(self.stack.len() - n);
                 let args = self.canon_all(&args);
-                let call = self.env.call_indirect(
+                let landing = self.landing_block();
+                let rs = self.env.call_indirect(
                     &mut self.b,
                     type_index,
                     table_index,
                     index,
                     &args,
+                    landing,
                     false,
                 );
-                self.call_results(call);
+                self.stack.extend(rs);
+            }
+            O::TryTable { try_table } => self.try_table(&try_table)?,
+            O::Throw { tag_index } => self.throw(tag_index),
+            O::ThrowRef => {
+                let v = self.pop();
+                self.b.ins().trapz(v, trap::NULL_REFERENCE);
+                let exn = self.b.ins().ireduce(types::I32, v);
+                let landing = self.landing_block();
+                self.env.throw(&mut self.b, exn, landing);
+                self.enter_unreachable();
             }
             O::CallRef { type_index } => {
                 let fr = self.pop();
@@ -651,8 +821,9 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 let args = self.top(n).to_vec();
                 self.stack.truncate(self.stack.len() - n);
                 let args = self.canon_all(&args);
-                let call = self.env.call_ref(&mut self.b, type_index, fr, &args, false);
-                self.call_results(call);
+                let landing = self.landing_block();
+                let rs = self.env.call_ref(&mut self.b, type_index, fr, &args, landing, false);
+                self.stack.extend(rs);
             }
             O::ReturnCallRef { type_index } => {
                 let fr = self.pop();
@@ -660,7 +831,7 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 let args = self.top(n).to_vec();
                 self.stack.truncate(self.stack.len() - n);
                 let args = self.canon_all(&args);
-                self.env.call_ref(&mut self.b, type_index, fr, &args, true);
+                self.env.call_ref(&mut self.b, type_index, fr, &args, None, true);
                 self.enter_unreachable();
             }
             O::RefAsNonNull => {

@@ -5,12 +5,12 @@
 //! result zero-extended, and every consumer of an i32 reads only the low half.
 
 use dynasm::dynasm;
-use dynasmrt::{DynasmApi, DynasmLabelApi};
+use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi};
 use vm_core::runtime::{CompileError, TrapCode};
 use wasmparser::Operator;
 
 use super::stack::Operand;
-use super::{FuncCompiler, Loc, reg};
+use super::{FuncCompiler, Loc, NextOp, reg};
 
 /// A two-operand ALU operation.
 #[derive(Clone, Copy)]
@@ -23,9 +23,9 @@ enum Alu {
     Xor,
 }
 
-/// A comparison, by the `setcc` it ends in.
-#[derive(Clone, Copy)]
-enum Cc {
+/// A comparison, by the `setcc` it ends in (or the `jcc` of a branch on it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cc {
     E,
     Ne,
     L,
@@ -36,6 +36,24 @@ enum Cc {
     Be,
     Ge,
     Ae,
+}
+
+impl Cc {
+    /// The opposite condition.
+    pub fn negate(self) -> Self {
+        match self {
+            Cc::E => Cc::Ne,
+            Cc::Ne => Cc::E,
+            Cc::L => Cc::Ge,
+            Cc::Ge => Cc::L,
+            Cc::B => Cc::Ae,
+            Cc::Ae => Cc::B,
+            Cc::G => Cc::Le,
+            Cc::Le => Cc::G,
+            Cc::A => Cc::Be,
+            Cc::Be => Cc::A,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -178,7 +196,31 @@ impl FuncCompiler<'_, '_> {
             return;
         }
         let b = self.pop_operand(wide);
-        let a = self.pop_reg();
+        let commutative = !matches!(op, Alu::Sub);
+        let (a, b) = match (b, self.stack.peek(), self.next_op()) {
+            // The next operator writes the result to the register local that
+            // is the first operand: computed in place (the `local.set` then finds
+            // its own register on the stack and does nothing).
+            (b, Some(Loc::Reg(p)), NextOp::Set(Some(dst))) if p == dst => {
+                self.stack.pop();
+                self.unalias(Loc::Reg(p));
+                (p, b)
+            }
+            (Operand::Reg(p), Some(_), NextOp::Set(Some(dst))) if p == dst && commutative => {
+                let a = self.pop_operand(wide);
+                self.unalias(Loc::Reg(p));
+                (p, a)
+            }
+            // `a op b` computed into `b` when `a` is a register local (which
+            // would need a copy) and `b` is a register of the stack's.
+            (Operand::Reg(rb), Some(Loc::Reg(ra)), _)
+                if commutative && self.stack.is_pinned(ra) && !self.stack.is_pinned(rb) =>
+            {
+                self.stack.pop();
+                (rb, Operand::Reg(ra))
+            }
+            _ => (self.pop_reg(), b),
+        };
         macro_rules! emit {
             ($ins:ident) => {
                 match (wide, b) {
@@ -201,6 +243,9 @@ impl FuncCompiler<'_, '_> {
                 (true, Operand::Imm(i)) => dynasm!(self.ops ; .arch x64 ; imul Rq(a), Rq(a), i),
                 (true, Operand::Reg(r)) => dynasm!(self.ops ; .arch x64 ; imul Rq(a), Rq(r)),
             },
+        }
+        if !wide {
+            self.wrote32(a);
         }
         if let Operand::Reg(r) = b {
             self.stack.free(r);
@@ -225,31 +270,81 @@ impl FuncCompiler<'_, '_> {
         dynasm!(self.ops ; .arch x64 ; movzx Rd(r), Rb(r));
     }
 
+    /// A register for the result of an operator that only reads `a`: `a`
+    /// itself, unless it is a register local's.
+    fn result_reg(&mut self, a: u8) -> u8 {
+        if self.stack.is_pinned(a) { self.alloc() } else { a }
+    }
+
     fn cmp(&mut self, cc: Cc, wide: bool) {
         let b = self.pop_operand(wide);
-        let a = self.pop_reg();
+        let a = self.pop_read();
+        let r = self.result_reg(a);
+        let fuse = self.next_op().branches();
         match (wide, b) {
             (false, Operand::Imm(i)) => dynasm!(self.ops ; .arch x64 ; cmp Rd(a), i),
             (false, Operand::Reg(r)) => dynasm!(self.ops ; .arch x64 ; cmp Rd(a), Rd(r)),
             (true, Operand::Imm(i)) => dynasm!(self.ops ; .arch x64 ; cmp Rq(a), i),
             (true, Operand::Reg(r)) => dynasm!(self.ops ; .arch x64 ; cmp Rq(a), Rq(r)),
         }
-        self.setcc(cc, a);
-        if let Operand::Reg(r) = b {
-            self.stack.free(r);
+        if let Operand::Reg(b) = b {
+            self.stack.free(b);
         }
-        self.stack.push(Loc::Reg(a));
+        self.flag_result(cc, r, fuse);
+    }
+
+    /// Pushes the result of a comparison whose flags say `cc`: into `r` with
+    /// `setcc`, or (`fuse`: a `br_if` or `if` follows) left in the flags for it
+    /// ([`FuncCompiler::pending`]).
+    pub fn flag_result(&mut self, cc: Cc, r: u8, fuse: bool) {
+        if fuse {
+            self.pending = Some(cc);
+        } else {
+            self.setcc(cc, r);
+        }
+        self.stack.push(Loc::Reg(r));
+    }
+
+    /// Pops the condition of a `br_if` or `if`: the condition under which it
+    /// is true, its flags set (a pending comparison, or `test` of its value).
+    pub fn pop_condition(&mut self) -> Cc {
+        if let Some(cc) = self.pending.take() {
+            let r = self.pop_reg();
+            self.stack.free(r);
+            return cc;
+        }
+        let c = self.pop_read();
+        dynasm!(self.ops ; .arch x64 ; test Rd(c), Rd(c));
+        self.stack.free(c);
+        Cc::Ne
+    }
+
+    /// `jcc label`.
+    pub fn jcc(&mut self, cc: Cc, label: DynamicLabel) {
+        match cc {
+            Cc::E => dynasm!(self.ops ; .arch x64 ; je =>label),
+            Cc::Ne => dynasm!(self.ops ; .arch x64 ; jne =>label),
+            Cc::L => dynasm!(self.ops ; .arch x64 ; jl =>label),
+            Cc::B => dynasm!(self.ops ; .arch x64 ; jb =>label),
+            Cc::G => dynasm!(self.ops ; .arch x64 ; jg =>label),
+            Cc::A => dynasm!(self.ops ; .arch x64 ; ja =>label),
+            Cc::Le => dynasm!(self.ops ; .arch x64 ; jle =>label),
+            Cc::Be => dynasm!(self.ops ; .arch x64 ; jbe =>label),
+            Cc::Ge => dynasm!(self.ops ; .arch x64 ; jge =>label),
+            Cc::Ae => dynasm!(self.ops ; .arch x64 ; jae =>label),
+        }
     }
 
     fn eqz(&mut self, wide: bool) {
-        let a = self.pop_reg();
+        let a = self.pop_read();
+        let r = self.result_reg(a);
+        let fuse = self.next_op().branches();
         if wide {
             dynasm!(self.ops ; .arch x64 ; test Rq(a), Rq(a));
         } else {
             dynasm!(self.ops ; .arch x64 ; test Rd(a), Rd(a));
         }
-        self.setcc(Cc::E, a);
-        self.stack.push(Loc::Reg(a));
+        self.flag_result(Cc::E, r, fuse);
     }
 
     fn shift(&mut self, op: Shift, wide: bool) {
@@ -273,6 +368,9 @@ impl FuncCompiler<'_, '_> {
                 Shift::Rol => emit!(rol),
                 Shift::Ror => emit!(ror),
             }
+            if !wide {
+                self.wrote32(a);
+            }
             self.stack.push(Loc::Reg(a));
             return;
         }
@@ -295,6 +393,9 @@ impl FuncCompiler<'_, '_> {
             Shift::Rol => emit!(rol),
             Shift::Ror => emit!(ror),
         }
+        if !wide {
+            self.wrote32(a);
+        }
         self.stack.free(reg::RCX);
         self.stack.push(Loc::Reg(a));
     }
@@ -305,7 +406,7 @@ impl FuncCompiler<'_, '_> {
     fn div(&mut self, op: Div, wide: bool) {
         self.take_reg(reg::RAX);
         self.take_reg(reg::RDX);
-        let b = self.pop_reg();
+        let b = self.pop_read();
         self.pop_into(reg::RAX);
         let zero = self.trap_label(TrapCode::IntegerDivisionByZero);
         if wide {

@@ -5,7 +5,8 @@
 //! parameters) therefore always sit in the slots `height..height + arity` of its
 //! frame, on every path: a branch only copies the values it carries from the top
 //! of the stack down to those slots when values lie between, and no join needs
-//! reconciling moves.
+//! reconciling moves. A `br_if` or `if` right after a comparison branches on the
+//! comparison's flags (see `FuncCompiler::pending`).
 
 use dynasm::dynasm;
 use dynasmrt::{DynasmApi, DynasmLabelApi};
@@ -27,22 +28,27 @@ impl FuncCompiler<'_, '_> {
         }
         let height = self.stack.len() - params;
         let sig = Self::sig_of(bt);
-        self.controls.push(Control { kind, label, else_label: None, height, params, results, sig });
+        self.controls.push(Control {
+            kind,
+            label,
+            else_label: None,
+            height,
+            params,
+            results,
+            sig,
+            try_id: None,
+        });
         Ok(())
     }
 
     pub fn if_(&mut self, bt: BlockType) -> Result<(), CompileError> {
         let (params, results) = self.block_arity(bt)?;
-        let c = self.pop_reg();
-        self.stack.free(c);
+        // The flags survive the flush (moves only).
+        let cc = self.pop_condition();
         self.flush();
         let label = self.ops.new_dynamic_label();
         let else_label = self.ops.new_dynamic_label();
-        dynasm!(self.ops
-            ; .arch x64
-            ; test Rd(c), Rd(c)
-            ; jz =>else_label
-        );
+        self.jcc(cc.negate(), else_label);
         let height = self.stack.len() - params;
         self.controls.push(Control {
             kind: Kind::If,
@@ -52,6 +58,7 @@ impl FuncCompiler<'_, '_> {
             params,
             results,
             sig: Self::sig_of(bt),
+            try_id: None,
         });
         Ok(())
     }
@@ -102,7 +109,7 @@ impl FuncCompiler<'_, '_> {
     }
 
     /// The frame `depth` levels out.
-    fn target(&self, depth: u32) -> Result<Control, CompileError> {
+    pub(super) fn target(&self, depth: u32) -> Result<Control, CompileError> {
         let i = self
             .controls
             .len()
@@ -145,17 +152,16 @@ impl FuncCompiler<'_, '_> {
 
     pub fn br_if(&mut self, depth: u32) -> Result<(), CompileError> {
         let target = self.target(depth)?;
-        let c = self.pop_reg();
-        self.stack.free(c);
+        // The flags survive the flush and the branch moves (moves only).
+        let cc = self.pop_condition();
         self.flush();
-        dynasm!(self.ops ; .arch x64 ; test Rd(c), Rd(c));
         if self.needs_moves(&target) {
             let skip = self.ops.new_dynamic_label();
-            dynasm!(self.ops ; .arch x64 ; jz =>skip);
+            self.jcc(cc.negate(), skip);
             self.branch_moves(&target);
             dynasm!(self.ops ; .arch x64 ; jmp =>target.label ; =>skip);
         } else {
-            dynasm!(self.ops ; .arch x64 ; jnz =>target.label);
+            self.jcc(cc, target.label);
         }
         Ok(())
     }

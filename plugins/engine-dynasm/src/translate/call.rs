@@ -42,6 +42,7 @@ impl FuncCompiler<'_, '_> {
             super::check_type(self.env, t, self.offset)?;
         }
         self.flush();
+        self.save_reg_locals();
         self.direct_call_event(func);
         let base = self.stack.len() - n;
         let below = self.stack.below(base);
@@ -56,10 +57,12 @@ impl FuncCompiler<'_, '_> {
             ; mov rsi, r15
             ; call =>label
         );
+        self.call_site();
         // Also without an area: a callee that tail-called one with an area returns
         // with `rsp` that much lower (see "Tail calls" in the crate docs), which
         // would add up in a loop.
         self.reset_rsp();
+        self.restore_reg_locals();
         // No reload of memory 0's base: see `load_membase`.
         self.stack.reset(base, &wide);
         Ok(())

@@ -30,7 +30,7 @@ use vm_core::runtime::{CompileError, TrapCode};
 use wasmparser::Operator;
 
 use super::reg::XSCRATCH;
-use super::{FuncCompiler, Loc};
+use super::{Cc, FuncCompiler, Loc};
 
 /// A two-operand SSE operation (single- or double-precision form chosen by the
 /// caller's width).
@@ -205,7 +205,7 @@ impl FuncCompiler<'_, '_> {
     }
 
     fn arith(&mut self, op: Sse, d: bool) {
-        let b = self.pop_xmm();
+        let b = self.pop_xmm_read();
         let a = self.pop_xmm();
         self.sse(op, d, a, b);
         self.stack.free_xmm(b);
@@ -219,7 +219,7 @@ impl FuncCompiler<'_, '_> {
     }
 
     fn min_max(&mut self, max: bool, d: bool) {
-        let b = self.pop_xmm();
+        let b = self.pop_xmm_read();
         let a = self.pop_xmm();
         let nan = self.ops.new_dynamic_label();
         let unequal = self.ops.new_dynamic_label();
@@ -281,33 +281,42 @@ impl FuncCompiler<'_, '_> {
     /// and CF, so `a < b` is tested as `b > a` (`seta`: CF and ZF clear) and `eq`
     /// needs PF clear besides ZF set.
     fn fcmp(&mut self, cmp: FCmp, d: bool) {
-        let b = self.pop_xmm();
-        let a = self.pop_xmm();
+        let b = self.pop_xmm_read();
+        let a = self.pop_xmm_read();
         let r = self.alloc();
         match cmp {
             FCmp::Lt | FCmp::Le => self.sse(Sse::Ucomi, d, b, a),
             _ => self.sse(Sse::Ucomi, d, a, b),
         }
-        match cmp {
-            FCmp::Eq => dynasm!(self.ops
-                ; .arch x64
-                ; sete Rb(r)
-                ; setnp r11b
-                ; and Rb(r), r11b
-            ),
-            FCmp::Ne => dynasm!(self.ops
-                ; .arch x64
-                ; setne Rb(r)
-                ; setp r11b
-                ; or Rb(r), r11b
-            ),
-            FCmp::Lt | FCmp::Gt => dynasm!(self.ops ; .arch x64 ; seta Rb(r)),
-            FCmp::Le | FCmp::Ge => dynasm!(self.ops ; .arch x64 ; setae Rb(r)),
-        }
-        dynasm!(self.ops ; .arch x64 ; movzx Rd(r), Rb(r));
         self.stack.free_xmm(a);
         self.stack.free_xmm(b);
-        self.stack.push(Loc::Reg(r));
+        // An ordered comparison is one condition (unordered sets CF: false), so
+        // a `br_if` or `if` after it can branch on the flags.
+        let fuse = self.next_op().branches();
+        match cmp {
+            FCmp::Lt | FCmp::Gt => self.flag_result(Cc::A, r, fuse),
+            FCmp::Le | FCmp::Ge => self.flag_result(Cc::Ae, r, fuse),
+            FCmp::Eq => {
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; sete Rb(r)
+                    ; setnp r11b
+                    ; and Rb(r), r11b
+                    ; movzx Rd(r), Rb(r)
+                );
+                self.stack.push(Loc::Reg(r));
+            }
+            FCmp::Ne => {
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; setne Rb(r)
+                    ; setp r11b
+                    ; or Rb(r), r11b
+                    ; movzx Rd(r), Rb(r)
+                );
+                self.stack.push(Loc::Reg(r));
+            }
+        }
     }
 
     /// `cvtsi2ss`/`cvtsi2sd` of the 64-bit register `r` into `x`.
@@ -447,7 +456,7 @@ impl FuncCompiler<'_, '_> {
 
     /// A `select` with an operand in an xmm register: both into xmm registers.
     pub fn select_xmm(&mut self, c: u8) {
-        let b = self.pop_xmm();
+        let b = self.pop_xmm_read();
         let a = self.pop_xmm();
         let keep = self.ops.new_dynamic_label();
         dynasm!(self.ops ; .arch x64 ; test Rd(c), Rd(c) ; jnz =>keep);

@@ -1,8 +1,9 @@
 //! Loads and stores (integers through general-purpose registers, f32 and f64
 //! straight into and out of xmm registers), and `memory.size`.
 //!
-//! Memory 0's base is in `r14` (see `FuncCompiler::load_membase`); its byte
-//! length is read through `vmctx->memory0` (a `VMMemoryDefinition`). Without
+//! Memory 0's base is in `r14` (see `FuncCompiler::load_membase`), so an access's
+//! operand is `[r14 + index + offset]`, the index the zero-extended address; its
+//! byte length is read through `vmctx->memory0` (a `VMMemoryDefinition`). Without
 //! guard pages every access checks `zext(addr) + offset + size <= length` and
 //! jumps to an out-of-line trap stub.
 //! With the `virt` plugin's guard pages, an access whose static offset is at most
@@ -119,11 +120,12 @@ impl FuncCompiler<'_, '_> {
         Ok(true)
     }
 
-    /// Turns address register `a` (an i32 popped from the stack) into the host
-    /// address of the access's first byte minus nothing: on return `a` holds
-    /// `base + zext(addr)` and the returned displacement is the static offset when it
-    /// fits an instruction's displacement (else it is added to `a`). `true` in the
-    /// second position when the access must be recorded as a guard-page trap site.
+    /// Checks the access at address register `a` (an i32 popped with
+    /// [`pop_address`](FuncCompiler::pop_address), so zero-extended) and returns
+    /// the displacement of its operand `[r14 + a + disp]` (memory 0's base plus
+    /// the address): the static offset when it fits an instruction's
+    /// displacement, else 0 with the offset added to `a`. `true` in the second
+    /// position when the access must be recorded as a guard-page trap site.
     pub(super) fn address(
         &mut self,
         a: u8,
@@ -142,10 +144,6 @@ impl FuncCompiler<'_, '_> {
         // `vm_core::runtime::clamp_index64`); memory32 offsets never are.
         let offset = u64::from(vm_core::runtime::clamp_index64(memarg.offset));
         self.need_membase();
-        dynasm!(self.ops
-            ; .arch x64
-            ; mov Rd(a), Rd(a)
-        );
         let guarded = self.env.guard_pages && offset <= GUARDED_OFFSET;
         if !guarded {
             let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
@@ -169,7 +167,6 @@ impl FuncCompiler<'_, '_> {
             );
             self.stack.free(t);
         }
-        dynasm!(self.ops ; .arch x64 ; add Rq(a), r14);
         let disp = match i32::try_from(offset) {
             Ok(d) => d,
             Err(_) => {
@@ -190,7 +187,10 @@ impl FuncCompiler<'_, '_> {
     }
 
     /// [`Self::address`] for memory `n` > 0: an explicit bounds check against
-    /// `vmctx->memories[n]`, never a guard-page trap site.
+    /// `vmctx->memories[n]`, never a guard-page trap site; the operand stays
+    /// `[r14 + a + disp]`, `a` being this memory's base plus the address minus
+    /// `r14` (a module with a memory `n` > 0 has a memory 0, so `r14` is never
+    /// allocated to a value).
     fn address_other(
         &mut self,
         a: u8,
@@ -226,6 +226,10 @@ impl FuncCompiler<'_, '_> {
             ; cmp Rq(t), [r11 + o::MEMORY_LENGTH as i32]
             ; ja =>oob
             ; add Rq(a), [r11 + o::MEMORY_BASE as i32]
+            // The access's operand is `[r14 + a + disp]` as for memory 0, so `a`
+            // becomes this memory's address minus `r14` (modulo 2^64: whatever
+            // `r14` holds, which nothing changes before the access).
+            ; sub Rq(a), r14
         );
         self.stack.free(t);
         let disp = match i32::try_from(offset) {
@@ -243,38 +247,41 @@ impl FuncCompiler<'_, '_> {
     }
 
     fn load(&mut self, kind: Load, memarg: MemArg) -> Result<(), CompileError> {
-        let a = self.pop_reg();
+        let a = self.pop_address();
         let (d, guarded) = self.address(a, memarg, kind.size())?;
         if guarded {
             self.trap_here(TrapCode::MemoryOutOfBounds);
         }
         match kind {
-            Load::I32 => dynasm!(self.ops ; .arch x64 ; mov Rd(a), [Rq(a) + d]),
-            Load::I64 => dynasm!(self.ops ; .arch x64 ; mov Rq(a), [Rq(a) + d]),
-            Load::S8x32 => dynasm!(self.ops ; .arch x64 ; movsx Rd(a), BYTE [Rq(a) + d]),
-            Load::U8x32 => dynasm!(self.ops ; .arch x64 ; movzx Rd(a), BYTE [Rq(a) + d]),
-            Load::S16x32 => dynasm!(self.ops ; .arch x64 ; movsx Rd(a), WORD [Rq(a) + d]),
-            Load::U16x32 => dynasm!(self.ops ; .arch x64 ; movzx Rd(a), WORD [Rq(a) + d]),
-            Load::S8x64 => dynasm!(self.ops ; .arch x64 ; movsx Rq(a), BYTE [Rq(a) + d]),
-            Load::S16x64 => dynasm!(self.ops ; .arch x64 ; movsx Rq(a), WORD [Rq(a) + d]),
-            Load::S32x64 => dynasm!(self.ops ; .arch x64 ; movsxd Rq(a), DWORD [Rq(a) + d]),
+            Load::I32 => dynasm!(self.ops ; .arch x64 ; mov Rd(a), [r14 + Rq(a) + d]),
+            Load::I64 => dynasm!(self.ops ; .arch x64 ; mov Rq(a), [r14 + Rq(a) + d]),
+            Load::S8x32 => dynasm!(self.ops ; .arch x64 ; movsx Rd(a), BYTE [r14 + Rq(a) + d]),
+            Load::U8x32 => dynasm!(self.ops ; .arch x64 ; movzx Rd(a), BYTE [r14 + Rq(a) + d]),
+            Load::S16x32 => dynasm!(self.ops ; .arch x64 ; movsx Rd(a), WORD [r14 + Rq(a) + d]),
+            Load::U16x32 => dynasm!(self.ops ; .arch x64 ; movzx Rd(a), WORD [r14 + Rq(a) + d]),
+            Load::S8x64 => dynasm!(self.ops ; .arch x64 ; movsx Rq(a), BYTE [r14 + Rq(a) + d]),
+            Load::S16x64 => dynasm!(self.ops ; .arch x64 ; movsx Rq(a), WORD [r14 + Rq(a) + d]),
+            Load::S32x64 => dynasm!(self.ops ; .arch x64 ; movsxd Rq(a), DWORD [r14 + Rq(a) + d]),
+        }
+        if !matches!(kind, Load::I64 | Load::S8x64 | Load::S16x64 | Load::S32x64) {
+            self.wrote32(a);
         }
         self.stack.push(Loc::Reg(a));
         Ok(())
     }
 
     fn store(&mut self, kind: Store, memarg: MemArg) -> Result<(), CompileError> {
-        let v = self.pop_reg();
-        let a = self.pop_reg();
+        let v = self.pop_read();
+        let a = self.pop_address();
         let (d, guarded) = self.address(a, memarg, kind.size())?;
         if guarded {
             self.trap_here(TrapCode::MemoryOutOfBounds);
         }
         match kind {
-            Store::B1 => dynasm!(self.ops ; .arch x64 ; mov [Rq(a) + d], Rb(v)),
-            Store::B2 => dynasm!(self.ops ; .arch x64 ; mov [Rq(a) + d], Rw(v)),
-            Store::B4 => dynasm!(self.ops ; .arch x64 ; mov [Rq(a) + d], Rd(v)),
-            Store::B8 => dynasm!(self.ops ; .arch x64 ; mov [Rq(a) + d], Rq(v)),
+            Store::B1 => dynasm!(self.ops ; .arch x64 ; mov [r14 + Rq(a) + d], Rb(v)),
+            Store::B2 => dynasm!(self.ops ; .arch x64 ; mov [r14 + Rq(a) + d], Rw(v)),
+            Store::B4 => dynasm!(self.ops ; .arch x64 ; mov [r14 + Rq(a) + d], Rd(v)),
+            Store::B8 => dynasm!(self.ops ; .arch x64 ; mov [r14 + Rq(a) + d], Rq(v)),
         }
         self.stack.free(v);
         self.stack.free(a);
@@ -283,16 +290,16 @@ impl FuncCompiler<'_, '_> {
 
     /// `f32.load` (`movss`) or `f64.load` (`movsd`) into an xmm register.
     fn load_float(&mut self, f64: bool, memarg: MemArg) -> Result<(), CompileError> {
-        let a = self.pop_reg();
+        let a = self.pop_address();
         let (d, guarded) = self.address(a, memarg, if f64 { 8 } else { 4 })?;
         let x = self.alloc_xmm();
         if guarded {
             self.trap_here(TrapCode::MemoryOutOfBounds);
         }
         if f64 {
-            dynasm!(self.ops ; .arch x64 ; movsd Rx(x), [Rq(a) + d]);
+            dynasm!(self.ops ; .arch x64 ; movsd Rx(x), [r14 + Rq(a) + d]);
         } else {
-            dynasm!(self.ops ; .arch x64 ; movss Rx(x), [Rq(a) + d]);
+            dynasm!(self.ops ; .arch x64 ; movss Rx(x), [r14 + Rq(a) + d]);
         }
         self.stack.free(a);
         self.stack.push(Loc::Xmm(x));
@@ -301,16 +308,16 @@ impl FuncCompiler<'_, '_> {
 
     /// `f32.store` or `f64.store` from an xmm register.
     fn store_float(&mut self, f64: bool, memarg: MemArg) -> Result<(), CompileError> {
-        let v = self.pop_xmm();
-        let a = self.pop_reg();
+        let v = self.pop_xmm_read();
+        let a = self.pop_address();
         let (d, guarded) = self.address(a, memarg, if f64 { 8 } else { 4 })?;
         if guarded {
             self.trap_here(TrapCode::MemoryOutOfBounds);
         }
         if f64 {
-            dynasm!(self.ops ; .arch x64 ; movsd [Rq(a) + d], Rx(v));
+            dynasm!(self.ops ; .arch x64 ; movsd [r14 + Rq(a) + d], Rx(v));
         } else {
-            dynasm!(self.ops ; .arch x64 ; movss [Rq(a) + d], Rx(v));
+            dynasm!(self.ops ; .arch x64 ; movss [r14 + Rq(a) + d], Rx(v));
         }
         self.stack.free_xmm(v);
         self.stack.free(a);

@@ -6,8 +6,10 @@
 mod binary;
 mod branch;
 mod call;
+mod exn;
 mod float;
 mod limits;
+pub(crate) mod locals;
 mod memory;
 mod runtime;
 mod simd;
@@ -22,8 +24,10 @@ use vm_core::runtime::operators::{OperatorSink, Wasm2Operators, Widen, index64};
 use vm_core::runtime::{CompileError, FuncType, ModuleInfo, TrapCode, ValType};
 use wasmparser::{FunctionBody, Operator};
 
+pub(crate) use binary::Cc;
 pub(crate) use stack::Loc;
 
+use locals::{Local, LocalKind, RegLocals};
 use stack::ValueStack;
 
 /// The assembler a module is emitted into.
@@ -67,6 +71,8 @@ pub(crate) struct ModuleEnv<'m> {
     pub interrupt: bool,
     /// Calls report wasm-call events (an observer of the composition subscribes).
     pub call_events: bool,
+    /// The module's throw stub (`vm_core::runtime::native::exn::throw_stub`).
+    pub throw_stub: DynamicLabel,
 }
 
 impl ModuleEnv<'_> {
@@ -91,6 +97,25 @@ pub(crate) struct Sites {
     /// Code ranges to overwrite with `nop`s: the loads of memory 0's base in
     /// functions that need none (see `FuncCompiler::load_membase`).
     pub nops: Vec<std::ops::Range<usize>>,
+    /// Call sites with an exception handler (see `exn.rs`).
+    pub handlers: Vec<vm_core::runtime::native::HandlerSite>,
+}
+
+/// The operator after the current one, as [`FuncCompiler::next_op`] sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NextOp {
+    /// `local.set` or `local.tee` of an integer local, with its register if it
+    /// has one.
+    Set(Option<u8>),
+    /// Any other operator, by its first byte.
+    Other(u8),
+}
+
+impl NextOp {
+    /// `br_if` or `if`: a branch on the value the current operator produces.
+    pub fn branches(self) -> bool {
+        matches!(self, NextOp::Other(0x0d | 0x04))
+    }
 }
 
 /// What kind of construct a control frame is.
@@ -117,6 +142,8 @@ pub(crate) struct Control {
     pub results: usize,
     /// The frame's signature (which of its values are v128).
     pub sig: Sig,
+    /// A `try_table`'s index among the function's (see `exn.rs`).
+    pub try_id: Option<usize>,
 }
 
 /// A block's or function's signature, as far as slot sizes go.
@@ -142,10 +169,10 @@ pub(crate) struct FuncCompiler<'a, 'm> {
     pub env: &'a ModuleEnv<'m>,
     pub sites: &'a mut Sites,
     pub stack: ValueStack,
-    /// `rbp` displacement of each local.
-    locals: Vec<i32>,
-    /// What register class each local is read into.
-    local_kind: Vec<LocalKind>,
+    /// Where each local lives.
+    locals: Vec<Local>,
+    /// The locals that live in registers.
+    reg_locals: RegLocals,
     pub controls: Vec<Control>,
     /// Whether the operator being translated can run.
     pub reachable: bool,
@@ -173,24 +200,18 @@ pub(crate) struct FuncCompiler<'a, 'm> {
     needs_membase: bool,
     /// v128 constants emitted after the body (16-byte aligned), by label.
     pub consts: Vec<(DynamicLabel, u128)>,
-}
-
-/// What a local holds, by the register class it is read into.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum LocalKind {
-    Int,
-    Float,
-    V128,
-}
-
-impl LocalKind {
-    fn of(t: ValType) -> Self {
-        match t {
-            ValType::F32 | ValType::F64 => LocalKind::Float,
-            ValType::V128 => LocalKind::V128,
-            _ => LocalKind::Int,
-        }
-    }
+    /// A comparison whose result is still only in the flags, for the `br_if` or
+    /// `if` that follows it (see `FuncCompiler::next_op`): the condition under
+    /// which the value is 1. Its stack entry holds a register of no value.
+    pub pending: Option<Cc>,
+    /// A register the last instruction emitted wrote with a 32-bit operation
+    /// (so its upper half is zero), and the code offset just past it: an address
+    /// in it needs no zero-extension.
+    pub zext: (u8, usize),
+    /// The landing pad's offset of each `try_table` (by `Control::try_id`).
+    landings: Vec<Option<u32>>,
+    /// Call sites inside a `try_table`: (return address offset, `try_id`).
+    try_calls: Vec<(u32, usize)>,
 }
 
 /// Whether this engine carries a value of type `t`: v128 only when a simd plugin
@@ -279,10 +300,11 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             check_type(env, t, start_offset)?;
         }
         let area = area_units(ty);
-        let mut locals: Vec<i32> =
-            area_offsets(ty.params(), area).into_iter().map(|d| 16 + d).collect();
-        let mut local_kind: Vec<LocalKind> =
-            ty.params().iter().map(|&t| LocalKind::of(t)).collect();
+        let mut locals: Vec<Local> = area_offsets(ty.params(), area)
+            .into_iter()
+            .zip(ty.params())
+            .map(|(d, &t)| Local::new(16 + d, t))
+            .collect();
         let results = area_offsets(ty.results(), area)
             .into_iter()
             .zip(ty.results())
@@ -300,19 +322,21 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
                     return Err(CompileError::Limit("engine-dynasm: more than 2^20 locals"));
                 }
                 nbody += units(t) as usize;
-                locals.push(-8 - 8 * nbody as i32);
-                local_kind.push(LocalKind::of(t));
+                locals.push(Local::new(-8 - 8 * nbody as i32, t));
             }
         }
         // Below the locals: the value stack's canonical slots.
         let slot0 = -16 - 8 * nbody as i32;
+        let mut code = body.get_binary_reader_for_operators()?;
+        let code = code.read_bytes(code.bytes_remaining())?;
+        let reg_locals = RegLocals::plan(code, &mut locals, ty.params().len());
         let mut c = FuncCompiler {
             ops,
             env,
             sites,
-            stack: ValueStack::new(slot0, env.memory),
+            stack: ValueStack::new(slot0, env.memory, reg_locals.gp_mask, reg_locals.xmm_mask),
             locals,
-            local_kind,
+            reg_locals,
             controls: Vec::new(),
             reachable: true,
             dead_depth: 0,
@@ -325,8 +349,13 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             membase_loads: Vec::new(),
             needs_membase: false,
             consts: Vec::new(),
+            pending: None,
+            zext: (u8::MAX, 0),
+            landings: Vec::new(),
+            try_calls: Vec::new(),
         };
         c.prologue(nbody);
+        c.load_reg_locals();
         if env.limits_on() {
             c.start_run(RunStart::Check)?;
         }
@@ -339,6 +368,7 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             params: 0,
             results: nresults,
             sig: Sig::Type(env.module.funcs[index as usize]),
+            try_id: None,
         });
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
@@ -457,6 +487,16 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
         for at in self.frame_patches {
             self.sites.patches.push((at, -frame));
         }
+        for (ret, id) in std::mem::take(&mut self.try_calls) {
+            if let Some(Some(landing)) = self.landings.get(id) {
+                let frame = frame as u32;
+                self.sites.handlers.push(vm_core::runtime::native::HandlerSite {
+                    ret,
+                    landing: *landing,
+                    frame,
+                });
+            }
+        }
         if !self.needs_membase {
             self.sites.nops.append(&mut self.membase_loads);
         }
@@ -491,8 +531,8 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
         self.frame_patches.push(self.ops.offset().0);
     }
 
-    /// The `rbp` displacement of local `i`.
-    pub fn local(&self, i: u32) -> Result<i32, CompileError> {
+    /// Local `i`.
+    pub fn local(&self, i: u32) -> Result<Local, CompileError> {
         self.locals.get(i as usize).copied().ok_or(CompileError::Limit("no such local"))
     }
 
@@ -577,6 +617,33 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
         );
     }
 
+    /// The operator after the current one, when the current one is encoded in
+    /// one byte (every operator that asks): `local.set`/`local.tee` with the
+    /// general-purpose register of the local it writes, if it has one, or the
+    /// opcode of any other. The body was validated, so the next operator starts
+    /// at the next byte.
+    pub fn next_op(&self) -> NextOp {
+        let bytes = &self.env.module.bytes;
+        let at = self.offset as usize + 1;
+        match bytes.get(at) {
+            Some(&op @ (0x21 | 0x22)) => {
+                let mut index = 0u32;
+                for (k, &b) in bytes.iter().skip(at + 1).take(5).enumerate() {
+                    index |= u32::from(b & 0x7f) << (7 * k);
+                    if b & 0x80 == 0 {
+                        break;
+                    }
+                }
+                match self.locals.get(index as usize) {
+                    Some(l) if l.kind == LocalKind::Int => NextOp::Set(l.reg()),
+                    _ => NextOp::Other(op),
+                }
+            }
+            Some(&op) => NextOp::Other(op),
+            None => NextOp::Other(0),
+        }
+    }
+
     /// "engine-dynasm does not lower <op> yet", as an unsupported-operator error.
     fn not_yet(&self, name: &'static str) -> CompileError {
         CompileError::unsupported(name, "not yet lowered by engine-dynasm", self.offset)
@@ -589,7 +656,7 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
         let live = self.reachable;
         if !live {
             match op {
-                O::Block { .. } | O::Loop { .. } | O::If { .. } => {
+                O::Block { .. } | O::Loop { .. } | O::If { .. } | O::TryTable { .. } => {
                     self.dead_depth += 1;
                     return Ok(());
                 }
@@ -601,6 +668,10 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
                 _ => return Ok(()),
             }
         }
+        debug_assert!(
+            self.pending.is_none() || matches!(op, O::BrIf { .. } | O::If { .. }),
+            "a comparison left in the flags for {op:?}"
+        );
         let at = self.ops.offset().0 as u32;
         self.sites.srclocs.push((at, self.offset as u32));
         if live {
@@ -623,6 +694,9 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
                 self.reachable = false;
             }
             O::Block { blockty } => self.block(Kind::Block, blockty)?,
+            O::TryTable { try_table } => self.try_table(&try_table)?,
+            O::Throw { tag_index } => self.throw(tag_index)?,
+            O::ThrowRef => self.throw_ref(),
             O::Loop { blockty } => self.block(Kind::Loop, blockty)?,
             O::If { blockty } => self.if_(blockty)?,
             O::Else => self.else_()?,
@@ -688,7 +762,7 @@ impl FuncCompiler<'_, '_> {
     }
 
     fn select(&mut self) {
-        let c = self.pop_reg();
+        let c = self.pop_read();
         let n = self.stack.len();
         if self.stack.wide(n - 1) {
             return self.select_v128(c);
@@ -698,7 +772,7 @@ impl FuncCompiler<'_, '_> {
         {
             return self.select_xmm(c);
         }
-        let b = self.pop_reg();
+        let b = self.pop_read();
         let a = self.pop_reg();
         dynasm!(self.ops
             ; .arch x64
@@ -708,65 +782,6 @@ impl FuncCompiler<'_, '_> {
         self.stack.free(b);
         self.stack.free(c);
         self.stack.push(Loc::Reg(a));
-    }
-
-    fn local_get(&mut self, i: u32) -> Result<(), CompileError> {
-        let disp = self.local(i)?;
-        if self.local_kind[i as usize] == LocalKind::V128 {
-            let x = self.alloc_xmm();
-            dynasm!(self.ops ; .arch x64 ; movdqu Rx(x), [rbp + disp]);
-            self.stack.push_v128(x);
-            return Ok(());
-        }
-        if self.local_kind[i as usize] == LocalKind::Float {
-            let x = self.alloc_xmm();
-            dynasm!(self.ops ; .arch x64 ; movsd Rx(x), [rbp + disp]);
-            self.stack.push(Loc::Xmm(x));
-            return Ok(());
-        }
-        let r = self.alloc();
-        dynasm!(self.ops ; .arch x64 ; mov Rq(r), [rbp + disp]);
-        self.stack.push(Loc::Reg(r));
-        Ok(())
-    }
-
-    fn local_set(&mut self, i: u32, tee: bool) -> Result<(), CompileError> {
-        let disp = self.local(i)?;
-        if self.local_kind[i as usize] == LocalKind::V128 {
-            let x = self.pop_v128();
-            dynasm!(self.ops ; .arch x64 ; movdqu [rbp + disp], Rx(x));
-            if tee {
-                self.stack.push_v128(x);
-            } else {
-                self.stack.free_xmm(x);
-            }
-            return Ok(());
-        }
-        match self.stack.peek() {
-            Some(Loc::Const(c)) if !tee && i32::try_from(c).is_ok() => {
-                self.stack.pop();
-                dynasm!(self.ops ; .arch x64 ; mov QWORD [rbp + disp], c as i32);
-            }
-            Some(Loc::Xmm(x)) => {
-                self.stack.pop();
-                dynasm!(self.ops ; .arch x64 ; movsd [rbp + disp], Rx(x));
-                if tee {
-                    self.stack.push(Loc::Xmm(x));
-                } else {
-                    self.stack.free_xmm(x);
-                }
-            }
-            _ => {
-                let r = self.pop_reg();
-                dynasm!(self.ops ; .arch x64 ; mov [rbp + disp], Rq(r));
-                if tee {
-                    self.stack.push(Loc::Reg(r));
-                } else {
-                    self.stack.free(r);
-                }
-            }
-        }
-        Ok(())
     }
 
     /// The address of global `i`'s storage into `r`.
@@ -817,7 +832,7 @@ impl FuncCompiler<'_, '_> {
             self.stack.free_xmm(x);
             return;
         }
-        let v = self.pop_reg();
+        let v = self.pop_read();
         self.global_addr(reg::SCRATCH, i);
         dynasm!(self.ops ; .arch x64 ; mov [r11 + o::GLOBAL_LO as i32], Rq(v));
         self.stack.free(v);

@@ -91,7 +91,7 @@ impl FuncCompiler<'_, '_> {
                 self.stack.push(Loc::Reg(i));
             }
             O::TableSet { table } => {
-                let v = self.pop_reg();
+                let v = self.pop_read();
                 let i = self.pop_reg();
                 self.table_elem(i, table);
                 dynasm!(self.ops ; .arch x64 ; mov [Rq(i)], Rq(v));
@@ -167,6 +167,7 @@ impl FuncCompiler<'_, '_> {
     /// pending trap.
     fn runtime_call(&mut self, f: RuntimeFn, imms: &[u32], pops: usize, checked: bool) {
         self.flush();
+        self.save_reg_locals();
         let base = self.stack.len() - pops;
         dynasm!(self.ops ; .arch x64 ; mov rdi, r15);
         for (k, &imm) in imms.iter().enumerate() {
@@ -177,6 +178,7 @@ impl FuncCompiler<'_, '_> {
             dynasm!(self.ops ; .arch x64 ; mov Rq(ARGS[1 + imms.len() + j]), [rbp + disp]);
         }
         self.emit_runtime_call(f);
+        self.restore_reg_locals();
         self.stack.reset(base, &[]);
         let (_, result) = f.native_signature();
         if checked {
@@ -229,6 +231,7 @@ impl FuncCompiler<'_, '_> {
         let ty = self.env.module.funcs.get(func as usize).copied();
         let ty = ty.ok_or(CompileError::Limit("no such function"))?;
         self.flush();
+        self.save_reg_locals();
         self.funcref(RBX, func);
         self.call_event();
         self.call_funcref(ty)
@@ -289,7 +292,9 @@ impl FuncCompiler<'_, '_> {
         );
         if self.env.memory {
             dynasm!(self.ops ; .arch x64 ; =>other);
-            self.call_funcref(ty)?;
+            // Not a call site of an enclosing `try_table`: a tail call's callee
+            // is outside the handlers of this function.
+            self.call_funcref_at(ty, false)?;
             self.br(self.controls.len() as u32 - 1)?;
         }
         self.reachable = false;
@@ -301,6 +306,8 @@ impl FuncCompiler<'_, '_> {
         let r = super::reg::RAX;
         self.pop_into(r);
         self.flush();
+        // `rbx` may be a register local's home.
+        self.save_reg_locals();
         let null = self.trap_label(TrapCode::NullFunctionReference);
         dynasm!(self.ops
             ; .arch x64
@@ -318,6 +325,7 @@ impl FuncCompiler<'_, '_> {
         let i = super::reg::RAX;
         self.pop_into(i);
         self.flush();
+        self.save_reg_locals();
         let null = self.trap_label(TrapCode::IndirectCallToNull);
         let bad = self.trap_label(TrapCode::BadSignature);
         self.table_elem(i, table);
@@ -337,6 +345,12 @@ impl FuncCompiler<'_, '_> {
     /// Calls through funcref `rbx` a function of type index `ty` whose arguments
     /// are on the (flushed) value stack.
     fn call_funcref(&mut self, ty: u32) -> Result<(), CompileError> {
+        self.call_funcref_at(ty, true)
+    }
+
+    /// [`Self::call_funcref`]; `site`: the call is a call site of the innermost
+    /// `try_table` (not for the call that stands in for a tail call).
+    fn call_funcref_at(&mut self, ty: u32, site: bool) -> Result<(), CompileError> {
         let fty = self.env.module.types.get(ty as usize).ok_or(CompileError::Limit("type"))?;
         let n = fty.params().len();
         for &t in fty.params().iter().chain(fty.results()) {
@@ -357,10 +371,14 @@ impl FuncCompiler<'_, '_> {
             ; mov rsi, r15
             ; call QWORD [rbx + o::FUNCREF_CODE as i32]
         );
+        if site {
+            self.call_site();
+        }
         self.reset_rsp();
         dynasm!(self.ops ; .arch x64 ; mov r15, [rbp + VMCTX_SLOT]);
         self.need_membase();
         self.load_membase();
+        self.restore_reg_locals();
         self.stack.reset(base, &wide);
         Ok(())
     }

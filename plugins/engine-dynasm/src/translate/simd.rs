@@ -898,7 +898,7 @@ impl FuncCompiler<'_, '_> {
             Mem::Store | Mem::StoreLane(..) | Mem::LoadLane(..) => Some(self.pop_v128()),
             _ => None,
         };
-        let a = self.pop_reg();
+        let a = self.pop_address();
         let (d, guarded) = self.address(a, memarg, u64::from(size))?;
         let x = match v {
             Some(v) => v,
@@ -909,28 +909,34 @@ impl FuncCompiler<'_, '_> {
         }
         let avx = self.avx();
         match kind {
-            Mem::Load => pick!(self, { movdqu Rx(x), [Rq(a) + d] }, { vmovdqu Rx(x), [Rq(a) + d] }),
+            Mem::Load => {
+                pick!(self, { movdqu Rx(x), [r14 + Rq(a) + d] }, { vmovdqu Rx(x), [r14 + Rq(a) + d] })
+            }
             Mem::Store => {
-                pick!(self, { movdqu [Rq(a) + d], Rx(x) }, { vmovdqu [Rq(a) + d], Rx(x) })
+                pick!(self, { movdqu [r14 + Rq(a) + d], Rx(x) }, { vmovdqu [r14 + Rq(a) + d], Rx(x) })
             }
             Mem::Extend(op) => {
-                pick!(self, { movq Rx(x), [Rq(a) + d] }, { vmovq Rx(x), [Rq(a) + d] });
+                pick!(self, { movq Rx(x), [r14 + Rq(a) + d] }, { vmovq Rx(x), [r14 + Rq(a) + d] });
                 self.v2(op, x, x);
             }
-            Mem::Zero(4) => pick!(self, { movd Rx(x), [Rq(a) + d] }, { vmovd Rx(x), [Rq(a) + d] }),
-            Mem::Zero(_) => pick!(self, { movq Rx(x), [Rq(a) + d] }, { vmovq Rx(x), [Rq(a) + d] }),
+            Mem::Zero(4) => {
+                pick!(self, { movd Rx(x), [r14 + Rq(a) + d] }, { vmovd Rx(x), [r14 + Rq(a) + d] })
+            }
+            Mem::Zero(_) => {
+                pick!(self, { movq Rx(x), [r14 + Rq(a) + d] }, { vmovq Rx(x), [r14 + Rq(a) + d] })
+            }
             Mem::Splat(n) if avx => match n {
-                1 => dynasm!(self.ops ; .arch x64 ; vpbroadcastb Rx(x), BYTE [Rq(a) + d]),
-                2 => dynasm!(self.ops ; .arch x64 ; vpbroadcastw Rx(x), WORD [Rq(a) + d]),
-                4 => dynasm!(self.ops ; .arch x64 ; vpbroadcastd Rx(x), DWORD [Rq(a) + d]),
-                _ => dynasm!(self.ops ; .arch x64 ; vpbroadcastq Rx(x), QWORD [Rq(a) + d]),
+                1 => dynasm!(self.ops ; .arch x64 ; vpbroadcastb Rx(x), BYTE [r14 + Rq(a) + d]),
+                2 => dynasm!(self.ops ; .arch x64 ; vpbroadcastw Rx(x), WORD [r14 + Rq(a) + d]),
+                4 => dynasm!(self.ops ; .arch x64 ; vpbroadcastd Rx(x), DWORD [r14 + Rq(a) + d]),
+                _ => dynasm!(self.ops ; .arch x64 ; vpbroadcastq Rx(x), QWORD [r14 + Rq(a) + d]),
             },
             Mem::Splat(n) => {
                 match n {
-                    1 => dynasm!(self.ops ; .arch x64 ; movzx r11d, BYTE [Rq(a) + d]),
-                    2 => dynasm!(self.ops ; .arch x64 ; movzx r11d, WORD [Rq(a) + d]),
-                    4 => dynasm!(self.ops ; .arch x64 ; mov r11d, [Rq(a) + d]),
-                    _ => dynasm!(self.ops ; .arch x64 ; mov r11, [Rq(a) + d]),
+                    1 => dynasm!(self.ops ; .arch x64 ; movzx r11d, BYTE [r14 + Rq(a) + d]),
+                    2 => dynasm!(self.ops ; .arch x64 ; movzx r11d, WORD [r14 + Rq(a) + d]),
+                    4 => dynasm!(self.ops ; .arch x64 ; mov r11d, [r14 + Rq(a) + d]),
+                    _ => dynasm!(self.ops ; .arch x64 ; mov r11, [r14 + Rq(a) + d]),
                 }
                 self.splat_gpr(x, 11, n);
             }
@@ -938,34 +944,34 @@ impl FuncCompiler<'_, '_> {
                 let l = lane as i8;
                 match n {
                     1 => pick!(self,
-                        { pinsrb Rx(x), BYTE [Rq(a) + d], l },
-                        { vpinsrb Rx(x), Rx(x), BYTE [Rq(a) + d], l }),
+                        { pinsrb Rx(x), BYTE [r14 + Rq(a) + d], l },
+                        { vpinsrb Rx(x), Rx(x), BYTE [r14 + Rq(a) + d], l }),
                     2 => pick!(self,
-                        { pinsrw Rx(x), WORD [Rq(a) + d], l },
-                        { vpinsrw Rx(x), Rx(x), WORD [Rq(a) + d], l }),
+                        { pinsrw Rx(x), WORD [r14 + Rq(a) + d], l },
+                        { vpinsrw Rx(x), Rx(x), WORD [r14 + Rq(a) + d], l }),
                     4 => pick!(self,
-                        { pinsrd Rx(x), DWORD [Rq(a) + d], l },
-                        { vpinsrd Rx(x), Rx(x), DWORD [Rq(a) + d], l }),
+                        { pinsrd Rx(x), DWORD [r14 + Rq(a) + d], l },
+                        { vpinsrd Rx(x), Rx(x), DWORD [r14 + Rq(a) + d], l }),
                     _ => pick!(self,
-                        { pinsrq Rx(x), QWORD [Rq(a) + d], l },
-                        { vpinsrq Rx(x), Rx(x), QWORD [Rq(a) + d], l }),
+                        { pinsrq Rx(x), QWORD [r14 + Rq(a) + d], l },
+                        { vpinsrq Rx(x), Rx(x), QWORD [r14 + Rq(a) + d], l }),
                 }
             }
             Mem::StoreLane(n, lane) => {
                 let l = lane as i8;
                 match n {
                     1 => pick!(self,
-                        { pextrb BYTE [Rq(a) + d], Rx(x), l },
-                        { vpextrb BYTE [Rq(a) + d], Rx(x), l }),
+                        { pextrb BYTE [r14 + Rq(a) + d], Rx(x), l },
+                        { vpextrb BYTE [r14 + Rq(a) + d], Rx(x), l }),
                     2 => pick!(self,
-                        { pextrw WORD [Rq(a) + d], Rx(x), l },
-                        { vpextrw WORD [Rq(a) + d], Rx(x), l }),
+                        { pextrw WORD [r14 + Rq(a) + d], Rx(x), l },
+                        { vpextrw WORD [r14 + Rq(a) + d], Rx(x), l }),
                     4 => pick!(self,
-                        { pextrd DWORD [Rq(a) + d], Rx(x), l },
-                        { vpextrd DWORD [Rq(a) + d], Rx(x), l }),
+                        { pextrd DWORD [r14 + Rq(a) + d], Rx(x), l },
+                        { vpextrd DWORD [r14 + Rq(a) + d], Rx(x), l }),
                     _ => pick!(self,
-                        { pextrq QWORD [Rq(a) + d], Rx(x), l },
-                        { vpextrq QWORD [Rq(a) + d], Rx(x), l }),
+                        { pextrq QWORD [r14 + Rq(a) + d], Rx(x), l },
+                        { vpextrq QWORD [r14 + Rq(a) + d], Rx(x), l }),
                 }
             }
         }

@@ -16,6 +16,11 @@
 //! it, as [`FuncCompiler::pop_reg`] does the other way. Constants are raw bits of
 //! either class. An f32 occupies the low 32 bits of its register or slot; like an
 //! i32's, the upper bits are unspecified and never read.
+//!
+//! The registers of register locals (see `super::locals`) are never allocated;
+//! an entry in one of them is an alias of the local, which the stack does not
+//! own: [`FuncCompiler::pop_reg`] copies it, [`FuncCompiler::pop_read`] lends it,
+//! and freeing it does nothing.
 
 use dynasm::dynasm;
 use dynasmrt::{DynasmApi, DynasmLabelApi};
@@ -68,6 +73,12 @@ pub(crate) struct ValueStack {
     xfree: u16,
     /// The depth of the entry each xmm register holds ([`NONE`]: none).
     xowner: [u32; 16],
+    /// Bit `r` set: register `r` holds a register local (see `super::locals`):
+    /// never allocated, and an entry `Loc::Reg(r)` is an alias the stack does
+    /// not own.
+    pinned: u16,
+    /// The same for xmm registers.
+    xpinned: u16,
 }
 
 /// No entry holds the register.
@@ -75,13 +86,15 @@ const NONE: u32 = u32::MAX;
 
 impl ValueStack {
     /// `membase`: the function keeps memory 0's base in
-    /// [`MEMBASE`](super::reg::MEMBASE), which is then never allocated.
-    pub fn new(slot0: i32, membase: bool) -> Self {
-        let mut free = POOL.iter().fold(0u16, |m, &r| m | 1 << r);
+    /// [`MEMBASE`](super::reg::MEMBASE), which is then never allocated, nor are
+    /// the registers of register locals (`pinned`, `xpinned`: bit `r` set for
+    /// register `r`).
+    pub fn new(slot0: i32, membase: bool, pinned: u16, xpinned: u16) -> Self {
+        let mut free = POOL.iter().fold(0u16, |m, &r| m | 1 << r) & !pinned;
         if membase {
             free &= !(1 << super::reg::MEMBASE);
         }
-        let xfree = XMM_POOL.iter().fold(0u16, |m, &r| m | 1 << r);
+        let xfree = XMM_POOL.iter().fold(0u16, |m, &r| m | 1 << r) & !xpinned;
         Self {
             entries: Vec::new(),
             ends: Vec::new(),
@@ -92,6 +105,8 @@ impl ValueStack {
             owner: [NONE; 16],
             xfree,
             xowner: [NONE; 16],
+            pinned,
+            xpinned,
         }
     }
 
@@ -142,9 +157,11 @@ impl ValueStack {
 
     fn push_sized(&mut self, loc: Loc, wide: bool) {
         match loc {
-            Loc::Reg(r) => self.owner[r as usize] = self.entries.len() as u32,
-            Loc::Xmm(x) => self.xowner[x as usize] = self.entries.len() as u32,
-            Loc::Stack | Loc::Const(_) => {}
+            Loc::Reg(r) if !self.is_pinned(r) => self.owner[r as usize] = self.entries.len() as u32,
+            Loc::Xmm(x) if !self.is_xpinned(x) => {
+                self.xowner[x as usize] = self.entries.len() as u32
+            }
+            _ => {}
         }
         let end = self.below(self.entries.len()) + 1 + u32::from(wide);
         self.entries.push(loc);
@@ -156,8 +173,8 @@ impl ValueStack {
         self.ends.pop();
         let l = self.entries.pop();
         match l {
-            Some(Loc::Reg(r)) => self.owner[r as usize] = NONE,
-            Some(Loc::Xmm(x)) => self.xowner[x as usize] = NONE,
+            Some(Loc::Reg(r)) if !self.is_pinned(r) => self.owner[r as usize] = NONE,
+            Some(Loc::Xmm(x)) if !self.is_xpinned(x) => self.xowner[x as usize] = NONE,
             _ => {}
         }
         self.clean = self.clean.min(self.entries.len());
@@ -173,12 +190,30 @@ impl ValueStack {
         self.entries.last().copied()
     }
 
+    /// Whether `r` holds a register local.
+    pub fn is_pinned(&self, r: u8) -> bool {
+        self.pinned & (1 << r) != 0
+    }
+
+    /// Whether `xmm<x>` holds a register local.
+    pub fn is_xpinned(&self, x: u8) -> bool {
+        self.xpinned & (1 << x) != 0
+    }
+
+    /// Gives `r` back (nothing for the register of a register local).
     pub fn free(&mut self, r: u8) {
+        if self.is_pinned(r) {
+            return;
+        }
         debug_assert!(self.free & (1 << r) == 0, "register {r} freed twice");
         self.free |= 1 << r;
     }
 
+    /// Gives `xmm<x>` back (nothing for the register of a register local).
     pub fn free_xmm(&mut self, x: u8) {
+        if self.is_xpinned(x) {
+            return;
+        }
         debug_assert!(self.xfree & (1 << x) == 0, "xmm{x} freed twice");
         self.xfree |= 1 << x;
     }
@@ -325,6 +360,11 @@ impl FuncCompiler<'_, '_> {
     pub fn pop_xmm(&mut self) -> u8 {
         let disp = self.stack.slot(self.stack.len() - 1);
         match self.stack.pop().expect("validated stack") {
+            Loc::Xmm(p) if self.stack.is_xpinned(p) => {
+                let x = self.alloc_xmm();
+                dynasm!(self.ops ; .arch x64 ; movaps Rx(x), Rx(p));
+                x
+            }
             Loc::Xmm(x) => x,
             Loc::Stack => {
                 let x = self.alloc_xmm();
@@ -395,6 +435,11 @@ impl FuncCompiler<'_, '_> {
     pub fn pop_reg(&mut self) -> u8 {
         let disp = self.stack.slot(self.stack.len() - 1);
         match self.stack.pop().expect("validated stack") {
+            Loc::Reg(p) if self.stack.is_pinned(p) => {
+                let r = self.alloc();
+                dynasm!(self.ops ; .arch x64 ; mov Rq(r), Rq(p));
+                r
+            }
             Loc::Reg(r) => r,
             Loc::Stack => {
                 let r = self.alloc();
@@ -415,17 +460,124 @@ impl FuncCompiler<'_, '_> {
         }
     }
 
-    /// Pops the top entry into register `r` (taken for the caller).
+    /// Records that the instruction just emitted wrote `r` with a 32-bit
+    /// operation (see [`FuncCompiler::zext`]).
+    pub fn wrote32(&mut self, r: u8) {
+        self.zext = (r, self.ops.offset().0);
+    }
+
+    /// Pops the top entry into a register the caller only reads and then frees:
+    /// the register of a register local stays in place (freeing it does
+    /// nothing).
+    pub fn pop_read(&mut self) -> u8 {
+        match self.stack.peek() {
+            Some(Loc::Reg(p)) if self.stack.is_pinned(p) => {
+                self.stack.pop();
+                p
+            }
+            _ => self.pop_reg(),
+        }
+    }
+
+    /// [`Self::pop_read`] for a float operand.
+    pub fn pop_xmm_read(&mut self) -> u8 {
+        match self.stack.peek() {
+            Some(Loc::Xmm(p)) if self.stack.is_xpinned(p) => {
+                self.stack.pop();
+                p
+            }
+            _ => self.pop_xmm(),
+        }
+    }
+
+    /// Pops an i32 address into a register the caller owns, zero-extended to 64
+    /// bits (one instruction whatever the entry: a 32-bit move or load
+    /// zero-extends).
+    pub fn pop_address(&mut self) -> u8 {
+        let disp = self.stack.slot(self.stack.len() - 1);
+        match self.stack.pop().expect("validated stack") {
+            Loc::Reg(p) if self.stack.is_pinned(p) => {
+                let r = self.alloc();
+                dynasm!(self.ops ; .arch x64 ; mov Rd(r), Rd(p));
+                r
+            }
+            Loc::Reg(r) => {
+                if self.zext != (r, self.ops.offset().0) {
+                    dynasm!(self.ops ; .arch x64 ; mov Rd(r), Rd(r));
+                }
+                r
+            }
+            Loc::Stack => {
+                let r = self.alloc();
+                dynasm!(self.ops ; .arch x64 ; mov Rd(r), [rbp + disp]);
+                r
+            }
+            Loc::Const(c) => {
+                let r = self.alloc();
+                self.load_const(r, i64::from(c as u32));
+                r
+            }
+            Loc::Xmm(x) => {
+                let r = self.alloc();
+                dynasm!(self.ops ; .arch x64 ; movd Rd(r), Rx(x));
+                self.stack.free_xmm(x);
+                r
+            }
+        }
+    }
+
+    /// Before the register local in `alias`'s register is overwritten: every
+    /// entry that reads it moves to a free register of its class, or to its
+    /// canonical slot when none is free.
+    pub fn unalias(&mut self, alias: Loc) {
+        for d in self.stack.clean..self.stack.entries.len() {
+            if self.stack.entries[d] != alias {
+                continue;
+            }
+            match alias {
+                Loc::Reg(p) => {
+                    if let Some(n) = self.stack.take_free() {
+                        dynasm!(self.ops ; .arch x64 ; mov Rq(n), Rq(p));
+                        self.stack.entries[d] = Loc::Reg(n);
+                        self.stack.owner[n as usize] = d as u32;
+                        continue;
+                    }
+                }
+                Loc::Xmm(p) => {
+                    if let Some(n) = self.stack.take_free_xmm() {
+                        dynasm!(self.ops ; .arch x64 ; movaps Rx(n), Rx(p));
+                        self.stack.entries[d] = Loc::Xmm(n);
+                        self.stack.xowner[n as usize] = d as u32;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            self.spill(d);
+        }
+    }
+
+    /// Pops the top entry into register `r` (taken for the caller), directly:
+    /// no other register is needed (the caller may hold all the others).
     pub fn pop_into(&mut self, r: u8) {
-        let top = self.stack.peek();
-        if top == Some(Loc::Reg(r)) {
+        if self.stack.peek() == Some(Loc::Reg(r)) {
             self.stack.pop();
             return;
         }
         self.take_reg(r);
-        let got = self.pop_reg();
-        dynasm!(self.ops ; .arch x64 ; mov Rq(r), Rq(got));
-        self.stack.free(got);
+        let disp = self.stack.slot(self.stack.len() - 1);
+        match self.stack.pop().expect("validated stack") {
+            Loc::Reg(s) => {
+                dynasm!(self.ops ; .arch x64 ; mov Rq(r), Rq(s));
+                self.stack.free(s);
+            }
+            Loc::Stack => dynasm!(self.ops ; .arch x64 ; mov Rq(r), [rbp + disp]),
+            Loc::Const(c) => self.load_const(r, c),
+            Loc::Xmm(x) => {
+                dynasm!(self.ops ; .arch x64 ; movq Rq(r), Rx(x));
+                self.stack.free_xmm(x);
+            }
+        }
     }
 
     /// `r = c`.
@@ -452,7 +604,7 @@ impl FuncCompiler<'_, '_> {
                 return Operand::Imm(imm);
             }
         }
-        Operand::Reg(self.pop_reg())
+        Operand::Reg(self.pop_read())
     }
 }
 

@@ -436,7 +436,7 @@ handler!(call_import(pc, fp, mb, ml, x) {
     let new_fp = fp.add(base as usize);
     let (to, fp) = x.call_ref(f, new_fp, pc.add(1), fp);
     if to.is_null() {
-        return trap!(x);
+        return crate::exec::exn::call_failed(pc, fp, x);
     }
     next!(to, fp, x.mem_base, x.mem_len, x)
 });
@@ -463,7 +463,7 @@ handler!(call_indirect(pc, fp, mb, ml, x) {
     let after = pc.add(2);
     let (to, fp) = x.call_ref(f, new_fp, after, fp);
     if to.is_null() {
-        return trap!(x);
+        return crate::exec::exn::call_failed(pc, fp, x);
     }
     next!(to, fp, x.mem_base, x.mem_len, x)
 });
@@ -536,7 +536,7 @@ handler!(return_call_import(pc, fp, mb, ml, x) {
     let f = *(*x.vmctx).funcs.add(func as usize);
     let to = x.tail_call_ref(f, fp.add(base as usize), n, pc.add(1), fp);
     if to.is_null() {
-        return trap!(x);
+        return crate::exec::exn::tail_call_failed(x);
     }
     next!(to, fp, x.mem_base, x.mem_len, x)
 });
@@ -561,7 +561,7 @@ handler!(return_call_indirect(pc, fp, mb, ml, x) {
     }
     let to = x.tail_call_ref(f, fp.add(base as usize), n, pc.add(2), fp);
     if to.is_null() {
-        return trap!(x);
+        return crate::exec::exn::tail_call_failed(x);
     }
     next!(to, fp, x.mem_base, x.mem_len, x)
 });
@@ -574,7 +574,7 @@ handler!(call_ref(pc, fp, mb, ml, x) {
     }
     let (to, fp) = x.call_ref(raw as *const VMFuncRef, fp.add(base as usize), pc.add(1), fp);
     if to.is_null() {
-        return trap!(x);
+        return crate::exec::exn::call_failed(pc, fp, x);
     }
     next!(to, fp, x.mem_base, x.mem_len, x)
 });
@@ -587,7 +587,7 @@ handler!(return_call_ref(pc, fp, mb, ml, x) {
     }
     let to = x.tail_call_ref(raw as *const VMFuncRef, fp.add(base as usize), n, pc.add(1), fp);
     if to.is_null() {
-        return trap!(x);
+        return crate::exec::exn::tail_call_failed(x);
     }
     next!(to, fp, x.mem_base, x.mem_len, x)
 });

@@ -19,6 +19,7 @@ pub mod binary;
 pub mod branch;
 pub mod call;
 pub mod convert;
+pub mod exn;
 pub mod memory;
 pub mod numeric;
 pub mod raw;
@@ -130,6 +131,8 @@ pub struct Exec<C: Composition> {
     pub cur_func: u32,
     /// The trap that ended execution.
     pub trap: Option<Trap>,
+    /// The raw `exnref` of the exception being caught (read by the landing pad).
+    pub caught: u32,
     /// Saved registers between handlers (debug builds' driver loop).
     pub regs: (*const Instr, *mut u64, *mut u8, u64),
 }
@@ -317,6 +320,7 @@ fn run<C: Composition<Engine = crate::Interp>>(
             globals: (*inst).vmctx().globals,
             cur_func: index,
             trap: None,
+            caught: 0,
             regs: (core::ptr::null(), core::ptr::null_mut(), core::ptr::null_mut(), 0),
         };
         x.refresh_mem();
@@ -410,6 +414,9 @@ macro_rules! define_handler_of {
                 Op::RefIsNull { .. } => variable::ref_is_null::<C>,
                 Op::Clamp64 { .. } => memory::clamp64::<C>,
                 Op::RefFunc { .. } => variable::ref_func::<C>,
+                Op::Throw { .. } => exn::throw::<C>,
+                Op::ThrowRef { .. } => exn::throw_ref::<C>,
+                Op::Caught { .. } => exn::caught::<C>,
                 Op::I32Load { .. } => memory::i32_load::<C>,
                 Op::I64Load { .. } => memory::i64_load::<C>,
                 Op::F32Load { .. } => memory::f32_load::<C>,

@@ -24,7 +24,7 @@ use vm_core::runtime::operators::{
 use vm_core::runtime::{CompileError, ExecLimits, FuncType, ValType, clamp_index64};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
-use crate::code::{BinaryOp, FuncCode, Op, slot_count, slots_of};
+use crate::code::{BinaryOp, CATCH_ALL, Catch, FuncCode, Op, slot_count, slots_of};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum CtrlKind {
@@ -49,6 +49,8 @@ struct Ctrl {
     if_branch: Option<usize>,
     /// The block's type (where its `v128` parameters and results are).
     ty: BlockType,
+    /// A `try_table`'s catch clauses: (tag or [`CATCH_ALL`], landing pad).
+    catches: Vec<(u32, u32)>,
 }
 
 /// Where a value of the compile-time operand stack is.
@@ -105,6 +107,8 @@ pub struct FuncTranslator<'m> {
     local_slots: Vec<(u32, bool)>,
     /// The module's `v128` constants and shuffle lane indexes.
     v128s: Vec<u128>,
+    /// The catch clauses of every function translated so far.
+    catches: Vec<Catch>,
 }
 
 /// Marks a constant slot number before it is resolved.
@@ -147,6 +151,7 @@ impl<'m> FuncTranslator<'m> {
             hi: Vec::new(),
             local_slots: Vec::new(),
             v128s: Vec::new(),
+            catches: Vec::new(),
         }
     }
 
@@ -159,6 +164,11 @@ impl<'m> FuncTranslator<'m> {
     /// The code translated so far and the constant pool.
     pub fn finish(self) -> (Vec<Op>, Vec<u64>) {
         (self.ops, self.pool)
+    }
+
+    /// The catch clauses of the code translated so far (see [`Catch`]), taken out.
+    pub fn take_catches(&mut self) -> Vec<Catch> {
+        std::mem::take(&mut self.catches)
     }
 
     /// Translates function `index` (module index space) with body `body`.
@@ -206,6 +216,7 @@ impl<'m> FuncTranslator<'m> {
             }
         }
         let entry = limit(self.ops.len())?;
+        let first_catch = self.catches.len();
         self.locals_end = params + locals;
         self.locals_start = params;
         self.stack.clear();
@@ -227,6 +238,7 @@ impl<'m> FuncTranslator<'m> {
             fixups: Vec::new(),
             if_branch: None,
             ty: BlockType::Empty,
+            catches: Vec::new(),
         });
         self.fuel_point(Some(RunStart::Check));
         self.entry_run = Some(self.ops.len());
@@ -265,6 +277,12 @@ impl<'m> FuncTranslator<'m> {
             // instruction can still go in right after it.
             let op = Op::Consts { at: consts_at, start: consts_start, len: consts_len };
             self.ops.insert(entry as usize + 1, op);
+            // Every covered range and landing pad is after the entry.
+            for c in &mut self.catches[first_catch..] {
+                c.start += 1;
+                c.end += 1;
+                c.landing += 1;
+            }
         }
         Ok(FuncCode { entry, params, locals, frame, index, consts_at, consts_start, consts_len })
     }
@@ -642,7 +660,10 @@ impl<'m> FuncTranslator<'m> {
     fn op(&mut self, op: Operator<'_>, name: &'static str) -> Result<(), CompileError> {
         if self.unreachable {
             match op {
-                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                Operator::Block { .. }
+                | Operator::Loop { .. }
+                | Operator::If { .. }
+                | Operator::TryTable { .. } => {
                     self.dead_depth += 1;
                     return Ok(());
                 }
@@ -701,6 +722,7 @@ impl<'m> FuncTranslator<'m> {
                     fixups: Vec::new(),
                     if_branch: None,
                     ty: blockty,
+                    catches: Vec::new(),
                 });
             }
             Operator::Loop { blockty } => {
@@ -716,6 +738,7 @@ impl<'m> FuncTranslator<'m> {
                     fixups: Vec::new(),
                     if_branch: None,
                     ty: blockty,
+                    catches: Vec::new(),
                 });
             }
             Operator::If { blockty } => {
@@ -733,6 +756,7 @@ impl<'m> FuncTranslator<'m> {
                     fixups: Vec::new(),
                     if_branch: Some(at),
                     ty: blockty,
+                    catches: Vec::new(),
                 });
                 self.fuel_point(run);
             }
@@ -775,6 +799,12 @@ impl<'m> FuncTranslator<'m> {
                     self.materialize_top(results);
                 }
                 let f = self.ctrl.pop().ok_or(CompileError::Limit("end"))?;
+                if !f.catches.is_empty() {
+                    let (start, end) = (limit(f.start)?, limit(self.ops.len())?);
+                    for &(tag, landing) in &f.catches {
+                        self.catches.push(Catch { start, end, tag, landing });
+                    }
+                }
                 self.unreachable = false;
                 self.stack.truncate(f.height);
                 self.push_block_types(f.ty, true)?;
@@ -791,6 +821,21 @@ impl<'m> FuncTranslator<'m> {
             Operator::Br { relative_depth } => {
                 let idx = self.frame_index(relative_depth)?;
                 self.branch_to(idx);
+                self.unreachable = true;
+            }
+            Operator::TryTable { try_table } => self.try_table(&try_table)?,
+            Operator::Throw { tag_index } => {
+                let ty = self.module.tag_type(tag_index).ok_or(CompileError::Limit("tag index"))?;
+                let n = slots_of(ty.params()) as usize;
+                let base = self.call_args(n);
+                self.emit(Op::Throw { tag: tag_index, base });
+                self.unreachable = true;
+            }
+            Operator::ThrowRef => {
+                let h = self.stack.len() - 1;
+                let src = self.operand(h);
+                self.stack.pop();
+                self.emit(Op::ThrowRef { src });
                 self.unreachable = true;
             }
             Operator::BrIf { relative_depth } => {
@@ -1117,6 +1162,65 @@ impl<'m> FuncTranslator<'m> {
             Operator::ElemDrop { elem_index } => self.emit(Op::ElemDrop(elem_index)),
             op => return self.memory_op(op, name),
         }
+        Ok(())
+    }
+
+    /// `try_table`: a block whose catch clauses get landing pads, emitted before the
+    /// body (which a branch skips): each writes the caught values to the slots above
+    /// the block's height, as the operand stack of the clause's label expects them,
+    /// and branches there. The body's range and the pads go to the module's catch
+    /// table at the block's `end`.
+    fn try_table(&mut self, t: &wasmparser::TryTable) -> Result<(), CompileError> {
+        let (params, results) = self.block_arity(t.ty)?;
+        self.materialize_all();
+        let height = self.stack.len() - params as usize;
+        let mut catches = Vec::with_capacity(t.catches.len());
+        if !t.catches.is_empty() {
+            let skip = self.emit_br();
+            let (saved, saved_hi) = (self.stack.clone(), self.hi.clone());
+            for c in &t.catches {
+                let (tag, label, with_ref) = match *c {
+                    wasmparser::Catch::One { tag, label } => (tag, label, false),
+                    wasmparser::Catch::OneRef { tag, label } => (tag, label, true),
+                    wasmparser::Catch::All { label } => (CATCH_ALL, label, false),
+                    wasmparser::Catch::AllRef { label } => (CATCH_ALL, label, true),
+                };
+                self.label();
+                let landing = limit(self.ops.len())?;
+                self.stack.truncate(height);
+                let n = if tag == CATCH_ALL {
+                    0
+                } else {
+                    let module = self.module;
+                    let ty = module.tag_type(tag).ok_or(CompileError::Limit("tag index"))?;
+                    self.push_types(ty.params());
+                    slots_of(ty.params())
+                };
+                if with_ref {
+                    self.push_slot();
+                }
+                self.emit(Op::Caught { dst: self.slot(height), n, with_ref: u32::from(with_ref) });
+                let idx = self.frame_index(label)?;
+                self.branch_to(idx);
+                self.stack.clone_from(&saved);
+                self.hi.clone_from(&saved_hi);
+                catches.push((tag, landing));
+            }
+            let pc = self.ops.len();
+            self.patch(skip, pc);
+        }
+        self.label();
+        self.ctrl.push(Ctrl {
+            kind: CtrlKind::Block,
+            height,
+            params,
+            results,
+            start: self.ops.len(),
+            fixups: Vec::new(),
+            if_branch: None,
+            ty: t.ty,
+            catches,
+        });
         Ok(())
     }
 

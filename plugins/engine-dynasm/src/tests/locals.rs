@@ -1,0 +1,185 @@
+//! The pre-scan that chooses register locals (`translate::locals::Uses`), a
+//! byte-level scanner, against the same counts taken with `wasmparser` over
+//! every function body of the spec testsuite's modules and of the benchmark
+//! corpus; and register locals in the positions that need care (aliases
+//! overwritten while on the stack, calls, parameters, floats).
+
+use vm_core::runtime::{Features, ModuleInfo};
+use wasmparser::{BinaryReader, FunctionBody, Operator};
+use wast::lexer::Lexer;
+use wast::parser::{self, ParseBuffer};
+use wast::{Wast, WastDirective};
+
+use super::Instance;
+use crate::translate::locals::Uses;
+
+/// The counts of [`Uses::scan`], taken with `wasmparser` (blocks nested deeper
+/// than 64 never count as loops, as there).
+fn reference(body: &FunctionBody<'_>, n: usize) -> Vec<(u64, bool)> {
+    let mut uses = vec![(0u64, false); n];
+    let mut calls = 0u64;
+    let mut open: Vec<bool> = Vec::new();
+    let mut depth = 0;
+    let mut reader = body.get_operators_reader().expect("operators");
+    while !reader.eof() {
+        let w = Uses::weight_at(depth);
+        let mut count = |i: u32, write: bool| {
+            let u = &mut uses[i as usize];
+            u.0 += w;
+            u.1 |= write;
+        };
+        match reader.read().expect("valid operator") {
+            Operator::LocalGet { local_index } => count(local_index, false),
+            Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
+                count(local_index, true)
+            }
+            Operator::Loop { .. } => {
+                let is_loop = open.len() < 64;
+                depth += u32::from(is_loop);
+                open.push(is_loop);
+            }
+            Operator::Block { .. } | Operator::If { .. } => open.push(false),
+            Operator::End => depth -= u32::from(open.pop() == Some(true)),
+            Operator::Call { .. }
+            | Operator::CallIndirect { .. }
+            | Operator::MemoryGrow { .. }
+            | Operator::MemoryInit { .. }
+            | Operator::DataDrop { .. }
+            | Operator::MemoryCopy { .. }
+            | Operator::MemoryFill { .. }
+            | Operator::TableInit { .. }
+            | Operator::ElemDrop { .. }
+            | Operator::TableCopy { .. }
+            | Operator::TableGrow { .. }
+            | Operator::TableFill { .. } => calls += w,
+            _ => {}
+        }
+    }
+    uses.push((calls, false));
+    uses
+}
+
+/// Checks every body of `bytes` (a binary module); how many it checked.
+fn check_module(bytes: &[u8], what: &str) -> usize {
+    let features = Features::SIMD.union(Features::RELAXED_SIMD);
+    let Ok(module) = ModuleInfo::decode(bytes, features) else {
+        return 0;
+    };
+    for (i, body) in module.bodies.iter().enumerate() {
+        let fb = FunctionBody::new(BinaryReader::new(
+            &module.bytes[body.range.clone()],
+            body.range.start as u64,
+        ));
+        let ty = module.func_type(module.num_imported_funcs + i as u32).expect("type");
+        let mut n = ty.params().len();
+        for l in fb.get_locals_reader().expect("locals") {
+            n += l.expect("local").0 as usize;
+        }
+        let mut code = fb.get_binary_reader_for_operators().expect("operators");
+        let code = code.read_bytes(code.bytes_remaining()).expect("bytes");
+        let scan = Uses::scan(code, n);
+        let mut got: Vec<(u64, bool)> = (0..n).map(|l| (scan.weight(l), scan.written(l))).collect();
+        got.push((scan.calls, false));
+        assert_eq!(got, reference(&fb, n), "{what}: function {i}");
+    }
+    module.bodies.len()
+}
+
+#[test]
+fn scan_matches_wasmparser() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    let mut bodies = 0;
+    if let Ok(dir) = std::fs::read_dir(root.join("spec-testsuite/wasm-2.0")) {
+        for entry in dir {
+            let path = entry.expect("entry").path();
+            if path.extension().is_none_or(|e| e != "wast") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("readable script");
+            let mut lexer = Lexer::new(&text);
+            lexer.allow_confusing_unicode(true);
+            let buf = ParseBuffer::new_with_lexer(lexer).expect("lexes");
+            let wast: Wast<'_> = parser::parse(&buf).expect("parses");
+            for d in wast.directives {
+                if let WastDirective::Module(mut qw) = d
+                    && let Ok(bytes) = qw.encode()
+                {
+                    bodies += check_module(&bytes, &path.display().to_string());
+                }
+            }
+        }
+    }
+    if let Ok(dir) = std::fs::read_dir(root.join("bench/wasm")) {
+        for entry in dir {
+            let path = entry.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("readable module");
+            bodies += check_module(&bytes, &path.display().to_string());
+        }
+    }
+    println!("{bodies} function bodies scanned");
+    if std::env::var_os("CI").is_some() {
+        assert!(bodies > 0, "no spec testsuite or corpus found (CI is set)");
+    }
+}
+
+/// A register local overwritten while its old value is still on the stack
+/// (in a register and, past the free registers, in a slot), across a call, and
+/// as a parameter.
+#[test]
+fn register_locals_keep_values() {
+    let wat = r#"(module
+        (func $id (param i32) (result i32) local.get 0)
+        (func (export "alias") (param i32) (result i32) (local i32)
+            i32.const 5 local.set 1
+            local.get 1          ;; old value 5 stays on the stack
+            i32.const 7 local.set 1
+            local.get 1 i32.add  ;; 5 + 7
+            local.get 0 i32.add)
+        (func (export "many") (param i32) (result i32) (local i32)
+            local.get 0 local.get 0 local.get 0 local.get 0 local.get 0 local.get 0
+            local.get 0 local.get 0 local.get 0 local.get 0 local.get 0 local.get 0
+            local.get 0 local.get 0
+            i32.const 1000 local.set 0  ;; fourteen aliases of the old value
+            i32.add i32.add i32.add i32.add i32.add i32.add i32.add
+            i32.add i32.add i32.add i32.add i32.add i32.add
+            local.get 0 i32.add)
+        (func (export "calls") (param i32) (result i32) (local i32 f64)
+            (loop $l
+                local.get 1 local.get 0 call $id i32.add local.set 1
+                local.get 2 f64.const 0.5 f64.add local.set 2
+                local.get 0 i32.const 1 i32.sub local.tee 0
+                br_if $l)
+            local.get 1 local.get 2 i32.trunc_f64_s i32.add)
+        (func (export "tee") (param i32) (result i32) (local i32)
+            local.get 0 local.tee 1 local.get 1 i32.const 1 i32.add local.tee 1 i32.mul))"#;
+    let mut inst = Instance::new(wat);
+    assert_eq!(inst.call("alias", &[3]), [15]);
+    assert_eq!(inst.call("many", &[2]), [14 * 2 + 1000]);
+    // Sum of 10..=1 plus 10 halves.
+    assert_eq!(inst.call("calls", &[10]), [55 + 5]);
+    assert_eq!(inst.call("tee", &[6]), [42]);
+}
+
+/// With every register local taken (eight, and memory 0's base) only `rax`,
+/// `rcx` and `rdx` are left to the value stack: a division whose operands are
+/// both in their slots still has the registers it needs.
+#[test]
+fn division_with_all_register_locals_taken() {
+    let mut wat = String::from(
+        "(module (memory 1) (func (export \"f\") (param i32) (result i32)
+           (local i32 i32 i32 i32 i32 i32 i32 i32)
+           (loop $l\n",
+    );
+    for k in 1..=8 {
+        wat.push_str(&format!("(local.set {k} (i32.add (local.get {k}) (local.get 0)))\n"));
+    }
+    wat.push_str(
+        "(br_if $l (i32.lt_u (local.get 1) (i32.const 100))))
+         (i32.add
+           (i32.div_s (block (result i32) (i32.const 1000)) (block (result i32) (local.get 8)))
+           (i32.rem_u (block (result i32) (local.get 7)) (block (result i32) (i32.const 7))))))",
+    );
+    let mut i = Instance::new(&wat);
+    // Each local reaches 100 (steps of 10): 1000 / 100 + 100 % 7.
+    assert_eq!(i.call("f", &[10]), [10 + 2]);
+}

@@ -1,0 +1,50 @@
+//! Exceptions through `vm run` on every engine's binary: a C program whose
+//! setjmp/longjmp wasi-libc implements with exception handling
+//! (`tests/programs/sjlj.c`, its build command there), and an uncaught exception
+//! reported as an error, not a trap.
+
+use crate::support::{bin_engines, root, vm_with};
+
+const SJLJ_OUTPUT: &str = "longjmp from depth 0 returned 100
+longjmp from depth 3 returned 103
+longjmp from depth 6 returned 106
+longjmp from depth 9 returned 109
+longjmp from depth 12 returned 112
+nested: -1 42
+zero value: 1
+total 530
+";
+
+#[test]
+fn setjmp_longjmp_program_runs_on_every_engine() {
+    let wasm = root().join("tests/programs/sjlj.wasm");
+    let wasm = wasm.to_str().expect("utf-8 path");
+    for engine in bin_engines() {
+        let (code, out, err) = vm_with(engine, &["run", wasm]);
+        assert_eq!((code, out.as_str()), (0, SJLJ_OUTPUT), "{engine}: {err}");
+    }
+}
+
+#[test]
+fn uncaught_exception_is_an_error_with_its_payload() {
+    let dir = std::env::temp_dir().join(format!("vm-exn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let f = dir.join("throw.wat");
+    std::fs::write(
+        &f,
+        r#"(module (tag (export "e") (param i32 f64))
+             (func (export "f") (throw 0 (i32.const 42) (f64.const 1.5))))"#,
+    )
+    .expect("write");
+    let f = f.to_str().expect("utf-8 path");
+    for engine in bin_engines() {
+        let (code, _, err) = vm_with(engine, &["run", "--invoke", "f", f]);
+        assert_eq!(code, 1, "{engine}: {err}");
+        assert!(
+            err.contains("uncaught exception: tag 0, payload (i32 42 f64 1.5)"),
+            "{engine}: {err}"
+        );
+        assert!(!err.contains("wasm backtrace"), "{engine}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
