@@ -35,6 +35,7 @@ const FUZZED: &[(Features, &str)] = &[
     (Features::RELAXED_SIMD, "relaxed-simd"),
     (Features::MULTI_MEMORY, "multi-memory"),
     (Features::MEMORY64, "memory64"),
+    (Features::TAIL_CALL, "tail-call"),
     (Features::EXCEPTIONS, "exceptions"),
 ];
 
@@ -73,7 +74,7 @@ pub fn module_config(
     c.shared_everything_threads_enabled = false;
     c.exceptions_enabled = features.contains(Features::EXCEPTIONS);
     c.memory64_enabled = features.contains(Features::MEMORY64);
-    c.tail_call_enabled = false;
+    c.tail_call_enabled = features.contains(Features::TAIL_CALL);
     c.wide_arithmetic_enabled = false;
     c.extended_const_enabled = features.contains(Features::EXTENDED_CONST);
     c.custom_page_sizes_enabled = false;

@@ -175,7 +175,7 @@ fn run(module: &[u8], plan: &Plan) -> Result<Observation, Skip> {
         .wasm_mutable_global(true)
         .wasm_multi_memory(true)
         .wasm_memory64(true)
-        .wasm_tail_call(false)
+        .wasm_tail_call(true)
         .wasm_extended_const(true)
         .wasm_custom_page_sizes(false)
         .wasm_wide_arithmetic(false)

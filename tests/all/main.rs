@@ -23,6 +23,7 @@ mod sjlj;
 mod soak;
 mod spec;
 mod support;
+mod tail_calls;
 mod trace;
 mod traps;
 mod ui;

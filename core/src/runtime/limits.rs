@@ -6,7 +6,8 @@
 //!   validation order while code is reachable: every operator counts (`nop`, `block`,
 //!   `loop`, `if`, `else`, `end` — the function's final `end` included — `drop`,
 //!   `local.get`, constants…), except the operators that follow an unconditional
-//!   transfer (`br`, `br_table`, `return`, `unreachable`) up to the `else`/`end`
+//!   transfer (`br`, `br_table`, `return`, `return_call`, `return_call_indirect`,
+//!   `unreachable`) up to the `else`/`end`
 //!   closing their frame, which never run. Calls cost one unit in the caller; the
 //!   callee's operators are charged in the callee; host functions cost nothing beyond
 //!   their `call`.
@@ -81,8 +82,8 @@ pub enum RunStart {
 }
 
 /// Whether a new fuel run starts right after the reachable operator `op`, and of
-/// which kind (see the module docs). `br`, `br_table`, `return` and `unreachable`
-/// end their run too, but what follows them is unreachable until the frame's
+/// which kind (see the module docs). `br`, `br_table`, `return`, the tail calls
+/// and `unreachable` end their run too, but what follows them is unreachable until the frame's
 /// `else`/`end`, after which a run starts. After the function's final `end` nothing
 /// follows.
 pub fn run_after(op: &Operator<'_>) -> Option<RunStart> {
@@ -92,8 +93,11 @@ pub fn run_after(op: &Operator<'_>) -> Option<RunStart> {
         | Operator::Else
         | Operator::End
         | Operator::BrIf { .. }
+        | Operator::BrOnNull { .. }
+        | Operator::BrOnNonNull { .. }
         | Operator::Call { .. }
-        | Operator::CallIndirect { .. } => Some(RunStart::Plain),
+        | Operator::CallIndirect { .. }
+        | Operator::CallRef { .. } => Some(RunStart::Plain),
         _ => None,
     }
 }

@@ -170,7 +170,7 @@ impl<C: Composition> Linker<C> {
         let ok = match (want, &found) {
             (ImportKind::Func(_), ExternType::Func(f)) => Some(f) == want_func,
             (ImportKind::Table(w), ExternType::Table(t)) => {
-                w.elem == t.elem
+                w.refty == t.refty
                     && w.index64 == t.index64
                     && limits_match(
                         t.min.into(),
@@ -188,7 +188,7 @@ impl<C: Composition> Linker<C> {
                         w.max.map(Into::into),
                     )
             }
-            (ImportKind::Global(w), ExternType::Global(g)) => w == g,
+            (ImportKind::Global(w), ExternType::Global(g)) => g.matches(w),
             (ImportKind::Tag(_), ExternType::Tag(t)) => Some(t) == want_func,
             _ => false,
         };

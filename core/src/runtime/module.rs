@@ -11,7 +11,7 @@ use wasmparser::{
 };
 
 use super::error::DecodeError;
-use super::types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
+use super::types::{ExternType, FuncType, GlobalType, MemoryType, RefType, TableType};
 use super::{Val, ValType};
 
 /// A set of proposals beyond WebAssembly 2.0 (simd128 counts as one: it needs a
@@ -201,6 +201,8 @@ impl ConstExpr {
                         ty: wasmparser::AbstractHeapType::Func,
                         ..
                     } => Val::FuncRef(None),
+                    // Without GC every concrete type is a function type.
+                    wasmparser::HeapType::Concrete(_) => Val::FuncRef(None),
                     wasmparser::HeapType::Abstract {
                         ty: wasmparser::AbstractHeapType::Exn,
                         ..
@@ -368,6 +370,8 @@ pub struct ModuleInfo {
     pub bytes: Arc<[u8]>,
     /// Function types by type index.
     pub types: Vec<FuncType>,
+    /// The canonical id of each type ([`FuncType::canonical`]), by type index.
+    pub type_ids: Vec<u32>,
     /// Imports in order.
     pub imports: Vec<Import>,
     /// Type index of every function (imports first).
@@ -532,6 +536,7 @@ impl ModuleInfo {
         let mut m = ModuleInfo {
             bytes: bytes.clone(),
             types: Vec::new(),
+            type_ids: Vec::new(),
             imports: Vec::new(),
             funcs: Vec::new(),
             tables: Vec::new(),
@@ -567,7 +572,26 @@ impl ModuleInfo {
                                 .map(|t| ValType::from_wasmparser(*t, offset))
                                 .collect::<Result<Vec<_>, _>>()
                         };
-                        m.types.push(FuncType::new(conv(ty.params())?, conv(ty.results())?));
+                        let this = m.types.len() as u32;
+                        let mut refs = Vec::new();
+                        for t in ty.params().iter().chain(ty.results()) {
+                            refs.push(match *t {
+                                wasmparser::ValType::Ref(r) => Some(RefType::from_wasmparser(
+                                    r,
+                                    &m.type_ids,
+                                    Some(this),
+                                    offset,
+                                )?),
+                                _ => None,
+                            });
+                        }
+                        let f = FuncType::with_refs(
+                            conv(ty.params())?.into(),
+                            conv(ty.results())?.into(),
+                            |k| refs.get(k).copied().flatten(),
+                        );
+                        m.type_ids.push(f.canonical());
+                        m.types.push(f);
                     }
                 }
                 Payload::ImportSection(r) => {
@@ -581,7 +605,7 @@ impl ModuleInfo {
                                 ImportKind::Func(t)
                             }
                             TypeRef::Table(t) => {
-                                let t = table_type(&t, offset)?;
+                                let t = table_type(&t, &m.type_ids, offset)?;
                                 m.tables.push(t);
                                 m.num_imported_tables += 1;
                                 ImportKind::Table(t)
@@ -593,7 +617,7 @@ impl ModuleInfo {
                                 ImportKind::Memory(t)
                             }
                             TypeRef::Global(t) => {
-                                let t = global_type(&t, offset)?;
+                                let t = global_type(&t, &m.type_ids, offset)?;
                                 m.globals.push(t);
                                 m.num_imported_globals += 1;
                                 ImportKind::Global(t)
@@ -620,7 +644,7 @@ impl ModuleInfo {
                     let offset = r.range().start;
                     for t in r {
                         let t = t.map_err(err)?;
-                        m.tables.push(table_type(&t.ty, offset)?);
+                        m.tables.push(table_type(&t.ty, &m.type_ids, offset)?);
                         m.table_inits.push(match t.init {
                             wasmparser::TableInit::RefNull => None,
                             wasmparser::TableInit::Expr(e) => Some(ConstExpr::parse(&e)?),
@@ -637,7 +661,7 @@ impl ModuleInfo {
                     let offset = r.range().start;
                     for g in r {
                         let g = g.map_err(err)?;
-                        m.globals.push(global_type(&g.ty, offset)?);
+                        m.globals.push(global_type(&g.ty, &m.type_ids, offset)?);
                         m.global_inits.push(ConstExpr::parse(&g.init_expr)?);
                     }
                 }
@@ -740,9 +764,14 @@ impl ModuleInfo {
     }
 }
 
-fn table_type(t: &wasmparser::TableType, offset: u64) -> Result<TableType, DecodeError> {
+fn table_type(
+    t: &wasmparser::TableType,
+    ids: &[u32],
+    offset: u64,
+) -> Result<TableType, DecodeError> {
     Ok(TableType {
         elem: ValType::from_ref_type(t.element_type, offset)?,
+        refty: RefType::of_wasmparser(t.element_type, ids, offset)?,
         min: saturate(t.initial),
         max: t.maximum.map(saturate),
         index64: t.table64,
@@ -764,11 +793,23 @@ fn memory_type(t: &wasmparser::MemoryType, offset: u64) -> Result<MemoryType, De
     Ok(MemoryType { min: saturate(t.initial), max: t.maximum.map(saturate), index64: t.memory64 })
 }
 
-fn global_type(t: &wasmparser::GlobalType, offset: u64) -> Result<GlobalType, DecodeError> {
+fn global_type(
+    t: &wasmparser::GlobalType,
+    ids: &[u32],
+    offset: u64,
+) -> Result<GlobalType, DecodeError> {
     if t.shared {
         return Err(DecodeError::unsupported("shared-everything-threads", offset));
     }
-    Ok(GlobalType { ty: ValType::from_wasmparser(t.content_type, offset)?, mutable: t.mutable })
+    let refty = match t.content_type {
+        wasmparser::ValType::Ref(r) => Some(RefType::of_wasmparser(r, ids, offset)?),
+        _ => None,
+    };
+    Ok(GlobalType {
+        ty: ValType::from_wasmparser(t.content_type, offset)?,
+        mutable: t.mutable,
+        refty,
+    })
 }
 
 /// Validates `bytes` with `features`; on failure names the first later proposal that

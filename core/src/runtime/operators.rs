@@ -23,7 +23,9 @@ use super::error::CompileError;
 /// An engine's translator of single operators.
 pub trait OperatorSink<'a> {
     /// Translates `op` (named `name`, its `wasmparser` variant), an operator of a
-    /// WebAssembly 2.0 proposal.
+    /// WebAssembly 2.0 proposal, of tail calls or of typed function references (a
+    /// module reaches the engine with those only when its composition accepts the
+    /// proposal, see [`crate::compose::features_of`]).
     ///
     /// # Errors
     /// Whatever the engine cannot translate.

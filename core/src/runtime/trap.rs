@@ -28,8 +28,10 @@ pub enum TrapCode {
     OutOfFuel,
     /// The epoch deadline passed.
     Interrupted,
-    /// A null reference was dereferenced.
+    /// A null reference was dereferenced (`ref.as_non_null`).
     NullReference,
+    /// `call_ref` or `return_call_ref` of a null reference.
+    NullFunctionReference,
     /// Element or data segment access out of bounds.
     ElementOutOfBounds,
     /// A host function failed.
@@ -59,6 +61,7 @@ impl TrapCode {
             TrapCode::OutOfFuel => "out of fuel",
             TrapCode::Interrupted => "interrupted",
             TrapCode::NullReference => "null reference",
+            TrapCode::NullFunctionReference => "null function reference",
             TrapCode::ElementOutOfBounds => "out of bounds table access",
             TrapCode::HostError => "host error",
             TrapCode::Exit(_) => "exit",

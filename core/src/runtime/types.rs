@@ -1,19 +1,223 @@
-//! WebAssembly types as the runtime sees them (2.0, plus `v128`).
+//! WebAssembly types as the runtime sees them (2.0, plus `v128`, plus the typed
+//! references of the function-references proposal).
+//!
+//! # Reference types
+//!
+//! A value's *representation* is what [`ValType`] says: every function reference,
+//! `funcref` or typed (`(ref $t)`, `(ref null func)`…), is a [`ValType::FuncRef`]
+//! (an 8-byte funcref pointer in the engines, [`super::Val::FuncRef`] in the
+//! embedding API), every external reference an [`ValType::ExternRef`]; engines lower
+//! and marshal by the representation only. The precise type, where linking needs it,
+//! is a [`RefType`]: [`GlobalType::refty`], [`TableType::refty`], and inside a
+//! [`FuncType`], whose equality is structural equivalence of the precise types
+//! (its canonical form, [`FuncType::canonical`]): a concrete heap type is the
+//! process-wide id of the canonical form of the type it names ([`HeapType::Concrete`]),
+//! so types of different modules compare by structure. Subtyping is that of function
+//! references without GC ([`RefType::matches`]): non-null below nullable, a concrete
+//! function type below `func`, no declared subtypes. The GC proposal will extend
+//! [`HeapType`] (struct, array, i31, and the abstract hierarchy) and the matching.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use super::ValType;
 use super::error::DecodeError;
+
+/// The heap type of a reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HeapType {
+    /// Any function.
+    Func,
+    /// Any external reference.
+    Extern,
+    /// Any exception reference.
+    Exn,
+    /// A function of one type, named by the process-wide id of its canonical form
+    /// (structurally equivalent types of any modules share it).
+    Concrete(u32),
+}
+
+/// A precise reference type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RefType {
+    /// Whether null is a value of the type.
+    pub nullable: bool,
+    /// The heap type.
+    pub heap: HeapType,
+}
+
+impl RefType {
+    /// `funcref`: `(ref null func)`.
+    pub const FUNCREF: RefType = RefType { nullable: true, heap: HeapType::Func };
+    /// `externref`: `(ref null extern)`.
+    pub const EXTERNREF: RefType = RefType { nullable: true, heap: HeapType::Extern };
+    /// `exnref`: `(ref null exn)`.
+    pub const EXNREF: RefType = RefType { nullable: true, heap: HeapType::Exn };
+
+    /// Whether every value of `self` is a value of `other` (subtyping).
+    pub fn matches(self, other: RefType) -> bool {
+        (other.nullable || !self.nullable)
+            && (self.heap == other.heap
+                || matches!((self.heap, other.heap), (HeapType::Concrete(_), HeapType::Func)))
+    }
+
+    /// The representation of its values: [`ValType::FuncRef`],
+    /// [`ValType::ExternRef`] or [`ValType::ExnRef`].
+    pub fn repr(self) -> ValType {
+        match self.heap {
+            HeapType::Extern => ValType::ExternRef,
+            HeapType::Exn => ValType::ExnRef,
+            HeapType::Func | HeapType::Concrete(_) => ValType::FuncRef,
+        }
+    }
+
+    /// The 2.0 reference type of a representation (`None` for a non-reference).
+    pub fn of_repr(ty: ValType) -> Option<RefType> {
+        match ty {
+            ValType::FuncRef => Some(RefType::FUNCREF),
+            ValType::ExternRef => Some(RefType::EXTERNREF),
+            ValType::ExnRef => Some(RefType::EXNREF),
+            _ => None,
+        }
+    }
+}
+
+/// The text format: `funcref`, `(ref null func)`, `(ref $17)` (a canonical id).
+impl core::fmt::Display for RefType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match (self.nullable, self.heap) {
+            (true, HeapType::Func) => f.write_str("funcref"),
+            (true, HeapType::Extern) => f.write_str("externref"),
+            (true, HeapType::Exn) => f.write_str("exnref"),
+            (n, h) => {
+                f.write_str(if n { "(ref null " } else { "(ref " })?;
+                match h {
+                    HeapType::Func => f.write_str("func")?,
+                    HeapType::Extern => f.write_str("extern")?,
+                    HeapType::Exn => f.write_str("exn")?,
+                    HeapType::Concrete(id) => write!(f, "${id}")?,
+                }
+                f.write_str(")")
+            }
+        }
+    }
+}
+
+/// Canonical forms of function types, interned for the process: the id of a form
+/// is what [`HeapType::Concrete`] holds. Forms are never removed (a process holds as
+/// many as the distinct function types it decoded).
+fn canonical_id(form: &[u8]) -> u32 {
+    static IDS: OnceLock<Mutex<HashMap<Box<[u8]>, u32>>> = OnceLock::new();
+    let mut ids = IDS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&id) = ids.get(form) {
+        return id;
+    }
+    let id = ids.len() as u32;
+    ids.insert(form.into(), id);
+    id
+}
+
+/// Where a concrete heap type of a canonical form points: another type (its id)
+/// or the type being defined (a recursive reference).
+const FORM_CONCRETE: u8 = 0;
+const FORM_SELF: u8 = 1;
+
+/// Appends the canonical form of a value type; `refty` is its precise type when it
+/// is a reference (`None`: the 2.0 one of its representation).
+fn push_form(form: &mut Vec<u8>, ty: ValType, refty: Option<PreciseRef>) {
+    let tag = match ty {
+        ValType::I32 => 0x7f,
+        ValType::I64 => 0x7e,
+        ValType::F32 => 0x7d,
+        ValType::F64 => 0x7c,
+        ValType::V128 => 0x7b,
+        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => {
+            let r =
+                refty.unwrap_or(PreciseRef::Ref(RefType::of_repr(ty).unwrap_or(RefType::FUNCREF)));
+            let (nullable, heap) = match r {
+                PreciseRef::Ref(r) => (r.nullable, Some(r.heap)),
+                PreciseRef::SelfRef { nullable } => (nullable, None),
+            };
+            form.push(if nullable { 0x63 } else { 0x64 });
+            match heap {
+                Some(HeapType::Func) => form.push(0x70),
+                Some(HeapType::Extern) => form.push(0x6f),
+                Some(HeapType::Exn) => form.push(0x69),
+                Some(HeapType::Concrete(id)) => {
+                    form.push(FORM_CONCRETE);
+                    form.extend(id.to_le_bytes());
+                }
+                None => form.push(FORM_SELF),
+            }
+            return;
+        }
+    };
+    form.push(tag);
+}
+
+/// A precise reference inside a function type being defined: a [`RefType`], or a
+/// reference to the type itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PreciseRef {
+    /// A reference type.
+    Ref(RefType),
+    /// `(ref null? $self)`.
+    SelfRef {
+        /// Whether null is a value of the type.
+        nullable: bool,
+    },
+}
 
 /// A function signature.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FuncType {
     params: Box<[ValType]>,
     results: Box<[ValType]>,
+    /// The canonical form (equality is structural equivalence).
+    form: Box<[u8]>,
 }
 
 impl FuncType {
-    /// A signature with these parameters and results.
+    /// A signature with these parameters and results (references of the 2.0 types
+    /// `funcref` and `externref`).
     pub fn new(params: impl Into<Box<[ValType]>>, results: impl Into<Box<[ValType]>>) -> Self {
-        Self { params: params.into(), results: results.into() }
+        let (params, results) = (params.into(), results.into());
+        let form = Self::form(&params, &results, |_| None);
+        Self { params, results, form }
+    }
+
+    /// A signature whose references have precise types: `refty(k)` of value `k`
+    /// (parameters first, then results).
+    pub(crate) fn with_refs(
+        params: Box<[ValType]>,
+        results: Box<[ValType]>,
+        refty: impl Fn(usize) -> Option<PreciseRef>,
+    ) -> Self {
+        let form = Self::form(&params, &results, refty);
+        Self { params, results, form }
+    }
+
+    fn form(
+        params: &[ValType],
+        results: &[ValType],
+        refty: impl Fn(usize) -> Option<PreciseRef>,
+    ) -> Box<[u8]> {
+        let mut form = Vec::with_capacity(params.len() + results.len() + 8);
+        form.extend((params.len() as u32).to_le_bytes());
+        for (k, &t) in params.iter().enumerate() {
+            push_form(&mut form, t, refty(k));
+        }
+        form.extend((results.len() as u32).to_le_bytes());
+        for (k, &t) in results.iter().enumerate() {
+            push_form(&mut form, t, refty(params.len() + k));
+        }
+        form.into()
+    }
+
+    /// The process-wide id of this type's canonical form: equal for structurally
+    /// equivalent types of any modules ([`HeapType::Concrete`] holds it).
+    pub fn canonical(&self) -> u32 {
+        canonical_id(&self.form)
     }
 
     /// Parameter types.
@@ -65,8 +269,10 @@ pub struct MemoryType {
 /// A table's type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TableType {
-    /// Element type: [`ValType::FuncRef`] or [`ValType::ExternRef`].
+    /// Element type's representation: [`ValType::FuncRef`] or [`ValType::ExternRef`].
     pub elem: ValType,
+    /// The precise element type.
+    pub refty: RefType,
     /// Initial size in elements.
     pub min: u32,
     /// Maximum size in elements, if bounded.
@@ -78,10 +284,26 @@ pub struct TableType {
 /// A global's type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GlobalType {
-    /// Value type.
+    /// Value type (a reference's representation).
     pub ty: ValType,
     /// Whether `global.set` is allowed.
     pub mutable: bool,
+    /// The precise type of a reference (`None` for other values).
+    pub refty: Option<RefType>,
+}
+
+impl GlobalType {
+    /// Whether a global of this type can be imported as `want`: same mutability,
+    /// and a subtype when immutable, the same type when mutable.
+    pub fn matches(&self, want: &GlobalType) -> bool {
+        self.ty == want.ty
+            && self.mutable == want.mutable
+            && match (self.refty, want.refty) {
+                (Some(a), Some(b)) if self.mutable => a == b,
+                (Some(a), Some(b)) => a.matches(b),
+                (a, b) => a == b,
+            }
+    }
 }
 
 /// The type of an import or export.
@@ -121,18 +343,18 @@ impl core::fmt::Display for TableType {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(if self.index64 { "(table i64" } else { "(table" })?;
         limits(f, self.min, self.max)?;
-        write!(f, " {})", self.elem)
+        write!(f, " {})", self.refty)
     }
 }
 
 /// The text format: `(global (mut i32))`.
 impl core::fmt::Display for GlobalType {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        if self.mutable {
-            write!(f, "(global (mut {}))", self.ty)
-        } else {
-            write!(f, "(global {})", self.ty)
-        }
+        let ty = match self.refty {
+            Some(r) => r.to_string(),
+            None => self.ty.to_string(),
+        };
+        if self.mutable { write!(f, "(global (mut {ty}))") } else { write!(f, "(global {ty})") }
     }
 }
 
@@ -145,6 +367,51 @@ impl core::fmt::Display for ExternType {
             ExternType::Memory(t) => t.fmt(f),
             ExternType::Global(t) => t.fmt(f),
             ExternType::Tag(t) => write!(f, "(tag {t})"),
+        }
+    }
+}
+
+impl RefType {
+    /// Converts a `wasmparser` reference type; `ids` are the canonical ids of the
+    /// module's types, `this` the index of the type being defined, if any (a
+    /// reference to it is [`PreciseRef::SelfRef`]).
+    ///
+    /// # Errors
+    /// A heap type of the GC proposal (or of a later one), or a type index that is
+    /// not defined yet.
+    pub(crate) fn from_wasmparser(
+        r: wasmparser::RefType,
+        ids: &[u32],
+        this: Option<u32>,
+        offset: u64,
+    ) -> Result<PreciseRef, DecodeError> {
+        use wasmparser::{AbstractHeapType as A, HeapType as H, UnpackedIndex};
+        let nullable = r.is_nullable();
+        let heap = match r.heap_type() {
+            H::Abstract { shared: false, ty: A::Func } => HeapType::Func,
+            H::Abstract { shared: false, ty: A::Extern } => HeapType::Extern,
+            H::Abstract { shared: false, ty: A::Exn } => HeapType::Exn,
+            H::Concrete(UnpackedIndex::Module(i)) if Some(i) == this => {
+                return Ok(PreciseRef::SelfRef { nullable });
+            }
+            H::Concrete(UnpackedIndex::Module(i)) => match ids.get(i as usize) {
+                Some(&id) => HeapType::Concrete(id),
+                None => return Err(DecodeError::unsupported("gc", offset)),
+            },
+            _ => return Err(DecodeError::unsupported("gc", offset)),
+        };
+        Ok(PreciseRef::Ref(RefType { nullable, heap }))
+    }
+
+    /// [`RefType::from_wasmparser`] outside a type definition.
+    pub(crate) fn of_wasmparser(
+        r: wasmparser::RefType,
+        ids: &[u32],
+        offset: u64,
+    ) -> Result<RefType, DecodeError> {
+        match Self::from_wasmparser(r, ids, None, offset)? {
+            PreciseRef::Ref(r) => Ok(r),
+            PreciseRef::SelfRef { .. } => Err(DecodeError::unsupported("gc", offset)),
         }
     }
 }
@@ -183,19 +450,17 @@ impl ValType {
         })
     }
 
-    /// Converts a `wasmparser` reference type.
+    /// Converts a `wasmparser` reference type to its representation.
     ///
     /// # Errors
-    /// A typed reference other than `funcref`/`externref`/`exnref` (GC proposal).
+    /// A heap type of the GC proposal (or of a later one).
     pub(crate) fn from_ref_type(r: wasmparser::RefType, offset: u64) -> Result<Self, DecodeError> {
-        if r == wasmparser::RefType::FUNCREF {
-            Ok(ValType::FuncRef)
-        } else if r == wasmparser::RefType::EXTERNREF {
-            Ok(ValType::ExternRef)
-        } else if r == wasmparser::RefType::EXNREF {
-            Ok(ValType::ExnRef)
-        } else {
-            Err(DecodeError::unsupported("gc", offset))
+        use wasmparser::{AbstractHeapType as A, HeapType as H};
+        match r.heap_type() {
+            H::Abstract { shared: false, ty: A::Func } | H::Concrete(_) => Ok(ValType::FuncRef),
+            H::Abstract { shared: false, ty: A::Extern } => Ok(ValType::ExternRef),
+            H::Abstract { shared: false, ty: A::Exn } => Ok(ValType::ExnRef),
+            _ => Err(DecodeError::unsupported("gc", offset)),
         }
     }
 

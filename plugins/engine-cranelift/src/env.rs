@@ -34,8 +34,10 @@ pub mod trap {
     pub const PENDING: TrapCode = TrapCode::unwrap_user(6);
     /// The store's interrupt flag was set.
     pub const INTERRUPTED: TrapCode = TrapCode::unwrap_user(7);
-    /// `throw_ref` of a null reference.
+    /// `ref.as_non_null` of null, or `throw_ref` of a null reference.
     pub const NULL_REFERENCE: TrapCode = TrapCode::unwrap_user(8);
+    /// `call_ref` or `return_call_ref` of null.
+    pub const NULL_FUNCTION_REFERENCE: TrapCode = TrapCode::unwrap_user(9);
 }
 
 /// The namespace of the module's throw stub in `UserExternalName`s (functions of
@@ -77,9 +79,14 @@ pub fn ir_type(t: ValType) -> Type {
     }
 }
 
-/// The native signature of a wasm function: callee context, caller context, params.
+/// The native signature of a wasm function: callee context, caller context, params,
+/// in Cranelift's `tail` calling convention (the System V registers, callee-saved
+/// ones included, but the callee pops its stack arguments and more results come
+/// back in registers), so that `return_call` can replace a frame by one with more
+/// stack arguments. The entry trampoline (System V, called by the `virt` plugin)
+/// calls it like any other function.
 pub fn wasm_signature(ty: &FuncType) -> Signature {
-    let mut sig = Signature::new(CallConv::SystemV);
+    let mut sig = Signature::new(CallConv::Tail);
     sig.params.push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
     sig.params.push(AbiParam::new(types::I64));
     sig.params.extend(ty.params().iter().map(|&t| AbiParam::new(ir_type(t))));
@@ -392,14 +399,25 @@ impl<'m> FuncEnv<'m> {
 
     /// Emits a call of `callee` (signature `sig`) with `args`: a plain call, or
     /// inside a `try_table` a `try_call` whose exceptional edge goes to `landing`
-    /// (with the `exnref`); returns the results.
+    /// (with the `exnref`); returns the results. With `tail` it is the tail call
+    /// that replaces the caller's frame (`return_call`, no results): `landing` is
+    /// then ignored, as the caller's handlers are gone with its frame (a
+    /// `return_call` inside a `try_table` is not caught by it).
     fn emit_call(
         b: &mut FunctionBuilder,
         sig: SigRef,
         callee: Callee,
         args: &[Value],
         landing: Option<Block>,
+        tail: bool,
     ) -> Vec<Value> {
+        if tail {
+            match callee {
+                Callee::Direct(f) => b.ins().return_call(f, args),
+                Callee::Indirect(code) => b.ins().return_call_indirect(sig, code, args),
+            };
+            return Vec::new();
+        }
         let Some(landing) = landing else {
             let call = match callee {
                 Callee::Direct(f) => b.ins().call(f, args),
@@ -455,18 +473,19 @@ impl<'m> FuncEnv<'m> {
         };
         let sig = b.func.dfg.ext_funcs[stub].signature;
         let vmctx = self.vmctx(b);
-        Self::emit_call(b, sig, Callee::Direct(stub), &[vmctx, exn], landing);
+        Self::emit_call(b, sig, Callee::Direct(stub), &[vmctx, exn], landing, false);
         b.ins().trap(trap::UNREACHABLE);
     }
 
-    /// `call func` with `args` (a `try_call` to `landing` inside a `try_table`);
-    /// returns the results.
+    /// `call func` with `args` (a `try_call` to `landing` inside a `try_table`;
+    /// with `tail`, `return_call func`); returns the results.
     pub fn call(
         &mut self,
         b: &mut FunctionBuilder,
         func: u32,
         args: &[Value],
         landing: Option<Block>,
+        tail: bool,
     ) -> Vec<Value> {
         let vmctx = self.vmctx(b);
         let mut all = Vec::with_capacity(args.len() + 2);
@@ -479,7 +498,7 @@ impl<'m> FuncEnv<'m> {
             all.extend([vmctx, vmctx]);
             all.extend_from_slice(args);
             let sig = b.func.dfg.ext_funcs[f].signature;
-            return Self::emit_call(b, sig, Callee::Direct(f), &all, landing);
+            return Self::emit_call(b, sig, Callee::Direct(f), &all, landing, tail);
         }
         let fr = self.funcref(b, func);
         let code = self.fixed_load(b, fr, o::FUNCREF_CODE);
@@ -487,10 +506,12 @@ impl<'m> FuncEnv<'m> {
         all.extend([callee, vmctx]);
         all.extend_from_slice(args);
         let sig = self.sig_ref(b, self.module.funcs[func as usize]);
-        Self::emit_call(b, sig, Callee::Indirect(code), &all, landing)
+        Self::emit_call(b, sig, Callee::Indirect(code), &all, landing, tail)
     }
 
-    /// `call_indirect (type ty) (table t)` through element `index`.
+    /// `call_indirect (type ty) (table t)` through element `index` (with `tail`,
+    /// `return_call_indirect`; `landing` as for [`FuncEnv::call`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn call_indirect(
         &mut self,
         b: &mut FunctionBuilder,
@@ -499,6 +520,7 @@ impl<'m> FuncEnv<'m> {
         index: Value,
         args: &[Value],
         landing: Option<Block>,
+        tail: bool,
     ) -> Vec<Value> {
         let addr = self.table_elem_addr(b, table, index);
         let fr = b.ins().load(types::I64, MemFlagsData::trusted(), addr, 0);
@@ -518,7 +540,33 @@ impl<'m> FuncEnv<'m> {
         all.extend([callee, vmctx]);
         all.extend_from_slice(args);
         let sig = self.sig_ref(b, ty);
-        Self::emit_call(b, sig, Callee::Indirect(code), &all, landing)
+        Self::emit_call(b, sig, Callee::Indirect(code), &all, landing, tail)
+    }
+
+    /// `call_ref (type ty)` of funcref `fr` (a `try_call` to `landing` inside a
+    /// `try_table`; with `tail`, `return_call_ref`): null traps; the type needs
+    /// no check (validation proved it).
+    pub fn call_ref(
+        &mut self,
+        b: &mut FunctionBuilder,
+        ty: u32,
+        fr: Value,
+        args: &[Value],
+        landing: Option<Block>,
+        tail: bool,
+    ) -> Vec<Value> {
+        b.ins().trapz(fr, trap::NULL_FUNCTION_REFERENCE);
+        if self.call_events {
+            self.libcall(b, Libcall::WasmCallEvent, &[fr]);
+        }
+        let code = b.ins().load(types::I64, MemFlagsData::trusted(), fr, o::FUNCREF_CODE as i32);
+        let callee = b.ins().load(types::I64, MemFlagsData::trusted(), fr, o::FUNCREF_VMCTX as i32);
+        let vmctx = self.vmctx(b);
+        let mut all = Vec::with_capacity(args.len() + 2);
+        all.extend([callee, vmctx]);
+        all.extend_from_slice(args);
+        let sig = self.sig_ref(b, ty);
+        Self::emit_call(b, sig, Callee::Indirect(code), &all, landing, tail)
     }
 
     // ---- runtime functions ------------------------------------------------------

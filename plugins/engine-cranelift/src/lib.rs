@@ -17,6 +17,25 @@
 //!   The `virt` plugin turns faults at trap sites into [`Trap`] values with a wasm
 //!   backtrace; the host process survives. It needs a `virt` plugin with
 //!   `Virt::NATIVE_CODE` (a build with another one fails to compile).
+//! - Tail calls: every wasm function (and the host-call trampolines that stand in
+//!   for host functions) uses Cranelift's `tail` calling convention (System V's
+//!   registers, callee-saved ones included; the callee pops its stack arguments),
+//!   so `return_call` and `return_call_indirect` lower to Cranelift's
+//!   `return_call`/`return_call_indirect`, which replace the caller's frame even
+//!   when the callee takes more stack arguments: constant stack space, through
+//!   imports and other instances too. The entry trampolines stay System V (the
+//!   `virt` plugin calls them) and call wasm code like any caller; ordinary calls
+//!   are unchanged. A tail call inside a `try_table` is a plain `return_call`, never
+//!   a `try_call`: the caller's frame and its handlers are gone, so what the callee
+//!   throws is not caught there (as the exception-handling proposal says). On an
+//!   exceptional edge Cranelift treats every register as clobbered after a call of
+//!   a `tail` function, so landing pads need no callee-saved register from the
+//!   unwinder there; it still restores them for the frames it passes.
+//! - Typed function references are funcref pointers like `funcref` (vm-core's
+//!   representation): `call_ref`/`return_call_ref` trap on null and call through
+//!   the funcref's code with the type's signature (no check: validation proved it),
+//!   `ref.as_non_null` is a `trapz`, `br_on_null`/`br_on_non_null` a `brif` on the
+//!   reference.
 //! - Multi-memory: memory 0 keeps its scheme (with guard pages, no check and a
 //!   base the optimizer may hoist); an access to memory `n > 0` loads its
 //!   definition from `vmctx->memories[n]` and checks its bounds explicitly
@@ -241,6 +260,7 @@ fn trap_kind(c: ir::TrapCode) -> Result<TrapKind, CompileError> {
         trap::OUT_OF_FUEL => w(TrapCode::OutOfFuel),
         trap::INTERRUPTED => w(TrapCode::Interrupted),
         trap::NULL_REFERENCE => w(TrapCode::NullReference),
+        trap::NULL_FUNCTION_REFERENCE => w(TrapCode::NullFunctionReference),
         trap::PENDING => TrapKind::Pending,
         other => {
             return Err(CompileError::Body {
@@ -647,6 +667,8 @@ impl Engine for Cranelift {
         .union(Features::EXTENDED_CONST)
         .union(Features::MULTI_MEMORY)
         .union(Features::MEMORY64)
+        .union(Features::TAIL_CALL)
+        .union(Features::FUNCTION_REFERENCES)
         .union(Features::EXCEPTIONS);
     type Code = ModuleCode;
 

@@ -229,6 +229,40 @@
 //! caller_vmctx, code, args)` of [`vm_core::runtime::native::Entry`] (16-byte
 //! argument slots, all of it used by a v128) into this convention.
 //!
+//! **Tail calls** (`return_call`, `return_call_indirect`) replace the frame: the
+//! value stack is flushed as for a call, the return address and the caller's
+//! `rbp` are read, the arguments are copied into the callee's area, placed so that
+//! its top is the top of this function's own incoming area (the callee then
+//! writes its results exactly where this function's caller expects them:
+//! validation gives both functions the same results), the return address goes
+//! right below it, `rbp` is restored, `rsp` points at the return address and the
+//! code jumps to the callee, whose prologue runs as after a call. The callee's
+//! area may be larger than this function's: it then covers the old return
+//! address, saved `rbp` and maybe the top of this frame, which is why both are
+//! read first and the arguments (whose source lies lower than any destination)
+//! are copied highest unit first; `rsp` is first lowered to the new return
+//! address when that is below it, after a stack-limit check, so that nothing live
+//! is ever below `rsp`. A tail call through a funcref (an import,
+//! `return_call_indirect` or `return_call_ref`) in a module with a memory 0
+//! checks the callee's `vmctx` first: a callee of another instance, or a host
+//! function, is called and its results returned instead, because a direct caller
+//! of this function expects `r14` to hold its memory's base on return (see
+//! "Memory 0's base" above), which such a callee would not leave there; between functions of one instance, and in
+//! modules without a memory, stack space is constant. A callee that tail-called
+//! one with a different area size returns with `rsp` moved by the difference, so
+//! every caller re-derives `rsp` from `rbp` after a call (as it already did after
+//! calls with an area and through funcrefs; a direct call of a function without
+//! parameters or results gained that one `lea`, and the entry trampoline finds
+//! the results from `rbp`). Ordinary calls are otherwise unchanged.
+//!
+//! **Typed function references** are funcref pointers like `funcref` (vm-core's
+//! representation): `call_ref`/`return_call_ref` pop the funcref into `rbx`, trap on
+//! null ("null function reference") and call (tail-call) through it as
+//! `call_indirect` does, without the signature check (validation proved the type);
+//! `ref.as_non_null` tests the register and traps ("null reference");
+//! `br_on_null`/`br_on_non_null` flush the stack, test the reference's canonical
+//! slot and branch like `br_if`, with or without the reference.
+//!
 //! **Exceptions** (`throw`, `throw_ref`, `try_table`; see `translate/exn.rs`):
 //! nothing runs on the path that does not throw but one jump over a `try_table`'s
 //! landing pad, emitted where it starts (the value stack is flushed there, so the
@@ -240,6 +274,14 @@
 //! (`exn_is`), copies the payload (`exn_payload`) and branches like `br`. Every
 //! register being caller-saved between wasm functions, no callee-saved register
 //! needs restoring. The host-call trampoline throws a host function's exception on.
+//! A tail call is never a handled call site: a `return_call*` inside a
+//! `try_table` leaves the frame, and its callee's exceptions are not caught there
+//! (as the exception-handling proposal says); the call that stands in for a tail
+//! call to another instance is not recorded either. Register locals need no
+//! store before a tail jump: the value stack is flushed first (which writes any
+//! register-local alias among the arguments to its slot), and the frame's locals
+//! die with it; `call_ref`, like the other calls through `rbx` (one of the
+//! register-local homes), stores them before `rbx` is loaded.
 //!
 //! **Traps** are described, never handled: `unreachable` is an inline `ud2`, and
 //! division by zero, `MIN / -1`, float-to-int truncations of NaN ("invalid
@@ -655,6 +697,8 @@ impl Engine for Dynasm {
         .union(Features::EXTENDED_CONST)
         .union(Features::MULTI_MEMORY)
         .union(Features::MEMORY64)
+        .union(Features::TAIL_CALL)
+        .union(Features::FUNCTION_REFERENCES)
         .union(Features::EXCEPTIONS);
     type Code = ModuleCode;
 

@@ -57,6 +57,9 @@ pub(crate) fn entry(ops: &mut Asm, ty: &FuncType) {
     dynasm!(ops
         ; .arch x64
         ; call rdx
+        // A callee that tail-called one with another area size returns with `rsp`
+        // moved (see "Tail calls" in the crate docs): the area is found from `rbp`.
+        ; lea rsp, [rbp - 48 - bytes]
         ; mov rcx, [rbp - 48]
     );
     for (j, (src, &t)) in area_offsets(ty.results(), area).into_iter().zip(ty.results()).enumerate()

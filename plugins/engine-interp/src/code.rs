@@ -353,6 +353,27 @@ macro_rules! define_op {
             CallImport { func: u32, base: u32 },
             /// Followed by `Arg(table)`.
             CallIndirect { ty: u32, index: u32, base: u32 },
+            /// `return_call` of a function defined in this module: move the `n` argument
+            /// slots from `base` to the frame's start and continue at the callee's
+            /// [`Op::Enter`] `entry` (the callee's index without imports until
+            /// [`link_calls`] resolves it) in this frame, the caller's frame record
+            /// kept: constant stack space.
+            ReturnCall { entry: u32, base: u32, n: u32 },
+            /// `return_call` of an imported function (module index) with `n` argument
+            /// slots from `base`: a wasm callee as [`Op::ReturnCall`]; a host function
+            /// is called and the return that follows returns its results from `base`.
+            ReturnCallImport { func: u32, base: u32, n: u32 },
+            /// `return_call_indirect` with `n` argument slots, as
+            /// [`Op::ReturnCallImport`]; followed by `Arg(table)`, then the return.
+            ReturnCallIndirect { ty: u32, index: u32, base: u32, n: u32 },
+            /// `call_ref` of a function of type index `ty`: the funcref in slot
+            /// `index` (null: trap), arguments and results from `base`.
+            CallRef { ty: u32, index: u32, base: u32 },
+            /// `return_call_ref` with `n` argument slots from `base`, as
+            /// [`Op::ReturnCallImport`] (null: trap); the return follows.
+            ReturnCallRef { ty: u32, index: u32, base: u32, n: u32 },
+            /// `ref.as_non_null`: trap with "null reference" when slot `src` is null.
+            RefAsNonNull { src: u32 },
             /// An extra operand of the instruction before.
             Arg(u32),
             /// `dst = cond != 0 ? dst : rhs`.
@@ -840,13 +861,18 @@ macro_rules! define_op {
                         *rhs = f(*rhs);
                     }
                     Op::BrTable { index, .. } => *index = f(*index),
-                    Op::CallIndirect { index, base, .. } => {
+                    Op::CallIndirect { index, base, .. }
+                    | Op::ReturnCallIndirect { index, base, .. }
+                    | Op::CallRef { index, base, .. }
+                    | Op::ReturnCallRef { index, base, .. } => {
                         *index = f(*index);
                         *base = f(*base);
                     }
                     Op::ReturnN { base, .. }
 
                     | Op::CallImport { base, .. }
+                    | Op::ReturnCall { base, .. }
+                    | Op::ReturnCallImport { base, .. }
                     | Op::MemoryGrow { base, .. }
                     | Op::MemoryFill { base }
                     | Op::MemoryCopy { base }
@@ -858,9 +884,10 @@ macro_rules! define_op {
                     | Op::TableFill { base, .. }
                     | Op::TableCopy { base, .. }
                     | Op::TableInit { base, .. } => *base = f(*base),
-                    Op::Return1 { src } | Op::GlobalSet { src, .. } | Op::ThrowRef { src } => {
-                        *src = f(*src)
-                    }
+                    Op::Return1 { src }
+                    | Op::GlobalSet { src, .. }
+                    | Op::RefAsNonNull { src }
+                    | Op::ThrowRef { src } => *src = f(*src),
                     Op::Throw { base, .. } => *base = f(*base),
                     Op::Caught { dst, .. } => *dst = f(*dst),
                     Op::Const { dst, .. }
@@ -1499,7 +1526,7 @@ pub fn link_calls(ops: &mut [Op], funcs: &[FuncCode]) {
                     *entry = fc.entry;
                 }
             }
-            Op::CallCopy { entry, .. } => {
+            Op::CallCopy { entry, .. } | Op::ReturnCall { entry, .. } => {
                 if let Some(fc) = funcs.get(*entry as usize) {
                     *entry = fc.entry;
                 }

@@ -6,6 +6,34 @@
 //! allocate nothing and pass arguments in place; depth and slot stack are bounded by
 //! the `virt` plugin's limits and trap with "call stack exhausted".
 //!
+//! ## Tail calls
+//!
+//! `return_call` to a function of the module is [`code::Op::ReturnCall`]: the
+//! argument slots move to the start of the running frame (the callee's frame
+//! starts there too) and execution continues at the callee's `Enter` with no frame
+//! record pushed, so the callee returns straight to the caller's caller and a
+//! chain of tail calls runs in constant slot stack and call depth (the `Enter`
+//! still checks the callee's frame against the stack). `return_call` of an import
+//! and `return_call_indirect` resolve the funcref at run time
+//! (`Exec::tail_call_ref`): a wasm callee, of any instance, replaces the frame the
+//! same way (switching instance; the caller's frame record switches back on
+//! return); a host function is called with its results at the arguments' slots,
+//! and the return the translator emitted after the instruction returns them; when
+//! it throws, the exception unwinds from the caller's caller (the frame the tail
+//! call replaced is gone, so a `try_table` around a `return_call` does not catch
+//! what its callee throws, as the exception-handling proposal says).
+//! Ordinary calls are unchanged.
+//!
+//! ## Typed function references
+//!
+//! A typed reference is a funcref in its slot (vm-core's representation, see
+//! `vm_core::runtime::types`): `call_ref` is [`code::Op::CallRef`] (null traps with
+//! "null function reference", the type needs no check), `return_call_ref` is
+//! [`code::Op::ReturnCallRef`] (as `return_call_indirect`), `ref.as_non_null` is
+//! [`code::Op::RefAsNonNull`] ("null reference"), and `br_on_null`/`br_on_non_null`
+//! are a `BrIfEqz`/`BrIfNez` on the reference's slot with the branch's moves, the
+//! reference dropped on the path where the proposal drops it.
+//!
 //! ## simd128
 //!
 //! A `v128` occupies two consecutive 8-byte frame slots, low half first: the
@@ -187,6 +215,8 @@ impl Engine for Interp {
         .union(Features::EXTENDED_CONST)
         .union(Features::MULTI_MEMORY)
         .union(Features::MEMORY64)
+        .union(Features::TAIL_CALL)
+        .union(Features::FUNCTION_REFERENCES)
         .union(Features::EXCEPTIONS);
     type Code = ModuleCode;
 

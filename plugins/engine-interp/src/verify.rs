@@ -255,6 +255,7 @@ impl<'a> Verifier<'a> {
                 | Op::Return0
                 | Op::Return1 { .. }
                 | Op::ReturnN { .. }
+                | Op::ReturnCall { .. }
                 | Op::CopyBr { .. }
                 | Op::I32AddImmBr { .. }
         ) {
@@ -313,6 +314,19 @@ impl<'a> Verifier<'a> {
     fn arity(&self, func: u32) -> Result<usize, String> {
         let ty = self.module.func_type(func).ok_or(format!("function {func} has no type"))?;
         Ok(slots_of(ty.params()).max(slots_of(ty.results())) as usize)
+    }
+
+    /// Checks that a tail call to `func` passes `n` argument slots.
+    fn tail_args(&self, func: u32, n: u32) -> Check {
+        let ty = self.module.func_type(func).ok_or(format!("function {func} has no type"))?;
+        let want = slots_of(ty.params());
+        if n == want { Ok(()) } else { Err(format!("{n} argument slots, the callee takes {want}")) }
+    }
+
+    /// The result slots of `func`.
+    fn results(&self, func: u32) -> Result<usize, String> {
+        let ty = self.module.func_type(func).ok_or(format!("function {func} has no type"))?;
+        Ok(slots_of(ty.results()) as usize)
     }
 
     fn memory(&self) -> Check {
@@ -402,7 +416,12 @@ macro_rules! define_check {
                     Op::Consts { .. } if pc == f.start + 1 && fc.consts_len != 0 => {}
                     Op::Consts { .. } => return Err("Consts other than right after Enter".into()),
                     Op::Arg(_) => {
-                        if pc == f.start || !matches!(self.ops[pc - 1], Op::CallIndirect { .. }) {
+                        if pc == f.start
+                            || !matches!(
+                                self.ops[pc - 1],
+                                Op::CallIndirect { .. } | Op::ReturnCallIndirect { .. }
+                            )
+                        {
                             return Err("Arg not after CallIndirect".into());
                         }
                     }
@@ -449,6 +468,57 @@ macro_rules! define_check {
                         };
                         f.span(base, self.arity(self.funcs[k].index)?)?;
                     }
+                    Op::ReturnCall { entry, base, n } => {
+                        let Ok(k) = self.funcs.binary_search_by_key(&entry, |c| c.entry) else {
+                            return Err(format!("entry {entry} is no function's entry"));
+                        };
+                        let callee = self.funcs[k].index;
+                        self.tail_args(callee, n)?;
+                        f.span(base, n as usize)?;
+                        f.returns(self.results(callee)?)?;
+                    }
+                    Op::ReturnCallImport { func, base, n } => {
+                        in_range("imported function", func, m.num_imported_funcs as usize)?;
+                        self.tail_args(func, n)?;
+                        f.span(base, self.arity(func)?)?;
+                        f.returns(self.results(func)?)?;
+                    }
+                    Op::ReturnCallIndirect { ty, index, base, n } => {
+                        f.slot(index)?;
+                        in_range("type", ty, m.types.len())?;
+                        let t = &m.types[ty as usize];
+                        if n != slots_of(t.params()) {
+                            let want = slots_of(t.params());
+                            return Err(format!("{n} argument slots, the type has {want}"));
+                        }
+                        f.returns(slots_of(t.results()) as usize)?;
+                        f.span(base, slots_of(t.params()).max(slots_of(t.results())) as usize)?;
+                        let Some(&Op::Arg(table)) = self.ops.get(pc + 1).filter(|_| pc + 1 < f.end)
+                        else {
+                            return Err("not followed by Arg(table)".into());
+                        };
+                        if self.table(table)? != ValType::FuncRef {
+                            return Err(format!("table {table} is not a funcref table"));
+                        }
+                    }
+                    Op::CallRef { ty, index, base } => {
+                        f.slot(index)?;
+                        in_range("type", ty, m.types.len())?;
+                        let t = &m.types[ty as usize];
+                        f.span(base, slots_of(t.params()).max(slots_of(t.results())) as usize)?;
+                    }
+                    Op::ReturnCallRef { ty, index, base, n } => {
+                        f.slot(index)?;
+                        in_range("type", ty, m.types.len())?;
+                        let t = &m.types[ty as usize];
+                        if n != slots_of(t.params()) {
+                            let want = slots_of(t.params());
+                            return Err(format!("{n} argument slots, the type has {want}"));
+                        }
+                        f.returns(slots_of(t.results()) as usize)?;
+                        f.span(base, slots_of(t.params()).max(slots_of(t.results())) as usize)?;
+                    }
+                    Op::RefAsNonNull { src } => f.slot(src)?,
                     Op::CallImport { func, base } => {
                         in_range("imported function", func, m.num_imported_funcs as usize)?;
                         f.span(base, self.arity(func)?)?;

@@ -85,7 +85,13 @@ fn memory_index_reads_every_kind_of_immediate() {
 fn index64_clamps_the_i64_operands_only() {
     use crate::runtime::{MemoryType, TableType, ValType, clamp_index64};
     let mem = |index64| MemoryType { min: 1, max: None, index64 };
-    let table = |index64| TableType { elem: ValType::FuncRef, min: 1, max: None, index64 };
+    let table = |index64| TableType {
+        elem: ValType::FuncRef,
+        refty: crate::runtime::types::RefType::FUNCREF,
+        min: 1,
+        max: None,
+        index64,
+    };
     let (mems, tables) = ([mem(false), mem(true)], [table(true), table(false)]);
     let m = |i| wasmparser::MemArg {
         align: 0,

@@ -759,8 +759,33 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 self.stack.truncate(self.stack.len() - n);
                 let args = self.canon_all(&args);
                 let landing = self.landing_block();
-                let rs = self.env.call(&mut self.b, function_index, &args, landing);
+                let rs = self.env.call(&mut self.b, function_index, &args, landing, false);
                 self.stack.extend(rs);
+            }
+            O::ReturnCall { function_index } => {
+                let n = self.env.module.func_type(function_index).map_or(0, |t| t.params().len());
+                let args = self.top(n).to_vec();
+                self.stack.truncate(self.stack.len() - n);
+                let args = self.canon_all(&args);
+                self.env.call(&mut self.b, function_index, &args, None, true);
+                self.enter_unreachable();
+            }
+            O::ReturnCallIndirect { type_index, table_index } => {
+                let index = self.pop();
+                let n = self.env.module.types[type_index as usize].params().len();
+                let args = self.top(n).to_vec();
+                self.stack.truncate(self.stack.len() - n);
+                let args = self.canon_all(&args);
+                self.env.call_indirect(
+                    &mut self.b,
+                    type_index,
+                    table_index,
+                    index,
+                    &args,
+                    None,
+                    true,
+                );
+                self.enter_unreachable();
             }
             O::CallIndirect { type_index, table_index } => {
                 let index = self.pop();
@@ -776,6 +801,7 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                     index,
                     &args,
                     landing,
+                    false,
                 );
                 self.stack.extend(rs);
             }
@@ -788,6 +814,53 @@ impl<'e, 'm, 'b> FuncTranslator<'e, 'm, 'b> {
                 let landing = self.landing_block();
                 self.env.throw(&mut self.b, exn, landing);
                 self.enter_unreachable();
+            }
+            O::CallRef { type_index } => {
+                let fr = self.pop();
+                let n = self.env.module.types[type_index as usize].params().len();
+                let args = self.top(n).to_vec();
+                self.stack.truncate(self.stack.len() - n);
+                let args = self.canon_all(&args);
+                let landing = self.landing_block();
+                let rs = self.env.call_ref(&mut self.b, type_index, fr, &args, landing, false);
+                self.stack.extend(rs);
+            }
+            O::ReturnCallRef { type_index } => {
+                let fr = self.pop();
+                let n = self.env.module.types[type_index as usize].params().len();
+                let args = self.top(n).to_vec();
+                self.stack.truncate(self.stack.len() - n);
+                let args = self.canon_all(&args);
+                self.env.call_ref(&mut self.b, type_index, fr, &args, None, true);
+                self.enter_unreachable();
+            }
+            O::RefAsNonNull => {
+                let r = *self.top(1).first().expect("validated: a reference");
+                self.b.ins().trapz(r, trap::NULL_REFERENCE);
+            }
+            O::BrOnNull { relative_depth } => {
+                // Taken with the reference dropped; otherwise it stays.
+                let r = self.pop();
+                let (to, n) = self.branch_target(relative_depth);
+                let top = self.top(n).to_vec();
+                let vals = self.args(&top);
+                let next = self.b.create_block();
+                self.b.ins().brif(r, next, &[], to, &vals);
+                self.b.seal_block(next);
+                self.b.switch_to_block(next);
+                self.push(r);
+            }
+            O::BrOnNonNull { relative_depth } => {
+                // Taken with the reference; otherwise it is dropped.
+                let r = *self.top(1).first().expect("validated: a reference");
+                let (to, n) = self.branch_target(relative_depth);
+                let top = self.top(n).to_vec();
+                let vals = self.args(&top);
+                let next = self.b.create_block();
+                self.b.ins().brif(r, to, &vals, next, &[]);
+                self.b.seal_block(next);
+                self.b.switch_to_block(next);
+                self.pop();
             }
             O::Drop => {
                 self.pop();

@@ -166,6 +166,44 @@ impl FuncCompiler<'_, '_> {
         Ok(())
     }
 
+    /// `br_on_null` (`null`) or `br_on_non_null`: the reference is flushed to its
+    /// canonical slot and tested there; `br_on_null` branches without it and keeps it
+    /// otherwise, `br_on_non_null` branches with it and drops it otherwise.
+    pub fn br_on_null(&mut self, depth: u32, null: bool) -> Result<(), CompileError> {
+        let target = self.target(depth)?;
+        self.flush();
+        let d = self.stack.len() - 1;
+        let at = self.stack.addr(self.stack.below(d), false);
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov r11, [rbp + at]
+            ; test r11, r11
+        );
+        if null {
+            self.stack.pop();
+        }
+        if self.needs_moves(&target) {
+            let skip = self.ops.new_dynamic_label();
+            if null {
+                dynasm!(self.ops ; .arch x64 ; jnz =>skip);
+            } else {
+                dynasm!(self.ops ; .arch x64 ; jz =>skip);
+            }
+            self.branch_moves(&target);
+            dynasm!(self.ops ; .arch x64 ; jmp =>target.label ; =>skip);
+        } else if null {
+            dynasm!(self.ops ; .arch x64 ; jz =>target.label);
+        } else {
+            dynasm!(self.ops ; .arch x64 ; jnz =>target.label);
+        }
+        if null {
+            self.stack.push(super::Loc::Stack);
+        } else {
+            self.stack.pop();
+        }
+        Ok(())
+    }
+
     /// `br_table`: a bounds check to the default target, then a jump into a table
     /// of `jmp rel32` instructions (5 bytes each, indexed by `index * 5`). Targets
     /// whose branch moves values get a stub that moves and jumps. Code size and

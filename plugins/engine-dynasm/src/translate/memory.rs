@@ -187,9 +187,10 @@ impl FuncCompiler<'_, '_> {
     }
 
     /// [`Self::address`] for memory `n` > 0: an explicit bounds check against
-    /// `vmctx->memories[n]`, never a guard-page trap site. `a` becomes memory `n`'s
-    /// base plus the address minus `r14`, so the caller's `[r14 + a + disp]`
-    /// operand reaches memory `n`.
+    /// `vmctx->memories[n]`, never a guard-page trap site; the operand stays
+    /// `[r14 + a + disp]`, `a` being this memory's base plus the address minus
+    /// `r14` (a module with a memory `n` > 0 has a memory 0, so `r14` is never
+    /// allocated to a value).
     fn address_other(
         &mut self,
         a: u8,
@@ -225,8 +226,9 @@ impl FuncCompiler<'_, '_> {
             ; cmp Rq(t), [r11 + o::MEMORY_LENGTH as i32]
             ; ja =>oob
             ; add Rq(a), [r11 + o::MEMORY_BASE as i32]
-            // The access adds `r14` (memory 0's base, or whatever the register
-            // holds when the function never loads it): cancel it out.
+            // The access's operand is `[r14 + a + disp]` as for memory 0, so `a`
+            // becomes this memory's address minus `r14` (modulo 2^64: whatever
+            // `r14` holds, which nothing changes before the access).
             ; sub Rq(a), r14
         );
         self.stack.free(t);

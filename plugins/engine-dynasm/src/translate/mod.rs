@@ -188,6 +188,9 @@ pub(crate) struct FuncCompiler<'a, 'm> {
     /// Where each result goes: its `rbp` displacement in the argument/result area
     /// and whether it is a v128.
     results: Vec<(i32, bool)>,
+    /// Units of this function's own argument/result area (`area_units` of its
+    /// type): where a tail call puts its callee's area.
+    area: u32,
     /// Offsets where the frame size goes.
     frame_patches: Vec<usize>,
     /// The code ranges of this function's loads of memory 0's base.
@@ -341,6 +344,7 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             run: None,
             offset: start_offset,
             results,
+            area,
             frame_patches: Vec::new(),
             membase_loads: Vec::new(),
             needs_membase: false,
@@ -699,9 +703,12 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
             O::End => self.end()?,
             O::Br { relative_depth } => self.br(relative_depth)?,
             O::BrIf { relative_depth } => self.br_if(relative_depth)?,
+            O::BrOnNull { relative_depth } => self.br_on_null(relative_depth, true)?,
+            O::BrOnNonNull { relative_depth } => self.br_on_null(relative_depth, false)?,
             O::BrTable { targets } => self.br_table(&targets)?,
             O::Return => self.br(self.controls.len() as u32 - 1)?,
             O::Call { function_index } => self.call(function_index)?,
+            O::ReturnCall { function_index } => self.return_call(function_index)?,
             O::Drop => self.drop_(),
             O::Select | O::TypedSelect { .. } => self.select(),
             O::LocalGet { local_index } => self.local_get(local_index)?,

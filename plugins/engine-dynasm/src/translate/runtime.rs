@@ -45,6 +45,29 @@ impl FuncCompiler<'_, '_> {
             O::CallIndirect { type_index, table_index } => {
                 self.call_indirect(type_index, table_index)?
             }
+            O::ReturnCallIndirect { type_index, table_index } => {
+                self.return_call_indirect(type_index, table_index)?
+            }
+            O::CallRef { type_index } => {
+                self.nonnull_funcref();
+                self.call_event();
+                self.call_funcref(type_index)?
+            }
+            O::ReturnCallRef { type_index } => {
+                self.nonnull_funcref();
+                self.call_event();
+                self.return_call_funcref(type_index)?
+            }
+            O::RefAsNonNull => {
+                let r = self.pop_reg();
+                let null = self.trap_label(TrapCode::NullReference);
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; test Rq(r), Rq(r)
+                    ; jz =>null
+                );
+                self.stack.push(Loc::Reg(r));
+            }
             O::RefNull { .. } => self.stack.push(Loc::Const(0)),
             O::RefIsNull => {
                 let r = self.pop_reg();
@@ -216,6 +239,88 @@ impl FuncCompiler<'_, '_> {
 
     /// `call_indirect (type ty) (table table)`.
     fn call_indirect(&mut self, ty: u32, table: u32) -> Result<(), CompileError> {
+        self.checked_funcref(ty, table);
+        self.call_event();
+        self.call_funcref(ty)
+    }
+
+    /// `return_call_indirect (type ty) (table table)`.
+    fn return_call_indirect(&mut self, ty: u32, table: u32) -> Result<(), CompileError> {
+        self.checked_funcref(ty, table);
+        self.call_event();
+        self.return_call_funcref(ty)
+    }
+
+    /// A tail call of imported function `func` through its funcref.
+    pub(super) fn return_call_import(&mut self, func: u32) -> Result<(), CompileError> {
+        let ty = self.env.module.funcs.get(func as usize).copied();
+        let ty = ty.ok_or(CompileError::Limit("no such function"))?;
+        self.flush();
+        self.funcref(RBX, func);
+        self.call_event();
+        self.return_call_funcref(ty)
+    }
+
+    /// The tail call through funcref `rbx` of a function of type index `ty` whose
+    /// arguments are on the (flushed) value stack. A callee of this instance
+    /// replaces the frame (see `FuncCompiler::tail_jump`). In a module with a
+    /// memory 0, a callee of another instance (or a host function) is called and
+    /// its results returned instead: a direct caller of this function expects
+    /// `r14` to hold its memory's base when this function returns, which such a
+    /// callee would not leave there.
+    fn return_call_funcref(&mut self, ty: u32) -> Result<(), CompileError> {
+        let fty = self.env.module.types.get(ty as usize).ok_or(CompileError::Limit("type"))?;
+        for &t in fty.params().iter().chain(fty.results()) {
+            super::check_type(self.env, t, self.offset)?;
+        }
+        let n = fty.params().len();
+        let area = super::area_units(fty);
+        let other = self.ops.new_dynamic_label();
+        if self.env.memory {
+            dynasm!(self.ops
+                ; .arch x64
+                ; cmp r15, [rbx + o::FUNCREF_VMCTX as i32]
+                ; jne =>other
+            );
+        }
+        self.tail_jump(n, area);
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov rdi, [rbx + o::FUNCREF_VMCTX as i32]
+            ; mov rsi, r15
+            ; jmp QWORD [rbx + o::FUNCREF_CODE as i32]
+        );
+        if self.env.memory {
+            dynasm!(self.ops ; .arch x64 ; =>other);
+            // Not a call site of an enclosing `try_table`: a tail call's callee
+            // is outside the handlers of this function.
+            self.call_funcref_at(ty, false)?;
+            self.br(self.controls.len() as u32 - 1)?;
+        }
+        self.reachable = false;
+        Ok(())
+    }
+
+    /// Pops a funcref into `rbx` (flushing the rest), trapping when it is null.
+    fn nonnull_funcref(&mut self) {
+        let r = super::reg::RAX;
+        self.pop_into(r);
+        self.flush();
+        // `rbx` may be a register local's home.
+        self.save_reg_locals();
+        let null = self.trap_label(TrapCode::NullFunctionReference);
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov rbx, Rq(r)
+            ; test rbx, rbx
+            ; jz =>null
+        );
+        self.stack.free(r);
+    }
+
+    /// Pops the index, reads element `index` of `table` into `rbx` and checks it
+    /// is not null and has type index `ty`.
+    fn checked_funcref(&mut self, ty: u32, table: u32) {
         // The index in `rax`, never in `rbx`, which receives the funcref.
         let i = super::reg::RAX;
         self.pop_into(i);
@@ -235,13 +340,17 @@ impl FuncCompiler<'_, '_> {
             ; jne =>bad
         );
         self.stack.free(i);
-        self.call_event();
-        self.call_funcref(ty)
     }
 
     /// Calls through funcref `rbx` a function of type index `ty` whose arguments
     /// are on the (flushed) value stack.
     fn call_funcref(&mut self, ty: u32) -> Result<(), CompileError> {
+        self.call_funcref_at(ty, true)
+    }
+
+    /// [`Self::call_funcref`]; `site`: the call is a call site of the innermost
+    /// `try_table` (not for the call that stands in for a tail call).
+    fn call_funcref_at(&mut self, ty: u32, site: bool) -> Result<(), CompileError> {
         let fty = self.env.module.types.get(ty as usize).ok_or(CompileError::Limit("type"))?;
         let n = fty.params().len();
         for &t in fty.params().iter().chain(fty.results()) {
@@ -262,7 +371,9 @@ impl FuncCompiler<'_, '_> {
             ; mov rsi, r15
             ; call QWORD [rbx + o::FUNCREF_CODE as i32]
         );
-        self.call_site();
+        if site {
+            self.call_site();
+        }
         self.reset_rsp();
         dynasm!(self.ops ; .arch x64 ; mov r15, [rbp + VMCTX_SLOT]);
         self.need_membase();

@@ -467,3 +467,127 @@ handler!(call_indirect(pc, fp, mb, ml, x) {
     }
     next!(to, fp, x.mem_base, x.mem_len, x)
 });
+
+impl<C: Composition<Engine = crate::Interp>> Exec<C> {
+    /// The tail call of the function behind funcref `f` with its `n` argument slots
+    /// from `base`: a wasm callee runs in this frame (`fp`), the arguments moved to
+    /// its start and no frame record pushed, so a chain of tail calls runs in
+    /// constant stack space; a host function is called with its results written
+    /// from `base`, and the code continues at `after` (the return of those
+    /// results). Returns where to continue, a null `pc` on a trap (recorded).
+    ///
+    /// # Safety
+    /// As for [`Exec::call_ref`], with `base + n` inside the running frame.
+    #[inline(never)]
+    pub unsafe fn tail_call_ref(
+        &mut self,
+        f: *const VMFuncRef,
+        base: *mut u64,
+        n: u32,
+        after: *const Instr,
+        fp: *mut u64,
+    ) -> *const Instr {
+        // SAFETY: the caller's contract; as in `call_ref`.
+        unsafe {
+            let funcs = &(*self.store).funcs;
+            match funcs.get_unchecked((*f).func as usize).kind {
+                FuncKind::Wasm { index, .. } if !(*f).vmctx.is_null() => {
+                    let callee: *const InstanceData<C> = InstanceData::from_vmctx((*f).vmctx);
+                    let ccode = (*callee).module.code() as *const ModuleCode;
+                    let funcs: &[FuncCode] = &(*ccode).funcs;
+                    let fc = *funcs.get_unchecked((index - (*ccode).num_imported_funcs) as usize);
+                    core::ptr::copy(base, fp, n as usize);
+                    if callee != self.inst {
+                        self.switch(callee, ccode);
+                    }
+                    self.instrs.add(fc.entry as usize)
+                }
+                FuncKind::Host { def, state } => {
+                    self.host_calls += 1;
+                    let r = host_call(self.store, def, state, self.mem, base);
+                    self.refresh_mem();
+                    match r {
+                        Ok(()) => after,
+                        Err(t) => {
+                            self.trap = Some(t);
+                            core::ptr::null()
+                        }
+                    }
+                }
+                FuncKind::Wasm { .. } => {
+                    self.trap = Some(Trap::host("funcref without instance"));
+                    core::ptr::null()
+                }
+            }
+        }
+    }
+}
+
+handler!(return_call(pc, fp, mb, ml, x) {
+    operands!(pc, Op::ReturnCall { entry, base, n });
+    // The callee's frame replaces this one: arguments to its start (the ranges may
+    // overlap), the caller's frame record stays for the callee's return.
+    core::ptr::copy(fp.add(base as usize), fp, n as usize);
+    next!(x.instrs.add(entry as usize), fp, mb, ml, x)
+});
+handler!(return_call_import(pc, fp, mb, ml, x) {
+    let _ = (mb, ml);
+    operands!(pc, Op::ReturnCallImport { func, base, n });
+    let f = *(*x.vmctx).funcs.add(func as usize);
+    let to = x.tail_call_ref(f, fp.add(base as usize), n, pc.add(1), fp);
+    if to.is_null() {
+        return crate::exec::exn::tail_call_failed(x);
+    }
+    next!(to, fp, x.mem_base, x.mem_len, x)
+});
+handler!(return_call_indirect(pc, fp, mb, ml, x) {
+    let _ = (mb, ml);
+    operands!(pc, Op::ReturnCallIndirect { ty, index, base, n });
+    let table = match (*pc.add(1)).op {
+        Op::Arg(t) => t,
+        _ => 0,
+    };
+    let t = *(*x.vmctx).tables.add(table as usize);
+    let raw = match (*t).get(*fp.add(index as usize) as u32) {
+        Ok(r) => r,
+        Err(code) => return trap!(x, code),
+    };
+    if raw == 0 {
+        return trap!(x, TrapCode::IndirectCallToNull);
+    }
+    let f = raw as *const VMFuncRef;
+    if (*f).sig != *(*x.vmctx).sigs.add(ty as usize) {
+        return trap!(x, TrapCode::BadSignature);
+    }
+    let to = x.tail_call_ref(f, fp.add(base as usize), n, pc.add(2), fp);
+    if to.is_null() {
+        return crate::exec::exn::tail_call_failed(x);
+    }
+    next!(to, fp, x.mem_base, x.mem_len, x)
+});
+handler!(call_ref(pc, fp, mb, ml, x) {
+    let _ = (mb, ml);
+    operands!(pc, Op::CallRef { index, base, .. });
+    let raw = *fp.add(index as usize);
+    if raw == 0 {
+        return trap!(x, TrapCode::NullFunctionReference);
+    }
+    let (to, fp) = x.call_ref(raw as *const VMFuncRef, fp.add(base as usize), pc.add(1), fp);
+    if to.is_null() {
+        return crate::exec::exn::call_failed(pc, fp, x);
+    }
+    next!(to, fp, x.mem_base, x.mem_len, x)
+});
+handler!(return_call_ref(pc, fp, mb, ml, x) {
+    let _ = (mb, ml);
+    operands!(pc, Op::ReturnCallRef { index, base, n, .. });
+    let raw = *fp.add(index as usize);
+    if raw == 0 {
+        return trap!(x, TrapCode::NullFunctionReference);
+    }
+    let to = x.tail_call_ref(raw as *const VMFuncRef, fp.add(base as usize), n, pc.add(1), fp);
+    if to.is_null() {
+        return crate::exec::exn::tail_call_failed(x);
+    }
+    next!(to, fp, x.mem_base, x.mem_len, x)
+});

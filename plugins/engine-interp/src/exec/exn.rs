@@ -129,6 +129,36 @@ pub(crate) unsafe fn call_failed<C: Composition<Engine = crate::Interp>>(
     TRAP
 }
 
+/// After a tail call's host callee failed (a null continuation from
+/// [`Exec::tail_call_ref`]): when it threw, unwinds from the caller of the
+/// tail-calling function, whose frame the tail call replaced (its handlers do not
+/// cover the callee, as for a wasm callee), else ends with its trap.
+///
+/// # Safety
+/// As for a handler.
+#[cold]
+#[inline(never)]
+pub(crate) unsafe fn tail_call_failed<C: Composition<Engine = crate::Interp>>(
+    x: &mut Exec<C>,
+) -> Status {
+    let Some(Trap { code: TrapCode::Exception(exn), .. }) = x.trap else {
+        return TRAP;
+    };
+    // SAFETY: the caller's contract, as in `unwind`.
+    unsafe {
+        let Some(f) = x.frames.pop() else {
+            return TRAP;
+        };
+        x.trap = None;
+        x.cur_func = f.func;
+        if f.inst != x.inst.cast() {
+            let caller: *const InstanceData<C> = f.inst.cast();
+            x.switch(caller, crate::exec::code_of(caller));
+        }
+        unwind(f.ret_pc.sub(1), f.fp, x, exn)
+    }
+}
+
 handler!(throw(pc, fp, mb, ml, x) {
     let _ = (mb, ml);
     operands!(pc, Op::Throw { tag, base });

@@ -1,7 +1,7 @@
 //! Slot and global instructions: copies, constants, `select`, globals, references.
 
 use crate::code::Op;
-use crate::exec::{handler, next, operands};
+use crate::exec::{handler, next, operands, trap};
 
 handler!(copy(pc, fp, mb, ml, x) {
     operands!(pc, Op::Copy { dst, src });
@@ -38,5 +38,12 @@ handler!(ref_is_null(pc, fp, mb, ml, x) {
 handler!(ref_func(pc, fp, mb, ml, x) {
     operands!(pc, Op::RefFunc { dst, func });
     *fp.add(dst as usize) = *(*x.vmctx).funcs.add(func as usize) as u64;
+    next!(pc.add(1), fp, mb, ml, x)
+});
+handler!(ref_as_non_null(pc, fp, mb, ml, x) {
+    operands!(pc, Op::RefAsNonNull { src });
+    if *fp.add(src as usize) == 0 {
+        return trap!(x, vm_core::runtime::TrapCode::NullReference);
+    }
     next!(pc.add(1), fp, mb, ml, x)
 });

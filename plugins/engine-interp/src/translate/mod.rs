@@ -926,6 +926,118 @@ impl<'m> FuncTranslator<'m> {
                 self.push_types(ty.results());
                 self.fuel_point(run);
             }
+            Operator::ReturnCall { function_index } => {
+                let ty = self
+                    .module
+                    .func_type(function_index)
+                    .ok_or(CompileError::Limit("function index"))?;
+                let p = self.call_arity(ty)?;
+                let base = self.call_args(p);
+                let n = p as u32;
+                let imported = self.module.num_imported_funcs;
+                if function_index < imported {
+                    self.emit(Op::ReturnCallImport { func: function_index, base, n });
+                    // A host callee's results come back at `base`: returned from there.
+                    self.push_types(ty.results());
+                    self.emit_return();
+                } else {
+                    self.emit(Op::ReturnCall { entry: function_index - imported, base, n });
+                }
+                self.unreachable = true;
+            }
+            Operator::ReturnCallIndirect { type_index, table_index } => {
+                let ty = self
+                    .module
+                    .types
+                    .get(type_index as usize)
+                    .ok_or(CompileError::Limit("type index"))?;
+                let p = self.call_arity(ty)?;
+                let h = self.stack.len() - 1;
+                let index = self.operand(h);
+                self.stack.pop();
+                let base = self.call_args(p);
+                self.emit(Op::ReturnCallIndirect { ty: type_index, index, base, n: p as u32 });
+                self.emit(Op::Arg(table_index));
+                self.push_types(ty.results());
+                self.emit_return();
+                self.unreachable = true;
+            }
+            Operator::CallRef { type_index } => {
+                let ty = self
+                    .module
+                    .types
+                    .get(type_index as usize)
+                    .ok_or(CompileError::Limit("type index"))?;
+                let p = self.call_arity(ty)?;
+                let h = self.stack.len() - 1;
+                let index = self.operand(h);
+                self.stack.pop();
+                let base = self.call_args(p);
+                self.emit(Op::CallRef { ty: type_index, index, base });
+                self.push_types(ty.results());
+                self.fuel_point(run);
+            }
+            Operator::ReturnCallRef { type_index } => {
+                let ty = self
+                    .module
+                    .types
+                    .get(type_index as usize)
+                    .ok_or(CompileError::Limit("type index"))?;
+                let p = self.call_arity(ty)?;
+                let h = self.stack.len() - 1;
+                let index = self.operand(h);
+                self.stack.pop();
+                let base = self.call_args(p);
+                self.emit(Op::ReturnCallRef { ty: type_index, index, base, n: p as u32 });
+                self.push_types(ty.results());
+                self.emit_return();
+                self.unreachable = true;
+            }
+            Operator::RefAsNonNull => {
+                let h = self.stack.len() - 1;
+                let src = self.operand(h);
+                self.emit(Op::RefAsNonNull { src });
+            }
+            Operator::BrOnNull { relative_depth } => {
+                // Taken with the reference dropped; otherwise it stays.
+                let idx = self.frame_index(relative_depth)?;
+                let h = self.stack.len() - 1;
+                let r = self.stack[h];
+                let src = self.operand(h);
+                self.stack.pop();
+                if self.needs_moves(idx) {
+                    let skip = self.ops.len();
+                    self.emit(Op::BrIfNez { cond: src, offset: 0 });
+                    self.branch_to(idx);
+                    let pc = self.ops.len();
+                    self.patch(skip, pc);
+                } else {
+                    let at = self.ops.len();
+                    self.emit(Op::BrIfEqz { cond: src, offset: 0 });
+                    self.jump(idx, at);
+                }
+                self.stack.push(r);
+                self.fuel_point(run);
+            }
+            Operator::BrOnNonNull { relative_depth } => {
+                // Taken with the reference; otherwise it is dropped.
+                let idx = self.frame_index(relative_depth)?;
+                let h = self.stack.len() - 1;
+                let src = self.operand(h);
+                if self.needs_moves(idx) {
+                    let skip = self.ops.len();
+                    self.emit(Op::BrIfEqz { cond: src, offset: 0 });
+                    self.branch_to(idx);
+                    let pc = self.ops.len();
+                    self.patch(skip, pc);
+                } else {
+                    let at = self.ops.len();
+                    self.emit(Op::BrIfNez { cond: src, offset: 0 });
+                    self.jump(idx, at);
+                }
+                self.stack.pop();
+                self.fuel_point(run);
+            }
             Operator::Drop => {
                 if self.is_hi(self.stack.len() - 1) {
                     self.pop();
