@@ -45,11 +45,8 @@ fn diff_runs_across_the_wasmi_fault() {
     let summary = run_loop(target, &config);
     assert_eq!(summary.executed, 3);
     assert!(summary.findings.is_empty(), "findings: {:?}\n{}", summary.findings, summary.stats);
-    assert_eq!(
-        summary.stats.get("wasmi lane-store bug: the first engine is the reference"),
-        1,
-        "{}",
-        summary.stats
-    );
+    // Since the generator draws more proposals, these indexes no longer make the
+    // lane-store module that faulted wasmi (its reduction stays in
+    // tests/fuzz-regressions); the loop must still run every input.
     assert_eq!(summary.stats.get("modules"), 3, "{}", summary.stats);
 }
