@@ -174,7 +174,6 @@ fn run(module: &[u8], plan: &Plan) -> Result<Observation, Skip> {
         .wasm_saturating_float_to_int(true)
         .wasm_mutable_global(true)
         .wasm_multi_memory(true)
-        .wasm_memory64(true)
         .wasm_tail_call(true)
         .wasm_extended_const(true)
         .wasm_custom_page_sizes(false)
