@@ -530,17 +530,7 @@ impl<'m> FuncEnv<'m> {
         let want = b.ins().load(types::I32, fixed(), sigs, (ty as usize * 4) as i32);
         let bad = b.ins().icmp(IntCC::NotEqual, sig, want);
         b.ins().trapnz(bad, trap::BAD_SIGNATURE);
-        if self.call_events {
-            self.libcall(b, Libcall::WasmCallEvent, &[fr]);
-        }
-        let code = b.ins().load(types::I64, MemFlagsData::trusted(), fr, o::FUNCREF_CODE as i32);
-        let callee = b.ins().load(types::I64, MemFlagsData::trusted(), fr, o::FUNCREF_VMCTX as i32);
-        let vmctx = self.vmctx(b);
-        let mut all = Vec::with_capacity(args.len() + 2);
-        all.extend([callee, vmctx]);
-        all.extend_from_slice(args);
-        let sig = self.sig_ref(b, ty);
-        Self::emit_call(b, sig, Callee::Indirect(code), &all, landing, tail)
+        self.call_funcref(b, ty, fr, args, landing, tail)
     }
 
     /// `call_ref (type ty)` of funcref `fr` (a `try_call` to `landing` inside a
@@ -556,6 +546,20 @@ impl<'m> FuncEnv<'m> {
         tail: bool,
     ) -> Vec<Value> {
         b.ins().trapz(fr, trap::NULL_FUNCTION_REFERENCE);
+        self.call_funcref(b, ty, fr, args, landing, tail)
+    }
+
+    /// Calls the function of funcref `fr` (not null, of type `ty`) with `args`, as
+    /// [`Self::call_indirect`] and [`Self::call_ref`] do once they have checked it.
+    fn call_funcref(
+        &mut self,
+        b: &mut FunctionBuilder,
+        ty: u32,
+        fr: Value,
+        args: &[Value],
+        landing: Option<Block>,
+        tail: bool,
+    ) -> Vec<Value> {
         if self.call_events {
             self.libcall(b, Libcall::WasmCallEvent, &[fr]);
         }

@@ -146,28 +146,49 @@ impl FuncCompiler<'_, '_> {
         self.need_membase();
         let guarded = self.env.guard_pages && offset <= GUARDED_OFFSET;
         if !guarded {
-            let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
-            let end = offset + size;
-            let t = self.alloc();
-            match i32::try_from(end) {
-                Ok(e) => dynasm!(self.ops ; .arch x64 ; lea Rq(t), [Rq(a) + e]),
-                Err(_) => {
-                    dynasm!(self.ops
-                        ; .arch x64
-                        ; mov Rq(t), QWORD end as i64
-                        ; add Rq(t), Rq(a)
-                    );
-                }
-            }
-            dynasm!(self.ops
-                ; .arch x64
-                ; mov r11, [r15 + o::VMCTX_MEMORY0 as i32]
-                ; cmp Rq(t), [r11 + o::MEMORY_LENGTH as i32]
-                ; ja =>oob
-            );
-            self.stack.free(t);
+            self.check_end(a, offset + size, None);
         }
-        let disp = match i32::try_from(offset) {
+        Ok((self.displacement(a, offset), guarded))
+    }
+
+    /// Traps with "out of bounds memory access" unless `a + end` is within the
+    /// length of memory 0 (`slot` `None`) or of the memory at displacement `slot` of
+    /// `vmctx->memories`; leaves that memory's `VMMemory` pointer in `r11`.
+    fn check_end(&mut self, a: u8, end: u64, slot: Option<i32>) {
+        let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
+        let t = self.alloc();
+        match i32::try_from(end) {
+            Ok(e) => dynasm!(self.ops ; .arch x64 ; lea Rq(t), [Rq(a) + e]),
+            Err(_) => {
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; mov Rq(t), QWORD end as i64
+                    ; add Rq(t), Rq(a)
+                );
+            }
+        }
+        match slot {
+            None => dynasm!(self.ops ; .arch x64 ; mov r11, [r15 + o::VMCTX_MEMORY0 as i32]),
+            Some(slot) => {
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; mov r11, [r15 + o::VMCTX_MEMORIES as i32]
+                    ; mov r11, [r11 + slot]
+                );
+            }
+        }
+        dynasm!(self.ops
+            ; .arch x64
+            ; cmp Rq(t), [r11 + o::MEMORY_LENGTH as i32]
+            ; ja =>oob
+        );
+        self.stack.free(t);
+    }
+
+    /// The static offset as an operand's displacement when it fits one, else 0
+    /// with the offset added to `a`.
+    fn displacement(&mut self, a: u8, offset: u64) -> i32 {
+        match i32::try_from(offset) {
             Ok(d) => d,
             Err(_) => {
                 dynasm!(self.ops
@@ -177,8 +198,7 @@ impl FuncCompiler<'_, '_> {
                 );
                 0
             }
-        };
-        Ok((disp, guarded))
+        }
     }
 
     /// The displacement of memory `n`'s entry in `vmctx->memories`.
@@ -202,48 +222,17 @@ impl FuncCompiler<'_, '_> {
         // A memory64 offset past `u32::MAX` is out of bounds like any (see
         // `vm_core::runtime::clamp_index64`); memory32 offsets never are.
         let offset = u64::from(vm_core::runtime::clamp_index64(memarg.offset));
-        let oob = self.trap_label(TrapCode::MemoryOutOfBounds);
-        let end = offset + size;
-        let t = self.alloc();
+        dynasm!(self.ops ; .arch x64 ; mov Rd(a), Rd(a));
+        self.check_end(a, offset + size, Some(slot));
         dynasm!(self.ops
             ; .arch x64
-            ; mov Rd(a), Rd(a)
-        );
-        match i32::try_from(end) {
-            Ok(e) => dynasm!(self.ops ; .arch x64 ; lea Rq(t), [Rq(a) + e]),
-            Err(_) => {
-                dynasm!(self.ops
-                    ; .arch x64
-                    ; mov Rq(t), QWORD end as i64
-                    ; add Rq(t), Rq(a)
-                );
-            }
-        }
-        dynasm!(self.ops
-            ; .arch x64
-            ; mov r11, [r15 + o::VMCTX_MEMORIES as i32]
-            ; mov r11, [r11 + slot]
-            ; cmp Rq(t), [r11 + o::MEMORY_LENGTH as i32]
-            ; ja =>oob
             ; add Rq(a), [r11 + o::MEMORY_BASE as i32]
             // The access's operand is `[r14 + a + disp]` as for memory 0, so `a`
             // becomes this memory's address minus `r14` (modulo 2^64: whatever
             // `r14` holds, which nothing changes before the access).
             ; sub Rq(a), r14
         );
-        self.stack.free(t);
-        let disp = match i32::try_from(offset) {
-            Ok(d) => d,
-            Err(_) => {
-                dynasm!(self.ops
-                    ; .arch x64
-                    ; mov r11, QWORD offset as i64
-                    ; add Rq(a), r11
-                );
-                0
-            }
-        };
-        Ok((disp, false))
+        Ok((self.displacement(a, offset), false))
     }
 
     fn load(&mut self, kind: Load, memarg: MemArg) -> Result<(), CompileError> {

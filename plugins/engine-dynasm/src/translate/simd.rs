@@ -421,7 +421,7 @@ impl FuncCompiler<'_, '_> {
     /// Translates `op` if it is a simd128 operator; `false` otherwise.
     pub fn simd(&mut self, op: &Operator<'_>, name: &'static str) -> Result<bool, CompileError> {
         use Operator as O;
-        if !is_simd(op) {
+        if !is_simd(name) {
             return Ok(false);
         }
         if self.env.simd.is_none() {
@@ -1511,10 +1511,9 @@ fn f32s_bits(bits: u32) -> u128 {
     splat(u64::from(bits), 4)
 }
 
-/// Whether `op` belongs to the simd128 proposal (its operators all start with a
-/// vector type's name).
-fn is_simd(op: &Operator<'_>) -> bool {
-    let name = format!("{op:?}");
+/// Whether the operator named `name` belongs to the simd128 proposals (their
+/// operators all start with a vector type's name; relaxed ones keep their own name).
+fn is_simd(name: &str) -> bool {
     ["V128", "I8x16", "I16x8", "I32x4", "I64x2", "F32x4", "F64x2"]
         .iter()
         .any(|p| name.starts_with(p))

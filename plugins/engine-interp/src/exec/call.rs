@@ -440,25 +440,45 @@ handler!(call_import(pc, fp, mb, ml, x) {
     }
     next!(to, fp, x.mem_base, x.mem_len, x)
 });
+/// The callee of `call_indirect`/`return_call_indirect` at `pc` (type `ty`, table
+/// element at slot `index`, the table in the `Arg` after it, else table 0): the
+/// element's funcref, or the trap for an index out of bounds, a null element or a
+/// signature mismatch.
+#[inline(always)]
+unsafe fn indirect_callee<C: Composition<Engine = crate::Interp>>(
+    pc: *const Instr,
+    fp: *mut u64,
+    x: &Exec<C>,
+    ty: u32,
+    index: u32,
+) -> Result<*const VMFuncRef, TrapCode> {
+    // SAFETY: the verified code's operands and the instance's runtime data, as for
+    // every handler.
+    unsafe {
+        let table = match (*pc.add(1)).op {
+            Op::Arg(t) => t,
+            _ => 0,
+        };
+        let t = *(*x.vmctx).tables.add(table as usize);
+        let raw = (*t).get(*fp.add(index as usize) as u32)?;
+        if raw == 0 {
+            return Err(TrapCode::IndirectCallToNull);
+        }
+        let f = raw as *const VMFuncRef;
+        if (*f).sig != *(*x.vmctx).sigs.add(ty as usize) {
+            return Err(TrapCode::BadSignature);
+        }
+        Ok(f)
+    }
+}
+
 handler!(call_indirect(pc, fp, mb, ml, x) {
     let _ = (mb, ml);
     operands!(pc, Op::CallIndirect { ty, index, base });
-    let table = match (*pc.add(1)).op {
-        Op::Arg(t) => t,
-        _ => 0,
-    };
-    let t = *(*x.vmctx).tables.add(table as usize);
-    let raw = match (*t).get(*fp.add(index as usize) as u32) {
-        Ok(r) => r,
+    let f = match indirect_callee(pc, fp, x, ty, index) {
+        Ok(f) => f,
         Err(code) => return trap!(x, code),
     };
-    if raw == 0 {
-        return trap!(x, TrapCode::IndirectCallToNull);
-    }
-    let f = raw as *const VMFuncRef;
-    if (*f).sig != *(*x.vmctx).sigs.add(ty as usize) {
-        return trap!(x, TrapCode::BadSignature);
-    }
     let new_fp = fp.add(base as usize);
     let after = pc.add(2);
     let (to, fp) = x.call_ref(f, new_fp, after, fp);
@@ -543,22 +563,10 @@ handler!(return_call_import(pc, fp, mb, ml, x) {
 handler!(return_call_indirect(pc, fp, mb, ml, x) {
     let _ = (mb, ml);
     operands!(pc, Op::ReturnCallIndirect { ty, index, base, n });
-    let table = match (*pc.add(1)).op {
-        Op::Arg(t) => t,
-        _ => 0,
-    };
-    let t = *(*x.vmctx).tables.add(table as usize);
-    let raw = match (*t).get(*fp.add(index as usize) as u32) {
-        Ok(r) => r,
+    let f = match indirect_callee(pc, fp, x, ty, index) {
+        Ok(f) => f,
         Err(code) => return trap!(x, code),
     };
-    if raw == 0 {
-        return trap!(x, TrapCode::IndirectCallToNull);
-    }
-    let f = raw as *const VMFuncRef;
-    if (*f).sig != *(*x.vmctx).sigs.add(ty as usize) {
-        return trap!(x, TrapCode::BadSignature);
-    }
     let to = x.tail_call_ref(f, fp.add(base as usize), n, pc.add(2), fp);
     if to.is_null() {
         return crate::exec::exn::tail_call_failed(x);

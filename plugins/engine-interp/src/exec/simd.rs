@@ -171,6 +171,18 @@ macro_rules! simd_load {
     };
 }
 
+/// Defines, with the attributes `$attrs`, a handler per three-operand operation:
+/// `dst = Lanes::$m(a, b, c)` for `Op::$op { dst, a, b, c }`.
+macro_rules! ternary_handlers {
+    ($attrs:tt $($op:ident $m:ident,)*) => {$(
+        handler!($attrs $m(pc, fp, mb, ml, x) {
+            operands!(pc, Op::$op { dst, a, b, c });
+            wr(fp, dst, L::<C>::$m(rd(fp, a), rd(fp, b), rd(fp, c)));
+            next!(pc.add(1), fp, mb, ml, x)
+        });
+    )*};
+}
+
 /// Defines, with the attributes `$attrs`, every handler that computes lanes.
 macro_rules! level_handlers {
     ($attrs:tt) => {
@@ -183,36 +195,14 @@ macro_rules! level_handlers {
 
         vm_core::for_each_lanes_op!(define_lanes $attrs);
 
-        handler!($attrs v128_bitselect(pc, fp, mb, ml, x) {
-            operands!(pc, Op::V128Bitselect { dst, a, b, c });
-            wr(fp, dst, L::<C>::v128_bitselect(rd(fp, a), rd(fp, b), rd(fp, c)));
-            next!(pc.add(1), fp, mb, ml, x)
-        });
-        handler!($attrs f32x4_relaxed_madd(pc, fp, mb, ml, x) {
-            operands!(pc, Op::F32x4RelaxedMadd { dst, a, b, c });
-            wr(fp, dst, L::<C>::f32x4_relaxed_madd(rd(fp, a), rd(fp, b), rd(fp, c)));
-            next!(pc.add(1), fp, mb, ml, x)
-        });
-        handler!($attrs f32x4_relaxed_nmadd(pc, fp, mb, ml, x) {
-            operands!(pc, Op::F32x4RelaxedNmadd { dst, a, b, c });
-            wr(fp, dst, L::<C>::f32x4_relaxed_nmadd(rd(fp, a), rd(fp, b), rd(fp, c)));
-            next!(pc.add(1), fp, mb, ml, x)
-        });
-        handler!($attrs f64x2_relaxed_madd(pc, fp, mb, ml, x) {
-            operands!(pc, Op::F64x2RelaxedMadd { dst, a, b, c });
-            wr(fp, dst, L::<C>::f64x2_relaxed_madd(rd(fp, a), rd(fp, b), rd(fp, c)));
-            next!(pc.add(1), fp, mb, ml, x)
-        });
-        handler!($attrs f64x2_relaxed_nmadd(pc, fp, mb, ml, x) {
-            operands!(pc, Op::F64x2RelaxedNmadd { dst, a, b, c });
-            wr(fp, dst, L::<C>::f64x2_relaxed_nmadd(rd(fp, a), rd(fp, b), rd(fp, c)));
-            next!(pc.add(1), fp, mb, ml, x)
-        });
-        handler!($attrs i32x4_relaxed_dot_i8x16_i7x16_add_s(pc, fp, mb, ml, x) {
-            operands!(pc, Op::I32x4RelaxedDotI8x16I7x16AddS { dst, a, b, c });
-            wr(fp, dst, L::<C>::i32x4_relaxed_dot_i8x16_i7x16_add_s(rd(fp, a), rd(fp, b), rd(fp, c)));
-            next!(pc.add(1), fp, mb, ml, x)
-        });
+        ternary_handlers!($attrs
+            V128Bitselect v128_bitselect,
+            F32x4RelaxedMadd f32x4_relaxed_madd,
+            F32x4RelaxedNmadd f32x4_relaxed_nmadd,
+            F64x2RelaxedMadd f64x2_relaxed_madd,
+            F64x2RelaxedNmadd f64x2_relaxed_nmadd,
+            I32x4RelaxedDotI8x16I7x16AddS i32x4_relaxed_dot_i8x16_i7x16_add_s,
+        );
         handler!($attrs i8x16_shuffle(pc, fp, mb, ml, x) {
             operands!(pc, Op::I8x16Shuffle { dst, lhs, rhs, idx });
             let pool: &[u128] = &(*x.code).v128s;
