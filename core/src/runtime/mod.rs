@@ -6,6 +6,7 @@
 pub mod bulk;
 pub mod cpu;
 pub mod error;
+pub mod gc;
 pub mod guest_data;
 pub mod host;
 pub mod limits;

@@ -532,6 +532,45 @@ impl ModuleInfo {
         }
     }
 
+    /// Canonicalizes one recursion group (see [`super::gc::types`]): each member's
+    /// canonical id and, for a function type, its signature.
+    fn decode_group(
+        &self,
+        types: &[wasmparser::SubType],
+        offset: u64,
+    ) -> Result<Vec<(u32, Option<FuncType>)>, DecodeError> {
+        // A lone final function type with no supertype keeps the canonical form of
+        // its signature (the ids modules without GC types and host functions have).
+        if let [ty] = types
+            && ty.is_final
+            && ty.supertype_idxs.is_empty()
+            && !ty.composite_type.shared
+            && let wasmparser::CompositeInnerType::Func(ty) = &ty.composite_type.inner
+        {
+            let conv = |ts: &[wasmparser::ValType]| {
+                ts.iter()
+                    .map(|t| ValType::from_wasmparser(*t, &self.type_ids, offset))
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            let this = self.types.len() as u32;
+            let mut refs = Vec::new();
+            for t in ty.params().iter().chain(ty.results()) {
+                refs.push(match *t {
+                    wasmparser::ValType::Ref(r) => {
+                        Some(RefType::from_wasmparser(r, &self.type_ids, Some(this), offset)?)
+                    }
+                    _ => None,
+                });
+            }
+            let f =
+                FuncType::with_refs(conv(ty.params())?.into(), conv(ty.results())?.into(), |k| {
+                    refs.get(k).copied().flatten()
+                });
+            return Ok(vec![(f.canonical(), Some(f))]);
+        }
+        super::gc::types::decode_group(types, &self.type_ids, offset)
+    }
+
     fn parse(bytes: Arc<[u8]>) -> Result<Self, DecodeError> {
         let mut m = ModuleInfo {
             bytes: bytes.clone(),
@@ -565,33 +604,15 @@ impl ModuleInfo {
             match payload.map_err(err)? {
                 Payload::TypeSection(r) => {
                     let offset = r.range().start;
-                    for ty in r.into_iter_err_on_gc_types() {
-                        let ty = ty.map_err(err)?;
-                        let conv = |ts: &[wasmparser::ValType]| {
-                            ts.iter()
-                                .map(|t| ValType::from_wasmparser(*t, offset))
-                                .collect::<Result<Vec<_>, _>>()
-                        };
-                        let this = m.types.len() as u32;
-                        let mut refs = Vec::new();
-                        for t in ty.params().iter().chain(ty.results()) {
-                            refs.push(match *t {
-                                wasmparser::ValType::Ref(r) => Some(RefType::from_wasmparser(
-                                    r,
-                                    &m.type_ids,
-                                    Some(this),
-                                    offset,
-                                )?),
-                                _ => None,
-                            });
+                    for group in r {
+                        let group = group.map_err(err)?;
+                        let types: Vec<_> = group.types().cloned().collect();
+                        for (id, f) in m.decode_group(&types, offset)? {
+                            m.type_ids.push(id);
+                            // Struct and array types have no signature: an empty one
+                            // stands at their index (no function or tag has them).
+                            m.types.push(f.unwrap_or_else(|| FuncType::new([], [])));
                         }
-                        let f = FuncType::with_refs(
-                            conv(ty.params())?.into(),
-                            conv(ty.results())?.into(),
-                            |k| refs.get(k).copied().flatten(),
-                        );
-                        m.type_ids.push(f.canonical());
-                        m.types.push(f);
                     }
                 }
                 Payload::ImportSection(r) => {
@@ -714,7 +735,7 @@ impl ModuleInfo {
                                 for x in es {
                                     items.push(ConstExpr::parse(&x.map_err(err)?)?);
                                 }
-                                (ValType::from_ref_type(rt, offset)?, items)
+                                (ValType::from_ref_type(rt, &m.type_ids, offset)?, items)
                             }
                         };
                         m.elems.push(ElemSegment { mode, ty, items: items.into() });
@@ -770,7 +791,7 @@ fn table_type(
     offset: u64,
 ) -> Result<TableType, DecodeError> {
     Ok(TableType {
-        elem: ValType::from_ref_type(t.element_type, offset)?,
+        elem: ValType::from_ref_type(t.element_type, ids, offset)?,
         refty: RefType::of_wasmparser(t.element_type, ids, offset)?,
         min: saturate(t.initial),
         max: t.maximum.map(saturate),
@@ -806,7 +827,7 @@ fn global_type(
         _ => None,
     };
     Ok(GlobalType {
-        ty: ValType::from_wasmparser(t.content_type, offset)?,
+        ty: ValType::from_wasmparser(t.content_type, ids, offset)?,
         mutable: t.mutable,
         refty,
     })

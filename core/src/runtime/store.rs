@@ -811,6 +811,8 @@ impl<C: Composition> Store<C> {
             Val::ExternRef(Some(x)) => u64::from(x) + 1,
             Val::ExnRef(None) => 0,
             Val::ExnRef(Some(x)) => u64::from(x) + 1,
+            // No composition accepts GC modules yet, so no non-null anyref exists.
+            Val::AnyRef(_) => 0,
         }
     }
 
@@ -834,6 +836,8 @@ impl<C: Composition> Store<C> {
                 Val::ExternRef(if raw == 0 { None } else { Some((raw - 1) as u32) })
             }
             ValType::ExnRef => Val::ExnRef(if raw == 0 { None } else { Some((raw - 1) as u32) }),
+            // No composition accepts GC modules yet, so no non-null anyref exists.
+            ValType::AnyRef => Val::AnyRef(None),
         }
     }
 

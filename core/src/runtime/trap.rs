@@ -43,6 +43,18 @@ pub enum TrapCode {
     /// exception out of a call. No handler caught it; the embedding API reports it
     /// as [`InvokeError::Exception`](super::InvokeError::Exception), not as a trap.
     Exception(u32),
+    /// `struct.get`/`struct.set` of a null reference (GC).
+    NullStructReference,
+    /// An array instruction on a null reference (GC).
+    NullArrayReference,
+    /// `i31.get_s`/`i31.get_u` of a null reference (GC).
+    NullI31Reference,
+    /// An array access or bulk array operation out of bounds (GC).
+    ArrayOutOfBounds,
+    /// `ref.cast` of a value not of the target type (GC).
+    CastFailure,
+    /// The collector's heap is exhausted (its limit reached even after collecting).
+    OutOfGcMemory,
 }
 
 impl TrapCode {
@@ -66,6 +78,12 @@ impl TrapCode {
             TrapCode::HostError => "host error",
             TrapCode::Exit(_) => "exit",
             TrapCode::Exception(_) => "uncaught exception",
+            TrapCode::NullStructReference => "null structure reference",
+            TrapCode::NullArrayReference => "null array reference",
+            TrapCode::NullI31Reference => "null i31 reference",
+            TrapCode::ArrayOutOfBounds => "out of bounds array access",
+            TrapCode::CastFailure => "cast failure",
+            TrapCode::OutOfGcMemory => "out of memory: gc heap",
         }
     }
 }

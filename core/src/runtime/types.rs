@@ -13,12 +13,11 @@
 //! (its canonical form, [`FuncType::canonical`]): a concrete heap type is the
 //! process-wide id of the canonical form of the type it names ([`HeapType::Concrete`]),
 //! so types of different modules compare by structure. Subtyping is that of function
-//! references without GC ([`RefType::matches`]): non-null below nullable, a concrete
-//! function type below `func`, no declared subtypes. The GC proposal will extend
-//! [`HeapType`] (struct, array, i31, and the abstract hierarchy) and the matching.
-
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+//! references and of the GC proposal ([`RefType::matches`]): non-null below nullable,
+//! the abstract hierarchies (`none` <: `i31`, `struct`, `array` <: `eq` <: `any`;
+//! `nofunc` <: `func`; `noextern` <: `extern`; `noexn` <: `exn`), a concrete type
+//! below its kind and below its declared supertypes ([`super::gc::types`]). Values of
+//! the `any` hierarchy are represented as [`ValType::AnyRef`].
 
 use super::ValType;
 use super::error::DecodeError;
@@ -32,9 +31,28 @@ pub enum HeapType {
     Extern,
     /// Any exception reference.
     Exn,
-    /// A function of one type, named by the process-wide id of its canonical form
-    /// (structurally equivalent types of any modules share it).
+    /// A defined type (function, struct or array), named by its process-wide
+    /// canonical id (equivalent types of any modules share it; see
+    /// [`super::gc::types`]).
     Concrete(u32),
+    /// `any`: every struct, array, `i31` and internalized external reference (GC).
+    Any,
+    /// `eq`: references comparable with `ref.eq` (GC).
+    Eq,
+    /// `i31`: unboxed 31-bit integers (GC).
+    I31,
+    /// `struct`: every struct (GC).
+    Struct,
+    /// `array`: every array (GC).
+    Array,
+    /// `none`: the bottom of the `any` hierarchy (only null) (GC).
+    None,
+    /// `nofunc`: the bottom of the `func` hierarchy (GC).
+    NoFunc,
+    /// `noextern`: the bottom of the `extern` hierarchy (GC).
+    NoExtern,
+    /// `noexn`: the bottom of the `exn` hierarchy (GC).
+    NoExn,
 }
 
 /// A precise reference type.
@@ -53,21 +71,31 @@ impl RefType {
     pub const EXTERNREF: RefType = RefType { nullable: true, heap: HeapType::Extern };
     /// `exnref`: `(ref null exn)`.
     pub const EXNREF: RefType = RefType { nullable: true, heap: HeapType::Exn };
+    /// `anyref`: `(ref null any)` (GC).
+    pub const ANYREF: RefType = RefType { nullable: true, heap: HeapType::Any };
 
     /// Whether every value of `self` is a value of `other` (subtyping).
     pub fn matches(self, other: RefType) -> bool {
-        (other.nullable || !self.nullable)
-            && (self.heap == other.heap
-                || matches!((self.heap, other.heap), (HeapType::Concrete(_), HeapType::Func)))
+        (other.nullable || !self.nullable) && super::gc::types::heap_matches(self.heap, other.heap)
     }
 
     /// The representation of its values: [`ValType::FuncRef`],
-    /// [`ValType::ExternRef`] or [`ValType::ExnRef`].
+    /// [`ValType::ExternRef`], [`ValType::ExnRef`] or [`ValType::AnyRef`].
     pub fn repr(self) -> ValType {
         match self.heap {
-            HeapType::Extern => ValType::ExternRef,
-            HeapType::Exn => ValType::ExnRef,
-            HeapType::Func | HeapType::Concrete(_) => ValType::FuncRef,
+            HeapType::Extern | HeapType::NoExtern => ValType::ExternRef,
+            HeapType::Exn | HeapType::NoExn => ValType::ExnRef,
+            HeapType::Func | HeapType::NoFunc => ValType::FuncRef,
+            HeapType::Concrete(id) => match super::gc::types::info(id) {
+                Some(t) if t.top_kind() != HeapType::Func => ValType::AnyRef,
+                _ => ValType::FuncRef,
+            },
+            HeapType::Any
+            | HeapType::Eq
+            | HeapType::I31
+            | HeapType::Struct
+            | HeapType::Array
+            | HeapType::None => ValType::AnyRef,
         }
     }
 
@@ -77,6 +105,7 @@ impl RefType {
             ValType::FuncRef => Some(RefType::FUNCREF),
             ValType::ExternRef => Some(RefType::EXTERNREF),
             ValType::ExnRef => Some(RefType::EXNREF),
+            ValType::AnyRef => Some(RefType::ANYREF),
             _ => None,
         }
     }
@@ -92,10 +121,8 @@ impl core::fmt::Display for RefType {
             (n, h) => {
                 f.write_str(if n { "(ref null " } else { "(ref " })?;
                 match h {
-                    HeapType::Func => f.write_str("func")?,
-                    HeapType::Extern => f.write_str("extern")?,
-                    HeapType::Exn => f.write_str("exn")?,
                     HeapType::Concrete(id) => write!(f, "${id}")?,
+                    h => f.write_str(h.name())?,
                 }
                 f.write_str(")")
             }
@@ -103,18 +130,25 @@ impl core::fmt::Display for RefType {
     }
 }
 
-/// Canonical forms of function types, interned for the process: the id of a form
-/// is what [`HeapType::Concrete`] holds. Forms are never removed (a process holds as
-/// many as the distinct function types it decoded).
-fn canonical_id(form: &[u8]) -> u32 {
-    static IDS: OnceLock<Mutex<HashMap<Box<[u8]>, u32>>> = OnceLock::new();
-    let mut ids = IDS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(&id) = ids.get(form) {
-        return id;
+impl HeapType {
+    /// The text format of an abstract heap type (`$<id>` for a concrete one).
+    pub const fn name(self) -> &'static str {
+        match self {
+            HeapType::Func => "func",
+            HeapType::Extern => "extern",
+            HeapType::Exn => "exn",
+            HeapType::Any => "any",
+            HeapType::Eq => "eq",
+            HeapType::I31 => "i31",
+            HeapType::Struct => "struct",
+            HeapType::Array => "array",
+            HeapType::None => "none",
+            HeapType::NoFunc => "nofunc",
+            HeapType::NoExtern => "noextern",
+            HeapType::NoExn => "noexn",
+            HeapType::Concrete(_) => "$<id>",
+        }
     }
-    let id = ids.len() as u32;
-    ids.insert(form.into(), id);
-    id
 }
 
 /// Where a concrete heap type of a canonical form points: another type (its id)
@@ -131,7 +165,7 @@ fn push_form(form: &mut Vec<u8>, ty: ValType, refty: Option<PreciseRef>) {
         ValType::F32 => 0x7d,
         ValType::F64 => 0x7c,
         ValType::V128 => 0x7b,
-        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => {
+        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef | ValType::AnyRef => {
             let r =
                 refty.unwrap_or(PreciseRef::Ref(RefType::of_repr(ty).unwrap_or(RefType::FUNCREF)));
             let (nullable, heap) = match r {
@@ -140,13 +174,11 @@ fn push_form(form: &mut Vec<u8>, ty: ValType, refty: Option<PreciseRef>) {
             };
             form.push(if nullable { 0x63 } else { 0x64 });
             match heap {
-                Some(HeapType::Func) => form.push(0x70),
-                Some(HeapType::Extern) => form.push(0x6f),
-                Some(HeapType::Exn) => form.push(0x69),
                 Some(HeapType::Concrete(id)) => {
                     form.push(FORM_CONCRETE);
                     form.extend(id.to_le_bytes());
                 }
+                Some(h) => form.push(super::gc::types::abstract_code(h)),
                 None => form.push(FORM_SELF),
             }
             return;
@@ -214,10 +246,20 @@ impl FuncType {
         form.into()
     }
 
+    /// A member of a recursion group: `form` is its canonical form (the group's and
+    /// its index in it, see [`super::gc::types`]).
+    pub(crate) fn with_form(
+        params: Box<[ValType]>,
+        results: Box<[ValType]>,
+        form: Box<[u8]>,
+    ) -> Self {
+        Self { params, results, form }
+    }
+
     /// The process-wide id of this type's canonical form: equal for structurally
     /// equivalent types of any modules ([`HeapType::Concrete`] holds it).
     pub fn canonical(&self) -> u32 {
-        canonical_id(&self.form)
+        super::gc::types::func_id(&self.form, self)
     }
 
     /// Parameter types.
@@ -388,9 +430,23 @@ impl RefType {
         use wasmparser::{AbstractHeapType as A, HeapType as H, UnpackedIndex};
         let nullable = r.is_nullable();
         let heap = match r.heap_type() {
-            H::Abstract { shared: false, ty: A::Func } => HeapType::Func,
-            H::Abstract { shared: false, ty: A::Extern } => HeapType::Extern,
-            H::Abstract { shared: false, ty: A::Exn } => HeapType::Exn,
+            H::Abstract { shared: false, ty } => match ty {
+                A::Func => HeapType::Func,
+                A::Extern => HeapType::Extern,
+                A::Exn => HeapType::Exn,
+                A::Any => HeapType::Any,
+                A::Eq => HeapType::Eq,
+                A::I31 => HeapType::I31,
+                A::Struct => HeapType::Struct,
+                A::Array => HeapType::Array,
+                A::None => HeapType::None,
+                A::NoFunc => HeapType::NoFunc,
+                A::NoExtern => HeapType::NoExtern,
+                A::NoExn => HeapType::NoExn,
+                A::Cont | A::NoCont => {
+                    return Err(DecodeError::unsupported("stack-switching", offset));
+                }
+            },
             H::Concrete(UnpackedIndex::Module(i)) if Some(i) == this => {
                 return Ok(PreciseRef::SelfRef { nullable });
             }
@@ -435,9 +491,11 @@ impl ValType {
     /// Converts a `wasmparser` value type.
     ///
     /// # Errors
-    /// A typed reference other than `funcref`/`externref` (GC proposal).
+    /// A heap type of a later proposal, or a type index not defined yet; `ids` are the
+    /// canonical ids of the module's types.
     pub(crate) fn from_wasmparser(
         ty: wasmparser::ValType,
+        ids: &[u32],
         offset: u64,
     ) -> Result<Self, DecodeError> {
         Ok(match ty {
@@ -446,26 +504,24 @@ impl ValType {
             wasmparser::ValType::F32 => ValType::F32,
             wasmparser::ValType::F64 => ValType::F64,
             wasmparser::ValType::V128 => ValType::V128,
-            wasmparser::ValType::Ref(r) => Self::from_ref_type(r, offset)?,
+            wasmparser::ValType::Ref(r) => Self::from_ref_type(r, ids, offset)?,
         })
     }
 
     /// Converts a `wasmparser` reference type to its representation.
     ///
     /// # Errors
-    /// A heap type of the GC proposal (or of a later one).
-    pub(crate) fn from_ref_type(r: wasmparser::RefType, offset: u64) -> Result<Self, DecodeError> {
-        use wasmparser::{AbstractHeapType as A, HeapType as H};
-        match r.heap_type() {
-            H::Abstract { shared: false, ty: A::Func } | H::Concrete(_) => Ok(ValType::FuncRef),
-            H::Abstract { shared: false, ty: A::Extern } => Ok(ValType::ExternRef),
-            H::Abstract { shared: false, ty: A::Exn } => Ok(ValType::ExnRef),
-            _ => Err(DecodeError::unsupported("gc", offset)),
-        }
+    /// A heap type of a later proposal, or a type index not defined yet.
+    pub(crate) fn from_ref_type(
+        r: wasmparser::RefType,
+        ids: &[u32],
+        offset: u64,
+    ) -> Result<Self, DecodeError> {
+        Ok(RefType::of_wasmparser(r, ids, offset)?.repr())
     }
 
     /// Whether this is a reference type.
     pub const fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef | ValType::ExnRef)
+        matches!(self, ValType::FuncRef | ValType::ExternRef | ValType::ExnRef | ValType::AnyRef)
     }
 }

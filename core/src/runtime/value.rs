@@ -22,6 +22,9 @@ pub enum ValType {
     ExternRef,
     /// Nullable exception reference (exception handling).
     ExnRef,
+    /// Nullable reference of the `any` hierarchy (GC): structs, arrays, `i31` and
+    /// internalized external references.
+    AnyRef,
 }
 
 impl ValType {
@@ -44,6 +47,7 @@ impl fmt::Display for ValType {
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
             ValType::ExnRef => "exnref",
+            ValType::AnyRef => "anyref",
         })
     }
 }
@@ -69,6 +73,10 @@ pub enum Val {
     /// exnref: `None` is null; otherwise an exception's address in the store (see
     /// [`Store::exception`](super::Store::exception)).
     ExnRef(Option<u32>),
+    /// anyref (GC): `None` is null. Non-null references of the `any` hierarchy reach
+    /// the embedding API once a composition accepts GC modules (handles that root
+    /// their object; no engine does yet).
+    AnyRef(Option<u32>),
 }
 
 impl Val {
@@ -83,6 +91,7 @@ impl Val {
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
             Val::ExnRef(_) => ValType::ExnRef,
+            Val::AnyRef(_) => ValType::AnyRef,
         }
     }
 
@@ -97,6 +106,7 @@ impl Val {
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef => Val::ExternRef(None),
             ValType::ExnRef => Val::ExnRef(None),
+            ValType::AnyRef => Val::AnyRef(None),
         }
     }
 }
@@ -109,10 +119,13 @@ impl fmt::Display for Val {
             Val::F32(b) => write!(f, "{}", f32::from_bits(*b)),
             Val::F64(b) => write!(f, "{}", f64::from_bits(*b)),
             Val::V128(v) => write!(f, "0x{v:032x}"),
-            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => f.write_str("null"),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
+                f.write_str("null")
+            }
             Val::FuncRef(Some(i)) => write!(f, "funcref:{i}"),
             Val::ExternRef(Some(i)) => write!(f, "externref:{i}"),
             Val::ExnRef(Some(i)) => write!(f, "exnref:{i}"),
+            Val::AnyRef(Some(i)) => write!(f, "anyref:{i}"),
         }
     }
 }
