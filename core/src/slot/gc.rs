@@ -1,4 +1,10 @@
-//! The `gc` slot (declared; filled by the GC issue).
+//! The `gc` slot: how GC objects (structs, arrays) are allocated and reclaimed.
+//!
+//! A collector gives each store a [`GcHeap`](crate::runtime::gc::heap::GcHeap)
+//! ([`Collector::heap`]); engines allocate through it with the roots of the moment
+//! and read the collector's consts at compile time (a barrier a collector does not
+//! need is not emitted). The object model and the semantics of every GC instruction
+//! are vm-core's ([`crate::runtime::gc`]).
 
 use crate::error::PluginError;
 use crate::plugin::{Described, Plugin, PluginMeta, Slot, Version};
@@ -17,6 +23,12 @@ pub trait Collector: Plugin {
     const NEEDS_WRITE_BARRIER: bool;
     /// Whether objects move.
     const MOVING: bool;
+
+    /// One store's heap.
+    type Heap: crate::runtime::gc::heap::GcHeap;
+
+    /// A new, empty heap with this plugin's settings.
+    fn heap(&self) -> Self::Heap;
 }
 
 /// The empty `gc` slot: no collector is composed, so GC modules are rejected.
@@ -47,4 +59,8 @@ impl Collector for NoCollector {
     const PRESENT: bool = false;
     const NEEDS_WRITE_BARRIER: bool = false;
     const MOVING: bool = false;
+    type Heap = crate::runtime::gc::heap::NoHeap;
+    fn heap(&self) -> Self::Heap {
+        crate::runtime::gc::heap::NoHeap
+    }
 }

@@ -37,26 +37,35 @@ impl RootSource for [(RawRef, ValType)] {
     }
 }
 
-/// One store's GC heap, as a collector implements it.
+/// One store's GC heap, as a collector implements it. Engines allocate with
+/// [`allocate`], which asks [`GcHeap::alloc`] and, when it declines, runs
+/// [`GcHeap::collect`] with the roots of the moment and asks again.
 pub trait GcHeap: Send + 'static {
     /// Allocates an object of type `ty` (an array of `len` elements, zero for a
-    /// struct) of `size` bytes ([`super::object::object_size`]): the header written,
-    /// every field zero (null). May collect first (always, under [`GcConfig::stress`]);
-    /// `roots` are the roots then, rewritten in place if objects move.
-    ///
-    /// # Errors
-    /// [`TrapCode::OutOfGcMemory`] when the heap limit leaves no room even after
-    /// collecting.
+    /// struct) of `size` bytes ([`super::object::object_size`]), header written
+    /// ([`super::object::init`]) and every field zero (null); `None` when the heap
+    /// wants a collection first (no room, or [`GcConfig::stress`] and no collection
+    /// since the last allocation).
     fn alloc(
         &mut self,
         ty: &'static TypeInfo,
         len: u32,
         size: usize,
-        roots: &mut dyn RootSource,
-    ) -> Result<NonNull<ObjectHeader>, TrapCode>;
+    ) -> Option<NonNull<ObjectHeader>>;
 
-    /// Collects now: every object not reachable from `roots` may be reclaimed.
-    fn collect(&mut self, roots: &mut dyn RootSource);
+    /// Collects (every object not reachable from `roots` may be reclaimed; a moving
+    /// collector rewrites the roots) and makes room for an allocation of `need`
+    /// bytes, growing the heap within its limit; the next [`GcHeap::alloc`] of at most
+    /// `need` bytes succeeds. Returns what the collection did (`None`: the heap only
+    /// grew, a collector that never reclaims).
+    ///
+    /// # Errors
+    /// [`TrapCode::OutOfGcMemory`] when the heap limit leaves no room for `need`.
+    fn collect(
+        &mut self,
+        roots: &mut dyn RootSource,
+        need: usize,
+    ) -> Result<Option<Cycle>, TrapCode>;
 
     /// Called after a reference is stored into `obj` (only by engines whose collector
     /// says [`NEEDS_WRITE_BARRIER`](crate::slot::Collector::NEEDS_WRITE_BARRIER)).
@@ -67,6 +76,40 @@ pub trait GcHeap: Send + 'static {
 
     /// Counters so far.
     fn stats(&self) -> GcStats;
+}
+
+/// What one collection did (observers receive it as
+/// [`Event::GcCycle`](crate::slot::Event::GcCycle)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cycle {
+    /// Bytes reclaimed.
+    pub reclaimed: u64,
+    /// How long the collection took.
+    pub pause: Duration,
+}
+
+/// Allocates an object of type `ty` (an array of `len` elements): from the heap if
+/// it has room, else after a collection with `roots` (reported to `on_cycle`).
+///
+/// # Errors
+/// [`TrapCode::OutOfGcMemory`]: the object is larger than
+/// [`MAX_OBJECT_SIZE`](super::object::MAX_OBJECT_SIZE) or the heap limit leaves no
+/// room for it.
+pub fn allocate<H: GcHeap + ?Sized>(
+    heap: &mut H,
+    ty: &'static TypeInfo,
+    len: u32,
+    roots: &mut dyn RootSource,
+    on_cycle: impl FnOnce(Cycle),
+) -> Result<NonNull<ObjectHeader>, TrapCode> {
+    let size = super::object::object_size(ty, len).ok_or(TrapCode::OutOfGcMemory)?;
+    if let Some(obj) = heap.alloc(ty, len, size) {
+        return Ok(obj);
+    }
+    if let Some(cycle) = heap.collect(roots, size)? {
+        on_cycle(cycle);
+    }
+    heap.alloc(ty, len, size).ok_or(TrapCode::OutOfGcMemory)
 }
 
 /// Settings every collector reads (its plugin config holds them).
@@ -181,17 +224,13 @@ pub struct GcStats {
 pub struct NoHeap;
 
 impl GcHeap for NoHeap {
-    fn alloc(
-        &mut self,
-        _: &'static TypeInfo,
-        _: u32,
-        _: usize,
-        _: &mut dyn RootSource,
-    ) -> Result<NonNull<ObjectHeader>, TrapCode> {
-        Err(TrapCode::OutOfGcMemory)
+    fn alloc(&mut self, _: &'static TypeInfo, _: u32, _: usize) -> Option<NonNull<ObjectHeader>> {
+        None
     }
 
-    fn collect(&mut self, _: &mut dyn RootSource) {}
+    fn collect(&mut self, _: &mut dyn RootSource, _: usize) -> Result<Option<Cycle>, TrapCode> {
+        Err(TrapCode::OutOfGcMemory)
+    }
 
     fn stats(&self) -> GcStats {
         GcStats::default()

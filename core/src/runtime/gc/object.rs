@@ -135,6 +135,19 @@ pub fn object_size(ty: &TypeInfo, len: u32) -> Option<usize> {
     (size <= MAX_OBJECT_SIZE).then_some(size)
 }
 
+/// Writes the header of a new object of type `ty` (an array of `len` elements) at
+/// `at`, whose bytes are zero, and returns it as an object.
+///
+/// # Safety
+/// `at` is 8-byte aligned, writable for [`object_size`]`(ty, len)` bytes, all zero.
+#[inline]
+pub unsafe fn init(at: NonNull<u8>, ty: &'static TypeInfo, len: u32) -> NonNull<ObjectHeader> {
+    let obj = at.cast::<ObjectHeader>();
+    // SAFETY: the caller promises `at` is aligned and writable for the whole object.
+    unsafe { obj.as_ptr().write(ObjectHeader { ty, gc: 0, len }) };
+    obj
+}
+
 /// Whether a non-null `r` of the `any` hierarchy is of heap type `heap`.
 fn any_matches(r: RawRef, heap: HeapType) -> bool {
     match heap {
