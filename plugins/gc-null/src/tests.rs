@@ -1,4 +1,5 @@
-use vm_core::runtime::gc::heap::allocate;
+use vm_core::runtime::gc::conformance;
+use vm_core::runtime::gc::heap::{GcConfig, allocate};
 use vm_core::runtime::gc::object::{self, ARRAY_DATA};
 use vm_core::runtime::gc::types::{StorageType, info};
 use vm_core::runtime::{Features, ModuleInfo};
@@ -80,4 +81,16 @@ fn the_limit_is_a_trap() {
     assert!(h.stats().heap_size <= 1 << 16);
     // An object larger than any heap is refused before asking the heap.
     assert_eq!(allocate(&mut h, t[0], u32::MAX, &mut (), |_| {}), Err(TrapCode::OutOfGcMemory));
+}
+
+#[test]
+fn passes_the_collector_checks() {
+    conformance::check(
+        |c: GcConfig| {
+            let config =
+                NullConfig { limit: 1 << 30, initial: c.initial as u64, growth: c.growth_percent };
+            GcNull::new(config).unwrap().heap()
+        },
+        false,
+    );
 }

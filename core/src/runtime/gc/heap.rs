@@ -28,8 +28,17 @@ impl RootSource for () {
     fn roots(&mut self, _: &mut dyn FnMut(&mut RawRef, ValType)) {}
 }
 
-/// Roots held in a slice of `(slot, representation)`.
-impl RootSource for [(RawRef, ValType)] {
+/// Roots held in an array of `(slot, representation)`.
+impl<const N: usize> RootSource for [(RawRef, ValType); N] {
+    fn roots(&mut self, visit: &mut dyn FnMut(&mut RawRef, ValType)) {
+        for (r, t) in self.iter_mut() {
+            visit(r, *t);
+        }
+    }
+}
+
+/// Roots held in a vector of `(slot, representation)`.
+impl RootSource for Vec<(RawRef, ValType)> {
     fn roots(&mut self, visit: &mut dyn FnMut(&mut RawRef, ValType)) {
         for (r, t) in self.iter_mut() {
             visit(r, *t);

@@ -5,6 +5,7 @@
 //!
 //! [`RawRef`]: super::RawRef
 
+pub mod conformance;
 pub mod heap;
 pub mod object;
 pub mod types;
