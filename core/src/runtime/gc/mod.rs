@@ -8,4 +8,5 @@
 pub mod conformance;
 pub mod heap;
 pub mod object;
+pub mod ops;
 pub mod types;
