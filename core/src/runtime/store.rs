@@ -21,7 +21,7 @@ use super::types::MemoryType;
 use super::types::{FuncType, GlobalType, TableType};
 use super::{Trap, TrapCode, Val, ValType};
 use crate::compose::Composition;
-use crate::slot::{Engine, Virt};
+use crate::slot::{Collector, Engine, Virt};
 
 /// Most elements a table may hold whatever the `virt` plugin allows (`table.grow`
 /// past it fails).
@@ -478,6 +478,8 @@ pub struct Store<C: Composition> {
     fuel_set: bool,
     /// The interrupt flag generated code reads, and the timeout watchdog.
     interrupts: Interrupts,
+    /// The GC heap, made by the composition's collector at the first allocation.
+    gc: Option<<C::Gc as Collector>::Heap>,
     /// Every structure generated code reads or writes; last, so that it outlives
     /// every slot pointing into it.
     guest: GuestData,
@@ -508,6 +510,7 @@ impl<C: Composition> Default for Store<C> {
             fuel_given: 0,
             fuel_set: false,
             interrupts,
+            gc: None,
             guest,
         }
     }
@@ -525,7 +528,85 @@ impl<C: Composition> std::fmt::Debug for Store<C> {
     }
 }
 
+/// The store's own GC roots: every global, table element and exception payload value
+/// of a representation that can hold an object ([`ValType::AnyRef`], and
+/// [`ValType::ExternRef`] for externalized objects), followed by the engine's
+/// (its frames').
+struct StoreRoots<'a, R: ?Sized> {
+    globals: &'a [GlobalSlot],
+    tables: &'a mut [TableSlot],
+    tags: &'a [TagSlot],
+    exceptions: &'a mut [ExnSlot],
+    engine: &'a mut R,
+}
+
+/// Whether values of this representation can hold GC objects.
+fn holds_objects(t: ValType) -> bool {
+    matches!(t, ValType::AnyRef | ValType::ExternRef)
+}
+
+impl<R: super::gc::heap::RootSource + ?Sized> super::gc::heap::RootSource for StoreRoots<'_, R> {
+    fn roots(&mut self, visit: &mut dyn FnMut(&mut RawRef, ValType)) {
+        for g in self.globals.iter().filter(|g| holds_objects(g.ty.ty)) {
+            // SAFETY: the slot's value lives in the store's guest data, which the
+            // store (borrowed for this collection) keeps; no code runs meanwhile.
+            visit(unsafe { &mut (*g.value.as_ptr()).lo }, g.ty.ty);
+        }
+        for t in self.tables.iter_mut().filter(|t| holds_objects(t.ty.elem)) {
+            let repr = t.ty.elem;
+            for e in t.elements_mut() {
+                visit(e, repr);
+            }
+        }
+        for e in self.exceptions.iter_mut() {
+            let Some(tag) = self.tags.get(e.tag as usize) else { continue };
+            let mut at = 0;
+            for &t in tag.ty.params() {
+                if holds_objects(t)
+                    && let Some(v) = e.payload.get_mut(at)
+                {
+                    visit(v, t);
+                }
+                at += t.slots64() as usize;
+            }
+        }
+        self.engine.roots(visit);
+    }
+}
+
 impl<C: Composition> Store<C> {
+    /// Allocates a GC object of type `ty` (an array of `len` elements) in the store's
+    /// heap, made by `collector` on first use: the header written, every field zero.
+    /// A collection it runs finds the roots in the store (globals, tables, exception
+    /// payloads) and in `frames` (the engine's), and is reported to `on_cycle`.
+    ///
+    /// # Errors
+    /// [`TrapCode::OutOfGcMemory`].
+    pub fn gc_alloc(
+        &mut self,
+        collector: &C::Gc,
+        ty: &'static super::gc::types::TypeInfo,
+        len: u32,
+        frames: &mut dyn super::gc::heap::RootSource,
+        on_cycle: impl FnOnce(super::gc::heap::Cycle),
+    ) -> Result<NonNull<super::gc::object::ObjectHeader>, TrapCode> {
+        let heap = self.gc.get_or_insert_with(|| collector.heap());
+        let mut roots = StoreRoots {
+            globals: &self.globals,
+            tables: &mut self.tables,
+            tags: &self.tags,
+            exceptions: &mut self.exceptions,
+            engine: frames,
+        };
+        super::gc::heap::allocate(heap, ty, len, &mut roots, on_cycle)
+    }
+
+    /// The counters of the store's GC heap (`None` before its first allocation).
+    pub fn gc_stats(&self) -> Option<super::gc::heap::GcStats> {
+        use super::gc::heap::GcHeap;
+        self.gc.as_ref().map(|h| h.stats())
+    }
+
     /// An instance's data.
     pub fn instance(&self, i: Instance) -> Option<&InstanceData<C>> {
         self.instances.get(i.0 as usize).map(|b| &**b)
