@@ -86,6 +86,8 @@ pub enum Event<'a> {
     GcCycle {
         /// Bytes reclaimed.
         reclaimed: u64,
+        /// How long the collection paused the program, in nanoseconds.
+        pause_nanos: u64,
     },
     /// A wasm function called another (engines emit it only when an observer
     /// subscribes).

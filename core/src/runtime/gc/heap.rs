@@ -88,13 +88,23 @@ pub trait GcHeap: Send + 'static {
 }
 
 /// What one collection did (observers receive it as
-/// [`Event::GcCycle`](crate::slot::Event::GcCycle)).
+/// [`Event::GcCycle`](crate::slot::Event::GcCycle), see [`Cycle::event`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cycle {
     /// Bytes reclaimed.
     pub reclaimed: u64,
     /// How long the collection took.
     pub pause: Duration,
+}
+
+impl Cycle {
+    /// The observer event reporting this collection.
+    pub fn event(&self) -> crate::slot::Event<'static> {
+        crate::slot::Event::GcCycle {
+            reclaimed: self.reclaimed,
+            pause_nanos: u64::try_from(self.pause.as_nanos()).unwrap_or(u64::MAX),
+        }
+    }
 }
 
 /// Allocates an object of type `ty` (an array of `len` elements): from the heap if
