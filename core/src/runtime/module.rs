@@ -11,7 +11,7 @@ use wasmparser::{
 };
 
 use super::error::DecodeError;
-use super::types::{ExternType, FuncType, GlobalType, MemoryType, RefType, TableType};
+use super::types::{ExternType, FuncType, GlobalType, MemoryType, PreciseRef, RefType, TableType};
 use super::{Val, ValType};
 
 /// A set of proposals beyond WebAssembly 2.0 (simd128 counts as one: it needs a
@@ -178,7 +178,7 @@ pub struct ConstExpr {
 }
 
 impl ConstExpr {
-    fn parse(expr: &wasmparser::ConstExpr<'_>) -> Result<Self, DecodeError> {
+    fn parse(expr: &wasmparser::ConstExpr<'_>, ids: &[u32]) -> Result<Self, DecodeError> {
         let mut ops = Vec::new();
         let mut reader = expr.get_operators_reader();
         while !reader.eof() {
@@ -192,23 +192,11 @@ impl ConstExpr {
                 Operator::V128Const { value } => {
                     ConstOp::Const(Val::V128(u128::from_le_bytes(*value.bytes())))
                 }
-                Operator::RefNull { hty } => ConstOp::Const(match hty {
-                    wasmparser::HeapType::Abstract {
-                        ty: wasmparser::AbstractHeapType::Extern,
-                        ..
-                    } => Val::ExternRef(None),
-                    wasmparser::HeapType::Abstract {
-                        ty: wasmparser::AbstractHeapType::Func,
-                        ..
-                    } => Val::FuncRef(None),
-                    // Without GC every concrete type is a function type.
-                    wasmparser::HeapType::Concrete(_) => Val::FuncRef(None),
-                    wasmparser::HeapType::Abstract {
-                        ty: wasmparser::AbstractHeapType::Exn,
-                        ..
-                    } => Val::ExnRef(None),
-                    _ => return Err(DecodeError::unsupported("gc", offset)),
-                }),
+                Operator::RefNull { hty } => {
+                    let r = wasmparser::RefType::new(true, hty)
+                        .ok_or_else(|| DecodeError::unsupported("gc", offset))?;
+                    ConstOp::Const(Val::default_for(ValType::from_ref_type(r, ids, offset)?))
+                }
                 Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
                 Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
                 Operator::I32Add => ConstOp::I32Add,
@@ -547,12 +535,21 @@ impl ModuleInfo {
             && !ty.composite_type.shared
             && let wasmparser::CompositeInnerType::Func(ty) = &ty.composite_type.inner
         {
+            let this = self.types.len() as u32;
+            // A reference to the type itself is a function reference.
             let conv = |ts: &[wasmparser::ValType]| {
                 ts.iter()
-                    .map(|t| ValType::from_wasmparser(*t, &self.type_ids, offset))
-                    .collect::<Result<Vec<_>, _>>()
+                    .map(|t| match *t {
+                        wasmparser::ValType::Ref(r) => {
+                            match RefType::from_wasmparser(r, &self.type_ids, Some(this), offset)? {
+                                PreciseRef::Ref(r) => Ok(r.repr()),
+                                PreciseRef::SelfRef { .. } => Ok(ValType::FuncRef),
+                            }
+                        }
+                        t => ValType::from_wasmparser(t, &self.type_ids, offset),
+                    })
+                    .collect::<Result<Vec<_>, DecodeError>>()
             };
-            let this = self.types.len() as u32;
             let mut refs = Vec::new();
             for t in ty.params().iter().chain(ty.results()) {
                 refs.push(match *t {
@@ -668,7 +665,9 @@ impl ModuleInfo {
                         m.tables.push(table_type(&t.ty, &m.type_ids, offset)?);
                         m.table_inits.push(match t.init {
                             wasmparser::TableInit::RefNull => None,
-                            wasmparser::TableInit::Expr(e) => Some(ConstExpr::parse(&e)?),
+                            wasmparser::TableInit::Expr(e) => {
+                                Some(ConstExpr::parse(&e, &m.type_ids)?)
+                            }
                         });
                     }
                 }
@@ -683,7 +682,7 @@ impl ModuleInfo {
                     for g in r {
                         let g = g.map_err(err)?;
                         m.globals.push(global_type(&g.ty, &m.type_ids, offset)?);
-                        m.global_inits.push(ConstExpr::parse(&g.init_expr)?);
+                        m.global_inits.push(ConstExpr::parse(&g.init_expr, &m.type_ids)?);
                     }
                 }
                 Payload::ExportSection(r) => {
@@ -717,7 +716,7 @@ impl ModuleInfo {
                             ElementKind::Declared => ElemMode::Declared,
                             ElementKind::Active { table_index, offset_expr } => ElemMode::Active {
                                 table: table_index.unwrap_or(0),
-                                offset: ConstExpr::parse(&offset_expr)?,
+                                offset: ConstExpr::parse(&offset_expr, &m.type_ids)?,
                             },
                         };
                         let (ty, items) = match e.items {
@@ -733,7 +732,7 @@ impl ModuleInfo {
                             ElementItems::Expressions(rt, es) => {
                                 let mut items = Vec::new();
                                 for x in es {
-                                    items.push(ConstExpr::parse(&x.map_err(err)?)?);
+                                    items.push(ConstExpr::parse(&x.map_err(err)?, &m.type_ids)?);
                                 }
                                 (ValType::from_ref_type(rt, &m.type_ids, offset)?, items)
                             }
@@ -749,7 +748,7 @@ impl ModuleInfo {
                             wasmparser::DataKind::Active { memory_index, offset_expr } => {
                                 DataMode::Active {
                                     memory: memory_index,
-                                    offset: ConstExpr::parse(&offset_expr)?,
+                                    offset: ConstExpr::parse(&offset_expr, &m.type_ids)?,
                                 }
                             }
                         };

@@ -110,3 +110,22 @@ fn struct_fields_are_aligned_after_the_header() {
     assert!(t.fields()[2].mutable && !t.fields()[1].mutable);
     assert_eq!(t.fields()[0].storage, StorageType::I8);
 }
+
+#[test]
+fn self_references_and_null_constants_of_every_hierarchy() {
+    // A lone function type naming itself (a recursive type: GC).
+    let m = decode("(module (type $t (func (param (ref $t)) (result (ref null $t)))))");
+    assert_eq!(m.types[0].params(), [ValType::FuncRef]);
+    let m = decode(
+        "(module (type $s (struct)) (global anyref (ref.null any)) (global (ref null $s) (ref.null $s))          (global nullfuncref (ref.null nofunc)) (global nullexternref (ref.null noextern)))",
+    );
+    let reprs: Vec<ValType> = m.globals.iter().map(|g| g.ty).collect();
+    assert_eq!(reprs, [ValType::AnyRef, ValType::AnyRef, ValType::FuncRef, ValType::ExternRef]);
+    let inits: Vec<crate::runtime::Val> =
+        m.global_inits.iter().map(|e| e.eval(|_| unreachable!(), |_| unreachable!())).collect();
+    use crate::runtime::Val;
+    assert_eq!(
+        inits,
+        [Val::AnyRef(None), Val::AnyRef(None), Val::FuncRef(None), Val::ExternRef(None)]
+    );
+}
