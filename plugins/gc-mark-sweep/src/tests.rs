@@ -15,5 +15,5 @@ fn heap(c: GcConfig) -> MarkSweepHeap {
 
 #[test]
 fn passes_the_collector_checks() {
-    conformance::check(heap, true);
+    conformance::run(heap, true);
 }

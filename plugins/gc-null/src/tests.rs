@@ -85,7 +85,7 @@ fn the_limit_is_a_trap() {
 
 #[test]
 fn passes_the_collector_checks() {
-    conformance::check(
+    conformance::run(
         |c: GcConfig| {
             let config =
                 NullConfig { limit: 1 << 30, initial: c.initial as u64, growth: c.growth_percent };

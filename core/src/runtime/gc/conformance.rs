@@ -164,7 +164,7 @@ fn limit_traps_and_garbage_is_reclaimed<H: GcHeap>(heap: &mut H, t: &Types, limi
 ///
 /// # Panics
 /// At the first check that fails.
-pub fn check<H: GcHeap>(new_heap: impl Fn(GcConfig) -> H, reclaims: bool) {
+pub fn run<H: GcHeap>(new_heap: impl Fn(GcConfig) -> H, reclaims: bool) {
     let t = types();
     for stress in [false, true] {
         let config = GcConfig { limit: 1 << 24, initial: 1 << 12, growth_percent: 100, stress };
