@@ -1,6 +1,7 @@
 //! Exceptions through `vm run` on every engine's binary: a C program whose
 //! setjmp/longjmp wasi-libc implements with exception handling
-//! (`tests/programs/sjlj.c`, its build command there), and an uncaught exception
+//! (`tests/programs/sjlj.c`, its build command there), a C++ program that throws
+//! and catches (`tests/programs/cxx_exceptions.cpp`), and an uncaught exception
 //! reported as an error, not a trap.
 
 use crate::support::{bin_engines, root, vm_with};
@@ -22,6 +23,28 @@ fn setjmp_longjmp_program_runs_on_every_engine() {
     for engine in bin_engines() {
         let (code, out, err) = vm_with(engine, &["run", wasm]);
         assert_eq!((code, out.as_str()), (0, SJLJ_OUTPUT), "{engine}: {err}");
+    }
+}
+
+const CXX_OUTPUT: &str = "caught Boom 30
+caught std::exception: five
+caught std::string: seven
+caught something else at 9
+total 61, destructors 55
+deep: depth 20, destructors 21
+rethrowing Boom 30
+caught rethrown Boom 30
+vector::at threw out_of_range
+1000 throws, sum 499500
+";
+
+#[test]
+fn cxx_exceptions_program_runs_on_every_engine() {
+    let wasm = root().join("tests/programs/cxx_exceptions.wasm");
+    let wasm = wasm.to_str().expect("utf-8 path");
+    for engine in bin_engines() {
+        let (code, out, err) = vm_with(engine, &["run", wasm]);
+        assert_eq!((code, out.as_str()), (0, CXX_OUTPUT), "{engine}: {err}");
     }
 }
 
