@@ -53,10 +53,12 @@ fn uncaught_exception_is_an_error_with_its_payload() {
     let dir = std::env::temp_dir().join(format!("vm-exn-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let f = dir.join("throw.wat");
+    // The second tag is not exported: it is named by its store address.
     std::fs::write(
         &f,
-        r#"(module (tag (export "e") (param i32 f64))
-             (func (export "f") (throw 0 (i32.const 42) (f64.const 1.5))))"#,
+        r#"(module (tag (export "e") (param i32 f64)) (tag)
+             (func (export "f") (throw 0 (i32.const 42) (f64.const 1.5)))
+             (func (export "g") (throw 1)))"#,
     )
     .expect("write");
     let f = f.to_str().expect("utf-8 path");
@@ -64,10 +66,13 @@ fn uncaught_exception_is_an_error_with_its_payload() {
         let (code, _, err) = vm_with(engine, &["run", "--invoke", "f", f]);
         assert_eq!(code, 1, "{engine}: {err}");
         assert!(
-            err.contains("uncaught exception: tag 0, payload (i32 42 f64 1.5)"),
+            err.contains("error: uncaught exception: tag \"e\", payload (i32 42 f64 1.5)"),
             "{engine}: {err}"
         );
         assert!(!err.contains("wasm backtrace"), "{engine}: {err}");
+        let (code, _, err) = vm_with(engine, &["run", "--invoke", "g", f]);
+        assert_eq!(code, 1, "{engine}: {err}");
+        assert!(err.contains("error: uncaught exception: tag 1\n"), "{engine}: {err}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

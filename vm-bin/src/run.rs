@@ -130,11 +130,7 @@ fn call<C: Composition, S: vm_core::compose::lifecycle::Started>(
         }
         return match vm.invoke(linker, instance, "_start", &[]) {
             Ok(_) => Ok(ExitCode::SUCCESS),
-            Err(InvokeError::Trap(t)) => Err(t),
-            Err(e) => {
-                eprintln!("error: {e}");
-                Ok(ExitCode::FAILURE)
-            }
+            Err(e) => failed(linker, instance, e),
         };
     };
     let Some(Extern::Func(addr)) = linker.export(instance, name) else {
@@ -171,12 +167,27 @@ fn call<C: Composition, S: vm_core::compose::lifecycle::Started>(
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(InvokeError::Trap(t)) => Err(t),
-        Err(e) => {
-            eprintln!("error: {e}");
-            Ok(ExitCode::FAILURE)
-        }
+        Err(e) => failed(linker, instance, e),
     }
+}
+
+/// A call from the command line failed: a trap goes back to the caller; anything
+/// else is printed, an uncaught exception with its tag's export name when the
+/// instance exports the tag (`tag "e"`), else its store address (`tag 3`).
+fn failed<C: Composition>(
+    linker: &Linker<C>,
+    instance: vm_core::runtime::Instance,
+    e: InvokeError,
+) -> Result<ExitCode, Trap> {
+    match e {
+        InvokeError::Trap(t) => return Err(t),
+        InvokeError::Exception(x) => {
+            let name = linker.export_name(instance, Extern::Tag(x.tag));
+            eprintln!("error: uncaught exception: {}", x.named(name));
+        }
+        e => eprintln!("error: {e}"),
+    }
+    Ok(ExitCode::FAILURE)
 }
 
 /// Parses a command-line argument as a value of type `ty` (decimal or `0x` hex
