@@ -4,7 +4,7 @@
 //! corpus; and register locals in the positions that need care (aliases
 //! overwritten while on the stack, calls, parameters, floats).
 
-use vm_core::runtime::{Features, ModuleInfo};
+use vm_core::runtime::ModuleInfo;
 use wasmparser::{BinaryReader, FunctionBody, Operator};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
@@ -38,10 +38,17 @@ fn reference(body: &FunctionBody<'_>, n: usize) -> Vec<(u64, bool)> {
                 depth += u32::from(is_loop);
                 open.push(is_loop);
             }
-            Operator::Block { .. } | Operator::If { .. } => open.push(false),
+            Operator::Block { .. } | Operator::If { .. } | Operator::TryTable { .. } => {
+                open.push(false)
+            }
             Operator::End => depth -= u32::from(open.pop() == Some(true)),
             Operator::Call { .. }
             | Operator::CallIndirect { .. }
+            | Operator::CallRef { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::ReturnCallRef { .. }
+            | Operator::Throw { .. }
+            | Operator::ThrowRef
             | Operator::MemoryGrow { .. }
             | Operator::MemoryInit { .. }
             | Operator::DataDrop { .. }
@@ -61,7 +68,7 @@ fn reference(body: &FunctionBody<'_>, n: usize) -> Vec<(u64, bool)> {
 
 /// Checks every body of `bytes` (a binary module); how many it checked.
 fn check_module(bytes: &[u8], what: &str) -> usize {
-    let features = Features::SIMD.union(Features::RELAXED_SIMD);
+    let features = <crate::Dynasm as vm_core::slot::Engine>::PROPOSALS;
     let Ok(module) = ModuleInfo::decode(bytes, features) else {
         return 0;
     };
@@ -78,6 +85,10 @@ fn check_module(bytes: &[u8], what: &str) -> usize {
         let mut code = fb.get_binary_reader_for_operators().expect("operators");
         let code = code.read_bytes(code.bytes_remaining()).expect("bytes");
         let scan = Uses::scan(code, n);
+        assert!(
+            !scan.stopped,
+            "{what}: function {i}: the scan stopped at an opcode it does not know"
+        );
         let mut got: Vec<(u64, bool)> = (0..n).map(|l| (scan.weight(l), scan.written(l))).collect();
         got.push((scan.calls, false));
         assert_eq!(got, reference(&fb, n), "{what}: function {i}");
@@ -89,7 +100,9 @@ fn check_module(bytes: &[u8], what: &str) -> usize {
 fn scan_matches_wasmparser() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
     let mut bodies = 0;
-    if let Ok(dir) = std::fs::read_dir(root.join("spec-testsuite/wasm-2.0")) {
+    let spec =
+        ["wasm-2.0", "wasm-3.0"].map(|v| std::fs::read_dir(root.join("spec-testsuite").join(v)));
+    for dir in spec.into_iter().flatten() {
         for entry in dir {
             let path = entry.expect("entry").path();
             if path.extension().is_none_or(|e| e != "wast") {
@@ -101,7 +114,7 @@ fn scan_matches_wasmparser() {
             let buf = ParseBuffer::new_with_lexer(lexer).expect("lexes");
             let wast: Wast<'_> = parser::parse(&buf).expect("parses");
             for d in wast.directives {
-                if let WastDirective::Module(mut qw) = d
+                if let WastDirective::Module(mut qw) | WastDirective::ModuleDefinition(mut qw) = d
                     && let Ok(bytes) = qw.encode()
                 {
                     bodies += check_module(&bytes, &path.display().to_string());
