@@ -439,6 +439,8 @@ pub(crate) struct Cpu {
     pub sse42: bool,
     pub ssse3: bool,
     pub avx2: bool,
+    /// BMI2's `rorx`: a rotate by a constant into another register.
+    pub bmi2: bool,
 }
 
 impl Cpu {
@@ -449,6 +451,7 @@ impl Cpu {
             sse42: has("sse4.2"),
             ssse3: has("ssse3"),
             avx2: has("avx") && has("avx2"),
+            bmi2: has("bmi2"),
         }
     }
 

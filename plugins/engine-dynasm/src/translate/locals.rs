@@ -259,7 +259,10 @@ impl FuncCompiler<'_, '_> {
                 self.stack.push(Loc::Xmm(x));
             }
             LocalKind::Int => {
-                let r = self.alloc();
+                // `local.get` of a frame local then `local.set` of a register
+                // local: one load into the register local.
+                let next = self.next_op_after_leb();
+                let r = self.result_for(next);
                 dynasm!(self.ops ; .arch x64 ; mov Rq(r), [rbp + disp]);
                 self.stack.push(Loc::Reg(r));
             }
