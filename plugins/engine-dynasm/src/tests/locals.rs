@@ -196,3 +196,88 @@ fn division_with_all_register_locals_taken() {
     // Each local reaches 100 (steps of 10): 1000 / 100 + 100 % 7.
     assert_eq!(i.call("f", &[10]), [10 + 2]);
 }
+
+/// Results written straight into the register local the next `local.set` or
+/// `local.tee` writes (a constant rotate, an add or a subtraction of a
+/// constant, a load, a frame local's `local.get`), each while the local's old
+/// value is still on the stack.
+#[test]
+fn results_into_register_locals() {
+    // Locals 8 and 9 are the least used: they stay in the frame.
+    let wat = r#"(module (memory 1)
+        (func (export "f") (param i32 i32) (result i32) (local i64 i32 i32 i32 i32 i32 i32 i32)
+          (i32.store (i32.const 68) (i32.const 68))
+          (local.set 8 (i32.add (local.get 0) (i32.const 9)))
+          (local.set 9 (i32.sub (local.get 1) (i32.const 3)))
+          (local.set 3 (i32.const 1)) (local.set 4 (i32.const 2)) (local.set 5 (i32.const 3))
+          (local.set 6 (i32.const 4)) (local.set 7 (i32.const 5))
+          i32.const 0
+          local.get 3
+          (local.set 3 (i32.rotl (local.get 0) (i32.const 5)))
+          local.get 3 i32.xor i32.add
+          local.get 4
+          (local.set 4 (i32.rotr (local.get 4) (i32.const 1)))
+          local.get 4 i32.xor i32.add
+          local.get 5
+          (local.set 5 (i32.add (local.get 0) (local.get 1)))
+          local.get 5 i32.xor i32.add
+          local.get 6
+          (local.set 6 (i32.sub (local.get 6) (i32.const -2147483648)))
+          local.get 6 i32.xor i32.add
+          local.get 7
+          (local.set 7 (i32.add (i32.mul (local.get 0) (local.get 1)) (i32.const 11)))
+          local.get 7 i32.xor i32.add
+          local.get 5
+          (local.set 5 (i32.sub (local.get 1) (i32.const 3)))
+          local.get 5 i32.xor i32.add
+          local.get 3
+          (local.set 3 (i32.const 64))
+          local.get 3
+          (local.set 3 (i32.load offset=4 (local.get 3)))
+          local.get 3 i32.xor i32.xor i32.add
+          local.get 0
+          (local.set 0 (local.get 8))
+          local.get 0 i32.xor i32.add
+          local.get 4
+          (local.tee 4 (local.get 9))
+          i32.xor i32.add)
+        (func (export "wide") (param i64) (result i64) (local i64)
+          (local.set 1 (i64.const 5))
+          local.get 1
+          (local.set 1 (i64.rotl (local.get 0) (i64.const 13)))
+          local.get 1 i64.xor
+          local.get 1
+          (local.set 1 (i64.add (local.get 0) (i64.const -7)))
+          local.get 1 i64.xor i64.add)
+        (func (export "rotations") (param i64) (result i64) (local i64 i64)
+          (loop $l
+            (local.set 1 (i64.add (local.get 1) (i64.rotr (local.get 0) (i64.const 3))))
+            (local.set 2 (i64.xor (local.get 2) (i64.rotl (local.get 0) (i64.const 60))))
+            (local.set 0 (i64.sub (local.get 0) (i64.const 1)))
+            (br_if $l (i64.ne (local.get 0) (i64.const 0))))
+          (i64.add (local.get 1) (local.get 2))))"#;
+    let mut inst = Instance::new(wat);
+    let (p0, p1) = (0x1234_5678u32, 0x9abc_def0u32);
+    let (l8, l9) = (p0.wrapping_add(9), p1.wrapping_sub(3));
+    let r3 = p0.rotate_left(5);
+    let mut acc = 1 ^ r3;
+    acc = acc.wrapping_add(2 ^ 2u32.rotate_right(1));
+    acc = acc.wrapping_add(3 ^ p0.wrapping_add(p1));
+    acc = acc.wrapping_add(4 ^ 4u32.wrapping_sub(0x8000_0000));
+    acc = acc.wrapping_add(5 ^ p0.wrapping_mul(p1).wrapping_add(11));
+    acc = acc.wrapping_add(p0.wrapping_add(p1) ^ p1.wrapping_sub(3));
+    acc = acc.wrapping_add(r3 ^ 64 ^ 68);
+    acc = acc.wrapping_add(p0 ^ l8);
+    acc = acc.wrapping_add(2u32.rotate_right(1) ^ l9);
+    assert_eq!(inst.call("f", &[i64::from(p0), i64::from(p1)]), [i64::from(acc)]);
+    let p = 0x0123_4567_89ab_cdefu64;
+    let r = p.rotate_left(13);
+    let want = (5 ^ r).wrapping_add(r ^ p.wrapping_sub(7));
+    assert_eq!(inst.call("wide", &[p as i64]), [want as i64]);
+    let (mut sum, mut xor) = (0u64, 0u64);
+    for k in 1..=10u64 {
+        sum = sum.wrapping_add(k.rotate_right(3));
+        xor ^= k.rotate_left(60);
+    }
+    assert_eq!(inst.call("rotations", &[10]), [sum.wrapping_add(xor) as i64]);
+}
