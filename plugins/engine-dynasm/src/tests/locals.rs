@@ -281,3 +281,46 @@ fn results_into_register_locals() {
     }
     assert_eq!(inst.call("rotations", &[10]), [sum.wrapping_add(xor) as i64]);
 }
+
+/// `lea` of two register locals into a third, for every pair of the eight
+/// general-purpose homes (`r13` as either operand or both, the registers past
+/// `r7`), at both widths: `lea_sum`'s own encoding.
+#[test]
+fn sums_of_register_locals() {
+    for wide in [false, true] {
+        let t = if wide { "i64" } else { "i32" };
+        let mut wat = format!(
+            "(module (func (export \"f\") (param {t} {t} {t} {t} {t} {t} {t} {t}) (result {t})\n\
+             {t}.const 0\n"
+        );
+        let mut vals: Vec<u64> =
+            (0..8u64).map(|k| 0x1111_1111_1111_1111u64.wrapping_mul(k + 1) ^ k << 61).collect();
+        if !wide {
+            for v in &mut vals {
+                *v &= 0xffff_ffff;
+            }
+        }
+        let args: Vec<i64> = vals.iter().map(|&v| v as i64).collect();
+        let mut acc = 0u64;
+        for i in 0..8 {
+            for j in 0..8 {
+                let k = (i + 3 * j + 1) % 8;
+                wat.push_str(&format!(
+                    "(local.set {k} ({t}.add (local.get {i}) (local.get {j})))\n\
+                     local.get {k} {t}.xor {t}.const 31 {t}.mul\n"
+                ));
+                vals[k] = vals[i].wrapping_add(vals[j]);
+                acc = (acc ^ vals[k]).wrapping_mul(31);
+                if !wide {
+                    vals[k] &= 0xffff_ffff;
+                    acc &= 0xffff_ffff;
+                }
+            }
+        }
+        wat.push_str("))");
+        let mut inst = Instance::new(&wat);
+        let got = inst.call("f", &args)[0] as u64;
+        let got = if wide { got } else { got & 0xffff_ffff };
+        assert_eq!(got, acc, "{t}");
+    }
+}
