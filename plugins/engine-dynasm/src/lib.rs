@@ -525,6 +525,8 @@ pub(crate) fn compile_for_cpu(
         interrupt: options.interrupt,
         call_events: options.call_events,
         simd,
+        index64: module.memories.iter().any(|m| m.index64)
+            || module.tables.iter().any(|t| t.index64),
         throw_stub,
     };
     let mut sites = Sites::default();

@@ -73,6 +73,10 @@ pub(crate) struct ModuleEnv<'m> {
     pub call_events: bool,
     /// The module's throw stub (`vm_core::runtime::native::exn::throw_stub`).
     pub throw_stub: DynamicLabel,
+    /// Some memory or table of the module has 64-bit indexes (otherwise no
+    /// operator needs `vm_core::runtime::operators::index64`'s lowering, and the
+    /// translator skips asking for it).
+    pub index64: bool,
 }
 
 impl ModuleEnv<'_> {
@@ -728,7 +732,11 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
         }
         let next = run_after(&op);
         let module = self.env.module;
-        let wide = index64(&op, &module.memories, &module.tables).filter(|_| live);
+        let wide = if self.env.index64 && live {
+            index64(&op, &module.memories, &module.tables)
+        } else {
+            None
+        };
         if let Some(l) = wide {
             let n = self.stack.len();
             for d in (0..8).filter(|d| l.clamp & (1 << d) != 0) {
