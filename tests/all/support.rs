@@ -120,7 +120,7 @@ pub fn vm_bin_for(engine: &str) -> &'static Path {
         let release = !cfg!(debug_assertions);
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "-q", "-p", "vm-bin", "--bin", "vm", "--target-dir"]).arg(&target);
-        let mut features = format!("{base},{virt},host-wasi");
+        let mut features = format!("{base},{virt},host-wasi,cli-full");
         if let Some(simd) = SIMD_FEATURE {
             features = format!("{features},{simd}");
         }

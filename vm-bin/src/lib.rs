@@ -29,9 +29,14 @@ macro_rules! outln {
 }
 
 mod cli;
+// Optional parts of the command line, each swapped for a stub that names its feature.
+#[cfg_attr(not(feature = "json"), path = "json_disabled.rs")]
+mod json;
+#[cfg_attr(not(feature = "new-plugin"), path = "new_plugin_disabled.rs")]
 mod new_plugin;
 mod report;
 mod run;
+#[cfg_attr(not(feature = "wast"), path = "wast_disabled.rs")]
 mod wast;
 
 use std::ffi::OsString;

@@ -1,0 +1,12 @@
+//! A build without feature `wast` has no `vm wast`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use vm_core::Composition;
+
+/// Says that this binary was built without `vm wast`.
+pub fn run<C: Composition>(_files: &[PathBuf]) -> ExitCode {
+    eprintln!("error: this `vm` was built without `vm wast` (feature `wast`)");
+    ExitCode::from(2)
+}
