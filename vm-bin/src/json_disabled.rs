@@ -14,6 +14,8 @@ pub fn plugins() -> Result<String, String> {
 }
 
 /// `vm info --json`: an error.
+// The signature of the enabled module's function, which reads the composition.
+#[allow(clippy::extra_unused_type_parameters)]
 pub fn info<C: Composition>(
     _opts: &Options,
     _order: &[&str],
@@ -23,6 +25,8 @@ pub fn info<C: Composition>(
 }
 
 /// `vm config --json`: an error.
+// The signature of the enabled module's function, which reads the composition.
+#[allow(clippy::extra_unused_type_parameters)]
 pub fn config<C: Composition>() -> Result<String, String> {
     Err(NO_JSON.to_owned())
 }
