@@ -21,6 +21,18 @@
 //!
 //! The default `vm` binary of this workspace is exactly that, for the composition its
 //! Cargo features pick.
+//!
+//! | Cargo feature | what it adds (all in `cli-full`, which is in the defaults) |
+//! |---|---|
+//! | `wat` | `.wat` text wherever `.wasm` is |
+//! | `config-file` | `vm.toml` |
+//! | `wast` | `vm wast` |
+//! | `json` | `--json`, `--stats=json` |
+//! | `clap` | clap's parser (generated help, suggestions); without it a small parser reads the same commands |
+//! | `new-plugin` | `vm new-plugin` |
+//!
+//! A build without one still recognises the command or flag and answers with an error
+//! naming the feature.
 
 /// `println!` for the command's own output: a closed stdout (`vm info | head -1`) ends
 /// the process quietly instead of panicking.
