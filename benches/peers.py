@@ -89,7 +89,7 @@ def our_engines():
 
 def build_ours(engine, simd=None):
     target = OUT / (f"{engine}-simd-{simd}" if simd else engine)
-    feats = f"{engine},virt-host,host-wasi" + (f",simd-{simd}" if simd else "")
+    feats = f"{engine},virt-host,host-wasi,cli-full" + (f",simd-{simd}" if simd else "")
     log(f"building vm with --features {feats}")
     subprocess.run(
         ["cargo", "build", "--release", "-q", "-p", "vm-bin", "--no-default-features",

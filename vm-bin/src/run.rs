@@ -76,6 +76,9 @@ fn run_context(args: &RunArgs) -> Result<RunContext, String> {
 }
 
 fn execute<C: Composition>(args: RunArgs) -> Result<ExitCode, String> {
+    if args.stats == Some(StatsFormat::Json) {
+        crate::json::available()?;
+    }
     let settings = settings::<C>(&args.settings)?;
     let ctx = run_context(&args)?;
     let vm = Vm::<C>::new(&settings).map_err(|e| e.to_string())?;
@@ -239,33 +242,7 @@ fn stats<C: Composition, S>(
 ) -> String {
     let health = vm.health();
     match fmt {
-        StatsFormat::Json => {
-            let mut v: Vec<serde_json::Value> = health
-                .iter()
-                .map(|h| {
-                    serde_json::json!({
-                        "id": h.id,
-                        "state": h.state.name(),
-                        "uptime_ms": h.uptime.map(|u| u.as_secs_f64() * 1e3),
-                        "errors": h.errors,
-                        "functions_compiled": h.stats.functions_compiled,
-                        "compile_time_ms": h.stats.compile_time.as_secs_f64() * 1e3,
-                        "code_bytes": h.stats.code_bytes,
-                        "host_calls": h.stats.host_calls,
-                        "traps": h.stats.traps,
-                        "memory_bytes": h.stats.memory_bytes,
-                        "custom": h.stats.custom.iter().map(|(k, v)| (k.to_string(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
-                        "tables": h.stats.tables.iter().map(|t| (t.name.to_owned(), table_json(t))).collect::<serde_json::Map<_, _>>(),
-                    })
-                })
-                .collect();
-            v.push(serde_json::json!({
-                "id": "store",
-                "fuel_consumed": fuel.0,
-                "fuel_remaining": fuel.1,
-            }));
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        }
+        StatsFormat::Json => crate::json::stats(&health, fuel),
         StatsFormat::Text => health
             .iter()
             .map(|h| {
@@ -302,19 +279,4 @@ fn stats<C: Composition, S>(
             .collect::<Vec<_>>()
             .join("\n"),
     }
-}
-
-/// A stats table as a JSON array of rows: `{"name": label, "<column>": value, ...}`.
-fn table_json(t: &vm_core::plugin::StatsTable) -> serde_json::Value {
-    t.rows
-        .iter()
-        .map(|row| {
-            let mut o = serde_json::Map::new();
-            o.insert("name".to_owned(), row.label.clone().into());
-            for (c, v) in t.columns.iter().zip(&row.values) {
-                o.insert((*c).to_owned(), (*v).into());
-            }
-            serde_json::Value::Object(o)
-        })
-        .collect()
 }
