@@ -89,7 +89,7 @@ def our_engines():
 
 def build_ours(engine, simd=None):
     target = OUT / (f"{engine}-simd-{simd}" if simd else engine)
-    feats = f"{engine},virt-host,host-wasi" + (f",simd-{simd}" if simd else "")
+    feats = f"{engine},virt-host,host-wasi,cli-full" + (f",simd-{simd}" if simd else "")
     log(f"building vm with --features {feats}")
     subprocess.run(
         ["cargo", "build", "--release", "-q", "-p", "vm-bin", "--no-default-features",
@@ -193,6 +193,8 @@ def main():
                     help="run these programs with these arguments instead (e.g. simd_dot=500); "
                          "their expected output is the native build's")
     ap.add_argument("--no-peers", action="store_true", help="only our engines and native")
+    ap.add_argument("--peers", default="wasmtime,wasmi",
+                    help="comma-separated peers to run (installed when missing)")
     ap.add_argument("--simd", action="store_true", help="the simd128 programs (cases-simd.tsv)")
     ap.add_argument("--levels", default="avx2,sse41,scalar",
                     help="with --simd: the simd plugins to build each engine with")
@@ -200,6 +202,11 @@ def main():
                     help="comma-separated subset of our engines (default: every engine of vm-bin)")
     ap.add_argument("--also", action="append", default=[], metavar="LABEL=PATH",
                     help="an extra column: a prebuilt `vm` binary (e.g. the build before a change)")
+    ap.add_argument("--only-also", action="store_true",
+                    help="build none of our engines: our columns are the --also binaries only")
+    ap.add_argument("--pair", action="append", default=[], metavar="A/B",
+                    help="also print, per program, the median over the rounds of column A's time "
+                         "/ column B's in the same round (e.g. 'vm now/vm before')")
     ap.add_argument("--json", default=None)
     ap.add_argument("--update-features", action="store_true", help="rewrite the peers table in features.md")
     a = ap.parse_args()
@@ -222,7 +229,7 @@ def main():
         args = args.split()
         out = subprocess.run([str(native / name)] + args, capture_output=True, check=True).stdout
         rows = [(n, args, out) if n == name else (n, x, e) for n, x, e in rows]
-    engines = our_engines()
+    engines = [] if a.only_also else our_engines()
     if a.engines:
         unknown = set(a.engines.split(",")) - set(engines)
         if unknown:
@@ -239,12 +246,13 @@ def main():
             sys.exit(f"--also {extra}: expected LABEL=PATH of an existing `vm` binary")
         columns[f"vm {label}"] = (lambda exe: lambda n, args: [exe, "run", "--stats=json", str(CORPUS / "wasm" / f"{n}.wasm")] + args)(path)
     if not a.no_peers:
-        wt = ensure_wasmtime()
+        wanted = set(a.peers.split(","))
+        wt = ensure_wasmtime() if "wasmtime" in wanted else None
         if wt and wt[0] == "cli":
             columns["wasmtime"] = lambda n, args: [wt[1], "run", str(CORPUS / "wasm" / f"{n}.wasm")] + args
         elif wt:
             columns["wasmtime-py"] = lambda n, args: [sys.executable, wt[1], str(CORPUS / "wasm" / f"{n}.wasm")] + args
-        wi = ensure_wasmi()
+        wi = ensure_wasmi() if "wasmi" in wanted else None
         if wi:
             columns["wasmi"] = lambda n, args: [wi, str(CORPUS / "wasm" / f"{n}.wasm")] + args
 
@@ -329,6 +337,23 @@ def main():
                                  if "run" in results[n].get(c, {}) and "run" in results[n].get(peer, {})])
                     if g:
                         summary.append(f"run only (compile excluded): {c} takes {g:.2f}x the time of {peer}")
+    # Paired ratios: the columns run in turn within a round, so the ratio of one round
+    # sees the same machine load on both sides.
+    for pair in a.pair:
+        ca, _, cb = pair.partition("/")
+        if ca not in cols or cb not in cols:
+            sys.exit(f"--pair {pair}: columns are {', '.join(cols)}")
+        lines += ["", f"Paired ratios, {ca} / {cb} (median over the {a.runs} rounds):", "",
+                  "| program | ratio |", "|---|---:|"]
+        ratios = []
+        for name in names:
+            ra, rb = results[name].get(ca, {}).get("runs"), results[name].get(cb, {}).get("runs")
+            if ra and rb:
+                r = statistics.median(x / y for x, y in zip(ra, rb))
+                ratios.append(r)
+                lines.append(f"| {name} | {r:.3f} |")
+        if ratios:
+            lines.append(f"| **geomean** | {geomean(ratios):.3f} |")
     table = "\n".join(lines)
     date = datetime.date.today().isoformat()
     cmd = "python3 benches/peers.py " + " ".join(sys.argv[1:])

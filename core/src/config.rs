@@ -13,6 +13,11 @@ use serde::de::DeserializeOwned;
 use crate::error::ConfigError;
 use crate::plugin::{ConfigKey, ConfigType, Plugin, PluginMeta};
 
+// The TOML parser reads `vm.toml` only; a build without feature `config-file` (a small
+// embedded `vm`) takes settings from the environment and `-C` and rejects the file.
+#[cfg_attr(not(feature = "config-file"), path = "config/file_disabled.rs")]
+mod file;
+
 /// A plugin's typed configuration. Derive it with `#[derive(PluginConfig)]`, which
 /// reads `#[config(default = ..., range = "...")]` and doc comments into
 /// [`PluginConfig::SCHEMA`] and generates `Default` and range checks.
@@ -53,12 +58,10 @@ impl Settings {
     /// Merges a `vm.toml` document (`[engine]\nfuel = 10`).
     ///
     /// # Errors
-    /// When the text is not TOML or a top-level item is not a table.
+    /// When the text is not TOML or a top-level item is not a table, and always in a
+    /// build without feature `config-file`.
     pub fn merge_toml(&mut self, path: &str, text: &str) -> Result<(), ConfigError> {
-        let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::File {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let doc = file::parse(path, text)?;
         for (section, value) in doc {
             let toml::Value::Table(t) = value else {
                 return Err(ConfigError::File {
@@ -234,7 +237,11 @@ fn check_range(schema: &ConfigKey, value: toml::Value) -> Result<toml::Value, St
     let below = num(lo).is_some_and(|lo| v < lo);
     let above = num(hi).is_some_and(|hi| if inclusive { v > hi } else { v >= hi });
     if below || above {
-        return Err(format!("{value} is out of range {}", schema.range));
+        let shown = match value {
+            toml::Value::Integer(i) => i.to_string(),
+            _ => format!("{v:?}"),
+        };
+        return Err(format!("{shown} is out of range {}", schema.range));
     }
     Ok(value)
 }

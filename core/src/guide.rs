@@ -484,6 +484,11 @@
 //! }
 //! ```
 //!
+//! vm-bin's features pick the command line's optional parts: with its defaults (or
+//! `features = ["cli-full"]` beside `default-features = false`) the binary has them
+//! all; without `cli-full` it is the small command line of an embedded `vm` (binary
+//! modules, text output, a hand-written argument parser; see its crate docs).
+//!
 //! The repository's `examples/custom-vm` is such a binary with an `env` host module
 //! and a call-counting observer in a plugin crate of their own; the tests build and
 //! run it.

@@ -18,6 +18,11 @@
 //! | [`compose`](mod@compose) | [`Composition`] and the [`Vm`] typestate |
 //! | [`config`] | layered typed configuration |
 //! | [`runtime`] | values, traps, the host-function ABI |
+//!
+//! | Cargo feature | default | what it adds |
+//! |---|---|---|
+//! | `wat` | on | the text format: `.wat` accepted wherever `.wasm` is (without it, text input is a decode error naming the feature) |
+//! | `config-file` | on | `vm.toml` ([`Settings::merge_toml`]); without it the environment and `-C` layers remain and a config file is an error naming the feature |
 
 // Lets macro expansions name this crate `::vm_core` from inside it and from its doctests.
 extern crate self as vm_core;

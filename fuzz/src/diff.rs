@@ -177,6 +177,9 @@ pub fn run_module(
         }
     };
     stats.bump("modules");
+    for proposal in used_proposals(&module) {
+        stats.bump(format!("modules using {proposal}: reference {reference_id}"));
+    }
     let mut observed = Vec::new();
     for entry in engines {
         let pair = format!("{} vs {reference_id}", entry.id);
@@ -251,6 +254,50 @@ fn oracle_bug(
     } else {
         None
     }
+}
+
+/// The proposals among exceptions, tail calls and multi-memory whose operators or
+/// sections `module` really uses (the chosen features only allow them), so the loop
+/// counts what was compared.
+fn used_proposals(module: &[u8]) -> Vec<&'static str> {
+    use wasmparser::{Operator, Parser, Payload};
+    let (mut exceptions, mut tail_calls, mut memories) = (false, false, 0u32);
+    for payload in Parser::new(0).parse_all(module) {
+        match payload {
+            Ok(Payload::MemorySection(r)) => memories += r.count(),
+            Ok(Payload::CodeSectionEntry(body)) => {
+                let Ok(mut ops) = body.get_operators_reader() else {
+                    continue;
+                };
+                while !ops.eof() {
+                    let Ok(op) = ops.read() else {
+                        break;
+                    };
+                    match op {
+                        Operator::Throw { .. } | Operator::ThrowRef | Operator::TryTable { .. } => {
+                            exceptions = true
+                        }
+                        Operator::ReturnCall { .. }
+                        | Operator::ReturnCallIndirect { .. }
+                        | Operator::ReturnCallRef { .. } => tail_calls = true,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut used = Vec::new();
+    if exceptions {
+        used.push("exceptions");
+    }
+    if tail_calls {
+        used.push("tail calls");
+    }
+    if memories > 1 {
+        used.push("multi-memory");
+    }
+    used
 }
 
 /// Whether any function body has a `select` right after an `eqz` or `ref.is_null`.

@@ -12,6 +12,7 @@ mod hosts;
 mod isolation;
 mod limits;
 mod messages;
+mod minimal;
 mod new_plugin;
 mod observer;
 mod registry;

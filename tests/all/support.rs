@@ -120,7 +120,7 @@ pub fn vm_bin_for(engine: &str) -> &'static Path {
         let release = !cfg!(debug_assertions);
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "-q", "-p", "vm-bin", "--bin", "vm", "--target-dir"]).arg(&target);
-        let mut features = format!("{base},{virt},host-wasi");
+        let mut features = format!("{base},{virt},host-wasi,cli-full");
         if let Some(simd) = SIMD_FEATURE {
             features = format!("{features},{simd}");
         }
@@ -136,6 +136,35 @@ pub fn vm_bin_for(engine: &str) -> &'static Path {
         let bin = profile.join(format!("vm-{}", engine.replace('+', "-")));
         // Copied then renamed: a `vm` of an earlier run may still be running from `bin`.
         let tmp = profile.join(format!(".vm-{}.{}", engine.replace('+', "-"), std::process::id()));
+        std::fs::copy(profile.join("vm"), &tmp).expect("copy the vm binary");
+        std::fs::rename(&tmp, &bin).expect("move the vm binary into place");
+        bin
+    })
+}
+
+/// The smallest `vm`: vm-bin with `engine-interp,virt-host` only (no WASI, none of
+/// the command line's conveniences), built in the release profile (the size figures
+/// use `release-small`; the code is the same) in engine-interp's target directory,
+/// whose dependencies it mostly shares, and copied to `release/vm-minimal`.
+pub fn vm_bin_minimal() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let target = target_base().join("cli-tests-engine-interp");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let release = !cfg!(debug_assertions);
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-q", "-p", "vm-bin", "--bin", "vm", "--target-dir"]).arg(&target);
+        cmd.args(["--no-default-features", "--features", "engine-interp,virt-host"]);
+        if release {
+            cmd.arg("--release");
+        }
+        std::fs::create_dir_all(&target).expect("create the nested target directory");
+        let _lock = DirLock::new(&target.join(".vm-bin-tests.lock"));
+        let status = cmd.current_dir(root()).status().expect("run cargo to build the vm binary");
+        assert!(status.success(), "building the minimal vm binary failed");
+        let profile = target.join(if release { "release" } else { "debug" });
+        let bin = profile.join("vm-minimal");
+        let tmp = profile.join(format!(".vm-minimal.{}", std::process::id()));
         std::fs::copy(profile.join("vm"), &tmp).expect("copy the vm binary");
         std::fs::rename(&tmp, &bin).expect("move the vm binary into place");
         bin

@@ -21,6 +21,18 @@
 //!
 //! The default `vm` binary of this workspace is exactly that, for the composition its
 //! Cargo features pick.
+//!
+//! | Cargo feature | what it adds (all in `cli-full`, which is in the defaults) |
+//! |---|---|
+//! | `wat` | `.wat` text wherever `.wasm` is |
+//! | `config-file` | `vm.toml` |
+//! | `wast` | `vm wast` |
+//! | `json` | `--json`, `--stats=json` |
+//! | `clap` | clap's parser (generated help, suggestions); without it a small parser reads the same commands |
+//! | `new-plugin` | `vm new-plugin` |
+//!
+//! A build without one still recognises the command or flag and answers with an error
+//! naming the feature.
 
 /// `println!` for the command's own output: a closed stdout (`vm info | head -1`) ends
 /// the process quietly instead of panicking.
@@ -29,9 +41,14 @@ macro_rules! outln {
 }
 
 mod cli;
+// Optional parts of the command line, each swapped for a stub that names its feature.
+#[cfg_attr(not(feature = "json"), path = "json_disabled.rs")]
+mod json;
+#[cfg_attr(not(feature = "new-plugin"), path = "new_plugin_disabled.rs")]
 mod new_plugin;
 mod report;
 mod run;
+#[cfg_attr(not(feature = "wast"), path = "wast_disabled.rs")]
 mod wast;
 
 use std::ffi::OsString;

@@ -1,7 +1,7 @@
 //! The `vm` command: runs WebAssembly with the plugins its Cargo features compose.
 //!
 //! Which plugin fills each slot is decided at build time:
-//! `cargo build --release -p vm-bin --no-default-features --features engine-interp,virt-host,host-wasi`
+//! `cargo build --release -p vm-bin --no-default-features --features engine-interp,virt-host,host-wasi,cli-full`
 //! (the interpreter instead of the default Cranelift JIT).
 //! Two plugins for one slot, or none, does not compile. Everything else is the
 //! [`vm_cli`] library, which a custom binary calls with a composition of its own.

@@ -4,18 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::ValueEnum;
-
-/// The slots a new plugin crate can start from.
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum NewSlot {
-    /// A host module: functions a guest imports.
-    Host,
-    /// An observer of runtime events.
-    Observer,
-    /// An extra plugin with a config key and a counter.
-    Extra,
-}
+use crate::cli::NewSlot;
 
 /// Where the generated crate finds vm's crates: the source tree this binary was built
 /// from when it is still there, else a version requirement.

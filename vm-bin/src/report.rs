@@ -1,25 +1,9 @@
 //! Listings of plugins, the composition and config schemas, as text or JSON.
 
-use serde_json::{Value, json};
 use vm_core::Composition;
 use vm_core::plugin::PluginMeta;
 
-use crate::Options;
-
-/// One plugin as JSON.
-pub fn meta_json(m: &PluginMeta) -> Value {
-    json!({
-        "id": m.id,
-        "slot": m.slot.name(),
-        "version": m.version.to_string(),
-        "description": m.description,
-        "provides": m.provides.iter().map(|c| json!({"name": c.name, "version": c.version.to_string()})).collect::<Vec<_>>(),
-        "requires": m.requires.iter().map(|r| json!({"name": r.name, "req": r.req})).collect::<Vec<_>>(),
-        "config": m.config.iter().map(|k| json!({
-            "key": k.name, "type": k.ty.name(), "default": k.default, "range": k.range, "doc": k.doc,
-        })).collect::<Vec<_>>(),
-    })
-}
+use crate::{Options, json};
 
 fn caps(m: &PluginMeta) -> (String, String) {
     let provides =
@@ -33,12 +17,11 @@ fn join_or_dash(v: &[String]) -> String {
 }
 
 /// `vm plugins`: every registered plugin.
-pub fn plugins(as_json: bool) -> String {
-    let all = vm_core::registry::plugins();
+pub fn plugins(as_json: bool) -> Result<String, String> {
     if as_json {
-        let list: Vec<Value> = all.iter().map(|r| meta_json(r.meta)).collect();
-        return serde_json::to_string_pretty(&list).unwrap_or_default();
+        return json::plugins();
     }
+    let all = vm_core::registry::plugins();
     let mut out =
         format!("{:<16} {:<9} {:<8} {:<34} {}\n", "ID", "SLOT", "VERSION", "PROVIDES", "REQUIRES");
     for r in &all {
@@ -54,23 +37,15 @@ pub fn plugins(as_json: bool) -> String {
         );
         out += &format!("{:<16} {}\n", "", m.description);
     }
-    out
+    Ok(out)
 }
 
 /// `vm info`: the composition of this binary.
-pub fn info<C: Composition>(opts: &Options, as_json: bool) -> String {
+pub fn info<C: Composition>(opts: &Options, as_json: bool) -> Result<String, String> {
     let order = vm_core::compose::init_order_ids::<C>();
     let proposals: Vec<&str> = vm_core::compose::features_of::<C>().names().collect();
     if as_json {
-        let v = json!({
-            "name": opts.name,
-            "version": opts.version,
-            "features": opts.features,
-            "plugins": C::PLUGINS.iter().map(|m| meta_json(m)).collect::<Vec<_>>(),
-            "init_order": order,
-            "proposals": proposals,
-        });
-        return serde_json::to_string_pretty(&v).unwrap_or_default();
+        return json::info::<C>(opts, &order, &proposals);
     }
     let mut out = format!(
         "{} {} (features: {})\n\ncomposition:\n",
@@ -98,16 +73,13 @@ pub fn info<C: Composition>(opts: &Options, as_json: bool) -> String {
         proposals.join(", ")
     );
     out += &format!("\ninit order: {}\n(stop and cleanup run in reverse)\n", order.join(" -> "));
-    out
+    Ok(out)
 }
 
 /// `vm config`: every composed plugin's keys.
-pub fn config<C: Composition>(as_json: bool) -> String {
+pub fn config<C: Composition>(as_json: bool) -> Result<String, String> {
     if as_json {
-        let v: Vec<Value> = (0..C::PLUGINS.len())
-            .map(|i| json!({"section": C::section(i), "plugin": meta_json(C::PLUGINS[i])}))
-            .collect();
-        return serde_json::to_string_pretty(&v).unwrap_or_default();
+        return json::config::<C>();
     }
     let mut out = String::from(
         "Settings are layered: defaults < vm.toml < VM_<SECTION>_<KEY> environment < -C section.key=value\n",
@@ -130,5 +102,5 @@ pub fn config<C: Composition>(as_json: bool) -> String {
             );
         }
     }
-    out
+    Ok(out)
 }

@@ -76,6 +76,9 @@ fn run_context(args: &RunArgs) -> Result<RunContext, String> {
 }
 
 fn execute<C: Composition>(args: RunArgs) -> Result<ExitCode, String> {
+    if args.stats == Some(StatsFormat::Json) {
+        crate::json::available()?;
+    }
     let settings = settings::<C>(&args.settings)?;
     let ctx = run_context(&args)?;
     let vm = Vm::<C>::new(&settings).map_err(|e| e.to_string())?;
@@ -130,11 +133,7 @@ fn call<C: Composition, S: vm_core::compose::lifecycle::Started>(
         }
         return match vm.invoke(linker, instance, "_start", &[]) {
             Ok(_) => Ok(ExitCode::SUCCESS),
-            Err(InvokeError::Trap(t)) => Err(t),
-            Err(e) => {
-                eprintln!("error: {e}");
-                Ok(ExitCode::FAILURE)
-            }
+            Err(e) => failed(linker, instance, e),
         };
     };
     let Some(Extern::Func(addr)) = linker.export(instance, name) else {
@@ -171,12 +170,27 @@ fn call<C: Composition, S: vm_core::compose::lifecycle::Started>(
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(InvokeError::Trap(t)) => Err(t),
-        Err(e) => {
-            eprintln!("error: {e}");
-            Ok(ExitCode::FAILURE)
-        }
+        Err(e) => failed(linker, instance, e),
     }
+}
+
+/// A call from the command line failed: a trap goes back to the caller; anything
+/// else is printed, an uncaught exception with its tag's export name when the
+/// instance exports the tag (`tag "e"`), else its store address (`tag 3`).
+fn failed<C: Composition>(
+    linker: &Linker<C>,
+    instance: vm_core::runtime::Instance,
+    e: InvokeError,
+) -> Result<ExitCode, Trap> {
+    match e {
+        InvokeError::Trap(t) => return Err(t),
+        InvokeError::Exception(x) => {
+            let name = linker.export_name(instance, Extern::Tag(x.tag));
+            eprintln!("error: uncaught exception: {}", x.named(name));
+        }
+        e => eprintln!("error: {e}"),
+    }
+    Ok(ExitCode::FAILURE)
 }
 
 /// Parses a command-line argument as a value of type `ty` (decimal or `0x` hex
@@ -228,33 +242,7 @@ fn stats<C: Composition, S>(
 ) -> String {
     let health = vm.health();
     match fmt {
-        StatsFormat::Json => {
-            let mut v: Vec<serde_json::Value> = health
-                .iter()
-                .map(|h| {
-                    serde_json::json!({
-                        "id": h.id,
-                        "state": h.state.name(),
-                        "uptime_ms": h.uptime.map(|u| u.as_secs_f64() * 1e3),
-                        "errors": h.errors,
-                        "functions_compiled": h.stats.functions_compiled,
-                        "compile_time_ms": h.stats.compile_time.as_secs_f64() * 1e3,
-                        "code_bytes": h.stats.code_bytes,
-                        "host_calls": h.stats.host_calls,
-                        "traps": h.stats.traps,
-                        "memory_bytes": h.stats.memory_bytes,
-                        "custom": h.stats.custom.iter().map(|(k, v)| (k.to_string(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
-                        "tables": h.stats.tables.iter().map(|t| (t.name.to_owned(), table_json(t))).collect::<serde_json::Map<_, _>>(),
-                    })
-                })
-                .collect();
-            v.push(serde_json::json!({
-                "id": "store",
-                "fuel_consumed": fuel.0,
-                "fuel_remaining": fuel.1,
-            }));
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        }
+        StatsFormat::Json => crate::json::stats(&health, fuel),
         StatsFormat::Text => health
             .iter()
             .map(|h| {
@@ -291,19 +279,4 @@ fn stats<C: Composition, S>(
             .collect::<Vec<_>>()
             .join("\n"),
     }
-}
-
-/// A stats table as a JSON array of rows: `{"name": label, "<column>": value, ...}`.
-fn table_json(t: &vm_core::plugin::StatsTable) -> serde_json::Value {
-    t.rows
-        .iter()
-        .map(|row| {
-            let mut o = serde_json::Map::new();
-            o.insert("name".to_owned(), row.label.clone().into());
-            for (c, v) in t.columns.iter().zip(&row.values) {
-                o.insert((*c).to_owned(), (*v).into());
-            }
-            serde_json::Value::Object(o)
-        })
-        .collect()
 }

@@ -82,6 +82,11 @@ impl<C: Composition> Linker<C> {
         self.store.instance(instance)?.export(name)
     }
 
+    /// A name `instance` exports `item` under (see [`InstanceData::export_name`]).
+    pub fn export_name(&self, instance: Instance, item: Extern) -> Option<&str> {
+        self.store.instance(instance)?.export_name(item)
+    }
+
     /// The type of a store item.
     pub fn extern_type(&self, item: Extern) -> Option<ExternType> {
         let s = &self.store;

@@ -18,6 +18,10 @@ pub mod offsets;
 pub mod operators;
 pub mod simd;
 pub mod store;
+// The text format is a default-on feature: a build without it (a small embedded `vm`)
+// reads binary modules only.
+#[cfg_attr(not(feature = "wat"), path = "text_disabled.rs")]
+mod text;
 pub mod trap;
 pub mod types;
 pub mod value;

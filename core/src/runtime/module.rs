@@ -448,11 +448,7 @@ impl ModuleInfo {
         let bytes: Arc<[u8]> = if bytes.starts_with(b"\0asm") {
             bytes.into()
         } else {
-            let mut parsed = wat::parse_bytes(bytes);
-            if let (Err(e), Some(path)) = (&mut parsed, path) {
-                e.set_path(path);
-            }
-            parsed.map_err(|e| DecodeError::Text(e.to_string()))?.into_owned().into()
+            super::text::to_binary(bytes, path)?.into()
         };
         if is_component(&bytes) {
             return Err(DecodeError::Invalid {

@@ -300,20 +300,38 @@ pub struct Exception {
     pub payload: Vec<Val>,
 }
 
+impl Exception {
+    /// Shows the exception with its tag named `name` (an export name: `tag "e",
+    /// payload (i32 42)`), or by its store address when `None` (`tag 3, …`, what
+    /// `Display` shows).
+    pub fn named<'a>(&'a self, name: Option<&'a str>) -> impl std::fmt::Display + 'a {
+        struct Named<'a>(&'a Exception, Option<&'a str>);
+        impl std::fmt::Display for Named<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self.1 {
+                    Some(name) => write!(f, "tag {name:?}")?,
+                    None => write!(f, "tag {}", self.0.tag)?,
+                }
+                if !self.0.payload.is_empty() {
+                    f.write_str(", payload (")?;
+                    for (i, v) in self.0.payload.iter().enumerate() {
+                        if i > 0 {
+                            f.write_str(" ")?;
+                        }
+                        write!(f, "{} {v}", v.ty())?;
+                    }
+                    f.write_str(")")?;
+                }
+                Ok(())
+            }
+        }
+        Named(self, name)
+    }
+}
+
 impl std::fmt::Display for Exception {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "tag {}", self.tag)?;
-        if !self.payload.is_empty() {
-            f.write_str(", payload (")?;
-            for (i, v) in self.payload.iter().enumerate() {
-                if i > 0 {
-                    f.write_str(" ")?;
-                }
-                write!(f, "{} {v}", v.ty())?;
-            }
-            f.write_str(")")?;
-        }
-        Ok(())
+        self.named(None).fmt(f)
     }
 }
 
@@ -378,6 +396,13 @@ impl<C: Composition> InstanceData<C> {
             ExportKind::Global(i) => Extern::Global(*self.global_addrs.get(i as usize)?),
             ExportKind::Tag(i) => Extern::Tag(*self.tag_addrs.get(i as usize)?),
         })
+    }
+
+    /// A name `item` is exported under (the least in byte order when it has
+    /// several), or `None` when this instance does not export it.
+    pub fn export_name(&self, item: Extern) -> Option<&str> {
+        let exports = &self.module.info().exports;
+        exports.keys().filter(|name| self.export(name) == Some(item)).map(String::as_str).min()
     }
 
     /// The bytes of data segment `i` (empty once dropped).

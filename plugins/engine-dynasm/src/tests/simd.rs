@@ -185,7 +185,7 @@ fn simd_levels_and_cpu_features() {
     let wat = r#"(module (func (export "f") (param v128) (result v128)
         local.get 0 local.get 0 i8x16.add))"#;
     let module = ModuleInfo::decode(wat.as_bytes(), Features::SIMD).unwrap();
-    let full = Cpu { sse41: true, sse42: true, ssse3: true, avx2: true };
+    let full = Cpu { sse41: true, sse42: true, ssse3: true, avx2: true, bmi2: true };
     // Scalar compositions get the SSE4.1 code (results are identical) when the
     // CPU has it.
     assert!(compile_for_cpu(&module, simd(SimdLevel::Scalar), full).is_ok());

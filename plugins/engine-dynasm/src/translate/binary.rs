@@ -219,6 +219,43 @@ impl FuncCompiler<'_, '_> {
                 self.stack.pop();
                 (rb, Operand::Reg(ra))
             }
+            // `a + b` or `a - imm` with `a` a register local, or with a result
+            // the next operator stores to a register local: one `lea` into the
+            // result register instead of a copy and the operation.
+            (b, Some(Loc::Reg(p)), next)
+                if (self.stack.is_pinned(p) || matches!(next, NextOp::Set(Some(_))))
+                    && match (op, b) {
+                        (Alu::Add, _) => true,
+                        (Alu::Sub, Operand::Imm(i)) => i != i32::MIN,
+                        _ => false,
+                    } =>
+            {
+                self.stack.pop();
+                let b = match (op, b) {
+                    (Alu::Sub, Operand::Imm(i)) => Operand::Imm(-i),
+                    _ => b,
+                };
+                let r = self.result_for(next);
+                match (wide, b) {
+                    (false, Operand::Imm(i)) => {
+                        dynasm!(self.ops ; .arch x64 ; lea Rd(r), [Rq(p) + i])
+                    }
+                    (false, Operand::Reg(q)) => self.lea_sum(r, p, q, false),
+                    (true, Operand::Imm(i)) => {
+                        dynasm!(self.ops ; .arch x64 ; lea Rq(r), [Rq(p) + i])
+                    }
+                    (true, Operand::Reg(q)) => self.lea_sum(r, p, q, true),
+                }
+                if !wide {
+                    self.wrote32(r);
+                }
+                if let Operand::Reg(q) = b {
+                    self.stack.free(q);
+                }
+                self.stack.free(p);
+                self.stack.push(Loc::Reg(r));
+                return;
+            }
             _ => (self.pop_reg(), b),
         };
         macro_rules! emit {
@@ -251,6 +288,31 @@ impl FuncCompiler<'_, '_> {
             self.stack.free(r);
         }
         self.stack.push(Loc::Reg(a));
+    }
+
+    /// `lea r, [b + i]` (`wide`: 64-bit) encoded without a displacement when
+    /// neither is `r13`, or only one (it then goes in the index). dynasm gives a
+    /// dynamic base register a zero 8-bit displacement (for `rbp`/`r13`, which
+    /// need one), and a `lea` with a base, an index and a displacement takes
+    /// two cycles instead of one on several x86-64 cores.
+    fn lea_sum(&mut self, r: u8, b: u8, i: u8, wide: bool) {
+        let (b, i) = if b & 7 == 5 { (i, b) } else { (b, i) };
+        if b & 7 == 5 {
+            if wide {
+                dynasm!(self.ops ; .arch x64 ; lea Rq(r), [Rq(b) + Rq(i)]);
+            } else {
+                dynasm!(self.ops ; .arch x64 ; lea Rd(r), [Rq(b) + Rq(i)]);
+            }
+            return;
+        }
+        // No register here is `rsp`, the one index a SIB byte cannot name.
+        debug_assert!(i != 4, "rsp as an index");
+        let rex = 0x40 | (u8::from(wide) << 3) | ((r >> 3) << 2) | ((i >> 3) << 1) | (b >> 3);
+        if rex != 0x40 {
+            self.ops.push(rex);
+        }
+        // `8d /r`: ModRM mod 00, rm 100 (a SIB byte follows); SIB scale 1.
+        self.ops.extend([0x8d, ((r & 7) << 3) | 4, ((i & 7) << 3) | (b & 7)]);
     }
 
     /// `setcc` into the low byte of `r`, zero-extended.
@@ -351,6 +413,12 @@ impl FuncCompiler<'_, '_> {
         if let Some(Loc::Const(c)) = self.stack.peek() {
             self.stack.pop();
             let n = (c & if wide { 63 } else { 31 }) as i8;
+            if let (Shift::Rol | Shift::Ror, Some(Loc::Reg(p)), true) =
+                (op, self.stack.peek(), self.env.cpu.bmi2)
+                && self.stack.is_pinned(p)
+            {
+                return self.rorx(op, p, n, wide);
+            }
             let a = self.pop_reg();
             macro_rules! emit {
                 ($ins:ident) => {
@@ -398,6 +466,26 @@ impl FuncCompiler<'_, '_> {
         }
         self.stack.free(reg::RCX);
         self.stack.push(Loc::Reg(a));
+    }
+
+    /// A rotate by the constant `n` of register local `p` (on the stack's top):
+    /// BMI2's `rorx` into the result register, which needs no copy of `p`.
+    fn rorx(&mut self, op: Shift, p: u8, n: i8, wide: bool) {
+        self.stack.pop();
+        let bits = if wide { 64 } else { 32 };
+        let right = match op {
+            Shift::Rol => (bits - n) % bits,
+            _ => n,
+        };
+        let next = self.next_op();
+        let r = self.result_for(next);
+        if wide {
+            dynasm!(self.ops ; .arch x64 ; rorx Rq(r), Rq(p), right);
+        } else {
+            dynasm!(self.ops ; .arch x64 ; rorx Rd(r), Rd(p), right);
+            self.wrote32(r);
+        }
+        self.stack.push(Loc::Reg(r));
     }
 
     /// Division and remainder: the dividend in rax, rdx clobbered; explicit checks

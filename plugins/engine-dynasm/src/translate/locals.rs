@@ -259,7 +259,10 @@ impl FuncCompiler<'_, '_> {
                 self.stack.push(Loc::Xmm(x));
             }
             LocalKind::Int => {
-                let r = self.alloc();
+                // `local.get` of a frame local then `local.set` of a register
+                // local: one load into the register local.
+                let next = self.next_op_after_leb();
+                let r = self.result_for(next);
                 dynasm!(self.ops ; .arch x64 ; mov Rq(r), [rbp + disp]);
                 self.stack.push(Loc::Reg(r));
             }
@@ -363,6 +366,8 @@ pub(crate) struct Uses {
     /// Calls (direct, indirect, imported) and runtime calls (`memory.grow`, the
     /// bulk memory and table operators but `table.size`), weighted the same way.
     pub calls: u64,
+    /// The scan stopped at an opcode it does not know.
+    pub stopped: bool,
 }
 
 impl Uses {
@@ -375,13 +380,17 @@ impl Uses {
     ///
     /// A byte-level scan, not `wasmparser`: it only needs the opcodes and the
     /// immediates' lengths, and a second full decode of every body would cost
-    /// the compiler a fifth of its throughput. It knows the encodings of
-    /// WebAssembly 2.0 and simd128 (what the translator accepts); at any other
-    /// opcode it stops, and the counts so far choose the register locals (any
-    /// choice is correct, only slower). `tests.rs` checks it against
-    /// `wasmparser` on the spec suite's modules.
+    /// the compiler a fifth of its throughput. It knows the encodings of every
+    /// operator the translator accepts: WebAssembly 2.0, simd128 and relaxed
+    /// simd, memory64 and multiple memories (memory arguments with a memory
+    /// index, 64-bit offsets), tail calls, typed function references and
+    /// exception handling (`try_table`, `throw`, `throw_ref`); at any other
+    /// opcode (the GC proposal's) it stops, and the counts so far choose the
+    /// register locals (any choice is correct, only slower). `tests/locals.rs`
+    /// checks it against `wasmparser` on every body of the spec suite's
+    /// modules (wasm-2.0 and wasm-3.0) and of the benchmark corpus.
     pub fn scan(code: &[u8], n: usize) -> Self {
-        let mut uses = Uses { counts: vec![0; n], calls: 0 };
+        let mut uses = Uses { counts: vec![0; n], calls: 0, stopped: false };
         let _ = uses.scan_ops(&mut Bytes { code, pos: 0 });
         uses
     }
@@ -402,7 +411,8 @@ impl Uses {
         }
     }
 
-    /// `None` at the end of the bytes or at an opcode it does not know.
+    /// `None` at the end of the bytes, or at an opcode it does not know (then
+    /// [`Uses::stopped`]).
     fn scan_ops(&mut self, b: &mut Bytes<'_>) -> Option<()> {
         // Bit `k` of `loops`: the `k`th open block is a loop (blocks nested
         // deeper than 64 count as not being loops).
@@ -411,9 +421,23 @@ impl Uses {
         loop {
             let w = Self::weight_at(depth);
             match b.byte()? {
-                0x00 | 0x01 | 0x05 | 0x0f | 0x1a | 0x1b | 0x45..=0xc4 | 0xd1 => {}
+                // `ref.is_null`, `ref.as_non_null`
+                0x00 | 0x01 | 0x05 | 0x0f | 0x1a | 0x1b | 0x45..=0xc4 | 0xd1 | 0xd4 => {}
                 0x02 | 0x04 => {
                     b.block_type()?;
+                    loops &= !1u64.checked_shl(open).unwrap_or(0);
+                    open += 1;
+                }
+                // `try_table bt catch*`: a block. A catch clause is its kind, then
+                // a tag (kinds 0 and 1: `catch`, `catch_ref`) and a label.
+                0x1f => {
+                    b.block_type()?;
+                    for _ in 0..b.u32()? {
+                        if b.byte()? < 2 {
+                            b.leb()?;
+                        }
+                        b.leb()?;
+                    }
                     loops &= !1u64.checked_shl(open).unwrap_or(0);
                     open += 1;
                 }
@@ -432,7 +456,35 @@ impl Uses {
                         loops &= !(1 << open);
                     }
                 }
-                0x0c | 0x0d | 0x23..=0x26 | 0x3f | 0x41 | 0x42 | 0xd0 | 0xd2 => b.leb()?,
+                // `br`, `br_if`, `return_call` (a direct tail call costs the
+                // locals nothing), the global and table accessors, `memory.size`,
+                // integer constants, `ref.null ht`, `ref.func`, `br_on_null`,
+                // `br_on_non_null`.
+                0x0c
+                | 0x0d
+                | 0x12
+                | 0x23..=0x26
+                | 0x3f
+                | 0x41
+                | 0x42
+                | 0xd0
+                | 0xd2
+                | 0xd5
+                | 0xd6 => b.leb()?,
+                // `throw`, `throw_ref`: the written register locals are stored for
+                // a handler in this function, which reloads them all.
+                0x08 => {
+                    b.leb()?;
+                    self.calls += w;
+                }
+                0x0a => self.calls += w,
+                // `call_ref`, `return_call_ref` (a call through a funcref stores the
+                // register locals first; a tail one may return to this frame when
+                // the callee is of another instance).
+                0x14 | 0x15 => {
+                    b.leb()?;
+                    self.calls += w;
+                }
                 0x0e => {
                     for _ in 0..=b.u32()? {
                         b.leb()?;
@@ -442,15 +494,16 @@ impl Uses {
                     b.leb()?;
                     self.calls += w;
                 }
-                0x11 => {
+                // `call_indirect`, `return_call_indirect`
+                0x11 | 0x13 => {
                     b.leb()?;
                     b.leb()?;
                     self.calls += w;
                 }
-                // `select t*`: one byte per value type in 2.0.
                 0x1c => {
-                    let n = b.u32()?;
-                    b.skip(n as usize)?
+                    for _ in 0..b.u32()? {
+                        b.val_type()?;
+                    }
                 }
                 0x20 => self.count(b.u32()?, false, depth),
                 0x21 | 0x22 => self.count(b.u32()?, true, depth),
@@ -471,7 +524,7 @@ impl Uses {
                         b.leb()?;
                         self.calls += w;
                     }
-                    _ => return None,
+                    _ => break,
                 },
                 0xfd => match b.u32()? {
                     0..=11 | 92 | 93 => b.memarg()?,
@@ -483,9 +536,11 @@ impl Uses {
                     }
                     _ => {}
                 },
-                _ => return None,
+                _ => break,
             }
         }
+        self.stopped = true;
+        None
     }
 }
 
@@ -525,13 +580,25 @@ impl Bytes<'_> {
         None
     }
 
-    /// A block type: empty, a value type (one byte in 2.0; `ref null? ht` of
-    /// the function-references proposal takes a heap type after it) or a type
-    /// index (a signed LEB).
+    /// A block type: empty, a value type or a type index (a signed LEB).
     fn block_type(&mut self) -> Option<()> {
         match self.byte()? {
-            0x63 | 0x64 => self.leb(),
             b if b & 0x80 != 0 => self.leb(),
+            b => self.val_type_after(b),
+        }
+    }
+
+    /// A value type: one byte, but `ref null? ht` (of the function-references
+    /// proposal) takes a heap type after it (a signed LEB).
+    fn val_type(&mut self) -> Option<()> {
+        let b = self.byte()?;
+        self.val_type_after(b)
+    }
+
+    /// The rest of a value type whose first byte is `b`.
+    fn val_type_after(&mut self, b: u8) -> Option<()> {
+        match b {
+            0x63 | 0x64 => self.leb(),
             _ => Some(()),
         }
     }

@@ -21,7 +21,7 @@ use vm_core::runtime::offsets as o;
 use vm_core::runtime::{CompileError, TrapCode};
 use wasmparser::{MemArg, Operator};
 
-use super::{FuncCompiler, GUARDED_OFFSET, Loc};
+use super::{FuncCompiler, GUARDED_OFFSET, Loc, NextOp};
 
 /// How a load reads memory.
 #[derive(Clone, Copy)]
@@ -238,24 +238,36 @@ impl FuncCompiler<'_, '_> {
     fn load(&mut self, kind: Load, memarg: MemArg) -> Result<(), CompileError> {
         let a = self.pop_address();
         let (d, guarded) = self.address(a, memarg, kind.size())?;
+        // Loaded straight into the register local the next operator sets, if
+        // it does.
+        let r = match self.next_op_after_memarg() {
+            NextOp::Set(Some(dst)) => {
+                self.unalias(Loc::Reg(dst));
+                dst
+            }
+            _ => a,
+        };
         if guarded {
             self.trap_here(TrapCode::MemoryOutOfBounds);
         }
         match kind {
-            Load::I32 => dynasm!(self.ops ; .arch x64 ; mov Rd(a), [r14 + Rq(a) + d]),
-            Load::I64 => dynasm!(self.ops ; .arch x64 ; mov Rq(a), [r14 + Rq(a) + d]),
-            Load::S8x32 => dynasm!(self.ops ; .arch x64 ; movsx Rd(a), BYTE [r14 + Rq(a) + d]),
-            Load::U8x32 => dynasm!(self.ops ; .arch x64 ; movzx Rd(a), BYTE [r14 + Rq(a) + d]),
-            Load::S16x32 => dynasm!(self.ops ; .arch x64 ; movsx Rd(a), WORD [r14 + Rq(a) + d]),
-            Load::U16x32 => dynasm!(self.ops ; .arch x64 ; movzx Rd(a), WORD [r14 + Rq(a) + d]),
-            Load::S8x64 => dynasm!(self.ops ; .arch x64 ; movsx Rq(a), BYTE [r14 + Rq(a) + d]),
-            Load::S16x64 => dynasm!(self.ops ; .arch x64 ; movsx Rq(a), WORD [r14 + Rq(a) + d]),
-            Load::S32x64 => dynasm!(self.ops ; .arch x64 ; movsxd Rq(a), DWORD [r14 + Rq(a) + d]),
+            Load::I32 => dynasm!(self.ops ; .arch x64 ; mov Rd(r), [r14 + Rq(a) + d]),
+            Load::I64 => dynasm!(self.ops ; .arch x64 ; mov Rq(r), [r14 + Rq(a) + d]),
+            Load::S8x32 => dynasm!(self.ops ; .arch x64 ; movsx Rd(r), BYTE [r14 + Rq(a) + d]),
+            Load::U8x32 => dynasm!(self.ops ; .arch x64 ; movzx Rd(r), BYTE [r14 + Rq(a) + d]),
+            Load::S16x32 => dynasm!(self.ops ; .arch x64 ; movsx Rd(r), WORD [r14 + Rq(a) + d]),
+            Load::U16x32 => dynasm!(self.ops ; .arch x64 ; movzx Rd(r), WORD [r14 + Rq(a) + d]),
+            Load::S8x64 => dynasm!(self.ops ; .arch x64 ; movsx Rq(r), BYTE [r14 + Rq(a) + d]),
+            Load::S16x64 => dynasm!(self.ops ; .arch x64 ; movsx Rq(r), WORD [r14 + Rq(a) + d]),
+            Load::S32x64 => dynasm!(self.ops ; .arch x64 ; movsxd Rq(r), DWORD [r14 + Rq(a) + d]),
+        }
+        if r != a {
+            self.stack.free(a);
         }
         if !matches!(kind, Load::I64 | Load::S8x64 | Load::S16x64 | Load::S32x64) {
-            self.wrote32(a);
+            self.wrote32(r);
         }
-        self.stack.push(Loc::Reg(a));
+        self.stack.push(Loc::Reg(r));
         Ok(())
     }
 

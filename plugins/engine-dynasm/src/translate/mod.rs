@@ -73,6 +73,10 @@ pub(crate) struct ModuleEnv<'m> {
     pub call_events: bool,
     /// The module's throw stub (`vm_core::runtime::native::exn::throw_stub`).
     pub throw_stub: DynamicLabel,
+    /// Some memory or table of the module has 64-bit indexes (otherwise no
+    /// operator needs `vm_core::runtime::operators::index64`'s lowering, and the
+    /// translator skips asking for it).
+    pub index64: bool,
 }
 
 impl ModuleEnv<'_> {
@@ -623,8 +627,42 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
     /// opcode of any other. The body was validated, so the next operator starts
     /// at the next byte.
     pub fn next_op(&self) -> NextOp {
-        let bytes = &self.env.module.bytes;
+        self.op_at(self.offset as usize + 1)
+    }
+
+    /// The operator after the current one when the current one is its opcode
+    /// byte and one LEB128 immediate (`local.get`).
+    pub fn next_op_after_leb(&self) -> NextOp {
+        self.op_at(self.after_leb(self.offset as usize + 1))
+    }
+
+    /// The operator after the current one when the current one is its opcode
+    /// byte and a memory argument (the one-byte loads).
+    pub fn next_op_after_memarg(&self) -> NextOp {
         let at = self.offset as usize + 1;
+        let bytes = &self.env.module.bytes;
+        // Bit 6 of the flags (the first LEB128 byte's bit 6, whatever the
+        // encoding's length): a memory index follows them.
+        let memory = bytes.get(at).is_some_and(|&b| b & 0x40 != 0);
+        let mut at = self.after_leb(at);
+        if memory {
+            at = self.after_leb(at);
+        }
+        self.op_at(self.after_leb(at))
+    }
+
+    /// The module byte offset just past the LEB128 number at `at`.
+    fn after_leb(&self, at: usize) -> usize {
+        let bytes = &self.env.module.bytes;
+        bytes
+            .get(at..)
+            .and_then(|b| b.iter().position(|&b| b & 0x80 == 0))
+            .map_or(bytes.len(), |k| at + k + 1)
+    }
+
+    /// The operator at module byte offset `at`, as [`Self::next_op`] tells it.
+    fn op_at(&self, at: usize) -> NextOp {
+        let bytes = &self.env.module.bytes;
         match bytes.get(at) {
             Some(&op @ (0x21 | 0x22)) => {
                 let mut index = 0u32;
@@ -641,6 +679,21 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             }
             Some(&op) => NextOp::Other(op),
             None => NextOp::Other(0),
+        }
+    }
+
+    /// A register for the result of the current operator, which writes it
+    /// without reading it after its operands: the register local that `next`
+    /// (the next operator) sets, its old value's aliases on the stack moved out
+    /// first (the `local.set` then finds its own register on the stack and does
+    /// nothing), or else a free register.
+    pub fn result_for(&mut self, next: NextOp) -> u8 {
+        match next {
+            NextOp::Set(Some(dst)) => {
+                self.unalias(Loc::Reg(dst));
+                dst
+            }
+            _ => self.alloc(),
         }
     }
 
@@ -679,7 +732,11 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
         }
         let next = run_after(&op);
         let module = self.env.module;
-        let wide = index64(&op, &module.memories, &module.tables).filter(|_| live);
+        let wide = if self.env.index64 && live {
+            index64(&op, &module.memories, &module.tables)
+        } else {
+            None
+        };
         if let Some(l) = wide {
             let n = self.stack.len();
             for d in (0..8).filter(|d| l.clamp & (1 << d) != 0) {
