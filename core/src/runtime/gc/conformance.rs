@@ -22,12 +22,14 @@ struct Types {
 }
 
 fn types() -> Types {
-    let m = ModuleInfo::decode(
-        b"(module (type (struct (field (mut i64)) (field (mut anyref)))) \
-           (type (array (mut anyref))) (type (array (mut i8))))",
-        Features::ALL,
-    )
-    .expect("the checks' module decodes");
+    // `(module (type (struct (field (mut i64)) (field (mut anyref))))
+    //   (type (array (mut anyref))) (type (array (mut i8))))`, as a binary (builds
+    // without the text format run the checks too).
+    const MODULE: [u8; 23] = [
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x0d, 0x03, 0x5f, 0x02, 0x7e, 0x01,
+        0x6e, 0x01, 0x5e, 0x6e, 0x01, 0x5e, 0x78, 0x01,
+    ];
+    let m = ModuleInfo::decode(&MODULE, Features::ALL).expect("the checks' module decodes");
     let t = |i: usize| info(m.type_ids[i]).expect("decoded types are registered");
     Types { node: t(0), refs: t(1), bytes: t(2) }
 }
