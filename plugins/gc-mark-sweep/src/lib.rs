@@ -76,15 +76,7 @@ impl Plugin for MarkSweep {
     type Config = MarkSweepConfig;
 
     fn new(c: MarkSweepConfig) -> Result<Self, PluginError> {
-        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-        Ok(Self {
-            config: GcConfig {
-                limit: size(c.limit),
-                initial: size(c.initial.min(c.limit)),
-                growth_percent: c.growth,
-                stress: c.stress,
-            },
-        })
+        Ok(Self { config: GcConfig::from_section(c.limit, c.initial, c.growth, c.stress) })
     }
 }
 

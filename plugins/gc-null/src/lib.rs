@@ -62,15 +62,7 @@ impl Plugin for GcNull {
     type Config = NullConfig;
 
     fn new(c: NullConfig) -> Result<Self, PluginError> {
-        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-        Ok(Self {
-            config: GcConfig {
-                limit: size(c.limit),
-                initial: size(c.initial.min(c.limit)),
-                growth_percent: c.growth,
-                stress: false,
-            },
-        })
+        Ok(Self { config: GcConfig::from_section(c.limit, c.initial, c.growth, false) })
     }
 }
 

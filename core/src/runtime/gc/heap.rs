@@ -146,6 +146,16 @@ pub struct GcConfig {
     pub stress: bool,
 }
 
+impl GcConfig {
+    /// The configuration a collector reads from its `[gc]` section: byte counts
+    /// saturate at the address space and round down to whole 8-byte words, and the
+    /// initial size is at most the limit.
+    pub fn from_section(limit: u64, initial: u64, growth_percent: u32, stress: bool) -> Self {
+        let bytes = |n: u64| usize::try_from(n).unwrap_or(usize::MAX) / 8 * 8;
+        Self { limit: bytes(limit), initial: bytes(initial.min(limit)), growth_percent, stress }
+    }
+}
+
 impl Default for GcConfig {
     fn default() -> Self {
         Self { limit: 1 << 30, initial: 1 << 20, growth_percent: 100, stress: false }
