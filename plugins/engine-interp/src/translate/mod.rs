@@ -512,6 +512,24 @@ impl<'m> FuncTranslator<'m> {
     }
 
     /// The slots of a call's arguments.
+    /// The operands of a call through a table element or a function reference
+    /// (`call_indirect`, `call_ref` and their tail-call forms): the callee's type, its
+    /// parameter count, the operand holding the element index or reference (popped)
+    /// and where the arguments start.
+    fn dynamic_call(
+        &mut self,
+        type_index: u32,
+    ) -> Result<(&'m FuncType, usize, u32, u32), CompileError> {
+        let ty =
+            self.module.types.get(type_index as usize).ok_or(CompileError::Limit("type index"))?;
+        let p = self.call_arity(ty)?;
+        let h = self.stack.len() - 1;
+        let index = self.operand(h);
+        self.stack.pop();
+        let base = self.call_args(p);
+        Ok((ty, p, index, base))
+    }
+
     fn call_arity(&self, ty: &FuncType) -> Result<usize, CompileError> {
         Ok(slots_of(ty.params()) as usize)
     }
@@ -911,16 +929,7 @@ impl<'m> FuncTranslator<'m> {
                 }
             }
             Operator::CallIndirect { type_index, table_index } => {
-                let ty = self
-                    .module
-                    .types
-                    .get(type_index as usize)
-                    .ok_or(CompileError::Limit("type index"))?;
-                let p = self.call_arity(ty)?;
-                let h = self.stack.len() - 1;
-                let index = self.operand(h);
-                self.stack.pop();
-                let base = self.call_args(p);
+                let (ty, _, index, base) = self.dynamic_call(type_index)?;
                 self.emit(Op::CallIndirect { ty: type_index, index, base });
                 self.emit(Op::Arg(table_index));
                 self.push_types(ty.results());
@@ -946,16 +955,7 @@ impl<'m> FuncTranslator<'m> {
                 self.unreachable = true;
             }
             Operator::ReturnCallIndirect { type_index, table_index } => {
-                let ty = self
-                    .module
-                    .types
-                    .get(type_index as usize)
-                    .ok_or(CompileError::Limit("type index"))?;
-                let p = self.call_arity(ty)?;
-                let h = self.stack.len() - 1;
-                let index = self.operand(h);
-                self.stack.pop();
-                let base = self.call_args(p);
+                let (ty, p, index, base) = self.dynamic_call(type_index)?;
                 self.emit(Op::ReturnCallIndirect { ty: type_index, index, base, n: p as u32 });
                 self.emit(Op::Arg(table_index));
                 self.push_types(ty.results());
@@ -963,31 +963,13 @@ impl<'m> FuncTranslator<'m> {
                 self.unreachable = true;
             }
             Operator::CallRef { type_index } => {
-                let ty = self
-                    .module
-                    .types
-                    .get(type_index as usize)
-                    .ok_or(CompileError::Limit("type index"))?;
-                let p = self.call_arity(ty)?;
-                let h = self.stack.len() - 1;
-                let index = self.operand(h);
-                self.stack.pop();
-                let base = self.call_args(p);
+                let (ty, _, index, base) = self.dynamic_call(type_index)?;
                 self.emit(Op::CallRef { ty: type_index, index, base });
                 self.push_types(ty.results());
                 self.fuel_point(run);
             }
             Operator::ReturnCallRef { type_index } => {
-                let ty = self
-                    .module
-                    .types
-                    .get(type_index as usize)
-                    .ok_or(CompileError::Limit("type index"))?;
-                let p = self.call_arity(ty)?;
-                let h = self.stack.len() - 1;
-                let index = self.operand(h);
-                self.stack.pop();
-                let base = self.call_args(p);
+                let (ty, p, index, base) = self.dynamic_call(type_index)?;
                 self.emit(Op::ReturnCallRef { ty: type_index, index, base, n: p as u32 });
                 self.push_types(ty.results());
                 self.emit_return();
