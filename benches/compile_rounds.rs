@@ -81,8 +81,12 @@ fn compile_all<C: Composition>(
 }
 
 fn run<C: Composition>(modules: &[Vec<u8>], rounds: u32) {
-    let mut vm =
-        Vm::<C>::new(&Settings::new()).expect("config").init().expect("init").start().expect("start");
+    let mut vm = Vm::<C>::new(&Settings::new())
+        .expect("config")
+        .init()
+        .expect("init")
+        .start()
+        .expect("start");
     let t0 = Instant::now();
     compile_all(&mut vm, modules, rounds);
     let elapsed = t0.elapsed();
