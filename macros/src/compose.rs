@@ -328,7 +328,11 @@ fn expand_valid(input: &Input) -> syn::Result<TokenStream> {
     });
 
     let gc_accessor = if singles.iter().any(|s| s.slot == "gc") {
-        quote!(fn gc(&self) -> &Self::Gc { &self.gc })
+        quote!(
+            fn gc(&self) -> &Self::Gc {
+                &self.gc
+            }
+        )
     } else {
         quote!(fn gc(&self) -> &Self::Gc { &#krate::slot::NoCollector })
     };

@@ -10,7 +10,7 @@ use wasmparser::{
     Validator, WasmFeatures,
 };
 
-use super::error::DecodeError;
+use super::error::{CompileError, DecodeError};
 use super::types::{ExternType, FuncType, GlobalType, MemoryType, PreciseRef, RefType, TableType};
 use super::{Val, ValType};
 
@@ -531,6 +531,30 @@ impl ModuleInfo {
         }
         validate(&bytes, features)?;
         Self::parse(bytes)
+    }
+
+    /// A validator for each defined function body, in order, whose operand-stack and
+    /// local types an engine can read while it translates the body operator by
+    /// operator (feeding each to [`wasmparser::FuncValidator::op`]): how a
+    /// translator learns which slots hold references at a safepoint.
+    ///
+    /// # Errors
+    /// The module does not validate (it was validated when decoded, so never for a
+    /// [`ModuleInfo`] made by [`ModuleInfo::decode`]).
+    pub fn func_validators(
+        &self,
+    ) -> Result<Vec<wasmparser::FuncValidator<wasmparser::ValidatorResources>>, CompileError> {
+        let err = |_| CompileError::Limit("module revalidation for stack maps");
+        let mut v = Validator::new_with_features(WasmFeatures::all());
+        let mut out = Vec::with_capacity(self.bodies.len());
+        for payload in Parser::new(0).parse_all(&self.bytes) {
+            if let wasmparser::ValidPayload::Func(f, _) =
+                v.payload(&payload.map_err(err)?).map_err(err)?
+            {
+                out.push(f.into_validator(Default::default()));
+            }
+        }
+        Ok(out)
     }
 
     /// The signature of function `func` (module index space).

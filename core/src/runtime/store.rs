@@ -649,6 +649,15 @@ impl<C: Composition> Store<C> {
         super::gc::heap::allocate(heap, ty, len, &mut roots, on_cycle)
     }
 
+    /// Tells the heap that a reference was stored into `obj` (engines call it only when
+    /// the collector's [`Collector::NEEDS_WRITE_BARRIER`] says so).
+    pub fn gc_write_barrier(&mut self, obj: NonNull<super::gc::object::ObjectHeader>) {
+        use super::gc::heap::GcHeap;
+        if let Some(h) = self.gc.as_mut() {
+            h.write_barrier(obj);
+        }
+    }
+
     /// A host handle to the reference `raw` of the `any` hierarchy (null: `None`),
     /// which keeps its object alive as long as the store lives.
     pub fn any_ref(&self, raw: RawRef) -> Val {

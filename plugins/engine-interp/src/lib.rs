@@ -217,14 +217,19 @@ impl Engine for Interp {
         .union(Features::MEMORY64)
         .union(Features::TAIL_CALL)
         .union(Features::FUNCTION_REFERENCES)
-        .union(Features::EXCEPTIONS);
+        .union(Features::EXCEPTIONS)
+        .union(Features::GC);
     type Code = ModuleCode;
 
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {
         let t0 = Instant::now();
         let mut tr = FuncTranslator::new(module, self.config.limits());
         let mut funcs: Vec<FuncCode> = Vec::with_capacity(module.bodies.len());
+        let mut validators = module.func_validators()?.into_iter();
         for (i, body) in module.bodies.iter().enumerate() {
+            if let Some(v) = validators.next() {
+                tr.set_validator(v);
+            }
             let bytes = module
                 .bytes
                 .get(body.range.clone())
@@ -234,13 +239,15 @@ impl Engine for Interp {
         }
         let v128s = tr.take_v128s();
         let catches = tr.take_catches();
+        let (gc, call_maps) = tr.take_gc();
         let (mut ops, consts) = tr.finish();
         code::link_calls(&mut ops, &funcs);
         if ALWAYS_VERIFY || self.config.verify {
             let t1 = Instant::now();
             let mut v = verify::Verifier::new(module, &ops, &funcs, consts.len())
                 .with_v128s(v128s.len())
-                .with_catches(&catches);
+                .with_catches(&catches)
+                .with_gc(&gc);
             for i in 0..funcs.len() {
                 v.function(i)?;
             }
@@ -257,6 +264,8 @@ impl Engine for Interp {
             v128s: v128s.into(),
             num_imported_funcs: module.num_imported_funcs,
             catches: catches.into(),
+            gc: gc.into(),
+            call_maps: call_maps.into(),
             threaded: Default::default(),
         })
     }
