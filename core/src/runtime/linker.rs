@@ -173,7 +173,10 @@ impl<C: Composition> Linker<C> {
         };
         let found = self.extern_type(item).ok_or_else(unknown)?;
         let ok = match (want, &found) {
-            (ImportKind::Func(_), ExternType::Func(f)) => Some(f) == want_func,
+            // A function of a declared subtype of the import's type matches it.
+            (ImportKind::Func(_), ExternType::Func(f)) => {
+                want_func.is_some_and(|w| *w == *f || super::gc::types::func_matches(f, w))
+            }
             (ImportKind::Table(w), ExternType::Table(t)) => {
                 w.refty == t.refty
                     && w.index64 == t.index64
@@ -301,15 +304,20 @@ impl<C: Composition> Linker<C> {
             table_addrs.push(self.store.push_table(*ty, init, table_limit)?);
         }
 
-        let mut elems: Vec<Box<[RawRef]>> = Vec::with_capacity(info.elems.len());
+        // Values (an object is a rooted host handle) until every item is evaluated: an
+        // allocation of a later item may move the objects of earlier ones.
+        let mut vals: Vec<Vec<Val>> = Vec::with_capacity(info.elems.len());
         for seg in &info.elems {
             let mut items = Vec::with_capacity(seg.items.len());
             for e in seg.items.iter() {
-                let v = self.eval(plugins, e, &global_addrs, &func_addrs)?;
-                items.push(self.store.val_to_raw(v));
+                items.push(self.eval(plugins, e, &global_addrs, &func_addrs)?);
             }
-            elems.push(items.into());
+            vals.push(items);
         }
+        let elems: Vec<Box<[RawRef]>> = vals
+            .into_iter()
+            .map(|items| items.into_iter().map(|v| self.store.val_to_raw(v)).collect())
+            .collect();
 
         // The context and its arrays: read-only guest data.
         let s = &mut self.store;

@@ -462,6 +462,15 @@ impl SigRegistry {
     pub fn get(&self, id: u32) -> Option<&FuncType> {
         self.types.get(id as usize)
     }
+
+    /// Whether a function of signature `have` may be called as one of signature
+    /// `want` (equal, or a declared subtype: `call_indirect`'s check after the ids
+    /// differ).
+    pub fn matches(&self, have: u32, want: u32) -> bool {
+        have == want
+            || matches!((self.get(have), self.get(want)), (Some(h), Some(w))
+                if super::gc::types::func_matches(h, w))
+    }
 }
 
 /// Every entity created by one linker.

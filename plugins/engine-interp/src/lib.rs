@@ -165,7 +165,7 @@ impl InterpConfig {
 const ALWAYS_VERIFY: bool = cfg!(debug_assertions);
 
 /// The interpreter engine.
-#[vm_core::plugin(id = "engine-interp", slot = engine, provides = ["engine@1.0.0", "interpreter@1.0.0"], requires = ["virt ^1"])]
+#[vm_core::plugin(id = "engine-interp", slot = engine, provides = ["engine@1.0.0", "interpreter@1.0.0", "roots:precise@1.0.0"], requires = ["virt ^1"])]
 pub struct Interp {
     config: InterpConfig,
     buffers: ExecBuffers,

@@ -65,9 +65,9 @@ impl FuncTranslator<'_> {
 
     /// Files the map [`FuncTranslator::call_map`] took under the call instruction at `at`.
     pub(super) fn file_call_map(&mut self, at: usize) {
-        if let Some(roots) = self.pending_call_map.take()
-            && !roots.is_empty()
-        {
+        // Every call has its map, empty or not: a frame suspended in a call finds the
+        // map of the last call before its return address.
+        if let Some(roots) = self.pending_call_map.take() {
             self.call_maps.push((at as u32, roots));
         }
     }
