@@ -1606,6 +1606,10 @@ pub struct ModuleCode {
     pub threaded: crate::exec::Threaded,
 }
 
+/// The stack maps of a module's calls: each call instruction's index in the module's
+/// code and the caller's frame slots that hold references during the call.
+pub type CallMaps = Vec<(u32, Box<[u32]>)>;
+
 /// A GC instruction: what it does and, when it allocates, its stack map.
 #[derive(Clone, Debug)]
 pub struct GcInstr {

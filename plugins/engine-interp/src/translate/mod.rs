@@ -118,7 +118,7 @@ pub struct FuncTranslator<'m> {
     /// The GC instructions of the code translated so far.
     gc: Vec<crate::code::GcInstr>,
     /// The stack maps of the calls translated so far (see [`crate::code::ModuleCode`]).
-    call_maps: Vec<(u32, Box<[u32]>)>,
+    call_maps: crate::code::CallMaps,
     /// The roots of the call being translated, until its instruction is emitted.
     pending_call_map: Option<Box<[u32]>>,
 }
@@ -179,7 +179,7 @@ impl<'m> FuncTranslator<'m> {
     }
 
     /// The GC instructions and call stack maps of the code translated so far, taken out.
-    pub fn take_gc(&mut self) -> (Vec<crate::code::GcInstr>, Vec<(u32, Box<[u32]>)>) {
+    pub fn take_gc(&mut self) -> (Vec<crate::code::GcInstr>, crate::code::CallMaps) {
         (std::mem::take(&mut self.gc), std::mem::take(&mut self.call_maps))
     }
 
