@@ -14,6 +14,9 @@
 //! | `virt-host` | `vm_virt_host` | virt |
 //! | `virt-kvm` | `vm_virt_kvm` | virt |
 //! | `host-wasi` | `vm_host_wasi` | host |
+//! | `gc-null` | `vm_gc_null` | gc |
+//! | `gc-mark-sweep` | `vm_gc_mark_sweep` | gc |
+//! | `gc-copying` | `vm_gc_copying` | gc |
 //! | `simd-scalar` | `vm_simd_scalar` | simd |
 //! | `simd-sse41` | `vm_simd_sse41` | simd |
 //! | `simd-avx2` | `vm_simd_avx2` | simd |
@@ -32,6 +35,12 @@ pub use vm_engine_cranelift;
 pub use vm_engine_dynasm;
 #[cfg(feature = "engine-interp")]
 pub use vm_engine_interp;
+#[cfg(feature = "gc-copying")]
+pub use vm_gc_copying;
+#[cfg(feature = "gc-mark-sweep")]
+pub use vm_gc_mark_sweep;
+#[cfg(feature = "gc-null")]
+pub use vm_gc_null;
 #[cfg(feature = "host-wasi")]
 pub use vm_host_wasi;
 #[cfg(feature = "observer-trace")]

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use vm_core::compose::lifecycle::Running;
+use vm_core::runtime::gc::object as gc_object;
 use vm_core::runtime::{
     Error, Exception, Features, Instance, InstantiationError, InvokeError, Linker, Module, Trap,
     TrapCode, Val,
@@ -267,7 +268,8 @@ impl<C: Composition> Runner<'_, C> {
         inv: &WastInvoke<'_>,
     ) -> Result<Result<Result<Vec<Val>, Trap>, Exception>, String> {
         let inst = self.instance(inv.module)?;
-        let args = inv.args.iter().map(arg).collect::<Result<Vec<_>, _>>()?;
+        let store = self.linker.store();
+        let args = inv.args.iter().map(|a| arg(a, store)).collect::<Result<Vec<_>, _>>()?;
         match self.vm.invoke(&mut self.linker, inst, inv.name, &args) {
             Ok(v) => Ok(Ok(Ok(v))),
             Err(InvokeError::Trap(t)) => Ok(Ok(Err(t))),
@@ -353,8 +355,10 @@ impl<C: Composition> Runner<'_, C> {
                 if got.len() != results.len() {
                     return Err(format!("expected {} results, got {got:?}", results.len()));
                 }
+                let store = self.linker.store();
+                let any = |h: u32| store.any_ref_raw(h);
                 for (g, e) in got.iter().zip(&results) {
-                    if !ret_matches(g, e)? {
+                    if !ret_matches(g, e, &any)? {
                         return Err(format!("result mismatch: got {got:?}, expected {results:?}"));
                     }
                 }
@@ -405,7 +409,7 @@ impl<C: Composition> Runner<'_, C> {
     }
 }
 
-fn arg(a: &WastArg<'_>) -> Result<Val, String> {
+fn arg<C: Composition>(a: &WastArg<'_>, store: &vm_core::runtime::Store<C>) -> Result<Val, String> {
     let WastArg::Core(a) = a else {
         return Err("component values are not supported".into());
     };
@@ -420,10 +424,21 @@ fn arg(a: &WastArg<'_>) -> Result<Val, String> {
         WastArgCore::RefNull(HeapType::Abstract { ty: AbstractHeapType::Exn, .. }) => {
             Val::ExnRef(None)
         }
+        WastArgCore::RefNull(HeapType::Abstract {
+            ty:
+                AbstractHeapType::Any
+                | AbstractHeapType::Eq
+                | AbstractHeapType::I31
+                | AbstractHeapType::Struct
+                | AbstractHeapType::Array
+                | AbstractHeapType::None,
+            ..
+        }) => Val::AnyRef(None),
         WastArgCore::RefNull(_) => Val::FuncRef(None),
+        // An internalized host reference: `any.convert_extern` of externref `n`.
+        WastArgCore::RefHost(n) => store.any_ref(gc_object::any_convert_extern(u64::from(*n) + 1)),
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(*n)),
         WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
-        other => return Err(format!("unsupported argument {other:?}")),
     })
 }
 
@@ -471,15 +486,52 @@ fn v128_matches(bits: u128, p: &V128Pattern) -> bool {
     }
 }
 
-fn ret_matches(got: &Val, expected: &WastRet<'_>) -> Result<bool, String> {
+/// The reference a host handle of an anyref holds (see `Store::any_ref_raw`).
+type AnyRaw<'a> = dyn Fn(u32) -> Option<u64> + 'a;
+
+fn ret_matches(got: &Val, expected: &WastRet<'_>, any: &AnyRaw<'_>) -> Result<bool, String> {
     let WastRet::Core(e) = expected else {
         return Err("component values are not supported".into());
     };
-    core_matches(got, e)
+    core_matches(got, e, any)
 }
 
-fn core_matches(got: &Val, e: &WastRetCore<'_>) -> Result<bool, String> {
+/// The kind of a non-null anyref: `i31`, `struct`, `array` or a host reference.
+fn any_kind(raw: u64) -> WastAny {
+    if gc_object::is_i31(raw) {
+        return WastAny::I31;
+    }
+    match gc_object::as_object(raw) {
+        // SAFETY: a non-null, non-i31 object reference held by a host handle is live
+        // (handles are roots of the store's collections).
+        Some(obj) => match unsafe { gc_object::type_of(obj) }.top_kind() {
+            vm_core::runtime::types::HeapType::Array => WastAny::Array,
+            _ => WastAny::Struct,
+        },
+        None => WastAny::Host((gc_object::extern_convert_any(raw) - 1) as u32),
+    }
+}
+
+#[derive(PartialEq, Eq)]
+enum WastAny {
+    I31,
+    Struct,
+    Array,
+    Host(u32),
+}
+
+fn core_matches(got: &Val, e: &WastRetCore<'_>, any: &AnyRaw<'_>) -> Result<bool, String> {
+    let kind = |h: &u32| any(*h).map(any_kind);
     Ok(match (e, got) {
+        (WastRetCore::RefNull(_), Val::AnyRef(None)) => true,
+        (WastRetCore::RefAny, Val::AnyRef(Some(_))) => true,
+        (WastRetCore::RefEq, Val::AnyRef(Some(h))) => {
+            matches!(kind(h), Some(WastAny::I31 | WastAny::Struct | WastAny::Array))
+        }
+        (WastRetCore::RefI31, Val::AnyRef(Some(h))) => kind(h) == Some(WastAny::I31),
+        (WastRetCore::RefStruct, Val::AnyRef(Some(h))) => kind(h) == Some(WastAny::Struct),
+        (WastRetCore::RefArray, Val::AnyRef(Some(h))) => kind(h) == Some(WastAny::Array),
+        (WastRetCore::RefHost(n), Val::AnyRef(Some(h))) => kind(h) == Some(WastAny::Host(*n)),
         (WastRetCore::I32(x), Val::I32(y)) => x == y,
         (WastRetCore::I64(x), Val::I64(y)) => x == y,
         (WastRetCore::F32(p), Val::F32(b)) => f32_matches(*b, p),
@@ -493,7 +545,7 @@ fn core_matches(got: &Val, e: &WastRetCore<'_>) -> Result<bool, String> {
         (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,
         (WastRetCore::Either(alts), g) => {
             for a in alts {
-                if core_matches(g, a)? {
+                if core_matches(g, a, any)? {
                     return Ok(true);
                 }
             }

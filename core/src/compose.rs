@@ -52,6 +52,8 @@ pub trait Composition: Sized + Send + 'static {
     fn engine_mut(&mut self) -> &mut Self::Engine;
     /// The virt plugin.
     fn virt(&self) -> &Self::Virt;
+    /// The gc plugin ([`NoCollector`](crate::slot::NoCollector) when none is composed).
+    fn gc(&self) -> &Self::Gc;
     /// The virt plugin, mutably.
     fn virt_mut(&mut self) -> &mut Self::Virt;
 

@@ -327,6 +327,16 @@ fn expand_valid(input: &Input) -> syn::Result<TokenStream> {
         }
     });
 
+    let gc_accessor = if singles.iter().any(|s| s.slot == "gc") {
+        quote!(
+            fn gc(&self) -> &Self::Gc {
+                &self.gc
+            }
+        )
+    } else {
+        quote!(fn gc(&self) -> &Self::Gc { &#krate::slot::NoCollector })
+    };
+
     // Struct fields, metas, builders, hook lists.
     let mut fields = Vec::new();
     let mut metas = Vec::new();
@@ -508,6 +518,7 @@ fn expand_valid(input: &Input) -> syn::Result<TokenStream> {
             fn engine_mut(&mut self) -> &mut Self::Engine { &mut self.engine }
             fn virt(&self) -> &Self::Virt { &self.virt }
             fn virt_mut(&mut self) -> &mut Self::Virt { &mut self.virt }
+            #gc_accessor
 
             fn plugins_mut(&mut self) -> ::std::vec::Vec<&mut dyn #krate::compose::DynPlugin> {
                 let mut v: ::std::vec::Vec<&mut dyn #krate::compose::DynPlugin> = ::std::vec::Vec::new();

@@ -20,10 +20,19 @@ pub fn interp_settings() -> Settings {
 
 #[cfg(feature = "engine-interp")]
 vm::compose! {
-    /// The interpreter, in-process, with WASI.
+    /// The interpreter, in-process, with WASI and the test build's collector.
     pub struct InterpVm {
         engine: vm::vm_engine_interp::Interp,
         virt: vm::vm_virt_host::HostVirt,
+        gc: {
+            #[cfg(feature = "gc-mark-sweep")] vm::vm_gc_mark_sweep::MarkSweep,
+            #[cfg(all(feature = "gc-copying", not(feature = "gc-mark-sweep")))]
+            vm::vm_gc_copying::Copying,
+            #[cfg(all(feature = "gc-null", not(any(feature = "gc-mark-sweep", feature = "gc-copying"))))]
+            vm::vm_gc_null::GcNull,
+            #[cfg(not(any(feature = "gc-null", feature = "gc-mark-sweep", feature = "gc-copying")))]
+            vm::slot::NoCollector,
+        },
         simd: {
             #[cfg(feature = "simd-scalar")] vm::vm_simd_scalar::SimdScalar,
             #[cfg(feature = "simd-sse41")] vm::vm_simd_sse41::SimdSse41,

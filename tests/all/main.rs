@@ -8,6 +8,8 @@ mod custom_vm;
 mod engines;
 mod exceptions;
 mod fuzz_regressions;
+#[cfg(all(feature = "engine-interp", feature = "virt-host"))]
+mod gc;
 mod hosts;
 mod isolation;
 mod limits;

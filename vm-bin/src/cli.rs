@@ -62,7 +62,7 @@ pub struct RunArgs {
 #[derive(Debug)]
 enum Command {
     Run(RunArgs),
-    Wast { files: Vec<PathBuf> },
+    Wast { settings: Vec<String>, files: Vec<PathBuf> },
     Plugins { json: bool },
     Info { json: bool },
     Config { json: bool },
@@ -77,7 +77,7 @@ pub fn main<C: Composition>(opts: &Options, args: impl IntoIterator<Item = OsStr
     };
     match command {
         Command::Run(args) => run::run::<C>(args),
-        Command::Wast { files } => wast::run::<C>(&files),
+        Command::Wast { settings, files } => wast::run::<C>(&settings, &files),
         Command::Plugins { json } => print(report::plugins(json)),
         Command::Info { json } => print(report::info::<C>(opts, json)),
         Command::Config { json } => print(report::config::<C>(json)),

@@ -8,6 +8,12 @@ use vm_engine_cranelift as _;
 use vm_engine_dynasm as _;
 #[cfg(feature = "engine-interp")]
 use vm_engine_interp as _;
+#[cfg(feature = "gc-copying")]
+use vm_gc_copying as _;
+#[cfg(feature = "gc-mark-sweep")]
+use vm_gc_mark_sweep as _;
+#[cfg(feature = "gc-null")]
+use vm_gc_null as _;
 #[cfg(feature = "host-wasi")]
 use vm_host_wasi as _;
 #[cfg(feature = "observer-trace")]
@@ -35,6 +41,13 @@ vm_core::compose! {
             // virt-kvm takes the place of the default virt-host when enabled.
             #[cfg(all(feature = "virt-host", not(feature = "virt-kvm")))] vm_virt_host::HostVirt,
             #[cfg(feature = "virt-kvm")] vm_virt_kvm::KvmVirt,
+        },
+        gc: {
+            #[cfg(feature = "gc-null")] vm_gc_null::GcNull,
+            #[cfg(feature = "gc-mark-sweep")] vm_gc_mark_sweep::MarkSweep,
+            #[cfg(feature = "gc-copying")] vm_gc_copying::Copying,
+            #[cfg(not(any(feature = "gc-null", feature = "gc-mark-sweep", feature = "gc-copying")))]
+            vm_core::slot::NoCollector,
         },
         simd: {
             #[cfg(feature = "simd-scalar")] vm_simd_scalar::SimdScalar,
@@ -67,6 +80,12 @@ pub const FEATURES: &[&str] = &[
     "virt-kvm",
     #[cfg(feature = "host-wasi")]
     "host-wasi",
+    #[cfg(feature = "gc-null")]
+    "gc-null",
+    #[cfg(feature = "gc-mark-sweep")]
+    "gc-mark-sweep",
+    #[cfg(feature = "gc-copying")]
+    "gc-copying",
     #[cfg(feature = "simd-scalar")]
     "simd-scalar",
     #[cfg(feature = "simd-sse41")]

@@ -5,13 +5,21 @@ use std::process::ExitCode;
 
 use vm_core::Composition;
 
-/// Runs each script, prints per-file counts and failures, then `N passed, M failed`
-/// (and `, K skipped (need gc)` when the composition has no collector and some
-/// directives need one).
-pub fn run<C: Composition>(files: &[PathBuf]) -> ExitCode {
+/// Runs each script with the settings of `vm run` (defaults, `vm.toml`, `VM_*`,
+/// `flags`), prints per-file counts and failures, then `N passed, M failed` (and
+/// `, K skipped (need gc)` when the composition has no collector and some directives
+/// need one).
+pub fn run<C: Composition>(flags: &[String], files: &[PathBuf]) -> ExitCode {
+    let settings = match crate::run::settings::<C>(flags) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for f in files {
-        let r = vm::wast::run_wast_file::<C>(f);
+        let r = vm::wast::run_wast_file_with::<C>(f, &settings);
         let skips = if r.skipped > 0 {
             format!(", {} skipped (need gc)", r.skipped)
         } else {

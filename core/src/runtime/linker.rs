@@ -173,7 +173,10 @@ impl<C: Composition> Linker<C> {
         };
         let found = self.extern_type(item).ok_or_else(unknown)?;
         let ok = match (want, &found) {
-            (ImportKind::Func(_), ExternType::Func(f)) => Some(f) == want_func,
+            // A function of a declared subtype of the import's type matches it.
+            (ImportKind::Func(_), ExternType::Func(f)) => {
+                want_func.is_some_and(|w| *w == *f || super::gc::types::func_matches(f, w))
+            }
             (ImportKind::Table(w), ExternType::Table(t)) => {
                 w.refty == t.refty
                     && w.index64 == t.index64
@@ -287,13 +290,13 @@ impl<C: Composition> Linker<C> {
             memory_addrs.push(self.store.push_memory(mem, *ty));
         }
         for (i, ty) in info.globals[info.num_imported_globals as usize..].iter().enumerate() {
-            let v = self.eval(&info.global_inits[i], &global_addrs, &func_addrs);
+            let v = self.eval(plugins, &info.global_inits[i], &global_addrs, &func_addrs)?;
             global_addrs.push(self.store.push_global(*ty, v));
         }
         for (i, ty) in info.tables[info.num_imported_tables as usize..].iter().enumerate() {
             let init = match info.table_inits.get(i).and_then(Option::as_ref) {
                 Some(e) => {
-                    let v = self.eval(e, &global_addrs, &func_addrs);
+                    let v = self.eval(plugins, e, &global_addrs, &func_addrs)?;
                     self.store.val_to_raw(v)
                 }
                 None => 0,
@@ -301,18 +304,19 @@ impl<C: Composition> Linker<C> {
             table_addrs.push(self.store.push_table(*ty, init, table_limit)?);
         }
 
-        let elems: Vec<Box<[RawRef]>> = info
-            .elems
-            .iter()
-            .map(|seg| {
-                seg.items
-                    .iter()
-                    .map(|e| {
-                        let v = self.eval(e, &global_addrs, &func_addrs);
-                        self.store.val_to_raw(v)
-                    })
-                    .collect()
-            })
+        // Values (an object is a rooted host handle) until every item is evaluated: an
+        // allocation of a later item may move the objects of earlier ones.
+        let mut vals: Vec<Vec<Val>> = Vec::with_capacity(info.elems.len());
+        for seg in &info.elems {
+            let mut items = Vec::with_capacity(seg.items.len());
+            for e in seg.items.iter() {
+                items.push(self.eval(plugins, e, &global_addrs, &func_addrs)?);
+            }
+            vals.push(items);
+        }
+        let elems: Vec<Box<[RawRef]>> = vals
+            .into_iter()
+            .map(|items| items.into_iter().map(|v| self.store.val_to_raw(v)).collect())
             .collect();
 
         // The context and its arrays: read-only guest data.
@@ -419,16 +423,27 @@ impl<C: Composition> Linker<C> {
         Ok(inst)
     }
 
-    fn eval(&self, e: &super::module::ConstExpr, globals: &[u32], funcs: &[u32]) -> Val {
-        e.eval(
+    /// Evaluates a global, table or element initializer; its GC operations allocate
+    /// in the store's heap with `plugins`' collector.
+    fn eval(
+        &mut self,
+        plugins: &C,
+        e: &super::module::ConstExpr,
+        globals: &[u32],
+        funcs: &[u32],
+    ) -> Result<Val, Trap> {
+        let store = core::cell::RefCell::new(&mut self.store);
+        e.eval_with(
             |g| {
                 globals
                     .get(g as usize)
-                    .and_then(|&a| self.store.global_value(a))
+                    .and_then(|&a| store.borrow().global_value(a))
                     .unwrap_or(Val::I32(0))
             },
             |f| Val::FuncRef(funcs.get(f as usize).copied()),
+            |op, stack| super::gc::constant::eval_op(&mut store.borrow_mut(), plugins, op, stack),
         )
+        .map_err(Trap::new)
     }
 }
 

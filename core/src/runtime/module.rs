@@ -10,7 +10,7 @@ use wasmparser::{
     Validator, WasmFeatures,
 };
 
-use super::error::DecodeError;
+use super::error::{CompileError, DecodeError};
 use super::types::{ExternType, FuncType, GlobalType, MemoryType, PreciseRef, RefType, TableType};
 use super::{Val, ValType};
 
@@ -168,6 +168,40 @@ pub enum ConstOp {
     I64Sub,
     /// `i64.mul` (extended-const).
     I64Mul,
+    /// `ref.i31` (GC).
+    RefI31,
+    /// `any.convert_extern` (GC).
+    AnyConvertExtern,
+    /// `extern.convert_any` (GC).
+    ExternConvertAny,
+    /// `struct.new` of the type with this canonical id (GC).
+    StructNew(u32),
+    /// `struct.new_default` (GC).
+    StructNewDefault(u32),
+    /// `array.new` (GC).
+    ArrayNew(u32),
+    /// `array.new_default` (GC).
+    ArrayNewDefault(u32),
+    /// `array.new_fixed` of this many elements (GC).
+    ArrayNewFixed(u32, u32),
+}
+
+impl ConstOp {
+    /// Whether this operation belongs to the GC proposal (evaluated by
+    /// [`ConstExpr::eval_with`]'s `gc`).
+    pub const fn is_gc(&self) -> bool {
+        matches!(
+            self,
+            ConstOp::RefI31
+                | ConstOp::AnyConvertExtern
+                | ConstOp::ExternConvertAny
+                | ConstOp::StructNew(_)
+                | ConstOp::StructNewDefault(_)
+                | ConstOp::ArrayNew(_)
+                | ConstOp::ArrayNewDefault(_)
+                | ConstOp::ArrayNewFixed(..)
+        )
+    }
 }
 
 /// A constant expression (global initializers, segment offsets and items).
@@ -183,6 +217,9 @@ impl ConstExpr {
         let mut reader = expr.get_operators_reader();
         while !reader.eof() {
             let offset = reader.original_position();
+            let id = |t: u32| {
+                ids.get(t as usize).copied().ok_or_else(|| DecodeError::unsupported("gc", offset))
+            };
             let op = reader.read().map_err(|e| DecodeError::from_parser(&e))?;
             ops.push(match op {
                 Operator::I32Const { value } => ConstOp::Const(Val::I32(value)),
@@ -205,6 +242,20 @@ impl ConstExpr {
                 Operator::I64Add => ConstOp::I64Add,
                 Operator::I64Sub => ConstOp::I64Sub,
                 Operator::I64Mul => ConstOp::I64Mul,
+                Operator::RefI31 => ConstOp::RefI31,
+                Operator::AnyConvertExtern => ConstOp::AnyConvertExtern,
+                Operator::ExternConvertAny => ConstOp::ExternConvertAny,
+                Operator::StructNew { struct_type_index: t } => ConstOp::StructNew(id(t)?),
+                Operator::StructNewDefault { struct_type_index: t } => {
+                    ConstOp::StructNewDefault(id(t)?)
+                }
+                Operator::ArrayNew { array_type_index: t } => ConstOp::ArrayNew(id(t)?),
+                Operator::ArrayNewDefault { array_type_index: t } => {
+                    ConstOp::ArrayNewDefault(id(t)?)
+                }
+                Operator::ArrayNewFixed { array_type_index: t, array_size } => {
+                    ConstOp::ArrayNewFixed(id(t)?, array_size)
+                }
                 Operator::End => break,
                 _ => return Err(DecodeError::unsupported("gc", offset)),
             });
@@ -214,13 +265,31 @@ impl ConstExpr {
 
     /// Evaluates the expression. `global` reads a global of the module's index space;
     /// `func` makes a function reference.
+    /// An expression with GC operations evaluates them to a null reference: use
+    /// [`ConstExpr::eval_with`] where they may occur (global, table and element
+    /// initializers).
     pub fn eval(&self, global: impl Fn(u32) -> Val, func: impl Fn(u32) -> Val) -> Val {
+        self.eval_with(global, func, |_, _| Ok(Val::AnyRef(None))).unwrap_or(Val::I32(0))
+    }
+
+    /// Evaluates the expression; `gc` evaluates a GC operation ([`ConstOp::is_gc`]),
+    /// popping its operands from the stack it is handed and returning its result.
+    ///
+    /// # Errors
+    /// What `gc` returns (an allocation beyond the GC heap's limit).
+    pub fn eval_with(
+        &self,
+        global: impl Fn(u32) -> Val,
+        func: impl Fn(u32) -> Val,
+        mut gc: impl FnMut(ConstOp, &mut Vec<Val>) -> Result<Val, super::TrapCode>,
+    ) -> Result<Val, super::TrapCode> {
         let mut stack: Vec<Val> = Vec::with_capacity(2);
         for op in self.ops.iter() {
             let v = match *op {
                 ConstOp::Const(v) => v,
                 ConstOp::GlobalGet(g) => global(g),
                 ConstOp::RefFunc(f) => func(f),
+                op if op.is_gc() => gc(op, &mut stack)?,
                 bin => {
                     let (b, a) = (stack.pop(), stack.pop());
                     match (bin, a, b) {
@@ -249,7 +318,7 @@ impl ConstExpr {
             };
             stack.push(v);
         }
-        stack.pop().unwrap_or(Val::I32(0))
+        Ok(stack.pop().unwrap_or(Val::I32(0)))
     }
 }
 
@@ -462,6 +531,30 @@ impl ModuleInfo {
         }
         validate(&bytes, features)?;
         Self::parse(bytes)
+    }
+
+    /// A validator for each defined function body, in order, whose operand-stack and
+    /// local types an engine can read while it translates the body operator by
+    /// operator (feeding each to [`wasmparser::FuncValidator::op`]): how a
+    /// translator learns which slots hold references at a safepoint.
+    ///
+    /// # Errors
+    /// The module does not validate (it was validated when decoded, so never for a
+    /// [`ModuleInfo`] made by [`ModuleInfo::decode`]).
+    pub fn func_validators(
+        &self,
+    ) -> Result<Vec<wasmparser::FuncValidator<wasmparser::ValidatorResources>>, CompileError> {
+        let err = |_| CompileError::Limit("module revalidation for stack maps");
+        let mut v = Validator::new_with_features(WasmFeatures::all());
+        let mut out = Vec::with_capacity(self.bodies.len());
+        for payload in Parser::new(0).parse_all(&self.bytes) {
+            if let wasmparser::ValidPayload::Func(f, _) =
+                v.payload(&payload.map_err(err)?).map_err(err)?
+            {
+                out.push(f.into_validator(Default::default()));
+            }
+        }
+        Ok(out)
     }
 
     /// The signature of function `func` (module index space).

@@ -3,8 +3,8 @@
 //! operator list, hands the operators of the WebAssembly 2.0 proposals
 //! (`mvp`, `sign_extension`, `saturating_float_to_int`, `bulk_memory`,
 //! `reference_types`, `simd`) and of the WebAssembly 3.0 proposals other than GC
-//! (`relaxed_simd`, `tail_call`, `exceptions`, `function_references`) to the engine's
-//! [`OperatorSink`], and turns every other operator (GC, threads, legacy exceptions,
+//! (`relaxed_simd`, `tail_call`, `exceptions`, `function_references`, `gc`) to the
+//! engine's [`OperatorSink`], and turns every other operator (threads, legacy exceptions,
 //! stack switching…) into `unsupported: <op> (feature <proposal>)`, a compile error,
 //! never a panic. Validation has already rejected a 3.0 operator the composition does
 //! not accept ([`super::Features`], decided by the engine's `PROPOSALS`), so an engine
@@ -100,6 +100,9 @@ macro_rules! define_visit {
         $s.0.translate(Operator::$op $({ $($arg),* })?, stringify!($op))
     };
     (@arm $s:ident function_references $op:ident $({ $($arg:ident),* })?) => {
+        $s.0.translate(Operator::$op $({ $($arg),* })?, stringify!($op))
+    };
+    (@arm $s:ident gc $op:ident $({ $($arg:ident),* })?) => {
         $s.0.translate(Operator::$op $({ $($arg),* })?, stringify!($op))
     };
     (@arm $s:ident $proposal:ident $op:ident $({ $($arg:ident),* })?) => {

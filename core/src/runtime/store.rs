@@ -462,6 +462,15 @@ impl SigRegistry {
     pub fn get(&self, id: u32) -> Option<&FuncType> {
         self.types.get(id as usize)
     }
+
+    /// Whether a function of signature `have` may be called as one of signature
+    /// `want` (equal, or a declared subtype: `call_indirect`'s check after the ids
+    /// differ).
+    pub fn matches(&self, have: u32, want: u32) -> bool {
+        have == want
+            || matches!((self.get(have), self.get(want)), (Some(h), Some(w))
+                if super::gc::types::func_matches(h, w))
+    }
 }
 
 /// Every entity created by one linker.
@@ -505,6 +514,9 @@ pub struct Store<C: Composition> {
     interrupts: Interrupts,
     /// The GC heap, made by the composition's collector at the first allocation.
     gc: Option<<C::Gc as Collector>::Heap>,
+    /// The host's handles to references of the `any` hierarchy: `Val::AnyRef(Some(h))`
+    /// is `handles[h]`, a root of every collection for as long as the store lives.
+    handles: core::cell::RefCell<Vec<RawRef>>,
     /// Every structure generated code reads or writes; last, so that it outlives
     /// every slot pointing into it.
     guest: GuestData,
@@ -536,6 +548,7 @@ impl<C: Composition> Default for Store<C> {
             fuel_set: false,
             interrupts,
             gc: None,
+            handles: Default::default(),
             guest,
         }
     }
@@ -557,7 +570,9 @@ impl<C: Composition> std::fmt::Debug for Store<C> {
 /// of a representation that can hold an object ([`ValType::AnyRef`], and
 /// [`ValType::ExternRef`] for externalized objects), followed by the engine's
 /// (its frames').
-struct StoreRoots<'a, R: ?Sized> {
+struct StoreRoots<'a, C: Composition, R: ?Sized> {
+    handles: &'a mut [RawRef],
+    instances: &'a mut [Box<InstanceData<C>>],
     globals: &'a [GlobalSlot],
     tables: &'a mut [TableSlot],
     tags: &'a [TagSlot],
@@ -570,8 +585,23 @@ fn holds_objects(t: ValType) -> bool {
     matches!(t, ValType::AnyRef | ValType::ExternRef)
 }
 
-impl<R: super::gc::heap::RootSource + ?Sized> super::gc::heap::RootSource for StoreRoots<'_, R> {
+impl<C: Composition, R: super::gc::heap::RootSource + ?Sized> super::gc::heap::RootSource
+    for StoreRoots<'_, C, R>
+{
     fn roots(&mut self, visit: &mut dyn FnMut(&mut RawRef, ValType)) {
+        for h in self.handles.iter_mut() {
+            visit(h, ValType::AnyRef);
+        }
+        for inst in self.instances.iter_mut() {
+            let module = inst.module.clone();
+            for (seg, e) in module.info().elems.iter().zip(inst.elems.iter_mut()) {
+                if holds_objects(seg.ty) {
+                    for r in e.iter_mut() {
+                        visit(r, seg.ty);
+                    }
+                }
+            }
+        }
         for g in self.globals.iter().filter(|g| holds_objects(g.ty.ty)) {
             // SAFETY: the slot's value lives in the store's guest data, which the
             // store (borrowed for this collection) keeps; no code runs meanwhile.
@@ -617,6 +647,8 @@ impl<C: Composition> Store<C> {
     ) -> Result<NonNull<super::gc::object::ObjectHeader>, TrapCode> {
         let heap = self.gc.get_or_insert_with(|| collector.heap());
         let mut roots = StoreRoots {
+            handles: self.handles.get_mut(),
+            instances: &mut self.instances,
             globals: &self.globals,
             tables: &mut self.tables,
             tags: &self.tags,
@@ -624,6 +656,32 @@ impl<C: Composition> Store<C> {
             engine: frames,
         };
         super::gc::heap::allocate(heap, ty, len, &mut roots, on_cycle)
+    }
+
+    /// Tells the heap that a reference was stored into `obj` (engines call it only when
+    /// the collector's [`Collector::NEEDS_WRITE_BARRIER`] says so).
+    pub fn gc_write_barrier(&mut self, obj: NonNull<super::gc::object::ObjectHeader>) {
+        use super::gc::heap::GcHeap;
+        if let Some(h) = self.gc.as_mut() {
+            h.write_barrier(obj);
+        }
+    }
+
+    /// A host handle to the reference `raw` of the `any` hierarchy (null: `None`),
+    /// which keeps its object alive as long as the store lives.
+    pub fn any_ref(&self, raw: RawRef) -> Val {
+        if raw == 0 {
+            return Val::AnyRef(None);
+        }
+        let mut handles = self.handles.borrow_mut();
+        handles.push(raw);
+        Val::AnyRef(Some((handles.len() - 1) as u32))
+    }
+
+    /// The reference a host handle of [`Store::any_ref`] holds (the object's current
+    /// address), to inspect with [`super::gc::object`].
+    pub fn any_ref_raw(&self, handle: u32) -> Option<RawRef> {
+        self.handles.borrow().get(handle as usize).copied()
     }
 
     /// The counters of the store's GC heap (`None` before its first allocation).
@@ -917,8 +975,8 @@ impl<C: Composition> Store<C> {
             Val::ExternRef(Some(x)) => u64::from(x) + 1,
             Val::ExnRef(None) => 0,
             Val::ExnRef(Some(x)) => u64::from(x) + 1,
-            // No composition accepts GC modules yet, so no non-null anyref exists.
-            Val::AnyRef(_) => 0,
+            Val::AnyRef(None) => 0,
+            Val::AnyRef(Some(h)) => self.handles.borrow().get(h as usize).copied().unwrap_or(0),
         }
     }
 
@@ -942,8 +1000,7 @@ impl<C: Composition> Store<C> {
                 Val::ExternRef(if raw == 0 { None } else { Some((raw - 1) as u32) })
             }
             ValType::ExnRef => Val::ExnRef(if raw == 0 { None } else { Some((raw - 1) as u32) }),
-            // No composition accepts GC modules yet, so no non-null anyref exists.
-            ValType::AnyRef => Val::AnyRef(None),
+            ValType::AnyRef => self.any_ref(raw),
         }
     }
 

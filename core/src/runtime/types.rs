@@ -460,7 +460,7 @@ impl RefType {
     }
 
     /// [`RefType::from_wasmparser`] outside a type definition.
-    pub(crate) fn of_wasmparser(
+    pub fn of_wasmparser(
         r: wasmparser::RefType,
         ids: &[u32],
         offset: u64,

@@ -374,6 +374,9 @@ macro_rules! define_op {
             ReturnCallRef { ty: u32, index: u32, base: u32, n: u32 },
             /// `ref.as_non_null`: trap with "null reference" when slot `src` is null.
             RefAsNonNull { src: u32 },
+            /// The GC instruction [`ModuleCode::gc`]`[instr]` on the `n` slots from
+            /// `base` (operands, then results, from `base`).
+            Gc { instr: u32, base: u32, n: u32 },
             /// An extra operand of the instruction before.
             Arg(u32),
             /// `dst = cond != 0 ? dst : rhs`.
@@ -883,7 +886,8 @@ macro_rules! define_op {
                     | Op::TableGrow { base, .. }
                     | Op::TableFill { base, .. }
                     | Op::TableCopy { base, .. }
-                    | Op::TableInit { base, .. } => *base = f(*base),
+                    | Op::TableInit { base, .. }
+                    | Op::Gc { base, .. } => *base = f(*base),
                     Op::Return1 { src }
                     | Op::GlobalSet { src, .. }
                     | Op::RefAsNonNull { src }
@@ -1592,8 +1596,90 @@ pub struct ModuleCode {
     pub num_imported_funcs: u32,
     /// The catch clauses of every `try_table` (see [`Catch`]).
     pub catches: Box<[Catch]>,
+    /// The GC instructions' immediates and stack maps (see [`Op::Gc`]).
+    pub gc: Box<[GcInstr]>,
+    /// The stack map of every call: the call instruction's index in `ops` and the
+    /// caller's frame slots that hold references while the callee runs, sorted by
+    /// index (see `crate::exec::gc`).
+    pub call_maps: Box<[(u32, Box<[u32]>)]>,
     /// The threaded form of `ops`, built for the module's composition on first use.
     pub threaded: crate::exec::Threaded,
+}
+
+/// The stack maps of a module's calls: each call instruction's index in the module's
+/// code and the caller's frame slots that hold references during the call.
+pub type CallMaps = Vec<(u32, Box<[u32]>)>;
+
+/// A GC instruction: what it does and, when it allocates, its stack map.
+#[derive(Clone, Debug)]
+pub struct GcInstr {
+    /// The operation.
+    pub kind: GcKind,
+    /// The struct or array type it names (canonical; `None` for the others).
+    pub ty: Option<&'static vm_core::runtime::gc::types::TypeInfo>,
+    /// Frame slots that hold references when it runs (its operands included), the
+    /// roots of the collection an allocation may run.
+    pub roots: Box<[u32]>,
+}
+
+/// The GC operations (operands and results from the instruction's `base` slot, in
+/// the order of the proposal; a `v128` takes two slots).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub enum GcKind {
+    StructNew,
+    StructNewDefault,
+    StructGet {
+        field: u32,
+        signed: bool,
+    },
+    StructSet {
+        field: u32,
+    },
+    ArrayNew,
+    ArrayNewDefault,
+    ArrayNewFixed(u32),
+    ArrayNewData(u32),
+    ArrayNewElem(u32),
+    ArrayGet {
+        signed: bool,
+    },
+    ArraySet,
+    ArrayLen,
+    ArrayFill,
+    ArrayCopy,
+    ArrayInitData(u32),
+    ArrayInitElem(u32),
+    RefI31,
+    I31Get {
+        signed: bool,
+    },
+    RefEq,
+    /// `ref.test`: the result at `base + 1` when `keep` (the reference stays at
+    /// `base`, for `br_on_cast`), else at `base`.
+    RefTest {
+        ty: vm_core::runtime::types::RefType,
+        keep: bool,
+    },
+    RefCast(vm_core::runtime::types::RefType),
+    AnyConvertExtern,
+    ExternConvertAny,
+}
+
+impl GcKind {
+    /// Whether it allocates (a safepoint: a collection may run).
+    pub fn allocates(self) -> bool {
+        matches!(
+            self,
+            GcKind::StructNew
+                | GcKind::StructNewDefault
+                | GcKind::ArrayNew
+                | GcKind::ArrayNewDefault
+                | GcKind::ArrayNewFixed(_)
+                | GcKind::ArrayNewData(_)
+                | GcKind::ArrayNewElem(_)
+        )
+    }
 }
 
 /// The slots values of types `tys` take: two for a `v128`, one for any other.

@@ -102,6 +102,32 @@
 //! `TrapCode::Exception`, which the embedding API reports as
 //! `InvokeError::Exception`.
 //!
+//! ## GC
+//!
+//! With a `gc` plugin composed, every GC instruction is one [`code::Op::Gc`] over
+//! consecutive slots (operands, then results, from its `base`) whose
+//! [`code::GcInstr`] names the operation; the handler (`exec::gc`) calls vm-core's
+//! semantics (`vm_core::runtime::gc::{ops, object}`) and allocates through the
+//! store's heap. `br_on_cast`/`br_on_cast_fail` are a `ref.test` into the slot above
+//! the reference and a conditional branch.
+//!
+//! Roots are precise (the plugin provides `roots:precise`): the translator runs
+//! wasmparser's function validator in step with each body, so at a safepoint it knows
+//! the type of every local and operand. An allocation's stack map is the locals that
+//! can hold an object (`anyref` or `externref` hierarchies) and the operand-stack
+//! entries of those types that are in their own slot, operands included; a call's
+//! map is the same without its arguments (they belong to the callee's frame). When
+//! a collection runs, the running frame's slots come from the allocating
+//! instruction's map and each suspended caller's from the map of the call it is in
+//! (the last call before its frame record's return address). No slot outside a map
+//! is ever read as a reference, so a moving collector rewrites exactly these. The
+//! collectors composed so far need no write barrier; a store into an object calls the
+//! heap's barrier only when `Collector::NEEDS_WRITE_BARRIER` is true (a constant:
+//! no code otherwise). A host function that calls back into wasm starts a new
+//! executor whose collections do not see the outer call's frames: GC modules must
+//! not allocate in such nested calls while the outer frames hold the only
+//! references (not yet covered).
+//!
 //! | config key | default | meaning |
 //! |---|---|---|
 //! | `fuel` | 0 | fuel every new store starts with, one unit per wasm operator (see `vm_core::runtime::limits`); 0 = unmetered and no metering code; running out traps with "out of fuel" |
@@ -165,7 +191,7 @@ impl InterpConfig {
 const ALWAYS_VERIFY: bool = cfg!(debug_assertions);
 
 /// The interpreter engine.
-#[vm_core::plugin(id = "engine-interp", slot = engine, provides = ["engine@1.0.0", "interpreter@1.0.0"], requires = ["virt ^1"])]
+#[vm_core::plugin(id = "engine-interp", slot = engine, provides = ["engine@1.0.0", "interpreter@1.0.0", "roots:precise@1.0.0"], requires = ["virt ^1"])]
 pub struct Interp {
     config: InterpConfig,
     buffers: ExecBuffers,
@@ -217,14 +243,19 @@ impl Engine for Interp {
         .union(Features::MEMORY64)
         .union(Features::TAIL_CALL)
         .union(Features::FUNCTION_REFERENCES)
-        .union(Features::EXCEPTIONS);
+        .union(Features::EXCEPTIONS)
+        .union(Features::GC);
     type Code = ModuleCode;
 
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {
         let t0 = Instant::now();
         let mut tr = FuncTranslator::new(module, self.config.limits());
         let mut funcs: Vec<FuncCode> = Vec::with_capacity(module.bodies.len());
+        let mut validators = module.func_validators()?.into_iter();
         for (i, body) in module.bodies.iter().enumerate() {
+            if let Some(v) = validators.next() {
+                tr.set_validator(v);
+            }
             let bytes = module
                 .bytes
                 .get(body.range.clone())
@@ -234,13 +265,15 @@ impl Engine for Interp {
         }
         let v128s = tr.take_v128s();
         let catches = tr.take_catches();
+        let (gc, call_maps) = tr.take_gc();
         let (mut ops, consts) = tr.finish();
         code::link_calls(&mut ops, &funcs);
         if ALWAYS_VERIFY || self.config.verify {
             let t1 = Instant::now();
             let mut v = verify::Verifier::new(module, &ops, &funcs, consts.len())
                 .with_v128s(v128s.len())
-                .with_catches(&catches);
+                .with_catches(&catches)
+                .with_gc(&gc);
             for i in 0..funcs.len() {
                 v.function(i)?;
             }
@@ -257,6 +290,8 @@ impl Engine for Interp {
             v128s: v128s.into(),
             num_imported_funcs: module.num_imported_funcs,
             catches: catches.into(),
+            gc: gc.into(),
+            call_maps: call_maps.into(),
             threaded: Default::default(),
         })
     }

@@ -70,6 +70,8 @@ pub struct Verifier<'a> {
     v128s: usize,
     /// The module's catch clauses.
     catches: &'a [Catch],
+    /// The module's GC instructions.
+    gc: &'a [crate::code::GcInstr],
     /// Scratch: which instructions of the function being checked are
     /// `br_table` entries.
     entries: Vec<bool>,
@@ -158,6 +160,7 @@ impl<'a> Verifier<'a> {
             consts,
             v128s: 0,
             catches: &[],
+            gc: &[],
             entries: Vec::new(),
             targets: Vec::new(),
         }
@@ -166,6 +169,12 @@ impl<'a> Verifier<'a> {
     /// The same verifier for code with the catch clauses `catches`.
     pub fn with_catches(mut self, catches: &'a [Catch]) -> Self {
         self.catches = catches;
+        self
+    }
+
+    /// The module's GC instructions (see [`crate::code::ModuleCode::gc`]).
+    pub fn with_gc(mut self, gc: &'a [crate::code::GcInstr]) -> Self {
+        self.gc = gc;
         self
     }
 
@@ -415,6 +424,14 @@ macro_rules! define_check {
                     Op::Enter { .. } => return Err("Enter after the function's entry".into()),
                     Op::Consts { .. } if pc == f.start + 1 && fc.consts_len != 0 => {}
                     Op::Consts { .. } => return Err("Consts other than right after Enter".into()),
+                    Op::Gc { instr, base, n } => {
+                        let g = self
+                            .gc
+                            .get(instr as usize)
+                            .ok_or_else(|| format!("GC instruction {instr} out of range"))?;
+                        f.span(base, n.max(1) as usize)?;
+                        f.slots(&g.roots)?;
+                    }
                     Op::Arg(_) => {
                         if pc == f.start
                             || !matches!(

@@ -51,6 +51,9 @@ enum ClapCommand {
     Run(ClapRunArgs),
     /// Run WebAssembly spec scripts (.wast); ends with `N passed, M failed`.
     Wast {
+        /// Set a plugin setting: `section.key=value` (see `vm config`).
+        #[arg(short = 'C', value_name = "SECTION.KEY=VALUE")]
+        settings: Vec<String>,
         /// The scripts.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -110,7 +113,7 @@ pub(super) fn parse(
             file: a.file,
             args: a.args,
         }),
-        ClapCommand::Wast { files } => Command::Wast { files },
+        ClapCommand::Wast { settings, files } => Command::Wast { settings, files },
         ClapCommand::Plugins { json } => Command::Plugins { json },
         ClapCommand::Info { json } => Command::Info { json },
         ClapCommand::Config { json } => Command::Config { json },

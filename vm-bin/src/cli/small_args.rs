@@ -16,7 +16,8 @@ Commands:
   run [--dir HOST[::GUEST]]... [--env KEY[=VAL]]... [--invoke NAME]
       [-C SECTION.KEY=VALUE]... [--stats[=text|json]] FILE [ARGS]...
                      Run a WebAssembly module (`_start`, or the export named by --invoke)
-  wast FILE...       Run WebAssembly spec scripts (.wast)
+  wast [-C SECTION.KEY=VALUE]... FILE...
+                     Run WebAssembly spec scripts (.wast)
   plugins [--json]   List every plugin registered in this binary
   info [--json]      Show this binary's composition and init order
   config [--json]    Print every composed plugin's config keys
@@ -145,10 +146,22 @@ fn run(args: Vec<OsString>) -> Result<RunArgs, String> {
 }
 
 fn wast(args: Vec<OsString>) -> Result<Command, String> {
-    if args.is_empty() {
+    let (mut settings, mut files) = (Vec::new(), Vec::new());
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        match arg.to_str() {
+            Some(a) if a.starts_with("-C") => {
+                if let Some(v) = option_value("-C", a, &mut it)? {
+                    settings.push(v);
+                }
+            }
+            _ => files.push(PathBuf::from(arg)),
+        }
+    }
+    if files.is_empty() {
         return Err("`vm wast` needs at least one FILE".to_owned());
     }
-    Ok(Command::Wast { files: args.into_iter().map(PathBuf::from).collect() })
+    Ok(Command::Wast { settings, files })
 }
 
 fn json_flag(command: &str, args: Vec<OsString>) -> Result<bool, String> {

@@ -6,6 +6,7 @@
 //! [`RawRef`]: super::RawRef
 
 pub mod conformance;
+pub mod constant;
 pub mod heap;
 pub mod object;
 pub mod ops;

@@ -449,6 +449,8 @@ pub(crate) fn decode_group(
     // Each member's function type (its canonical form is the group's plus its index).
     let mut out = Vec::with_capacity(group.len());
     let mut new = Vec::new();
+    // Function members' forms, so that `FuncType::canonical` of a member is its id.
+    let mut members = Vec::new();
     for (k, sub) in group.iter().enumerate() {
         let id = first + k as u32;
         let composite = match &sub.composite_type.inner {
@@ -459,6 +461,7 @@ pub(crate) fn decode_group(
                 let (params, results) = (conv(f.params())?, conv(f.results())?);
                 let mut member = form.clone();
                 member.extend((k as u32).to_le_bytes());
+                members.push((member.clone(), id));
                 CompositeType::Func(FuncType::with_form(
                     params.iter().map(|p| p.0).collect(),
                     results.iter().map(|r| r.0).collect(),
@@ -507,9 +510,20 @@ pub(crate) fn decode_group(
     }
     if existing.is_none() {
         reg.groups.insert(form.into(), first);
+        for (member, id) in members {
+            reg.groups.entry(member.into()).or_insert(id);
+        }
         publish(new);
     }
     Ok(out)
+}
+
+/// Whether a function of type `have` may stand where one of type `want` is expected:
+/// the same canonical type or a declared subtype of it (`call_indirect`'s check and
+/// import matching).
+pub fn func_matches(have: &FuncType, want: &FuncType) -> bool {
+    let (h, w) = (have.canonical(), want.canonical());
+    h == w || matches!((info(h), info(w)), (Some(h), Some(w)) if h.is_subtype_of(w))
 }
 
 /// Whether heap type `a` is a subtype of heap type `b`.

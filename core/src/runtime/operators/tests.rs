@@ -46,12 +46,12 @@ fn wasm2_operators_reach_the_sink() {
 
 #[test]
 fn other_proposals_are_unsupported_with_their_name() {
-    // i32.const 1; ref.i31; end
-    let (sink, r) = run(&[0x41, 0x01, 0xfb, 0x1c, 0x0b]);
-    assert_eq!(sink.seen, ["I32Const"]);
+    // i32.const 1; ref.i31 (GC: handed on); atomic.fence (threads); end
+    let (sink, r) = run(&[0x41, 0x01, 0xfb, 0x1c, 0xfe, 0x03, 0x00, 0x0b]);
+    assert_eq!(sink.seen, ["I32Const", "RefI31"]);
     let e = r.unwrap_err();
-    assert_eq!(e, CompileError::Unsupported { op: "RefI31", proposal: "gc", offset: 2 });
-    assert_eq!(e.to_string(), "unsupported: RefI31 (feature gc) at offset 0x2");
+    assert_eq!(e, CompileError::Unsupported { op: "AtomicFence", proposal: "threads", offset: 4 });
+    assert_eq!(e.to_string(), "unsupported: AtomicFence (feature threads) at offset 0x4");
 }
 
 #[test]

@@ -440,6 +440,17 @@ handler!(call_import(pc, fp, mb, ml, x) {
     }
     next!(to, fp, x.mem_base, x.mem_len, x)
 });
+/// Whether signature `have` matches `want` by subtyping (the ids differ).
+///
+/// # Safety
+/// `store` is live.
+#[cold]
+#[inline(never)]
+unsafe fn sig_matches<C: Composition>(store: *const Store<C>, have: u32, want: u32) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { (*store).sigs.matches(have, want) }
+}
+
 /// The callee of `call_indirect`/`return_call_indirect` at `pc` (type `ty`, table
 /// element at slot `index`, the table in the `Arg` after it, else table 0): the
 /// element's funcref, or the trap for an index out of bounds, a null element or a
@@ -465,7 +476,8 @@ unsafe fn indirect_callee<C: Composition<Engine = crate::Interp>>(
             return Err(TrapCode::IndirectCallToNull);
         }
         let f = raw as *const VMFuncRef;
-        if (*f).sig != *(*x.vmctx).sigs.add(ty as usize) {
+        let want = *(*x.vmctx).sigs.add(ty as usize);
+        if (*f).sig != want && !sig_matches(x.store, (*f).sig, want) {
             return Err(TrapCode::BadSignature);
         }
         Ok(f)

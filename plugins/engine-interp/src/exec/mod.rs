@@ -20,6 +20,7 @@ pub mod branch;
 pub mod call;
 pub mod convert;
 pub mod exn;
+pub mod gc;
 pub mod memory;
 pub mod numeric;
 pub mod raw;
@@ -406,6 +407,7 @@ macro_rules! define_handler_of {
                 Op::CallRef { .. } => call::call_ref::<C>,
                 Op::ReturnCallRef { .. } => call::return_call_ref::<C>,
                 Op::RefAsNonNull { .. } => variable::ref_as_non_null::<C>,
+                Op::Gc { .. } => gc::gc::<C>,
                 Op::Select { .. } => variable::select::<C>,
                 Op::Copy { .. } => variable::copy::<C>,
                 Op::Const { .. } => variable::constant::<C>,

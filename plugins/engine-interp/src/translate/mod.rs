@@ -11,6 +11,7 @@
 //! At every control-flow join (block entry, branch, `else`, `end`) values live in
 //! their own slots, so all paths into a label agree on where values are.
 
+mod gc;
 mod simd;
 
 #[cfg(test)]
@@ -109,6 +110,17 @@ pub struct FuncTranslator<'m> {
     v128s: Vec<u128>,
     /// The catch clauses of every function translated so far.
     catches: Vec<Catch>,
+    /// The validator of the function being translated, run in step with it (the
+    /// types of operands and locals at a safepoint; see `gc.rs`).
+    validator: Option<wasmparser::FuncValidator<wasmparser::ValidatorResources>>,
+    /// Slots of the current function's locals that can hold GC objects.
+    ref_locals: Vec<u32>,
+    /// The GC instructions of the code translated so far.
+    gc: Vec<crate::code::GcInstr>,
+    /// The stack maps of the calls translated so far (see [`crate::code::ModuleCode`]).
+    call_maps: crate::code::CallMaps,
+    /// The roots of the call being translated, until its instruction is emitted.
+    pending_call_map: Option<Box<[u32]>>,
 }
 
 /// Marks a constant slot number before it is resolved.
@@ -152,7 +164,23 @@ impl<'m> FuncTranslator<'m> {
             local_slots: Vec::new(),
             v128s: Vec::new(),
             catches: Vec::new(),
+            validator: None,
+            ref_locals: Vec::new(),
+            gc: Vec::new(),
+            call_maps: Vec::new(),
+            pending_call_map: None,
         }
+    }
+
+    /// The validator of the next function to translate, whose types give the stack
+    /// maps of its safepoints (without one, only its locals are roots).
+    pub fn set_validator(&mut self, v: wasmparser::FuncValidator<wasmparser::ValidatorResources>) {
+        self.validator = Some(v);
+    }
+
+    /// The GC instructions and call stack maps of the code translated so far, taken out.
+    pub fn take_gc(&mut self) -> (Vec<crate::code::GcInstr>, crate::code::CallMaps) {
+        (std::mem::take(&mut self.gc), std::mem::take(&mut self.call_maps))
     }
 
     /// The `v128` constants and shuffle lane indexes of the code translated so far
@@ -217,6 +245,22 @@ impl<'m> FuncTranslator<'m> {
         }
         let entry = limit(self.ops.len())?;
         let first_catch = self.catches.len();
+        let (first_gc, first_map) = (self.gc.len(), self.call_maps.len());
+        self.ref_locals.clear();
+        if let Some(v) = &mut self.validator {
+            let mut r = body.get_binary_reader();
+            v.read_locals(&mut r).map_err(|e| CompileError::Limit(leak_reason(&e)))?;
+            for i in 0..v.len_locals() {
+                if v.get_local_type(i).is_some_and(|t| gc::holds_objects(v, t)) {
+                    let slot = if self.local_slots.is_empty() {
+                        i
+                    } else {
+                        self.local_slots.get(i as usize).map_or(i, |l| l.0)
+                    };
+                    self.ref_locals.push(slot);
+                }
+            }
+        }
         self.locals_end = params + locals;
         self.locals_start = params;
         self.stack.clear();
@@ -255,18 +299,28 @@ impl<'m> FuncTranslator<'m> {
             .filter(|&n| n < CONST_TAG as usize / 2)
             .ok_or(CompileError::Limit("frame size"))? as u32;
         if consts_len != 0 {
+            let remap = |s: u32| {
+                if s & CONST_TAG != 0 {
+                    consts_at + (s & !CONST_TAG)
+                } else if s >= consts_at {
+                    s + consts_len
+                } else {
+                    s
+                }
+            };
             for op in &mut self.ops[entry as usize..] {
-                op.map_slots(|s| {
-                    if s & CONST_TAG != 0 {
-                        consts_at + (s & !CONST_TAG)
-                    } else if s >= consts_at {
-                        s + consts_len
-                    } else {
-                        s
-                    }
-                });
+                op.map_slots(remap);
+            }
+            for g in &mut self.gc[first_gc..] {
+                g.roots.iter_mut().for_each(|s| *s = remap(*s));
+            }
+            for (at, roots) in &mut self.call_maps[first_map..] {
+                // The `Consts` instruction goes in after the entry, below.
+                *at += 1;
+                roots.iter_mut().for_each(|s| *s = remap(*s));
             }
         }
+        self.validator = None;
         let consts_start = limit(self.pool.len())?;
         self.pool.extend_from_slice(&self.consts);
         if let Some(Op::Enter { frame: f, .. }) = self.ops.get_mut(entry as usize) {
@@ -528,6 +582,13 @@ impl<'m> FuncTranslator<'m> {
         self.stack.pop();
         let base = self.call_args(p);
         Ok((ty, p, index, base))
+    }
+
+    /// The stack map of a `call_indirect` or `call_ref` of type `type_index` (its
+    /// arguments and the callee operand are not roots of the caller).
+    fn dynamic_call_map(&mut self, type_index: u32) {
+        let n = self.module.types.get(type_index as usize).map_or(0, |t| t.params().len());
+        self.call_map(n + 1);
     }
 
     fn call_arity(&self, ty: &FuncType) -> Result<usize, CompileError> {
@@ -905,6 +966,7 @@ impl<'m> FuncTranslator<'m> {
                     .func_type(function_index)
                     .ok_or(CompileError::Limit("function index"))?;
                 let p = self.call_arity(ty)?;
+                self.call_map(ty.params().len());
                 let base = self.call_args(p);
                 let imported = self.module.num_imported_funcs;
                 if function_index < imported {
@@ -922,6 +984,7 @@ impl<'m> FuncTranslator<'m> {
                     }
                 }
                 let call_at = self.ops.len() - 1;
+                self.file_call_map(call_at);
                 self.push_types(ty.results());
                 self.fuel_point(run);
                 if matches!(self.ops[call_at], Op::Call { .. }) {
@@ -929,7 +992,9 @@ impl<'m> FuncTranslator<'m> {
                 }
             }
             Operator::CallIndirect { type_index, table_index } => {
+                self.dynamic_call_map(type_index);
                 let (ty, _, index, base) = self.dynamic_call(type_index)?;
+                self.file_call_map(self.ops.len());
                 self.emit(Op::CallIndirect { ty: type_index, index, base });
                 self.emit(Op::Arg(table_index));
                 self.push_types(ty.results());
@@ -963,7 +1028,9 @@ impl<'m> FuncTranslator<'m> {
                 self.unreachable = true;
             }
             Operator::CallRef { type_index } => {
+                self.dynamic_call_map(type_index);
                 let (ty, _, index, base) = self.dynamic_call(type_index)?;
+                self.file_call_map(self.ops.len());
                 self.emit(Op::CallRef { ty: type_index, index, base });
                 self.push_types(ty.results());
                 self.fuel_point(run);
@@ -1142,6 +1209,7 @@ impl<'m> FuncTranslator<'m> {
                 self.emit(Op::TableInit { table, elem: elem_index, base });
             }
             Operator::ElemDrop { elem_index } => self.emit(Op::ElemDrop(elem_index)),
+            op if self.gc_op(&op, run)? => {}
             op => return self.memory_op(op, name),
         }
         Ok(())
@@ -1725,6 +1793,12 @@ impl<'m> FuncTranslator<'m> {
     }
 }
 
+/// A validation error of a module that validated when it was decoded (its bytes
+/// changed since, which `ModuleInfo` does not allow): the reason, as a limit.
+fn leak_reason(_: &wasmparser::BinaryReaderError) -> &'static str {
+    "function revalidation for stack maps"
+}
+
 /// Whether `op` reads or writes slot `s`.
 fn mentions(mut op: Op, s: u32) -> bool {
     let hit = core::cell::Cell::new(false);
@@ -1751,10 +1825,15 @@ fn off(m: &wasmparser::MemArg) -> Result<u32, CompileError> {
 impl<'a> OperatorSink<'a> for FuncTranslator<'_> {
     fn translate(&mut self, op: Operator<'a>, name: &'static str) -> Result<(), CompileError> {
         let module = self.module;
+        let seen = self.validator.is_some().then(|| op.clone());
         match index64(&op, &module.memories, &module.tables) {
-            Some(l) if !self.unreachable => self.lower_index64(l, op, name),
-            _ => self.selected(op, name),
+            Some(l) if !self.unreachable => self.lower_index64(l, op, name)?,
+            _ => self.selected(op, name)?,
         }
+        if let (Some(v), Some(op)) = (&mut self.validator, seen) {
+            v.op(self.offset, &op).map_err(|e| CompileError::Limit(leak_reason(&e)))?;
+        }
+        Ok(())
     }
 
     fn offset(&self) -> u64 {
