@@ -314,7 +314,9 @@ macro_rules! define_op {
         /// `base` is the first of consecutive slots holding the operands (and then
         /// the results) of a call or a bulk operation; `offset`s of branches count
         /// instructions from the next one.
-        #[derive(Clone, Copy, Debug, PartialEq)]
+        // `Debug` (for the verifier's messages and tests) is tens of KiB of code.
+        #[derive(Clone, Copy, PartialEq)]
+        #[cfg_attr(any(test, feature = "verify"), derive(Debug))]
         #[allow(missing_docs)]
         pub enum Op {
             Unreachable,
@@ -1578,7 +1580,7 @@ pub struct FuncCode {
 }
 
 /// A translated module: every defined function's code in one array.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ModuleCode {
     /// All instructions.
     pub ops: Box<[Op]>,
@@ -1594,6 +1596,20 @@ pub struct ModuleCode {
     pub catches: Box<[Catch]>,
     /// The threaded form of `ops`, built for the module's composition on first use.
     pub threaded: crate::exec::Threaded,
+}
+
+impl std::fmt::Debug for ModuleCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The instructions by count: their `Debug` is not in every build.
+        f.debug_struct("ModuleCode")
+            .field("ops", &self.ops.len())
+            .field("funcs", &self.funcs)
+            .field("consts", &self.consts.len())
+            .field("v128s", &self.v128s.len())
+            .field("num_imported_funcs", &self.num_imported_funcs)
+            .field("catches", &self.catches)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The slots values of types `tys` take: two for a `v128`, one for any other.
