@@ -128,6 +128,45 @@ fn wasm_2_0_passes_with_a_small_reservation() {
     run_with_flags(&files, &[SMALL_RESERVATION], 20_000);
 }
 
+/// The machine code bytes the engine of `C` reports after compiling a module of
+/// memory accesses, with the settings `flags`.
+#[cfg(any(feature = "engine-cranelift", feature = "engine-dynasm"))]
+fn code_bytes<C: vm::Composition>(engine: &str, flags: &[&str]) -> u64 {
+    let mut settings = vm::Settings::new();
+    for f in flags {
+        settings.merge_flag(f).expect("a valid flag");
+    }
+    let mut vm = vm::Vm::<C>::new(&settings).unwrap().init().unwrap().start().unwrap();
+    let loads = "(i32.add (i32.load offset=8 (local.get 0)) (i32.load8_u (local.get 1)))";
+    vm.compile(&format!(
+        "(module (memory 1) (func (export \"f\") (param i32 i32) (result i32) {loads}) \
+         (func (param i32 i32) (i64.store (local.get 0) (i64.load (local.get 1)))))"
+    ))
+    .unwrap();
+    vm.health().into_iter().find(|h| h.id == engine).unwrap().stats.code_bytes
+}
+
+/// engine-cranelift reads the `virt` plugin's `guard_pages()` when it compiles: a
+/// small reservation makes it emit the explicit checks (more code), the default none.
+#[test]
+#[cfg(feature = "engine-cranelift")]
+fn cranelift_emits_bounds_checks_with_a_small_reservation() {
+    type C = crate::engines::CraneliftVm;
+    let guarded = code_bytes::<C>("engine-cranelift", &[]);
+    let checked = code_bytes::<C>("engine-cranelift", &[SMALL_RESERVATION]);
+    assert!(checked > guarded, "{checked} vs {guarded} bytes");
+}
+
+/// As [`cranelift_emits_bounds_checks_with_a_small_reservation`] for engine-dynasm.
+#[test]
+#[cfg(feature = "engine-dynasm")]
+fn dynasm_emits_bounds_checks_with_a_small_reservation() {
+    type C = crate::engines::DynasmVm;
+    let guarded = code_bytes::<C>("engine-dynasm", &[]);
+    let checked = code_bytes::<C>("engine-dynasm", &[SMALL_RESERVATION]);
+    assert!(checked > guarded, "{checked} vs {guarded} bytes");
+}
+
 /// Runs `files` on every engine under `virt-host` with the settings `flags` added;
 /// the wasm-3.0 files pending for an engine are left out. Fails on any failed
 /// assertion or when an engine ran fewer than `min` assertions.
