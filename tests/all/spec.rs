@@ -138,7 +138,7 @@ fn code_bytes<C: vm::Composition>(engine: &str, flags: &[&str]) -> u64 {
     }
     let mut vm = vm::Vm::<C>::new(&settings).unwrap().init().unwrap().start().unwrap();
     let loads = "(i32.add (i32.load offset=8 (local.get 0)) (i32.load8_u (local.get 1)))";
-    vm.compile(&format!(
+    vm.compile(format!(
         "(module (memory 1) (func (export \"f\") (param i32 i32) (result i32) {loads}) \
          (func (param i32 i32) (i64.store (local.get 0) (i64.load (local.get 1)))))"
     ))
