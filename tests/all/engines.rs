@@ -118,6 +118,11 @@ pub struct EngineUnderTest {
     pub id: &'static str,
     /// Runs a spec script on a fresh VM of its composition.
     pub wast: fn(&Path) -> WastReport,
+    /// Runs a spec script on a fresh VM of its composition with `settings` (start
+    /// from [`EngineUnderTest::settings`]).
+    pub wast_with: fn(&Path, &Settings) -> WastReport,
+    /// The settings its tests use (the interpreter verifies its code).
+    pub settings: fn() -> Settings,
     /// Whether the composition can run on this machine (`Err`: why not).
     pub ready: fn() -> Result<(), String>,
 }
@@ -177,30 +182,40 @@ pub const ENGINES: &[EngineUnderTest] = &[
     EngineUnderTest {
         id: "engine-cranelift",
         wast: |p| vm::wast::run_wast_file::<CraneliftVm>(p),
+        wast_with: |p, s| vm::wast::run_wast_file_with::<CraneliftVm>(p, s),
+        settings: Settings::new,
         ready: || Ok(()),
     },
     #[cfg(all(feature = "engine-cranelift", feature = "virt-kvm"))]
     EngineUnderTest {
         id: "engine-cranelift+virt-kvm",
         wast: |p| vm::wast::run_wast_file::<CraneliftKvmVm>(p),
+        wast_with: |p, s| vm::wast::run_wast_file_with::<CraneliftKvmVm>(p, s),
+        settings: Settings::new,
         ready: kvm_ready,
     },
     #[cfg(feature = "engine-interp")]
     EngineUnderTest {
         id: "engine-interp",
         wast: |p| vm::wast::run_wast_file_with::<InterpVm>(p, &interp_settings()),
+        wast_with: |p, s| vm::wast::run_wast_file_with::<InterpVm>(p, s),
+        settings: interp_settings,
         ready: || Ok(()),
     },
     #[cfg(feature = "engine-dynasm")]
     EngineUnderTest {
         id: "engine-dynasm",
         wast: |p| vm::wast::run_wast_file::<DynasmVm>(p),
+        wast_with: |p, s| vm::wast::run_wast_file_with::<DynasmVm>(p, s),
+        settings: Settings::new,
         ready: || Ok(()),
     },
     #[cfg(all(feature = "engine-dynasm", feature = "virt-kvm"))]
     EngineUnderTest {
         id: "engine-dynasm+virt-kvm",
         wast: |p| vm::wast::run_wast_file::<DynasmKvmVm>(p),
+        wast_with: |p, s| vm::wast::run_wast_file_with::<DynasmKvmVm>(p, s),
+        settings: Settings::new,
         ready: kvm_ready,
     },
 ];

@@ -54,6 +54,10 @@ fn runs_a_binary_module() {
     let (code, _, err) = run_in(&dir, &["run", "--invoke", "boom", "m.wasm"]);
     assert_eq!(code, 134, "a trap exits as an abort would: {err}");
     assert!(err.contains("unreachable"), "{err}");
+    // Without guard pages: the same results, through explicit bounds checks.
+    let small = "-Cvirt.memory_reservation=65536";
+    let (code, out, err) = run_in(&dir, &["run", small, "--invoke", "add", "m.wasm", "40", "2"]);
+    assert_eq!((code, out.trim()), (0, "42"), "{err}");
     let (code, out, err) = run_in(&dir, &["info"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("(features: engine-interp, virt-host)"), "{out}");
@@ -67,6 +71,10 @@ fn what_it_was_built_without_is_an_error_naming_the_feature() {
     let (code, _, err) = run_in(&dir, &["run", "m.wat"]);
     assert_eq!(code, 1);
     assert!(err.contains("no text format") && err.contains("feature `wat`"), "{err}");
+    let (code, out, err) =
+        run_in(&dir, &["run", "-Cengine.verify=true", "--invoke", "add", "m.wasm", "1", "2"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(err.contains("feature `verify`"), "{err}");
     let (code, _, err) = run_in(&dir, &["wast", "x.wast"]);
     assert_eq!(code, 2);
     assert!(err.contains("feature `wast`"), "{err}");

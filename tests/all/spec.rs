@@ -72,6 +72,144 @@ fn wasm_3_0_passes_everywhere_but_pending() {
     assert!(problems.is_empty(), "spec failures:\n{}", problems.join("\n"));
 }
 
+/// The flag of a small linear-memory reservation: one page, so memories have no
+/// guard pages (every engine checks every access explicitly) and move each time they
+/// grow.
+const SMALL_RESERVATION: &str = "virt.memory_reservation=65536";
+
+/// Whether `name` is a spec file about linear memory (accesses, bounds, growth, bulk
+/// operations, segments).
+fn about_memory(name: &str) -> bool {
+    ["memory", "address", "align", "load", "store", "bulk", "data", "endianness"]
+        .iter()
+        .any(|k| name.contains(k))
+}
+
+/// The memory files of wasm-2.0 and wasm-3.0 (the `simd_*` ones when the test build
+/// has a `simd` plugin) on every engine under `virt-host` with a one-page memory
+/// reservation. The whole of wasm-2.0 in that configuration is
+/// [`wasm_2_0_passes_with_a_small_reservation`].
+#[test]
+#[cfg_attr(vm_shared_absent, ignore = "../shared is absent (it ships beside the repository)")]
+fn memory_files_pass_with_a_small_reservation() {
+    let (Some(dir2), Some(dir3)) =
+        (shared("spec-testsuite/wasm-2.0"), shared("spec-testsuite/wasm-3.0"))
+    else {
+        return;
+    };
+    let simd = cfg!(any(feature = "simd-scalar", feature = "simd-sse41", feature = "simd-avx2"));
+    let mut files = Vec::new();
+    for dir in [&dir2, &dir3] {
+        files.extend(spec_files(dir, false));
+        if simd {
+            files.extend(spec_files(dir, true));
+        }
+    }
+    files.retain(|f| about_memory(&f.file_name().unwrap().to_string_lossy()));
+    assert!(files.len() > 60, "only {} memory spec files found", files.len());
+    run_with_flags(&files, &[SMALL_RESERVATION], 10_000);
+}
+
+/// Every wasm-2.0 file (the `simd_*` ones when the test build has a `simd` plugin) on
+/// every engine under `virt-host` with a one-page memory reservation. Not in the
+/// default run (it repeats the suite); run it with
+/// `cargo test --release --test all -- --ignored small_reservation`.
+#[test]
+#[ignore = "the whole suite again: run with --ignored"]
+fn wasm_2_0_passes_with_a_small_reservation() {
+    let Some(dir) = shared("spec-testsuite/wasm-2.0") else { return };
+    let simd = cfg!(any(feature = "simd-scalar", feature = "simd-sse41", feature = "simd-avx2"));
+    let mut files = spec_files(&dir, false);
+    if simd {
+        files.extend(spec_files(&dir, true));
+    }
+    run_with_flags(&files, &[SMALL_RESERVATION], 20_000);
+}
+
+/// The machine code bytes the engine of `C` reports after compiling a module of
+/// memory accesses, with the settings `flags`.
+#[cfg(any(feature = "engine-cranelift", feature = "engine-dynasm"))]
+fn code_bytes<C: vm::Composition>(engine: &str, flags: &[&str]) -> u64 {
+    let mut settings = vm::Settings::new();
+    for f in flags {
+        settings.merge_flag(f).expect("a valid flag");
+    }
+    let mut vm = vm::Vm::<C>::new(&settings).unwrap().init().unwrap().start().unwrap();
+    let loads = "(i32.add (i32.load offset=8 (local.get 0)) (i32.load8_u (local.get 1)))";
+    vm.compile(format!(
+        "(module (memory 1) (func (export \"f\") (param i32 i32) (result i32) {loads}) \
+         (func (param i32 i32) (i64.store (local.get 0) (i64.load (local.get 1)))))"
+    ))
+    .unwrap();
+    vm.health().into_iter().find(|h| h.id == engine).unwrap().stats.code_bytes
+}
+
+/// engine-cranelift reads the `virt` plugin's `guard_pages()` when it compiles: a
+/// small reservation makes it emit the explicit checks (more code), the default none.
+#[test]
+#[cfg(feature = "engine-cranelift")]
+fn cranelift_emits_bounds_checks_with_a_small_reservation() {
+    type C = crate::engines::CraneliftVm;
+    let guarded = code_bytes::<C>("engine-cranelift", &[]);
+    let checked = code_bytes::<C>("engine-cranelift", &[SMALL_RESERVATION]);
+    assert!(checked > guarded, "{checked} vs {guarded} bytes");
+}
+
+/// As [`cranelift_emits_bounds_checks_with_a_small_reservation`] for engine-dynasm.
+#[test]
+#[cfg(feature = "engine-dynasm")]
+fn dynasm_emits_bounds_checks_with_a_small_reservation() {
+    type C = crate::engines::DynasmVm;
+    let guarded = code_bytes::<C>("engine-dynasm", &[]);
+    let checked = code_bytes::<C>("engine-dynasm", &[SMALL_RESERVATION]);
+    assert!(checked > guarded, "{checked} vs {guarded} bytes");
+}
+
+/// Runs `files` on every engine under `virt-host` with the settings `flags` added;
+/// the wasm-3.0 files pending for an engine are left out. Fails on any failed
+/// assertion or when an engine ran fewer than `min` assertions.
+fn run_with_flags(files: &[std::path::PathBuf], flags: &[&str], min: usize) {
+    assert!(!ENGINES.is_empty(), "no engine compiled into the test build");
+    let pending = pending3();
+    let mut problems = Vec::new();
+    // The `virt` settings are virt-host's.
+    for engine in ENGINES.iter().filter(|e| !e.id.contains("virt-kvm") && e.should_run()) {
+        let mut settings = (engine.settings)();
+        for f in flags {
+            settings.merge_flag(f).expect("a valid flag");
+        }
+        let (mut passed, mut failed) = (0, 0);
+        for f in files {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            let wasm3 = f.parent().and_then(|d| d.file_name()).is_some_and(|d| d == "wasm-3.0");
+            if wasm3
+                && pending
+                    .iter()
+                    .any(|p| p.file == name && (p.engine == "*" || p.engine == engine.id))
+            {
+                continue;
+            }
+            let r = (engine.wast_with)(f, &settings);
+            println!(
+                "{:<16} {:<32} {:>6} passed {:>4} failed",
+                engine.id, name, r.passed, r.failed
+            );
+            passed += r.passed;
+            failed += r.failed;
+            for fail in r.failures.iter().take(5) {
+                problems.push(format!("{} {}:{}: {}", engine.id, name, fail.line, fail.reason));
+            }
+        }
+        println!(
+            "{}: {passed} passed, {failed} failed over {} files ({flags:?})",
+            engine.id,
+            files.len()
+        );
+        assert!(passed > min, "{}: suspiciously few assertions ran ({passed})", engine.id);
+    }
+    assert!(problems.is_empty(), "spec failures:\n{}", problems.join("\n"));
+}
+
 /// One line of `spec3_pending.txt`.
 struct Pending {
     file: String,

@@ -8,6 +8,15 @@
 
 mod composition;
 
+// build.rs links size-optimized builds without unwind tables, which only a binary that
+// never unwinds can do without.
+#[cfg(all(vm_no_unwind_tables, not(panic = "abort")))]
+compile_error!(
+    "a size-optimized `vm` (opt-level \"s\" or \"z\") is linked without unwind tables and \
+     needs `panic = \"abort\"`: build with `--profile release-small`, or set `panic = \"abort\"` \
+     in your size profile"
+);
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -31,9 +31,9 @@ pub const fn clamp_index64(x: u64) -> u32 {
 
 /// A linear memory's backing storage, provided by the `virt` plugin.
 pub trait LinearMemory: Send + 'static {
-    /// First byte. With [`crate::slot::Virt::GUARD_PAGES`], stays fixed for the
-    /// memory's life and is followed by a reservation covering every 32-bit address
-    /// plus offset.
+    /// First byte. With guard pages ([`crate::slot::Virt::guard_pages`]), stays
+    /// fixed for the memory's life and is followed by a reservation covering every
+    /// 32-bit address plus offset; without, it may change when the memory grows.
     fn base(&self) -> *mut u8;
     /// Current size in bytes (a multiple of [`PAGE_SIZE`]).
     fn byte_len(&self) -> usize;

@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use wasmparser::{
-    ElementItems, ElementKind, ExternalKind, KnownCustom, Name, Operator, Parser, Payload, TypeRef,
+    ElementItems, ElementKind, ExternalKind, KnownCustom, Name, Parser, Payload, TypeRef,
     Validator, WasmFeatures,
 };
 
@@ -212,51 +212,59 @@ pub struct ConstExpr {
 }
 
 impl ConstExpr {
+    /// Decodes the validated constant expression `expr` by its opcodes. Reading it
+    /// as `wasmparser::Operator`s would instantiate the decoder of every operator
+    /// (about 30 KiB of code) for the dozen that a constant expression may hold.
     fn parse(expr: &wasmparser::ConstExpr<'_>, ids: &[u32]) -> Result<Self, DecodeError> {
+        let err = |e: wasmparser::BinaryReaderError| DecodeError::from_parser(&e);
         let mut ops = Vec::new();
-        let mut reader = expr.get_operators_reader();
+        let mut reader = expr.get_binary_reader();
         while !reader.eof() {
             let offset = reader.original_position();
             let id = |t: u32| {
                 ids.get(t as usize).copied().ok_or_else(|| DecodeError::unsupported("gc", offset))
             };
-            let op = reader.read().map_err(|e| DecodeError::from_parser(&e))?;
-            ops.push(match op {
-                Operator::I32Const { value } => ConstOp::Const(Val::I32(value)),
-                Operator::I64Const { value } => ConstOp::Const(Val::I64(value)),
-                Operator::F32Const { value } => ConstOp::Const(Val::F32(value.bits())),
-                Operator::F64Const { value } => ConstOp::Const(Val::F64(value.bits())),
-                Operator::V128Const { value } => {
-                    ConstOp::Const(Val::V128(u128::from_le_bytes(*value.bytes())))
+            ops.push(match reader.read_u8().map_err(err)? {
+                0x41 => ConstOp::Const(Val::I32(reader.read_var_i32().map_err(err)?)),
+                0x42 => ConstOp::Const(Val::I64(reader.read_var_i64().map_err(err)?)),
+                0x43 => ConstOp::Const(Val::F32(reader.read_f32().map_err(err)?.bits())),
+                0x44 => ConstOp::Const(Val::F64(reader.read_f64().map_err(err)?.bits())),
+                0xfd if reader.read_var_u32().map_err(err)? == 12 => {
+                    let bytes = reader.read_bytes(16).map_err(err)?;
+                    let mut v = [0; 16];
+                    v.copy_from_slice(bytes);
+                    ConstOp::Const(Val::V128(u128::from_le_bytes(v)))
                 }
-                Operator::RefNull { hty } => {
+                0xd0 => {
+                    let hty = reader.read::<wasmparser::HeapType>().map_err(err)?;
                     let r = wasmparser::RefType::new(true, hty)
                         .ok_or_else(|| DecodeError::unsupported("gc", offset))?;
                     ConstOp::Const(Val::default_for(ValType::from_ref_type(r, ids, offset)?))
                 }
-                Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
-                Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
-                Operator::I32Add => ConstOp::I32Add,
-                Operator::I32Sub => ConstOp::I32Sub,
-                Operator::I32Mul => ConstOp::I32Mul,
-                Operator::I64Add => ConstOp::I64Add,
-                Operator::I64Sub => ConstOp::I64Sub,
-                Operator::I64Mul => ConstOp::I64Mul,
-                Operator::RefI31 => ConstOp::RefI31,
-                Operator::AnyConvertExtern => ConstOp::AnyConvertExtern,
-                Operator::ExternConvertAny => ConstOp::ExternConvertAny,
-                Operator::StructNew { struct_type_index: t } => ConstOp::StructNew(id(t)?),
-                Operator::StructNewDefault { struct_type_index: t } => {
-                    ConstOp::StructNewDefault(id(t)?)
-                }
-                Operator::ArrayNew { array_type_index: t } => ConstOp::ArrayNew(id(t)?),
-                Operator::ArrayNewDefault { array_type_index: t } => {
-                    ConstOp::ArrayNewDefault(id(t)?)
-                }
-                Operator::ArrayNewFixed { array_type_index: t, array_size } => {
-                    ConstOp::ArrayNewFixed(id(t)?, array_size)
-                }
-                Operator::End => break,
+                0xd2 => ConstOp::RefFunc(reader.read_var_u32().map_err(err)?),
+                0x23 => ConstOp::GlobalGet(reader.read_var_u32().map_err(err)?),
+                0x6a => ConstOp::I32Add,
+                0x6b => ConstOp::I32Sub,
+                0x6c => ConstOp::I32Mul,
+                0x7c => ConstOp::I64Add,
+                0x7d => ConstOp::I64Sub,
+                0x7e => ConstOp::I64Mul,
+                0x0b => break,
+                // The GC proposal's constant instructions.
+                0xfb => match reader.read_var_u32().map_err(err)? {
+                    0x00 => ConstOp::StructNew(id(reader.read_var_u32().map_err(err)?)?),
+                    0x01 => ConstOp::StructNewDefault(id(reader.read_var_u32().map_err(err)?)?),
+                    0x06 => ConstOp::ArrayNew(id(reader.read_var_u32().map_err(err)?)?),
+                    0x07 => ConstOp::ArrayNewDefault(id(reader.read_var_u32().map_err(err)?)?),
+                    0x08 => {
+                        let t = id(reader.read_var_u32().map_err(err)?)?;
+                        ConstOp::ArrayNewFixed(t, reader.read_var_u32().map_err(err)?)
+                    }
+                    0x1a => ConstOp::AnyConvertExtern,
+                    0x1b => ConstOp::ExternConvertAny,
+                    0x1c => ConstOp::RefI31,
+                    _ => return Err(DecodeError::unsupported("gc", offset)),
+                },
                 _ => return Err(DecodeError::unsupported("gc", offset)),
             });
         }

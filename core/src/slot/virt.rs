@@ -41,6 +41,16 @@ pub trait Virt: Plugin {
     /// engines may omit explicit bounds checks for 32-bit addresses.
     const GUARD_PAGES: bool;
 
+    /// Whether the memories this plugin creates, with its configuration, have the
+    /// guard pages [`Virt::GUARD_PAGES`] speaks of. Engines read it when they
+    /// compile a module (with [`Virt::GUARD_PAGES`]) and emit explicit bounds checks
+    /// for every access when it is `false`; a memory without guard pages may move
+    /// when it grows ([`crate::runtime::LinearMemory::base`]). Never `true` when
+    /// [`Virt::GUARD_PAGES`] is `false`. The default: [`Virt::GUARD_PAGES`].
+    fn guard_pages(&self) -> bool {
+        Self::GUARD_PAGES
+    }
+
     /// A linear memory's backing storage.
     type Memory: LinearMemory;
 

@@ -691,7 +691,7 @@ impl Engine for Cranelift {
         }
         let events = C::EVENTS.contains(EventKind::WasmCall);
         let level = <C::Simd as Simd>::PRESENT.then_some(<C::Simd as Simd>::LEVEL);
-        let guard_pages = <C::Virt as Virt>::GUARD_PAGES;
+        let guard_pages = <C::Virt as Virt>::GUARD_PAGES && plugins.virt().guard_pages();
         let inline_bulk = !<C::Virt as Virt>::CHEAP_HOST_CALLS;
         let linked = Self::linked(plugins)?;
         let mut helpers = [0; NUM_HELPERS];

@@ -326,7 +326,7 @@
 //! [`TrapSite`](vm_core::runtime::native::TrapSite) with its
 //! `TrapKind::Wasm(TrapCode)` and wasm offset in the module's
 //! [`CodeMap`](vm_core::runtime::native::CodeMap). With guard pages
-//! ([`CompileOptions::guard_pages`], from `Virt::GUARD_PAGES`) a load or store
+//! ([`CompileOptions::guard_pages`], from `Virt::GUARD_PAGES` and `Virt::guard_pages`) a load or store
 //! with a static offset up to 2 GiB carries no check; the access itself is the
 //! trap site.
 //!
@@ -449,7 +449,7 @@ use translate::{Asm, FuncCompiler, ModuleEnv, Scratch, Sites};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CompileOptions {
     /// Memory 0 sits in a reservation with guard pages (the `virt` plugin's
-    /// `GUARD_PAGES`): accesses with a static offset up to 2 GiB carry no bounds
+    /// `GUARD_PAGES` and `guard_pages()`): accesses with a static offset up to 2 GiB carry no bounds
     /// check and fault instead.
     pub guard_pages: bool,
     /// Fuel metering (see `vm_core::runtime::limits`).
@@ -783,7 +783,7 @@ impl Engine for Dynasm {
         Self::linked(plugins)?;
         let limits = plugins.engine().config.limits();
         let options = CompileOptions {
-            guard_pages: <C::Virt as Virt>::GUARD_PAGES,
+            guard_pages: <C::Virt as Virt>::GUARD_PAGES && plugins.virt().guard_pages(),
             fuel: limits.metering(),
             interrupt: limits.interrupt_checks(),
             call_events: C::EVENTS.contains(EventKind::WasmCall),

@@ -314,7 +314,9 @@ macro_rules! define_op {
         /// `base` is the first of consecutive slots holding the operands (and then
         /// the results) of a call or a bulk operation; `offset`s of branches count
         /// instructions from the next one.
-        #[derive(Clone, Copy, Debug, PartialEq)]
+        // `Debug` (for the verifier's messages and tests) is tens of KiB of code.
+        #[derive(Clone, Copy, PartialEq)]
+        #[cfg_attr(any(test, feature = "verify"), derive(Debug))]
         #[allow(missing_docs)]
         pub enum Op {
             Unreachable,
@@ -1582,7 +1584,7 @@ pub struct FuncCode {
 }
 
 /// A translated module: every defined function's code in one array.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ModuleCode {
     /// All instructions.
     pub ops: Box<[Op]>,
@@ -1679,6 +1681,22 @@ impl GcKind {
                 | GcKind::ArrayNewData(_)
                 | GcKind::ArrayNewElem(_)
         )
+    }
+}
+
+impl std::fmt::Debug for ModuleCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The instructions by count: their `Debug` is not in every build.
+        f.debug_struct("ModuleCode")
+            .field("ops", &self.ops.len())
+            .field("funcs", &self.funcs)
+            .field("consts", &self.consts.len())
+            .field("v128s", &self.v128s.len())
+            .field("num_imported_funcs", &self.num_imported_funcs)
+            .field("catches", &self.catches)
+            .field("gc", &self.gc.len())
+            .field("call_maps", &self.call_maps.len())
+            .finish_non_exhaustive()
     }
 }
 

@@ -133,7 +133,11 @@
 //! | `fuel` | 0 | fuel every new store starts with, one unit per wasm operator (see `vm_core::runtime::limits`); 0 = unmetered and no metering code; running out traps with "out of fuel" |
 //! | `timeout_ms` | 0 | wall-clock limit of one call from the host; past it the guest traps with "interrupted" at its next function entry or loop header; 0 = none and no check code |
 //! | `interruptible` | `false` | emit the interruption checks without a timeout, for `Vm::interrupt_handle` |
-//! | `verify` | false | check the translated code of every function before it can run ([`verify`]); always on in debug builds |
+//! | `verify` | false | check the translated code of every function before it can run (`verify`); always on in debug builds; needs the crate feature `verify` |
+//!
+//! | crate feature | default | what it adds |
+//! |---|---|---|
+//! | `verify` | on | the verifier of translated code (module `verify`, config key `verify`) and `Debug` of [`code::Op`]; a build without it is smaller, and `verify = true` is then an error naming the feature |
 //!
 //! It fills the `engine` slot of a composition (`engine: vm_engine_interp::Interp` in
 //! `compose!`); `vm_core::guide` has a composition with it that runs.
@@ -141,6 +145,7 @@
 pub mod code;
 pub mod exec;
 pub mod translate;
+#[cfg(feature = "verify")]
 pub mod verify;
 
 #[cfg(test)]
@@ -187,8 +192,9 @@ impl InterpConfig {
     }
 }
 
-/// Debug builds verify every function whatever the configuration says.
-const ALWAYS_VERIFY: bool = cfg!(debug_assertions);
+/// Debug builds verify every function whatever the configuration says (when the
+/// verifier is built in).
+const ALWAYS_VERIFY: bool = cfg!(all(debug_assertions, feature = "verify"));
 
 /// The interpreter engine.
 #[vm_core::plugin(id = "engine-interp", slot = engine, provides = ["engine@1.0.0", "interpreter@1.0.0", "roots:precise@1.0.0"], requires = ["virt ^1"])]
@@ -208,6 +214,13 @@ impl Plugin for Interp {
     type Config = InterpConfig;
 
     fn new(config: InterpConfig) -> Result<Self, PluginError> {
+        if config.verify && !cfg!(feature = "verify") {
+            return Err(PluginError::new(
+                "engine-interp",
+                "`engine.verify` needs the verifier, and this build has none (built without \
+                 feature `verify` of vm-engine-interp)",
+            ));
+        }
         Ok(Self {
             config,
             buffers: ExecBuffers::default(),
@@ -232,6 +245,47 @@ impl Plugin for Interp {
         s.custom.push(("verify_time_us", self.verify_time.as_micros() as u64));
         s
     }
+}
+
+/// Checks every function of a translated module (see [`verify`]).
+#[cfg(feature = "verify")]
+fn verify_module(
+    module: &ModuleInfo,
+    ops: &[code::Op],
+    funcs: &[FuncCode],
+    consts: &[u64],
+    v128s: &[u128],
+    catches: &[code::Catch],
+    gc: &[code::GcInstr],
+) -> Result<(), CompileError> {
+    let mut v = verify::Verifier::new(module, ops, funcs, consts.len())
+        .with_v128s(v128s.len())
+        .with_catches(catches)
+        .with_gc(gc);
+    for i in 0..funcs.len() {
+        v.function(i)?;
+    }
+    Ok(())
+}
+
+/// Without the verifier: `Interp::new` refused `verify = true`, so this is never
+/// reached; it fails rather than pass code unchecked.
+#[cfg(not(feature = "verify"))]
+fn verify_module(
+    _: &ModuleInfo,
+    _: &[code::Op],
+    _: &[FuncCode],
+    _: &[u64],
+    _: &[u128],
+    _: &[code::Catch],
+    _: &[code::GcInstr],
+) -> Result<(), CompileError> {
+    Err(CompileError::Verify {
+        func: 0,
+        at: 0,
+        op: "no instruction".to_owned(),
+        message: "engine-interp was built without feature `verify`".to_owned(),
+    })
 }
 
 impl Engine for Interp {
@@ -270,13 +324,7 @@ impl Engine for Interp {
         code::link_calls(&mut ops, &funcs);
         if ALWAYS_VERIFY || self.config.verify {
             let t1 = Instant::now();
-            let mut v = verify::Verifier::new(module, &ops, &funcs, consts.len())
-                .with_v128s(v128s.len())
-                .with_catches(&catches)
-                .with_gc(&gc);
-            for i in 0..funcs.len() {
-                v.function(i)?;
-            }
+            verify_module(module, &ops, &funcs, &consts, &v128s, &catches, &gc)?;
             self.verified += funcs.len() as u64;
             self.verify_time += t1.elapsed();
         }

@@ -4,6 +4,12 @@
 //! lands inside the reservation, so a JIT may drop bounds checks
 //! ([`Virt::GUARD_PAGES`]); the interpreter still checks explicitly.
 //!
+//! With `memory_reservation` below 8 GiB there are no guard pages
+//! ([`Virt::guard_pages`] is `false`): each memory reserves that many bytes (or its
+//! maximum if smaller), every engine checks every access explicitly, and a memory
+//! that grows past its reservation moves to a larger one. This is for hosts where
+//! address space is scarce or capped (`ulimit -v`, many memories per process).
+//!
 //! Native code ([`Virt::NATIVE_CODE`], module [`native`]) runs on the calling
 //! thread's stack, entered through a small assembly routine that saves the
 //! callee-saved registers; the stack limit keeps 256 KiB free at the bottom of the
@@ -20,6 +26,7 @@
 //! | `max_stack_slots` | 4194304 | operand stack (8-byte slots) per call from the host |
 //! | `max_memory_pages` | 65536 | largest linear memory, in 64 KiB pages (a larger declared minimum fails instantiation; `memory.grow` past it returns -1) |
 //! | `max_table_elements` | 10000000 | largest table (a larger declared minimum fails instantiation; `table.grow` past it returns -1) |
+//! | `memory_reservation` | 8589934592 | address space reserved per linear memory, in bytes (65536 to 8 GiB); below 8 GiB: no guard pages, explicit bounds checks |
 //!
 //! Stats: `memory_bytes` is the linear memory committed right now (every live
 //! memory's current size); `memories_created` counts memories ever created.
@@ -66,6 +73,12 @@ pub struct HostVirtConfig {
     /// Largest table in elements.
     #[config(default = 10_000_000, range = "0..=10000000")]
     pub max_table_elements: u32,
+    /// Address space reserved per linear memory, in bytes. 8 GiB (the default) is 4 GiB
+    /// of memory plus a 4 GiB guard region, and lets native engines omit bounds
+    /// checks; anything smaller turns guard pages off: engines check every access
+    /// explicitly and a memory that outgrows its reservation moves to a larger one.
+    #[config(default = 8_589_934_592, range = "65536..=8589934592")]
+    pub memory_reservation: u64,
 }
 
 /// In-process execution with guard-page isolated linear memories.
@@ -105,9 +118,21 @@ impl Virt for HostVirt {
                 limit: self.config.max_memory_pages.into(),
             });
         }
-        let m = MmapMemory::counted(ty.min, self.config.max_memory_pages, self.committed.clone())?;
+        // A declared maximum below the plugin's limit bounds the reservation too.
+        let max =
+            ty.max.map_or(self.config.max_memory_pages, |m| m.min(self.config.max_memory_pages));
+        let m = MmapMemory::with_reservation(
+            ty.min,
+            max,
+            self.config.memory_reservation as usize,
+            self.committed.clone(),
+        )?;
         self.memories_created += 1;
         Ok(m)
+    }
+
+    fn guard_pages(&self) -> bool {
+        self.config.memory_reservation as usize >= memory::RESERVATION
     }
 
     fn max_call_depth(&self) -> u32 {

@@ -69,7 +69,8 @@ pub struct Limits {
 
 /// One instruction of threaded code: its handler's address and its operands.
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
+#[cfg_attr(any(test, feature = "verify"), derive(Debug))]
 pub struct Instr {
     /// A `Handler<C>` for the composition the module belongs to.
     pub h: usize,
@@ -78,9 +79,18 @@ pub struct Instr {
 }
 
 /// The threaded code of a module, built on its first call.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Threaded {
     code: OnceLock<(usize, Box<[Instr]>)>,
+}
+
+impl std::fmt::Debug for Threaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Whether it is built, and its length: the instructions' `Debug` is not in
+        // every build.
+        let len = self.code.get().map(|(_, code)| code.len());
+        f.debug_struct("Threaded").field("instrs", &len).finish()
+    }
 }
 
 /// How a handler chain ends: `>= 0` results returned, [`TRAP`] (recorded in
@@ -536,11 +546,11 @@ macro_rules! define_handler_of {
                 Op::TableCopy { .. } => table::table_copy::<C>,
                 Op::TableInit { .. } => table::table_init::<C>,
                 Op::ElemDrop(_) => table::elem_drop::<C>,
-                Op::V128Const { .. } => simd::v128_const::<C>,
-                Op::V128Copy { .. } => simd::v128_copy::<C>,
-                Op::V128Select { .. } => simd::v128_select::<C>,
-                Op::V128GlobalGet { .. } => simd::v128_global_get::<C>,
-                Op::V128GlobalSet { .. } => simd::v128_global_set::<C>,
+                Op::V128Const { .. } => simd::if_present!(v128_const),
+                Op::V128Copy { .. } => simd::if_present!(v128_copy),
+                Op::V128Select { .. } => simd::if_present!(v128_select),
+                Op::V128GlobalGet { .. } => simd::if_present!(v128_global_get),
+                Op::V128GlobalSet { .. } => simd::if_present!(v128_global_set),
                 Op::V128Bitselect { .. } => simd::by_level!(v128_bitselect),
                 Op::F32x4RelaxedMadd { .. } => simd::by_level!(f32x4_relaxed_madd),
                 Op::F32x4RelaxedNmadd { .. } => simd::by_level!(f32x4_relaxed_nmadd),
@@ -548,7 +558,7 @@ macro_rules! define_handler_of {
                 Op::F64x2RelaxedNmadd { .. } => simd::by_level!(f64x2_relaxed_nmadd),
                 Op::I32x4RelaxedDotI8x16I7x16AddS { .. } => simd::by_level!(i32x4_relaxed_dot_i8x16_i7x16_add_s),
                 Op::I8x16Shuffle { .. } => simd::by_level!(i8x16_shuffle),
-                Op::V128Load { .. } => simd::v128_load::<C>,
+                Op::V128Load { .. } => simd::if_present!(v128_load),
                 Op::V128Load8x8S { .. } => simd::by_level!(v128_load8x8_s),
                 Op::V128Load8x8U { .. } => simd::by_level!(v128_load8x8_u),
                 Op::V128Load16x4S { .. } => simd::by_level!(v128_load16x4_s),
@@ -559,9 +569,9 @@ macro_rules! define_handler_of {
                 Op::V128Load16Splat { .. } => simd::by_level!(v128_load16_splat),
                 Op::V128Load32Splat { .. } => simd::by_level!(v128_load32_splat),
                 Op::V128Load64Splat { .. } => simd::by_level!(v128_load64_splat),
-                Op::V128Load32Zero { .. } => simd::v128_load32_zero::<C>,
-                Op::V128Load64Zero { .. } => simd::v128_load64_zero::<C>,
-                Op::V128Store { .. } => simd::v128_store::<C>,
+                Op::V128Load32Zero { .. } => simd::if_present!(v128_load32_zero),
+                Op::V128Load64Zero { .. } => simd::if_present!(v128_load64_zero),
+                Op::V128Store { .. } => simd::if_present!(v128_store),
                 $( Op::$vu { .. } => simd::by_level!($vu), )*
                 $( Op::$vb { .. } => simd::by_level!($vb), )*
                 $( Op::$vs { .. } => simd::by_level!($vs), )*

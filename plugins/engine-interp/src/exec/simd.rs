@@ -57,8 +57,12 @@ pub unsafe fn wr(fp: *mut u64, s: u32, v: V128) {
     }
 }
 
-/// `C`'s simd level as the number [`by_level!`] matches on.
+/// `C`'s simd level as the number [`by_level!`] matches on ([`ABSENT`] without a
+/// `simd` plugin).
 pub const fn level<C: Composition>() -> u8 {
+    if !<C::Simd as Simd>::PRESENT {
+        return ABSENT;
+    }
     match <C::Simd as Simd>::LEVEL {
         SimdLevel::Scalar => SCALAR,
         SimdLevel::Sse41 => SSE41,
@@ -72,6 +76,17 @@ pub const SCALAR: u8 = 0;
 pub const SSE41: u8 = 1;
 /// [`SimdLevel::Avx2`] for [`by_level!`].
 pub const AVX2: u8 = 2;
+/// No `simd` plugin, for [`by_level!`]: every SIMD instruction's handler is
+/// [`absent`], so none of the SIMD handlers is compiled into such a composition.
+pub const ABSENT: u8 = 3;
+
+handler!(absent(_pc, _fp, _mb, _ml, x) {
+    // Never runs: a composition without a `simd` plugin accepts no module using
+    // simd128 (`vm_core::compose::features_of`), so the translator emits no SIMD
+    // instruction for it.
+    x.trap = Some(vm_core::runtime::Trap::host("simd128 instruction in a composition without a simd plugin"));
+    crate::exec::TRAP
+});
 
 /// The `Handler<C>` named `$name` in the expansion of `level_handlers!` for `C`'s
 /// simd level (used inside a function generic over `C`).
@@ -81,11 +96,24 @@ macro_rules! by_level {
         match const { crate::exec::simd::level::<C>() } {
             crate::exec::simd::SSE41 => crate::exec::simd::sse41::$name::<C> as Handler<C>,
             crate::exec::simd::AVX2 => crate::exec::simd::avx2::$name::<C>,
+            crate::exec::simd::ABSENT => crate::exec::simd::absent::<C>,
             _ => crate::exec::simd::portable::$name::<C>,
         }
     };
 }
+
+/// The SIMD handler `$name` of every level, or [`absent`] without a `simd` plugin
+/// (used inside a function generic over `C`).
+macro_rules! if_present {
+    ($name:ident) => {
+        match const { crate::exec::simd::level::<C>() } {
+            crate::exec::simd::ABSENT => crate::exec::simd::absent::<C> as Handler<C>,
+            _ => crate::exec::simd::$name::<C>,
+        }
+    };
+}
 pub(crate) use by_level;
+pub(crate) use if_present;
 
 /// Defines the handlers of the lane operations, each with the attributes `$attrs`
 /// (a bracketed list, for `handler!`).
