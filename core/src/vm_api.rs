@@ -30,11 +30,11 @@ use std::path::Path;
 
 use crate::compose::lifecycle::Started;
 use crate::compose::{Composition, Vm};
+use crate::runtime::artifact::{self, Cache, CacheOutcome, CodeImage, CompositionKey};
 use crate::runtime::{
     Error, Exception, ExecLimits, Extern, Features, FuncKind, Instance, InstantiationError,
     InterruptHandle, InvokeError, LimitError, Linker, Module, ModuleInfo, Trap, TrapCode, Val,
 };
-use crate::runtime::artifact::{self, Cache, CacheOutcome, CodeImage, CompositionKey};
 use crate::slot::{Collector, Engine, Event, EventKind, Simd, Virt};
 
 impl<C: Composition, S> Vm<C, S> {
@@ -117,7 +117,11 @@ impl<C: Composition, S> Vm<C, S> {
     {
         let meta = |m: &crate::plugin::PluginMeta| format!("{} {}", m.id, m.version);
         let simd = if <C::Simd as Simd>::PRESENT {
-            format!("{} ({})", meta(&<C::Simd as crate::plugin::Described>::META), <C::Simd as Simd>::LEVEL.name())
+            format!(
+                "{} ({})",
+                meta(&<C::Simd as crate::plugin::Described>::META),
+                <C::Simd as Simd>::LEVEL.name()
+            )
         } else {
             "none".to_owned()
         };

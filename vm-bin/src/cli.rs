@@ -80,9 +80,7 @@ pub fn main<C: Composition>(opts: &Options, args: impl IntoIterator<Item = OsStr
     };
     match command {
         Command::Run(args) => run::run::<C>(args),
-        Command::Compile { file, output, settings } => {
-            run::compile::<C>(&file, &output, &settings)
-        }
+        Command::Compile { file, output, settings } => run::compile::<C>(&file, &output, &settings),
         Command::Wast { files } => wast::run::<C>(&files),
         Command::Plugins { json } => print(report::plugins(json)),
         Command::Info { json } => print(report::info::<C>(opts, json)),

@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use vm_core::runtime::artifact::{Cache, CacheOutcome, cache};
 use vm_core::runtime::{
     Error, Extern, InstantiationError, InvokeError, Linker, RunContext, Trap, TrapCode, Val,
     ValType,
 };
-use vm_core::runtime::artifact::{Cache, CacheOutcome, cache};
 use vm_core::slot::Engine;
 use vm_core::{Composition, Settings, Vm};
 
@@ -98,8 +98,8 @@ pub fn compile<C: Composition>(file: &Path, output: &Path, flags: &[String]) -> 
         let settings = settings::<C>(&flags)?;
         let vm = Vm::<C>::new(&settings).map_err(|e| e.to_string())?;
         let mut vm = vm.init().map_err(|e| e.to_string())?.start().map_err(|e| e.to_string())?;
-        let bytes = std::fs::read(file)
-            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let bytes =
+            std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         let artifact = vm.precompile(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
         std::fs::write(output, artifact)
             .map_err(|e| format!("cannot write {}: {e}", output.display()))
@@ -167,8 +167,7 @@ fn execute<C: Composition>(args: RunArgs) -> Result<ExitCode, String> {
         Some(cache) => {
             let bytes = std::fs::read(&args.file)
                 .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
-            let (m, o) =
-                vm.compile_cached(&bytes, Some(&args.file), cache).map_err(failed)?;
+            let (m, o) = vm.compile_cached(&bytes, Some(&args.file), cache).map_err(failed)?;
             (m, Some(o))
         }
         None => (vm.load(&args.file).map_err(failed)?, None),

@@ -85,7 +85,9 @@ pub enum ArtifactError {
         expected: u32,
     },
     /// The file is shorter or longer than its header says.
-    #[error("compiled module is truncated or has trailing bytes: {found} bytes, header says {expected}")]
+    #[error(
+        "compiled module is truncated or has trailing bytes: {found} bytes, header says {expected}"
+    )]
     Length {
         /// The file's length.
         found: u64,
@@ -250,6 +252,17 @@ impl CompositionKey {
                 .collect()
         };
         let (ours, theirs) = (entries(&self.text), entries(file));
+        let short = |v: &str| -> String {
+            if v.chars().count() > 48 {
+                format!("{}...", v.chars().take(45).collect::<String>())
+            } else {
+                v.to_owned()
+            }
+        };
+        let (ours, theirs): (Vec<_>, Vec<_>) = (
+            ours.into_iter().map(|(k, v)| (k, short(&v))).collect(),
+            theirs.into_iter().map(|(k, v)| (k, short(&v))).collect(),
+        );
         let mut out = Vec::new();
         for (k, v) in &theirs {
             match ours.iter().find(|(k2, _)| k2 == k) {
@@ -262,6 +275,12 @@ impl CompositionKey {
             if !theirs.iter().any(|(k2, _)| k2 == k) {
                 out.push(format!("{k}: file has none, this vm has {v}"));
             }
+        }
+        const SHOWN: usize = 4;
+        if out.len() > SHOWN {
+            let more = out.len() - SHOWN;
+            out.truncate(SHOWN);
+            out.push(format!("{more} more"));
         }
         if out.is_empty() { "its key".to_owned() } else { out.join("; ") }
     }
@@ -308,7 +327,8 @@ fn note_build_id() -> Option<String> {
             let start = (info.dlpi_addr as usize).wrapping_add(ph.p_vaddr as usize);
             // SAFETY: a PT_NOTE segment is loaded (mapped, readable) at this address
             // for `p_memsz` bytes while the program runs.
-            let notes = unsafe { std::slice::from_raw_parts(start as *const u8, ph.p_memsz as usize) };
+            let notes =
+                unsafe { std::slice::from_raw_parts(start as *const u8, ph.p_memsz as usize) };
             if let Some(id) = find_build_id(notes) {
                 *out = Some(id.to_vec());
                 return 1;
@@ -470,7 +490,11 @@ impl CodeImage {
         let len = self.code.len();
         let len32 = u32::try_from(len).map_err(|_| malformed("code larger than 4 GiB"))?;
         let inside = |off: u32, what: &str| -> Result<(), ArtifactError> {
-            if off < len32 { Ok(()) } else { Err(malformed(format!("{what} {off:#x} outside the code ({len:#x} bytes)"))) }
+            if off < len32 {
+                Ok(())
+            } else {
+                Err(malformed(format!("{what} {off:#x} outside the code ({len:#x} bytes)")))
+            }
         };
         let range_inside = |r: &Range<u32>, what: &str| -> Result<(), ArtifactError> {
             if r.start <= r.end && r.end <= len32 {
@@ -494,9 +518,15 @@ impl CodeImage {
             }
             prev = r.end;
         }
-        for (what, list) in [("entry trampolines", &self.entries), ("host-call trampolines", &self.host_calls)] {
+        for (what, list) in
+            [("entry trampolines", &self.entries), ("host-call trampolines", &self.host_calls)]
+        {
             if list.len() != module.types.len() {
-                return Err(malformed(format!("{} {what} for {} types", list.len(), module.types.len())));
+                return Err(malformed(format!(
+                    "{} {what} for {} types",
+                    list.len(),
+                    module.types.len()
+                )));
             }
             for &off in list {
                 inside(off, "trampoline")?;
@@ -525,7 +555,9 @@ impl CodeImage {
                 RelocTarget::Func(f) => {
                     let defined = f.checked_sub(module.num_imported_funcs);
                     if defined.is_none_or(|d| d as usize >= self.funcs.len()) {
-                        return Err(malformed(format!("relocation to function {f}, not a defined function")));
+                        return Err(malformed(format!(
+                            "relocation to function {f}, not a defined function"
+                        )));
                     }
                 }
                 RelocTarget::Code(off) => inside(off, "relocation target")?,
@@ -553,11 +585,11 @@ impl CodeImage {
             w.u32(t.offset);
             let n = match t.kind {
                 TrapKind::Pending => PENDING,
-                TrapKind::Wasm(code) => SITE_CODES
-                    .iter()
-                    .position(|c| *c == code)
-                    .ok_or_else(|| ArtifactError::Unsupported(format!("a trap site with code {code:?}")))?
-                    as u8,
+                TrapKind::Wasm(code) => {
+                    SITE_CODES.iter().position(|c| *c == code).ok_or_else(|| {
+                        ArtifactError::Unsupported(format!("a trap site with code {code:?}"))
+                    })? as u8
+                }
             };
             w.u8(n);
         }
@@ -624,7 +656,9 @@ impl CodeImage {
             let kind = match r.u8()? {
                 PENDING => TrapKind::Pending,
                 k => TrapKind::Wasm(
-                    *SITE_CODES.get(k as usize).ok_or_else(|| malformed(format!("unknown trap code {k}")))?,
+                    *SITE_CODES
+                        .get(k as usize)
+                        .ok_or_else(|| malformed(format!("unknown trap code {k}")))?,
                 ),
             };
             traps.push(TrapSite { offset, kind });
@@ -681,7 +715,11 @@ impl CodeImage {
 /// # Errors
 /// [`ArtifactError::Unsupported`] when the image holds something the format has no
 /// encoding for.
-pub fn encode(key: &CompositionKey, wasm: &[u8], image: &CodeImage) -> Result<Vec<u8>, ArtifactError> {
+pub fn encode(
+    key: &CompositionKey,
+    wasm: &[u8],
+    image: &CodeImage,
+) -> Result<Vec<u8>, ArtifactError> {
     let mut w = Writer(Vec::with_capacity(HEADER_LEN + wasm.len() + image.code.len() * 2 + 1024));
     w.0.extend_from_slice(&[0; HEADER_LEN]);
     w.bytes(key.text.as_bytes());
@@ -736,14 +774,20 @@ pub fn header(bytes: &[u8]) -> Result<Header, ArtifactError> {
     }
     let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
     if bytes.len() < 8 {
-        return Err(ArtifactError::Length { found: bytes.len() as u64, expected: HEADER_LEN as u64 });
+        return Err(ArtifactError::Length {
+            found: bytes.len() as u64,
+            expected: HEADER_LEN as u64,
+        });
     }
     let version = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
     if version != FORMAT_VERSION {
         return Err(ArtifactError::Version { found: version, expected: FORMAT_VERSION });
     }
     if bytes.len() < HEADER_LEN {
-        return Err(ArtifactError::Length { found: bytes.len() as u64, expected: HEADER_LEN as u64 });
+        return Err(ArtifactError::Length {
+            found: bytes.len() as u64,
+            expected: HEADER_LEN as u64,
+        });
     }
     Ok(Header {
         version,
@@ -772,7 +816,8 @@ pub fn decode<'a>(bytes: &'a [u8], key: &CompositionKey) -> Result<Decoded<'a>, 
         return Err(ArtifactError::Checksum);
     }
     let mut r = Reader(rest);
-    let text = std::str::from_utf8(r.bytes()?).map_err(|_| malformed("composition text is not UTF-8"))?;
+    let text =
+        std::str::from_utf8(r.bytes()?).map_err(|_| malformed("composition text is not UTF-8"))?;
     if h.composition != key.hash || text != key.text {
         return Err(ArtifactError::Composition { differs: key.differences(text) });
     }

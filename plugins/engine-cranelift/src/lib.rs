@@ -99,7 +99,6 @@ use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use cranelift_codegen::binemit::Reloc;
-use vm_core::runtime::artifact::{self, CodeImage, RelocKind, RelocTarget};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName, LibCall, UserFuncName};
 use cranelift_codegen::isa::OwnedTargetIsa;
@@ -107,6 +106,7 @@ use cranelift_codegen::isa::unwind::UnwindInst;
 use cranelift_codegen::{Context, FinalizedMachExceptionHandler, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use vm_core::plugin::PluginStats;
+use vm_core::runtime::artifact::{self, CodeImage, RelocKind, RelocTarget};
 use vm_core::runtime::native::{
     self, CallState, CodeMap, HandlerSite, NativeEngine, TrapKind, TrapSite,
 };
@@ -613,7 +613,8 @@ impl Cranelift {
                     Target::Code(off) => RelocTarget::Code(off),
                     Target::ThrowStub => RelocTarget::Code(stub),
                     Target::Lib(lc) => RelocTarget::Helper(
-                        libcalls::helper_index(lc).ok_or(CompileError::Limit("unsupported libcall"))?
+                        libcalls::helper_index(lc)
+                            .ok_or(CompileError::Limit("unsupported libcall"))?
                             as u32,
                     ),
                 };
@@ -804,7 +805,14 @@ impl Engine for Cranelift {
         let limits = engine.config.limits();
         Ok(vec![
             ("cranelift.opt_level", engine.config.opt_level.as_str().to_owned()),
-            ("cranelift.isa", format!("{} {}", isa.triple(), isa.isa_flags().iter().map(|f| f.to_string()).collect::<Vec<_>>().join(","))),
+            (
+                "cranelift.isa",
+                format!(
+                    "{} {}",
+                    isa.triple(),
+                    isa.isa_flags().iter().map(|f| f.to_string()).collect::<Vec<_>>().join(",")
+                ),
+            ),
             ("cranelift.flags", isa.flags().to_string().replace('\n', ",")),
             (
                 "cranelift.codegen",

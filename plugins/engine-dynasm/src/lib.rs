@@ -595,7 +595,16 @@ pub(crate) fn image_for_cpu(
         fill_nops(code);
     }
     let Sites { traps, srclocs, handlers, .. } = sites;
-    Ok(CodeImage { code: bytes, funcs, entries, host_calls, traps, srclocs, handlers, ..CodeImage::default() })
+    Ok(CodeImage {
+        code: bytes,
+        funcs,
+        entries,
+        host_calls,
+        traps,
+        srclocs,
+        handlers,
+        ..CodeImage::default()
+    })
 }
 
 /// Overwrites `code` with as few `nop` instructions as cover it (the

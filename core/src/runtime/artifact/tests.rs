@@ -50,7 +50,10 @@ fn truncation_corruption_and_another_composition_are_clear_errors() {
     let file = encode(&key(), &m.bytes, &image()).unwrap();
     for len in [0, 3, 7, 20, HEADER_LEN, file.len() - 1] {
         let e = decode(&file[..len], &key()).unwrap_err();
-        assert!(matches!(e, ArtifactError::NotAnArtifact | ArtifactError::Length { .. }), "{len}: {e}");
+        assert!(
+            matches!(e, ArtifactError::NotAnArtifact | ArtifactError::Length { .. }),
+            "{len}: {e}"
+        );
     }
     for at in [HEADER_LEN, HEADER_LEN + 9, file.len() / 2, file.len() - 1] {
         let mut bad = file.clone();
@@ -62,7 +65,10 @@ fn truncation_corruption_and_another_composition_are_clear_errors() {
     assert!(matches!(decode(&old, &key()).unwrap_err(), ArtifactError::Version { found: 9, .. }));
     let other = CompositionKey::new(&[("engine", "f 1.0.0".into()), ("simd", "none".into())]);
     let e = decode(&file, &other).unwrap_err();
-    assert_eq!(e.to_string(), "compiled module was built for another composition (engine: file has e 1.0.0, this vm has f 1.0.0): compile it again with this vm");
+    assert_eq!(
+        e.to_string(),
+        "compiled module was built for another composition (engine: file has e 1.0.0, this vm has f 1.0.0): compile it again with this vm"
+    );
 }
 
 #[test]
@@ -135,6 +141,11 @@ fn the_cache_stores_evicts_the_oldest_and_survives_a_missing_dir() {
     }
     assert!(cache.get(&paths[0]).is_none(), "the oldest went");
     assert_eq!(cache.get(&paths[2]), Some(vec![2; 100]));
-    assert!(std::fs::read_dir(&dir).unwrap().flatten().all(|e| !e.file_name().to_string_lossy().ends_with(".tmp")));
+    assert!(
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().ends_with(".tmp"))
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
