@@ -207,12 +207,12 @@ fn an_image_with_offsets_outside_its_code_is_rejected() {
     let key = vm.composition_key().expect("key");
     let decoded = artifact::decode(&good, &key).expect("decode");
     let bytes = decoded.wasm.to_vec();
-    let tamper = |change: &dyn Fn(&mut artifact::CodeImage)| {
+    let tamper = |change: &Change| {
         let mut image = decoded.image.clone();
         change(&mut image);
         artifact::encode(&key, &bytes, &image).expect("encode")
     };
-    let cases: [(&str, &dyn Fn(&mut artifact::CodeImage)); 4] = [
+    let cases: [(&str, &Change); 4] = [
         ("function", &|i| i.funcs[1].end = i.code.len() as u32 + 1),
         ("trampoline", &|i| i.entries[0] = u32::MAX),
         ("relocation", &|i| i.relocs.push(artifact::Reloc { at: u32::MAX - 2, ..i.relocs[0] })),
@@ -233,6 +233,9 @@ fn an_image_with_offsets_outside_its_code_is_rejected() {
     let inst = vm.instantiate(&module, &mut linker).expect("instantiate");
     assert_eq!(vm.invoke(&mut linker, inst, "f", &[]).expect("call"), [vm::runtime::Val::I32(7)]);
 }
+
+/// A change to a code image.
+type Change = dyn Fn(&mut artifact::CodeImage);
 
 /// The `cache:` line of `vm run --stats`.
 fn cache_line(stderr: &str) -> &str {

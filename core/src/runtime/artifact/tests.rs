@@ -3,7 +3,7 @@ use super::*;
 fn image() -> CodeImage {
     CodeImage {
         code: vec![0xc3; 64],
-        funcs: vec![0..16],
+        funcs: vec![Range { start: 0, end: 16 }],
         entries: vec![16],
         host_calls: vec![32],
         traps: vec![
@@ -19,6 +19,9 @@ fn image() -> CodeImage {
         ],
     }
 }
+
+/// A change to an image.
+type Change = dyn Fn(&mut CodeImage);
 
 fn module() -> ModuleInfo {
     let wasm = [
@@ -74,7 +77,7 @@ fn truncation_corruption_and_another_composition_are_clear_errors() {
 #[test]
 fn offsets_outside_the_code_are_rejected() {
     let m = module();
-    let cases: Vec<(&str, Box<dyn Fn(&mut CodeImage)>)> = vec![
+    let cases: Vec<(&str, Box<Change>)> = vec![
         ("function", Box::new(|i| i.funcs[0] = 0..65)),
         ("function ranges", Box::new(|i| i.funcs.push(0..1))),
         ("trampoline", Box::new(|i| i.entries[0] = 64)),
