@@ -16,7 +16,7 @@
 //! `reader.visit_operator(&mut Wasm2Operators(&mut translator))`, one operator at a
 //! time, setting the offset it reports before each.
 
-use wasmparser::{Operator, VisitOperator, VisitSimdOperator};
+use wasmparser::{FrameKind, FrameStack, Operator, VisitOperator, VisitSimdOperator};
 
 use super::error::CompileError;
 
@@ -119,6 +119,21 @@ impl<'a, T: OperatorSink<'a>> VisitOperator<'a> for Wasm2Operators<'_, T> {
 
 impl<'a, T: OperatorSink<'a>> VisitSimdOperator<'a> for Wasm2Operators<'_, T> {
     wasmparser::for_each_visit_simd_operator!(define_visit);
+}
+
+/// For `BinaryReader::visit_operator` over a function body that validation
+/// accepted: the frame stack serves the binary format's syntactic checks (an
+/// `else` inside an `if`, no operator after the body's last `end`), which
+/// validation has already made, so it tracks nothing (`OperatorsReader` keeps a
+/// second control stack for them, pushed and popped at every block and read at
+/// every operator) and always answers `If`, the one frame kind a check of a
+/// validated body can ask for. A caller stops at the
+/// end of the body's bytes itself. `OperatorsReader::visit_operator` keeps its own
+/// frame stack and never asks this one.
+impl<'a, T: OperatorSink<'a>> FrameStack for Wasm2Operators<'_, T> {
+    fn current_frame(&self) -> Option<FrameKind> {
+        Some(FrameKind::If)
+    }
 }
 
 macro_rules! define_memory_index {

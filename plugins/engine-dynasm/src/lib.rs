@@ -52,9 +52,9 @@
 //! (`i32.const 1 i32.const 2 i32.add`) and become immediates.
 //!
 //! **Two register classes, one slot per value.** Integers live in general-purpose
-//! registers (12 allocatable: all but `rsp`, `rbp`, the scratch `r11` and the
-//! `vmctx` register `r15`; 11 in a module with a memory 0, where `r14` holds its
-//! base, see "Memory 0's base" below), floats produced or loaded by float operators in xmm
+//! registers (13 allocatable: all but `rsp`, `rbp` and the scratch `r11`; 12 in a
+//! module with a memory 0, where `r14` holds its base, see "Memory 0's base"
+//! below; the `vmctx` register `r15` last, see "`vmctx` in `r15`"), floats produced or loaded by float operators in xmm
 //! registers (15 allocatable: `xmm0`-`xmm14`; `xmm15` is the float scratch). Each
 //! class has its own allocator (a free mask and a register → depth owner table),
 //! and both spill to the same canonical slots, so joins, branches, `br_table`,
@@ -203,7 +203,35 @@
 //! register local) as a `lea`, whose two-register form is encoded without a
 //! displacement (a `lea` with a base, an index and a displacement takes two
 //! cycles on AMD Zen and older Intel cores: emitted on sha256's critical path it
-//! cost more than the instructions it saved). That loop is now 51 instructions.
+//! cost more than the instructions it saved). That loop was then 51
+//! instructions, and is 50 since the value stack may take `r15` (below): the
+//! spilled value's store and reload became one reload of `vmctx` at the back
+//! edge (callgrind: one instruction fewer per round).
+//!
+//! **`vmctx` in `r15`, or in the frame.** `r15` holds the instance's `vmctx` at
+//! every control-flow edge, call and return, and the prologue also stores it in
+//! the frame (`rbp - 8`). Within straight-line code the value stack may take
+//! `r15` as its last free register (in sha256's compression loop, 14 live
+//! locals, 8 of them in registers, left 3 registers to the value stack and one
+//! value spilled on the critical path): from then until the next edge, code that
+//! needs `vmctx` (globals, `ref.func`, tables, `memory.size`, explicit bounds
+//! checks) reads it from the frame (one more load), and the flush at the next edge
+//! reloads `r15` (`FuncCompiler::flush`, one load). Functions that never run out
+//! of the other registers get exactly the code they had with `r15` reserved.
+//! (Making `r15` a ninth register local instead would have kept the spill: the
+//! spilled value is on the operand stack, and three registers were left to it.)
+//!
+//! **The compile path.** `Vm::compile` of the twelve corpus modules costs 72.1 M
+//! instructions (callgrind, `benches/compile_rounds.rs`: vm-core's decoding and
+//! `wasmparser` validation 21.9 M, this engine 50.0 M); 85.9 M before the changes
+//! listed here. The translation of each function reuses the allocations of the
+//! previous one (`translate::Scratch`: locals, value stack, control stack, trap
+//! stubs, pre-scan counts), the module's assembler is created with room for its
+//! labels and relocations, block signatures are iterated instead of collected,
+//! and the operator loop reads `local.get`/`set`/`tee` and `i32.const` (about
+//! half of all operators) itself, handing the others to `wasmparser` through
+//! `BinaryReader::visit_operator` with vm-core's frame stack for validated bodies
+//! (which tracks no frames).
 //!
 //! **Frame layout** (`rbp` frame, so the `virt` plugin's frame walk works):
 //!
@@ -416,7 +444,7 @@ use vm_core::{Composition, Plugin, PluginError};
 use wasmparser::{BinaryReader, FunctionBody};
 
 pub use code::ModuleCode;
-use translate::{Asm, FuncCompiler, ModuleEnv, Sites};
+use translate::{Asm, FuncCompiler, ModuleEnv, Scratch, Sites};
 
 /// What code generation depends on besides the module.
 #[derive(Clone, Copy, Debug, Default)]
@@ -519,10 +547,11 @@ pub(crate) fn image_for_cpu(
     cpu: Cpu,
 ) -> Result<CodeImage, CompileError> {
     // Room for the whole module's code up front (growing the buffer would copy
-    // it each time): about 5 bytes of x86-64 per byte of wasm.
+    // it each time): about 5 bytes of x86-64 per byte of wasm; and for its labels
+    // and references to them, about one per eight bytes of wasm in the corpus.
     let wasm: usize = module.bodies.iter().map(|b| b.range.len()).sum();
-    let mut ops = Asm::new(0);
-    ops.reserve_ops(8 * wasm + 4096);
+    let labels = wasm / 4 + 2 * module.bodies.len() + 64;
+    let mut ops = Asm::new_with_capacity(0, 8 * wasm + 4096, 0, 0, labels, 0, labels);
     let func_labels = (0..module.bodies.len()).map(|_| ops.new_dynamic_label()).collect();
     let throw_stub = ops.new_dynamic_label();
     let simd = options.simd.map(|level| cpu.vec_isa(level));
@@ -544,6 +573,7 @@ pub(crate) fn image_for_cpu(
     // One source location per operator, about one operator per two bytes.
     sites.srclocs.reserve(wasm / 2);
     let mut funcs: Vec<Range<u32>> = Vec::with_capacity(module.bodies.len());
+    let mut scratch = Scratch::default();
     for (i, body) in module.bodies.iter().enumerate() {
         let bytes = module
             .bytes
@@ -557,6 +587,7 @@ pub(crate) fn image_for_cpu(
             &mut ops,
             &env,
             &mut sites,
+            &mut scratch,
             module.num_imported_funcs + i as u32,
             &fb,
         )?;

@@ -197,6 +197,64 @@ fn division_with_all_register_locals_taken() {
     assert_eq!(i.call("f", &[10]), [10 + 2]);
 }
 
+/// With eight register locals and memory 0's base taken, the fourth live value
+/// takes `vmctx`'s register `r15`: code that needs `vmctx` before the next edge
+/// (a global, `memory.size`, a spill's neighbours) reads it from the frame, the
+/// flush at the next edge (a call, a `br_table` whose index is in `r15`) puts it
+/// back, and the callee and the global written after it see the right instance.
+#[test]
+fn values_in_the_vmctx_register() {
+    let mut wat = String::from(
+        "(module (memory 2) (global $g (mut i32) (i32.const 40))
+           (func $id (param i32) (result i32) local.get 0)
+           (func (export \"f\") (param i32) (result i32)
+             (local i32 i32 i32 i32 i32 i32 i32 i32)
+             (loop $l\n",
+    );
+    for k in 1..=8 {
+        wat.push_str(&format!("(local.set {k} (i32.add (local.get {k}) (local.get 0)))\n"));
+    }
+    wat.push_str(
+        "(br_if $l (i32.lt_u (local.get 1) (i32.const 100))))
+           ;; four computed values live at once, then a global and memory.size
+           (i32.mul (local.get 1) (i32.const 3))
+           (i32.mul (local.get 2) (i32.const 5))
+           (i32.mul (local.get 3) (i32.const 7))
+           (i32.mul (local.get 4) (i32.const 11))
+           (global.get $g)
+           (memory.size)
+           i32.add i32.add i32.add i32.add i32.add
+           (call $id)
+           (global.set $g (i32.add (global.get $g) (i32.const 1)))
+           (block $even (block $odd
+             (i32.mul (local.get 5) (i32.const 3))
+             (i32.mul (local.get 6) (i32.const 5))
+             (i32.mul (local.get 7) (i32.const 7))
+             ;; the index, computed while the three above hold rax, rcx and rdx
+             (i32.and (i32.add (local.get 8) (local.get 0)) (i32.const 1))
+             (br_table $even $odd $even))
+             (return (i32.add (global.get $g) (i32.const 1000))))
+           (i32.add (global.get $g) (i32.const 2000))
+           i32.add))",
+    );
+    // A reload of `r15` from the frame (`mov r15, [rbp - 8]`) shows a value took it.
+    let module =
+        ModuleInfo::decode(wat.as_bytes(), vm_core::runtime::Features::default()).expect("valid");
+    let code = crate::compile_module(&module, crate::CompileOptions::default()).expect("compiles");
+    // SAFETY: the module's code mapping is readable for its whole length.
+    let bytes = unsafe { std::slice::from_raw_parts(code.base(), code.code_bytes()) };
+    // (dynasm encodes a displacement that is not a literal in four bytes.)
+    let reload: &[u8] = &[0x4c, 0x8b, 0xbd, 0xf8, 0xff, 0xff, 0xff];
+    assert!(bytes.windows(reload.len()).any(|w| w == reload), "a value took r15");
+    let mut i = Instance::new(&wat);
+    // p = 10: every local ends at 100; 100 * (3 + 5 + 7 + 11) + 40 + 2 pages, then
+    // the global is 41, the index (100 + 10) & 1 = 0 (`$even`): + 41 + 2000.
+    assert_eq!(i.call("f", &[10]), [2600 + 42 + 41 + 2000]);
+    // p = 11: the global is 41 (the first call incremented it), then 42; the
+    // index (110 + 11) & 1 = 1 (`$odd`): only the returned value, 42 + 1000.
+    assert_eq!(i.call("f", &[11]), [42 + 1000]);
+}
+
 /// Results written straight into the register local the next `local.set` or
 /// `local.tee` writes (a constant rotate, an add or a subtraction of a
 /// constant, a load, a frame local's `local.get`), each while the local's old

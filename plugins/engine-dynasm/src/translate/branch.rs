@@ -80,8 +80,8 @@ impl FuncCompiler<'_, '_> {
         if let Some(top) = self.controls.last_mut() {
             *top = frame;
         }
-        let wide = self.sig_wide(frame.sig, false);
-        self.stack.reset(frame.height, &wide);
+        let wide = Self::sig_wide(self.env.module, frame.sig, false);
+        self.stack.reset(frame.height, wide);
         self.reachable = true;
         Ok(())
     }
@@ -99,8 +99,8 @@ impl FuncCompiler<'_, '_> {
         if frame.kind != Kind::Loop {
             dynasm!(self.ops ; .arch x64 ; =>frame.label);
         }
-        let wide = self.sig_wide(frame.sig, true);
-        self.stack.reset(frame.height, &wide);
+        let wide = Self::sig_wide(self.env.module, frame.sig, true);
+        self.stack.reset(frame.height, wide);
         self.reachable = true;
         if frame.kind == Kind::Func {
             self.epilogue();
@@ -209,7 +209,7 @@ impl FuncCompiler<'_, '_> {
     /// whose branch moves values get a stub that moves and jumps. Code size and
     /// compile time are linear in the number of targets.
     pub fn br_table(&mut self, targets: &BrTable<'_>) -> Result<(), CompileError> {
-        let i = self.pop_reg();
+        let i = self.pop_reg_keeping_vmctx();
         self.stack.free(i);
         self.flush();
         let mut dests = Vec::with_capacity(targets.len() as usize);

@@ -31,8 +31,6 @@ impl FuncCompiler<'_, '_> {
         let ty = module.func_type(func).ok_or(CompileError::Limit("function type"))?;
         let n = ty.params().len();
         let area = super::area_units(ty);
-        let wide: Vec<bool> =
-            ty.results().iter().map(|&t| t == vm_core::runtime::ValType::V128).collect();
         let label = *self
             .env
             .func_labels
@@ -42,6 +40,7 @@ impl FuncCompiler<'_, '_> {
             super::check_type(self.env, t, self.offset)?;
         }
         self.flush();
+        debug_assert!(!self.stack.vmctx_lost, "r15 holds vmctx after a flush");
         self.save_reg_locals();
         self.direct_call_event(func);
         let base = self.stack.len() - n;
@@ -64,7 +63,7 @@ impl FuncCompiler<'_, '_> {
         self.reset_rsp();
         self.restore_reg_locals();
         // No reload of memory 0's base: see `load_membase`.
-        self.stack.reset(base, &wide);
+        self.stack.reset(base, super::wide_types(ty.results()));
         Ok(())
     }
 
@@ -112,6 +111,7 @@ impl FuncCompiler<'_, '_> {
     /// checked against the stack limit ("call stack exhausted"), so that nothing
     /// live is ever below `rsp`.
     pub(super) fn tail_jump(&mut self, n: usize, area: u32) {
+        debug_assert!(!self.stack.vmctx_lost, "r15 holds vmctx after a flush");
         let base = self.stack.len() - n;
         let below = self.stack.below(base);
         let units = self.stack.below(self.stack.len()) - below;

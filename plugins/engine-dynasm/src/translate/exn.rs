@@ -34,6 +34,7 @@ impl FuncCompiler<'_, '_> {
     /// Calls the throw stub with the `exnref` in `esi`.
     fn call_throw_stub(&mut self) {
         let stub = self.env.throw_stub;
+        debug_assert!(!self.stack.vmctx_lost, "r15 holds vmctx after a flush");
         dynasm!(self.ops ; .arch x64 ; mov rdi, r15 ; call =>stub);
         self.call_site();
         // Never reached: the stub continues at a handler or traps.
@@ -79,14 +80,14 @@ impl FuncCompiler<'_, '_> {
         let pending = self.pending_label();
         dynasm!(self.ops ; .arch x64 ; test eax, eax ; jz =>pending ; mov esi, eax);
         self.call_throw_stub();
-        self.stack.reset(base, &[]);
+        self.stack.reset(base, []);
         self.reachable = false;
         Ok(())
     }
 
     /// `throw_ref`: traps on null, else throws the exception on.
     pub fn throw_ref(&mut self) {
-        let r = self.pop_reg();
+        let r = self.pop_reg_keeping_vmctx();
         self.stack.free(r);
         self.flush();
         self.save_reg_locals();
@@ -107,7 +108,8 @@ impl FuncCompiler<'_, '_> {
         let (params, results) = self.block_arity(t.ty)?;
         self.flush();
         let height = self.stack.len() - params;
-        let param_wide = self.sig_wide(Self::sig_of(t.ty), false);
+        let param_wide: Vec<bool> =
+            Self::sig_wide(self.env.module, Self::sig_of(t.ty), false).collect();
         let id = self.landings.len();
         self.landings.push(None);
         if !t.catches.is_empty() {
@@ -115,7 +117,7 @@ impl FuncCompiler<'_, '_> {
             dynasm!(self.ops ; .arch x64 ; jmp =>skip);
             self.landings[id] = Some(self.ops.offset().0 as u32);
             self.landing_pad(t, height)?;
-            self.stack.reset(height, &param_wide);
+            self.stack.reset(height, param_wide.iter().copied());
             self.reachable = true;
             dynasm!(self.ops ; .arch x64 ; =>skip);
         }
@@ -183,7 +185,7 @@ impl FuncCompiler<'_, '_> {
             if with_ref {
                 wide.push(false);
             }
-            self.stack.reset(height, &wide);
+            self.stack.reset(height, wide.iter().copied());
             if units > 0 {
                 let scratch = exn_unit + 1;
                 self.stack.reserve(scratch + units);

@@ -21,9 +21,9 @@ impl FuncCompiler<'_, '_> {
         self.finish_run()?;
         let check = kind == RunStart::Check;
         if self.env.fuel {
+            self.vmctx_field(super::reg::SCRATCH, o::VMCTX_STATE as i32);
             dynasm!(self.ops
                 ; .arch x64
-                ; mov r11, [r15 + o::VMCTX_STATE as i32]
                 ; sub QWORD [r11 + o::STATE_FUEL as i32], 0x7fff_0000
             );
             self.run = Some((self.ops.offset().0, 0));
@@ -34,9 +34,9 @@ impl FuncCompiler<'_, '_> {
         }
         if check && self.env.interrupt {
             let stop = self.trap_label(TrapCode::Interrupted);
+            self.vmctx_field(super::reg::SCRATCH, o::VMCTX_STORE as i32);
             dynasm!(self.ops
                 ; .arch x64
-                ; mov r11, [r15 + o::VMCTX_STORE as i32]
                 ; mov r11, [r11 + o::STORE_INTERRUPT as i32]
                 ; cmp DWORD [r11], 0
                 ; jne =>stop

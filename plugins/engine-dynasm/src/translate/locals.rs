@@ -147,8 +147,9 @@ impl<const K: usize> Best<K> {
 impl RegLocals {
     /// Chooses the register locals of a function whose operators are the bytes
     /// `code` (`params`: how many of `locals` are parameters), and records each
-    /// one's register in `locals`.
-    pub fn plan(code: &[u8], locals: &mut [Local], params: usize) -> Self {
+    /// one's register in `locals`. `counts` is the allocation the counting uses
+    /// (kept from function to function).
+    pub fn plan(code: &[u8], locals: &mut [Local], params: usize, counts: &mut Vec<u64>) -> Self {
         let mut plan = RegLocals {
             homes: [Home::default(); MAX_GP + MAX_XMM],
             len: 0,
@@ -158,7 +159,7 @@ impl RegLocals {
         if locals.is_empty() {
             return plan;
         }
-        let uses = Uses::scan(code, locals.len());
+        let uses = Uses::scan_with(code, locals.len(), std::mem::take(counts));
         let mut gp = Best::<MAX_GP>::new();
         let mut xmm = Best::<MAX_XMM>::new();
         for (i, l) in locals.iter().enumerate() {
@@ -187,6 +188,7 @@ impl RegLocals {
                 Home { disp: l.disp, reg: r, xmm, param: i < params, written: uses.written(i) };
             plan.len += 1;
         }
+        *counts = uses.counts;
         plan
     }
 
@@ -389,8 +391,16 @@ impl Uses {
     /// register locals (any choice is correct, only slower). `tests/locals.rs`
     /// checks it against `wasmparser` on every body of the spec suite's
     /// modules (wasm-2.0 and wasm-3.0) and of the benchmark corpus.
+    #[cfg(test)]
     pub fn scan(code: &[u8], n: usize) -> Self {
-        let mut uses = Uses { counts: vec![0; n], calls: 0, stopped: false };
+        Self::scan_with(code, n, Vec::new())
+    }
+
+    /// [`Uses::scan`] counting into the allocation `counts` (cleared first).
+    pub fn scan_with(code: &[u8], n: usize, mut counts: Vec<u64>) -> Self {
+        counts.clear();
+        counts.resize(n, 0);
+        let mut uses = Uses { counts, calls: 0, stopped: false };
         let _ = uses.scan_ops(&mut Bytes { code, pos: 0 });
         uses
     }

@@ -95,9 +95,9 @@ impl FuncCompiler<'_, '_> {
             O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(Store::B2, memarg)?,
             O::MemorySize { mem: 0 } => {
                 let r = self.alloc();
+                self.vmctx_field(r, o::VMCTX_MEMORY0 as i32);
                 dynasm!(self.ops
                     ; .arch x64
-                    ; mov Rq(r), [r15 + o::VMCTX_MEMORY0 as i32]
                     ; mov Rq(r), [Rq(r) + o::MEMORY_LENGTH as i32]
                     ; shr Rq(r), 16
                 );
@@ -106,9 +106,9 @@ impl FuncCompiler<'_, '_> {
             O::MemorySize { mem } => {
                 let slot = Self::memory_slot(mem)?;
                 let r = self.alloc();
+                self.vmctx_field(r, o::VMCTX_MEMORIES as i32);
                 dynasm!(self.ops
                     ; .arch x64
-                    ; mov Rq(r), [r15 + o::VMCTX_MEMORIES as i32]
                     ; mov Rq(r), [Rq(r) + slot]
                     ; mov Rq(r), [Rq(r) + o::MEMORY_LENGTH as i32]
                     ; shr Rq(r), 16
@@ -168,13 +168,10 @@ impl FuncCompiler<'_, '_> {
             }
         }
         match slot {
-            None => dynasm!(self.ops ; .arch x64 ; mov r11, [r15 + o::VMCTX_MEMORY0 as i32]),
+            None => self.vmctx_field(super::reg::SCRATCH, o::VMCTX_MEMORY0 as i32),
             Some(slot) => {
-                dynasm!(self.ops
-                    ; .arch x64
-                    ; mov r11, [r15 + o::VMCTX_MEMORIES as i32]
-                    ; mov r11, [r11 + slot]
-                );
+                self.vmctx_field(super::reg::SCRATCH, o::VMCTX_MEMORIES as i32);
+                dynasm!(self.ops ; .arch x64 ; mov r11, [r11 + slot]);
             }
         }
         dynasm!(self.ops

@@ -22,7 +22,7 @@ use vm_core::runtime::native::{TrapKind, TrapSite};
 use vm_core::runtime::offsets as o;
 use vm_core::runtime::operators::{OperatorSink, Wasm2Operators, Widen, index64};
 use vm_core::runtime::{CompileError, FuncType, ModuleInfo, TrapCode, ValType};
-use wasmparser::{FunctionBody, Operator};
+use wasmparser::{BinaryReader, FunctionBody, Operator};
 
 pub(crate) use binary::Cc;
 pub(crate) use stack::Loc;
@@ -39,7 +39,8 @@ pub(crate) mod reg {
     pub const RCX: u8 = 1;
     pub const RDX: u8 = 2;
     /// The scratch register (`r11`): never allocated, free between two emitted
-    /// sequences. (`r15` holds the instance context in every wasm function.)
+    /// sequences. (`r15` holds the instance context at every control-flow edge,
+    /// see `stack::VMCTX`.)
     pub const SCRATCH: u8 = 11;
     /// Memory 0's base (`r14`) in every function of a module with a memory 0:
     /// loaded by the prologue and after every call, never allocated there.
@@ -103,6 +104,21 @@ pub(crate) struct Sites {
     pub nops: Vec<std::ops::Range<usize>>,
     /// Call sites with an exception handler (see `exn.rs`).
     pub handlers: Vec<vm_core::runtime::native::HandlerSite>,
+}
+
+/// Allocations the translation of one function uses, kept from function to
+/// function of a module (cleared, not freed): a module of a few hundred small
+/// functions otherwise spends a tenth of its compile time allocating.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    locals: Vec<Local>,
+    results: Vec<(i32, bool)>,
+    stack: (Vec<Loc>, Vec<u32>),
+    controls: Vec<Control>,
+    trap_stubs: Vec<(DynamicLabel, TrapKind, u32)>,
+    frame_patches: Vec<usize>,
+    membase_loads: Vec<std::ops::Range<usize>>,
+    counts: Vec<u64>,
 }
 
 /// The operator after the current one, as [`FuncCompiler::next_op`] sees it.
@@ -275,14 +291,28 @@ pub(crate) fn area_units(ty: &FuncType) -> u32 {
 /// units into the list, starts at `8 * (area - end_k)` (for scalars only:
 /// `8 * (area - 1 - k)`).
 pub(crate) fn area_offsets(types: &[ValType], area: u32) -> Vec<i32> {
+    area_offsets_iter(types, area).collect()
+}
+
+/// [`area_offsets`] as an iterator.
+fn area_offsets_iter(types: &[ValType], area: u32) -> impl Iterator<Item = i32> + '_ {
     let mut end = 0;
-    types
-        .iter()
-        .map(|&t| {
-            end += units(t);
-            8 * (area - end) as i32
-        })
-        .collect()
+    types.iter().map(move |&t| {
+        end += units(t);
+        8 * (area - end) as i32
+    })
+}
+
+/// The allocation of `v`, emptied, taken out of it.
+fn cleared<T>(v: &mut Vec<T>) -> Vec<T> {
+    let mut v = std::mem::take(v);
+    v.clear();
+    v
+}
+
+/// Which of `types` are v128.
+pub(crate) fn wide_types(types: &[ValType]) -> impl Iterator<Item = bool> + '_ {
+    types.iter().map(|&t| t == ValType::V128)
 }
 
 /// `rbp` displacement of the `vmctx` spill slot.
@@ -294,6 +324,7 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
         ops: &'a mut Asm,
         env: &'a ModuleEnv<'m>,
         sites: &'a mut Sites,
+        scratch: &mut Scratch,
         index: u32,
         body: &FunctionBody<'_>,
     ) -> Result<(), CompileError> {
@@ -304,16 +335,20 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             check_type(env, t, start_offset)?;
         }
         let area = area_units(ty);
-        let mut locals: Vec<Local> = area_offsets(ty.params(), area)
-            .into_iter()
-            .zip(ty.params())
-            .map(|(d, &t)| Local::new(16 + d, t))
-            .collect();
-        let results = area_offsets(ty.results(), area)
-            .into_iter()
-            .zip(ty.results())
-            .map(|(d, &t)| (16 + d, t == ValType::V128))
-            .collect();
+        let mut locals = std::mem::take(&mut scratch.locals);
+        locals.clear();
+        locals.extend(
+            area_offsets_iter(ty.params(), area)
+                .zip(ty.params())
+                .map(|(d, &t)| Local::new(16 + d, t)),
+        );
+        let mut results = std::mem::take(&mut scratch.results);
+        results.clear();
+        results.extend(
+            area_offsets_iter(ty.results(), area)
+                .zip(ty.results())
+                .map(|(d, &t)| (16 + d, t == ValType::V128)),
+        );
         let mut reader = body.get_locals_reader()?;
         // 8-byte units of the body's locals (a v128 takes two).
         let mut nbody = 0usize;
@@ -332,25 +367,33 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
         // Below the locals: the value stack's canonical slots.
         let slot0 = -16 - 8 * nbody as i32;
         let mut code = body.get_binary_reader_for_operators()?;
+        let code_offset = code.original_position();
         let code = code.read_bytes(code.bytes_remaining())?;
-        let reg_locals = RegLocals::plan(code, &mut locals, ty.params().len());
+        let reg_locals = RegLocals::plan(code, &mut locals, ty.params().len(), &mut scratch.counts);
+        let stack = (cleared(&mut scratch.stack.0), cleared(&mut scratch.stack.1));
         let mut c = FuncCompiler {
             ops,
             env,
             sites,
-            stack: ValueStack::new(slot0, env.memory, reg_locals.gp_mask, reg_locals.xmm_mask),
+            stack: ValueStack::new(
+                slot0,
+                env.memory,
+                reg_locals.gp_mask,
+                reg_locals.xmm_mask,
+                stack,
+            ),
             locals,
             reg_locals,
-            controls: Vec::new(),
+            controls: cleared(&mut scratch.controls),
             reachable: true,
             dead_depth: 0,
-            trap_stubs: Vec::new(),
+            trap_stubs: cleared(&mut scratch.trap_stubs),
             run: None,
             offset: start_offset,
             results,
             area,
-            frame_patches: Vec::new(),
-            membase_loads: Vec::new(),
+            frame_patches: cleared(&mut scratch.frame_patches),
+            membase_loads: cleared(&mut scratch.membase_loads),
             needs_membase: false,
             consts: Vec::new(),
             pending: None,
@@ -374,12 +417,49 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             sig: Sig::Type(env.module.funcs[index as usize]),
             try_id: None,
         });
-        let mut reader = body.get_operators_reader()?;
-        while !reader.eof() {
+        // The body was validated: `Wasm2Operators`' frame stack checks nothing, and
+        // the most frequent operators (the locals' and `i32.const`, about half of
+        // them) are read here without `wasmparser`'s dispatch.
+        let mut reader = BinaryReader::new(code, code_offset);
+        while let Some(&byte) = code.get(reader.current_position()) {
             c.offset = reader.original_position();
-            reader.visit_operator(&mut Wasm2Operators(&mut c))??;
+            match byte {
+                0x20 | 0x21 | 0x22 | 0x41 => {
+                    reader.read_u8()?;
+                    if byte == 0x41 {
+                        let value = reader.read_var_i32()?;
+                        if c.begin_simple(&Operator::I32Const { value }) {
+                            c.stack.push(Loc::Const(i64::from(value)));
+                        }
+                        continue;
+                    }
+                    let local_index = reader.read_var_u32()?;
+                    match byte {
+                        0x20 => {
+                            if c.begin_simple(&Operator::LocalGet { local_index }) {
+                                c.local_get(local_index)?;
+                            }
+                        }
+                        _ => {
+                            let tee = byte == 0x22;
+                            if c.begin_simple(&Operator::LocalSet { local_index }) {
+                                c.local_set(local_index, tee)?;
+                            }
+                        }
+                    }
+                }
+                _ => reader.visit_operator(&mut Wasm2Operators(&mut c))??,
+            }
         }
-        c.finish(slot0)
+        c.finish(slot0)?;
+        scratch.locals = c.locals;
+        scratch.results = c.results;
+        scratch.stack = c.stack.into_allocations();
+        scratch.controls = c.controls;
+        scratch.trap_stubs = c.trap_stubs;
+        scratch.frame_patches = c.frame_patches;
+        scratch.membase_loads = c.membase_loads;
+        Ok(())
     }
 
     /// `push rbp; mov rbp, rsp`, the stack-limit check, `vmctx` into its register and
@@ -461,7 +541,7 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
 
     /// Emits the trap stubs and writes the frame size into the prologue and the
     /// call sites.
-    fn finish(mut self, slot0: i32) -> Result<(), CompileError> {
+    fn finish(&mut self, slot0: i32) -> Result<(), CompileError> {
         if !self.controls.is_empty() {
             return Err(CompileError::Body {
                 offset: self.offset,
@@ -469,7 +549,8 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             });
         }
         self.finish_run()?;
-        for (label, kind, wasm) in std::mem::take(&mut self.trap_stubs) {
+        for k in 0..self.trap_stubs.len() {
+            let (label, kind, wasm) = self.trap_stubs[k];
             dynasm!(self.ops ; .arch x64 ; =>label);
             let at = self.ops.offset().0 as u32;
             self.sites.traps.push(TrapSite { offset: at, kind });
@@ -488,7 +569,7 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
         let frame = (bottom + 15) & !15;
         let frame = i32::try_from(frame)
             .map_err(|_| CompileError::Limit("engine-dynasm: frame larger than 2 GiB"))?;
-        for at in self.frame_patches {
+        for &at in &self.frame_patches {
             self.sites.patches.push((at, -frame));
         }
         for (ret, id) in std::mem::take(&mut self.try_calls) {
@@ -505,6 +586,23 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
             self.sites.nops.append(&mut self.membase_loads);
         }
         Ok(())
+    }
+
+    /// What [`OperatorSink::translate`] does before lowering `op`, an operator that
+    /// neither opens nor closes a block, starts no fuel run and uses no 64-bit
+    /// index (`local.get`/`set`/`tee`, `i32.const`): `false` when it is
+    /// unreachable (skipped), else its source location recorded and its fuel
+    /// counted.
+    fn begin_simple(&mut self, op: &Operator<'_>) -> bool {
+        if !self.reachable {
+            return false;
+        }
+        debug_assert!(self.pending.is_none(), "a comparison left in the flags for {op:?}");
+        debug_assert!(run_after(op).is_none());
+        let at = self.ops.offset().0 as u32;
+        self.sites.srclocs.push((at, self.offset as u32));
+        self.charge(op);
+        true
     }
 
     /// A label of an out-of-line `ud2` recorded as a trap site with `code` and this
@@ -569,23 +667,22 @@ impl<'a, 'm> FuncCompiler<'a, 'm> {
         }
     }
 
-    /// Which of a signature's parameters (`results`: results) are v128.
-    pub fn sig_wide(&self, sig: Sig, results: bool) -> Vec<bool> {
-        match sig {
-            Sig::Empty => Vec::new(),
-            Sig::One(w) => {
-                if results {
-                    vec![w]
-                } else {
-                    Vec::new()
-                }
-            }
+    /// Which of a signature's parameters (`results`: results) are v128, in
+    /// module `module`.
+    pub fn sig_wide(
+        module: &ModuleInfo,
+        sig: Sig,
+        results: bool,
+    ) -> impl Iterator<Item = bool> + '_ {
+        let (one, types): (Option<bool>, &[ValType]) = match sig {
+            Sig::Empty => (None, &[]),
+            Sig::One(w) => (results.then_some(w), &[]),
             Sig::Type(i) => {
-                let ty = &self.env.module.types[i as usize];
-                let ts = if results { ty.results() } else { ty.params() };
-                ts.iter().map(|&t| t == ValType::V128).collect()
+                let ty = &module.types[i as usize];
+                (None, if results { ty.results() } else { ty.params() })
             }
-        }
+        };
+        one.into_iter().chain(wide_types(types))
     }
 
     /// Copies 8 bytes (16 when `wide`) from `rbp + from` to `rbp + to`.
@@ -730,7 +827,7 @@ impl<'a> OperatorSink<'a> for FuncCompiler<'_, '_> {
         if live {
             self.charge(&op);
         }
-        let next = run_after(&op);
+        let next = if self.env.limits_on() { run_after(&op) } else { None };
         let module = self.env.module;
         let wide = if self.env.index64 && live {
             index64(&op, &module.memories, &module.tables)
@@ -843,11 +940,8 @@ impl FuncCompiler<'_, '_> {
 
     /// The address of global `i`'s storage into `r`.
     fn global_addr(&mut self, r: u8, i: u32) {
-        dynasm!(self.ops
-            ; .arch x64
-            ; mov Rq(r), [r15 + o::VMCTX_GLOBALS as i32]
-            ; mov Rq(r), [Rq(r) + 8 * i as i32]
-        );
+        self.vmctx_field(r, o::VMCTX_GLOBALS as i32);
+        dynasm!(self.ops ; .arch x64 ; mov Rq(r), [Rq(r) + 8 * i as i32]);
     }
 
     fn global_get(&mut self, i: u32) -> Result<(), CompileError> {

@@ -26,7 +26,7 @@ use dynasm::dynasm;
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use vm_core::runtime::native::runtime_fns::RuntimeFn;
 use vm_core::runtime::offsets as o;
-use vm_core::runtime::{CompileError, TrapCode, ValType};
+use vm_core::runtime::{CompileError, TrapCode};
 use wasmparser::Operator;
 
 use super::{FuncCompiler, Loc, VMCTX_SLOT};
@@ -129,20 +129,14 @@ impl FuncCompiler<'_, '_> {
 
     /// `r = vmctx->funcs[func]` (the funcref pointer).
     fn funcref(&mut self, r: u8, func: u32) {
-        dynasm!(self.ops
-            ; .arch x64
-            ; mov Rq(r), [r15 + o::VMCTX_FUNCS as i32]
-            ; mov Rq(r), [Rq(r) + 8 * func as i32]
-        );
+        self.vmctx_field(r, o::VMCTX_FUNCS as i32);
+        dynasm!(self.ops ; .arch x64 ; mov Rq(r), [Rq(r) + 8 * func as i32]);
     }
 
     /// `r = vmctx->tables[table]` (the table's definition).
     fn table_def(&mut self, r: u8, table: u32) {
-        dynasm!(self.ops
-            ; .arch x64
-            ; mov Rq(r), [r15 + o::VMCTX_TABLES as i32]
-            ; mov Rq(r), [Rq(r) + 8 * table as i32]
-        );
+        self.vmctx_field(r, o::VMCTX_TABLES as i32);
+        dynasm!(self.ops ; .arch x64 ; mov Rq(r), [Rq(r) + 8 * table as i32]);
     }
 
     /// Turns index register `i` (an i32) into the address of element `i` of
@@ -179,7 +173,7 @@ impl FuncCompiler<'_, '_> {
         }
         self.emit_runtime_call(f);
         self.restore_reg_locals();
-        self.stack.reset(base, &[]);
+        self.stack.reset(base, []);
         let (_, result) = f.native_signature();
         if checked {
             let pending = self.pending_label();
@@ -195,6 +189,7 @@ impl FuncCompiler<'_, '_> {
     /// value stack flushed: through the store context's linked table, with `rsp`
     /// aligned for System V; `rsp`, `r15` and memory 0's base are restored after.
     pub(super) fn emit_runtime_call(&mut self, f: RuntimeFn) {
+        debug_assert!(!self.stack.vmctx_lost, "r15 holds vmctx after a flush");
         dynasm!(self.ops
             ; .arch x64
             ; mov rax, [r15 + o::VMCTX_STORE as i32]
@@ -334,7 +329,10 @@ impl FuncCompiler<'_, '_> {
             ; mov rbx, [Rq(i)]
             ; test rbx, rbx
             ; jz =>null
-            ; mov Rq(i), [r15 + o::VMCTX_SIGS as i32]
+        );
+        self.vmctx_field(i, o::VMCTX_SIGS as i32);
+        dynasm!(self.ops
+            ; .arch x64
             ; mov Rd(i), [Rq(i) + 4 * ty as i32]
             ; cmp Rd(i), [rbx + o::FUNCREF_SIG as i32]
             ; jne =>bad
@@ -356,7 +354,7 @@ impl FuncCompiler<'_, '_> {
         for &t in fty.params().iter().chain(fty.results()) {
             super::check_type(self.env, t, self.offset)?;
         }
-        let wide: Vec<bool> = fty.results().iter().map(|&t| t == ValType::V128).collect();
+        debug_assert!(!self.stack.vmctx_lost, "r15 holds vmctx after a flush");
         let area = super::area_units(fty);
         let base = self.stack.len() - n;
         let below = self.stack.below(base);
@@ -379,7 +377,7 @@ impl FuncCompiler<'_, '_> {
         self.need_membase();
         self.load_membase();
         self.restore_reg_locals();
-        self.stack.reset(base, &wide);
+        self.stack.reset(base, super::wide_types(fty.results()));
         Ok(())
     }
 }

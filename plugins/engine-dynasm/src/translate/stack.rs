@@ -42,10 +42,15 @@ pub(crate) enum Loc {
     Const(i64),
 }
 
-/// The registers values are allocated to: every general-purpose register except
-/// `rsp`, `rbp`, the scratch register `r11` and the `vmctx` register `r15` (and
-/// `r14` in a module with a memory 0, whose base it then holds).
-const POOL: [u8; 12] = [0, 1, 2, 3, 6, 7, 8, 9, 10, 12, 13, 14];
+/// The registers values are allocated to, in order of preference: every
+/// general-purpose register except `rsp`, `rbp` and the scratch register `r11`
+/// (and `r14` in a module with a memory 0, whose base it then holds). The `vmctx`
+/// register `r15` comes last: taking it for a value costs a reload of `vmctx` from
+/// the frame at the next control-flow edge (see [`ValueStack::vmctx_lost`]).
+const POOL: [u8; 13] = [0, 1, 2, 3, 6, 7, 8, 9, 10, 12, 13, 14, VMCTX];
+
+/// The register that holds `vmctx` at every control-flow edge (`r15`).
+pub(crate) const VMCTX: u8 = 15;
 
 /// The xmm registers values are allocated to: all but the scratch `xmm15`.
 const XMM_POOL: [u8; 15] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
@@ -79,6 +84,11 @@ pub(crate) struct ValueStack {
     pinned: u16,
     /// The same for xmm registers.
     xpinned: u16,
+    /// `r15` was taken for a value since the last control-flow edge, so it may
+    /// not hold `vmctx`: straight-line code reads `vmctx` from its frame slot
+    /// instead ([`FuncCompiler::vmctx_field`]) and the next flush reloads `r15`.
+    /// At every control-flow edge, call and return `r15` holds `vmctx`.
+    pub vmctx_lost: bool,
 }
 
 /// No entry holds the register.
@@ -89,15 +99,24 @@ impl ValueStack {
     /// [`MEMBASE`](super::reg::MEMBASE), which is then never allocated, nor are
     /// the registers of register locals (`pinned`, `xpinned`: bit `r` set for
     /// register `r`).
-    pub fn new(slot0: i32, membase: bool, pinned: u16, xpinned: u16) -> Self {
+    /// `entries` and `ends`: allocations to reuse (cleared here).
+    pub fn new(
+        slot0: i32,
+        membase: bool,
+        pinned: u16,
+        xpinned: u16,
+        (mut entries, mut ends): (Vec<Loc>, Vec<u32>),
+    ) -> Self {
+        entries.clear();
+        ends.clear();
         let mut free = POOL.iter().fold(0u16, |m, &r| m | 1 << r) & !pinned;
         if membase {
             free &= !(1 << super::reg::MEMBASE);
         }
         let xfree = XMM_POOL.iter().fold(0u16, |m, &r| m | 1 << r) & !xpinned;
         Self {
-            entries: Vec::new(),
-            ends: Vec::new(),
+            entries,
+            ends,
             clean: 0,
             free,
             max_units: 0,
@@ -107,6 +126,7 @@ impl ValueStack {
             xowner: [NONE; 16],
             pinned,
             xpinned,
+            vmctx_lost: false,
         }
     }
 
@@ -136,6 +156,11 @@ impl ValueStack {
         self.entries.len()
     }
 
+    /// Gives back the allocations of the entries (see [`ValueStack::new`]).
+    pub fn into_allocations(self) -> (Vec<Loc>, Vec<u32>) {
+        (self.entries, self.ends)
+    }
+
     pub fn max_units(&self) -> usize {
         self.max_units
     }
@@ -155,26 +180,29 @@ impl ValueStack {
         self.push_sized(Loc::Xmm(x), true);
     }
 
+    #[inline]
     fn push_sized(&mut self, loc: Loc, wide: bool) {
+        let depth = self.entries.len() as u32;
         match loc {
-            Loc::Reg(r) if !self.is_pinned(r) => self.owner[r as usize] = self.entries.len() as u32,
-            Loc::Xmm(x) if !self.is_xpinned(x) => {
-                self.xowner[x as usize] = self.entries.len() as u32
-            }
+            // The owner table has 16 entries, so a register number is masked to
+            // index it without a bounds check.
+            Loc::Reg(r) if !self.is_pinned(r) => self.owner[usize::from(r & 15)] = depth,
+            Loc::Xmm(x) if !self.is_xpinned(x) => self.xowner[usize::from(x & 15)] = depth,
             _ => {}
         }
-        let end = self.below(self.entries.len()) + 1 + u32::from(wide);
+        let end = self.ends.last().copied().unwrap_or(0) + 1 + u32::from(wide);
         self.entries.push(loc);
         self.ends.push(end);
         self.max_units = self.max_units.max(end as usize);
     }
 
+    #[inline]
     pub fn pop(&mut self) -> Option<Loc> {
         self.ends.pop();
         let l = self.entries.pop();
         match l {
-            Some(Loc::Reg(r)) if !self.is_pinned(r) => self.owner[r as usize] = NONE,
-            Some(Loc::Xmm(x)) if !self.is_xpinned(x) => self.xowner[x as usize] = NONE,
+            Some(Loc::Reg(r)) if !self.is_pinned(r) => self.owner[usize::from(r & 15)] = NONE,
+            Some(Loc::Xmm(x)) if !self.is_xpinned(x) => self.xowner[usize::from(x & 15)] = NONE,
             _ => {}
         }
         self.clean = self.clean.min(self.entries.len());
@@ -236,6 +264,7 @@ impl ValueStack {
     fn take_free(&mut self) -> Option<u8> {
         let r = POOL.iter().copied().find(|&r| self.is_free(r))?;
         self.free &= !(1 << r);
+        self.vmctx_lost |= r == VMCTX;
         Some(r)
     }
 
@@ -243,17 +272,20 @@ impl ValueStack {
     /// (the state at a join, where every path has flushed) and pushes the values
     /// the join receives, in their slots: one per element of `wide` (v128 or
     /// not).
-    pub fn reset(&mut self, height: usize, wide: &[bool]) {
+    pub fn reset(&mut self, height: usize, wide: impl IntoIterator<Item = bool>) {
         debug_assert!(self.entries.iter().all(|l| !matches!(l, Loc::Reg(_) | Loc::Xmm(_))));
         self.entries.truncate(height);
         self.ends.truncate(height);
         for e in &mut self.entries {
             *e = Loc::Stack;
         }
-        for &w in wide {
+        for w in wide {
             self.push_sized(Loc::Stack, w);
         }
         self.clean = self.entries.len();
+        // Every edge into a join reloaded `r15` (see `FuncCompiler::flush`), and
+        // so did every call and runtime call before they reset the stack.
+        self.vmctx_lost = false;
     }
 }
 
@@ -327,11 +359,53 @@ impl FuncCompiler<'_, '_> {
 
     /// Writes every entry to its canonical slot: the state at every control-flow
     /// edge.
+    ///
+    /// It also puts `vmctx` back into `r15` when a value took it: every register
+    /// is free once the stack is flushed, and the code after a flush (branches,
+    /// joins, calls, returns) relies on `r15`. A caller that popped an operand it
+    /// still needs after the flush must not hold it in `r15`
+    /// ([`Self::pop_reg_keeping_vmctx`]).
     pub fn flush(&mut self) {
         for d in self.stack.clean..self.stack.entries.len() {
             self.spill(d);
         }
         self.stack.clean = self.stack.entries.len();
+        if self.stack.vmctx_lost {
+            dynasm!(self.ops ; .arch x64 ; mov r15, [rbp + super::VMCTX_SLOT]);
+            self.stack.vmctx_lost = false;
+        }
+    }
+
+    /// Pops the top entry into a register the caller owns that is not `r15`, for
+    /// an operand used after a [`Self::flush`] (which reloads `r15`).
+    pub fn pop_reg_keeping_vmctx(&mut self) -> u8 {
+        if self.stack.peek() == Some(Loc::Reg(VMCTX)) {
+            self.pop_into(super::reg::RAX);
+            return super::reg::RAX;
+        }
+        let r = self.pop_reg();
+        if r != VMCTX {
+            return r;
+        }
+        // `alloc` gave `r15` (the value was a constant, a slot or an alias):
+        // move it to `rax`.
+        self.stack.push(Loc::Reg(r));
+        self.pop_into(super::reg::RAX);
+        super::reg::RAX
+    }
+
+    /// `dst = *(vmctx + offset)`: through `r15`, or through the frame slot of
+    /// `vmctx` when a value took `r15` since the last control-flow edge.
+    pub fn vmctx_field(&mut self, dst: u8, offset: i32) {
+        if self.stack.vmctx_lost {
+            dynasm!(self.ops
+                ; .arch x64
+                ; mov Rq(dst), [rbp + super::VMCTX_SLOT]
+                ; mov Rq(dst), [Rq(dst) + offset]
+            );
+        } else {
+            dynasm!(self.ops ; .arch x64 ; mov Rq(dst), [r15 + offset]);
+        }
     }
 
     /// A free register, spilling the deepest register entry when none is free.
