@@ -239,12 +239,12 @@ def main():
         for level in (a.levels.split(",") if a.simd else [None]):
             exe = build_ours(eng, level)
             col = f"vm {eng}" + (f" simd-{level}" if level else "")
-            columns[col] = (lambda exe: lambda n, args: [str(exe), "run", "--stats=json", str(CORPUS / "wasm" / f"{n}.wasm")] + args)(exe)
+            columns[col] = (lambda exe: lambda n, args: [str(exe), "run", "--no-cache", "--stats=json", str(CORPUS / "wasm" / f"{n}.wasm")] + args)(exe)
     for extra in a.also:
         label, _, path = extra.partition("=")
         if not path or not Path(path).exists():
             sys.exit(f"--also {extra}: expected LABEL=PATH of an existing `vm` binary")
-        columns[f"vm {label}"] = (lambda exe: lambda n, args: [exe, "run", "--stats=json", str(CORPUS / "wasm" / f"{n}.wasm")] + args)(path)
+        columns[f"vm {label}"] = (lambda exe: lambda n, args: [exe, "run", "--no-cache", "--stats=json", str(CORPUS / "wasm" / f"{n}.wasm")] + args)(path)
     if not a.no_peers:
         wanted = set(a.peers.split(","))
         wt = ensure_wasmtime() if "wasmtime" in wanted else None

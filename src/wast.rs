@@ -102,7 +102,26 @@ pub fn run_wast_file_with<C: Composition>(
     path: impl AsRef<Path>,
     settings: &Settings,
 ) -> WastReport {
-    let path = path.as_ref();
+    run_file::<C>(path.as_ref(), settings, false)
+}
+
+/// As [`run_wast_file`], with every module that compiles compiled ahead of time:
+/// written into an artifact (`Vm::precompile`), loaded back from it
+/// (`Vm::load_artifact`) and the assertions run against the loaded code. For
+/// engines with ahead-of-time compilation (native code).
+pub fn run_wast_file_aot<C: Composition>(path: impl AsRef<Path>) -> WastReport {
+    run_wast_file_aot_with::<C>(path, &Settings::new())
+}
+
+/// [`run_wast_file_aot`] on a VM configured by `settings`.
+pub fn run_wast_file_aot_with<C: Composition>(
+    path: impl AsRef<Path>,
+    settings: &Settings,
+) -> WastReport {
+    run_file::<C>(path.as_ref(), settings, true)
+}
+
+fn run_file<C: Composition>(path: &Path, settings: &Settings, aot: bool) -> WastReport {
     let mut report = WastReport { file: path.to_owned(), ..WastReport::default() };
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -120,7 +139,7 @@ pub fn run_wast_file_with<C: Composition>(
             if is_wasm2_script(path) {
                 vm.restrict_features(Features::SIMD);
             }
-            run_wast_text(&mut vm, &text, &mut report)
+            run_text(&mut vm, &text, &mut report, aot)
         }
         Err(e) => report.fail(0, format!("cannot start the VM: {e}")),
     }
@@ -129,6 +148,15 @@ pub fn run_wast_file_with<C: Composition>(
 
 /// Runs the directives of `text` on `vm`, adding to `report`.
 pub fn run_wast_text<C: Composition>(vm: &mut Vm<C, Running>, text: &str, report: &mut WastReport) {
+    run_text(vm, text, report, false);
+}
+
+fn run_text<C: Composition>(
+    vm: &mut Vm<C, Running>,
+    text: &str,
+    report: &mut WastReport,
+    aot: bool,
+) {
     let mut lexer = Lexer::new(text);
     lexer.allow_confusing_unicode(true);
     let buf = match ParseBuffer::new_with_lexer(lexer) {
@@ -147,6 +175,7 @@ pub fn run_wast_text<C: Composition>(vm: &mut Vm<C, Running>, text: &str, report
         current: None,
         current_needs_gc: false,
         need_gc: std::collections::HashSet::new(),
+        aot,
     };
     if let Err(e) = r.spectest() {
         return report.fail(0, format!("spectest: {e}"));
@@ -171,6 +200,8 @@ struct Runner<'v, C: Composition> {
     current_needs_gc: bool,
     /// Names of modules, definitions and instances skipped for needing GC.
     need_gc: std::collections::HashSet<String>,
+    /// Modules that compile go through an artifact (see [`run_wast_file_aot`]).
+    aot: bool,
 }
 
 fn trap_matches(t: &Trap, expected: &str) -> bool {
@@ -202,6 +233,13 @@ impl<C: Composition> Runner<'_, C> {
 
     fn compile(&mut self, qw: &mut QuoteWat<'_>) -> Result<Module<C>, String> {
         let bytes = qw.encode().map_err(|e| format!("encode: {e}"))?;
+        if self.aot {
+            let artifact = self.vm.precompile(&bytes).map_err(|e| e.to_string())?;
+            return self
+                .vm
+                .load_artifact(&artifact)
+                .map_err(|e| format!("loading its artifact: {e}"));
+        }
         self.vm.compile(bytes).map_err(|e| e.to_string())
     }
 

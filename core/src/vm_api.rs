@@ -30,11 +30,12 @@ use std::path::Path;
 
 use crate::compose::lifecycle::Started;
 use crate::compose::{Composition, Vm};
+use crate::runtime::artifact::{self, Cache, CacheOutcome, CodeImage, CompositionKey};
 use crate::runtime::{
     Error, Exception, ExecLimits, Extern, Features, FuncKind, Instance, InstantiationError,
     InterruptHandle, InvokeError, LimitError, Linker, Module, ModuleInfo, Trap, TrapCode, Val,
 };
-use crate::slot::{Engine, Event, EventKind, Virt};
+use crate::slot::{Collector, Engine, Event, EventKind, Simd, Virt};
 
 impl<C: Composition, S> Vm<C, S> {
     /// The proposals this VM accepts beyond WebAssembly 2.0: the composition's
@@ -70,9 +71,26 @@ impl<C: Composition, S> Vm<C, S> {
     where
         S: Started,
     {
+        if artifact::is_artifact(bytes) {
+            return self.load_artifact(bytes);
+        }
         let started = std::time::Instant::now();
         let info = ModuleInfo::decode_file(bytes, self.features(), path)?;
         let code = <C::Engine as Engine>::compile_for(self.plugins_mut(), &info)?;
+        self.published(info, code, started)
+    }
+
+    /// Hands freshly compiled or loaded `code` to the `virt` plugin and reports the
+    /// compilation to the observers.
+    fn published(
+        &mut self,
+        info: ModuleInfo,
+        code: <C::Engine as Engine>::Code,
+        started: std::time::Instant,
+    ) -> Result<Module<C>, Error>
+    where
+        S: Started,
+    {
         if let Some(map) = <C::Engine as Engine>::code_map(&code) {
             self.plugins_mut().virt_mut().code_published(map)?;
         }
@@ -85,6 +103,163 @@ impl<C: Composition, S> Vm<C, S> {
             self.plugins().emit(&event);
         }
         Ok(Module::new(info, code))
+    }
+
+    /// What this VM's compiled code depends on besides the module (see
+    /// [`CompositionKey`]): artifacts and cache entries carry it, and only those
+    /// with this VM's key are loaded.
+    ///
+    /// # Errors
+    /// The engine's code generator cannot be set up.
+    pub fn composition_key(&mut self) -> Result<CompositionKey, Error>
+    where
+        S: Started,
+    {
+        let meta = |m: &crate::plugin::PluginMeta| format!("{} {}", m.id, m.version);
+        let simd = if <C::Simd as Simd>::PRESENT {
+            format!(
+                "{} ({})",
+                meta(&<C::Simd as crate::plugin::Described>::META),
+                <C::Simd as Simd>::LEVEL.name()
+            )
+        } else {
+            "none".to_owned()
+        };
+        let gc = if <C::Gc as Collector>::PRESENT {
+            meta(&<C::Gc as crate::plugin::Described>::META)
+        } else {
+            "none".to_owned()
+        };
+        let proposals: Vec<&str> = self.features().names().collect();
+        let mut entries = vec![
+            ("format", artifact::FORMAT_VERSION.to_string()),
+            ("build", artifact::build_id().to_owned()),
+            ("vm-core", env!("CARGO_PKG_VERSION").to_owned()),
+            ("engine", meta(&<C::Engine as crate::plugin::Described>::META)),
+            ("virt", meta(&<C::Virt as crate::plugin::Described>::META)),
+            ("gc", gc),
+            ("simd", simd),
+            ("proposals", proposals.join(",")),
+            ("call-events", C::EVENTS.contains(EventKind::WasmCall).to_string()),
+        ];
+        entries.extend(<C::Engine as Engine>::aot_key(self.plugins_mut())?);
+        Ok(CompositionKey::new(&entries))
+    }
+
+    /// Compiles a module (binary or `.wat` text) ahead of time into an artifact:
+    /// one file with its machine code and the module (see
+    /// [`crate::runtime::artifact`]), which [`Vm::load_artifact`] of a VM with the
+    /// same [`composition_key`](Self::composition_key) loads without compiling.
+    ///
+    /// # Errors
+    /// As [`Vm::compile`]; [`crate::runtime::CompileError::NoAot`] when the engine
+    /// has no ahead-of-time form (engine-interp).
+    pub fn precompile(&mut self, bytes: impl AsRef<[u8]>) -> Result<Vec<u8>, Error>
+    where
+        S: Started,
+    {
+        let info = ModuleInfo::decode(bytes.as_ref(), self.features())?;
+        let key = self.composition_key()?;
+        let image = <C::Engine as Engine>::compile_image(self.plugins_mut(), &info)?;
+        Ok(artifact::encode(&key, &info.bytes, &image)?)
+    }
+
+    /// Loads an artifact written by [`Vm::precompile`]: checks its header,
+    /// checksum and composition key, decodes and validates its module again and
+    /// publishes its code without compiling. [`Vm::compile`] and [`Vm::load`] do
+    /// the same for bytes that start with the artifact magic.
+    ///
+    /// # Errors
+    /// A damaged, truncated or foreign artifact (an
+    /// [`ArtifactError`](artifact::ArtifactError) saying which check failed), or
+    /// an engine without ahead-of-time compilation.
+    pub fn load_artifact(&mut self, bytes: &[u8]) -> Result<Module<C>, Error>
+    where
+        S: Started,
+    {
+        let started = std::time::Instant::now();
+        let key = self.composition_key()?;
+        let decoded = artifact::decode(bytes, &key)?;
+        let info = ModuleInfo::decode(decoded.wasm, self.features())?;
+        let code = self.load_image(&info, &decoded.image)?;
+        self.published(info, code, started)
+    }
+
+    /// Checks `image` against `info` and has the engine publish it.
+    fn load_image(
+        &mut self,
+        info: &ModuleInfo,
+        image: &CodeImage,
+    ) -> Result<<C::Engine as Engine>::Code, Error>
+    where
+        S: Started,
+    {
+        image.validate(info)?;
+        Ok(<C::Engine as Engine>::load_image(self.plugins_mut(), info, image)?)
+    }
+
+    /// Compiles a module (binary or `.wat` text; an artifact is loaded as by
+    /// [`Vm::load_artifact`]) through the on-disk `cache`: loads its code from the
+    /// cache when an entry for this module and composition is there, else compiles
+    /// it and stores the code. An entry that fails any check is removed and the
+    /// module compiled again; a cache that cannot be written only costs the
+    /// compilation. Engines without ahead-of-time compilation always compile.
+    ///
+    /// # Errors
+    /// As [`Vm::compile`].
+    pub fn compile_cached(
+        &mut self,
+        bytes: &[u8],
+        path: Option<&Path>,
+        cache: &Cache,
+    ) -> Result<(Module<C>, CacheOutcome), Error>
+    where
+        S: Started,
+    {
+        if artifact::is_artifact(bytes) {
+            return Ok((self.load_artifact(bytes)?, CacheOutcome::NotStored));
+        }
+        let started = std::time::Instant::now();
+        let info = ModuleInfo::decode_file(bytes, self.features(), path)?;
+        let key = self.composition_key()?;
+        let entry = cache.entry_path(&key, &info.bytes);
+        let mut outcome = CacheOutcome::Stored;
+        if let Some(file) = cache.get(&entry) {
+            let loaded = artifact::decode(&file, &key).and_then(|d| {
+                if *d.wasm == *info.bytes {
+                    Ok(d.image)
+                } else {
+                    Err(artifact::ArtifactError::ModuleHash)
+                }
+            });
+            match loaded.map_err(Error::from).and_then(|image| self.load_image(&info, &image)) {
+                Ok(code) => return Ok((self.published(info, code, started)?, CacheOutcome::Hit)),
+                Err(e) => {
+                    tracing::warn!("cache entry {} discarded: {e}", entry.display());
+                    cache.remove(&entry);
+                    outcome = CacheOutcome::Replaced;
+                }
+            }
+        }
+        let image = match <C::Engine as Engine>::compile_image(self.plugins_mut(), &info) {
+            Ok(image) => image,
+            Err(crate::runtime::CompileError::NoAot { .. }) => {
+                let code = <C::Engine as Engine>::compile_for(self.plugins_mut(), &info)?;
+                return Ok((self.published(info, code, started)?, CacheOutcome::NotStored));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match artifact::encode(&key, &info.bytes, &image) {
+            Ok(file) => {
+                if let Err(e) = cache.put(&entry, &file) {
+                    tracing::warn!("cannot write cache entry {}: {e}", entry.display());
+                    outcome = CacheOutcome::NotStored;
+                }
+            }
+            Err(_) => outcome = CacheOutcome::NotStored,
+        }
+        let code = self.load_image(&info, &image)?;
+        Ok((self.published(info, code, started)?, outcome))
     }
 
     /// Reads and compiles a `.wasm` or `.wat` file.

@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 use vm::Composition;
 use vm::runtime::Features;
 
+use crate::artifact::{self, ArtifactOutcome};
 use crate::decode::{self, DecodeOutcome};
 use crate::observe::{self, EngineFailure, Observation, Plan};
 
@@ -32,6 +33,9 @@ pub struct Entry {
     pub features: Features,
     /// Decodes, compiles and instantiates arbitrary bytes (the `decode` target).
     pub decode: fn(&[u8]) -> DecodeOutcome,
+    /// Compiles a module ahead of time, damages the artifact and loads it (the
+    /// `artifact` target).
+    pub artifact: fn(&[u8], &[u8]) -> ArtifactOutcome,
     /// Instantiates a module and runs a call plan (the `diff` target).
     pub observe: fn(&[u8], &Plan) -> Result<Observation, EngineFailure>,
     /// The same with settings (the `fuel` target's budget).
@@ -47,6 +51,7 @@ impl Entry {
             id,
             features: vm::compose::features_of::<C>(),
             decode: decode::check::<C>,
+            artifact: artifact::check::<C>,
             observe: observe::observe::<C>,
             observe_with: observe::observe_with::<C>,
             ready: || Ok(()),

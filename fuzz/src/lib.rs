@@ -14,11 +14,13 @@
 //! |---|---|
 //! | `decode` | arbitrary bytes into decode, compile and instantiate on every engine: no panic, abort or hang |
 //! | `diff` | a wasm-smith module on every engine and on the `wasmi` oracle: same results, traps, globals and memories |
+//! | `artifact` | compiled-module files (`vm compile` output) damaged, with and without a recomputed checksum, into the loader of every engine with native code: an error or a module, never a panic; an intact file loads |
 //! | `fuel` | the same modules with a fuel budget on every engine: the same consumption after every call and the same out-of-fuel point |
 //!
 //! The engines are those composed in [`compositions`]; a target never names one.
 //! A new target is a module with a `run` function and one line in [`TARGETS`].
 
+pub mod artifact;
 pub mod compositions;
 pub mod decode;
 pub mod diff;
@@ -121,6 +123,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "decode", run: decode::run, input_len: 1..=2048 },
     Target { name: "diff", run: diff::run, input_len: 64..=8192 },
     Target { name: "fuel", run: fuel::run, input_len: 64..=8192 },
+    Target { name: "artifact", run: artifact::run, input_len: 16..=4096 },
 ];
 
 /// The target called `name`.

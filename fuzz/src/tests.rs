@@ -33,6 +33,11 @@ fn fuel_smoke() {
     smoke("fuel", 1_000, 0x5eed_0003);
 }
 
+#[test]
+fn artifact_smoke() {
+    smoke("artifact", 1_000, 0x5eed_0004);
+}
+
 /// wasmi 2.0 faults (a jump to address 0x2) on `diff` input 11,349 of seed 20261207
 /// (a `v128.store16_lane` with an offset past 65,535): the loop compares it against
 /// the first engine and runs on. (`oracle::tests` shows the fault itself skips the

@@ -1,5 +1,6 @@
 //! The integration tests: one binary, one module per topic.
 
+mod aot;
 mod bombs;
 mod cli;
 mod config;

@@ -52,6 +52,8 @@ pub struct RunArgs {
     pub settings: Vec<String>,
     /// Print every plugin's counters to stderr when the guest finishes.
     pub stats: Option<StatsFormat>,
+    /// Compile without the on-disk cache of compiled modules.
+    pub no_cache: bool,
     /// The module.
     pub file: PathBuf,
     /// Arguments for the guest (a leading `--` is not passed on).
@@ -62,6 +64,7 @@ pub struct RunArgs {
 #[derive(Debug)]
 enum Command {
     Run(RunArgs),
+    Compile { file: PathBuf, output: PathBuf, settings: Vec<String> },
     Wast { settings: Vec<String>, files: Vec<PathBuf> },
     Plugins { json: bool },
     Info { json: bool },
@@ -77,6 +80,7 @@ pub fn main<C: Composition>(opts: &Options, args: impl IntoIterator<Item = OsStr
     };
     match command {
         Command::Run(args) => run::run::<C>(args),
+        Command::Compile { file, output, settings } => run::compile::<C>(&file, &output, &settings),
         Command::Wast { settings, files } => wast::run::<C>(&settings, &files),
         Command::Plugins { json } => print(report::plugins(json)),
         Command::Info { json } => print(report::info::<C>(opts, json)),

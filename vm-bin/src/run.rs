@@ -4,10 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use vm_core::runtime::artifact::{Cache, CacheOutcome, cache};
 use vm_core::runtime::{
     Error, Extern, InstantiationError, InvokeError, Linker, RunContext, Trap, TrapCode, Val,
     ValType,
 };
+use vm_core::slot::Engine;
 use vm_core::{Composition, Settings, Vm};
 
 use crate::cli::{RunArgs, StatsFormat};
@@ -36,6 +38,79 @@ pub fn settings<C: Composition>(flags: &[String]) -> Result<Settings, String> {
         s.merge_flag(f).map_err(|e| e.to_string())?;
     }
     Ok(s)
+}
+
+/// The on-disk cache `vm run` compiles through, or `None` when it is off: on by
+/// default for engines with native code; `VM_CACHE=false` or `-C cache=false` (or
+/// `--no-cache`) turn it off, `VM_CACHE_DIR` or `-C cache.dir=PATH` move it from
+/// [`cache::default_dir`], `VM_CACHE_MAX_MB` or `-C cache.max_mb=N` change its size
+/// cap (512 MiB). Returns the other settings flags too.
+fn cache_settings<C: Composition>(
+    flags: &[String],
+    no_cache: bool,
+) -> Result<(Vec<String>, Option<Cache>), String> {
+    let mut on = <C::Engine as Engine>::NATIVE_CODE;
+    let mut dir = cache::default_dir();
+    let mut max_mb = cache::DEFAULT_MAX_BYTES >> 20;
+    let bool_of = |key: &str, v: &str| match v {
+        "true" | "1" | "on" => Ok(true),
+        "false" | "0" | "off" => Ok(false),
+        _ => Err(format!("`{key}={v}`: expected true or false")),
+    };
+    let mb_of = |key: &str, v: &str| {
+        v.parse::<u64>()
+            .ok()
+            .filter(|&n| n <= 1 << 20)
+            .ok_or_else(|| format!("`{key}={v}`: expected a size in MiB, 0..=1048576"))
+    };
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if let Some(v) = env("VM_CACHE") {
+        on &= bool_of("VM_CACHE", &v)?;
+    }
+    if let Some(v) = env("VM_CACHE_DIR") {
+        dir = Some(PathBuf::from(v));
+    }
+    if let Some(v) = env("VM_CACHE_MAX_MB") {
+        max_mb = mb_of("VM_CACHE_MAX_MB", &v)?;
+    }
+    let mut rest = Vec::new();
+    for f in flags {
+        match f.split_once('=') {
+            Some(("cache", v)) => on &= bool_of("cache", v)?,
+            Some(("cache.dir", v)) => dir = Some(PathBuf::from(v)),
+            Some(("cache.max_mb", v)) => max_mb = mb_of("cache.max_mb", v)?,
+            Some((k, _)) if k.starts_with("cache.") => {
+                return Err(format!(
+                    "`-C {f}`: unknown cache key; valid keys: cache=true|false, cache.dir=PATH, cache.max_mb=N"
+                ));
+            }
+            _ => rest.push(f.clone()),
+        }
+    }
+    let cache = (on && !no_cache).then_some(dir).flatten().map(|d| Cache::new(d, max_mb << 20));
+    Ok((rest, cache))
+}
+
+/// Runs `vm compile FILE -o OUT`.
+pub fn compile<C: Composition>(file: &Path, output: &Path, flags: &[String]) -> ExitCode {
+    let done = (|| {
+        let (flags, _) = cache_settings::<C>(flags, true)?;
+        let settings = settings::<C>(&flags)?;
+        let vm = Vm::<C>::new(&settings).map_err(|e| e.to_string())?;
+        let mut vm = vm.init().map_err(|e| e.to_string())?.start().map_err(|e| e.to_string())?;
+        let bytes =
+            std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let artifact = vm.precompile(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+        std::fs::write(output, artifact)
+            .map_err(|e| format!("cannot write {}: {e}", output.display()))
+    })();
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn run_context(args: &RunArgs) -> Result<RunContext, String> {
@@ -79,14 +154,24 @@ fn execute<C: Composition>(args: RunArgs) -> Result<ExitCode, String> {
     if args.stats == Some(StatsFormat::Json) {
         crate::json::available()?;
     }
-    let settings = settings::<C>(&args.settings)?;
+    let (flags, cache) = cache_settings::<C>(&args.settings, args.no_cache)?;
+    let settings = settings::<C>(&flags)?;
     let ctx = run_context(&args)?;
     let vm = Vm::<C>::new(&settings).map_err(|e| e.to_string())?;
     let mut vm = vm.init().map_err(|e| e.to_string())?.start().map_err(|e| e.to_string())?;
-    let module = vm.load(&args.file).map_err(|e| match e {
+    let failed = |e: Error| match e {
         Error::Io { path, source } => format!("cannot read {path}: {source}"),
         e => format!("{}: {e}", args.file.display()),
-    })?;
+    };
+    let (module, cached) = match &cache {
+        Some(cache) => {
+            let bytes = std::fs::read(&args.file)
+                .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+            let (m, o) = vm.compile_cached(&bytes, Some(&args.file), cache).map_err(failed)?;
+            (m, Some(o))
+        }
+        None => (vm.load(&args.file).map_err(failed)?, None),
+    };
     let mut linker = Linker::new(ctx.clone());
     let outcome = match vm.instantiate(&module, &mut linker) {
         Ok(instance) => call(&mut vm, &mut linker, instance, &args, &ctx),
@@ -100,6 +185,9 @@ fn execute<C: Composition>(args: RunArgs) -> Result<ExitCode, String> {
     if let Some(fmt) = args.stats {
         let fuel = (vm.fuel_consumed(&linker), vm.fuel_remaining(&linker));
         eprintln!("{}", stats(&vm, fmt, fuel));
+        if fmt == StatsFormat::Text {
+            eprintln!("{}", cache_line(cache.as_ref(), cached));
+        }
     }
     Ok(code)
 }
@@ -230,6 +318,14 @@ pub fn parse_val(ty: ValType, text: &str) -> Result<Val, String> {
             text.parse::<f64>().map(|f| Val::F64(f.to_bits())).map_err(|_| "not a number".into())
         }
         other => Err(format!("cannot pass a {other} from the command line")),
+    }
+}
+
+/// The `--stats` line about the cache: `cache: hit dir=...`, or `cache: off`.
+fn cache_line(cache: Option<&Cache>, outcome: Option<CacheOutcome>) -> String {
+    match (cache, outcome) {
+        (Some(c), Some(o)) => format!("cache: {} dir={}", o.name(), c.dir().display()),
+        _ => "cache: off".to_owned(),
     }
 }
 

@@ -79,6 +79,15 @@ pub enum CompileError {
         /// Which promise the instruction breaks.
         message: String,
     },
+    /// The engine has no ahead-of-time form of its code (it generates no native
+    /// code, or does not implement `Engine::compile_image`).
+    #[error(
+        "engine `{engine}` has no ahead-of-time compilation (no native code to save); build vm with engine-cranelift or engine-dynasm"
+    )]
+    NoAot {
+        /// The engine's plugin id.
+        engine: &'static str,
+    },
 }
 
 impl CompileError {
@@ -258,6 +267,9 @@ pub enum Error {
     /// A call failed.
     #[error(transparent)]
     Invoke(#[from] InvokeError),
+    /// A compiled module (artifact) could not be written or loaded.
+    #[error(transparent)]
+    Artifact(#[from] super::artifact::ArtifactError),
     /// A file could not be read.
     #[error("{path}: {source}")]
     Io {

@@ -3,6 +3,7 @@
 //! `#[repr(C)]` layouts generated code reads, and the description of native code
 //! that engines hand to the `virt` plugin running it ([`native`]).
 
+pub mod artifact;
 pub mod bulk;
 pub mod cpu;
 pub mod error;

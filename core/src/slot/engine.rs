@@ -2,6 +2,7 @@
 
 use crate::compose::Composition;
 use crate::plugin::Plugin;
+use crate::runtime::artifact::CodeImage;
 use crate::runtime::native::CodeMap;
 use crate::runtime::{CompileError, ExecLimits, Features, ModuleInfo, Store, Trap, Val};
 
@@ -49,6 +50,56 @@ pub trait Engine: Plugin {
         module: &ModuleInfo,
     ) -> Result<Self::Code, CompileError> {
         plugins.engine_mut().compile(module)
+    }
+
+    /// Ahead-of-time compilation, first half: compiles a module for composition `C`
+    /// into a [`CodeImage`] (its machine code before it is placed in memory, with
+    /// symbolic relocations) that [`Engine::load_image`] publishes, now or in
+    /// another run of the same build (vm-core writes it into an artifact file, see
+    /// [`crate::runtime::artifact`]). The default: the engine has none.
+    ///
+    /// # Errors
+    /// As [`Engine::compile`]; [`CompileError::NoAot`] for engines without an
+    /// ahead-of-time form.
+    fn compile_image<C: Composition<Engine = Self>>(
+        plugins: &mut C,
+        module: &ModuleInfo,
+    ) -> Result<CodeImage, CompileError> {
+        let _ = (plugins, module);
+        Err(CompileError::NoAot { engine: Self::META.id })
+    }
+
+    /// Ahead-of-time compilation, second half: publishes `image`, compiled by
+    /// [`Engine::compile_image`] for `module` and composition `C` (vm-core has
+    /// checked its offsets with [`CodeImage::validate`]; the engine checks what only
+    /// it knows, such as helper numbers), as code [`Engine::call`] runs.
+    ///
+    /// # Errors
+    /// A helper number the engine does not have, a relocation out of range, a
+    /// failure to map the code; [`CompileError::NoAot`] by default.
+    fn load_image<C: Composition<Engine = Self>>(
+        plugins: &mut C,
+        module: &ModuleInfo,
+        image: &CodeImage,
+    ) -> Result<Self::Code, CompileError> {
+        let _ = (plugins, module, image);
+        Err(CompileError::NoAot { engine: Self::META.id })
+    }
+
+    /// What this engine's code for composition `C` depends on besides the module
+    /// and the composition's plugins: its code-generating settings and the CPU
+    /// features it uses, as `key=value` entries of the artifact's
+    /// [`CompositionKey`](crate::runtime::artifact::CompositionKey). Artifacts
+    /// whose entries differ are not loaded. The default: none (engines without
+    /// [`Engine::compile_image`]).
+    ///
+    /// # Errors
+    /// The code generator for `C` cannot be set up.
+    fn aot_key<C: Composition<Engine = Self>>(
+        plugins: &mut C,
+    ) -> Result<Vec<(&'static str, String)>, CompileError> {
+        let _ = plugins;
+        Ok(Vec::new())
     }
 
     /// The native entry point of defined function `index` (module index space), which

@@ -106,6 +106,7 @@ use cranelift_codegen::isa::unwind::UnwindInst;
 use cranelift_codegen::{Context, FinalizedMachExceptionHandler, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use vm_core::plugin::PluginStats;
+use vm_core::runtime::artifact::{self, CodeImage, RelocKind, RelocTarget};
 use vm_core::runtime::native::{
     self, CallState, CodeMap, HandlerSite, NativeEngine, TrapKind, TrapSite,
 };
@@ -548,15 +549,13 @@ impl Cranelift {
         Ok(slot.insert(built).clone())
     }
 
-    /// Compiles `module`, patching calls of math helpers to `helpers` (the linked
-    /// addresses, in [`libcalls::HELPERS`] order).
-    fn compile_module(
+    /// Compiles `module` into an image: its code with symbolic relocations.
+    fn compile_image_for(
         &mut self,
         level: Option<SimdLevel>,
         module: &ModuleInfo,
         (guard_pages, call_events, inline_bulk): (bool, bool, bool),
-        helpers: &[usize; NUM_HELPERS],
-    ) -> Result<ModuleCode, CompileError> {
+    ) -> Result<CodeImage, CompileError> {
         let t0 = Instant::now();
         let isa = self.isa_for(level)?;
         let cfg = isa.frontend_config();
@@ -606,44 +605,133 @@ impl Cranelift {
         }
         let stub = asm.add_throw_stub();
         let Assembler { bytes, relocs, traps, srclocs, handlers, saves, .. } = asm;
-        let imported = module.num_imported_funcs;
-        let mem = CodeMemory::publish(&bytes, |buf, base| {
-            for r in &relocs {
+        let relocs = relocs
+            .into_iter()
+            .map(|r| {
                 let target = match r.target {
-                    Target::Func(i) => {
+                    Target::Func(i) => RelocTarget::Func(i),
+                    Target::Code(off) => RelocTarget::Code(off),
+                    Target::ThrowStub => RelocTarget::Code(stub),
+                    Target::Lib(lc) => RelocTarget::Helper(
+                        libcalls::helper_index(lc)
+                            .ok_or(CompileError::Limit("unsupported libcall"))?
+                            as u32,
+                    ),
+                };
+                let kind = match r.kind {
+                    Reloc::X86CallPCRel4 | Reloc::X86PCRel4 | Reloc::X86CallPLTRel4 => {
+                        RelocKind::PcRel4
+                    }
+                    Reloc::Abs8 => RelocKind::Abs8,
+                    _ => return Err(CompileError::Limit("unsupported relocation kind")),
+                };
+                Ok(artifact::Reloc { at: r.at, kind, target, addend: r.addend })
+            })
+            .collect::<Result<Vec<_>, CompileError>>()?;
+        self.functions += funcs.len() as u64;
+        self.code_bytes += bytes.len() as u64;
+        self.compile_time += t0.elapsed();
+        Ok(CodeImage {
+            code: bytes,
+            funcs,
+            entries,
+            host_calls,
+            traps,
+            srclocs,
+            handlers,
+            saves,
+            relocs,
+        })
+    }
+
+    /// Places `image` in executable memory, resolving its relocations (calls of
+    /// math helpers to `helpers`, the linked addresses in [`libcalls::HELPERS`]
+    /// order), and describes it. Every offset was checked against the code by
+    /// [`CodeImage::validate`] or comes from [`Cranelift::compile_image_for`].
+    fn publish(
+        image: &CodeImage,
+        imported: u32,
+        helpers: &[usize; NUM_HELPERS],
+    ) -> Result<ModuleCode, CompileError> {
+        let funcs = &image.funcs;
+        let mem = CodeMemory::publish(&image.code, |buf, base| {
+            for r in &image.relocs {
+                let target = match r.target {
+                    RelocTarget::Func(i) => {
                         let f = funcs
                             .get(i.wrapping_sub(imported) as usize)
                             .ok_or(CompileError::Limit("relocation to an unknown function"))?;
                         base + f.start as usize
                     }
-                    Target::Code(off) => base + off as usize,
-                    Target::ThrowStub => base + stub as usize,
-                    Target::Lib(lc) => libcalls::helper_index(lc)
-                        .map(|i| helpers[i])
-                        .ok_or(CompileError::Limit("unsupported libcall"))?,
+                    RelocTarget::Code(off) => base + off as usize,
+                    RelocTarget::Helper(i) => *helpers
+                        .get(i as usize)
+                        .ok_or(CompileError::Limit("relocation to an unknown helper"))?,
+                    _ => return Err(CompileError::Limit("unsupported relocation target")),
                 };
                 let at = r.at as usize;
                 let value = (target as i64).wrapping_add(r.addend);
+                let field = buf
+                    .get_mut(at..at + r.kind.size() as usize)
+                    .ok_or(CompileError::Limit("relocation outside the code"))?;
                 match r.kind {
-                    Reloc::X86CallPCRel4 | Reloc::X86PCRel4 | Reloc::X86CallPLTRel4 => {
+                    RelocKind::PcRel4 => {
                         let rel = value - (base + at) as i64;
                         let rel = i32::try_from(rel)
                             .map_err(|_| CompileError::Limit("relocation out of range"))?;
-                        buf[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+                        field.copy_from_slice(&rel.to_le_bytes());
                     }
-                    Reloc::Abs8 => buf[at..at + 8].copy_from_slice(&value.to_le_bytes()),
+                    RelocKind::Abs8 => field.copy_from_slice(&value.to_le_bytes()),
                     _ => return Err(CompileError::Limit("unsupported relocation kind")),
                 }
             }
             Ok(())
         })?;
-        self.functions += funcs.len() as u64;
-        self.code_bytes += bytes.len() as u64;
-        self.compile_time += t0.elapsed();
         let range = mem.range();
-        let map = CodeMap::new(range.start, range.len(), imported, funcs, traps, srclocs)
-            .with_exceptions(handlers, saves);
-        Ok(ModuleCode { mem, map, entries, host_calls })
+        let map = CodeMap::new(
+            range.start,
+            range.len(),
+            imported,
+            image.funcs.clone(),
+            image.traps.clone(),
+            image.srclocs.clone(),
+        )
+        .with_exceptions(image.handlers.clone(), image.saves.clone());
+        Ok(ModuleCode {
+            mem,
+            map,
+            entries: image.entries.clone(),
+            host_calls: image.host_calls.clone(),
+        })
+    }
+
+    /// The math helpers of composition `C` as its `virt` plugin links them.
+    fn helpers<C: Composition<Engine = Self>>(
+        plugins: &mut C,
+    ) -> Result<[usize; NUM_HELPERS], CompileError> {
+        let linked = Self::linked(plugins)?;
+        let mut helpers = [0; NUM_HELPERS];
+        helpers.copy_from_slice(
+            linked.get(NUM_LIBCALLS..).ok_or(CompileError::Limit("libcall table too short"))?,
+        );
+        Ok(helpers)
+    }
+
+    /// What code generation for composition `C` reads from it.
+    fn options<C: Composition<Engine = Self>>(
+        plugins: &C,
+    ) -> (Option<SimdLevel>, (bool, bool, bool)) {
+        const {
+            assert!(
+                <C::Virt as Virt>::NATIVE_CODE,
+                "engine-cranelift needs a virt plugin that runs native code (`Virt::NATIVE_CODE`)"
+            );
+        }
+        let events = C::EVENTS.contains(EventKind::WasmCall);
+        let level = <C::Simd as Simd>::PRESENT.then_some(<C::Simd as Simd>::LEVEL);
+        let guard_pages = <C::Virt as Virt>::GUARD_PAGES && plugins.virt().guard_pages();
+        let inline_bulk = !<C::Virt as Virt>::CHEAP_HOST_CALLS;
+        (level, (guard_pages, events, inline_bulk))
     }
 
     /// The runtime functions and math helpers of composition `C` as its `virt`
@@ -676,37 +764,67 @@ impl Engine for Cranelift {
     /// addresses, no guard pages); [`Engine::compile_for`] compiles for a
     /// composition and its `virt` plugin.
     fn compile(&mut self, module: &ModuleInfo) -> Result<ModuleCode, CompileError> {
-        self.compile_module(None, module, (false, false, false), &libcalls::host_helpers())
+        let image = self.compile_image_for(None, module, (false, false, false))?;
+        Self::publish(&image, module.num_imported_funcs, &libcalls::host_helpers())
     }
 
     fn compile_for<C: Composition<Engine = Self>>(
         plugins: &mut C,
         module: &ModuleInfo,
     ) -> Result<ModuleCode, CompileError> {
-        const {
-            assert!(
-                <C::Virt as Virt>::NATIVE_CODE,
-                "engine-cranelift needs a virt plugin that runs native code (`Virt::NATIVE_CODE`)"
-            );
-        }
-        let events = C::EVENTS.contains(EventKind::WasmCall);
-        let level = <C::Simd as Simd>::PRESENT.then_some(<C::Simd as Simd>::LEVEL);
-        let guard_pages = <C::Virt as Virt>::GUARD_PAGES && plugins.virt().guard_pages();
-        let inline_bulk = !<C::Virt as Virt>::CHEAP_HOST_CALLS;
-        let linked = Self::linked(plugins)?;
-        let mut helpers = [0; NUM_HELPERS];
-        helpers.copy_from_slice(&linked[NUM_LIBCALLS..]);
-        let code = plugins.engine_mut().compile_module(
-            level,
-            module,
-            (guard_pages, events, inline_bulk),
-            &helpers,
-        )?;
+        let image = Self::compile_image(plugins, module)?;
+        Self::load_image(plugins, module, &image)
+    }
+
+    fn compile_image<C: Composition<Engine = Self>>(
+        plugins: &mut C,
+        module: &ModuleInfo,
+    ) -> Result<CodeImage, CompileError> {
+        let (level, flags) = Self::options(plugins);
+        plugins.engine_mut().compile_image_for(level, module, flags)
+    }
+
+    fn load_image<C: Composition<Engine = Self>>(
+        plugins: &mut C,
+        module: &ModuleInfo,
+        image: &CodeImage,
+    ) -> Result<ModuleCode, CompileError> {
+        let helpers = Self::helpers(plugins)?;
+        let code = Self::publish(image, module.num_imported_funcs, &helpers)?;
         // Compiled out unless a composed observer subscribes (a perf map writer).
         if C::EVENTS.contains(EventKind::CodeLoaded) {
             native::code_loaded(plugins, module, &code.map);
         }
         Ok(code)
+    }
+
+    fn aot_key<C: Composition<Engine = Self>>(
+        plugins: &mut C,
+    ) -> Result<Vec<(&'static str, String)>, CompileError> {
+        let (level, (guard_pages, events, inline_bulk)) = Self::options(plugins);
+        let engine = plugins.engine_mut();
+        let isa = engine.isa_for(level)?;
+        let limits = engine.config.limits();
+        Ok(vec![
+            ("cranelift.opt_level", engine.config.opt_level.as_str().to_owned()),
+            (
+                "cranelift.isa",
+                format!(
+                    "{} {}",
+                    isa.triple(),
+                    isa.isa_flags().iter().map(|f| f.to_string()).collect::<Vec<_>>().join(",")
+                ),
+            ),
+            ("cranelift.flags", isa.flags().to_string().replace('\n', ",")),
+            (
+                "cranelift.codegen",
+                format!(
+                    "guard_pages={guard_pages} fuel={} interrupt={} call_events={events} inline_bulk={inline_bulk}",
+                    limits.metering(),
+                    limits.interrupt_checks()
+                ),
+            ),
+        ])
     }
 
     fn native_entry(code: &ModuleCode, index: u32) -> *const u8 {

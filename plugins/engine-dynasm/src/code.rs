@@ -8,6 +8,7 @@
 
 use dynasmrt::mmap::{ExecutableBuffer, MutableBuffer};
 use vm_core::runtime::CompileError;
+use vm_core::runtime::artifact::CodeImage;
 use vm_core::runtime::native::CodeMap;
 
 /// One compiled module: its executable pages, their description for the `virt`
@@ -23,6 +24,31 @@ pub struct ModuleCode {
 }
 
 impl ModuleCode {
+    /// Publishes an image of this engine's code (position-independent: every
+    /// reference inside is pc-relative, so it has no relocations). Its offsets were
+    /// checked by `CodeImage::validate` or come from the compiler.
+    ///
+    /// # Errors
+    /// The image has relocations, or the mapping or the protection change failed.
+    pub(crate) fn from_image(image: &CodeImage, first_func: u32) -> Result<Self, CompileError> {
+        if !image.relocs.is_empty() || !image.saves.is_empty() {
+            return Err(CompileError::Limit(
+                "engine-dynasm: its code has no relocations or register-save records",
+            ));
+        }
+        Self::publish(&image.code, image.entries.clone(), image.host_calls.clone(), |base, len| {
+            CodeMap::new(
+                base,
+                len,
+                first_func,
+                image.funcs.clone(),
+                image.traps.clone(),
+                image.srclocs.clone(),
+            )
+            .with_exceptions(image.handlers.clone(), Vec::new())
+        })
+    }
+
     /// Publishes `bytes` (position-independent: every reference inside is
     /// pc-relative) and describes them with `describe(base, len)`.
     ///

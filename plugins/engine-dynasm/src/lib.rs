@@ -435,6 +435,7 @@ use std::time::{Duration, Instant};
 
 use dynasmrt::{DynasmApi, DynasmLabelApi};
 use vm_core::plugin::PluginStats;
+use vm_core::runtime::artifact::CodeImage;
 use vm_core::runtime::native::runtime_fns;
 use vm_core::runtime::native::{self, CallState, CodeMap, NativeEngine, TrapKind, TrapSite};
 use vm_core::runtime::{CompileError, ExecLimits, Features, ModuleInfo, Store, Trap, Val};
@@ -535,6 +536,16 @@ pub(crate) fn compile_for_cpu(
     options: CompileOptions,
     cpu: Cpu,
 ) -> Result<ModuleCode, CompileError> {
+    ModuleCode::from_image(&image_for_cpu(module, options, cpu)?, module.num_imported_funcs)
+}
+
+/// The code [`compile_for_cpu`] publishes, as an image (position-independent: it
+/// has no relocations).
+pub(crate) fn image_for_cpu(
+    module: &ModuleInfo,
+    options: CompileOptions,
+    cpu: Cpu,
+) -> Result<CodeImage, CompileError> {
     // Room for the whole module's code up front (growing the buffer would copy
     // it each time): about 5 bytes of x86-64 per byte of wasm; and for its labels
     // and references to them, about one per eight bytes of wasm in the corpus.
@@ -615,9 +626,15 @@ pub(crate) fn compile_for_cpu(
         fill_nops(code);
     }
     let Sites { traps, srclocs, handlers, .. } = sites;
-    ModuleCode::publish(&bytes, entries, host_calls, |base, len| {
-        CodeMap::new(base, len, module.num_imported_funcs, funcs, traps, srclocs)
-            .with_exceptions(handlers, Vec::new())
+    Ok(CodeImage {
+        code: bytes,
+        funcs,
+        entries,
+        host_calls,
+        traps,
+        srclocs,
+        handlers,
+        ..CodeImage::default()
     })
 }
 
@@ -719,12 +736,40 @@ impl Dynasm {
         module: &ModuleInfo,
         options: CompileOptions,
     ) -> Result<ModuleCode, CompileError> {
+        let image = self.image_with(module, options)?;
+        ModuleCode::from_image(&image, module.num_imported_funcs)
+    }
+
+    fn image_with(
+        &mut self,
+        module: &ModuleInfo,
+        options: CompileOptions,
+    ) -> Result<CodeImage, CompileError> {
         let t0 = Instant::now();
-        let code = compile_module(module, options)?;
+        let image = image_for_cpu(module, options, Cpu::host())?;
         self.functions += module.bodies.len() as u64;
-        self.code_bytes += code.code_bytes() as u64;
+        self.code_bytes += image.code.len() as u64;
         self.compile_time += t0.elapsed();
-        Ok(code)
+        Ok(image)
+    }
+
+    /// What code generation for composition `C` reads from it and the engine's
+    /// configuration.
+    fn options<C: Composition<Engine = Self>>(plugins: &C) -> CompileOptions {
+        const {
+            assert!(
+                <C::Virt as Virt>::NATIVE_CODE,
+                "engine-dynasm needs a virt plugin that runs native code (`Virt::NATIVE_CODE`)"
+            );
+        }
+        let limits = plugins.engine().config.limits();
+        CompileOptions {
+            guard_pages: <C::Virt as Virt>::GUARD_PAGES && plugins.virt().guard_pages(),
+            fuel: limits.metering(),
+            interrupt: limits.interrupt_checks(),
+            call_events: C::EVENTS.contains(EventKind::WasmCall),
+            simd: <C::Simd as Simd>::PRESENT.then_some(<C::Simd as Simd>::LEVEL),
+        }
     }
 
     /// The runtime functions of composition `C` as its `virt` plugin links them,
@@ -772,29 +817,60 @@ impl Engine for Dynasm {
         plugins: &mut C,
         module: &ModuleInfo,
     ) -> Result<ModuleCode, CompileError> {
-        const {
-            assert!(
-                <C::Virt as Virt>::NATIVE_CODE,
-                "engine-dynasm needs a virt plugin that runs native code (`Virt::NATIVE_CODE`)"
-            );
-        }
         // Linked before any code runs (the table's address goes to the store
         // context on every call from the host).
         Self::linked(plugins)?;
-        let limits = plugins.engine().config.limits();
-        let options = CompileOptions {
-            guard_pages: <C::Virt as Virt>::GUARD_PAGES && plugins.virt().guard_pages(),
-            fuel: limits.metering(),
-            interrupt: limits.interrupt_checks(),
-            call_events: C::EVENTS.contains(EventKind::WasmCall),
-            simd: <C::Simd as Simd>::PRESENT.then_some(<C::Simd as Simd>::LEVEL),
-        };
+        let options = Self::options(plugins);
         let code = plugins.engine_mut().compile_with(module, options)?;
         // Compiled out unless a composed observer subscribes (a perf map writer).
         if C::EVENTS.contains(EventKind::CodeLoaded) {
             native::code_loaded(plugins, module, code.map());
         }
         Ok(code)
+    }
+
+    fn compile_image<C: Composition<Engine = Self>>(
+        plugins: &mut C,
+        module: &ModuleInfo,
+    ) -> Result<CodeImage, CompileError> {
+        let options = Self::options(plugins);
+        plugins.engine_mut().image_with(module, options)
+    }
+
+    fn load_image<C: Composition<Engine = Self>>(
+        plugins: &mut C,
+        module: &ModuleInfo,
+        image: &CodeImage,
+    ) -> Result<ModuleCode, CompileError> {
+        Self::linked(plugins)?;
+        let code = ModuleCode::from_image(image, module.num_imported_funcs)?;
+        if C::EVENTS.contains(EventKind::CodeLoaded) {
+            native::code_loaded(plugins, module, code.map());
+        }
+        Ok(code)
+    }
+
+    fn aot_key<C: Composition<Engine = Self>>(
+        plugins: &mut C,
+    ) -> Result<Vec<(&'static str, String)>, CompileError> {
+        let o = Self::options(plugins);
+        let cpu = Cpu::host();
+        Ok(vec![
+            (
+                "dynasm.codegen",
+                format!(
+                    "guard_pages={} fuel={} interrupt={} call_events={} simd={:?}",
+                    o.guard_pages, o.fuel, o.interrupt, o.call_events, o.simd
+                ),
+            ),
+            (
+                "dynasm.cpu",
+                format!(
+                    "sse41={} sse42={} ssse3={} avx2={} bmi2={}",
+                    cpu.sse41, cpu.sse42, cpu.ssse3, cpu.avx2, cpu.bmi2
+                ),
+            ),
+        ])
     }
 
     fn native_entry(code: &ModuleCode, index: u32) -> *const u8 {

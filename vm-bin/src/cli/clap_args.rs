@@ -38,7 +38,10 @@ struct ClapRunArgs {
     /// Print every plugin's counters to stderr when the guest finishes.
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "text", require_equals = true)]
     stats: Option<StatsFormat>,
-    /// The module: `.wasm` or `.wat`.
+    /// Compile without the on-disk cache of compiled modules (also `-C cache=false`).
+    #[arg(long)]
+    no_cache: bool,
+    /// The module: `.wasm`, `.wat`, or a compiled module (`.vmc`) from `vm compile`.
     file: PathBuf,
     /// Arguments for the guest (a `--` right after FILE is accepted and not passed on).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -49,6 +52,19 @@ struct ClapRunArgs {
 enum ClapCommand {
     /// Run a WebAssembly module (`_start`, or the export named by --invoke).
     Run(ClapRunArgs),
+    /// Compile a module ahead of time into a file that `vm run` loads without
+    /// compiling (for this binary's composition only; native-code engines).
+    Compile {
+        /// Set a plugin setting: `section.key=value` (those that change code must
+        /// match when the file is run).
+        #[arg(short = 'C', value_name = "SECTION.KEY=VALUE")]
+        settings: Vec<String>,
+        /// The compiled module to write.
+        #[arg(short = 'o', long = "output", value_name = "OUT")]
+        output: PathBuf,
+        /// The module: `.wasm` or `.wat`.
+        file: PathBuf,
+    },
     /// Run WebAssembly spec scripts (.wast); ends with `N passed, M failed`.
     Wast {
         /// Set a plugin setting: `section.key=value` (see `vm config`).
@@ -110,9 +126,13 @@ pub(super) fn parse(
             invoke: a.invoke,
             settings: a.settings,
             stats: a.stats,
+            no_cache: a.no_cache,
             file: a.file,
             args: a.args,
         }),
+        ClapCommand::Compile { settings, output, file } => {
+            Command::Compile { file, output, settings }
+        }
         ClapCommand::Wast { settings, files } => Command::Wast { settings, files },
         ClapCommand::Plugins { json } => Command::Plugins { json },
         ClapCommand::Info { json } => Command::Info { json },

@@ -14,8 +14,10 @@ Usage: vm <COMMAND>
 
 Commands:
   run [--dir HOST[::GUEST]]... [--env KEY[=VAL]]... [--invoke NAME]
-      [-C SECTION.KEY=VALUE]... [--stats[=text|json]] FILE [ARGS]...
+      [-C SECTION.KEY=VALUE]... [--stats[=text|json]] [--no-cache] FILE [ARGS]...
                      Run a WebAssembly module (`_start`, or the export named by --invoke)
+  compile [-C SECTION.KEY=VALUE]... -o OUT FILE
+                     Compile a module ahead of time into OUT, which `vm run` loads
   wast [-C SECTION.KEY=VALUE]... FILE...
                      Run WebAssembly spec scripts (.wast)
   plugins [--json]   List every plugin registered in this binary
@@ -52,6 +54,7 @@ pub(super) fn parse(
             return Err(ExitCode::SUCCESS);
         }
         Some("run") => run(rest).map(Command::Run),
+        Some("compile") => compile(rest),
         Some("wast") => wast(rest),
         Some("plugins") => json_flag("plugins", rest).map(|json| Command::Plugins { json }),
         Some("info") => json_flag("info", rest).map(|json| Command::Info { json }),
@@ -126,6 +129,8 @@ fn run(args: Vec<OsString>) -> Result<RunArgs, String> {
             out.invoke = Some(v);
         } else if let Some(v) = option_value("-C", a, &mut it)? {
             out.settings.push(v);
+        } else if a == "--no-cache" {
+            out.no_cache = true;
         } else if a == "--stats" {
             out.stats = Some(StatsFormat::Text);
         } else if let Some(f) = a.strip_prefix("--stats=") {
@@ -143,6 +148,30 @@ fn run(args: Vec<OsString>) -> Result<RunArgs, String> {
         out.args.push(text(&arg)?.to_owned());
     }
     Ok(out)
+}
+
+fn compile(args: Vec<OsString>) -> Result<Command, String> {
+    let (mut settings, mut output, mut file) = (Vec::new(), None, None);
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        let a = text(&arg)?;
+        if a == "-h" || a == "--help" {
+            return Err(String::new());
+        } else if let Some(v) = option_value("-C", a, &mut it)? {
+            settings.push(v);
+        } else if let Some(v) = option_value("-o", a, &mut it)? {
+            output = Some(PathBuf::from(v));
+        } else if let Some(v) = option_value("--output", a, &mut it)? {
+            output = Some(PathBuf::from(v));
+        } else if a.starts_with('-') || file.is_some() {
+            return Err(format!("unexpected argument `{a}` for `vm compile`"));
+        } else {
+            file = Some(PathBuf::from(a));
+        }
+    }
+    let file = file.ok_or("`vm compile` needs a FILE")?;
+    let output = output.ok_or("`vm compile` needs `-o OUT`")?;
+    Ok(Command::Compile { file, output, settings })
 }
 
 fn wast(args: Vec<OsString>) -> Result<Command, String> {
