@@ -541,6 +541,23 @@ impl ModuleInfo {
         Self::parse(bytes)
     }
 
+    /// Whether a value that may be a GC object (a reference of the `any` or `extern`
+    /// hierarchy: an `externref` may hold an externalized object) can appear in a
+    /// function of this module through its declarations: a struct or array type, or
+    /// such a reference in a function type, global, table or element segment. When
+    /// not, only a function whose own locals have such a type can hold one (every
+    /// other source of such a value is one of those declarations), so a translator
+    /// needs stack maps only for those functions (see [`body_declares_gc_refs`]).
+    pub fn declares_gc_refs(&self) -> bool {
+        let object = |t: &ValType| matches!(t, ValType::AnyRef | ValType::ExternRef);
+        self.type_ids.iter().any(|&id| {
+            super::gc::types::info(id).is_some_and(|t| t.top_kind() != super::types::HeapType::Func)
+        }) || self.types.iter().any(|f| f.params().iter().chain(f.results()).any(object))
+            || self.globals.iter().any(|g| object(&g.ty))
+            || self.tables.iter().any(|t| object(&t.elem))
+            || self.elems.iter().any(|e| object(&e.ty))
+    }
+
     /// A validator for each defined function body, in order, whose operand-stack and
     /// local types an engine can read while it translates the body operator by
     /// operator (feeding each to [`wasmparser::FuncValidator::op`]): how a
@@ -957,4 +974,30 @@ fn validate(bytes: &[u8], features: Features) -> Result<(), DecodeError> {
         }
     }
     Err(DecodeError::from_parser(&e))
+}
+
+/// Whether function body `body` declares a local that may hold a GC object (a
+/// reference of the `any` or `extern` hierarchy); with
+/// [`ModuleInfo::declares_gc_refs`] false, whether the function can hold one at all.
+///
+/// # Errors
+/// The locals do not decode (never for a validated body).
+pub fn body_declares_gc_refs(body: &wasmparser::FunctionBody<'_>) -> Result<bool, CompileError> {
+    use wasmparser::{AbstractHeapType as A, HeapType as H};
+    let err = |_| CompileError::Limit("function locals");
+    for local in body.get_locals_reader().map_err(err)? {
+        let (_, ty) = local.map_err(err)?;
+        if let wasmparser::ValType::Ref(r) = ty {
+            let object = match r.heap_type() {
+                H::Abstract { ty, .. } => !matches!(ty, A::Func | A::NoFunc | A::Exn | A::NoExn),
+                // A concrete type is a struct or array one only in a module that
+                // declares them.
+                H::Concrete(_) | H::Exact(_) => true,
+            };
+            if object {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }

@@ -305,16 +305,27 @@ impl Engine for Interp {
         let t0 = Instant::now();
         let mut tr = FuncTranslator::new(module, self.config.limits());
         let mut funcs: Vec<FuncCode> = Vec::with_capacity(module.bodies.len());
-        let mut validators = module.func_validators()?.into_iter();
+        // Stack maps come from a validator run in step with the translator: only for
+        // the functions that can hold a GC object (revalidating costs about as much as
+        // decoding's validation).
+        let all_maps = module.declares_gc_refs();
+        let mut validators: Option<Vec<Option<_>>> = None;
         for (i, body) in module.bodies.iter().enumerate() {
-            if let Some(v) = validators.next() {
-                tr.set_validator(v);
-            }
             let bytes = module
                 .bytes
                 .get(body.range.clone())
                 .ok_or(CompileError::Limit("function body range"))?;
             let fb = FunctionBody::new(BinaryReader::new(bytes, body.range.start as u64));
+            if all_maps || vm_core::runtime::module::body_declares_gc_refs(&fb)? {
+                if validators.is_none() {
+                    validators = Some(module.func_validators()?.into_iter().map(Some).collect());
+                }
+                if let Some(v) =
+                    validators.as_mut().and_then(|v| v.get_mut(i)).and_then(Option::take)
+                {
+                    tr.set_validator(v);
+                }
+            }
             funcs.push(tr.translate(module.num_imported_funcs + i as u32, &fb)?);
         }
         let v128s = tr.take_v128s();
