@@ -158,6 +158,10 @@ impl<C: Composition, S> Vm<C, S> {
     where
         S: Started,
     {
+        if !<C::Engine as Engine>::AOT {
+            let engine = <C::Engine as crate::plugin::Described>::META.id;
+            return Err(crate::runtime::CompileError::NoAot { engine }.into());
+        }
         let info = ModuleInfo::decode(bytes.as_ref(), self.features())?;
         let key = self.composition_key()?;
         let image = <C::Engine as Engine>::compile_image(self.plugins_mut(), &info)?;
@@ -177,6 +181,10 @@ impl<C: Composition, S> Vm<C, S> {
     where
         S: Started,
     {
+        if !<C::Engine as Engine>::AOT {
+            let engine = <C::Engine as crate::plugin::Described>::META.id;
+            return Err(crate::runtime::CompileError::NoAot { engine }.into());
+        }
         let started = std::time::Instant::now();
         let key = self.composition_key()?;
         let decoded = artifact::decode(bytes, &key)?;
@@ -221,6 +229,10 @@ impl<C: Composition, S> Vm<C, S> {
         }
         let started = std::time::Instant::now();
         let info = ModuleInfo::decode_file(bytes, self.features(), path)?;
+        if !<C::Engine as Engine>::AOT {
+            let code = <C::Engine as Engine>::compile_for(self.plugins_mut(), &info)?;
+            return Ok((self.published(info, code, started)?, CacheOutcome::NotStored));
+        }
         let key = self.composition_key()?;
         let entry = cache.entry_path(&key, &info.bytes);
         let mut outcome = CacheOutcome::Stored;

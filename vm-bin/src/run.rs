@@ -49,7 +49,7 @@ fn cache_settings<C: Composition>(
     flags: &[String],
     no_cache: bool,
 ) -> Result<(Vec<String>, Option<Cache>), String> {
-    let mut on = <C::Engine as Engine>::NATIVE_CODE;
+    let mut on = <C::Engine as Engine>::AOT;
     let mut dir = cache::default_dir();
     let mut max_mb = cache::DEFAULT_MAX_BYTES >> 20;
     let bool_of = |key: &str, v: &str| match v {
@@ -87,7 +87,9 @@ fn cache_settings<C: Composition>(
             _ => rest.push(f.clone()),
         }
     }
-    let cache = (on && !no_cache).then_some(dir).flatten().map(|d| Cache::new(d, max_mb << 20));
+    // Compiled out for engines without ahead-of-time compilation.
+    let on = <C::Engine as Engine>::AOT && on && !no_cache;
+    let cache = on.then_some(dir).flatten().map(|d| Cache::new(d, max_mb << 20));
     Ok((rest, cache))
 }
 

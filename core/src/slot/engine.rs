@@ -20,6 +20,10 @@ use crate::runtime::{CompileError, ExecLimits, Features, ModuleInfo, Store, Trap
 pub trait Engine: Plugin {
     /// Whether this engine generates native machine code.
     const NATIVE_CODE: bool;
+    /// Whether the engine compiles ahead of time ([`Engine::compile_image`] and
+    /// [`Engine::load_image`]): without it a composition leaves out the artifact
+    /// loader and the on-disk cache.
+    const AOT: bool = false;
 
     /// The proposals beyond WebAssembly 2.0 this engine compiles and runs. The
     /// composition accepts those its `virt` plugin allows too

@@ -750,6 +750,7 @@ impl Cranelift {
 
 impl Engine for Cranelift {
     const NATIVE_CODE: bool = true;
+    const AOT: bool = true;
     const PROPOSALS: Features = Features::SIMD
         .union(Features::RELAXED_SIMD)
         .union(Features::EXTENDED_CONST)

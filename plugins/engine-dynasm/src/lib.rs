@@ -788,6 +788,7 @@ impl Dynasm {
 
 impl Engine for Dynasm {
     const NATIVE_CODE: bool = true;
+    const AOT: bool = true;
     const PROPOSALS: Features = Features::SIMD
         .union(Features::RELAXED_SIMD)
         .union(Features::EXTENDED_CONST)

@@ -287,9 +287,21 @@ impl<'m> FuncTranslator<'m> {
         self.fuel_point(Some(RunStart::Check));
         self.entry_run = Some(self.ops.len());
         let mut reader = body.get_operators_reader()?;
+        // The validator reads the same operators with a reader of its own, one step
+        // behind the translator (so that while an operator is translated the
+        // validator's operand stack is the one before it): no `Operator` is built or
+        // cloned for it.
+        let mut validated = reader.get_binary_reader();
         while !reader.eof() {
             self.offset = reader.original_position();
             reader.visit_operator(&mut Wasm2Operators(&mut *self))??;
+            if let Some(v) = &mut self.validator {
+                let at = validated.original_position();
+                validated
+                    .visit_operator(&mut v.visitor(at))
+                    .and_then(|r| r)
+                    .map_err(|e| CompileError::Limit(leak_reason(&e)))?;
+            }
         }
         // Frame: parameters, locals, constants, temporaries.
         let consts_at = self.locals_end;
@@ -1825,13 +1837,9 @@ fn off(m: &wasmparser::MemArg) -> Result<u32, CompileError> {
 impl<'a> OperatorSink<'a> for FuncTranslator<'_> {
     fn translate(&mut self, op: Operator<'a>, name: &'static str) -> Result<(), CompileError> {
         let module = self.module;
-        let seen = self.validator.is_some().then(|| op.clone());
         match index64(&op, &module.memories, &module.tables) {
             Some(l) if !self.unreachable => self.lower_index64(l, op, name)?,
             _ => self.selected(op, name)?,
-        }
-        if let (Some(v), Some(op)) = (&mut self.validator, seen) {
-            v.op(self.offset, &op).map_err(|e| CompileError::Limit(leak_reason(&e)))?;
         }
         Ok(())
     }
