@@ -113,7 +113,12 @@
 //!
 //! Roots are precise (the plugin provides `roots:precise`): the translator runs
 //! wasmparser's function validator in step with each body, so at a safepoint it knows
-//! the type of every local and operand. An allocation's stack map is the locals that
+//! the type of every local and operand (only in the functions that can hold an
+//! object: every function of a module that declares struct or array types or
+//! `any`/`extern` references in its signatures, globals, tables or element
+//! segments, otherwise those whose own locals have such a type, since every other
+//! source of such a value is one of those declarations; the other functions' maps
+//! are empty without a second validation). An allocation's stack map is the locals that
 //! can hold an object (`anyref` or `externref` hierarchies) and the operand-stack
 //! entries of those types that are in their own slot, operands included; a call's
 //! map is the same without its arguments (they belong to the callee's frame). When
