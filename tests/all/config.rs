@@ -62,9 +62,15 @@ fn lifecycle_runs_hooks_in_order_and_reports_health() {
     assert!(pos("virt-host") < pos("engine-interp"), "{order:?}");
     let vm = vm.stop();
     assert!(vm.health().iter().all(|h| h.state == PluginState::Stopped));
-    // engine, virt, host-wasi, and the test build's simd plugin if it has one.
+    // engine, virt, host-wasi, and the test build's simd plugin and collector if it
+    // has them.
     let simd = usize::from(crate::support::SIMD_FEATURE.is_some());
-    assert_eq!(InterpVm::PLUGINS.len(), 3 + simd);
+    let gc = usize::from(cfg!(any(
+        feature = "gc-null",
+        feature = "gc-mark-sweep",
+        feature = "gc-copying"
+    )));
+    assert_eq!(InterpVm::PLUGINS.len(), 3 + simd + gc);
 }
 
 #[test]
